@@ -1,0 +1,81 @@
+import Type, { type Static } from 'typebox'
+
+/**
+ * The one configuration schema of a node: every key has a default and a description.
+ * A node reads it from `<data>/xueji.json` plus environment overrides (see `load.ts`).
+ */
+const obj = <T extends Parameters<typeof Type.Object>[0]>(props: T, description: string) =>
+  Type.Object(props, { additionalProperties: false, default: {}, description })
+
+export const TIERS = ['province', 'city', 'county'] as const
+export type Tier = (typeof TIERS)[number]
+
+export const ConfigSchema = Type.Object(
+  {
+    node: obj(
+      {
+        tier: Type.Union(TIERS.map(t => Type.Literal(t)), { description: 'Tier of this node: province, city or county.' }),
+        code: Type.String({ pattern: '^[0-9]{6}$', description: 'GB/T 2260 division code of the bureau that runs this node, e.g. 330106.' }),
+        name: Type.String({ minLength: 1, maxLength: 100, description: 'Name of the bureau, e.g. 西湖区教育局.' }),
+        parentUrl: Type.Union([Type.String({ pattern: '^https?://' }), Type.Null()], {
+          default: null,
+          description: 'Base URL of the parent node (none for the province).',
+        }),
+      },
+      'Identity of this node; must match the identity record made by `xueji init`.',
+    ),
+    server: obj(
+      {
+        host: Type.String({ default: '127.0.0.1', description: 'Address to listen on. Use 0.0.0.0 behind a reverse proxy.' }),
+        port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'TCP port of the web UI, API and federation endpoints (0 = any free port).' }),
+        bodyLimitBytes: Type.Integer({ minimum: 1024, default: 1048576, description: 'Largest request body accepted from users.' }),
+        federationBodyLimitBytes: Type.Integer({ minimum: 1024, default: 16777216, description: 'Largest change set accepted from a child node.' }),
+        trustProxy: Type.Boolean({ default: false, description: 'Trust X-Forwarded-* headers (only behind your own reverse proxy).' }),
+        shutdownTimeoutMs: Type.Integer({ minimum: 100, default: 10000, description: 'How long graceful shutdown waits for in-flight work before giving up.' }),
+      },
+      'HTTP server.',
+    ),
+    redis: obj(
+      {
+        url: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379', description: 'Redis used by the sync queues. Its maxmemory-policy must be noeviction.' }),
+        prefix: Type.String({ default: '', description: 'Key prefix of this node in Redis; empty = "xueji:<node code>". Lets several nodes share one Redis.' }),
+      },
+      'Redis (queues only: it never holds the only copy of anything).',
+    ),
+    log: obj(
+      {
+        level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map(l => Type.Literal(l)), {
+          default: 'info',
+          description: 'pino log level.',
+        }),
+      },
+      'Logging. Personal data is always redacted.',
+    ),
+    sync: obj(
+      {
+        maxRows: Type.Integer({ minimum: 1, default: 1000, description: 'Most rows in one change set.' }),
+        maxBytes: Type.Integer({ minimum: 1024, default: 4194304, description: 'Most bytes of row images in one change set.' }),
+        debounceMs: Type.Integer({ minimum: 0, default: 20, description: 'How long the packer waits after a commit to gather more rows.' }),
+        reconcileIntervalMs: Type.Integer({ minimum: 1000, default: 15000, description: 'How often jobs missing from Redis are rebuilt from SQLite.' }),
+        antiEntropyIntervalMs: Type.Integer({ minimum: 1000, default: 600000, description: 'How often the digest of owned rows is sent to the parent.' }),
+        requestTimeoutMs: Type.Integer({ minimum: 100, default: 30000, description: 'Timeout of one HTTP request to the parent.' }),
+      },
+      'Upward and downward sync.',
+    ),
+    calendar: obj(
+      {
+        timezone: Type.Literal('Asia/Shanghai', { default: 'Asia/Shanghai', description: 'All dates and deadlines are judged in this zone.' }),
+      },
+      'Calendar rules (lock dates and deadlines are added by the workflow issue).',
+    ),
+    codes: obj(
+      {
+        localDir: Type.Union([Type.String(), Type.Null()], { default: null, description: 'Directory of local code-table files (R-30.1) merged into the national tables.' }),
+      },
+      'Code tables.',
+    ),
+  },
+  { additionalProperties: false },
+)
+
+export type Config = Static<typeof ConfigSchema>

@@ -1,0 +1,63 @@
+import fp from 'fastify-plugin'
+import type { FastifyPluginAsync } from 'fastify'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { Redis } from 'ioredis'
+import type { Config } from '../config/schema.ts'
+import type { Storage } from '../schema/db.ts'
+import type { NodeIdentity } from './identity.ts'
+import { VERSION } from './version.ts'
+import errors from './plugins/errors.ts'
+import health from './routes/health.ts'
+
+/** What a node's app is built from; the server (or a test) makes these and hands them in. */
+export interface AppDeps {
+  config: Config
+  storage: Storage
+  redis: Redis
+  identity: NodeIdentity
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config
+    storage: Storage
+    redis: Redis
+    identity: NodeIdentity
+  }
+}
+
+/**
+ * The root plugin: external plugins, then the node's own services, then routes.
+ * Closing the app closes what it was given (database and Redis) last, after in-flight work.
+ */
+const app: FastifyPluginAsync<AppDeps> = async (fastify, deps) => {
+  fastify.decorate('config', deps.config)
+  fastify.decorate('storage', deps.storage)
+  fastify.decorate('redis', deps.redis)
+  fastify.decorate('identity', deps.identity)
+  let lastRedisError = 0
+  const onRedisError = (err: Error) => {
+    // One line every 30 s at most while Redis is away; sync resumes by itself when it is back.
+    if (Date.now() - lastRedisError > 30000) fastify.log.warn({ err: err.message }, 'redis connection error')
+    lastRedisError = Date.now()
+  }
+  deps.redis.on('error', onRedisError)
+  fastify.addHook('onClose', async () => {
+    deps.redis.off('error', onRedisError)
+    await deps.redis.quit().catch(() => deps.redis.disconnect())
+    deps.storage.close()
+  })
+
+  await fastify.register(errors)
+  await fastify.register(swagger, {
+    openapi: {
+      info: { title: `Xueji 学籍 node ${deps.identity.code} ${deps.identity.name}`, version: VERSION },
+    },
+  })
+  await fastify.register(swaggerUi, { routePrefix: '/docs' })
+
+  await fastify.register(health)
+}
+
+export default fp(app, { name: 'xueji-app' })

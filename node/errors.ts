@@ -1,0 +1,20 @@
+import { errorFactory } from '../config/errors.ts'
+
+/**
+ * Stable error codes of the node (HTTP API, start-up, CLI). Messages a registrar may see are
+ * Chinese; start-up and ops messages are English for the IT staff reading a terminal.
+ */
+export const nodeErrors = {
+  NOT_FOUND: { status: 404, doc: 'No such record or route within your scope.' },
+  VALIDATION_FAILED: { status: 400, doc: 'The request does not match the route schema; details.field names the field.' },
+  BODY_TOO_LARGE: { status: 413, doc: 'The request body is over server.bodyLimitBytes.' },
+  INTERNAL: { status: 500, doc: 'An unexpected failure; the log has the details under the request id.' },
+  NOT_READY: { status: 503, doc: 'The database or Redis does not answer; see /readyz.' },
+  REDIS_UNREACHABLE: { status: 500, doc: 'Redis does not answer at redis.url; start it or fix the URL.' },
+  REDIS_EVICTION_POLICY: { status: 500, doc: 'Redis may evict keys; set maxmemory-policy noeviction.' },
+  NODE_NOT_INITIALISED: { status: 500, doc: 'The data directory has no node; run `xueji init` first.' },
+  NODE_ALREADY_INITIALISED: { status: 500, doc: '`xueji init` found an existing node in the data directory.' },
+  NODE_IDENTITY_MISMATCH: { status: 500, doc: 'xueji.json names another node than the database identity.' },
+} as const
+
+export const nodeError = errorFactory(nodeErrors)

@@ -1,0 +1,75 @@
+import { existsSync, mkdirSync, writeFileSync, chmodSync } from 'node:fs'
+import { join } from 'node:path'
+import { eq } from 'drizzle-orm'
+import { loadConfig } from '../config/load.ts'
+import type { Config, Tier } from '../config/schema.ts'
+import { openStorage, type Storage } from '../schema/db.ts'
+import { nodeIdentity, nodeKeys } from '../schema/node.ts'
+import { generateNodeKeyPair, writePrivateKeyFile } from '../sync/keys.ts'
+import { nodeError } from './errors.ts'
+import { dataPaths } from './paths.ts'
+import { VERSION } from './version.ts'
+
+export interface NodeIdentity {
+  tier: Tier
+  code: string
+  name: string
+  parentUrl: string | null
+  createdAt: string
+  /** kid of the current signing key. */
+  kid: string
+}
+
+export interface InitOptions {
+  dataDir: string
+  tier: Tier
+  code: string
+  name: string
+  parentUrl: string | null
+  /** Extra config written into xueji.json (server.port …). */
+  config?: Record<string, unknown>
+}
+
+/**
+ * `xueji init`: makes the data directory, the database, the Ed25519 key pair (private key 0600)
+ * and the identity record, and writes xueji.json. Refuses a directory that already holds a node.
+ */
+export async function initNode(opts: InitOptions): Promise<{ identity: NodeIdentity; paths: ReturnType<typeof dataPaths> }> {
+  const paths = dataPaths(opts.dataDir)
+  if (existsSync(paths.config) || existsSync(paths.db)) {
+    throw nodeError('NODE_ALREADY_INITIALISED', `${opts.dataDir} already holds a node (xueji.json or xueji.db exists); use another --data directory`)
+  }
+  const fileConfig = { ...opts.config, node: { tier: opts.tier, code: opts.code, name: opts.name, parentUrl: opts.parentUrl } }
+  loadConfig(fileConfig) // validate before anything is written
+
+  mkdirSync(paths.keys, { recursive: true, mode: 0o700 })
+  chmodSync(paths.keys, 0o700)
+  const key = await generateNodeKeyPair()
+  const keyFile = `node-${key.kid.slice(0, 16)}.pem`
+  writePrivateKeyFile(join(paths.keys, keyFile), key.privatePem)
+
+  const createdAt = new Date().toISOString()
+  const storage = openStorage(paths.db)
+  try {
+    storage.write(() => {
+      storage.db.insert(nodeIdentity).values({ id: 1, tier: opts.tier, code: opts.code, name: opts.name, parentUrl: opts.parentUrl, createdAt, createdByVersion: VERSION }).run()
+      storage.db.insert(nodeKeys).values({ kid: key.kid, publicJwk: JSON.stringify(key.publicJwk), privateKeyFile: keyFile, validFromSeq: 1, createdAt }).run()
+    })
+  } finally {
+    storage.close()
+  }
+  writeFileSync(paths.config, JSON.stringify(fileConfig, null, 2) + '\n')
+  return { identity: { tier: opts.tier, code: opts.code, name: opts.name, parentUrl: opts.parentUrl, createdAt, kid: key.kid }, paths }
+}
+
+/** Reads the identity record and checks that the config names the same node. */
+export function loadIdentity(storage: Storage, config?: Config): NodeIdentity {
+  const row = storage.db.select().from(nodeIdentity).where(eq(nodeIdentity.id, 1)).get()
+  if (!row) throw nodeError('NODE_NOT_INITIALISED', 'the database holds no node identity; run "xueji init" first')
+  const key = storage.sqlite.prepare('select kid from node_keys where valid_until_seq is null order by created_at desc limit 1').get() as { kid: string } | undefined
+  if (!key) throw nodeError('NODE_NOT_INITIALISED', 'the database holds no current signing key; run "xueji init" again in an empty directory')
+  if (config && (config.node.code !== row.code || config.node.tier !== row.tier)) {
+    throw nodeError('NODE_IDENTITY_MISMATCH', `xueji.json names ${config.node.tier} ${config.node.code} but the database belongs to ${row.tier} ${row.code}`)
+  }
+  return { tier: row.tier, code: row.code, name: row.name, parentUrl: config?.node.parentUrl ?? row.parentUrl, createdAt: row.createdAt, kid: key.kid }
+}

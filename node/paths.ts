@@ -1,0 +1,11 @@
+import { join } from 'node:path'
+
+/** Layout of a node's data directory. */
+export function dataPaths(dataDir: string) {
+  return {
+    dir: dataDir,
+    config: join(dataDir, 'xueji.json'),
+    db: join(dataDir, 'xueji.db'),
+    keys: join(dataDir, 'keys'),
+  }
+}

@@ -1,0 +1,70 @@
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { Redis } from 'ioredis'
+import { loadConfigFile } from '../config/load.ts'
+import type { Config } from '../config/schema.ts'
+import { openStorage, type Storage } from '../schema/db.ts'
+import app from './app.ts'
+import { loadIdentity, type NodeIdentity } from './identity.ts'
+import { loggerOptions } from './logger.ts'
+import { dataPaths } from './paths.ts'
+import { checkRedis, createRedis } from './redis.ts'
+import { nodeError } from './errors.ts'
+import { existsSync } from 'node:fs'
+
+/** Builds the Fastify server of a node from ready parts (used by `start` and by tests). */
+export async function createServer(deps: { config: Config; storage: Storage; redis: Redis; identity: NodeIdentity; logger?: boolean | object }): Promise<FastifyInstance> {
+  const server = Fastify({
+    logger: deps.logger ?? loggerOptions(deps.config.log.level),
+    bodyLimit: deps.config.server.bodyLimitBytes,
+    trustProxy: deps.config.server.trustProxy,
+    // Idle keep-alive sockets are closed at shutdown; requests in flight are finished.
+    forceCloseConnections: 'idle',
+    pluginTimeout: 30000,
+  })
+  await server.register(app, deps)
+  return server
+}
+
+export interface RunningNode {
+  server: FastifyInstance
+  url: string
+  identity: NodeIdentity
+  /** Graceful stop: no new requests, in-flight work finished, queues, Redis and database closed. */
+  stop(): Promise<void>
+}
+
+/**
+ * `xueji start`: load config (file + env), open and migrate the database, check the identity and
+ * Redis, then listen. Any failure before listening closes what was opened and rethrows.
+ */
+export async function startNode(dataDir: string, env: Record<string, string | undefined>): Promise<RunningNode> {
+  const paths = dataPaths(dataDir)
+  if (!existsSync(paths.config)) throw nodeError('NODE_NOT_INITIALISED', `${dataDir} holds no node (no xueji.json); run "xueji init --data ${dataDir} …" first`)
+  const config = loadConfigFile(paths.config, env)
+  if (!existsSync(paths.db)) throw nodeError('NODE_NOT_INITIALISED', `${dataDir} has xueji.json but no xueji.db; run "xueji init" in an empty directory`)
+  const storage = openStorage(paths.db)
+  const redis = createRedis(config.redis.url)
+  let server: FastifyInstance | undefined
+  try {
+    const identity = loadIdentity(storage, config)
+    await checkRedis(redis, config.redis.url)
+    server = await createServer({ config, storage, redis, identity })
+    const url = await server.listen({ host: config.server.host, port: config.server.port })
+    server.log.info({ node: identity.code, tier: identity.tier, url }, 'node started')
+    let stopping: Promise<void> | undefined
+    const s = server
+    return {
+      server: s,
+      url,
+      identity,
+      stop: () => (stopping ??= s.close().then(() => undefined)),
+    }
+  } catch (err) {
+    if (server) await server.close().catch(() => undefined)
+    else {
+      redis.disconnect()
+      storage.close()
+    }
+    throw err
+  }
+}

@@ -1,0 +1,169 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { statSync, existsSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { XuejiError } from '../config/errors.ts'
+import { loadConfigFile } from '../config/load.ts'
+import { TIERS, type Tier } from '../config/schema.ts'
+import { openStorage } from '../schema/db.ts'
+import { initNode, loadIdentity } from '../node/identity.ts'
+import { dataPaths } from '../node/paths.ts'
+import { createRedis, checkRedis } from '../node/redis.ts'
+import { startNode } from '../node/server.ts'
+import { VERSION } from '../node/version.ts'
+
+/** A mistake in how the command was called: print usage, exit 2. */
+export class UsageError extends Error {}
+
+const USAGE = `xueji ${VERSION}: student electronic registration node (学籍系统节点)
+
+Usage:
+  xueji init   --tier province|city|county --code CODE --name NAME [--parent URL] --data DIR [--port N]
+  xueji start  --data DIR
+  xueji status --data DIR
+  xueji help
+
+  init    create a node in DIR: database, Ed25519 key pair, identity, xueji.json
+          (--parent is required for city and county nodes, refused for the province)
+  start   run the node in DIR until SIGTERM or Ctrl-C
+  status  print identity, versions, database size and Redis state
+
+Configuration: DIR/xueji.json, overridden by XUEJI_<SECTION>_<KEY> environment variables
+(e.g. XUEJI_SERVER_PORT=8081, XUEJI_REDIS_URL=redis://127.0.0.1:6379). See config/README.md.
+`
+
+type Out = { out: (s: string) => void; err: (s: string) => void }
+
+function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: false }).values
+  } catch (err) {
+    throw new UsageError((err as Error).message)
+  }
+}
+
+function required(values: Record<string, unknown>, ...names: string[]): void {
+  for (const n of names) if (values[n] === undefined || values[n] === '') throw new UsageError(`missing --${n}`)
+}
+
+async function init(args: string[], io: Out): Promise<number> {
+  const v = parse(args, { tier: { type: 'string' }, code: { type: 'string' }, name: { type: 'string' }, parent: { type: 'string' }, data: { type: 'string' }, port: { type: 'string' } })
+  required(v, 'tier', 'code', 'name', 'data')
+  if (!TIERS.includes(v.tier as Tier)) throw new UsageError(`--tier must be one of ${TIERS.join(', ')}`)
+  if (!/^[0-9]{6}$/.test(v.code!)) throw new UsageError('--code must be a 6-digit GB/T 2260 division code, e.g. 330106')
+  if (v.tier !== 'province' && !v.parent) throw new UsageError(`--parent URL is required for a ${v.tier} node`)
+  if (v.tier === 'province' && v.parent) throw new UsageError('the province node has no parent; drop --parent')
+  if (v.port !== undefined && !/^[0-9]+$/.test(v.port)) throw new UsageError('--port must be a number')
+  const dataDir = resolve(v.data!)
+  const { identity, paths } = await initNode({
+    dataDir,
+    tier: v.tier as Tier,
+    code: v.code!,
+    name: v.name!,
+    parentUrl: v.parent ?? null,
+    config: v.port ? { server: { port: Number(v.port) } } : {},
+  })
+  io.out(`initialised ${identity.tier} node ${identity.code} ${identity.name}\n  data:   ${paths.dir}\n  key id: ${identity.kid}\nstart it with: xueji start --data ${paths.dir}\n`)
+  return 0
+}
+
+async function start(args: string[], io: Out, env: Record<string, string | undefined>): Promise<number> {
+  const v = parse(args, { data: { type: 'string' } })
+  required(v, 'data')
+  const node = await startNode(resolve(v.data!), env)
+  io.out(`${node.identity.tier} node ${node.identity.code} listening on ${node.url}\n`)
+  return await new Promise<number>(done => {
+    let stopping = false
+    const stop = (signal: string) => {
+      // Ctrl-C reaches every process of the terminal's group, and a supervisor may follow up
+      // with SIGTERM: one shutdown is enough.
+      if (stopping) return
+      stopping = true
+      node.server.log.info({ signal }, 'shutting down')
+      const timer = setTimeout(() => {
+        node.server.log.error('graceful shutdown timed out')
+        done(1)
+      }, node.server.config.server.shutdownTimeoutMs)
+      node.stop().then(
+        () => {
+          clearTimeout(timer)
+          done(0)
+        },
+        err => {
+          node.server.log.error({ err }, 'shutdown failed')
+          done(1)
+        },
+      )
+    }
+    process.on('SIGTERM', () => stop('SIGTERM'))
+    process.on('SIGINT', () => stop('SIGINT'))
+  })
+}
+
+async function status(args: string[], io: Out, env: Record<string, string | undefined>): Promise<number> {
+  const v = parse(args, { data: { type: 'string' } })
+  required(v, 'data')
+  const paths = dataPaths(resolve(v.data!))
+  const config = loadConfigFile(paths.config, env)
+  if (!existsSync(paths.db)) throw new XuejiError('NODE_NOT_INITIALISED', `${paths.dir} has no database; run "xueji init" first`, 500)
+  const storage = openStorage(paths.db, { migrate: false })
+  try {
+    const identity = loadIdentity(storage, config)
+    const sqliteVersion = (storage.sqlite.prepare('select sqlite_version() v').get() as { v: string }).v
+    const migrations = (storage.sqlite.prepare("select count(*) n from sqlite_master where name = '__drizzle_migrations'").get() as { n: number }).n
+      ? (storage.sqlite.prepare('select count(*) n from __drizzle_migrations').get() as { n: number }).n
+      : 0
+    const size = ['', '-wal'].reduce((sum, s) => sum + (existsSync(paths.db + s) ? statSync(paths.db + s).size : 0), 0)
+    const redis = createRedis(config.redis.url)
+    let redisState = 'ok (maxmemory-policy noeviction)'
+    try {
+      await checkRedis(redis, config.redis.url, 2000)
+    } catch (err) {
+      redisState = `PROBLEM: ${(err as Error).message}`
+    } finally {
+      redis.disconnect()
+    }
+    io.out(
+      [
+        `node:       ${identity.tier} ${identity.code} ${identity.name}`,
+        `parent:     ${identity.parentUrl ?? '(none: province)'}`,
+        `key id:     ${identity.kid}`,
+        `created:    ${identity.createdAt}`,
+        `versions:   xueji ${VERSION}, node ${process.version}, sqlite ${sqliteVersion}, ${migrations} migrations applied`,
+        `database:   ${paths.db} (${(size / 1024).toFixed(0)} KiB)`,
+        `listen:     ${config.server.host}:${config.server.port}`,
+        `redis:      ${config.redis.url.replace(/\/\/[^@/]*@/, '//***@')} prefix ${config.redis.prefix}: ${redisState}`,
+        '',
+      ].join('\n'),
+    )
+  } finally {
+    storage.close()
+  }
+  return 0
+}
+
+const COMMANDS: Record<string, (args: string[], io: Out, env: Record<string, string | undefined>) => Promise<number>> = { init, start, status }
+
+/** Runs one CLI invocation; returns the exit code. Never lets a stack trace reach the user. */
+export async function main(argv: string[], env: Record<string, string | undefined>, io: Out): Promise<number> {
+  const [command, ...rest] = argv
+  if (!command || command === 'help' || command === '--help' || command === '-h') {
+    ;(command ? io.out : io.err)(USAGE)
+    return command ? 0 : 2
+  }
+  const run = COMMANDS[command]
+  try {
+    if (!run) throw new UsageError(`unknown command "${command}"`)
+    return await run(rest, io, env)
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`xueji: ${err.message}\n\n${USAGE}`)
+      return 2
+    }
+    if (err instanceof XuejiError) {
+      io.err(`xueji: error [${err.code}]: ${err.message}\n`)
+      return 1
+    }
+    io.err(`xueji: unexpected error: ${(err as Error).message}\n`)
+    return 1
+  }
+}

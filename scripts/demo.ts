@@ -1,0 +1,93 @@
+import { existsSync, mkdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import type { ChildProcess } from 'node:child_process'
+import { initNode } from '../node/identity.ts'
+import { dataPaths } from '../node/paths.ts'
+import { redisAnswersAt, spawnNode, startPrivateRedis, stopProcess, waitReady } from './lib/processes.ts'
+
+/**
+ * `npm run demo`: the whole federation on one machine. Initialises (once) a province, a city and a
+ * county node under ./data/demo/, starts them as three processes and stops them on Ctrl-C.
+ */
+const NODES = [
+  { dir: 'province', tier: 'province', code: '330000', name: '浙江省教育厅', port: 8300 },
+  { dir: 'city', tier: 'city', code: '330100', name: '杭州市教育局', port: 8301 },
+  { dir: 'county', tier: 'county', code: '330106', name: '西湖区教育局', port: 8302 },
+] as const
+
+const root = resolve(process.env.DEMO_DIR ?? 'data/demo')
+const basePort = Number(process.env.DEMO_BASE_PORT ?? 8300)
+
+async function main(): Promise<number> {
+  let redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+  let privateRedis: ChildProcess | undefined
+  if (!(await redisAnswersAt(redisUrl))) {
+    const own = await startPrivateRedis()
+    if (!own) {
+      process.stderr.write(
+        `No Redis answers at ${redisUrl}, and redis-server is not installed.\n` +
+          'Install and start one (Debian/Ubuntu: sudo apt-get install redis-server), or set REDIS_URL=redis://host:port, then run npm run demo again.\n',
+      )
+      return 1
+    }
+    privateRedis = own.process
+    redisUrl = own.url
+    process.stdout.write(`No Redis at the default address: started a private one at ${redisUrl}\n`)
+  }
+
+  mkdirSync(root, { recursive: true })
+  const urls = NODES.map((n, i) => `http://127.0.0.1:${basePort + i}`)
+  for (const [i, n] of NODES.entries()) {
+    const dataDir = join(root, n.dir)
+    if (existsSync(dataPaths(dataDir).config)) continue
+    await initNode({ dataDir, tier: n.tier, code: n.code, name: n.name, parentUrl: i === 0 ? null : urls[i - 1], config: { server: { port: basePort + i } } })
+    process.stdout.write(`initialised ${n.tier} node ${n.code} ${n.name} in ${dataDir}\n`)
+  }
+
+  const children = NODES.map((n, i) =>
+    spawnNode(join(root, n.dir), { XUEJI_REDIS_URL: redisUrl, XUEJI_SERVER_PORT: String(basePort + i), XUEJI_NODE_PARENT_URL: i === 0 ? '' : urls[i - 1] }, join(root, n.dir, 'node.log')),
+  )
+  let stopping = false
+  const stopAll = async (): Promise<number> => {
+    stopping = true
+    const codes = await Promise.all(children.map(c => stopProcess(c)))
+    if (privateRedis) await stopProcess(privateRedis)
+    return codes.every(c => c === 0) ? 0 : 1
+  }
+  const failed = new Promise<number>(res =>
+    children.forEach((c, i) =>
+      c.once('exit', code => {
+        if (stopping) return
+        process.stderr.write(`the ${NODES[i].tier} node exited unexpectedly (code ${code}); see ${join(root, NODES[i].dir, 'node.log')}\n`)
+        void stopAll().then(() => res(1))
+      }),
+    ),
+  )
+  const interrupted = new Promise<number>(res => {
+    const onSignal = () => {
+      // Ctrl-C reaches us more than once (the terminal's group, then npm and tsx forwarding it).
+      if (stopping) return
+      process.stdout.write('\nstopping the three nodes …\n')
+      void stopAll().then(code => {
+        process.stdout.write(code === 0 ? 'all stopped.\n' : 'some node did not stop cleanly.\n')
+        res(code)
+      })
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+  })
+
+  try {
+    await Promise.race([Promise.all(children.map((c, i) => waitReady(urls[i], 60000, c))), failed.then(() => { throw new Error('a node failed to start') })])
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`)
+    if (!stopping) await stopAll()
+    return 1
+  }
+  process.stdout.write(
+    ['', 'Xueji demo federation is running (Ctrl-C stops it):', ...NODES.map((n, i) => `  ${n.tier.padEnd(8)} ${n.code} ${n.name}  ${urls[i]}   (API docs ${urls[i]}/docs)`), `  Redis    ${redisUrl}`, `  logs     ${root}/<tier>/node.log`, ''].join('\n'),
+  )
+  return await Promise.race([failed, interrupted])
+}
+
+process.exitCode = await main()

@@ -1,0 +1,93 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { openSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { Redis } from 'ioredis'
+
+/** Path of the CLI entry, run with tsx so no build is needed for the demo and the tests. */
+export const CLI_ENTRY = fileURLToPath(new URL('../run.ts', import.meta.url))
+
+/** Asks the OS for a free TCP port on loopback. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.unref()
+    srv.on('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number }
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+/** Starts `xueji start --data DIR` as a child process with its output appended to `logFile`. */
+export function spawnNode(dataDir: string, env: Record<string, string>, logFile?: string): ChildProcess {
+  const out = logFile ? openSync(logFile, 'a') : 'ignore'
+  return spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, 'start', '--data', dataDir], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', out, out],
+  })
+}
+
+/** Polls `${url}/readyz` until it answers 200 or the deadline passes. */
+export async function waitReady(url: string, timeoutMs: number, child?: ChildProcess): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (child && child.exitCode !== null) throw new Error(`node at ${url} exited with code ${child.exitCode} before it was ready`)
+    try {
+      const res = await fetch(`${url}/readyz`)
+      if (res.status === 200) return
+    } catch {
+      // not listening yet
+    }
+    await new Promise(r => setTimeout(r, 200))
+  }
+  throw new Error(`node at ${url} was not ready within ${timeoutMs} ms`)
+}
+
+/** Sends SIGTERM and resolves with the exit code (SIGKILL after `graceMs`). */
+export function stopProcess(child: ChildProcess, graceMs = 15000): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode)
+  return new Promise(resolve => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
+    child.once('exit', code => {
+      clearTimeout(timer)
+      resolve(code)
+    })
+    child.kill('SIGTERM')
+  })
+}
+
+/** True when a Redis answers PING at `url` within a second. */
+export async function redisAnswersAt(url: string): Promise<boolean> {
+  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 })
+  try {
+    await r.connect()
+    return (await r.ping()) === 'PONG'
+  } catch {
+    return false
+  } finally {
+    r.disconnect()
+  }
+}
+
+/**
+ * Starts a private, diskless redis-server on a free port (for the demo and for tests that must
+ * stop Redis). Resolves once it answers; `null` when redis-server is not installed.
+ */
+export async function startPrivateRedis(extraArgs: string[] = []): Promise<{ url: string; port: number; process: ChildProcess } | null> {
+  const port = await freePort()
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction', ...extraArgs], { stdio: 'ignore' })
+  const failed = await new Promise<boolean>(resolve => {
+    child.once('error', () => resolve(true))
+    setTimeout(() => resolve(false), 50)
+  })
+  if (failed) return null
+  const url = `redis://127.0.0.1:${port}`
+  for (let i = 0; i < 100; i++) {
+    if (await redisAnswersAt(url)) return { url, port, process: child }
+    await new Promise(r => setTimeout(r, 50))
+  }
+  child.kill('SIGKILL')
+  return null
+}

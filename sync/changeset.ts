@@ -1,0 +1,309 @@
+/**
+ * The change-set format (DESIGN.md §4) and its signature.
+ *
+ * A change set is a canonical-JSON body (origin, seq, prev, rows …). What is signed is a small
+ * MANIFEST carrying the body's SHA-256, not the body itself: jose's base64 path makes signing a
+ * 1 MB payload ~150× slower than a 1 KB one, while hashing 1 MB takes well under a millisecond.
+ * The body travels and is stored as the exact canonical text that was hashed, so any node can
+ * re-hash it byte for byte, and relays forward it unaltered.
+ */
+import { canonicalJson, isSha256Hex, parseCanonicalJson, sha256Hex } from './canonical.ts'
+import { syncError } from './errors.ts'
+import { isPlainObject, isPositiveInt, signJws, verifyJws, type KeyResolver, type Signer } from './keys.ts'
+
+export type { KeyLike, KeyResolver, Signer } from './keys.ts'
+
+/** The format version this node writes. */
+export const CHANGESET_FORMAT = 1 as const
+
+/**
+ * Format versions this node accepts: the current and the previous one (DESIGN.md §10), so the
+ * tiers can be upgraded one at a time. When format 2 arrives: write 2, set this to `[1, 2]`;
+ * when 3 arrives, drop 1.
+ */
+export const SUPPORTED_FORMATS: readonly number[] = [1]
+
+/** Whether this node accepts change sets (and commands) of format `format`. */
+export function isSupportedFormat(format: unknown): boolean {
+  return typeof format === 'number' && SUPPORTED_FORMATS.includes(format)
+}
+
+/** `typ` of a change-set manifest JWS. */
+export const CHANGESET_TYP = 'xueji-changeset+jws'
+
+/**
+ * One captured write. Keys are natural keys (school code, 学籍号 …), never local ids.
+ * A delete is a tombstone carrying the natural key only (no `row`).
+ */
+export interface ChangeRow {
+  table: string
+  /** Natural key, column → value. */
+  key: Record<string, string>
+  op: 'upsert' | 'delete'
+  /** Full row image for an upsert; absent for a delete. */
+  row?: Record<string, unknown>
+  /** Row version at the home node; replicas keep the highest. */
+  version: number
+  /** Ownership epoch of a student record (DESIGN.md §8); upper tiers accept only the current one. */
+  epoch?: number
+  /** Who made the change (account id at the home node). */
+  actor?: string
+  /** A natural-key change (e.g. a local 学籍号 L replaced by the national G): the old key. */
+  rekey?: { from: Record<string, string> }
+}
+
+/** The body of a change set: hashed as `canonicalJson(body)`. */
+export interface ChangeSetBody {
+  format: 1
+  /** Division code of the node that wrote the rows (not the relay). */
+  origin: string
+  /** 1, 2, 3 … per origin, no gaps. */
+  seq: number
+  /** Hash of the origin's previous change set; `null` exactly for seq 1. */
+  prev: string | null
+  /** ISO 8601 UTC. */
+  createdAt: string
+  rows: ChangeRow[]
+}
+
+/** What the origin signs: the body's identity and hash, small whatever the body's size. */
+export interface Manifest {
+  format: number
+  origin: string
+  seq: number
+  prev: string | null
+  /** sha256Hex(body text). */
+  hash: string
+  /** Number of rows in the body. */
+  rows: number
+  /** UTF-8 length of the body text. */
+  bytes: number
+  createdAt: string
+}
+
+/** A change set as stored and sent. */
+export interface SignedChangeSet {
+  /** The canonical JSON text of the body, exactly as hashed. */
+  body: string
+  /** Compact JWS over canonicalJson(manifest), header `{alg: 'EdDSA', kid, typ: 'xueji-changeset+jws'}`. */
+  jws: string
+  /** sha256Hex(body): the change set's identity, used for `prev` and receipts. */
+  hash: string
+}
+
+/** The change set's hash: SHA-256 hex over its canonical JSON. */
+export function hashBody(body: ChangeSetBody): string {
+  return sha256Hex(canonicalJson(body))
+}
+
+/** Signs a change set as the origin: canonicalises the body, hashes it, signs the manifest. */
+export async function signChangeSet(body: ChangeSetBody, signer: Signer): Promise<SignedChangeSet> {
+  const text = canonicalJson(body)
+  // Refuse to sign what a receiver would refuse: better to fail at the packer than upstream.
+  assertChangeSetBody(JSON.parse(text))
+  const hash = sha256Hex(text)
+  const manifest: Manifest = {
+    format: body.format,
+    origin: body.origin,
+    seq: body.seq,
+    prev: body.prev,
+    hash,
+    rows: body.rows.length,
+    bytes: Buffer.byteLength(text, 'utf8'),
+    createdAt: body.createdAt,
+  }
+  return { body: text, jws: await signJws(manifest, CHANGESET_TYP, signer), hash }
+}
+
+/**
+ * Verifies a signed change set (R-D.2), cheapest and most telling checks first:
+ *
+ * 1. the protected header, before trusting anything: `alg` must be `EdDSA`
+ *    (`SYNC_ALG_NOT_ALLOWED`), no `jwk`/`jku`/`x5u`/`x5c` (`SYNC_EMBEDDED_KEY_REFUSED`);
+ * 2. the key: the manifest's origin is read unverified only to ask `keys.resolve(origin, kid,
+ *    { seq })`; nothing else is trusted before the signature holds (`SYNC_KEY_UNKNOWN`);
+ * 3. the signature, with `algorithms: ['EdDSA']` (`SYNC_SIGNATURE_INVALID`);
+ * 4. the manifest's format (`SYNC_FORMAT_UNSUPPORTED`) and shape (`SYNC_MALFORMED`);
+ * 5. sha256(body text) = manifest.hash (`SYNC_HASH_MISMATCH`);
+ * 6. the body is canonical JSON, well formed, and agrees with the manifest (`SYNC_MALFORMED`).
+ *
+ * Chain checks (seq, prev, fork) and authority checks (child, subtree, ownership) need the
+ * node's state and belong to the inbox, not here.
+ */
+export async function verifyChangeSet(
+  signed: SignedChangeSet,
+  keys: KeyResolver,
+): Promise<{ body: ChangeSetBody; manifest: Manifest; kid: string }> {
+  if (!isPlainObject(signed) || typeof signed.body !== 'string' || typeof signed.jws !== 'string') {
+    throw syncError('SYNC_MALFORMED', 'signed change set must have string body and jws')
+  }
+  const { payload, kid } = await verifyJws(signed.jws, {
+    typ: CHANGESET_TYP,
+    keys,
+    signerOf: (p) => {
+      if (typeof p.origin !== 'string' || !isPositiveInt(p.seq)) {
+        throw syncError('SYNC_MALFORMED', 'manifest names no origin/seq')
+      }
+      return { signer: p.origin, at: { seq: p.seq } }
+    },
+  })
+  if (!isSupportedFormat(payload.format)) {
+    throw syncError('SYNC_FORMAT_UNSUPPORTED', `change-set format ${String(payload.format)} is not supported`, {
+      format: payload.format ?? null,
+      supported: [...SUPPORTED_FORMATS],
+    })
+  }
+  const manifest = assertManifest(payload)
+
+  const body = assertChangeSetBody(
+    openSignedBody(signed, manifest, { origin: manifest.origin, seq: manifest.seq }),
+  )
+  const { format, origin, seq, prev, createdAt } = body
+  assertAgrees({ format, origin, seq, prev, createdAt, rows: body.rows.length }, manifest, [
+    'format',
+    'origin',
+    'seq',
+    'prev',
+    'createdAt',
+    'rows',
+  ])
+  return { body, manifest, kid }
+}
+
+/**
+ * The body half of the manifest pattern, shared by change sets and commands: the body text
+ * must hash to the signed `manifest.hash` (and to the sender's `signed.hash`, if given)
+ * (`SYNC_HASH_MISMATCH`), have the signed length and be canonical JSON (`SYNC_MALFORMED`).
+ * Returns the parsed body, still to be shape-checked by the caller.
+ */
+export function openSignedBody(
+  signed: { body: string; hash?: string },
+  manifest: { hash: string; bytes: number },
+  context: Record<string, unknown>,
+): unknown {
+  const hash = sha256Hex(signed.body)
+  if (hash !== manifest.hash || (signed.hash !== undefined && signed.hash !== hash)) {
+    throw syncError('SYNC_HASH_MISMATCH', 'body hash differs from the signed manifest', context)
+  }
+  // With the hash matching this cannot fail unless the signer lied about the length; cheap.
+  if (Buffer.byteLength(signed.body, 'utf8') !== manifest.bytes) {
+    throw syncError('SYNC_MALFORMED', 'body length differs from the signed manifest', { ...context, fields: ['bytes'] })
+  }
+  return parseCanonicalJson(signed.body)
+}
+
+/**
+ * Fields the body and its manifest both carry must be equal (`SYNC_MALFORMED`): otherwise a
+ * validly signed manifest could vouch for a body that says it is something else.
+ */
+export function assertAgrees<B extends object, M extends object>(body: B, manifest: M, fields: readonly (keyof B & keyof M)[]): void {
+  const disagree = fields.filter((f) => (body[f] as unknown) !== (manifest[f] as unknown))
+  if (disagree.length > 0) {
+    throw syncError('SYNC_MALFORMED', `body and manifest disagree on ${disagree.join(', ')}`, { fields: disagree })
+  }
+}
+
+function assertManifest(p: Record<string, unknown>): Manifest {
+  const bad = (why: string) => syncError('SYNC_MALFORMED', `manifest: ${why}`, { reason: why })
+  if (typeof p.origin !== 'string' || p.origin === '') throw bad('origin')
+  if (!isPositiveInt(p.seq)) throw bad('seq')
+  if (!isPrev(p.prev, p.seq)) throw bad('prev')
+  if (!isSha256Hex(p.hash)) throw bad('hash')
+  if (!Number.isSafeInteger(p.rows) || (p.rows as number) < 0) throw bad('rows')
+  if (!Number.isSafeInteger(p.bytes) || (p.bytes as number) < 0) throw bad('bytes')
+  if (typeof p.createdAt !== 'string') throw bad('createdAt')
+  return {
+    format: p.format as number,
+    origin: p.origin,
+    seq: p.seq,
+    prev: p.prev,
+    hash: p.hash,
+    rows: p.rows as number,
+    bytes: p.bytes as number,
+    createdAt: p.createdAt,
+  }
+}
+
+/** `prev` is a SHA-256 hex for seq > 1 and `null` exactly for seq 1. */
+function isPrev(prev: unknown, seq: number): prev is string | null {
+  return seq === 1 ? prev === null : isSha256Hex(prev)
+}
+
+/**
+ * Checks that a parsed value is a well-formed format-1 change-set body.
+ * @throws XuejiError `SYNC_MALFORMED` with `details.reason` (a field path, no row data).
+ */
+export function assertChangeSetBody(b: unknown): ChangeSetBody {
+  const bad = (why: string) => syncError('SYNC_MALFORMED', `change set: ${why}`, { reason: why })
+  if (!isPlainObject(b)) throw bad('not an object')
+  if (b.format !== CHANGESET_FORMAT) throw bad('format')
+  if (typeof b.origin !== 'string' || b.origin === '') throw bad('origin')
+  if (!isPositiveInt(b.seq)) throw bad('seq')
+  if (!isPrev(b.prev, b.seq)) throw bad('prev')
+  if (typeof b.createdAt !== 'string' || Number.isNaN(Date.parse(b.createdAt))) throw bad('createdAt')
+  if (!Array.isArray(b.rows)) throw bad('rows')
+  const extra = Object.keys(b).filter((k) => !BODY_FIELDS.has(k))
+  if (extra.length > 0) throw bad(`unknown fields ${extra.join(',')}`)
+  b.rows.forEach((r, i) => assertRow(r, `rows[${i}]`, bad))
+  return b as unknown as ChangeSetBody
+}
+
+const BODY_FIELDS = new Set(['format', 'origin', 'seq', 'prev', 'createdAt', 'rows'])
+const ROW_FIELDS = new Set(['table', 'key', 'op', 'row', 'version', 'epoch', 'actor', 'rekey'])
+
+function assertRow(r: unknown, at: string, bad: (why: string) => Error): void {
+  if (!isPlainObject(r)) throw bad(at)
+  const unknown = Object.keys(r).filter((k) => !ROW_FIELDS.has(k))
+  if (unknown.length > 0) throw bad(`${at}: unknown fields ${unknown.join(',')}`)
+  if (typeof r.table !== 'string' || r.table === '') throw bad(`${at}.table`)
+  if (!isStringRecord(r.key) || Object.keys(r.key).length === 0) throw bad(`${at}.key`)
+  if (r.op === 'upsert') {
+    if (!isPlainObject(r.row)) throw bad(`${at}.row`)
+  } else if (r.op === 'delete') {
+    // A tombstone carries the natural key only: no personal data outlives the record.
+    if ('row' in r) throw bad(`${at}.row on delete`)
+  } else {
+    throw bad(`${at}.op`)
+  }
+  if (!Number.isSafeInteger(r.version) || (r.version as number) < 0) throw bad(`${at}.version`)
+  if ('epoch' in r && (!Number.isSafeInteger(r.epoch) || (r.epoch as number) < 0)) throw bad(`${at}.epoch`)
+  if ('actor' in r && typeof r.actor !== 'string') throw bad(`${at}.actor`)
+  if ('rekey' in r && !(isPlainObject(r.rekey) && isStringRecord(r.rekey.from) && Object.keys(r.rekey).length === 1)) {
+    throw bad(`${at}.rekey`)
+  }
+}
+
+function isStringRecord(v: unknown): v is Record<string, string> {
+  return isPlainObject(v) && Object.values(v).every((x) => typeof x === 'string')
+}
+
+/**
+ * Groups rows, in order, into chunks of at most `maxRows` rows and at most `maxBytes` bytes,
+ * counting each row as its canonical JSON plus a separating comma (the body envelope adds a
+ * few hundred bytes on top). A single row larger than `maxBytes` goes alone in its own chunk
+ * rather than being refused: a student file with many attachments must still travel.
+ */
+export function splitIntoChangeSets(
+  rows: readonly ChangeRow[],
+  limits: { maxRows: number; maxBytes: number },
+): ChangeRow[][] {
+  const { maxRows, maxBytes } = limits
+  if (!isPositiveInt(maxRows) || !isPositiveInt(maxBytes)) {
+    throw new RangeError('splitIntoChangeSets: maxRows and maxBytes must be positive integers')
+  }
+  const chunks: ChangeRow[][] = []
+  let current: ChangeRow[] = []
+  let bytes = 0
+  for (const row of rows) {
+    const size = Buffer.byteLength(canonicalJson(row), 'utf8') + 1
+    if (current.length > 0 && (current.length >= maxRows || bytes + size > maxBytes)) {
+      chunks.push(current)
+      current = []
+      bytes = 0
+    }
+    current.push(row)
+    bytes += size
+  }
+  if (current.length > 0) chunks.push(current)
+  return chunks
+}

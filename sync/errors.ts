@@ -1,0 +1,130 @@
+import { errorFactory, type ErrorSpec } from '../config/errors.ts'
+
+/**
+ * Stable error codes of the federation protocol (DESIGN.md §3–6, §10).
+ *
+ * Codes are part of the wire contract: a child's worker decides retry vs. give-up from the code
+ * and status alone (4xx except 429 are not retried), and tests assert codes, never messages.
+ * Never rename a code; add a new one instead.
+ */
+export const syncErrors = {
+  // ── Signatures and keys (R-D.2) ───────────────────────────────────────────────────────────
+  /** The JWS signature does not verify with the signer's registered key. */
+  SYNC_SIGNATURE_INVALID: {
+    status: 400,
+    doc: 'Signature does not verify with the registered key of the signer: the data was altered or signed with another key; the sender must re-sign with its current key.',
+  },
+  /** Header `alg` is not on the allow-list (only `EdDSA`); `none` and HMAC are refused outright. */
+  SYNC_ALG_NOT_ALLOWED: {
+    status: 400,
+    doc: 'JWS header alg is not EdDSA (alg none, HS*, ES*, RS* … are refused before any key is looked up); sign with the node Ed25519 key.',
+  },
+  /** No key registered for (signer, kid), or the registry refuses that key for this seq. */
+  SYNC_KEY_UNKNOWN: {
+    status: 422,
+    doc: 'The kid is not in this node registry for that signer (or was rotated out for this seq); relay the signer key record (signed by its enrolling parent) first, then resend.',
+  },
+  /** The header tried to bring its own key (`jwk`, `jku`, `x5u`, `x5c`); keys come only from the registry. */
+  SYNC_EMBEDDED_KEY_REFUSED: {
+    status: 400,
+    doc: 'JWS header carries jwk/jku/x5u/x5c; keys are taken only from this node registry, never from the message; remove the header parameter.',
+  },
+  // ── Change-set content ────────────────────────────────────────────────────────────────────
+  /** SHA-256 of the body text differs from the signed manifest's `hash`. */
+  SYNC_HASH_MISMATCH: {
+    status: 400,
+    doc: 'Body SHA-256 differs from the hash in the signed manifest: the body was altered or truncated in transit; resend the stored change set unaltered.',
+  },
+  /** Structurally wrong: not compact JWS, not JSON, not canonical, fields missing or inconsistent. */
+  SYNC_MALFORMED: {
+    status: 400,
+    doc: 'Message is not well formed (not compact JWS, bad JSON, non-canonical body, wrong field types, body and manifest disagree); a sender bug: fix the packer, do not retry.',
+  },
+  /** Format version outside `SUPPORTED_FORMATS` (this node accepts the current and the previous one). */
+  SYNC_FORMAT_UNSUPPORTED: {
+    status: 422,
+    doc: 'Change-set format version not accepted here (a node accepts current and previous); upgrade the lagging tier, then resend.',
+  },
+  // ── Chain checks (R-D.2) ──────────────────────────────────────────────────────────────────
+  /** `seq` is beyond the next expected one; `details.expectedSeq` says where to resend from. */
+  SYNC_SEQ_GAP: {
+    status: 409,
+    doc: 'seq is not the next one for this origin; resend from details.expectedSeq.',
+  },
+  /** An already applied `seq` came again with a different hash: possibly a fork; kept for the record. */
+  SYNC_SEQ_REPLAY: {
+    status: 409,
+    doc: 'An already applied seq arrived with a different hash (a same-hash repeat is a duplicate success, not this error); investigate as a possible fork, ops alarm raised.',
+  },
+  /** Two different change sets signed by one origin for one `seq`: refused, alarmed, both kept. */
+  SYNC_FORK: {
+    status: 409,
+    doc: 'Origin history forked (two signed change sets for one seq); both are kept, the origin is halted until an operator decides which chain is authoritative.',
+  },
+  /** `prev` is not the hash of the last applied change set of that origin. */
+  SYNC_PREV_MISMATCH: {
+    status: 409,
+    doc: 'prev does not equal the hash of the previous change set of this origin; the sender history diverged: resend from the expected seq or escalate as a fork.',
+  },
+  // ── Authority ─────────────────────────────────────────────────────────────────────────────
+  /** The authenticated sender is not an enrolled child of this node. */
+  SYNC_NOT_CHILD: {
+    status: 403,
+    doc: 'Sender is not an enrolled child of this node; enrol it (xueji enroll) or point it at its real parent.',
+  },
+  /** The change set's origin is not in the sender's subtree. */
+  SYNC_ORIGIN_OUTSIDE_SUBTREE: {
+    status: 403,
+    doc: 'Change-set origin is not within the sending child subtree; a child may only relay its own and its descendants change sets.',
+  },
+  /** A row touches a record the origin does not own (one writer per record, DESIGN.md §2). */
+  SYNC_ROW_OUTSIDE_OWNERSHIP: {
+    status: 403,
+    doc: 'A row writes a record whose home is another node (or an outdated ownership epoch); the row is quarantined, see ops for the reason.',
+  },
+  // ── Node-to-node request tokens ───────────────────────────────────────────────────────────
+  /** The request token is missing, badly signed, for another audience or otherwise unusable. */
+  SYNC_TOKEN_INVALID: {
+    status: 401,
+    doc: 'Node request token invalid (bad signature, wrong audience, unknown kid, too long-lived …; details.reason says which); sign a fresh token with the node key.',
+  },
+  /** The request token has expired (beyond a 30 s clock tolerance). */
+  SYNC_TOKEN_EXPIRED: {
+    status: 401,
+    doc: 'Node request token expired; issue a new one per request and check the node clock (NTP).',
+  },
+  // ── Downward commands ─────────────────────────────────────────────────────────────────────
+  /** The command is addressed to a node that is neither this node nor in its subtree. */
+  SYNC_COMMAND_NOT_FOR_ME: {
+    status: 403,
+    doc: 'Command destination is not this node nor in its subtree; the relaying tier routed it wrongly.',
+  },
+  /** The (issuer, destination, seq) command was already applied with a different hash. */
+  SYNC_COMMAND_REPLAY: {
+    status: 409,
+    doc: 'Command seq for this (issuer, destination) was already used; commands apply exactly once, a different body under an old seq is refused.',
+  },
+  // ── Receipts and enrolment ────────────────────────────────────────────────────────────────
+  /** The parent's receipt does not verify or does not match what was sent. */
+  SYNC_RECEIPT_INVALID: {
+    status: 502,
+    doc: 'Parent receipt does not verify or does not match the change set sent (details.reason); the change set stays unacknowledged and is resent.',
+  },
+  /** The one-time enrolment token is unknown, used or expired. */
+  SYNC_ENROLL_TOKEN_INVALID: {
+    status: 401,
+    doc: 'Enrolment token unknown, already used or expired; ask the parent administrator for a new one.',
+  },
+  // ── Local key storage (not a wire error; kept here beside the other key errors) ──────────
+  /** The node's private key file is readable or writable by group/others. */
+  KEY_FILE_PERMISSIONS: {
+    status: 500,
+    doc: 'Private key file is accessible to group or others; run chmod 600 on it (and check who could have copied it: if in doubt, rotate the key).',
+  },
+} as const satisfies Record<string, ErrorSpec>
+
+/** A stable sync error code. */
+export type SyncErrorCode = keyof typeof syncErrors
+
+/** `syncError(code, message, details?)` → `XuejiError` with the catalogue's HTTP status. */
+export const syncError = errorFactory(syncErrors)

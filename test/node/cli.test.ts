@@ -1,0 +1,54 @@
+import t from 'tap'
+import { spawnSync } from 'node:child_process'
+import { join } from 'node:path'
+import { statSync, readFileSync, readdirSync } from 'node:fs'
+import { main } from '../../scripts/cli.ts'
+import { CLI_ENTRY } from '../../scripts/lib/processes.ts'
+import { REDIS_URL } from '../helper.ts'
+
+async function run(...argv: string[]) {
+  let out = ''
+  let err = ''
+  const code = await main(argv, { XUEJI_REDIS_URL: REDIS_URL }, { out: s => (out += s), err: s => (err += s) })
+  return { code, out, err }
+}
+
+t.test('R-D.5 usage errors print the usage and exit 2, never a stack trace', async t => {
+  for (const argv of [[], ['frobnicate'], ['init'], ['init', '--tier', 'village', '--code', '330106', '--name', 'x', '--data', '/tmp/x'], ['init', '--tier', 'county', '--code', '33', '--name', 'x', '--data', '/tmp/x'], ['init', '--tier', 'county', '--code', '330106', '--name', 'x', '--data', '/tmp/x'], ['init', '--tier', 'province', '--code', '330000', '--name', 'x', '--parent', 'http://p', '--data', '/tmp/x'], ['start'], ['status', '--bogus']]) {
+    const r = await run(...argv)
+    t.equal(r.code, 2, `exit 2 for: xueji ${argv.join(' ')}`)
+    t.match(r.err, /Usage:/)
+    t.notMatch(r.err, /\n\s+at /, 'no stack trace')
+  }
+  const help = await run('help')
+  t.equal(help.code, 0)
+  t.match(help.out, /xueji init/)
+})
+
+t.test('R-D.5 init makes the data directory, database, 0600 key and identity; status prints them', async t => {
+  const data = join(t.testdir(), 'xihu')
+  const r = await run('init', '--tier', 'county', '--code', '330106', '--name', '西湖区教育局', '--parent', 'http://127.0.0.1:8301', '--data', data)
+  t.equal(r.code, 0, r.err)
+  t.match(r.out, /initialised county node 330106/)
+  const keyFiles = readdirSync(join(data, 'keys'))
+  t.equal(keyFiles.length, 1)
+  t.equal(statSync(join(data, 'keys', keyFiles[0])).mode & 0o777, 0o600, 'private key file mode 0600')
+  t.same(JSON.parse(readFileSync(join(data, 'xueji.json'), 'utf8')).node, { tier: 'county', code: '330106', name: '西湖区教育局', parentUrl: 'http://127.0.0.1:8301' })
+
+  const s = await run('status', '--data', data)
+  t.equal(s.code, 0, s.err)
+  t.match(s.out, /county 330106 西湖区教育局/)
+  t.match(s.out, /migrations applied/)
+  t.match(s.out, /redis: .*ok/)
+
+  const again = await run('init', '--tier', 'county', '--code', '330106', '--name', 'x', '--parent', 'http://p', '--data', data)
+  t.equal(again.code, 1)
+  t.match(again.err, /NODE_ALREADY_INITIALISED/)
+})
+
+t.test('start on an empty directory fails with a coded error and exit 1 (real process)', async t => {
+  const res = spawnSync(process.execPath, ['--import', 'tsx', CLI_ENTRY, 'start', '--data', join(t.testdir(), 'nothing')], { encoding: 'utf8' })
+  t.equal(res.status, 1)
+  t.match(res.stderr, /NODE_NOT_INITIALISED/)
+  t.notMatch(res.stderr, /\n\s+at /, 'no stack trace')
+})

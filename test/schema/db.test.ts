@@ -1,0 +1,36 @@
+import t from 'tap'
+import { join } from 'node:path'
+import { openStorage } from '../../schema/db.ts'
+
+t.test('migrations create every table on an empty database, with durable pragmas', async t => {
+  const file = join(t.testdir(), 'empty.db')
+  const s = openStorage(file)
+  t.teardown(() => s.close())
+  const tables = (s.sqlite.prepare("select name from sqlite_master where type = 'table'").all() as { name: string }[]).map(r => r.name)
+  t.ok(tables.includes('node_identity'))
+  t.ok(tables.includes('node_keys'))
+  t.equal(s.sqlite.pragma('journal_mode', { simple: true }), 'wal')
+  t.equal(s.sqlite.pragma('synchronous', { simple: true }), 2, 'synchronous=FULL')
+  t.equal(s.sqlite.pragma('foreign_keys', { simple: true }), 1)
+  t.equal(s.sqlite.pragma('busy_timeout', { simple: true }), 5000)
+})
+
+t.test('migrations applied twice change nothing (start after start)', async t => {
+  const file = join(t.testdir(), 'twice.db')
+  openStorage(file).close()
+  const s = openStorage(file)
+  t.teardown(() => s.close())
+  const n = (s.sqlite.prepare('select count(*) n from __drizzle_migrations').get() as { n: number }).n
+  t.ok(n >= 1)
+})
+
+t.test('write() is an IMMEDIATE transaction that rolls back on error', async t => {
+  const s = openStorage(join(t.testdir(), 'tx.db'))
+  t.teardown(() => s.close())
+  s.sqlite.exec('create table t (x integer)')
+  t.throws(() => s.write(() => {
+    s.sqlite.prepare('insert into t values (1)').run()
+    throw new Error('boom')
+  }))
+  t.equal((s.sqlite.prepare('select count(*) n from t').get() as { n: number }).n, 0)
+})

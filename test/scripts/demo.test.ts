@@ -1,0 +1,31 @@
+import t from 'tap'
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { REDIS_URL } from '../helper.ts'
+
+const DEMO = fileURLToPath(new URL('../../scripts/demo.ts', import.meta.url))
+
+t.test('R-D.5 the demo starts province, city and county, and Ctrl-C stops all three with exit 0', async t => {
+  const base = 20000 + Math.floor(Math.random() * 30000)
+  const child = spawn(process.execPath, ['--import', 'tsx', DEMO], {
+    env: { ...process.env, DEMO_DIR: t.testdir(), DEMO_BASE_PORT: String(base), REDIS_URL },
+    detached: true, // its own process group, as a terminal's Ctrl-C would signal
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  child.stdout.on('data', d => (out += d))
+  child.stderr.on('data', d => (out += d))
+  const exited = new Promise<number | null>(r => child.once('exit', code => r(code)))
+  const deadline = Date.now() + 60000
+  while (!out.includes('is running') && Date.now() < deadline && child.exitCode === null) await new Promise(r => setTimeout(r, 200))
+  t.match(out, /is running/, 'ready within 60 s')
+  for (let i = 0; i < 3; i++) {
+    const res = await fetch(`http://127.0.0.1:${base + i}/readyz`)
+    t.equal(res.status, 200, `node ${i} ready`)
+  }
+  process.kill(-child.pid!, 'SIGINT')
+  t.equal(await exited, 0, 'exit code 0')
+  for (let i = 0; i < 3; i++) {
+    await t.rejects(fetch(`http://127.0.0.1:${base + i}/healthz`), `node ${i} no longer listening`)
+  }
+})
