@@ -12,8 +12,15 @@ export interface Storage {
   /** The raw better-sqlite3 handle, for prepared statements on hot paths (sync apply). */
   sqlite: Database.Database
   db: Db
-  /** Runs `fn` in a `BEGIN IMMEDIATE` transaction; synchronous, like better-sqlite3 itself. */
+  /**
+   * Runs `fn` in a `BEGIN IMMEDIATE` transaction; synchronous, like better-sqlite3 itself.
+   * Nested calls join the outer transaction (a savepoint).
+   */
   write<T>(fn: () => T): T
+  /** Marks the current write as having appended outbox rows (called by sync/outbox.ts). */
+  markOutboxChanged(): void
+  /** Calls `listener` after every committed write that appended outbox rows (wakes the packer). */
+  onOutboxCommit(listener: () => void): () => void
   close(): void
 }
 
@@ -32,10 +39,35 @@ export function openStorage(file: string, opts: { migrate?: boolean } = {}): Sto
   sqlite.pragma('busy_timeout = 5000')
   const db = drizzle({ client: sqlite, schema: tables })
   if (opts.migrate !== false) migrate(db, { migrationsFolder: MIGRATIONS_DIR })
+  const listeners = new Set<() => void>()
+  let depth = 0
+  let changed = false
   return {
     sqlite,
     db,
-    write: fn => sqlite.transaction(fn).immediate(),
+    write: fn => {
+      if (depth > 0) return sqlite.transaction(fn)()
+      depth++
+      changed = false
+      let result
+      try {
+        result = sqlite.transaction(fn).immediate()
+      } finally {
+        depth--
+      }
+      if (changed) {
+        changed = false
+        for (const l of listeners) l()
+      }
+      return result
+    },
+    markOutboxChanged: () => {
+      changed = true
+    },
+    onOutboxCommit: listener => {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
     close: () => {
       if (sqlite.open) sqlite.close()
     },

@@ -1,2 +1,4 @@
 /** Every drizzle table of a node, for `drizzle({ schema })` and drizzle-kit. */
 export * from './node.ts'
+export * from './outbox.ts'
+export * from './records/index.ts'

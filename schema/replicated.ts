@@ -1,0 +1,71 @@
+import * as r from './records/index.ts'
+import type { SQLiteTable } from 'drizzle-orm/sqlite-core'
+
+/**
+ * How the sync layer treats a replicated table. Every replicated record table has the columns
+ * of `recordColumns` (schema/columns.ts): `id` (global UUID made by the home node, the natural
+ * key other tiers use), `home_node` (the only node that may write it), `version`, `epoch`.
+ */
+export interface ReplicatedTable {
+  /** SQL table name, as carried in change rows. */
+  name: string
+  table: SQLiteTable
+  /** SQL column names of the natural key (always `['id']` for record tables). */
+  key: readonly string[]
+  /**
+   * How the receiving parent checks ownership of a row from an origin:
+   * - `self`: the row's own `home_node` must be the origin (schools, units, accounts' own rows);
+   * - `{ parent: table, column }`: the row belongs to the record `column` points to in `table`,
+   *   whose `home_node` must be the origin (a guardian belongs to its student).
+   */
+  owner: 'self' | { parent: string; column: string }
+  /** Apply order: parents before children within one change set. */
+  order: number
+}
+
+
+const self = 'self' as const
+const under = (parent: string, column: string) => ({ parent, column })
+
+/**
+ * Every table whose rows travel upward, in apply order (parents first). Upper tiers hold
+ * read-only replicas of their subtree in the same tables.
+ */
+export const REPLICATED_TABLES: readonly ReplicatedTable[] = [
+  { name: 'supervising_units', table: r.supervisingUnits, key: ['id'], owner: self, order: 1 },
+  { name: 'schools', table: r.schools, key: ['id'], owner: self, order: 2 },
+  { name: 'kindergartens', table: r.kindergartens, key: ['id'], owner: self, order: 2 },
+  { name: 'school_teachers', table: r.schoolTeachers, key: ['id'], owner: under('schools', 'school_id'), order: 3 },
+  { name: 'school_classes', table: r.schoolClasses, key: ['id'], owner: under('schools', 'school_id'), order: 3 },
+  { name: 'kindergarten_teachers', table: r.kindergartenTeachers, key: ['id'], owner: under('kindergartens', 'kindergarten_id'), order: 3 },
+  { name: 'kindergarten_classes', table: r.kindergartenClasses, key: ['id'], owner: under('kindergartens', 'kindergarten_id'), order: 3 },
+  { name: 'students', table: r.students, key: ['id'], owner: under('schools', 'school_id'), order: 4 },
+  { name: 'children', table: r.children, key: ['id'], owner: under('kindergartens', 'kindergarten_id'), order: 4 },
+  ...(
+    [
+      ['student_resumes', r.studentResumes],
+      ['student_guardians', r.studentGuardians],
+      ['student_family_members', r.studentFamilyMembers],
+      ['student_registrations', r.studentRegistrations],
+      ['student_exams', r.studentExams],
+      ['student_awards', r.studentAwards],
+      ['student_punishments', r.studentPunishments],
+      ['student_enrolments', r.studentEnrolments],
+      ['student_completions', r.studentCompletions],
+      ['student_status_changes', r.studentStatusChanges],
+    ] as const
+  ).map(([name, table]) => ({ name, table, key: ['id'], owner: under('students', 'student_id'), order: 5 })),
+  ...(
+    [
+      ['child_guardians', r.childGuardians],
+      ['child_family_members', r.childFamilyMembers],
+      ['child_registrations', r.childRegistrations],
+      ['child_attendances', r.childAttendances],
+      ['child_status_changes', r.childStatusChanges],
+    ] as const
+  ).map(([name, table]) => ({ name, table, key: ['id'], owner: under('children', 'child_id'), order: 5 })),
+  { name: 'problem_records', table: r.problemRecords, key: ['id'], owner: self, order: 6 },
+]
+
+/** Looks a replicated table up by its SQL name. */
+export const replicatedTable = (name: string): ReplicatedTable | undefined => REPLICATED_TABLES.find(t => t.name === name)
