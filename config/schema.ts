@@ -59,6 +59,11 @@ export const ConfigSchema = Type.Object(
         reconcileIntervalMs: Type.Integer({ minimum: 1000, default: 15000, description: 'How often jobs missing from Redis are rebuilt from SQLite.' }),
         antiEntropyIntervalMs: Type.Integer({ minimum: 1000, default: 600000, description: 'How often the digest of owned rows is sent to the parent.' }),
         requestTimeoutMs: Type.Integer({ minimum: 100, default: 30000, description: 'Timeout of one HTTP request to the parent.' }),
+        commandPollMs: Type.Integer({ minimum: 100, default: 2000, description: 'How often a child asks its parent for downward commands (pull: a county may not be reachable from above).' }),
+        retryBaseMs: Type.Integer({ minimum: 10, default: 1000, description: 'First delay after a failed request to the parent; doubles per failure, with jitter.' }),
+        retryMaxMs: Type.Integer({ minimum: 100, default: 60000, description: 'Longest delay between attempts while the parent is unreachable.' }),
+        haltedRetryMs: Type.Integer({ minimum: 1000, default: 300000, description: 'How often an origin halted by a refusal (fork, ownership …) is offered to the parent again, in case an operator there decided.' }),
+        rootKid: Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null, description: 'kid of the province key, compared at enrolment when set (the root of trust, given out of band).' }),
       },
       'Upward and downward sync.',
     ),
@@ -67,6 +72,20 @@ export const ConfigSchema = Type.Object(
         timezone: Type.Literal('Asia/Shanghai', { default: 'Asia/Shanghai', description: 'All dates and deadlines are judged in this zone.' }),
       },
       'Calendar rules (lock dates and deadlines are added by the workflow issue).',
+    ),
+    security: obj(
+      {
+        idleTimeoutMinutes: Type.Integer({ minimum: 1, maximum: 240, default: 15, description: 'A session ends after this many minutes without a request (R-25.2).' }),
+        absoluteTimeoutHours: Type.Integer({ minimum: 1, maximum: 24, default: 8, description: 'A session ends this many hours after login, however active.' }),
+        lockoutWindowMinutes: Type.Integer({ minimum: 1, default: 10, description: 'Window in which failed logins (passwords and TOTP codes) are counted.' }),
+        lockoutMaxPerAccount: Type.Integer({ minimum: 1, maximum: 10, default: 10, description: 'Failed guesses allowed per account in the window; further attempts are refused unchecked (AUTH_LOCKED).' }),
+        lockoutMaxPerAddress: Type.Integer({ minimum: 1, default: 50, description: 'Failed guesses allowed per client address in the window (slows password spraying across accounts).' }),
+        hashMemoryKib: Type.Integer({ minimum: 19456, default: 19456, description: 'argon2id memory cost in KiB (OWASP minimum 19456).' }),
+        hashIterations: Type.Integer({ minimum: 2, default: 2, description: 'argon2id iterations.' }),
+        hashParallelism: Type.Integer({ minimum: 1, maximum: 16, default: 1, description: 'argon2id lanes.' }),
+        cookieSecure: Type.Boolean({ default: false, description: 'Mark the session cookie Secure (HTTPS only). false only for a plain-HTTP local demo; true in production.' }),
+      },
+      'Accounts, sessions and login protection.',
     ),
     codes: obj(
       {

@@ -8,7 +8,19 @@ import type { Storage } from '../schema/db.ts'
 import type { NodeIdentity } from './identity.ts'
 import { VERSION } from './version.ts'
 import errors from './plugins/errors.ts'
+import auth from './plugins/auth.ts'
 import health from './routes/health.ts'
+import sync from './plugins/sync.ts'
+import federationRoutes from './routes/federation.ts'
+import syncStatusRoutes from './routes/sync-status.ts'
+import authRoutes from './routes/auth.ts'
+import accountRoutes from './routes/accounts.ts'
+import auditRoutes from './routes/audit.ts'
+import revealRoutes from './routes/reveal.ts'
+import verificationRoutes from './routes/verification.ts'
+import records from './plugins/records.ts'
+import recordsRoutes from './routes/api/records.ts'
+import problemRoutes from './routes/api/problems.ts'
 
 /** What a node's app is built from; the server (or a test) makes these and hands them in. */
 export interface AppDeps {
@@ -16,6 +28,8 @@ export interface AppDeps {
   storage: Storage
   redis: Redis
   identity: NodeIdentity
+  /** keys/secrets.key (node/auth/secrets.ts); handed to the auth plugin only. */
+  secretKey: Buffer
 }
 
 declare module 'fastify' {
@@ -56,8 +70,22 @@ const app: FastifyPluginAsync<AppDeps> = async (fastify, deps) => {
     },
   })
   await fastify.register(swaggerUi, { routePrefix: '/docs' })
+  // Before any route: it refuses to register an /api/v1 route that declares no permission.
+  await fastify.register(auth, { secretKey: deps.secretKey })
+
+  await fastify.register(sync)
+  await fastify.register(records)
 
   await fastify.register(health)
+  await fastify.register(federationRoutes)
+  await fastify.register(syncStatusRoutes)
+  await fastify.register(authRoutes)
+  await fastify.register(accountRoutes)
+  await fastify.register(auditRoutes)
+  await fastify.register(revealRoutes)
+  await fastify.register(verificationRoutes)
+  await fastify.register(recordsRoutes)
+  await fastify.register(problemRoutes)
 }
 
 export default fp(app, { name: 'xueji-app' })

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, writeFileSync, chmodSync } from 'node:fs'
 import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
 import { eq } from 'drizzle-orm'
 import { loadConfig } from '../config/load.ts'
 import type { Config, Tier } from '../config/schema.ts'
@@ -9,6 +10,16 @@ import { generateNodeKeyPair, writePrivateKeyFile } from '../sync/keys.ts'
 import { nodeError } from './errors.ts'
 import { dataPaths } from './paths.ts'
 import { VERSION } from './version.ts'
+import { createAuthService } from './auth/service.ts'
+import { checkPasswordPolicy } from './auth/passwords.ts'
+import { SENSITIVE_CLASSES } from './auth/sensitive.ts'
+import { createSecretsKey } from './auth/secrets.ts'
+
+/** 20 random characters from an alphabet without look-alikes (0/O, 1/l/I): about 116 bits. */
+function generatePassword(): string {
+  const alphabet = 'abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789'
+  return Array.from(randomBytes(20), b => alphabet[b % alphabet.length]).join('')
+}
 
 export interface NodeIdentity {
   tier: Tier
@@ -28,38 +39,62 @@ export interface InitOptions {
   parentUrl: string | null
   /** Extra config written into xueji.json (server.port …). */
   config?: Record<string, unknown>
+  /** User name of the first bureau administrator (default `admin`). */
+  adminUsername?: string
+  /** Its password; when absent one is generated and returned once. */
+  adminPassword?: string
+}
+
+/** The first bureau administrator made by init; `password` only when it was generated. */
+export interface InitialAdmin {
+  id: string
+  username: string
+  password?: string
 }
 
 /**
- * `xueji init`: makes the data directory, the database, the Ed25519 key pair (private key 0600)
- * and the identity record, and writes xueji.json. Refuses a directory that already holds a node.
+ * `xueji init`: makes the data directory, the database, the Ed25519 key pair (private key 0600),
+ * the secret key that encrypts secrets at rest (keys/secrets.key, 0600) and the identity record,
+ * and writes xueji.json. Refuses a directory that already holds a node.
  */
-export async function initNode(opts: InitOptions): Promise<{ identity: NodeIdentity; paths: ReturnType<typeof dataPaths> }> {
+export async function initNode(opts: InitOptions): Promise<{ identity: NodeIdentity; paths: ReturnType<typeof dataPaths>; admin: InitialAdmin }> {
   const paths = dataPaths(opts.dataDir)
   if (existsSync(paths.config) || existsSync(paths.db)) {
     throw nodeError('NODE_ALREADY_INITIALISED', `${opts.dataDir} already holds a node (xueji.json or xueji.db exists); use another --data directory`)
   }
   const fileConfig = { ...opts.config, node: { tier: opts.tier, code: opts.code, name: opts.name, parentUrl: opts.parentUrl } }
-  loadConfig(fileConfig) // validate before anything is written
+  const config = loadConfig(fileConfig) // validate before anything is written
+  // Checked before anything is written too: a refused password leaves no half-made node.
+  if (opts.adminPassword !== undefined) checkPasswordPolicy(opts.adminPassword)
 
   mkdirSync(paths.keys, { recursive: true, mode: 0o700 })
   chmodSync(paths.keys, 0o700)
   const key = await generateNodeKeyPair()
   const keyFile = `node-${key.kid.slice(0, 16)}.pem`
   writePrivateKeyFile(join(paths.keys, keyFile), key.privatePem)
+  const secretKey = createSecretsKey(paths.keys)
 
   const createdAt = new Date().toISOString()
   const storage = openStorage(paths.db)
+  let admin: InitialAdmin
   try {
     storage.write(() => {
       storage.db.insert(nodeIdentity).values({ id: 1, tier: opts.tier, code: opts.code, name: opts.name, parentUrl: opts.parentUrl, createdAt, createdByVersion: VERSION }).run()
       storage.db.insert(nodeKeys).values({ kid: key.kid, publicJwk: JSON.stringify(key.publicJwk), privateKeyFile: keyFile, validFromSeq: 1, createdAt }).run()
     })
+    // The first bureau administrator (R-17.2): nobody else may create one, so init does. It holds
+    // every sensitive-field grant, to pass on to the accounts it creates.
+    const password = opts.adminPassword ?? generatePassword()
+    const account = await createAuthService({ storage, config, secretKey }).createAccount(
+      { username: opts.adminUsername ?? 'admin', password, role: 'bureau_admin', scope: { kind: 'bureau', node: opts.code }, grants: [...SENSITIVE_CLASSES] },
+      null,
+    )
+    admin = { id: account.id, username: account.username, ...(opts.adminPassword === undefined ? { password } : {}) }
   } finally {
     storage.close()
   }
   writeFileSync(paths.config, JSON.stringify(fileConfig, null, 2) + '\n')
-  return { identity: { tier: opts.tier, code: opts.code, name: opts.name, parentUrl: opts.parentUrl, createdAt, kid: key.kid }, paths }
+  return { identity: { tier: opts.tier, code: opts.code, name: opts.name, parentUrl: opts.parentUrl, createdAt, kid: key.kid }, paths, admin }
 }
 
 /** Reads the identity record and checks that the config names the same node. */

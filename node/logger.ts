@@ -9,6 +9,8 @@ const PERSONAL_FIELDS = [
   'idNumber', 'name', 'formerName', 'namePinyin', 'address', 'currentAddress', 'postalAddress',
   'householdRegistration', 'birthplace', 'phone', 'email', 'photo', 'password', 'studentNumber',
   'guardians', 'familyMembers', 'totpSecret',
+  // Credentials of the auth routes (issue 4), should a body ever be logged.
+  'currentPassword', 'newPassword', 'secret', 'csrfToken', 'username',
 ]
 
 export const REDACT_PATHS = [

@@ -10,9 +10,10 @@ import { dataPaths } from './paths.ts'
 import { checkRedis, createRedis } from './redis.ts'
 import { nodeError } from './errors.ts'
 import { existsSync } from 'node:fs'
+import { loadSecretsKey } from './auth/secrets.ts'
 
 /** Builds the Fastify server of a node from ready parts (used by `start` and by tests). */
-export async function createServer(deps: { config: Config; storage: Storage; redis: Redis; identity: NodeIdentity; logger?: boolean | object }): Promise<FastifyInstance> {
+export async function createServer(deps: { config: Config; storage: Storage; redis: Redis; identity: NodeIdentity; secretKey: Buffer; logger?: boolean | object }): Promise<FastifyInstance> {
   const server = Fastify({
     logger: deps.logger ?? loggerOptions(deps.config.log.level),
     bodyLimit: deps.config.server.bodyLimitBytes,
@@ -47,8 +48,10 @@ export async function startNode(dataDir: string, env: Record<string, string | un
   let server: FastifyInstance | undefined
   try {
     const identity = loadIdentity(storage, config)
+    // A node initialised before secrets were encrypted at rest gets its key now.
+    const secretKey = loadSecretsKey(paths.keys, { create: true })
     await checkRedis(redis, config.redis.url)
-    server = await createServer({ config, storage, redis, identity })
+    server = await createServer({ config, storage, redis, identity, secretKey })
     const url = await server.listen({ host: config.server.host, port: config.server.port })
     server.log.info({ node: identity.code, tier: identity.tier, url }, 'node started')
     let stopping: Promise<void> | undefined

@@ -2,3 +2,5 @@
 export * from './node.ts'
 export * from './outbox.ts'
 export * from './records/index.ts'
+export * from './sync.ts'
+export * from './auth.ts'

@@ -10,6 +10,9 @@ import { dataPaths } from '../node/paths.ts'
 import { createRedis, checkRedis } from '../node/redis.ts'
 import { startNode } from '../node/server.ts'
 import { VERSION } from '../node/version.ts'
+import { verifyAuditLog } from '../node/auth/audit.ts'
+import { SYNC_USAGE, syncCommands } from './sync-commands.ts'
+import { SEED_USAGE, seedCommand } from './seed-command.ts'
 
 /** A mistake in how the command was called: print usage, exit 2. */
 export class UsageError extends Error {}
@@ -17,16 +20,23 @@ export class UsageError extends Error {}
 const USAGE = `xueji ${VERSION}: student electronic registration node (学籍系统节点)
 
 Usage:
-  xueji init   --tier province|city|county --code CODE --name NAME [--parent URL] --data DIR [--port N]
+  xueji init   --tier province|city|county --code CODE --name NAME [--parent URL] --data DIR [--port N] [--admin-user NAME]
   xueji start  --data DIR
   xueji status --data DIR
+  xueji audit verify --data DIR
   xueji help
 
   init    create a node in DIR: database, Ed25519 key pair, identity, xueji.json
           (--parent is required for city and county nodes, refused for the province)
   start   run the node in DIR until SIGTERM or Ctrl-C
   status  print identity, versions, database size and Redis state
+          init also creates the first bureau administrator (user "admin" unless --admin-user)
+          and prints its password once; set XUEJI_INIT_ADMIN_PASSWORD to choose it instead
+  audit verify --data DIR
+          check the hash chain of the audit log; exit 1 if an entry was changed, deleted or reordered
 
+Synthetic data:${SEED_USAGE}
+Federation and sync:${SYNC_USAGE}
 Configuration: DIR/xueji.json, overridden by XUEJI_<SECTION>_<KEY> environment variables
 (e.g. XUEJI_SERVER_PORT=8081, XUEJI_REDIS_URL=redis://127.0.0.1:6379). See config/README.md.
 `
@@ -45,8 +55,8 @@ function required(values: Record<string, unknown>, ...names: string[]): void {
   for (const n of names) if (values[n] === undefined || values[n] === '') throw new UsageError(`missing --${n}`)
 }
 
-async function init(args: string[], io: Out): Promise<number> {
-  const v = parse(args, { tier: { type: 'string' }, code: { type: 'string' }, name: { type: 'string' }, parent: { type: 'string' }, data: { type: 'string' }, port: { type: 'string' } })
+async function init(args: string[], io: Out, env: Record<string, string | undefined>): Promise<number> {
+  const v = parse(args, { tier: { type: 'string' }, code: { type: 'string' }, name: { type: 'string' }, parent: { type: 'string' }, data: { type: 'string' }, port: { type: 'string' }, 'admin-user': { type: 'string' } })
   required(v, 'tier', 'code', 'name', 'data')
   if (!TIERS.includes(v.tier as Tier)) throw new UsageError(`--tier must be one of ${TIERS.join(', ')}`)
   if (!/^[0-9]{6}$/.test(v.code!)) throw new UsageError('--code must be a 6-digit GB/T 2260 division code, e.g. 330106')
@@ -54,15 +64,21 @@ async function init(args: string[], io: Out): Promise<number> {
   if (v.tier === 'province' && v.parent) throw new UsageError('the province node has no parent; drop --parent')
   if (v.port !== undefined && !/^[0-9]+$/.test(v.port)) throw new UsageError('--port must be a number')
   const dataDir = resolve(v.data!)
-  const { identity, paths } = await initNode({
+  const { identity, paths, admin } = await initNode({
     dataDir,
     tier: v.tier as Tier,
     code: v.code!,
     name: v.name!,
     parentUrl: v.parent ?? null,
     config: v.port ? { server: { port: Number(v.port) } } : {},
+    adminUsername: v['admin-user'],
+    // From the environment, not an argument: arguments are visible to every user in `ps`.
+    adminPassword: env.XUEJI_INIT_ADMIN_PASSWORD || undefined,
   })
-  io.out(`initialised ${identity.tier} node ${identity.code} ${identity.name}\n  data:   ${paths.dir}\n  key id: ${identity.kid}\nstart it with: xueji start --data ${paths.dir}\n`)
+  const password = admin.password
+    ? `  password: ${admin.password}\n  (shown only this once: write it down; TOTP enrolment follows at the first login)\n`
+    : '  password: as given in XUEJI_INIT_ADMIN_PASSWORD\n'
+  io.out(`initialised ${identity.tier} node ${identity.code} ${identity.name}\n  data:   ${paths.dir}\n  key id: ${identity.kid}\nfirst bureau administrator (教育行政部门管理员):\n  user:     ${admin.username}\n${password}start it with: xueji start --data ${paths.dir}\n`)
   return 0
 }
 
@@ -141,7 +157,36 @@ async function status(args: string[], io: Out, env: Record<string, string | unde
   return 0
 }
 
-const COMMANDS: Record<string, (args: string[], io: Out, env: Record<string, string | undefined>) => Promise<number>> = { init, start, status }
+async function audit(args: string[], io: Out): Promise<number> {
+  const [sub, ...rest] = args
+  if (sub !== 'verify') throw new UsageError('usage: xueji audit verify --data DIR')
+  const v = parse(rest, { data: { type: 'string' } })
+  required(v, 'data')
+  const paths = dataPaths(resolve(v.data!))
+  if (!existsSync(paths.db)) throw new XuejiError('NODE_NOT_INITIALISED', `${paths.dir} has no database; run "xueji init" first`, 500)
+  const storage = openStorage(paths.db, { migrate: false })
+  try {
+    const check = verifyAuditLog(storage)
+    if (check.ok) {
+      io.out(`audit log OK: ${check.entries} entries, head ${check.head}\n`)
+      return 0
+    }
+    const what = { CHANGED: 'was changed', MISSING_OR_REORDERED: 'is missing or out of order (an entry was deleted or moved)', BROKEN_LINK: 'does not link to the entry before it (an entry was deleted or moved)' }[check.problem]
+    io.err(`audit log BROKEN [AUDIT_CHAIN_BROKEN]: entry ${check.seq} ${what}; ${check.entries} entries read\n`)
+    return 1
+  } finally {
+    storage.close()
+  }
+}
+
+const COMMANDS: Record<string, (args: string[], io: Out, env: Record<string, string | undefined>) => Promise<number>> = {
+  init,
+  start,
+  status,
+  audit,
+  seed: seedCommand({ parse: (args, options) => parse(args, options) as Record<string, string | boolean | undefined>, usage: message => new UsageError(message) }),
+  ...syncCommands({ parse: (args, options) => parse(args, options) as Record<string, string | boolean | undefined>, usage: message => new UsageError(message) }),
+}
 
 /** Runs one CLI invocation; returns the exit code. Never lets a stack trace reach the user. */
 export async function main(argv: string[], env: Record<string, string | undefined>, io: Out): Promise<number> {

@@ -3,6 +3,10 @@ import { join, resolve } from 'node:path'
 import type { ChildProcess } from 'node:child_process'
 import { initNode } from '../node/identity.ts'
 import { dataPaths } from '../node/paths.ts'
+import { openStorage } from '../schema/db.ts'
+import { main as cli } from './cli.ts'
+import { seedNode } from './seed/index.ts'
+import { describeSeed } from './seed-command.ts'
 import { redisAnswersAt, spawnNode, startPrivateRedis, stopProcess, waitReady } from './lib/processes.ts'
 
 /**
@@ -42,6 +46,7 @@ async function main(): Promise<number> {
     if (existsSync(dataPaths(dataDir).config)) continue
     await initNode({ dataDir, tier: n.tier, code: n.code, name: n.name, parentUrl: i === 0 ? null : urls[i - 1], config: { server: { port: basePort + i } } })
     process.stdout.write(`initialised ${n.tier} node ${n.code} ${n.name} in ${dataDir}\n`)
+    seedDemoNode(n.tier, n.code, dataDir)
   }
 
   const children = NODES.map((n, i) =>
@@ -84,10 +89,61 @@ async function main(): Promise<number> {
     if (!stopping) await stopAll()
     return 1
   }
+  try {
+    await enrolOnFirstRun(urls)
+  } catch (err) {
+    process.stderr.write(`enrolment failed: ${(err as Error).message}\n`)
+    if (!stopping) await stopAll()
+    return 1
+  }
   process.stdout.write(
     ['', 'Xueji demo federation is running (Ctrl-C stops it):', ...NODES.map((n, i) => `  ${n.tier.padEnd(8)} ${n.code} ${n.name}  ${urls[i]}   (API docs ${urls[i]}/docs)`), `  Redis    ${redisUrl}`, `  logs     ${root}/<tier>/node.log`, ''].join('\n'),
   )
   return await Promise.race([failed, interrupted])
+}
+
+/**
+ * Synthetic data on first initialisation (scripts/seed): the county gets a district's worth of
+ * schools and kindergartens, the city a few city-run schools; the province runs none. A few
+ * seconds, so the demo still starts well within a minute.
+ */
+const DEMO_SEED: Record<string, { students: number; kindergartens: number }> = {
+  city: { students: 300, kindergartens: 1 },
+  county: { students: 2000, kindergartens: 5 },
+}
+
+function seedDemoNode(tier: string, code: string, dataDir: string): void {
+  const size = DEMO_SEED[tier]
+  if (!size) return
+  const storage = openStorage(dataPaths(dataDir).db)
+  try {
+    const result = seedNode(storage, { node: { tier: tier as 'city' | 'county', code }, ...size, seed: 1 })
+    process.stdout.write(`  ${describeSeed(result, size.students)}\n`)
+  } finally {
+    storage.close()
+  }
+}
+
+/**
+ * On the first run, joins the city to the province and the county to the city with the same
+ * commands IT staff use (`xueji join-token` on the parent, `xueji enroll` on the child).
+ */
+async function enrolOnFirstRun(urls: string[]): Promise<void> {
+  for (const [i, n] of NODES.entries()) {
+    if (i === 0) continue
+    const dir = join(root, n.dir)
+    const db = openStorage(dataPaths(dir).db)
+    const enrolled = db.sqlite.prepare('select 1 from sync_link where id = 1').get() !== undefined
+    db.close()
+    if (enrolled) continue
+    let text = ''
+    const io = { out: (s: string) => (text += s), err: (s: string) => (text += s) }
+    const env = { ...process.env, XUEJI_NODE_PARENT_URL: urls[i - 1] }
+    if ((await cli(['join-token', '--data', join(root, NODES[i - 1].dir), '--child', n.code], process.env, io)) !== 0) throw new Error(text)
+    const token = /xjt_[A-Za-z0-9_-]+/.exec(text)![0]
+    if ((await cli(['enroll', '--data', dir, '--token', token], env, io)) !== 0) throw new Error(text)
+    process.stdout.write(`enrolled ${n.tier} ${n.code} under ${NODES[i - 1].tier} ${NODES[i - 1].code}\n`)
+  }
 }
 
 process.exitCode = await main()

@@ -236,7 +236,8 @@ function isPrev(prev: unknown, seq: number): prev is string | null {
 export function assertChangeSetBody(b: unknown): ChangeSetBody {
   const bad = (why: string) => syncError('SYNC_MALFORMED', `change set: ${why}`, { reason: why })
   if (!isPlainObject(b)) throw bad('not an object')
-  if (b.format !== CHANGESET_FORMAT) throw bad('format')
+  // This is the format-1 shape; when format 2 arrives, dispatch on `format` here.
+  if (b.format !== 1) throw bad('format')
   if (typeof b.origin !== 'string' || b.origin === '') throw bad('origin')
   if (!isPositiveInt(b.seq)) throw bad('seq')
   if (!isPrev(b.prev, b.seq)) throw bad('prev')

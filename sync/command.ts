@@ -9,7 +9,7 @@
  * relay signed things (`{ body, jws, hash }`).
  */
 import { canonicalJson, isSha256Hex, sha256Hex } from './canonical.ts'
-import { assertAgrees, CHANGESET_FORMAT, isSupportedFormat, openSignedBody, SUPPORTED_FORMATS } from './changeset.ts'
+import { assertAgrees, isSupportedFormat, openSignedBody, SUPPORTED_FORMATS } from './changeset.ts'
 import { syncError } from './errors.ts'
 import { isPlainObject, isPositiveInt, signJws, verifyJws, type KeyResolver, type Signer } from './keys.ts'
 
@@ -127,7 +127,8 @@ function assertManifest(p: Record<string, unknown>): CommandManifest {
 function assertCommand(c: unknown): Command {
   const bad = (why: string) => syncError('SYNC_MALFORMED', `command: ${why}`, { reason: why })
   if (!isPlainObject(c)) throw bad('not an object')
-  if (c.format !== CHANGESET_FORMAT) throw bad('format')
+  // The format-1 shape; commands are versioned with change sets.
+  if (c.format !== 1) throw bad('format')
   for (const f of ['issuer', 'destination', 'type'] as const) {
     if (typeof c[f] !== 'string' || c[f] === '') throw bad(f)
   }

@@ -82,6 +82,11 @@ export const syncErrors = {
     status: 403,
     doc: 'A row writes a record whose home is another node (or an outdated ownership epoch); the row is quarantined, see ops for the reason.',
   },
+  /** A row cannot be applied at all: unknown table or column, key and row image disagree, a constraint fails. */
+  SYNC_ROW_INVALID: {
+    status: 422,
+    doc: 'A row of the change set cannot be applied (unknown table or column, key and row image disagree, constraint failure); the change set is quarantined with the reason, an operator releases or discards it (xueji sync quarantine).',
+  },
   // ── Node-to-node request tokens ───────────────────────────────────────────────────────────
   /** The request token is missing, badly signed, for another audience or otherwise unusable. */
   SYNC_TOKEN_INVALID: {
@@ -114,6 +119,36 @@ export const syncErrors = {
   SYNC_ENROLL_TOKEN_INVALID: {
     status: 401,
     doc: 'Enrolment token unknown, already used or expired; ask the parent administrator for a new one.',
+  },
+  /** The enrolment request does not fit the token or this node's area (code, tier, proof of key). */
+  SYNC_ENROLL_REFUSED: {
+    status: 403,
+    doc: 'Enrolment refused: the node code or tier differs from the join token, lies outside this node area, or the key proof does not verify; ask for a token for the right node.',
+  },
+  /** This node has no parent link yet. */
+  SYNC_NOT_ENROLLED: {
+    status: 409,
+    doc: 'This node is not enrolled under its parent; run xueji enroll --token TOKEN (the token comes from the parent administrator).',
+  },
+  /** The parent is handling too many federation requests at once. */
+  SYNC_BUSY: {
+    status: 429,
+    doc: 'The parent is handling too many federation requests at once; the child retries with backoff, nothing to do.',
+  },
+  /** The parent could not be reached or answered with a server error; retried with backoff. */
+  SYNC_PARENT_UNAVAILABLE: {
+    status: 503,
+    doc: 'The parent node is unreachable or failed (network, timeout, 5xx, 429); the request is retried with backoff, check the parent URL and the parent node.',
+  },
+  /** No handler is registered for a downward command type at its destination. */
+  SYNC_COMMAND_UNKNOWN_TYPE: {
+    status: 422,
+    doc: 'A downward command of an unknown type reached its destination; it waits (later commands of that issuer too) until a software version that knows the type is installed.',
+  },
+  /** An operator referred to a quarantined change set that is not held. */
+  SYNC_QUARANTINE_NOT_FOUND: {
+    status: 404,
+    doc: 'No held quarantined change set for that origin and seq; list them with xueji sync status.',
   },
   // ── Local key storage (not a wire error; kept here beside the other key errors) ──────────
   /** The node's private key file is readable or writable by group/others. */

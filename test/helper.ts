@@ -8,6 +8,12 @@ import { openStorage } from '../schema/db.ts'
 import { initNode, loadIdentity } from '../node/identity.ts'
 import { createRedis } from '../node/redis.ts'
 import { createServer } from '../node/server.ts'
+import { loadSecretsKey } from '../node/auth/secrets.ts'
+import { loggerOptions } from '../node/logger.ts'
+import type { Actor, Role, Scope } from '../node/auth/access.ts'
+import type { AccountView } from '../node/auth/service.ts'
+import { totpCode, timeStep } from '../node/auth/totp.ts'
+import { SESSION_COOKIE } from '../node/plugins/auth.ts'
 
 /** The machine's Redis; every test uses its own key prefix so tests never see each other's data. */
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
@@ -24,6 +30,8 @@ export interface TestNodeOptions {
   redisUrl?: string
   /** A pino destination stream to capture logs; logs are off otherwise. */
   logStream?: NodeJS.WritableStream
+  /** Extra configuration written into xueji.json (e.g. `{ codes: { localDir } }`). */
+  config?: Record<string, unknown>
 }
 
 /**
@@ -39,16 +47,79 @@ export async function buildTestApp(t: Test, opts: TestNodeOptions = {}): Promise
     code: opts.code ?? (tier === 'province' ? '330000' : tier === 'city' ? '330100' : '330106'),
     name: opts.name ?? '测试教育局',
     parentUrl: opts.parentUrl !== undefined ? opts.parentUrl : tier === 'province' ? null : 'http://127.0.0.1:1',
-    config: { redis: { url: opts.redisUrl ?? REDIS_URL, prefix: uniquePrefix() }, server: { port: 0 } },
+    config: { ...opts.config, redis: { url: opts.redisUrl ?? REDIS_URL, prefix: uniquePrefix() }, server: { port: 0 } },
   })
   const config = loadConfigFile(join(dataDir, 'xueji.json'))
   const storage = openStorage(join(dataDir, 'xueji.db'))
   const redis = createRedis(config.redis.url)
   await redis.connect()
   const identity = loadIdentity(storage, config)
-  const logger = opts.logStream ? { level: 'info', stream: opts.logStream } : false
-  const app = await createServer({ config, storage, redis, identity, logger })
+  // The node's real logger options (redaction, request serializer), only writing to the stream.
+  const logger = opts.logStream ? { ...loggerOptions('info'), stream: opts.logStream } : false
+  const secretKey = loadSecretsKey(join(dataDir, 'keys'))
+  const app = await createServer({ config, storage, redis, identity, secretKey, logger })
   await app.ready()
   t.teardown(() => app.close())
   return Object.assign(app, { dataDir })
+}
+
+// ---------------------------------------------------------------- accounts and login (issue 4)
+
+/** A password that passes the policy (long, random, not common). */
+export const TEST_PASSWORD = 'correct horse battery staple 7'
+
+export interface TestLogin {
+  /** Send these with every request: the session cookie and the CSRF token. */
+  headers: { cookie: string; 'x-csrf-token': string }
+  account: AccountView
+  actor: Actor
+  password: string
+  /** The TOTP secret enrolled at the first login (administrators only). */
+  totpSecret?: string
+}
+
+/** Creates an account directly through the service (no delegation check): test set-up only. */
+export async function createTestAccount(
+  app: FastifyInstance,
+  role: Role,
+  scope: Scope,
+  opts: { leader?: boolean; grants?: string[]; username?: string; password?: string } = {},
+): Promise<{ account: AccountView; password: string }> {
+  const password = opts.password ?? TEST_PASSWORD
+  const account = await app.auth.createAccount({ username: opts.username ?? `${role}-${randomBytes(4).toString('hex')}`, password, role, scope, leader: opts.leader, grants: opts.grants }, null)
+  return { account, password }
+}
+
+/**
+ * Logs in through the API like a browser: password, then (for administrators) TOTP enrolment
+ * and the first code. Returns the headers that carry the session.
+ */
+export async function loginWith(app: FastifyInstance, username: string, password: string, totpSecret?: string): Promise<Omit<TestLogin, 'account' | 'actor' | 'password'>> {
+  const res = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username, password } })
+  if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`)
+  const cookie = `${SESSION_COOKIE}=${res.cookies.find(c => c.name === SESSION_COOKIE)!.value}`
+  const { stage, csrfToken } = res.json() as { stage: string; csrfToken: string }
+  const headers = { cookie, 'x-csrf-token': csrfToken }
+  if (stage === 'ok') return { headers }
+  let secret = totpSecret
+  if (stage === 'totp_enrol') {
+    const e = await app.inject({ method: 'POST', url: '/api/v1/auth/totp/enrol', headers })
+    if (e.statusCode !== 200) throw new Error(`enrol failed: ${e.statusCode} ${e.body}`)
+    secret = (e.json() as { secret: string }).secret
+  }
+  if (!secret) throw new Error('this account needs its TOTP secret to log in')
+  // The step after the one last used: a code is accepted once, so a second login within the same
+  // 30 s uses the next step (inside the ±1 drift window).
+  const last = app.auth.getByUsername(username)?.totp_last_step ?? -1
+  const step = Math.max(timeStep(Date.now()) - 1, last + 1)
+  const v = await app.inject({ method: 'POST', url: '/api/v1/auth/totp/verify', headers, payload: { code: totpCode(secret, step) } })
+  if (v.statusCode !== 200) throw new Error(`totp failed: ${v.statusCode} ${v.body}`)
+  return { headers, totpSecret: secret }
+}
+
+/** Creates an account of `role` bound to `scope` and logs it in. */
+export async function loginAs(app: FastifyInstance, role: Role, scope: Scope, opts: { leader?: boolean; grants?: string[] } = {}): Promise<TestLogin> {
+  const { account, password } = await createTestAccount(app, role, scope, opts)
+  const login = await loginWith(app, account.username, password)
+  return { ...login, account, actor: { accountId: account.id, username: account.username, role, scope, leader: account.leader, grants: account.grants }, password }
 }

@@ -4,7 +4,7 @@ import { teacherColumns } from './teachers.ts'
 
 /**
  * 学校基本信息 (R-8.1). The class and student counts per grade, graduates and enrolment of the
- * year are derived from the class and student records (node/records/derived.ts), never stored.
+ * year are derived from the class and student records (node/services/records/derived.ts), never stored.
  */
 export const schools = sqliteTable(
   'schools',

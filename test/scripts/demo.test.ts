@@ -19,6 +19,7 @@ t.test('R-D.5 the demo starts province, city and county, and Ctrl-C stops all th
   const deadline = Date.now() + 60000
   while (!out.includes('is running') && Date.now() < deadline && child.exitCode === null) await new Promise(r => setTimeout(r, 200))
   t.match(out, /is running/, 'ready within 60 s')
+  t.match(out, /enrolled city 330100 under province 330000[\s\S]*enrolled county 330106 under city 330100/, 'R-D.5 the demo enrols city and county on its first run')
   for (let i = 0; i < 3; i++) {
     const res = await fetch(`http://127.0.0.1:${base + i}/readyz`)
     t.equal(res.status, 200, `node ${i} ready`)

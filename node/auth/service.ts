@@ -1,0 +1,312 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import type { Config } from '../../config/schema.ts'
+import type { Storage } from '../../schema/db.ts'
+import { ROLES, SCOPE_KIND_OF_ROLE, type Actor, type Role, type Scope } from './access.ts'
+import { auditedWrite } from './audit.ts'
+import { authError } from './errors.ts'
+import { checkPasswordPolicy, hashPassword, verifyPassword, type Argon2Params } from './passwords.ts'
+import { decryptSecret, encryptSecret, isEncrypted } from './secrets.ts'
+import { newTotpSecret, otpauthUri, verifyTotp } from './totp.ts'
+
+/**
+ * Accounts, sessions and login (R-17.x, R-25.2). A factory over the node's storage; the Fastify
+ * plugin (node/plugins/auth.ts) exposes it as `app.auth`. No HTTP here, so the CLI uses it too.
+ * Writes a user makes go through `auditedWrite`: when called for an API request, the request's
+ * audit entry commits with them.
+ */
+
+/** Roles that need a TOTP second factor: the administrators of bureaus and schools. */
+export const TOTP_ROLES: readonly Role[] = ['bureau_admin', 'central_school_admin', 'school_admin']
+
+export interface AccountRow {
+  id: string
+  username: string
+  password_hash: string
+  role: Role
+  scope_json: string
+  leader: number
+  grants_json: string
+  /** Encrypted (secrets.ts `v1:…`, bound to the account id). */
+  totp_secret: string | null
+  totp_pending_secret: string | null
+  totp_last_step: number | null
+  created_by: string | null
+  created_at: string
+  password_changed_at: string
+  disabled_at: string | null
+}
+
+/** What the API shows of an account (no hash, no secret). */
+export interface AccountView {
+  id: string
+  username: string
+  role: Role
+  scope: Scope
+  leader: boolean
+  grants: string[]
+  totpEnrolled: boolean
+  disabled: boolean
+  createdBy: string | null
+  createdAt: string
+}
+
+export interface SessionRow {
+  id: string
+  account_id: string
+  csrf_token: string
+  stage: 'totp' | 'totp_enrol' | 'ok'
+  created_at: number
+  last_seen_at: number
+  ip: string | null
+}
+
+export type LoginStage = SessionRow['stage']
+
+export interface NewAccountInput {
+  username: string
+  password: string
+  role: Role
+  scope: Scope
+  leader?: boolean
+  grants?: string[]
+}
+
+export function actorOfAccount(a: AccountRow): Actor {
+  return { accountId: a.id, username: a.username, role: a.role, scope: JSON.parse(a.scope_json) as Scope, leader: a.leader === 1, grants: JSON.parse(a.grants_json) as string[] }
+}
+
+export function viewOfAccount(a: AccountRow): AccountView {
+  const actor = actorOfAccount(a)
+  return {
+    id: a.id, username: a.username, role: a.role, scope: actor.scope, leader: actor.leader, grants: actor.grants,
+    totpEnrolled: a.totp_secret !== null, disabled: a.disabled_at !== null, createdBy: a.created_by, createdAt: a.created_at,
+  }
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex')
+/** Login names compare without case and surrounding blanks. */
+export const normaliseUsername = (u: string) => u.trim().toLowerCase()
+
+export interface AuthServiceDeps {
+  storage: Storage
+  config: Config
+  /** The node's secret key (keys/secrets.key, node/auth/secrets.ts): TOTP secrets are stored encrypted under it. */
+  secretKey: Buffer
+  /** Injected clock for expiry and lockout tests. */
+  now?: () => number
+}
+
+export function createAuthService({ storage, config, secretKey, now = Date.now }: AuthServiceDeps) {
+  const sec = config.security
+  const argon: Argon2Params = { memoryKiB: sec.hashMemoryKib, timeCost: sec.hashIterations, parallelism: sec.hashParallelism }
+  const db = storage.sqlite
+  const windowMs = sec.lockoutWindowMinutes * 60_000
+  // Verifying against a dummy hash when the user does not exist keeps the answer time the same,
+  // so timing does not tell which user names exist.
+  let dummyHash: Promise<string> | undefined
+
+  const getAccount = (id: string) => db.prepare('select * from accounts where id = ?').get(id) as AccountRow | undefined
+  const getByUsername = (u: string) => db.prepare('select * from accounts where username = ?').get(normaliseUsername(u)) as AccountRow | undefined
+
+  function endSessionsOf(accountId: string): number {
+    return auditedWrite(storage, () => db.prepare('delete from sessions where account_id = ?').run(accountId).changes)
+  }
+
+  function failures(userKey: string, ip: string, t: number) {
+    const since = t - windowMs
+    const perAccount = (db.prepare('select count(*) n from login_attempts where user_key = ? and at > ? and ok = 0').get(userKey, since) as { n: number }).n
+    const perAddress = (db.prepare('select count(*) n from login_attempts where ip = ? and at > ? and ok = 0').get(ip, since) as { n: number }).n
+    return { perAccount, perAddress }
+  }
+
+  function recordAttempt(userKey: string, ip: string, ok: boolean) {
+    storage.write(() => {
+      const t = now()
+      db.prepare('insert into login_attempts (user_key, ip, at, ok) values (?, ?, ?, ?)').run(userKey, ip, t, ok ? 1 : 0)
+      // Old attempts serve no purpose once outside the window; keep the table small.
+      db.prepare('delete from login_attempts where at < ?').run(t - 2 * windowMs)
+    })
+  }
+
+  function assertNotLocked(userKey: string, ip: string) {
+    const f = failures(userKey, ip, now())
+    if (f.perAccount >= sec.lockoutMaxPerAccount || f.perAddress >= sec.lockoutMaxPerAddress) {
+      throw authError('AUTH_LOCKED', `登录失败次数过多，请 ${sec.lockoutWindowMinutes} 分钟后再试`, { windowMinutes: sec.lockoutWindowMinutes })
+    }
+  }
+
+  function newSession(account: AccountRow, stage: LoginStage, ip: string) {
+    const token = randomBytes(32).toString('base64url')
+    const csrfToken = randomBytes(32).toString('base64url')
+    const t = now()
+    storage.write(() => {
+      db.prepare('insert into sessions (id, account_id, csrf_token, stage, created_at, last_seen_at, ip) values (?, ?, ?, ?, ?, ?, ?)').run(sha256(token), account.id, csrfToken, stage, t, t, ip)
+    })
+    return { token, csrfToken, stage }
+  }
+
+  return {
+    getAccount,
+    getByUsername,
+    endSessionsOf,
+
+    async createAccount(input: NewAccountInput, createdBy: string | null): Promise<AccountView> {
+      if (!ROLES.includes(input.role) || input.scope.kind !== SCOPE_KIND_OF_ROLE[input.role]) throw authError('ACCOUNT_DELEGATION_DENIED', '角色与授权范围不匹配', { rule: 'SCOPE_KIND' })
+      checkPasswordPolicy(input.password)
+      const username = normaliseUsername(input.username)
+      if (getByUsername(username)) throw authError('ACCOUNT_EXISTS', '该用户名已被使用')
+      const passwordHash = await hashPassword(input.password, argon)
+      const id = randomUUID()
+      const at = new Date(now()).toISOString()
+      auditedWrite(
+        storage,
+        () => {
+          db.prepare('insert into accounts (id, username, password_hash, role, scope_json, leader, grants_json, created_by, created_at, password_changed_at) values (?,?,?,?,?,?,?,?,?,?)').run(
+            id, username, passwordHash, input.role, JSON.stringify(input.scope), input.leader ? 1 : 0, JSON.stringify(input.grants ?? []), createdBy, at, at,
+          )
+        },
+        () => ({ targetTable: 'accounts', targetId: id }),
+      )
+      return viewOfAccount(getAccount(id)!)
+    },
+
+    listAccounts(): AccountRow[] {
+      return db.prepare('select * from accounts order by created_at, username').all() as AccountRow[]
+    },
+
+    /** Changes scope, leader flag or grants. The caller has checked delegation. */
+    updateAccount(id: string, patch: { scope?: Scope; leader?: boolean; grants?: string[] }): AccountView {
+      auditedWrite(storage, () => {
+        if (patch.scope) db.prepare('update accounts set scope_json = ? where id = ?').run(JSON.stringify(patch.scope), id)
+        if (patch.leader !== undefined) db.prepare('update accounts set leader = ? where id = ?').run(patch.leader ? 1 : 0, id)
+        if (patch.grants) db.prepare('update accounts set grants_json = ? where id = ?').run(JSON.stringify(patch.grants), id)
+        // A narrower scope or fewer rights take effect at once: the account signs in again.
+        db.prepare('delete from sessions where account_id = ?').run(id)
+      })
+      return viewOfAccount(getAccount(id)!)
+    },
+
+    /** Disabling ends every session of the account at once (R-17.2, R-17.4). */
+    setDisabled(id: string, disabled: boolean): AccountView {
+      auditedWrite(storage, () => {
+        db.prepare('update accounts set disabled_at = ? where id = ?').run(disabled ? new Date(now()).toISOString() : null, id)
+        if (disabled) db.prepare('delete from sessions where account_id = ?').run(id)
+      })
+      return viewOfAccount(getAccount(id)!)
+    },
+
+    async setPassword(id: string, password: string): Promise<void> {
+      checkPasswordPolicy(password)
+      const passwordHash = await hashPassword(password, argon)
+      auditedWrite(storage, () => {
+        db.prepare('update accounts set password_hash = ?, password_changed_at = ? where id = ?').run(passwordHash, new Date(now()).toISOString(), id)
+        db.prepare('delete from sessions where account_id = ?').run(id)
+      })
+    },
+
+    /** Forgets the TOTP secret: the account enrols again at its next login. */
+    resetTotp(id: string): void {
+      auditedWrite(storage, () => {
+        db.prepare('update accounts set totp_secret = null, totp_pending_secret = null, totp_last_step = null where id = ?').run(id)
+        db.prepare('delete from sessions where account_id = ?').run(id)
+      })
+    },
+
+    /**
+     * Password step of the login. Throttled per user name and per address; the 11th guess inside
+     * the window is refused before the password is even checked.
+     */
+    async login(username: string, password: string, ip: string): Promise<{ account: AccountRow; token: string; csrfToken: string; stage: LoginStage }> {
+      const userKey = sha256(normaliseUsername(username))
+      assertNotLocked(userKey, ip)
+      const account = getByUsername(username)
+      dummyHash ??= hashPassword('not-a-real-password', argon)
+      const ok = account ? await verifyPassword(account.password_hash, password) : (await verifyPassword(await dummyHash, password), false)
+      if (!account || !ok || account.disabled_at !== null) {
+        recordAttempt(userKey, ip, false)
+        throw authError('AUTH_FAILED', '用户名或密码错误', account ? { accountId: account.id } : undefined)
+      }
+      const stage: LoginStage = TOTP_ROLES.includes(account.role) ? (account.totp_secret ? 'totp' : 'totp_enrol') : 'ok'
+      const session = auditedWrite(
+        storage,
+        () => {
+          recordAttempt(userKey, ip, true)
+          return newSession(account, stage, ip)
+        },
+        () => ({ actorId: account.id, actorRole: account.role }),
+      )
+      return { account, ...session }
+    },
+
+    /**
+     * The session of a cookie token, or null when there is none, it expired (idle or absolute;
+     * then it is deleted) or its account is disabled.
+     */
+    session(token: string): { session: SessionRow; account: AccountRow } | null {
+      const id = sha256(token)
+      const s = db.prepare('select * from sessions where id = ?').get(id) as SessionRow | undefined
+      if (!s) return null
+      const t = now()
+      const account = getAccount(s.account_id)
+      const expired = t - s.last_seen_at > sec.idleTimeoutMinutes * 60_000 || t - s.created_at > sec.absoluteTimeoutHours * 3_600_000
+      if (expired || !account || account.disabled_at !== null) {
+        storage.write(() => db.prepare('delete from sessions where id = ?').run(id))
+        return null
+      }
+      // Touch at most every 15 s: a page load's burst of requests then costs one write.
+      if (t - s.last_seen_at > 15_000) storage.write(() => db.prepare('update sessions set last_seen_at = ? where id = ?').run(t, id))
+      return { session: s, account }
+    },
+
+    endSession(token: string): void {
+      auditedWrite(storage, () => db.prepare('delete from sessions where id = ?').run(sha256(token)))
+    },
+
+    /** Starts TOTP enrolment: a new secret, shown once, confirmed by the first valid code. */
+    beginTotpEnrolment(account: AccountRow, issuer: string): { secret: string; uri: string } {
+      const secret = newTotpSecret()
+      auditedWrite(storage, () => db.prepare('update accounts set totp_pending_secret = ? where id = ?').run(encryptSecret(secretKey, secret, account.id), account.id))
+      return { secret, uri: otpauthUri(secret, account.username, issuer) }
+    },
+
+    /**
+     * Encrypts TOTP secrets still stored in clear (by a node of an earlier version); returns how
+     * many accounts had one. Run at start; a clear value is refused afterwards.
+     */
+    encryptClearSecrets(): number {
+      const rows = db.prepare('select id, totp_secret, totp_pending_secret from accounts where totp_secret is not null or totp_pending_secret is not null').all() as Pick<AccountRow, 'id' | 'totp_secret' | 'totp_pending_secret'>[]
+      const seal = (id: string, v: string | null) => (v === null || isEncrypted(v) ? v : encryptSecret(secretKey, v, id))
+      const clear = rows.filter(r => [r.totp_secret, r.totp_pending_secret].some(v => v !== null && !isEncrypted(v)))
+      storage.write(() => {
+        for (const r of clear) db.prepare('update accounts set totp_secret = ?, totp_pending_secret = ? where id = ?').run(seal(r.id, r.totp_secret), seal(r.id, r.totp_pending_secret), r.id)
+      })
+      return clear.length
+    },
+
+    /**
+     * Second step of the login. Wrong codes count as failed logins of the account, so the same
+     * lockout bounds guessing; on success the session becomes usable.
+     */
+    checkTotp(token: string, session: SessionRow, account: AccountRow, code: string, ip: string): void {
+      const userKey = sha256(account.username)
+      assertNotLocked(userKey, ip)
+      const enrolling = session.stage === 'totp_enrol'
+      const stored = enrolling ? account.totp_pending_secret : account.totp_secret
+      if (!stored) throw authError('AUTH_STAGE_INVALID', enrolling ? '请先开始绑定动态口令' : '该账号尚未绑定动态口令')
+      const step = verifyTotp(decryptSecret(secretKey, stored, account.id), code.trim(), now(), account.totp_last_step)
+      if (step === null) {
+        recordAttempt(userKey, ip, false)
+        throw authError('AUTH_TOTP_INVALID', '动态口令错误或已使用，请输入验证器当前显示的 6 位数字')
+      }
+      auditedWrite(storage, () => {
+        // The pending secret becomes the secret as stored (encrypted, bound to the same account).
+        if (enrolling) db.prepare('update accounts set totp_secret = ?, totp_pending_secret = null, totp_last_step = ? where id = ?').run(stored, step, account.id)
+        else db.prepare('update accounts set totp_last_step = ? where id = ?').run(step, account.id)
+        db.prepare("update sessions set stage = 'ok', last_seen_at = ? where id = ?").run(now(), sha256(token))
+        recordAttempt(userKey, ip, true)
+      })
+    },
+  }
+}
+
+export type AuthService = ReturnType<typeof createAuthService>

@@ -1,0 +1,24 @@
+import fp from 'fastify-plugin'
+import { codes as shippedCodes, createCodeRegistry, loadCodeFiles } from '../../schema/codes/index.ts'
+import { createRecordsService, type RecordsService } from '../services/records/service.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The registration record (Articles 7–12): node/services/records/service.ts. */
+    records: RecordsService
+  }
+}
+
+/**
+ * Exposes the records service. Code tables are the shipped national ones plus, when
+ * `codes.localDir` is configured, the province's or city's local codes (R-30.1); a malformed
+ * local file stops start-up with CODE_TABLE_INVALID naming the file.
+ */
+export default fp(
+  async app => {
+    const dir = app.config.codes.localDir
+    const codes = dir ? createCodeRegistry(loadCodeFiles(dir)) : shippedCodes
+    app.decorate('records', createRecordsService({ storage: app.storage, identity: app.identity, codes }))
+  },
+  { name: 'records', dependencies: ['errors'] },
+)

@@ -1,0 +1,39 @@
+import fp from 'fastify-plugin'
+import { createSyncService, type SyncService } from '../../sync/service.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The node's sync service (sync/service.ts): packer, inbox, queues, reconciler, status. */
+    sync: SyncService
+  }
+}
+
+/**
+ * Exposes the sync service. Its queues, workers and reconciler start once the app is ready
+ * and stop before the database and Redis close.
+ */
+export default fp(
+  async app => {
+    const sync = createSyncService({
+      storage: app.storage,
+      self: { code: app.identity.code, tier: app.identity.tier, name: app.identity.name },
+      parentUrl: app.identity.parentUrl,
+      config: app.config.sync,
+      log: app.log.child({ component: 'sync' }),
+      redis: app.redis,
+      prefix: app.config.redis.prefix,
+    })
+    app.decorate('sync', sync)
+    app.addHook('onReady', () => sync.start())
+    // Bounded: with Redis gone, BullMQ may never confirm its shutdown, and the node must still
+    // stop (SQLite holds everything; the next start reconciles).
+    app.addHook('onClose', async () => {
+      let timer: NodeJS.Timeout | undefined
+      const gaveUp = new Promise<boolean>(r => (timer = setTimeout(() => r(true), app.config.server.shutdownTimeoutMs / 2)))
+      const late = await Promise.race([sync.close().then(() => false), gaveUp])
+      clearTimeout(timer)
+      if (late) app.log.warn('sync did not stop in time; closing anyway')
+    })
+  },
+  { name: 'xueji-sync' },
+)

@@ -1,0 +1,210 @@
+/**
+ * The JSON API of the registration record (Articles 7–12) under /api/v1.
+ *
+ * Why one route factory instead of a file per resource: the 24 record tables differ only in their
+ * fields, owner and permissions, all of which are data (node/records/fields.ts,
+ * node/services/records/resources.ts). A file per table would repeat the same five handlers 24
+ * times and drift; here every route is still declared with its own params, body, query and
+ * responses (4xx included), generated from the same field lists the validator uses.
+ *
+ * - Top-level records: `GET|POST /api/v1/<path>`, `GET|PATCH|DELETE /api/v1/<path>/:id`.
+ * - A student's or child's sub-records: `/api/v1/students/:studentId/<path>[/:id]`,
+ *   `/api/v1/children/:childId/<path>[/:id]`.
+ *
+ * Request bodies declare types only; required fields, formats and codes are checked by the
+ * domain validator, so the API, imports and sync give the same codes (RECORD_FIELD_REQUIRED …)
+ * and Chinese messages. Reads mask sensitive fields (R-27.1); clear values come from the audited
+ * reveal action (node/routes/reveal.ts).
+ */
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import { Type, type TSchema } from '@fastify/type-provider-typebox'
+import { scopeFilter } from '../../auth/access.ts'
+import { maskRecord } from '../../auth/sensitive.ts'
+import { DERIVED_FIELDS, fieldsOf, type Field } from '../../records/fields.ts'
+import type { RecordInput } from '../../records/validate.ts'
+import { actorOf } from '../../plugins/auth.ts'
+import { recordsActor, type RecordsActor } from '../../services/records/service.ts'
+import { MAX_LIMIT, DEFAULT_LIMIT } from '../../services/records/service.ts'
+import { RESOURCES, ownedBy, resource, type ResourceSpec } from '../../services/records/resources.ts'
+import type { Rec } from '../../services/records/store.ts'
+import { ErrorReply, authErrorReplies } from '../schemas.ts'
+
+const Nullable = <T extends TSchema>(s: T, options: { description?: string } = {}) => Type.Union([s, Type.Null()], options)
+const Id = Type.String({ minLength: 1, maxLength: 64 })
+const Replies = { 400: ErrorReply, 409: ErrorReply, ...authErrorReplies }
+
+/** The service's actor for a request; a 404 given for an out-of-scope record is audited as denied. */
+export function actorFor(req: FastifyRequest): RecordsActor {
+  const actor = actorOf(req)
+  return recordsActor(actor, scopeFilter(actor), () => {
+    req.audit.outcome = 'denied'
+  })
+}
+
+/**
+ * A body field: its JSON type or null. Written as `type: [t, 'null']`, not anyOf: Fastify's ajv
+ * coerces types, and inside anyOf it would turn a null into 0 or false before the null branch
+ * is tried; with a type list a value that matches either type is left alone.
+ */
+function fieldSchema(f: Field): TSchema {
+  const description = `${f.label}${f.required ? '（必填）' : ''}${f.table ? `，代码表 ${f.tables ? f.tables.join(' 或 ') : f.table}` : ''}`
+  const type = f.kind === 'int' ? 'integer' : f.kind === 'number' ? 'number' : f.kind === 'bool' ? 'boolean' : 'string'
+  return Type.Optional(Type.Unsafe<string | number | boolean | null>({ type: [type, 'null'], description }))
+}
+
+/** Body of a create: every field of the table, typed, optional (the validator says what is required). */
+function inputSchema(spec: ResourceSpec, withGroups: boolean): TSchema {
+  const props: Record<string, TSchema> = {}
+  for (const f of fieldsOf(spec.table)) if (!(spec.owner?.viaPath && f.key === spec.owner.key)) props[f.key] = fieldSchema(f)
+  // Declared so that a typed derived figure reaches the validator and is refused with its own code.
+  for (const [key, label] of Object.entries(DERIVED_FIELDS[spec.table] ?? {})) props[key] = Type.Optional(Type.Unknown({ description: `${label}：由系统统计，不能录入` }))
+  if (withGroups) {
+    for (const sub of ownedBy(spec.table).filter(s => s.owner!.viaPath && !s.verified)) {
+      const item = inputSchema(sub, false)
+      const description = `${sub.label}（${sub.requirement}），与${spec.label}一并写入`
+      props[sub.group!] = Type.Optional(sub.single ? Type.Unsafe({ anyOf: [{ type: 'null' }, item], description }) : Type.Array(item, { maxItems: 200, description }))
+    }
+  }
+  return Type.Object(props, { additionalProperties: false })
+}
+
+function columnSchema(spec: ResourceSpec): Record<string, TSchema> {
+  const props: Record<string, TSchema> = {}
+  for (const c of spec.columns) {
+    const base = c.type === 'number' ? Type.Number() : c.type === 'boolean' ? Type.Boolean() : Type.String()
+    props[c.key] = c.notNull ? base : Nullable(base)
+  }
+  return props
+}
+
+const GradeCount = Type.Object({ grade: Type.Integer(), count: Type.Integer() })
+
+/** A record as read: every column, plus sub-records of a person or derived figures of a school. */
+function outputSchema(spec: ResourceSpec, full: boolean): TSchema {
+  const props = columnSchema(spec)
+  if (spec.table.endsWith('_teachers')) props.age = Nullable(Type.Integer({ description: '年龄（由出生年月计算）' }))
+  if (full && spec.table === 'schools') {
+    props.derived = Type.Object({
+      year: Type.Integer(), classesTotal: Type.Integer(), classesByGrade: Type.Array(GradeCount), studentsTotal: Type.Integer(),
+      studentsByGrade: Type.Array(GradeCount), graduatesThisYear: Type.Integer(), enrolmentThisYear: Type.Integer(),
+    }, { description: 'R-8.1 由学生和班级记录统计，不能录入' })
+  }
+  if (full && spec.table === 'kindergartens') {
+    props.derived = Type.Object({
+      classesTotal: Type.Integer(), classesByGrade: Type.Array(GradeCount), childrenTotal: Type.Integer(),
+      childrenByAge: Type.Array(Type.Object({ age: Type.Integer(), count: Type.Integer() })),
+    }, { description: 'R-8.3 由幼儿和班级记录统计' })
+  }
+  if (full && (spec.table === 'students' || spec.table === 'children')) {
+    for (const sub of ownedBy(spec.table)) {
+      const item = outputSchema(sub, false)
+      props[sub.group!] = sub.single ? Nullable(item) : Type.Array(item)
+    }
+    props.problems = Type.Array(Type.Object(columnSchema(resource('problem_records'))), { description: '未处理的查重问题' })
+  }
+  return Type.Object(props)
+}
+
+/** Masks the sensitive fields of a record and of its sub-records (R-27.1). */
+function masked(spec: ResourceSpec, rec: Rec): Rec {
+  const out = maskRecord(spec.table, rec)
+  for (const sub of ownedBy(spec.table)) {
+    const v = out[sub.group!]
+    if (Array.isArray(v)) out[sub.group!] = v.map(item => maskRecord(sub.table, item as Rec))
+    else if (v && typeof v === 'object') out[sub.group!] = maskRecord(sub.table, v as Rec)
+  }
+  return out
+}
+
+function listQuerySchema(spec: ResourceSpec): TSchema {
+  const props: Record<string, TSchema> = {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT })),
+    offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+    q: Type.Optional(Type.String({ maxLength: 50, description: spec.personSearch ? '姓名、拼音（全拼或首字母）、身份证号或学籍号' : '名称（包含）' })),
+  }
+  for (const [name, f] of Object.entries(spec.filters)) props[name] = Type.Optional(f.type === 'integer' ? Type.Integer({ description: f.description }) : Type.String({ maxLength: 64, description: f.description }))
+  return Type.Object(props, { additionalProperties: false })
+}
+
+const recordsRoutes: FastifyPluginAsync = async app => {
+  const svc = app.records
+
+  for (const spec of RESOURCES) {
+    const owner = spec.owner?.viaPath ? resource(spec.owner.table) : undefined
+    const ownerParam = spec.owner?.viaPath ? spec.owner.key : undefined
+    const base = owner ? `/api/v1/${owner.path}/:${ownerParam}/${spec.path}` : `/api/v1/${spec.path}`
+    const tags = [owner ? `${owner.label}：${spec.label}` : spec.label]
+    const summary = (what: string) => `${what}${spec.label}（${spec.requirement}）`
+    const ownerParams = ownerParam ? { [ownerParam]: Id } : {}
+    const Params = Type.Object({ ...ownerParams, id: Id })
+    const withGroups = spec.table === 'students' || spec.table === 'children'
+    const Full = outputSchema(spec, true)
+    const ownerIdOf = (params: unknown) => (ownerParam ? (params as Record<string, string>)[ownerParam] : undefined)
+    const audit = (req: FastifyRequest, id?: string, fields?: string[]) => {
+      req.audit.targetTable = spec.table
+      if (id) req.audit.targetId = id
+      if (fields) req.audit.fields = fields
+    }
+
+    app.get(base, {
+      config: { permission: spec.permissions.read },
+      schema: {
+        tags, summary: summary('列出'), params: Type.Object(ownerParams), querystring: listQuerySchema(spec),
+        response: { 200: Type.Object({ items: Type.Array(outputSchema(spec, false)), total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() }), ...Replies },
+      },
+    }, async req => {
+      const page = svc.list(actorFor(req), spec.table, req.query as Record<string, unknown>, ownerIdOf(req.params))
+      return { ...page, items: page.items.map(item => masked(spec, item)) }
+    })
+
+    app.post(base, {
+      config: { permission: spec.permissions.write },
+      schema: { tags, summary: summary('新建'), params: Type.Object(ownerParams), body: inputSchema(spec, withGroups), response: { 201: Full, ...Replies } },
+    }, async (req, reply) => {
+      const body = req.body as RecordInput
+      audit(req, undefined, Object.keys(body))
+      // The service notes the new record's id in the audit entry it commits with the record.
+      const rec = svc.create(actorFor(req), spec.table, body, ownerIdOf(req.params))
+      return reply.code(201).send(masked(spec, rec))
+    })
+
+    app.get(`${base}/:id`, {
+      config: { permission: spec.permissions.read },
+      schema: { tags, summary: summary('读取'), params: Params, response: { 200: Full, ...Replies } },
+    }, async req => {
+      const { id } = req.params as { id: string }
+      return masked(spec, svc.get(actorFor(req), spec.table, id, ownerIdOf(req.params)))
+    })
+
+    const UpdateBody = inputSchema(spec, false) as ReturnType<typeof Type.Object>
+    app.patch(`${base}/:id`, {
+      config: { permission: spec.permissions.write },
+      schema: {
+        tags, summary: summary('修改'), params: Params,
+        body: Type.Object({ ...UpdateBody.properties, version: Type.Integer({ minimum: 1, description: '读取时的版本号（乐观并发）' }) }, { additionalProperties: false }),
+        response: { 200: Full, ...Replies },
+      },
+    }, async req => {
+      const { id } = req.params as { id: string }
+      const body = req.body as RecordInput & { version: number }
+      audit(req, id, Object.keys(body).filter(k => k !== 'version'))
+      return masked(spec, svc.update(actorFor(req), spec.table, id, body, ownerIdOf(req.params)))
+    })
+
+    app.delete(`${base}/:id`, {
+      config: { permission: spec.permissions.delete },
+      schema: {
+        tags, summary: summary('删除'), params: Params,
+        querystring: Type.Object({ version: Type.Optional(Type.Integer({ minimum: 1, description: '读取时的版本号；给出时不符即拒绝' })) }, { additionalProperties: false }),
+        response: { 204: Type.Null(), ...Replies },
+      },
+    }, async (req, reply) => {
+      const { id } = req.params as { id: string }
+      audit(req, id)
+      svc.remove(actorFor(req), spec.table, id, { version: (req.query as { version?: number }).version, ownerId: ownerIdOf(req.params) })
+      return reply.code(204).send()
+    })
+  }
+}
+
+export default recordsRoutes

@@ -1,0 +1,569 @@
+/**
+ * The records service (Articles 7–12): create, read, update, delete and list every record, each
+ * write ONE transaction that also appends its outbox rows. Validation is the pure code of
+ * node/records; what needs the database lives here: references, duplicates (查重), scope,
+ * optimistic concurrency, ownership (only the home node writes a record, DESIGN.md §2).
+ *
+ * The seed generator and imports call it with `systemActor(...)`; the HTTP routes with
+ * `recordsActor(req.actor)`. Batch writers may wrap many calls in one `storage.write()`: nested
+ * writes join the outer transaction. Called for an API request, a write commits the request's
+ * audit entry in its own transaction (`auditedWrite`, R-25.2).
+ */
+import { randomInt, randomUUID } from 'node:crypto'
+import type { CodeRegistry } from '../../../schema/codes/index.ts'
+import type { Storage } from '../../../schema/db.ts'
+import { XuejiError } from '../../../config/errors.ts'
+import { inScope, type Actor, type ScopeFilter, type Target } from '../../auth/access.ts'
+import { auditedWrite, type AuditNote } from '../../auth/audit.ts'
+import { authError } from '../../auth/errors.ts'
+import { targetOfRow } from '../../auth/targets.ts'
+import { compactPinyin } from '../../records/pinyin.ts'
+import { recordError, withPath, issuesError, type Issue } from '../../records/errors.ts'
+import { prepareRecord, temporaryStudentNo, type RecordInput } from '../../records/validate.ts'
+import { createDuplicates } from './duplicates.ts'
+import { kindergartenFigures, schoolFigures, teacherAge } from './derived.ts'
+import { cascadedBy, ownedBy, resource, PROBLEMS, type ResourceSpec } from './resources.ts'
+import { createStore, fromSql, type Rec, type SqlRow } from './store.ts'
+
+/** Who is writing or reading, as the service needs it: an id to stamp and a scope to respect. */
+export interface RecordsActor {
+  /** Stamped in `entered_by` and on outbox rows. */
+  accountId: string
+  /** Restricts list queries (node/auth/access.ts `scopeFilter`). */
+  filter: ScopeFilter
+  /** Object check for one record (node/auth/access.ts `inScope`). */
+  reach(target: Target): boolean
+  /** The node's own jobs reach everything: skips computing targets (a bulk seed writes 10⁵ rows). */
+  unrestricted?: boolean
+}
+
+/** An actor for the node's own jobs (seed, import, commands applied from above): the whole node. */
+export function systemActor(name: string): RecordsActor {
+  return { accountId: `system:${name}`, filter: { all: true }, reach: () => true, unrestricted: true }
+}
+
+/** The service's view of a signed-in account; `onDenied` lets the route mark its audit entry. */
+export function recordsActor(actor: Actor, filter: ScopeFilter, onDenied?: () => void): RecordsActor {
+  return {
+    accountId: actor.accountId,
+    filter,
+    reach: target => {
+      const ok = inScope(actor, target)
+      if (!ok) onDenied?.()
+      return ok
+    },
+  }
+}
+
+export interface RecordsServiceDeps {
+  storage: Storage
+  identity: { code: string }
+  codes: CodeRegistry
+  /** Clock, for tests of date rules. */
+  now?: () => Date
+}
+
+export interface ListQuery {
+  limit?: number
+  offset?: number
+  /** Name, pinyin (full or initials), ID number or 学籍号 for people; name for other records. */
+  q?: string
+  [filter: string]: unknown
+}
+
+export interface ListResult {
+  items: Rec[]
+  total: number
+  limit: number
+  offset: number
+}
+
+export const DEFAULT_LIMIT = 50
+export const MAX_LIMIT = 500
+
+const SYSTEM_KEYS = new Set(['id', 'homeNode', 'version', 'epoch', 'createdAt', 'updatedAt', 'verifyState', 'enteredBy', 'enteredAt', 'verifiedBy', 'verifiedAt', 'returnReason', 'state', 'schoolCode', 'kindergartenCode', 'pinyinInitials'])
+
+/** Tables whose rows another record points to; deleting or re-coding them is refused while any exist. */
+const DEPENDANTS: Record<string, Array<{ table: string; column: string; by: 'id' | 'unitCode' }>> = {
+  supervising_units: [{ table: 'schools', column: 'unit_code', by: 'unitCode' }, { table: 'kindergartens', column: 'unit_code', by: 'unitCode' }],
+  schools: [{ table: 'school_classes', column: 'school_id', by: 'id' }, { table: 'students', column: 'school_id', by: 'id' }],
+  kindergartens: [{ table: 'kindergarten_classes', column: 'kindergarten_id', by: 'id' }, { table: 'children', column: 'kindergarten_id', by: 'id' }],
+  school_classes: [{ table: 'students', column: 'class_id', by: 'id' }],
+  kindergarten_classes: [{ table: 'children', column: 'class_id', by: 'id' }],
+}
+
+/** The natural code other tiers and copied columns use; it cannot change while dependants exist. */
+const NATURAL_CODE: Record<string, string> = { supervising_units: 'unitCode', schools: 'schoolCode', kindergartens: 'kindergartenCode' }
+
+const notFound = () => authError('NOT_FOUND', '未找到该记录')
+
+export function createRecordsService(deps: RecordsServiceDeps) {
+  const { storage, identity, codes } = deps
+  const now = deps.now ?? (() => new Date())
+  const store = createStore(storage)
+  const duplicates = createDuplicates({ store, identity, now })
+
+  // ------------------------------------------------------------ scope
+
+  /**
+   * The access target of a row: node/auth/targets.ts knows the tree for every record table; a
+   * problem record is reached like the person it names.
+   */
+  function targetOf(spec: ResourceSpec, row: SqlRow): Target {
+    if (spec.table === 'problem_records') return { homeNode: String(row.home_node), school: String(row.school_code), studentId: String(row.subject_id) }
+    return targetOfRow(storage, spec.table, row)
+  }
+
+  const reaches = (actor: RecordsActor, spec: ResourceSpec, row: SqlRow) => actor.unrestricted === true || actor.reach(targetOf(spec, row))
+
+  /** Loads a row the actor may see, or throws 404 (missing and out of scope answer alike). */
+  function reachable(actor: RecordsActor, spec: ResourceSpec, id: string, ownerId?: string): SqlRow {
+    const row = store.row(spec, id)
+    if (!row) throw notFound()
+    if (spec.owner?.viaPath && ownerId !== undefined && row[spec.owner.column] !== ownerId) throw notFound()
+    if (!reaches(actor, spec, row)) throw notFound()
+    return row
+  }
+
+  /** SQL conditions (alias t) restricting a list to the actor's scope; mirrors access.ts `inScope`. */
+  function scopeSql(spec: ResourceSpec, f: ScopeFilter): { where: string[]; params: unknown[] } {
+    const where: string[] = []
+    const params: unknown[] = []
+    const inList = (expr: string, values: string[]) => {
+      where.push(values.length === 0 ? '0' : `${expr} in (${values.map(() => '?').join(', ')})`)
+      params.push(...values)
+    }
+    if (f.homeNodePrefix !== undefined) {
+      where.push(`t.home_node like ? || '%'`)
+      params.push(f.homeNodePrefix)
+    }
+    if (f.schools) {
+      if (spec.table === 'supervising_units') {
+        const ph = f.schools.map(() => '?').join(', ')
+        where.push(f.schools.length === 0 ? '0' : `t.unit_code in (select unit_code from schools where school_code in (${ph}) union select unit_code from kindergartens where kindergarten_code in (${ph}))`)
+        params.push(...f.schools, ...f.schools)
+      } else inList(spec.scope.school, f.schools)
+    }
+    if (f.classes) {
+      if (spec.scope.class) inList(spec.scope.class, f.classes)
+      else if (!spec.scope.schoolLevel || spec.scope.student) where.push('0')
+    }
+    if (f.studentId !== undefined) {
+      if (spec.scope.student) {
+        where.push(`${spec.scope.student} = ?`)
+        params.push(f.studentId)
+      } else where.push('0')
+    }
+    if (!f.all && !f.schools && !f.classes && f.studentId === undefined) where.push('0')
+    return { where, params }
+  }
+
+  /**
+   * The WHERE clause and parameters of a list: scope, the owner (sub-records), filters, search.
+   * Exported through the service so a test can show its query plan.
+   */
+  function listWhere(spec: ResourceSpec, filter: ScopeFilter, query: ListQuery, ownerId?: string): { where: string; params: unknown[] } {
+    const { where, params } = scopeSql(spec, filter)
+    if (spec.owner?.viaPath) {
+      where.push(`t.${spec.owner.column} = ?`)
+      params.push(ownerId)
+    }
+    for (const [name, f] of Object.entries(spec.filters)) {
+      const v = query[name]
+      if (v === undefined || v === null || v === '') continue
+      where.push(f.sql)
+      params.push(v)
+    }
+    const q = typeof query.q === 'string' ? query.q.trim() : ''
+    if (q !== '') {
+      const search = searchSql(spec, q)
+      where.push(search.sql)
+      params.push(...search.params)
+    }
+    return { where: where.length ? where.join(' and ') : '1', params }
+  }
+
+  // ------------------------------------------------------------ reads
+
+  /** A record as the API answers it: sub-records of a person, derived figures of a school. */
+  function present(spec: ResourceSpec, row: SqlRow): Rec {
+    const rec = fromSql(spec, row)
+    const id = String(row.id)
+    if (spec.table === 'students' || spec.table === 'children') {
+      for (const sub of ownedBy(spec.table)) {
+        const rows = store.all(`select * from ${sub.table} where ${sub.owner!.column} = ? order by rowid`, id).map(r => fromSql(sub, r))
+        rec[sub.group!] = sub.single ? (rows[0] ?? null) : rows
+      }
+      rec.problems = duplicates.openFor(id).map(r => fromSql(PROBLEMS, r))
+    }
+    if (spec.table === 'schools') rec.derived = schoolFigures(store, id, now())
+    if (spec.table === 'kindergartens') rec.derived = kindergartenFigures(store, id, now())
+    if (spec.table === 'school_teachers' || spec.table === 'kindergarten_teachers') rec.age = teacherAge(rec.birthYm, now())
+    return rec
+  }
+
+  // ------------------------------------------------------------ writes
+
+  /** Owner row of a record being written, checked: exists, reachable, and owned by this node. */
+  function ownerOf(actor: RecordsActor, spec: ResourceSpec, ownerId: unknown): SqlRow | undefined {
+    if (!spec.owner) return undefined
+    const ownerSpec = resource(spec.owner.table)
+    const row = typeof ownerId === 'string' ? store.row(ownerSpec, ownerId) : undefined
+    if (!row || !reaches(actor, ownerSpec, row)) {
+      if (spec.owner.viaPath) throw notFound()
+      throw recordError('RECORD_REFERENCE_INVALID', `所选${ownerSpec.label}不存在或不在您的管理范围内`, { field: spec.owner.key, rule: 'reference' })
+    }
+    return row
+  }
+
+  function assertHome(row: SqlRow | undefined): void {
+    if (row && row.home_node !== identity.code) {
+      throw recordError('RECORD_NOT_HOME', `该记录属于节点 ${String(row.home_node)}，只能在其所属节点修改`, { homeNode: row.home_node })
+    }
+  }
+
+  /** Checks of a prepared record that need the database; returns the copied columns to store. */
+  function references(spec: ResourceSpec, rec: Rec, owner: SqlRow | undefined): Rec {
+    const copies: Rec = {}
+    const invalid = (field: string, message: string) => recordError('RECORD_REFERENCE_INVALID', message, { field, rule: 'reference' })
+    switch (spec.table) {
+      case 'schools':
+      case 'kindergartens':
+        if (rec.unitCode && !store.get('select 1 from supervising_units where unit_code = ?', rec.unitCode)) throw invalid('unitCode', '主管单位代码不存在，请先录入主管单位')
+        break
+      case 'school_classes':
+      case 'students':
+        copies.schoolCode = owner!.school_code
+        if (spec.table === 'students' && rec.classId && store.get('select school_id from school_classes where id = ?', rec.classId)?.school_id !== owner!.id) {
+          throw invalid('classId', '所选班级不存在或不属于该学校')
+        }
+        break
+      case 'kindergarten_classes':
+      case 'children':
+        copies.kindergartenCode = owner!.kindergarten_code
+        if (spec.table === 'children' && rec.classId && store.get('select kindergarten_id from kindergarten_classes where id = ?', rec.classId)?.kindergarten_id !== owner!.id) {
+          throw invalid('classId', '所选班级不存在或不属于该幼儿园')
+        }
+        break
+      case 'student_registrations':
+        if (!store.get('select 1 from school_classes where school_id = ? and class_code = ?', owner!.school_id, rec.classCode)) throw invalid('classCode', '注册班级代码不是本校的班级')
+        break
+      case 'child_registrations':
+        if (!store.get('select 1 from kindergarten_classes where kindergarten_id = ? and class_code = ?', owner!.kindergarten_id, rec.classCode)) throw invalid('classCode', '注册班级代码不是本园的班级')
+        break
+    }
+    return copies
+  }
+
+  /** Refuses a second record with the same ID number or 学籍号 on this node (查重). */
+  function assertUnique(spec: ResourceSpec, rec: Rec, id: string): void {
+    if ((spec.table === 'students' || spec.table === 'children') && rec.idNumber && rec.idDocType === '1') {
+      if (store.get(`select 1 from ${spec.table} where id_number = ? and id <> ?`, rec.idNumber, id)) {
+        throw recordError('RECORD_DUPLICATE_ID', '该身份证号已有学籍记录（查重），不能重复建立', { field: 'idNumber', rule: 'unique_id_number' })
+      }
+    }
+    if (spec.table === 'students' && store.get('select 1 from students where student_no = ? and id <> ?', rec.studentNo, id)) {
+      throw recordError('RECORD_DUPLICATE_STUDENT_NO', '该学籍号已被其他学生使用', { field: 'studentNo', rule: 'unique_student_no' })
+    }
+  }
+
+  function assertNoDependants(spec: ResourceSpec, row: SqlRow, what: 'delete' | 'recode'): void {
+    for (const dep of DEPENDANTS[spec.table] ?? []) {
+      const value = dep.by === 'id' ? row.id : row.unit_code
+      if (value !== null && store.get(`select 1 from ${dep.table} where ${dep.column} = ? limit 1`, value)) {
+        const message = what === 'delete' ? `该${spec.label}下仍有${resource(dep.table).label}记录，不能删除` : `该${spec.label}下已有${resource(dep.table).label}记录，代码不能修改`
+        throw recordError('RECORD_IN_USE', message, { table: dep.table, rule: what === 'delete' ? 'has_dependants' : 'code_in_use' })
+      }
+    }
+  }
+
+  /**
+   * R-18.1: a sub-record without its own verification (a guardian, a teacher) is part of its
+   * owner's verified info, so changing it puts the owner back to "entered".
+   */
+  function unverifyOwner(spec: ResourceSpec, owner: SqlRow | undefined, actor: RecordsActor, at: string): void {
+    const partOfOwner = spec.owner?.viaPath || spec.table.endsWith('_teachers')
+    if (!owner || spec.verified || !partOfOwner) return
+    const ownerSpec = resource(spec.owner!.table)
+    if (!ownerSpec.verified || owner.verify_state === 'entered') return
+    const rec = fromSql(ownerSpec, owner)
+    store.update(ownerSpec, { ...rec, ...backToEntered(actor, at), version: Number(owner.version) + 1, updatedAt: at }, actor.accountId)
+  }
+
+  function backToEntered(actor: RecordsActor, at: string): Rec {
+    return { verifyState: 'entered', verifiedBy: null, verifiedAt: null, returnReason: null, enteredBy: actor.accountId, enteredAt: at }
+  }
+
+  function validationContext(spec: ResourceSpec, owner: SqlRow | undefined) {
+    const parent = owner && spec.owner?.viaPath ? fromSql(resource(spec.owner.table), owner) : undefined
+    return { codes, now: now(), nodeCode: identity.code, parent }
+  }
+
+  /** Creates one record (no transaction of its own: callers wrap it). */
+  function insertOne(actor: RecordsActor, spec: ResourceSpec, input: RecordInput, ownerId: unknown, at: string): SqlRow {
+    const owner = ownerOf(actor, spec, ownerId)
+    assertHome(owner)
+    if (spec.table === 'students' && (input.studentNo === undefined || input.studentNo === null || input.studentNo === '') && typeof input.birthDate === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(input.birthDate)) {
+      input = { ...input, studentNo: freeTemporaryStudentNo(String(owner!.division_code ?? identity.code), input.birthDate) }
+    }
+    const prepared = prepareRecord(spec.table, input, validationContext(spec, owner))
+    const id = randomUUID()
+    const rec: Rec = {
+      ...prepared,
+      ...references(spec, prepared, owner),
+      ...(spec.owner ? { [spec.owner.key]: owner!.id } : {}),
+      id,
+      homeNode: owner ? owner.home_node : identity.code,
+      version: 1,
+      epoch: spec.owner?.viaPath ? owner!.epoch : 0,
+      createdAt: at,
+      updatedAt: at,
+      ...(spec.verified ? { verifyState: 'entered', enteredBy: actor.accountId, enteredAt: at } : {}),
+      ...(spec.table === 'students' ? { state: 'in_school' } : spec.table === 'children' ? { state: 'in_kindergarten' } : {}),
+    }
+    // Scope of the new record itself: a class teacher may add a student only to their own class.
+    if (!reaches(actor, spec, toSqlShape(spec, rec))) throw notFound()
+    assertUnique(spec, rec, id)
+    if (spec.single && store.get(`select 1 from ${spec.table} where ${spec.owner!.column} = ?`, owner!.id)) {
+      throw recordError('RECORD_DUPLICATE_KEY', `每人只有一条${spec.label}，请修改已有记录`, { field: spec.owner!.key, rule: 'one_per_owner' })
+    }
+    const stored = store.insert(spec, rec, actor.accountId)
+    duplicates.check(spec.table, stored, actor.accountId)
+    unverifyOwner(spec, owner, actor, at)
+    return stored
+  }
+
+  /** L + school region + birth date + 4 random digits, retried until free on this node. */
+  function freeTemporaryStudentNo(division: string, birthDate: string): string {
+    for (;;) {
+      const no = temporaryStudentNo(division, birthDate, String(randomInt(10000)))
+      if (!store.get('select 1 from students where student_no = ?', no)) return no
+    }
+  }
+
+  function toSqlShape(spec: ResourceSpec, rec: Rec): SqlRow {
+    const out: SqlRow = {}
+    for (const c of spec.columns) out[c.name] = rec[c.key] ?? null
+    return out
+  }
+
+  /**
+   * Runs a write transaction, with the audit entry of the API request that asked for it (if any),
+   * turning SQLite constraint failures into record errors.
+   */
+  function write<T>(fn: () => T, note?: (result: T) => AuditNote): T {
+    try {
+      return auditedWrite(storage, fn, note)
+    } catch (err) {
+      throw constraintError(err)
+    }
+  }
+
+  // ------------------------------------------------------------ the service
+
+  return {
+    /**
+     * Creates a record. `ownerId` is the student or child id of a sub-record (from the URL); other
+     * records name their owner in the body (`schoolId`, `kindergartenId`). A student or child may
+     * carry its sub-record groups (`guardians: [...]`, `enrolment: {...}` …): all are written, or
+     * none. Returns the full record as `get` does, or with `{ read: false }` only its own row
+     * (a bulk writer saves the read-back queries).
+     */
+    create(actor: RecordsActor, table: string, input: RecordInput, ownerId?: string, opts: { read?: boolean } = {}): Rec {
+      const spec = resource(table)
+      const at = now().toISOString()
+      // Groups verified on their own (completion, status changes) have their own routes and rights.
+      const groups = ownedBy(table).filter(s => s.owner!.viaPath && !s.verified && input[s.group!] !== undefined)
+      const stored = write(() => {
+        const row = insertOne(actor, spec, input, spec.owner?.viaPath ? ownerId : input[spec.owner?.key ?? ''], at)
+        for (const sub of groups) {
+          const value = input[sub.group!]
+          const items = sub.single ? (value === null ? [] : [value]) : (value as unknown[])
+          if (!Array.isArray(items)) throw recordError('RECORD_FIELD_FORMAT', `${sub.label}应为列表`, { field: sub.group, rule: 'array' })
+          items.forEach((item, i) => {
+            try {
+              insertOne(actor, sub, item as RecordInput, row.id, at)
+            } catch (err) {
+              throw prefixed(err, sub.single ? sub.group! : `${sub.group}[${i}]`)
+            }
+          })
+        }
+        return row
+      }, row => ({ targetTable: table, targetId: String(row.id) }))
+      return opts.read === false ? fromSql(spec, stored) : present(spec, store.row(spec, String(stored.id))!)
+    },
+
+    /** The full record (404 when missing or outside the actor's scope). */
+    get(actor: RecordsActor, table: string, id: string, ownerId?: string): Rec {
+      const spec = resource(table)
+      return present(spec, reachable(actor, spec, id, ownerId))
+    },
+
+    /**
+     * Changes the fields given in `patch` (others keep their value; null clears one). `patch.version`
+     * must be the version read (409 RECORD_VERSION_CONFLICT otherwise). A verified record goes back
+     * to "entered" (R-18.1). A 学籍号 change is recorded as a key change (rekey) in the outbox.
+     */
+    update(actor: RecordsActor, table: string, id: string, patch: RecordInput & { version: number }, ownerId?: string): Rec {
+      const spec = resource(table)
+      const at = now().toISOString()
+      write(() => {
+        const row = reachable(actor, spec, id, ownerId)
+        assertHome(row)
+        if (row.version !== patch.version) {
+          throw recordError('RECORD_VERSION_CONFLICT', '该记录已被他人修改，请刷新后重新修改', { field: 'version', rule: 'version', currentVersion: row.version })
+        }
+        const current = fromSql(spec, row)
+        const ownerKey = spec.owner?.key
+        if (ownerKey && patch[ownerKey] !== undefined && patch[ownerKey] !== current[ownerKey]) {
+          throw recordError('RECORD_FIELD_NOT_ALLOWED', `所属${resource(spec.owner!.table).label}不能在此修改（转学请办理学籍异动）`, { field: ownerKey, rule: 'immutable' })
+        }
+        const input: RecordInput = { ...current }
+        for (const [k, v] of Object.entries(patch)) if (k !== 'version' && !SYSTEM_KEYS.has(k)) input[k] = v
+        // A new name gets new pinyin unless the pinyin was typed with it.
+        if (patch.name !== undefined && patch.namePinyin === undefined && patch.name !== current.name) input.namePinyin = null
+        const owner = spec.owner ? store.row(resource(spec.owner.table), String(current[spec.owner.key])) : undefined
+        const prepared = prepareRecord(spec.table, input, validationContext(spec, owner))
+        const codeKey = NATURAL_CODE[spec.table]
+        if (codeKey && prepared[codeKey] !== current[codeKey]) assertNoDependants(spec, row, 'recode')
+        const rec: Rec = {
+          ...current,
+          ...prepared,
+          ...references(spec, prepared, owner),
+          version: Number(row.version) + 1,
+          epoch: spec.owner?.viaPath ? owner!.epoch : current.epoch,
+          updatedAt: at,
+          ...(spec.verified ? backToEntered(actor, at) : {}),
+        }
+        if (!reaches(actor, spec, toSqlShape(spec, rec))) throw notFound()
+        assertUnique(spec, rec, id)
+        const rekey = spec.table === 'students' && rec.studentNo !== current.studentNo ? { student_no: String(current.studentNo) } : undefined
+        const stored = store.update(spec, rec, actor.accountId, rekey)
+        duplicates.check(spec.table, stored, actor.accountId)
+        unverifyOwner(spec, owner, actor, at)
+      })
+      return present(spec, store.row(spec, id)!)
+    },
+
+    /**
+     * Deletes a record and, with it, its sub-records (a tombstone each in the outbox). Refused
+     * while other records depend on it (classes of a school, students of a class). Open problem
+     * records about a deleted person are resolved as "deleted".
+     */
+    remove(actor: RecordsActor, table: string, id: string, opts: { version?: number; ownerId?: string } = {}): void {
+      const spec = resource(table)
+      const at = now().toISOString()
+      write(() => {
+        const row = reachable(actor, spec, id, opts.ownerId)
+        assertHome(row)
+        if (opts.version !== undefined && row.version !== opts.version) {
+          throw recordError('RECORD_VERSION_CONFLICT', '该记录已被他人修改，请刷新后再删除', { field: 'version', rule: 'version', currentVersion: row.version })
+        }
+        assertNoDependants(spec, row, 'delete')
+        for (const sub of cascadedBy(table)) {
+          for (const child of store.all(`select * from ${sub.table} where ${sub.owner!.column} = ?`, id)) store.tombstone(sub, child, actor.accountId)
+        }
+        store.tombstone(spec, row, actor.accountId)
+        if (table === 'students' || table === 'children') duplicates.resolveDeleted(id, actor.accountId)
+        const owner = spec.owner ? store.row(resource(spec.owner.table), String(row[spec.owner.column])) : undefined
+        unverifyOwner(spec, owner, actor, at)
+      })
+    },
+
+    /** A page of records within the actor's scope, with the total matching count. */
+    list(actor: RecordsActor, table: string, query: ListQuery = {}, ownerId?: string): ListResult {
+      const spec = resource(table)
+      if (spec.owner?.viaPath) reachable(actor, resource(spec.owner.table), String(ownerId))
+      const limit = Math.min(Math.max(Math.trunc(Number(query.limit ?? DEFAULT_LIMIT)) || DEFAULT_LIMIT, 1), MAX_LIMIT)
+      const offset = Math.max(Math.trunc(Number(query.offset ?? 0)) || 0, 0)
+      const { where, params } = listWhere(spec, actor.filter, query, ownerId)
+      const total = Number(store.get(`select count(*) as n from ${table} t where ${where}`, ...params)!.n)
+      const rows = store.all(`select t.* from ${table} t where ${where} order by t.rowid limit ? offset ?`, ...params, limit, offset)
+      const items = rows.map(r => {
+        const rec = fromSql(spec, r)
+        if (table.endsWith('_teachers')) rec.age = teacherAge(rec.birthYm, now())
+        return rec
+      })
+      return { items, total, limit, offset }
+    },
+
+    /** The SQL a list runs, for EXPLAIN QUERY PLAN in tests and ops. */
+    listSql(actor: RecordsActor, table: string, query: ListQuery = {}, ownerId?: string): { sql: string; params: unknown[] } {
+      const { where, params } = listWhere(resource(table), actor.filter, query, ownerId)
+      return { sql: `select t.* from ${table} t where ${where} order by t.rowid`, params }
+    },
+
+    /** Problem records (查重) within the actor's scope. */
+    listProblems(actor: RecordsActor, query: ListQuery = {}): ListResult {
+      const limit = Math.min(Math.max(Number(query.limit ?? DEFAULT_LIMIT) || DEFAULT_LIMIT, 1), MAX_LIMIT)
+      const offset = Math.max(Number(query.offset ?? 0) || 0, 0)
+      const { where, params } = listWhere(PROBLEMS, actor.filter, { ...query, q: undefined })
+      const total = Number(store.get(`select count(*) as n from problem_records t where ${where}`, ...params)!.n)
+      const items = store.all(`select t.* from problem_records t where ${where} order by t.rowid limit ? offset ?`, ...params, limit, offset).map(r => fromSql(PROBLEMS, r))
+      return { items, total, limit, offset }
+    },
+
+    getProblem(actor: RecordsActor, id: string): Rec {
+      return fromSql(PROBLEMS, reachable(actor, PROBLEMS, id))
+    },
+
+    /** Runs 查重 over every student and child of the node; returns how many problems were opened. */
+    scanDuplicates(actor: RecordsActor): { created: number; open: number } {
+      return write(() => duplicates.scan(actor.accountId))
+    },
+
+    /**
+     * Resolves a problem record by evidence (佐证: `note` required) or correction (the duplicate
+     * must be gone). Deletion resolves itself when the duplicate record is deleted.
+     */
+    resolveProblem(actor: RecordsActor, id: string, input: { version: number; resolution: 'evidence' | 'corrected'; note?: string | null }): Rec {
+      write(() => {
+        const row = reachable(actor, PROBLEMS, id)
+        assertHome(row)
+        if (row.version !== input.version) throw recordError('RECORD_VERSION_CONFLICT', '该问题记录已被他人处理，请刷新', { field: 'version', rule: 'version', currentVersion: row.version })
+        duplicates.resolve(row, input.resolution, input.note ?? null, actor.accountId)
+      })
+      return fromSql(PROBLEMS, store.row(PROBLEMS, id)!)
+    },
+  }
+}
+
+export type RecordsService = ReturnType<typeof createRecordsService>
+
+/** Search conditions (alias t) for `q`. ID numbers and 学籍号 are equality on their indexes. */
+function searchSql(spec: ResourceSpec, q: string): { sql: string; params: unknown[] } {
+  const top = String.fromCodePoint(0x10ffff)
+  if (spec.personSearch) {
+    if (/^\d{17}[\dXx]$|^\d{15}$/.test(q)) return { sql: 't.id_number = ?', params: [q.toUpperCase()] }
+    if (spec.table === 'students' && /^[GJLgjl][0-9Xx]{18}$/.test(q)) return { sql: 't.student_no = ?', params: [q.toUpperCase()] }
+    const compact = compactPinyin(q)
+    if (/^[a-zv]+$/.test(compact)) {
+      return { sql: `((t.pinyin_initials >= ? and t.pinyin_initials < ?) or replace(t.name_pinyin, ' ', '') like ?)`, params: [compact, compact + top, `${compact}%`] }
+    }
+    return { sql: 't.name >= ? and t.name < ?', params: [q, q + top] }
+  }
+  if (spec.columns.some(c => c.name === 'name')) return { sql: `t.name like ? escape '\\'`, params: [`%${q.replace(/[\\%_]/g, m => `\\${m}`)}%`] }
+  return { sql: '1', params: [] }
+}
+
+/** Adds the sub-record's path (`guardians[1]`) to the field of a validation error. */
+function prefixed(err: unknown, path: string): unknown {
+  if (!(err instanceof XuejiError) || !err.code.startsWith('RECORD_')) return err
+  const issues = (err.details?.issues as Issue[] | undefined) ?? [{ code: err.code, field: String(err.details?.field ?? ''), rule: String(err.details?.rule ?? ''), message: err.message } as Issue]
+  if (err.details?.issues) return issuesError(withPath(path, issues))
+  return new XuejiError(err.code, err.message, err.statusCode, { ...err.details, field: `${path}.${String(err.details?.field ?? '')}` })
+}
+
+/** A UNIQUE or FOREIGN KEY failure that slipped past the explicit checks, as a record error. */
+function constraintError(err: unknown): unknown {
+  const e = err as { code?: string; message: string }
+  if (e?.code === 'SQLITE_CONSTRAINT_UNIQUE') {
+    const column = /UNIQUE constraint failed: [\w.]+\.(\w+)(?:,|$)/.exec(e.message)?.[1]
+    const last = /\.(\w+)$/.exec(e.message)?.[1] ?? column
+    return recordError('RECORD_DUPLICATE_KEY', '已有相同代码（或同一学期）的记录', { field: camel(last ?? ''), rule: 'unique' })
+  }
+  if (e?.code === 'SQLITE_CONSTRAINT_FOREIGNKEY') return recordError('RECORD_IN_USE', '该记录仍被其他记录引用', { rule: 'foreign_key' })
+  return err
+}
+
+const camel = (s: string) => s.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())

@@ -1,0 +1,212 @@
+import { sql } from 'drizzle-orm'
+import { sqliteTable, text, integer, primaryKey, index, uniqueIndex } from 'drizzle-orm/sqlite-core'
+
+/**
+ * The sync table group (DESIGN.md §3–6, §10). SQLite is the record of the federation: every
+ * change set, receipt, key, command and refusal is here; Redis only schedules work and can be
+ * rebuilt from these tables at any time (sync/reconciler.ts).
+ */
+
+/**
+ * Every change set this node holds: its own (packed from the outbox) and those it accepted from
+ * its children (applied here, relayed upward unaltered). Kept forever: the federation's history,
+ * the source of resends, audits and `xueji sync rebuild` below.
+ */
+export const syncChangeSets = sqliteTable(
+  'sync_change_sets',
+  {
+    /** Division code of the node that wrote the rows (not the relay). */
+    origin: text('origin').notNull(),
+    seq: integer('seq').notNull(),
+    /** sha256 of `body`: the change set's identity. */
+    hash: text('hash').notNull(),
+    prev: text('prev'),
+    /** Canonical JSON body, byte for byte as signed. */
+    body: text('body').notNull(),
+    /** Compact JWS over the manifest (signed by the origin). */
+    jws: text('jws').notNull(),
+    kid: text('kid').notNull(),
+    rows: integer('rows').notNull(),
+    bytes: integer('bytes').notNull(),
+    /** createdAt of the body (UTC ISO), when the origin packed it. */
+    createdAt: text('created_at').notNull(),
+    /** Enrolled child that delivered it; null for this node's own change sets. */
+    receivedFrom: text('received_from'),
+    /** When this node stored it (packed, or applied from a child). */
+    storedAt: text('stored_at').notNull(),
+    /** Last time it was sent to this node's parent. */
+    sentAt: text('sent_at'),
+    /** When the parent's receipt arrived (or the parent said it already holds it); null = still to send. */
+    ackedAt: text('acked_at'),
+    /** The parent's signed receipt (JWS); null when acknowledged by the parent's expected seq instead. */
+    receipt: text('receipt'),
+  },
+  t => [
+    primaryKey({ columns: [t.origin, t.seq] }),
+    // The sender's and the reconciler's question: what is still to send, per origin, in order.
+    index('sync_change_sets_unacked').on(t.origin, t.seq).where(sql`acked_at is null`),
+  ],
+)
+
+/** A fork or a replayed seq: a validly signed change set that conflicts with one we hold. Kept for the record. */
+export const syncConflicts = sqliteTable('sync_conflicts', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  origin: text('origin').notNull(),
+  seq: integer('seq').notNull(),
+  hash: text('hash').notNull(),
+  /** Hash of the change set we hold for (origin, seq). */
+  heldHash: text('held_hash').notNull(),
+  /** SYNC_FORK or SYNC_SEQ_REPLAY. */
+  code: text('code').notNull(),
+  body: text('body').notNull(),
+  jws: text('jws').notNull(),
+  receivedFrom: text('received_from').notNull(),
+  receivedAt: text('received_at').notNull(),
+})
+
+/**
+ * Change sets refused because of bad rows (outside the origin's ownership, or not applicable).
+ * Held whole, with the reasons per row, until an operator decides (`xueji sync quarantine`):
+ * release applies it without the bad rows and lets the origin's chain go on.
+ */
+export const syncQuarantine = sqliteTable(
+  'sync_quarantine',
+  {
+    origin: text('origin').notNull(),
+    seq: integer('seq').notNull(),
+    hash: text('hash').notNull(),
+    body: text('body').notNull(),
+    jws: text('jws').notNull(),
+    kid: text('kid').notNull(),
+    /** JSON array of { index, table, key, code, reason }: which rows and why (no row data). */
+    badRows: text('bad_rows').notNull(),
+    receivedFrom: text('received_from').notNull(),
+    receivedAt: text('received_at').notNull(),
+    /** held | released | discarded */
+    status: text('status', { enum: ['held', 'released', 'discarded'] }).notNull().default('held'),
+    decidedAt: text('decided_at'),
+    /** Who decided (the operator's note, e.g. a ticket number). */
+    decidedBy: text('decided_by'),
+  },
+  t => [primaryKey({ columns: [t.origin, t.seq, t.hash] })],
+)
+
+/** Children enrolled under this node (with a one-time join token). */
+export const syncChildren = sqliteTable('sync_children', {
+  code: text('code').primaryKey(),
+  tier: text('tier', { enum: ['province', 'city', 'county'] }).notNull(),
+  name: text('name').notNull(),
+  enrolledAt: text('enrolled_at').notNull(),
+})
+
+/**
+ * The key registry: public keys of other nodes as key records signed by the parent that
+ * enrolled them (the province's own record is self-signed and configured as the root of trust).
+ * Verifiers take keys from here only, never from a message.
+ */
+export const syncKeys = sqliteTable(
+  'sync_keys',
+  {
+    node: text('node').notNull(),
+    kid: text('kid').notNull(),
+    tier: text('tier', { enum: ['province', 'city', 'county'] }).notNull(),
+    /** The node that signed the record (the enrolling parent); null for the province root. */
+    parent: text('parent'),
+    /** JSON of the public Ed25519 JWK. */
+    publicJwk: text('public_jwk').notNull(),
+    /** First and last of the node's own change-set seqs this key may sign (null: still current). */
+    validFromSeq: integer('valid_from_seq').notNull(),
+    validUntilSeq: integer('valid_until_seq'),
+    /** The signed key record (JWS), relayed upward as is. */
+    record: text('record').notNull(),
+    receivedAt: text('received_at').notNull(),
+    /** When it was delivered to this node's parent; null = still to relay (province: never). */
+    relayedAt: text('relayed_at'),
+  },
+  t => [primaryKey({ columns: [t.node, t.kid] })],
+)
+
+/** One-time join tokens issued by this node's administrator (`xueji join-token`). */
+export const syncJoinTokens = sqliteTable('sync_join_tokens', {
+  /** sha256 of the token; the token itself is shown once and never stored. */
+  tokenHash: text('token_hash').primaryKey(),
+  /** The child it is for: division code and tier. */
+  childCode: text('child_code').notNull(),
+  childTier: text('child_tier', { enum: ['city', 'county'] }).notNull(),
+  createdAt: text('created_at').notNull(),
+  expiresAt: text('expires_at').notNull(),
+  usedAt: text('used_at'),
+})
+
+/** This node's link to its parent (one row, id 1, written by `xueji enroll`), and its health. */
+export const syncLink = sqliteTable('sync_link', {
+  id: integer('id').primaryKey(),
+  parentCode: text('parent_code').notNull(),
+  parentTier: text('parent_tier', { enum: ['province', 'city', 'county'] }).notNull(),
+  parentName: text('parent_name').notNull(),
+  enrolledAt: text('enrolled_at').notNull(),
+  /** Parent-local id of the last downward command pulled. */
+  commandCursor: integer('command_cursor').notNull().default(0),
+  /** Consecutive failed requests; drives the backoff. */
+  failures: integer('failures').notNull().default(0),
+  /** Epoch ms before which no request is sent (backoff); 0 = now. */
+  nextAttemptAt: integer('next_attempt_at').notNull().default(0),
+  lastError: text('last_error'),
+  lastErrorAt: text('last_error_at'),
+  lastSuccessAt: text('last_success_at'),
+  /** When the last anti-entropy digest was accepted by the parent. */
+  digestSentAt: text('digest_sent_at'),
+})
+
+/** Per origin: why its upward stream is halted (a refusal only an operator can resolve). */
+export const syncHalts = sqliteTable('sync_halts', {
+  origin: text('origin').primaryKey(),
+  seq: integer('seq').notNull(),
+  /** The parent's error code (SYNC_FORK, SYNC_ROW_OUTSIDE_OWNERSHIP …). */
+  code: text('code').notNull(),
+  message: text('message').notNull(),
+  haltedAt: text('halted_at').notNull(),
+  /** Epoch ms of the last attempt; retried every sync.haltedRetryMs. */
+  lastTryAt: integer('last_try_at').notNull(),
+})
+
+/**
+ * Downward commands this node issued, relays or must apply (DESIGN.md §6). `id` is local: the
+ * cursor a child pulls by. Applied exactly once at the destination (`appliedAt`).
+ */
+export const syncCommands = sqliteTable(
+  'sync_commands',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    issuer: text('issuer').notNull(),
+    destination: text('destination').notNull(),
+    seq: integer('seq').notNull(),
+    type: text('type').notNull(),
+    hash: text('hash').notNull(),
+    body: text('body').notNull(),
+    jws: text('jws').notNull(),
+    /** Parent it was pulled from; null when issued here. */
+    receivedFrom: text('received_from'),
+    receivedAt: text('received_at').notNull(),
+    /** At the destination only: when it was applied, and the handler's result (JSON). */
+    appliedAt: text('applied_at'),
+    result: text('result'),
+    /** At the destination: why it cannot be applied yet (unknown type, handler refusal). */
+    errorCode: text('error_code'),
+    errorMessage: text('error_message'),
+  },
+  t => [uniqueIndex('sync_commands_seq').on(t.issuer, t.destination, t.seq), index('sync_commands_pending').on(t.destination, t.appliedAt)],
+)
+
+/** Anti-entropy: the last digest comparison per child origin, and every unit that drifted. */
+export const syncDigestChecks = sqliteTable('sync_digest_checks', {
+  origin: text('origin').primaryKey(),
+  /** The child's last packed seq the digest was taken at. */
+  seq: integer('seq').notNull(),
+  checkedAt: text('checked_at').notNull(),
+  units: integer('units').notNull(),
+  /** ok | drift | behind (our replica has not applied that seq yet: not compared) */
+  result: text('result', { enum: ['ok', 'drift', 'behind'] }).notNull(),
+  /** JSON array of { unit, child: {count, hash} | null, replica: {count, hash} | null } (ids only). */
+  drift: text('drift').notNull().default('[]'),
+})

@@ -1,0 +1,216 @@
+/**
+ * The sync commands of the `xueji` CLI (R-D.5, R-D.8): joining a parent and seeing and driving
+ * sync. They open the node's database directly (WAL: safe beside a running node) and talk to the
+ * parent themselves, so they work whether the node is running or not.
+ */
+import { resolve } from 'node:path'
+import { existsSync } from 'node:fs'
+import { XuejiError } from '../config/errors.ts'
+import { loadConfigFile } from '../config/load.ts'
+import { openStorage } from '../schema/db.ts'
+import { loadIdentity } from '../node/identity.ts'
+import { dataPaths } from '../node/paths.ts'
+import { createRedis } from '../node/redis.ts'
+import { openSyncQueues } from '../sync/queues.ts'
+import { createSyncService, type SyncService } from '../sync/service.ts'
+import type { SyncStatus } from '../sync/status.ts'
+import type { SyncLog } from '../sync/upstream.ts'
+
+type Out = { out: (s: string) => void; err: (s: string) => void }
+type Env = Record<string, string | undefined>
+type Values = Record<string, string | boolean | undefined>
+/** What cli.ts lends: its argument parser and its usage error. */
+export interface CliHelpers {
+  parse(args: string[], options: Record<string, { type: 'string' | 'boolean' }>): Values
+  usage(message: string): Error
+}
+
+export const SYNC_USAGE = `
+  xueji join-token --data DIR --child CODE [--ttl-hours N]
+          (parent administrator) a one-time token for child node CODE to join this node
+  xueji enroll     --data DIR --token TOKEN
+          (child IT staff) join the parent named by node.parentUrl with that token
+  xueji sync status  --data DIR [--json]     per link: seqs sent/acknowledged/applied, lag, queues,
+                                             quarantine, conflicts, drift, last error
+  xueji sync push    --data DIR              pack the outbox and send everything pending now
+  xueji sync resend  --data DIR --from SEQ [--origin CODE]   send again from SEQ
+  xueji sync verify  --data DIR              re-verify every stored change set (signature, chain)
+  xueji sync rebuild --data DIR              fetch back from the parent what this subtree is missing
+  xueji sync quarantine --data DIR [--release ORIGIN:SEQ --by NOTE]   list or release held change sets
+  xueji sync rotate-key --data DIR           new node key; the parent registers it on the next push
+  xueji sync command --data DIR --to CODE --type TYPE [--payload JSON]   issue a downward command
+`
+
+const quiet: SyncLog = { info() {}, warn() {}, error() {}, debug() {}, child: () => quiet }
+
+async function withSync<T>(dataDir: string, env: Env, fn: (sync: SyncService, ctx: { prefix: string; redisUrl: string }) => Promise<T>): Promise<T> {
+  const paths = dataPaths(resolve(dataDir))
+  const config = loadConfigFile(paths.config, env)
+  if (!existsSync(paths.db)) throw new XuejiError('NODE_NOT_INITIALISED', `${paths.dir} has no database; run "xueji init" first`, 500)
+  const storage = openStorage(paths.db)
+  const identity = loadIdentity(storage, config)
+  const sync = createSyncService({ storage, self: { code: identity.code, tier: identity.tier, name: identity.name }, parentUrl: identity.parentUrl, config: config.sync, log: quiet })
+  try {
+    return await fn(sync, { prefix: config.redis.prefix, redisUrl: config.redis.url })
+  } finally {
+    await sync.close()
+    storage.close()
+  }
+}
+
+/** Queue depths, if Redis answers within a second (the status never depends on it). */
+async function queueCounts(redisUrl: string, prefix: string): Promise<SyncStatus['queues']> {
+  const redis = createRedis(redisUrl)
+  try {
+    const ok = await Promise.race([redis.connect().then(() => true, () => false), new Promise<boolean>(r => setTimeout(() => r(false), 1000))])
+    if (!ok) return null
+    const queues = openSyncQueues(redis, prefix)
+    try {
+      return await Promise.race([queues.counts(), new Promise<null>(r => setTimeout(() => r(null), 1000))])
+    } finally {
+      await queues.close()
+    }
+  } finally {
+    redis.disconnect()
+  }
+}
+
+function printStatus(s: SyncStatus): string {
+  const lines = [`node ${s.node.tier} ${s.node.code}`]
+  if (s.parent) {
+    lines.push(`parent ${s.parent.code} ${s.parent.name}: enrolled ${s.parent.enrolledAt}, last success ${s.parent.lastSuccessAt ?? '-'}, failures ${s.parent.failures}${s.parent.nextAttemptAt ? `, next attempt ${s.parent.nextAttemptAt}` : ''}`)
+    if (s.parent.lastError) lines.push(`  last error ${s.parent.lastErrorAt}: ${s.parent.lastError}`)
+  } else lines.push(s.node.tier === 'province' ? 'parent: none (province)' : 'parent: NOT ENROLLED (xueji enroll --token …)')
+  lines.push(`outbox: ${s.outbox.unpacked} row(s) not yet packed`)
+  if (s.upstream.length) lines.push('upstream (origin: last seq / sent / acknowledged, lag):')
+  for (const u of s.upstream) {
+    lines.push(`  ${u.origin}: ${u.lastSeq} / ${u.lastSent ?? '-'} / ${u.lastAcked ?? '-'}, lag ${u.lagChangeSets} change set(s), ${u.lagSeconds} s${u.halted ? `  HALTED at ${u.halted.seq}: ${u.halted.code} ${u.halted.message}` : ''}`)
+  }
+  if (s.children.length) lines.push(`children: ${s.children.map(c => `${c.code} ${c.name}`).join(', ')}`)
+  if (s.applied.length) lines.push('applied here (origin: last seq, at):', ...s.applied.map(a => `  ${a.origin}: ${a.seq}, ${a.at}`))
+  lines.push(`quarantine: ${s.quarantine.held} change set(s), ${s.quarantine.rows} row(s)`, ...s.quarantine.items.map(i => `  ${i.origin}/${i.seq}: ${i.reasons.join('; ')}`))
+  if (s.conflicts.length) lines.push(`conflicts (forks/replays) kept: ${s.conflicts.length}`, ...s.conflicts.slice(0, 5).map(c => `  ${c.origin}/${c.seq} ${c.code} ${c.receivedAt}`))
+  lines.push(`commands: issued ${s.commands.issued}, to apply here ${s.commands.toApply}`)
+  for (const d of s.drift) lines.push(`  digest ${d.origin}: ${d.result} (${d.units} units, ${d.driftUnits} drifting) ${d.checkedAt}`)
+  lines.push(`queues: ${s.queues ? Object.entries(s.queues).map(([q, c]) => `${q} ${Object.entries(c).map(([k, v]) => `${k}=${v}`).join(' ')}`).join('; ') : 'Redis not reachable'}`)
+  return lines.join('\n') + '\n'
+}
+
+/** Packs, then pushes every origin with unacknowledged change sets (and pending key records), right now. */
+async function pushAll(sync: SyncService): Promise<string[]> {
+  const db = sync.storage.sqlite
+  await sync.pack()
+  if (!db.prepare('select 1 from sync_link where id = 1').get()) throw new XuejiError('SYNC_NOT_ENROLLED', 'this node is not enrolled under a parent; run xueji enroll --token TOKEN', 409)
+  // An operator asking for "now" overrides the backoff and any halt.
+  db.prepare('update sync_link set next_attempt_at = 0 where id = 1').run()
+  const origins = db.prepare('select distinct origin from sync_change_sets where acked_at is null').pluck().all() as string[]
+  if (origins.length === 0 && sync.registry.pendingRelay().length > 0) origins.push(sync.self.code)
+  const out: string[] = []
+  for (const origin of origins) {
+    db.prepare('delete from sync_halts where origin = ?').run(origin)
+    try {
+      const r = await sync.pushOrigin(origin)
+      out.push(`${origin}: sent ${r.sent}, acknowledged ${r.acked}`)
+    } catch (err) {
+      out.push(`${origin}: ${(err as XuejiError).code ?? 'ERROR'} ${(err as Error).message}`)
+    }
+  }
+  return out
+}
+
+export function syncCommands(h: CliHelpers): Record<string, (args: string[], io: Out, env: Env) => Promise<number>> {
+  const need = (v: Values, ...names: string[]) => {
+    for (const n of names) if (v[n] === undefined || v[n] === '') throw h.usage(`missing --${n}`)
+  }
+  return {
+    'join-token': async (args, io, env) => {
+      const v = h.parse(args, { data: { type: 'string' }, child: { type: 'string' }, 'ttl-hours': { type: 'string' } })
+      need(v, 'data', 'child')
+      if (!/^[0-9]{6}$/.test(String(v.child))) throw h.usage('--child must be a 6-digit division code')
+      return withSync(String(v.data), env, async sync => {
+        const tier = (await sync.status()).node.tier === 'province' ? 'city' : 'county'
+        const { token, expiresAt } = sync.joinToken({ code: String(v.child), tier }, v['ttl-hours'] ? Number(v['ttl-hours']) : undefined)
+        io.out(`join token for ${tier} ${v.child} (valid once, until ${expiresAt}):\n${token}\non the child: xueji enroll --data DIR --token ${token}\n`)
+        return 0
+      })
+    },
+    enroll: async (args, io, env) => {
+      const v = h.parse(args, { data: { type: 'string' }, token: { type: 'string' } })
+      need(v, 'data', 'token')
+      return withSync(String(v.data), env, async sync => {
+        const parent = await sync.enrol(String(v.token))
+        io.out(`enrolled under ${parent.tier} ${parent.code} ${parent.name}\n`)
+        return 0
+      })
+    },
+    sync: async (args, io, env) => {
+      const [sub, ...rest] = args
+      const v = h.parse(rest, {
+        data: { type: 'string' }, json: { type: 'boolean' }, from: { type: 'string' }, origin: { type: 'string' }, release: { type: 'string' }, by: { type: 'string' },
+        to: { type: 'string' }, type: { type: 'string' }, payload: { type: 'string' },
+      })
+      need(v, 'data')
+      return withSync(String(v.data), env, async (sync, ctx) => {
+        switch (sub) {
+          case 'status': {
+            const s = { ...(await sync.status()), queues: await queueCounts(ctx.redisUrl, ctx.prefix) }
+            io.out(v.json ? JSON.stringify(s, null, 2) + '\n' : printStatus(s))
+            return 0
+          }
+          case 'push': {
+            const lines = await pushAll(sync)
+            io.out(lines.length ? lines.join('\n') + '\n' : 'nothing to send\n')
+            return lines.some(l => !/: sent/.test(l)) ? 1 : 0
+          }
+          case 'resend': {
+            need(v, 'from')
+            const from = Number(v.from)
+            if (!Number.isSafeInteger(from) || from < 1) throw h.usage('--from must be a seq ≥ 1')
+            const n = sync.resendFrom(from, v.origin ? String(v.origin) : undefined)
+            io.out(`${n} change set(s) marked to send again\n`)
+            const lines = await pushAll(sync)
+            io.out(lines.join('\n') + '\n')
+            return lines.some(l => !/: sent/.test(l)) ? 1 : 0
+          }
+          case 'verify': {
+            const r = await sync.verifyStored()
+            io.out(`${r.checked} change set(s) of ${r.origins} origin(s) checked: ${r.problems.length ? `${r.problems.length} PROBLEM(S)` : 'signatures and chains OK'}\n`)
+            for (const p of r.problems) io.out(`  ${p.origin}/${p.seq} ${p.code}: ${p.message}\n`)
+            return r.problems.length ? 1 : 0
+          }
+          case 'rebuild': {
+            const r = await sync.rebuild()
+            io.out(`fetched back ${r.changeSets} change set(s), ${r.rows} row(s), of ${r.origins} origin(s)\n`)
+            return 0
+          }
+          case 'quarantine': {
+            if (v.release) {
+              need(v, 'by')
+              const [origin, seq] = String(v.release).split(':')
+              const r = await sync.releaseQuarantine(origin, Number(seq), String(v.by))
+              io.out(`released ${origin}/${seq}: applied without ${r.skipped} row(s)\n`)
+              return 0
+            }
+            const s = await sync.status()
+            io.out(s.quarantine.items.map(i => `${i.origin}/${i.seq} (${i.rows} row(s)) ${i.receivedAt}: ${i.reasons.join('; ')}`).join('\n') + (s.quarantine.held ? '\n' : 'nothing quarantined\n'))
+            return 0
+          }
+          case 'rotate-key': {
+            const r = await sync.rotateKey()
+            io.out(`new key ${r.kid}, valid from seq ${r.validFromSeq}; the parent registers it before the next push\n`)
+            return 0
+          }
+          case 'command': {
+            need(v, 'to', 'type')
+            const payload = v.payload ? JSON.parse(String(v.payload)) : {}
+            const r = await sync.downward.issue(String(v.to), String(v.type), payload)
+            io.out(`command ${v.type} to ${v.to} issued as seq ${r.seq}; the destination pulls it\n`)
+            return 0
+          }
+          default:
+            throw h.usage(`unknown sync command "${sub ?? ''}" (status, push, resend, verify, rebuild, quarantine, rotate-key, command)`)
+        }
+      })
+    },
+  }
+}

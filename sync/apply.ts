@@ -1,0 +1,228 @@
+/**
+ * Applying change rows to the replicated tables: the hot path of every receiving node.
+ *
+ * Statements are prepared once per table from drizzle's table config and bound positionally;
+ * building a drizzle query per row costs ~50× more (issue 5 measurements). Ownership is checked
+ * mostly by the upsert itself: its `DO UPDATE … WHERE` refuses to overwrite a row homed
+ * elsewhere or of a higher epoch, and only when it changes nothing do we look at why.
+ *
+ * Rows are applied in the order the origin committed them (outbox order), not sorted by the
+ * registry's `order`: the origin's own database enforced its foreign keys in that order, so
+ * replaying it is valid, while sorting would move a delete before a re-insert of one record.
+ */
+import { getTableConfig } from 'drizzle-orm/sqlite-core'
+import type Database from 'better-sqlite3'
+import { REPLICATED_TABLES, type ReplicatedTable } from '../schema/replicated.ts'
+import type { Storage } from '../schema/db.ts'
+import { inArea } from './area.ts'
+import { canonicalJson } from './canonical.ts'
+import type { ChangeRow } from './changeset.ts'
+import type { SyncErrorCode } from './errors.ts'
+import type { SelfNode } from './registry.ts'
+
+/** Why one row of a change set was not applied (ids and codes only, never row data). */
+export interface BadRow {
+  index: number
+  table: string
+  key: Record<string, string>
+  code: Extract<SyncErrorCode, 'SYNC_ROW_OUTSIDE_OWNERSHIP' | 'SYNC_ROW_INVALID'>
+  reason: string
+}
+
+/** What `apply` did. */
+export interface ApplyResult {
+  bad: BadRow[]
+  upserts: number
+  deletes: number
+  /** Rows older (lower version) than the replica's: ignored. */
+  stale: number
+}
+
+/** Applies change rows; see `createApplier`. */
+export interface Applier {
+  /**
+   * Checks and applies `rows` from `origin`. MUST run inside `storage.write()`. Every row is
+   * tried (SQLite undoes a failed statement alone), so `bad` lists every bad row; the caller
+   * rolls the whole transaction back when it is not empty. `skip`: indexes to leave out (an
+   * operator's release of a quarantined change set).
+   */
+  apply(rows: readonly ChangeRow[], origin: SelfNode, skip?: ReadonlySet<number>): ApplyResult
+}
+
+/**
+ * The ownership rule for an existing replica row (DESIGN.md §2, §8), pure. The same home may
+ * write at the same or a higher epoch; another node only through an ownership handoff that
+ * raises the epoch. `handoff` is true only for rows of a verified handoff (the transfer flow).
+ */
+export function ownershipDecision(
+  existing: { homeNode: string; epoch: number } | undefined,
+  incoming: { homeNode: string; epoch: number },
+  handoff: boolean,
+): 'ok' | 'home' | 'epoch' {
+  if (!existing) return 'ok'
+  if (existing.homeNode === incoming.homeNode) return incoming.epoch >= existing.epoch ? 'ok' : 'epoch'
+  return handoff && incoming.epoch > existing.epoch ? 'ok' : 'home'
+}
+
+interface Prepared {
+  spec: ReplicatedTable
+  columns: string[]
+  columnSet: Set<string>
+  hasDivision: boolean
+  upsert: Database.Statement
+  existing: Database.Statement
+  remove: Database.Statement
+  rekey: Database.Statement
+  parent?: { column: string; lookup: Database.Statement }
+}
+
+const q = (name: string) => `"${name.replaceAll('"', '""')}"`
+
+/** Prepares the statements of every table in `tables` (default: the registry) once. */
+export function createApplier(storage: Storage, tables: readonly ReplicatedTable[] = REPLICATED_TABLES): Applier {
+  const db = storage.sqlite
+  const byName = new Map<string, Prepared>()
+  for (const spec of tables) {
+    const columns = getTableConfig(spec.table).columns.map(c => c.name)
+    const key = spec.key
+    const t = q(spec.name)
+    const nonKey = columns.filter(c => !key.includes(c))
+    const keyWhere = key.map(k => `${q(k)} = ?`).join(' and ')
+    byName.set(spec.name, {
+      spec,
+      columns,
+      columnSet: new Set(columns),
+      hasDivision: spec.owner === 'self' && columns.includes('division_code'),
+      upsert: db.prepare(
+        `insert into ${t} (${columns.map(q).join(', ')}) values (${columns.map(() => '?').join(', ')})
+         on conflict (${key.map(q).join(', ')}) do update set ${nonKey.map(c => `${q(c)} = excluded.${q(c)}`).join(', ')}
+         where ${t}.home_node = excluded.home_node and excluded.epoch >= ${t}.epoch and excluded.version >= ${t}.version`,
+      ),
+      existing: db.prepare(`select home_node as homeNode, epoch, version from ${t} where ${keyWhere}`),
+      remove: db.prepare(`delete from ${t} where ${keyWhere} and home_node = ?`),
+      rekey: db.prepare(`update ${t} set ${key.map(k => `${q(k)} = ?`).join(', ')} where ${keyWhere} and home_node = ?`),
+    })
+  }
+  // Parents resolved after all tables are known, whatever the registry's order.
+  for (const p of byName.values()) {
+    if (p.spec.owner === 'self') continue
+    const parent = byName.get(p.spec.owner.parent)
+    if (!parent) throw new Error(`replicated table ${p.spec.name}: owner table ${p.spec.owner.parent} is not replicated`)
+    p.parent = { column: p.spec.owner.column, lookup: db.prepare(`select home_node from ${q(parent.spec.name)} where ${q(parent.spec.key[0])} = ?`).pluck() }
+  }
+
+  return {
+    apply(rows, origin, skip) {
+      const result: ApplyResult = { bad: [], upserts: 0, deletes: 0, stale: 0 }
+      // Parent homes seen in this change set: most students of a set share a few schools.
+      const parentHome = new Map<string, string | undefined>()
+      const bad = (index: number, row: ChangeRow, code: BadRow['code'], reason: string) => result.bad.push({ index, table: row.table, key: row.key, code, reason })
+
+      for (let i = 0; i < rows.length; i++) {
+        if (skip?.has(i)) continue
+        const change = rows[i]
+        const p = byName.get(change.table)
+        if (!p) {
+          bad(i, change, 'SYNC_ROW_INVALID', 'unknown table')
+          continue
+        }
+        const keyCols = p.spec.key
+        const keyNames = Object.keys(change.key)
+        if (keyNames.length !== keyCols.length || !keyCols.every(k => typeof change.key[k] === 'string')) {
+          bad(i, change, 'SYNC_ROW_INVALID', 'key columns')
+          continue
+        }
+        const keyVals = keyCols.map(k => change.key[k])
+
+        if (change.op === 'delete') {
+          if (p.remove.run(...keyVals, origin.code).changes === 1) {
+            result.deletes++
+            continue
+          }
+          const held = p.existing.get(...keyVals) as { homeNode: string; epoch: number } | undefined
+          // A tombstone for a row we never had (or already removed) is idempotent.
+          if (held) bad(i, change, 'SYNC_ROW_OUTSIDE_OWNERSHIP', 'home')
+          continue
+        }
+
+        const row = change.row as Record<string, unknown>
+        if (row.home_node !== origin.code) {
+          bad(i, change, 'SYNC_ROW_OUTSIDE_OWNERSHIP', 'home_node')
+          continue
+        }
+        let unknown: string | undefined
+        for (const c in row) {
+          if (!p.columnSet.has(c)) {
+            unknown = c
+            break
+          }
+        }
+        if (unknown !== undefined) {
+          bad(i, change, 'SYNC_ROW_INVALID', `unknown column ${unknown}`)
+          continue
+        }
+        if (!keyCols.every(k => row[k] === change.key[k])) {
+          bad(i, change, 'SYNC_ROW_INVALID', 'key and row image disagree')
+          continue
+        }
+        if (p.hasDivision && !inArea(origin, row.division_code as string)) {
+          bad(i, change, 'SYNC_ROW_OUTSIDE_OWNERSHIP', 'division')
+          continue
+        }
+        if (p.parent) {
+          const parentId = row[p.parent.column]
+          if (typeof parentId !== 'string') {
+            bad(i, change, 'SYNC_ROW_INVALID', `no ${p.parent.column}`)
+            continue
+          }
+          let home = parentHome.get(parentId)
+          if (home === undefined && !parentHome.has(parentId)) {
+            home = p.parent.lookup.get(parentId) as string | undefined
+            parentHome.set(parentId, home)
+          }
+          if (home === undefined) {
+            bad(i, change, 'SYNC_ROW_INVALID', `${p.parent.column} names no record here`)
+            continue
+          }
+          if (home !== origin.code) {
+            bad(i, change, 'SYNC_ROW_OUTSIDE_OWNERSHIP', 'parent')
+            continue
+          }
+        }
+        // 学籍号 L → G and other key changes: move the record before writing its new image.
+        if (change.rekey && Object.keys(change.rekey.from).every(k => keyCols.includes(k))) {
+          p.rekey.run(...keyVals, ...keyCols.map(k => change.rekey!.from[k]), origin.code)
+        }
+
+        const values = new Array(p.columns.length)
+        for (let c = 0; c < p.columns.length; c++) values[c] = sqlValue(row[p.columns[c]])
+        let changes: number
+        try {
+          changes = p.upsert.run(values).changes
+        } catch (err) {
+          // A constraint or type error: SQLite names the constraint, never the value.
+          bad(i, change, 'SYNC_ROW_INVALID', String((err as { code?: string }).code ?? 'sqlite error'))
+          continue
+        }
+        if (changes === 1) {
+          result.upserts++
+          if (p.parent === undefined) parentHome.delete(keyVals[0])
+          continue
+        }
+        const held = p.existing.get(...keyVals) as { homeNode: string; epoch: number; version: number }
+        const decision = ownershipDecision(held, { homeNode: origin.code, epoch: Number(row.epoch ?? 0) }, false)
+        if (decision !== 'ok') bad(i, change, 'SYNC_ROW_OUTSIDE_OWNERSHIP', decision)
+        else result.stale++
+      }
+      return result
+    },
+  }
+}
+
+/** JSON row-image values as SQLite binds them (booleans as 0/1, JSON columns as text). */
+function sqlValue(v: unknown): unknown {
+  if (v === undefined || v === null) return null
+  if (typeof v === 'boolean') return v ? 1 : 0
+  if (typeof v === 'object') return canonicalJson(v)
+  return v
+}

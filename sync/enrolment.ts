@@ -1,0 +1,204 @@
+/**
+ * Enrolment and key rotation (DESIGN.md §5, R-D.5).
+ *
+ * 1. The parent's administrator issues a one-time join token for one child (`xueji join-token`):
+ *    only its SHA-256 is stored, it expires, it is used once.
+ * 2. The child (`xueji enroll --token …`) sends its code, tier, public key and a proof that it
+ *    holds the private key. The parent checks token, code, tier and area, signs a key record of
+ *    the child's key, and answers with the records from the root of trust down to the child.
+ *    The record travels upward (relayed like change sets), so every ancestor can verify the
+ *    child's change sets; the province's key is the root of trust.
+ * 3. Rotation: the child makes a new key locally (old key valid up to its last packed seq, the
+ *    new one from the next), then asks the parent, authenticated with the old key, to sign the
+ *    new record. Until the parent has, its new change sets wait (`SYNC_KEY_UNKNOWN` is retried).
+ */
+import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import type { Storage } from '../schema/db.ts'
+import { childTier, isBelow } from './area.ts'
+import { sha256Hex } from './canonical.ts'
+import { syncError } from './errors.ts'
+import {
+  generateNodeKeyPair,
+  importPublicJwk,
+  signJws,
+  signKeyRecord,
+  staticKeyResolver,
+  verifyJws,
+  verifyKeyRecord,
+  writePrivateKeyFile,
+  type Ed25519PublicJwk,
+  type KeyRecord,
+  type Signer,
+  type Tier,
+} from './keys.ts'
+import type { EnrollRequest, EnrollResponse } from './messages.ts'
+import type { KeyRegistry, SelfNode } from './registry.ts'
+import type { ParentTransport } from './transport.ts'
+
+/** `typ` of the proof that the enrolling (or rotating) node holds its new private key. */
+export const KEY_PROOF_TYP = 'xueji-key-proof+jws'
+
+/** Issues a one-time join token for child `code` of tier `tier`; returns the token (shown once). */
+export function issueJoinToken(storage: Storage, self: SelfNode, child: { code: string; tier: 'city' | 'county' }, ttlHours = 72): { token: string; expiresAt: string } {
+  if (child.tier !== childTier(self.tier) || !isBelow(self, child.code)) {
+    throw syncError('SYNC_ENROLL_REFUSED', `a ${self.tier} node ${self.code} enrols ${childTier(self.tier) ?? 'no'} nodes of its own area, not ${child.tier} ${child.code}`, { code: child.code })
+  }
+  const token = `xjt_${randomBytes(24).toString('base64url')}`
+  const now = new Date()
+  const expiresAt = new Date(now.getTime() + ttlHours * 3600_000).toISOString()
+  storage.write(() =>
+    storage.sqlite
+      .prepare('insert into sync_join_tokens (token_hash, child_code, child_tier, created_at, expires_at) values (?, ?, ?, ?, ?)')
+      .run(sha256Hex(token), child.code, child.tier, now.toISOString(), expiresAt),
+  )
+  return { token, expiresAt }
+}
+
+/** The proof payload a node signs with its new key. */
+function proofPayload(node: string, kid: string, aud: string) {
+  return { node, kid, aud }
+}
+
+async function checkProof(proof: string, node: string, kid: string, jwk: Ed25519PublicJwk, aud: string): Promise<void> {
+  try {
+    const keys = staticKeyResolver([{ node, kid, key: await importPublicJwk(jwk) }])
+    const { payload } = await verifyJws(proof, { typ: KEY_PROOF_TYP, keys, signerOf: () => ({ signer: node }) })
+    if (payload.node !== node || payload.kid !== kid || payload.aud !== aud) throw new Error('payload')
+  } catch {
+    throw syncError('SYNC_ENROLL_REFUSED', 'the key proof does not verify with the key being registered', { reason: 'proof' })
+  }
+}
+
+/** Parent side of enrolment. */
+export async function acceptEnrolment(
+  deps: { storage: Storage; self: SelfNode & { name: string }; registry: KeyRegistry; signer: () => Promise<Signer>; terminal: boolean },
+  req: EnrollRequest,
+): Promise<EnrollResponse> {
+  const { storage, self } = deps
+  const hash = sha256Hex(req.token)
+  const row = storage.sqlite.prepare('select child_code, child_tier, expires_at, used_at from sync_join_tokens where token_hash = ?').get(hash) as
+    | { child_code: string; child_tier: Tier; expires_at: string; used_at: string | null }
+    | undefined
+  if (!row || row.used_at !== null || Date.parse(row.expires_at) < Date.now()) {
+    throw syncError('SYNC_ENROLL_TOKEN_INVALID', 'join token unknown, used or expired')
+  }
+  if (row.child_code !== req.node.code || row.child_tier !== req.node.tier || !isBelow(self, req.node.code)) {
+    throw syncError('SYNC_ENROLL_REFUSED', `this token is for ${row.child_tier} ${row.child_code}, not ${req.node.tier} ${req.node.code}`, { code: req.node.code })
+  }
+  await checkProof(req.proof, req.node.code, req.kid, req.publicJwk, self.code)
+  const record: KeyRecord = { node: req.node.code, tier: req.node.tier, parent: self.code, kid: req.kid, publicJwk: req.publicJwk, validFromSeq: 1, validUntilSeq: null, issuedAt: new Date().toISOString() }
+  const jws = await signKeyRecord(record, await deps.signer())
+  const chain = await deps.registry.chainTo(self.code)
+  storage.write(() => {
+    // Used once, even if the rest fails after this point the token stays spent: ask for another.
+    const used = storage.sqlite.prepare('update sync_join_tokens set used_at = ? where token_hash = ? and used_at is null').run(new Date().toISOString(), hash)
+    if (used.changes !== 1) throw syncError('SYNC_ENROLL_TOKEN_INVALID', 'join token already used')
+    storage.sqlite
+      .prepare('insert into sync_children (code, tier, name, enrolled_at) values (?, ?, ?, ?) on conflict (code) do update set name = excluded.name, enrolled_at = excluded.enrolled_at')
+      .run(req.node.code, req.node.tier, req.node.name, new Date().toISOString())
+    deps.registry.storeOwnSigned(record, jws)
+    if (deps.terminal) deps.registry.markRelayed([record])
+  })
+  return { parent: { code: self.code, tier: self.tier, name: self.name }, records: [...chain, jws] }
+}
+
+/** Child side of enrolment: proves its key, verifies the chain it gets back, records the link. */
+export async function enrolWithParent(
+  deps: { storage: Storage; self: SelfNode & { name: string }; registry: KeyRegistry; signer: Signer; publicJwk: Ed25519PublicJwk; transport: ParentTransport; rootKid: string | null },
+  token: string,
+): Promise<EnrollResponse['parent']> {
+  const { self } = deps
+  // The parent's code is not known yet; the proof's audience is checked by the parent against its own.
+  const parentGuess = self.tier === 'county' ? `${self.code.slice(0, 4)}00` : `${self.code.slice(0, 2)}0000`
+  const proof = await signJws(proofPayload(self.code, deps.signer.kid, parentGuess), KEY_PROOF_TYP, deps.signer)
+  const res = await deps.transport.enroll({ token, node: { code: self.code, tier: self.tier as 'city' | 'county', name: self.name }, kid: deps.signer.kid, publicJwk: deps.publicJwk, proof })
+  if (res.parent.code !== parentGuess || res.records.length < 2) {
+    throw syncError('SYNC_ENROLL_REFUSED', `the parent answered as ${res.parent.code}, expected ${parentGuess}`, { parent: res.parent.code })
+  }
+  const [root, ...rest] = res.records
+  await deps.registry.trustRoot(root, deps.rootKid)
+  const province = { code: `${self.code.slice(0, 2)}0000`, tier: 'province' as const }
+  const stored = await deps.registry.importRecords(rest, { scope: province, relayed: true })
+  const mine = stored.at(-1)
+  if (!mine || mine.node !== self.code || mine.kid !== deps.signer.kid || mine.parent !== res.parent.code) {
+    throw syncError('SYNC_ENROLL_REFUSED', 'the parent did not return a record of this node key', { reason: 'record' })
+  }
+  deps.storage.write(() =>
+    deps.storage.sqlite
+      .prepare(`insert into sync_link (id, parent_code, parent_tier, parent_name, enrolled_at) values (1, ?, ?, ?, ?)
+        on conflict (id) do update set parent_code = excluded.parent_code, parent_tier = excluded.parent_tier, parent_name = excluded.parent_name, enrolled_at = excluded.enrolled_at, failures = 0, next_attempt_at = 0`)
+      .run(res.parent.code, res.parent.tier, res.parent.name, new Date().toISOString()),
+  )
+  return res.parent
+}
+
+/**
+ * Child side, step 1 of rotation: a new key pair, valid from the seq after the last packed
+ * one; the old key closed at that seq. Local only (see the file comment for step 2).
+ */
+export async function rotateOwnKey(storage: Storage, self: SelfNode, keysDir: string): Promise<{ kid: string; validFromSeq: number }> {
+  if (self.tier === 'province') {
+    throw syncError('SYNC_ENROLL_REFUSED', 'the province key is the root of trust: replacing it is an out-of-band procedure (every node re-pins sync.rootKid), not a rotation', { reason: 'root' })
+  }
+  const pair = await generateNodeKeyPair()
+  const file = `node-${pair.kid.slice(0, 16)}.pem`
+  writePrivateKeyFile(join(keysDir, file), pair.privatePem)
+  return storage.write(() => {
+    const last = (storage.sqlite.prepare('select coalesce(max(seq), 0) s from sync_change_sets where origin = ?').get(self.code) as { s: number }).s
+    storage.sqlite.prepare('update node_keys set valid_until_seq = ? where valid_until_seq is null').run(last)
+    storage.sqlite
+      .prepare('insert into node_keys (kid, public_jwk, private_key_file, valid_from_seq, valid_until_seq, created_at) values (?, ?, ?, ?, null, ?)')
+      .run(pair.kid, JSON.stringify(pair.publicJwk), file, last + 1, new Date().toISOString())
+    return { kid: pair.kid, validFromSeq: last + 1 }
+  })
+}
+
+/** The own key the parent has not vouched for yet (step 2 of rotation still to do), if any. */
+export function unregisteredOwnKey(storage: Storage, self: SelfNode): { kid: string; publicJwk: Ed25519PublicJwk; validFromSeq: number } | undefined {
+  const row = storage.sqlite
+    .prepare('select k.kid, k.public_jwk, k.valid_from_seq from node_keys k where k.valid_until_seq is null and not exists (select 1 from sync_keys s where s.node = ? and s.kid = k.kid)')
+    .get(self.code) as { kid: string; public_jwk: string; valid_from_seq: number } | undefined
+  return row && { kid: row.kid, publicJwk: JSON.parse(row.public_jwk), validFromSeq: row.valid_from_seq }
+}
+
+/** The newest own key the parent knows as current: the one node tokens must be signed with. */
+export function tokenKid(storage: Storage, self: SelfNode): string | undefined {
+  return (
+    storage.sqlite
+      .prepare('select s.kid from sync_keys s join node_keys k on k.kid = s.kid where s.node = ? and s.valid_until_seq is null order by s.valid_from_seq desc limit 1')
+      .get(self.code) as { kid: string } | undefined
+  )?.kid
+}
+
+/** Child side, step 2: the parent signs the new key's record; both records are stored. */
+export async function finishRotation(deps: { storage: Storage; self: SelfNode; registry: KeyRegistry; transport: ParentTransport; newSigner: Signer }, key: { kid: string; publicJwk: Ed25519PublicJwk; validFromSeq: number }, parentCode: string): Promise<void> {
+  const proof = await signJws(proofPayload(deps.self.code, key.kid, parentCode), KEY_PROOF_TYP, deps.newSigner)
+  const res = await deps.transport.request({ type: 'key.rotate', kid: key.kid, publicJwk: key.publicJwk, validFromSeq: key.validFromSeq, proof })
+  await deps.registry.importRecords(res.records, { scope: { code: parentCode, tier: deps.registry.tierOf(parentCode) ?? 'city' }, relayed: true })
+}
+
+/** Parent side of rotation: close the child's current record, sign the new one. */
+export async function acceptRotation(
+  deps: { storage: Storage; self: SelfNode; registry: KeyRegistry; signer: () => Promise<Signer>; terminal: boolean },
+  child: SelfNode,
+  req: { kid: string; publicJwk: Ed25519PublicJwk; validFromSeq: number; proof: string },
+): Promise<{ records: string[] }> {
+  await checkProof(req.proof, child.code, req.kid, req.publicJwk, deps.self.code)
+  const current = deps.storage.sqlite.prepare('select record from sync_keys where node = ? and valid_until_seq is null and kid <> ?').all(child.code, req.kid) as { record: string }[]
+  const signer = await deps.signer()
+  const records: { record: KeyRecord; jws: string }[] = []
+  for (const c of current) {
+    const { record } = await verifyKeyRecord(c.record, deps.registry)
+    if (req.validFromSeq <= record.validFromSeq) throw syncError('SYNC_MALFORMED', 'the new key must start after the old key first seq', { reason: 'validFromSeq' })
+    const closed: KeyRecord = { ...record, validUntilSeq: req.validFromSeq - 1, issuedAt: new Date().toISOString() }
+    records.push({ record: closed, jws: await signKeyRecord(closed, signer) })
+  }
+  const fresh: KeyRecord = { node: child.code, tier: child.tier, parent: deps.self.code, kid: req.kid, publicJwk: req.publicJwk, validFromSeq: req.validFromSeq, validUntilSeq: null, issuedAt: new Date().toISOString() }
+  records.push({ record: fresh, jws: await signKeyRecord(fresh, signer) })
+  deps.storage.write(() => {
+    for (const r of records) deps.registry.storeOwnSigned(r.record, r.jws)
+    if (deps.terminal) deps.registry.markRelayed(records.map(r => r.record))
+  })
+  return { records: records.map(r => r.jws) }
+}

@@ -1,0 +1,206 @@
+/**
+ * The receiving end of upward delivery (DESIGN.md §5): the checks in their fixed order, then
+ * apply + record `(origin, seq, hash)` in one transaction, then a signed receipt.
+ *
+ * 1. the sender is an enrolled child (checked by the caller when it authenticated the request);
+ * 2. the origin is in the sender's subtree (`SYNC_ORIGIN_OUTSIDE_SUBTREE`);
+ * 3. the signature verifies with the origin's registered key (`verifyChangeSet`);
+ * 4. `seq` is the next one (`SYNC_SEQ_GAP` with `expectedSeq`); an applied seq again is a
+ *    duplicate (same hash: success, nothing applied) or a conflict (`SYNC_FORK`/`SYNC_SEQ_REPLAY`);
+ * 5. `prev` is the hash of the last one applied (`SYNC_PREV_MISMATCH`);
+ * 6. every row is within the origin's ownership (`SYNC_ROW_OUTSIDE_OWNERSHIP`) and applies
+ *    (`SYNC_ROW_INVALID`); otherwise nothing is applied and the change set is quarantined.
+ */
+import type { Storage } from '../schema/db.ts'
+import { XuejiError } from '../config/errors.ts'
+import type { Applier, BadRow } from './apply.ts'
+import { inArea } from './area.ts'
+import { CHANGESET_TYP, verifyChangeSet, type ChangeSetBody, type SignedChangeSet } from './changeset.ts'
+import { syncError } from './errors.ts'
+import { isPlainObject, openCompactJws, type Signer } from './keys.ts'
+import { signReceipt, type Receipt } from './receipt.ts'
+import type { KeyRegistry, SelfNode } from './registry.ts'
+
+/** What the inbox needs. */
+export interface InboxDeps {
+  storage: Storage
+  self: SelfNode
+  registry: KeyRegistry
+  applier: Applier
+  signer(): Promise<Signer>
+  /** True at the province: what it accepts goes no further up. */
+  terminal: boolean
+  /** Called after a change set was stored (to relay it upward). */
+  onStored?(origin: string, seq: number): void
+  /** Called when a fork or replay is refused: an ops alarm. */
+  onConflict?(info: { origin: string; seq: number; code: string }): void
+}
+
+/** A change set the receiver took: its receipt (JWS) and what it was. */
+export interface Accepted {
+  receipt: string
+  status: Receipt['status']
+  origin: string
+  seq: number
+}
+
+/** One receiver per node: serialises change sets of one origin (they must apply in order anyway). */
+export function createInbox(deps: InboxDeps) {
+  const db = deps.storage.sqlite
+  const head = db.prepare('select seq, hash from sync_change_sets where origin = ? order by seq desc limit 1')
+  const held = db.prepare('select hash, prev from sync_change_sets where origin = ? and seq = ?')
+  const insert = db.prepare(`insert into sync_change_sets (origin, seq, hash, prev, body, jws, kid, rows, bytes, created_at, received_from, stored_at, acked_at)
+    values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+  const locks = new Map<string, Promise<unknown>>()
+
+  const receipt = async (origin: string, seq: number, hash: string, status: Receipt['status']): Promise<Accepted> => ({
+    receipt: await signReceipt({ receiver: deps.self.code, origin, seq, hash, appliedAt: new Date().toISOString(), status }, await deps.signer()),
+    status,
+    origin,
+    seq,
+  })
+
+  async function receive(sender: SelfNode, signed: SignedChangeSet): Promise<Accepted> {
+    if (!isPlainObject(signed) || typeof signed.jws !== 'string' || typeof signed.body !== 'string') {
+      throw syncError('SYNC_MALFORMED', 'a change set needs string body and jws')
+    }
+    // (2) before any key lookup: who claims to be the origin, and may this child speak for it?
+    const claimed = openCompactJws(signed.jws, CHANGESET_TYP).unverifiedPayload.origin
+    if (typeof claimed !== 'string' || !inArea(sender, claimed)) {
+      throw syncError('SYNC_ORIGIN_OUTSIDE_SUBTREE', `origin ${String(claimed)} is not in the subtree of ${sender.code}`, { origin: claimed ?? null, sender: sender.code })
+    }
+    // (3)
+    const { body, manifest, kid } = await verifyChangeSet(signed, deps.registry)
+    return withLock(body.origin, () => accept(sender, signed, body, manifest.hash, manifest.bytes, kid))
+  }
+
+  async function accept(sender: SelfNode, signed: SignedChangeSet, body: ChangeSetBody, hash: string, bytes: number, kid: string): Promise<Accepted> {
+    const { origin, seq } = body
+    const last = head.get(origin) as { seq: number; hash: string } | undefined
+    const expected = (last?.seq ?? 0) + 1
+    // (4)
+    if (seq < expected) {
+      const mine = held.get(origin, seq) as { hash: string; prev: string | null }
+      if (mine.hash === hash) return receipt(origin, seq, hash, 'duplicate')
+      // Same predecessor, other content: the origin signed two histories (a fork). Otherwise
+      // an old seq number arrives out of any chain we know: a replay.
+      const code = mine.prev === body.prev ? 'SYNC_FORK' : 'SYNC_SEQ_REPLAY'
+      deps.storage.write(() =>
+        db
+          .prepare('insert into sync_conflicts (origin, seq, hash, held_hash, code, body, jws, received_from, received_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+          .run(origin, seq, hash, mine.hash, code, signed.body, signed.jws, sender.code, new Date().toISOString()),
+      )
+      deps.onConflict?.({ origin, seq, code })
+      throw syncError(code, `seq ${seq} of ${origin} is already applied with another hash`, { origin, seq, expectedSeq: expected })
+    }
+    if (seq > expected) throw syncError('SYNC_SEQ_GAP', `expected seq ${expected} of ${origin}, got ${seq}`, { origin, expectedSeq: expected })
+    // (5)
+    if ((last?.hash ?? null) !== body.prev) {
+      throw syncError('SYNC_PREV_MISMATCH', `prev of ${origin} seq ${seq} is not the hash of seq ${seq - 1}`, { origin, expectedSeq: expected })
+    }
+    // (6) + record, in one transaction.
+    const originNode = { code: origin, tier: deps.registry.tierOf(origin) ?? 'county' }
+    const now = new Date().toISOString()
+    let bad: BadRow[] = []
+    try {
+      deps.storage.write(() => {
+        const result = deps.applier.apply(body.rows, originNode)
+        if (result.bad.length > 0) {
+          bad = result.bad
+          throw new RollBack()
+        }
+        insert.run(origin, seq, hash, body.prev, signed.body, signed.jws, kid, body.rows.length, bytes, body.createdAt, sender.code, now, deps.terminal ? now : null)
+      })
+    } catch (err) {
+      if (!(err instanceof RollBack)) throw err
+      quarantine(origin, seq, hash, signed, kid, bad, sender.code)
+      const code = bad.some(b => b.code === 'SYNC_ROW_OUTSIDE_OWNERSHIP') ? 'SYNC_ROW_OUTSIDE_OWNERSHIP' : 'SYNC_ROW_INVALID'
+      throw syncError(code, `${bad.length} row(s) of ${origin} seq ${seq} refused and quarantined`, {
+        origin,
+        seq,
+        rows: bad.slice(0, 20).map(b => ({ index: b.index, table: b.table, reason: b.reason, code: b.code })),
+      })
+    }
+    deps.onStored?.(origin, seq)
+    return receipt(origin, seq, hash, 'applied')
+  }
+
+  function quarantine(origin: string, seq: number, hash: string, signed: SignedChangeSet, kid: string, bad: BadRow[], from: string) {
+    deps.storage.write(() =>
+      db
+        .prepare(`insert into sync_quarantine (origin, seq, hash, body, jws, kid, bad_rows, received_from, received_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)
+          on conflict do update set bad_rows = excluded.bad_rows, received_at = excluded.received_at where status = 'held'`)
+        .run(origin, seq, hash, signed.body, signed.jws, kid, JSON.stringify(bad), from, new Date().toISOString()),
+    )
+  }
+
+  /**
+   * An operator's decision on a quarantined change set: apply it without its bad rows (and
+   * without rows that then fail because they depended on them), record it, and so let the
+   * origin's chain go on. Its signature and chain position are checked again first.
+   */
+  async function release(origin: string, seq: number, decidedBy: string): Promise<{ skipped: number }> {
+    const row = db.prepare("select hash, body, jws, kid, bad_rows, received_from from sync_quarantine where origin = ? and seq = ? and status = 'held' order by received_at desc limit 1").get(origin, seq) as
+      | { hash: string; body: string; jws: string; kid: string; bad_rows: string; received_from: string }
+      | undefined
+    if (!row) throw syncError('SYNC_QUARANTINE_NOT_FOUND', `no held change set ${origin} seq ${seq}`, { origin, seq })
+    const { body, manifest, kid } = await verifyChangeSet({ body: row.body, jws: row.jws, hash: row.hash }, deps.registry)
+    return withLock(origin, async () => {
+      const last = head.get(origin) as { seq: number; hash: string } | undefined
+      if ((last?.seq ?? 0) + 1 !== seq || (last?.hash ?? null) !== body.prev) {
+        throw syncError('SYNC_SEQ_GAP', `${origin} seq ${seq} is not the next change set to apply here`, { origin, expectedSeq: (last?.seq ?? 0) + 1 })
+      }
+      const skip = new Set<number>((JSON.parse(row.bad_rows) as BadRow[]).map(b => b.index))
+      const originNode = { code: origin, tier: deps.registry.tierOf(origin) ?? 'county' }
+      const now = new Date().toISOString()
+      for (let round = 0; round <= body.rows.length; round++) {
+        const done = tryWrite(() => {
+          const result = deps.applier.apply(body.rows, originNode, skip)
+          if (result.bad.length > 0) {
+            result.bad.forEach(b => skip.add(b.index))
+            throw new RollBack()
+          }
+          insert.run(origin, seq, manifest.hash, body.prev, row.body, row.jws, kid, body.rows.length, manifest.bytes, body.createdAt, row.received_from, now, deps.terminal ? now : null)
+          db.prepare("update sync_quarantine set status = 'released', decided_at = ?, decided_by = ? where origin = ? and seq = ? and status = 'held'").run(now, decidedBy, origin, seq)
+        })
+        if (done) break
+      }
+      deps.onStored?.(origin, seq)
+      return { skipped: skip.size }
+    })
+  }
+
+  function tryWrite(fn: () => void): boolean {
+    try {
+      deps.storage.write(fn)
+      return true
+    } catch (err) {
+      if (err instanceof RollBack) return false
+      throw err
+    }
+  }
+
+  function withLock<T>(origin: string, fn: () => Promise<T>): Promise<T> {
+    const before = locks.get(origin) ?? Promise.resolve()
+    const run = before.then(fn, fn)
+    const tail = run.catch(() => undefined)
+    locks.set(origin, tail)
+    void tail.then(() => {
+      if (locks.get(origin) === tail) locks.delete(origin)
+    })
+    return run
+  }
+
+  return { receive, release }
+}
+
+/** The inbox of one node. */
+export type Inbox = ReturnType<typeof createInbox>
+
+/** Thrown inside an apply transaction to roll it back (bad rows). */
+class RollBack extends Error {}
+
+/** Whether an error is a refusal of the change set by its content (never retried by the sender). */
+export function isRefusal(err: unknown): err is XuejiError {
+  return err instanceof XuejiError && err.statusCode >= 400 && err.statusCode < 500 && err.statusCode !== 429
+}

@@ -1,0 +1,120 @@
+/**
+ * The federation wire messages: a `type`-discriminated union, the responses per type, the guard
+ * every receiver runs, and where each type lives over HTTP. One list, so the HTTP transport,
+ * the Fastify routes and the in-memory transport cannot drift apart.
+ */
+import type { SignedChangeSet } from './changeset.ts'
+import type { SignedCommand } from './command.ts'
+import type { Digest, DigestResult } from './digest.ts'
+import { syncError } from './errors.ts'
+import { isPlainObject, type Ed25519PublicJwk, type Tier } from './keys.ts'
+import type { Receipt } from './receipt.ts'
+
+/** A request from a child to its parent, authenticated by a node token. */
+export type FederationRequest =
+  /** One signed change set (its origin's, relayed unaltered). */
+  | { type: 'changeset.push'; changeSet: SignedChangeSet }
+  /** Key records of nodes in the sender's subtree, signed by their enrolling parents. */
+  | { type: 'keys.push'; records: string[] }
+  /** The sender's new key: the parent signs its record (and closes the old one at `validFromSeq - 1`). */
+  | { type: 'key.rotate'; kid: string; publicJwk: Ed25519PublicJwk; validFromSeq: number; proof: string }
+  /** Downward commands for the sender's subtree after the parent-local id `after`. */
+  | { type: 'commands.pull'; after: number; limit: number }
+  /** Change sets of one origin of the sender's subtree (disaster recovery: `xueji sync rebuild`). */
+  | { type: 'changesets.fetch'; origin: string; after: number; limit: number }
+  /** Origins of the sender's subtree the parent holds change sets of, with their last seq. */
+  | { type: 'origins.list' }
+  /** Anti-entropy digest of what the sender owns. */
+  | { type: 'digest.push'; digest: Digest }
+
+/** The answer to each request type. */
+export interface FederationResponses {
+  'changeset.push': { receipt: string; status: Receipt['status'] }
+  'keys.push': { stored: number }
+  'key.rotate': { records: string[] }
+  'commands.pull': { commands: { id: number; command: SignedCommand }[] }
+  'changesets.fetch': { changeSets: (SignedChangeSet & { seq: number })[] }
+  'origins.list': { origins: { origin: string; seq: number }[] }
+  'digest.push': DigestResult
+}
+
+/** The response type of request `T`. */
+export type ResponseOf<T extends FederationRequest> = FederationResponses[T['type']]
+
+/** Joining a parent with a one-time token (no node token: the parent does not know the key yet). */
+export interface EnrollRequest {
+  token: string
+  node: { code: string; tier: Tier; name: string }
+  kid: string
+  publicJwk: Ed25519PublicJwk
+  /** JWS (typ `xueji-enroll+jws`) by the new key over { node, kid, aud: parent code }: proof of possession. */
+  proof: string
+}
+
+/** The parent's answer: who it is and the key records from the root of trust down to the new child. */
+export interface EnrollResponse {
+  parent: { code: string; tier: Tier; name: string }
+  records: string[]
+}
+
+/** HTTP placement of each message under `/federation/v1`. */
+export const HTTP_ROUTES = {
+  'changeset.push': { method: 'POST', path: '/changesets' },
+  'keys.push': { method: 'POST', path: '/keys' },
+  'key.rotate': { method: 'POST', path: '/keys/rotate' },
+  'commands.pull': { method: 'GET', path: '/commands' },
+  'changesets.fetch': { method: 'GET', path: '/changesets' },
+  'origins.list': { method: 'GET', path: '/origins' },
+  'digest.push': { method: 'POST', path: '/digests' },
+} as const satisfies Record<FederationRequest['type'], { method: 'GET' | 'POST'; path: string }>
+
+/** Path prefix of the federation routes. */
+export const FEDERATION_PREFIX = '/federation/v1'
+/** Path of the enrolment route (under the prefix). */
+export const ENROLL_PATH = '/enroll'
+
+const int = (v: unknown, min: number) => Number.isSafeInteger(v) && (v as number) >= min
+const str = (v: unknown) => typeof v === 'string' && v !== ''
+
+/**
+ * Checks a request's shape (the HTTP routes check schemas too; the in-memory transport relies
+ * on this alone). @throws XuejiError `SYNC_MALFORMED`.
+ */
+export function assertRequest(m: unknown): FederationRequest {
+  const bad = (why: string) => syncError('SYNC_MALFORMED', `federation request: ${why}`, { reason: why })
+  if (!isPlainObject(m) || typeof m.type !== 'string') throw bad('type')
+  switch (m.type) {
+    case 'changeset.push':
+      if (!isPlainObject(m.changeSet) || !str(m.changeSet.body) || !str(m.changeSet.jws)) throw bad('changeSet')
+      break
+    case 'keys.push':
+      if (!Array.isArray(m.records) || !m.records.every(str)) throw bad('records')
+      break
+    case 'key.rotate':
+      if (!str(m.kid) || !isPlainObject(m.publicJwk) || !int(m.validFromSeq, 1) || !str(m.proof)) throw bad('key.rotate')
+      break
+    case 'commands.pull':
+      if (!int(m.after, 0) || !int(m.limit, 1)) throw bad('commands.pull')
+      break
+    case 'changesets.fetch':
+      if (!str(m.origin) || !int(m.after, 0) || !int(m.limit, 1)) throw bad('changesets.fetch')
+      break
+    case 'origins.list':
+      break
+    case 'digest.push':
+      if (!isPlainObject(m.digest) || !Array.isArray(m.digest.units) || !int(m.digest.seq, 0)) throw bad('digest')
+      break
+    default:
+      throw bad(`unknown type ${m.type}`)
+  }
+  return m as unknown as FederationRequest
+}
+
+/** Checks an enrolment request's shape. @throws XuejiError `SYNC_MALFORMED`. */
+export function assertEnrollRequest(m: unknown): EnrollRequest {
+  const bad = (why: string) => syncError('SYNC_MALFORMED', `enrolment request: ${why}`, { reason: why })
+  if (!isPlainObject(m) || !str(m.token) || !str(m.kid) || !str(m.proof) || !isPlainObject(m.publicJwk)) throw bad('fields')
+  const n = m.node
+  if (!isPlainObject(n) || !str(n.code) || !str(n.name) || !['city', 'county'].includes(n.tier as string)) throw bad('node')
+  return m as unknown as EnrollRequest
+}

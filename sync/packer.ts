@@ -1,0 +1,139 @@
+/**
+ * The packer (DESIGN.md §4): turns this node's outbox rows into signed change sets, stored in
+ * SQLite before anything is sent. Woken right after each committed write (debounced, see
+ * `createPackTrigger`), by the reconciler, and by `xueji sync push`.
+ *
+ * Signing is asynchronous and a SQLite transaction is not, so a change set is signed first and
+ * then stored in a transaction that re-checks the chain head, the rows and the key: if anything
+ * moved meanwhile (another process packed, the key was rotated), the round starts over. Seqs
+ * therefore never have gaps and never repeat, whoever packs.
+ */
+import type { Storage } from '../schema/db.ts'
+import { CHANGESET_FORMAT, signChangeSet, splitIntoChangeSets, type ChangeRow, type ChangeSetBody } from './changeset.ts'
+import type { Signer } from './keys.ts'
+import type { SelfNode } from './registry.ts'
+
+/** What the packer needs. */
+export interface PackerDeps {
+  storage: Storage
+  self: SelfNode
+  /** The key valid for a seq of this node (rotation: the current key for new seqs). */
+  signerFor(seq: number): Promise<Signer>
+  limits: { maxRows: number; maxBytes: number }
+  /** True at the province: its change sets have no parent to go to, so they are born acknowledged. */
+  terminal: boolean
+}
+
+interface OutboxRow {
+  id: number
+  table_name: string
+  key_json: string
+  op: 'upsert' | 'delete'
+  row_json: string | null
+  version: number
+  epoch: number
+  actor: string | null
+  rekey_json: string | null
+}
+
+/** How many outbox rows one round reads; bounded so a huge backlog does not load at once. */
+const ROUND_ROWS = 20000
+
+/**
+ * Packs every unpacked outbox row; returns the seqs made (in order). Idempotent and safe to call
+ * concurrently from several processes; within one process, calls should be serialised
+ * (`serialise` below) so that they do not just race each other.
+ */
+export async function packOutbox(deps: PackerDeps): Promise<number[]> {
+  const { storage, self } = deps
+  const db = storage.sqlite
+  const readRows = db.prepare(
+    'select id, table_name, key_json, op, row_json, version, epoch, actor, rekey_json from outbox where change_set_seq is null order by id limit ?',
+  )
+  const readHead = db.prepare('select seq, hash from sync_change_sets where origin = ? order by seq desc limit 1')
+  const insert = db.prepare(`insert into sync_change_sets (origin, seq, hash, prev, body, jws, kid, rows, bytes, created_at, received_from, stored_at, acked_at)
+    values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null, ?, ?)`)
+  const mark = db.prepare('update outbox set change_set_seq = ? where id >= ? and id <= ? and change_set_seq is null')
+  const keyValid = db.prepare('select 1 from node_keys where kid = ? and valid_from_seq <= ? and (valid_until_seq is null or valid_until_seq >= ?)')
+  const made: number[] = []
+
+  for (;;) {
+    const raw = readRows.all(ROUND_ROWS) as OutboxRow[]
+    if (raw.length === 0) return made
+    const ids: number[] = raw.map(r => r.id)
+    const rows = raw.map(toChangeRow)
+    const chunks = splitIntoChangeSets(rows, deps.limits)
+    let offset = 0
+    let restart = false
+    for (const chunk of chunks) {
+      const first = ids[offset]
+      const last = ids[offset + chunk.length - 1]
+      offset += chunk.length
+      const head = readHead.get(self.code) as { seq: number; hash: string } | undefined
+      const seq = (head?.seq ?? 0) + 1
+      const body: ChangeSetBody = { format: CHANGESET_FORMAT, origin: self.code, seq, prev: head?.hash ?? null, createdAt: new Date().toISOString(), rows: chunk }
+      const signer = await deps.signerFor(seq)
+      const signed = await signChangeSet(body, signer)
+      const stored = tryStore(() => storage.write(() => {
+        const now = readHead.get(self.code) as { seq: number; hash: string } | undefined
+        if ((now?.seq ?? 0) + 1 !== seq || !keyValid.get(signer.kid, seq, seq)) return false
+        // The ids of a chunk are consecutive in this read, but rows committed meanwhile by a
+        // slow transaction could have smaller ids: only rows still unpacked count, all of them.
+        if (mark.run(seq, first, last).changes !== chunk.length) throw new PackRaceError()
+        const at = new Date().toISOString()
+        insert.run(self.code, seq, signed.hash, body.prev, signed.body, signed.jws, signer.kid, chunk.length, Buffer.byteLength(signed.body), body.createdAt, at, deps.terminal ? at : null)
+        return true
+      }))
+      if (!stored) {
+        restart = true
+        break
+      }
+      made.push(seq)
+    }
+    if (restart) continue
+  }
+}
+
+/** Thrown inside the store transaction to roll it back when rows moved under the packer. */
+class PackRaceError extends Error {}
+
+function tryStore(fn: () => boolean): boolean {
+  try {
+    return fn()
+  } catch (err) {
+    if (err instanceof PackRaceError) return false
+    throw err
+  }
+}
+
+function toChangeRow(r: OutboxRow): ChangeRow {
+  const row: ChangeRow = { table: r.table_name, key: JSON.parse(r.key_json), op: r.op, version: r.version }
+  if (r.row_json !== null) row.row = JSON.parse(r.row_json)
+  if (r.epoch) row.epoch = r.epoch
+  if (r.actor !== null) row.actor = r.actor
+  if (r.rekey_json !== null) row.rekey = { from: JSON.parse(r.rekey_json) }
+  return row
+}
+
+/**
+ * Runs `fn` one call at a time; a call asked for while one runs is folded into a single
+ * follow-up run (enough: each run packs everything there is).
+ */
+export function serialise<T>(fn: () => Promise<T>): () => Promise<T> {
+  let running: Promise<T> | undefined
+  let queued: Promise<T> | undefined
+  const run = (): Promise<T> => {
+    running = fn().finally(() => {
+      running = undefined
+    })
+    return running
+  }
+  return () => {
+    if (!running) return run()
+    queued ??= running.then(
+      () => ((queued = undefined), run()),
+      () => ((queued = undefined), run()),
+    )
+    return queued
+  }
+}

@@ -1,0 +1,250 @@
+/**
+ * The sync service of one node: composes registry, packer, inbox, receiver, downward channel,
+ * upstream processors, queues and the reconciler. `node/plugins/sync.ts` exposes it to the app;
+ * tests build it directly with an in-memory transport.
+ *
+ * The reconciler is what makes Redis expendable: at start and every `sync.reconcileIntervalMs`
+ * it packs what the outbox holds and re-adds a job for every origin with unacknowledged change
+ * sets, pending key records, commands to pull and the digest when due. Job ids are derived from
+ * SQLite state (`push-<origin>-<seq>`), so re-adding what exists is a no-op and re-adding what a
+ * `FLUSHALL` lost restores it.
+ */
+import type { Redis } from 'ioredis'
+import type { Config } from '../config/schema.ts'
+import type { Storage } from '../schema/db.ts'
+import type { ReplicatedTable } from '../schema/replicated.ts'
+import { createApplier } from './apply.ts'
+import { BUILTIN_COMMAND_HANDLERS, createDownward, type CommandHandler } from './downward.ts'
+import { enrolWithParent, issueJoinToken, rotateOwnKey, tokenKid } from './enrolment.ts'
+import { syncError } from './errors.ts'
+import { rebuildFromParent, verifyStored } from './recovery.ts'
+import { createInbox } from './inbox.ts'
+import { issueNodeToken } from './node-token.ts'
+import { packOutbox, serialise } from './packer.ts'
+import { openSyncQueues, startSyncWorkers, type SyncQueueName, type SyncQueues } from './queues.ts'
+import { createReceiver } from './receiver.ts'
+import { createKeyRegistry, type SelfNode } from './registry.ts'
+import { keysDirOf, loadSigner, loadSignerByKid } from './signers.ts'
+import { syncStatus } from './status.ts'
+import { createHttpTransport } from './transport-http.ts'
+import type { ParentTransport } from './transport.ts'
+import { pullCommands, pushOrigin, sendDigest, type SyncLog, type UpstreamDeps } from './upstream.ts'
+
+/** What a node's sync service is built from. */
+export interface SyncServiceOptions {
+  storage: Storage
+  self: SelfNode & { name: string }
+  /** The parent's base URL (none for the province); ignored when `transport` is given. */
+  parentUrl: string | null
+  config: Config['sync']
+  log: SyncLog
+  /** Redis and the node's key prefix, for the queues; without them nothing is scheduled (CLI use). */
+  redis?: Redis
+  prefix?: string
+  /** Makes the transport instead of HTTP (tests: the in-memory one); gets the node-token maker. */
+  makeTransport?: (token: () => Promise<string>) => ParentTransport
+  /** Downward command handlers besides the built-in ones (the workflows register theirs). */
+  handlers?: ReadonlyMap<string, CommandHandler>
+  /** The replicated tables (default: the registry of schema/replicated.ts). */
+  tables?: readonly ReplicatedTable[]
+}
+
+export function createSyncService(opts: SyncServiceOptions) {
+  const { storage, self, config, log } = opts
+  const terminal = self.tier === 'province'
+  const signer = () => loadSigner(storage)
+  const registry = createKeyRegistry(storage, self, { signer })
+  const applier = createApplier(storage, opts.tables)
+  const downward = createDownward({ storage, self, registry, signer, handlers: new Map([...BUILTIN_COMMAND_HANDLERS, ...(opts.handlers ?? [])]) })
+  let queues: SyncQueues | undefined
+  let workers: { close(): Promise<void> } | undefined
+  const timers: NodeJS.Timeout[] = []
+  let closed = false
+
+  /** The parent's code, once enrolled. */
+  const parentCode = () => (storage.sqlite.prepare('select parent_code from sync_link where id = 1').pluck().get() as string | undefined) ?? undefined
+
+  /** A fresh node token for one request to the parent, signed with the key the parent knows. */
+  async function token(): Promise<string> {
+    const aud = parentCode()
+    if (!aud) throw new Error('not enrolled')
+    const kid = tokenKid(storage, self)
+    const s = kid ? await loadSignerByKid(storage, kid) : await signer()
+    return issueNodeToken({ iss: self.code, aud, kid: s.kid, privateKey: s.privateKey })
+  }
+
+  const transport: ParentTransport | undefined =
+    opts.makeTransport?.(token) ?? (opts.parentUrl ? createHttpTransport({ parentUrl: opts.parentUrl, token, timeoutMs: config.requestTimeoutMs }) : undefined)
+
+  // Adds are fire-and-forget (a commit must not wait on Redis) and deduplicated while in flight.
+  const adding = new Set<string>()
+  function enqueue(queue: SyncQueueName, id: string, data?: Record<string, string>): void {
+    if (!queues || closed || adding.has(id)) return
+    adding.add(id)
+    queues
+      .add(queue, id, data)
+      .catch(err => log.debug({ err: (err as Error).message, job: id }, 'could not add sync job; the reconciler will'))
+      .finally(() => adding.delete(id))
+  }
+  const enqueuePush = (origin: string, tag: string | number) => {
+    if (!terminal) enqueue('push', `push-${origin}-${tag}`, { origin })
+  }
+
+  const inbox = createInbox({
+    storage,
+    self,
+    registry,
+    applier,
+    signer,
+    terminal,
+    onStored: (origin, seq) => enqueuePush(origin, seq),
+    onConflict: c => log.error({ ...c, alarm: true }, 'change-set conflict refused and kept: possible fork, investigate'),
+  })
+  const receiver = createReceiver({ storage, self, registry, inbox, downward, signer, terminal, onKeys: () => enqueuePush(self.code, `keys${Date.now()}`) })
+
+  const pack = serialise(async () => {
+    const seqs = await packOutbox({ storage, self, signerFor: seq => loadSigner(storage, seq), limits: { maxRows: config.maxRows, maxBytes: config.maxBytes }, terminal })
+    if (seqs.length > 0) enqueuePush(self.code, seqs[seqs.length - 1])
+    return seqs
+  })
+
+  // Woken right after each commit that appended outbox rows, debounced to gather a burst.
+  let packTimer: NodeJS.Timeout | undefined
+  const wake = () => {
+    if (packTimer || closed) return
+    packTimer = setTimeout(() => {
+      packTimer = undefined
+      pack().catch(err => log.error({ err: (err as Error).message }, 'packing the outbox failed; the reconciler retries'))
+    }, config.debounceMs)
+  }
+  const unsubscribe = storage.onOutboxCommit(wake)
+
+  const upstreamDeps: UpstreamDeps = { storage, self, registry, transport, downward, signer, retry: { baseMs: config.retryBaseMs, maxMs: config.retryMaxMs }, log }
+
+  /** Rebuilds every job SQLite says is due (see the file comment). */
+  async function reconcile(): Promise<void> {
+    await pack()
+    if (terminal || !parentCode()) return
+    const now = Date.now()
+    const db = storage.sqlite
+    const due = db.prepare('select origin, max(seq) seq from sync_change_sets where acked_at is null group by origin').all() as { origin: string; seq: number }[]
+    for (const { origin, seq } of due) {
+      const halt = db.prepare('select last_try_at from sync_halts where origin = ?').pluck().get(origin) as number | undefined
+      if (halt !== undefined) {
+        // Refused by the parent: offered again only now and then, in case an operator decided.
+        if (now - halt < config.haltedRetryMs) continue
+        storage.write(() => db.prepare('update sync_halts set last_try_at = ? where origin = ?').run(now, origin))
+        enqueuePush(origin, `${seq}-retry${now}`)
+        continue
+      }
+      enqueuePush(origin, seq)
+    }
+    if (registry.pendingRelay().length > 0) enqueuePush(self.code, 'keys')
+  }
+
+  function every(ms: number, fn: () => void): void {
+    const t = setInterval(fn, ms)
+    t.unref()
+    timers.push(t)
+  }
+
+  return {
+    storage,
+    self,
+    registry,
+    inbox,
+    receiver,
+    downward,
+    applier,
+    transport,
+    pack,
+    reconcile,
+    /** Runs one upstream step directly (tests, CLI). */
+    pushOrigin: (origin: string) => pushOrigin({ origin }, upstreamDeps),
+    pullCommands: () => pullCommands({}, upstreamDeps),
+    sendDigest: () => sendDigest({}, upstreamDeps),
+    enqueuePush,
+
+    /** Issues a one-time join token for a child (`xueji join-token`). */
+    joinToken: (child: { code: string; tier: 'city' | 'county' }, ttlHours?: number) => issueJoinToken(storage, self, child, ttlHours),
+    /** Joins the parent with a token from its administrator (`xueji enroll`). */
+    async enrol(joinToken: string) {
+      if (!transport) throw syncError('SYNC_NOT_ENROLLED', 'the province has no parent to enrol with')
+      const s = await signer()
+      const publicJwk = JSON.parse(storage.sqlite.prepare('select public_jwk from node_keys where kid = ?').pluck().get(s.kid) as string)
+      return enrolWithParent({ storage, self, registry, signer: s, publicJwk, transport, rootKid: config.rootKid }, joinToken)
+    },
+    /** Rotates this node's key (the parent registers it before the next push). */
+    rotateKey: () => rotateOwnKey(storage, self, keysDirOf(storage)),
+    /** Re-verifies every stored change set (`xueji sync verify`). */
+    verifyStored: () => verifyStored(storage, registry),
+    /** Fetches back from the parent what this subtree is missing (`xueji sync rebuild`). */
+    rebuild() {
+      if (!transport || !parentCode()) throw syncError('SYNC_NOT_ENROLLED', 'not enrolled under a parent')
+      return rebuildFromParent({ storage, self, registry, applier, transport })
+    },
+    /** An operator releases a quarantined change set without its bad rows. */
+    releaseQuarantine: (origin: string, seq: number, decidedBy: string) => inbox.release(origin, seq, decidedBy),
+    /** Marks this node's own change sets from `seq` on as unsent (`xueji sync resend --from`). */
+    resendFrom(seq: number, origin = self.code): number {
+      const n = storage.write(() => storage.sqlite.prepare('update sync_change_sets set acked_at = null, receipt = null where origin = ? and seq >= ?').run(origin, seq).changes)
+      storage.write(() => storage.sqlite.prepare('delete from sync_halts where origin = ?').run(origin))
+      enqueuePush(origin, `resend${Date.now()}`)
+      return n
+    },
+
+    /** Starts queues, workers and timers (when Redis was given) and reconciles once. */
+    async start(): Promise<void> {
+      if (opts.redis && opts.prefix) {
+        queues = openSyncQueues(opts.redis, opts.prefix)
+        workers = startSyncWorkers(
+          opts.redis,
+          opts.prefix,
+          {
+            push: data => pushOrigin({ origin: data.origin }, upstreamDeps),
+            pack: () => pack(),
+            pull: () => pullCommands({}, upstreamDeps),
+            digest: () => sendDigest({}, upstreamDeps),
+          },
+          log,
+          upstreamDeps.retry,
+        )
+        const safely = (what: string, fn: () => Promise<unknown>) => () => {
+          fn().catch(err => log.warn({ err: (err as Error).message }, `${what} failed`))
+        }
+        every(config.reconcileIntervalMs, safely('reconcile', reconcile))
+        every(config.commandPollMs, () => {
+          if (!terminal && parentCode()) enqueue('pull', 'pull')
+        })
+        every(config.antiEntropyIntervalMs, () => {
+          if (!terminal && parentCode()) enqueue('digest', `digest-${Math.floor(Date.now() / config.antiEntropyIntervalMs)}`)
+        })
+      }
+      await reconcile().catch(err => log.warn({ err: (err as Error).message }, 'first reconcile failed'))
+    },
+
+    async status() {
+      let counts = null
+      if (queues) {
+        // Redis may be away: the status must still answer from SQLite.
+        counts = await Promise.race([queues.counts().catch(() => null), new Promise<null>(r => setTimeout(() => r(null), 1000).unref())])
+      }
+      return syncStatus(storage, self, counts)
+    },
+
+    async close(): Promise<void> {
+      closed = true
+      unsubscribe()
+      if (packTimer) clearTimeout(packTimer)
+      timers.forEach(t => clearInterval(t))
+      await workers?.close()
+      await queues?.close()
+      // Let a pack in flight finish before the database closes under it.
+      await pack().catch(() => undefined)
+      await transport?.close()
+    },
+  }
+}
+
+/** A node's sync service. */
+export type SyncService = ReturnType<typeof createSyncService>

@@ -1,0 +1,232 @@
+/**
+ * The child's side of the link to its parent: processors `(data, deps) => result` for the queue
+ * workers (sync/queues.ts holds the BullMQ wiring).
+ *
+ * - `pushOrigin`: sends an origin's unacknowledged change sets, in seq order, and keeps each
+ *   parent receipt; a gap answer re-aligns on the parent's expected seq (resend from there, or
+ *   take as acknowledged what the parent already holds). Key records still to relay, and a
+ *   rotated key still to register, go first.
+ * - `pullCommands`: fetches downward commands for this subtree and applies those for this node.
+ * - `sendDigest`: the anti-entropy digest, when everything is packed and acknowledged.
+ *
+ * Per-parent health lives in `sync_link` (failures, next attempt): while the parent is failing,
+ * every processor waits out the same backoff instead of each hammering it.
+ */
+import { XuejiError } from '../config/errors.ts'
+import type { Storage } from '../schema/db.ts'
+import { computeUnits, type DigestResult } from './digest.ts'
+import type { Downward } from './downward.ts'
+import { finishRotation, unregisteredOwnKey } from './enrolment.ts'
+import { syncError } from './errors.ts'
+import { isRefusal } from './inbox.ts'
+import type { Signer } from './keys.ts'
+import { verifyReceipt } from './receipt.ts'
+import type { KeyRegistry, SelfNode } from './registry.ts'
+import { loadSignerByKid } from './signers.ts'
+import type { ParentTransport } from './transport.ts'
+
+/** The logging the sync layer needs (pino and Fastify loggers fit). */
+export interface SyncLog {
+  info(obj: object, msg?: string): void
+  warn(obj: object, msg?: string): void
+  error(obj: object, msg?: string): void
+  debug(obj: object, msg?: string): void
+  child(bindings: Record<string, unknown>): SyncLog
+}
+
+export interface UpstreamDeps {
+  storage: Storage
+  self: SelfNode
+  registry: KeyRegistry
+  /** Undefined at the province. */
+  transport: ParentTransport | undefined
+  downward: Downward
+  /** The current signing key (for a rotation's proof). */
+  signer(): Promise<Signer>
+  retry: { baseMs: number; maxMs: number }
+  log: SyncLog
+  now?: () => number
+}
+
+/** The link to the parent is in backoff until `until` (epoch ms): the job should wait, not fail. */
+export class LinkBackoff extends Error {
+  constructor(readonly until: number) {
+    super(`parent link in backoff until ${new Date(until).toISOString()}`)
+  }
+}
+
+/** Delay before attempt number `failures + 1`: exponential, capped, with "equal jitter". */
+export function backoffDelay(failures: number, baseMs: number, maxMs: number, random = Math.random): number {
+  const exp = Math.min(maxMs, baseMs * 2 ** Math.min(Math.max(failures - 1, 0), 30))
+  return Math.round(exp / 2 + (random() * exp) / 2)
+}
+
+interface LinkRow {
+  parent_code: string
+  next_attempt_at: number
+  failures: number
+  command_cursor: number
+}
+
+function link(deps: UpstreamDeps): LinkRow & { transport: ParentTransport } {
+  const row = deps.storage.sqlite.prepare('select parent_code, next_attempt_at, failures, command_cursor from sync_link where id = 1').get() as LinkRow | undefined
+  if (!row || !deps.transport) throw syncError('SYNC_NOT_ENROLLED', `${deps.self.code} is not enrolled under a parent (xueji enroll)`)
+  const now = (deps.now ?? Date.now)()
+  if (row.next_attempt_at > now) throw new LinkBackoff(row.next_attempt_at)
+  return { ...row, transport: deps.transport }
+}
+
+/** Whether an error means "the parent is not available right now" (retried with backoff). */
+export function isUnavailable(err: unknown): boolean {
+  return !(err instanceof XuejiError) || err.statusCode === 429 || err.statusCode >= 500
+}
+
+/** Runs `fn` against the parent, keeping the link's health in SQLite. */
+async function onLink<T>(deps: UpstreamDeps, fn: (l: ReturnType<typeof link>) => Promise<T>): Promise<T> {
+  const l = link(deps)
+  const db = deps.storage.sqlite
+  try {
+    const out = await fn(l)
+    {
+      deps.storage.write(() => db.prepare('update sync_link set failures = 0, next_attempt_at = 0, last_success_at = ? where id = 1').run(new Date().toISOString()))
+    }
+    return out
+  } catch (err) {
+    if (isUnavailable(err) && !(err instanceof LinkBackoff)) {
+      const failures = l.failures + 1
+      const until = (deps.now ?? Date.now)() + backoffDelay(failures, deps.retry.baseMs, deps.retry.maxMs)
+      deps.storage.write(() =>
+        db.prepare('update sync_link set failures = ?, next_attempt_at = ?, last_error = ?, last_error_at = ? where id = 1').run(failures, until, (err as Error).message.slice(0, 500), new Date().toISOString()),
+      )
+      deps.log.warn({ peer: l.parent_code, failures, retryAt: new Date(until).toISOString(), err: (err as Error).message }, 'parent unavailable')
+    }
+    throw err
+  }
+}
+
+/** Relays pending key records and finishes a key rotation: both must precede change sets. */
+async function prepareLink(deps: UpstreamDeps, l: ReturnType<typeof link>): Promise<void> {
+  const rotated = unregisteredOwnKey(deps.storage, deps.self)
+  if (rotated) {
+    await finishRotation({ ...deps, transport: l.transport, newSigner: await loadSignerByKid(deps.storage, rotated.kid) }, rotated, l.parent_code)
+  }
+  const pending = deps.registry.pendingRelay()
+  if (pending.length > 0) {
+    await l.transport.request({ type: 'keys.push', records: pending.map(p => p.record) })
+    deps.registry.markRelayed(pending)
+  }
+}
+
+/**
+ * Sends every unacknowledged change set of `origin` to the parent, in order.
+ * @throws LinkBackoff (wait), a refusal `XuejiError` (the origin is halted: unrecoverable), or
+ *   an unavailability error (retried).
+ */
+export async function pushOrigin(data: { origin: string }, deps: UpstreamDeps): Promise<{ sent: number; acked: number }> {
+  const { origin } = data
+  const db = deps.storage.sqlite
+  const next = db.prepare('select seq, hash, body, jws from sync_change_sets where origin = ? and acked_at is null order by seq limit 1')
+  const ack = db.prepare('update sync_change_sets set acked_at = ?, receipt = ? where origin = ? and seq = ? and acked_at is null')
+  let sent = 0
+  let acked = 0
+  let keysResent = false
+  return onLink(deps, async l => {
+    await prepareLink(deps, l)
+    for (;;) {
+      const cs = next.get(origin) as { seq: number; hash: string; body: string; jws: string } | undefined
+      if (!cs) break
+      const log = deps.log.child({ peer: l.parent_code, changeSet: `${origin}/${cs.seq}` })
+      db.prepare('update sync_change_sets set sent_at = ? where origin = ? and seq = ?').run(new Date().toISOString(), origin, cs.seq)
+      let res
+      try {
+        sent++
+        res = await l.transport.request({ type: 'changeset.push', changeSet: { body: cs.body, jws: cs.jws, hash: cs.hash } })
+      } catch (err) {
+        if (!(err instanceof XuejiError) || isUnavailable(err)) throw err
+        const expected = err.details?.expectedSeq
+        if ((err.code === 'SYNC_SEQ_GAP' || err.code === 'SYNC_PREV_MISMATCH') && typeof expected === 'number' && expected !== cs.seq) {
+          if (expected > cs.seq) {
+            // The parent already holds these (our receipts were lost in a crash): acknowledged.
+            const n = deps.storage.write(() => db.prepare('update sync_change_sets set acked_at = ? where origin = ? and seq < ? and acked_at is null').run(new Date().toISOString(), origin, expected).changes)
+            log.info({ expectedSeq: expected, acked: n }, 'parent already holds these change sets')
+            continue
+          }
+          const have = db.prepare('select 1 from sync_change_sets where origin = ? and seq = ?').get(origin, expected)
+          if (have) {
+            deps.storage.write(() => db.prepare('update sync_change_sets set acked_at = null, receipt = null where origin = ? and seq >= ?').run(origin, expected))
+            log.warn({ expectedSeq: expected }, 'parent expects an earlier seq: resending from there')
+            continue
+          }
+        }
+        if (err.code === 'SYNC_KEY_UNKNOWN' && !keysResent) {
+          keysResent = true
+          deps.storage.write(() => db.prepare('update sync_keys set relayed_at = null where node = ? and parent is not null').run(origin))
+          await prepareLink(deps, l)
+          continue
+        }
+        halt(deps, origin, cs.seq, err)
+        log.error({ code: err.code, details: err.details }, 'change set refused by the parent: origin halted')
+        throw err
+      }
+      await verifyReceipt(res.receipt, deps.registry, { receiver: l.parent_code, origin, seq: cs.seq, hash: cs.hash })
+      deps.storage.write(() => {
+        acked += ack.run(new Date().toISOString(), res.receipt, origin, cs.seq).changes
+        db.prepare('delete from sync_halts where origin = ?').run(origin)
+      })
+    }
+    return { sent, acked }
+  })
+}
+
+function halt(deps: UpstreamDeps, origin: string, seq: number, err: XuejiError) {
+  const now = (deps.now ?? Date.now)()
+  deps.storage.write(() =>
+    deps.storage.sqlite
+      .prepare(`insert into sync_halts (origin, seq, code, message, halted_at, last_try_at) values (?, ?, ?, ?, ?, ?)
+        on conflict (origin) do update set seq = excluded.seq, code = excluded.code, message = excluded.message, last_try_at = excluded.last_try_at`)
+      .run(origin, seq, err.code, err.message.slice(0, 500), new Date(now).toISOString(), now),
+  )
+}
+
+/** Pulls downward commands for this subtree, stores them, applies those addressed here. */
+export async function pullCommands(_data: Record<string, never>, deps: UpstreamDeps): Promise<{ pulled: number; applied: number }> {
+  const db = deps.storage.sqlite
+  let pulled = 0
+  await onLink(deps, async l => {
+    let cursor = l.command_cursor
+    for (;;) {
+      const { commands } = await l.transport.request({ type: 'commands.pull', after: cursor, limit: 100 })
+      for (const c of commands) {
+        try {
+          if ((await deps.downward.accept(c.command, l.parent_code)) === 'stored') pulled++
+        } catch (err) {
+          // A command we refuse is logged and skipped: it must not stop the others.
+          if (!isRefusal(err)) throw err
+          deps.log.error({ peer: l.parent_code, command: c.id, code: err.code }, 'downward command refused')
+        }
+        cursor = c.id
+      }
+      deps.storage.write(() => db.prepare('update sync_link set command_cursor = ? where id = 1').run(cursor))
+      if (commands.length < 100) break
+    }
+  })
+  return { pulled, applied: deps.downward.applyPending().applied }
+}
+
+/** Sends the anti-entropy digest when this node is idle (all packed and acknowledged). */
+export async function sendDigest(_data: Record<string, never>, deps: UpstreamDeps): Promise<DigestResult | { result: 'busy' }> {
+  const db = deps.storage.sqlite
+  const snapshot = db.transaction(() => {
+    const busy = db.prepare('select exists(select 1 from outbox where change_set_seq is null) or exists(select 1 from sync_change_sets where origin = ? and acked_at is null) b').get(deps.self.code) as { b: number }
+    if (busy.b) return undefined
+    const seq = (db.prepare('select coalesce(max(seq), 0) s from sync_change_sets where origin = ?').get(deps.self.code) as { s: number }).s
+    return { origin: deps.self.code, seq, units: computeUnits(deps.storage, deps.self.code) }
+  })()
+  if (!snapshot) return { result: 'busy' }
+  return onLink(deps, async l => {
+    const res = await l.transport.request({ type: 'digest.push', digest: snapshot })
+    deps.storage.write(() => db.prepare('update sync_link set digest_sent_at = ? where id = 1').run(new Date().toISOString()))
+    if (res.result === 'drift') deps.log.warn({ peer: l.parent_code, units: res.drift.length }, 'anti-entropy: the parent replica differs')
+    return res
+  })
+}

@@ -1,0 +1,152 @@
+/**
+ * Every record of Articles 7–12 written through the API and read back with every field
+ * (R-7.1 … R-12.5): the whole object is compared, sensitive fields in the masked form every read
+ * shows, and their clear values through the audited reveal action.
+ */
+import t, { type Test } from 'tap'
+import { SENSITIVE_FIELDS } from '../../node/auth/sensitive.ts'
+import * as fx from './fixtures.ts'
+import { expectedRead, recordsNode, reveal, withKindergarten, withSchool, type Json, type RecordsNode } from './setup.ts'
+
+/** Sensitive fields of a table that the input filled: revealed, they must equal what was sent. */
+async function revealsClear(t: Test, node: RecordsNode, table: string, id: string, input: Json) {
+  const fields = Object.keys(SENSITIVE_FIELDS[table] ?? {}).filter(f => input[f] !== undefined && input[f] !== null)
+  if (fields.length === 0) return
+  const clear = await reveal(node, table, id, fields)
+  t.strictSame(clear, Object.fromEntries(fields.map(f => [f, input[f]])), `${table}: sensitive fields stored as sent`)
+}
+
+t.test('R-7.1 R-8.1 R-8.2 R-9.1 supervising unit, school, teacher and class read back with every field', async t => {
+  const node = await recordsNode(t)
+  const { unit, school, klass } = await withSchool(node)
+  t.strictSame(unit, expectedRead('supervising_units', fx.unit(), unit, node.bureau), 'R-7.1 supervising unit')
+  t.strictSame((await node.call('GET', `/api/v1/units/${unit.id}`)).body, unit, 'R-7.1 read back by id')
+
+  const derived = { year: new Date().getFullYear(), classesTotal: 1, classesByGrade: [{ grade: 4, count: 1 }], studentsTotal: 0, studentsByGrade: [], graduatesThisYear: 0, enrolmentThisYear: 0 }
+  const readSchool = (await node.call('GET', `/api/v1/schools/${school.id}`)).body
+  t.strictSame(readSchool, expectedRead('schools', fx.school(), school, node.bureau, { derived }), 'R-8.1 school with derived counts')
+
+  const teacher = await node.call('POST', '/api/v1/school-teachers', { ...fx.teacher(), schoolId: school.id })
+  t.equal(teacher.status, 201)
+  const age = new Date().getFullYear() - 1980 - (new Date().getMonth() + 1 < 5 ? 1 : 0)
+  t.strictSame((await node.call('GET', `/api/v1/school-teachers/${teacher.body.id}`)).body, expectedRead('school_teachers', { ...fx.teacher(), schoolId: school.id }, teacher.body, node.school, { age }), 'R-8.2 teacher, age derived')
+
+  t.strictSame((await node.call('GET', `/api/v1/classes/${klass.id}`)).body, expectedRead('school_classes', { ...fx.klass(), schoolId: school.id }, klass, node.school, { schoolCode: school.schoolCode }), 'R-9.1 class')
+})
+
+t.test('R-10.1 R-10.2 R-10.3 R-10.4 R-10.5 R-10.6 R-10.7 R-10.8 a student with every sub-record in one request', async t => {
+  const node = await recordsNode(t)
+  const { school, klass } = await withSchool(node)
+  const input = { ...fx.student(), schoolId: school.id, classId: klass.id }
+  const created = await node.call('POST', '/api/v1/students', { ...input, ...fx.subRecords })
+  t.equal(created.status, 201, JSON.stringify(created.body).slice(0, 300))
+  const read = (await node.call('GET', `/api/v1/students/${created.body.id}`)).body
+  t.strictSame(read, created.body, 'the create answers the record as a read does')
+
+  const expected = expectedRead('students', input, read, node.school, { schoolCode: school.schoolCode, pinyinInitials: 'zxm', state: 'in_school' })
+  const groups = ['resumes', 'guardians', 'familyMembers', 'registrations', 'exams', 'awards', 'punishments', 'enrolment', 'completion', 'statusChanges', 'problems']
+  const person = Object.fromEntries(Object.entries(read).filter(([k]) => !groups.includes(k)))
+  t.strictSame(person, expected, 'R-10.1 personal info')
+
+  const tables: Record<string, string> = {
+    resumes: 'student_resumes', guardians: 'student_guardians', familyMembers: 'student_family_members', registrations: 'student_registrations',
+    exams: 'student_exams', awards: 'student_awards', punishments: 'student_punishments',
+  }
+  const reqs: Record<string, string> = { resumes: 'R-10.2', guardians: 'R-10.3', familyMembers: 'R-10.4', registrations: 'R-10.5', exams: 'R-10.6', awards: 'R-10.7', punishments: 'R-10.7' }
+  for (const [group, table] of Object.entries(tables)) {
+    const sent = (fx.subRecords as Json)[group] as Json[]
+    t.equal(read[group].length, sent.length, `${group}: all written`)
+    sent.forEach((item, i) => {
+      t.strictSame(read[group][i], expectedRead(table, { ...item, studentId: read.id }, read[group][i], node.school), `${reqs[group]} ${group}[${i}]`)
+    })
+    await revealsClear(t, node, table, read[group][0].id, sent[0])
+  }
+  t.strictSame(read.enrolment, expectedRead('student_enrolments', { ...fx.subRecords.enrolment, studentId: read.id }, read.enrolment, node.school), 'R-10.8 enrolment')
+  await revealsClear(t, node, 'student_enrolments', read.enrolment.id, fx.subRecords.enrolment)
+  t.equal(read.completion, null)
+  t.strictSame(read.statusChanges, [])
+  t.strictSame(read.problems, [])
+  await revealsClear(t, node, 'students', read.id, input)
+
+  // Each group also has its own routes: list and read one.
+  const list = await node.call('GET', `/api/v1/students/${read.id}/guardians`)
+  t.strictSame(list.body.items, read.guardians)
+  const one = await node.call('GET', `/api/v1/students/${read.id}/awards/${read.awards[0].id}`)
+  t.strictSame(one.body, read.awards[0])
+})
+
+t.test('R-10.9 R-10.10 completion and status changes, with death details for type 51', async t => {
+  const node = await recordsNode(t)
+  const { school, klass } = await withSchool(node)
+  const student = (await node.call('POST', '/api/v1/students', { ...fx.student(), schoolId: school.id, classId: klass.id })).body
+  const completion = await node.call('POST', `/api/v1/students/${student.id}/completions`, fx.completion())
+  t.equal(completion.status, 201)
+  t.strictSame((await node.call('GET', `/api/v1/students/${student.id}/completions/${completion.body.id}`)).body,
+    expectedRead('student_completions', { ...fx.completion(), studentId: student.id }, completion.body, node.school), 'R-10.9 completion')
+
+  const transfer = await node.call('POST', `/api/v1/students/${student.id}/status-changes`, fx.statusChange())
+  t.equal(transfer.status, 201)
+  t.strictSame(transfer.body, expectedRead('student_status_changes', { ...fx.statusChange(), studentId: student.id }, transfer.body, node.school), 'R-10.10 transfer out')
+
+  const death = fx.statusChange({ changeType: '51', changeDate: '2026-04-02', reason: '交通事故', deathDate: '2026-04-01', deathCause: '交通事故', responsibility: '1', reviewOpinion: '情况属实', currentSchoolCode: null })
+  const d = await node.call('POST', `/api/v1/students/${student.id}/status-changes`, death)
+  t.equal(d.status, 201)
+  t.strictSame(d.body, expectedRead('student_status_changes', { ...death, studentId: student.id }, d.body, node.school), 'R-10.10 death details masked on read')
+  await revealsClear(t, node, 'student_status_changes', d.body.id, death)
+
+  const read = (await node.call('GET', `/api/v1/students/${student.id}`)).body
+  t.equal(read.completion.id, completion.body.id)
+  t.strictSame(read.statusChanges.map((s: Json) => s.id), [transfer.body.id, d.body.id])
+})
+
+t.test('R-8.3 R-8.4 R-11.1 R-12.1 R-12.2 R-12.3 R-12.4 R-12.5 kindergarten, teacher, class, child and its records', async t => {
+  const node = await recordsNode(t)
+  const { kg, kgClass } = await withKindergarten(node)
+  const child = { ...fx.child(), kindergartenId: kg.id, classId: kgClass.id }
+  const created = await node.call('POST', '/api/v1/children', { ...child, ...fx.childSubRecords })
+  t.equal(created.status, 201, JSON.stringify(created.body).slice(0, 300))
+  const c = created.body
+
+  const kgRead = (await node.call('GET', `/api/v1/kindergartens/${kg.id}`)).body
+  const derived = { classesTotal: 1, classesByGrade: [{ grade: 1, count: 1 }], childrenTotal: 1, childrenByAge: [{ age: ageOn('2022-05-20'), count: 1 }] }
+  t.strictSame(kgRead, expectedRead('kindergartens', fx.kindergarten(), kg, node.bureau, { derived }), 'R-8.3 kindergarten with derived class and child counts and ages')
+
+  const teacher = await node.call('POST', '/api/v1/kindergarten-teachers', { ...fx.teacher({ post: '01', isHead: true }), kindergartenId: kg.id })
+  t.equal(teacher.status, 201)
+  t.equal(teacher.body.age, ageOn('1980-05-01'))
+  t.strictSame(teacher.body, expectedRead('kindergarten_teachers', { ...fx.teacher(), kindergartenId: kg.id }, teacher.body, node.school, { age: teacher.body.age }), 'R-8.4 director')
+
+  t.strictSame(kgClass, expectedRead('kindergarten_classes', { ...fx.kgClass(), kindergartenId: kg.id }, kgClass, node.school, { kindergartenCode: kg.kindergartenCode }), 'R-11.1 kindergarten class')
+
+  const groups = ['guardians', 'familyMembers', 'registrations', 'attendance', 'statusChanges', 'problems']
+  const person = Object.fromEntries(Object.entries(c).filter(([k]) => !groups.includes(k)))
+  t.strictSame(person, expectedRead('children', child, c, node.school, { kindergartenCode: kg.kindergartenCode, pinyinInitials: 'sxy', state: 'in_kindergarten' }), 'R-12.1 child')
+  t.notOk('political' in c || 'schoolStudentNo' in c, 'R-12.1 no political status, no 学号')
+  await revealsClear(t, node, 'children', c.id, child)
+  t.strictSame(c.guardians[0], expectedRead('child_guardians', { ...fx.childSubRecords.guardians[0], childId: c.id }, c.guardians[0], node.school), 'R-12.2 guardian')
+  t.strictSame(c.familyMembers[0], expectedRead('child_family_members', { ...fx.childSubRecords.familyMembers[0], childId: c.id }, c.familyMembers[0], node.school), 'R-12.2 family member')
+  await revealsClear(t, node, 'child_guardians', c.guardians[0].id, fx.childSubRecords.guardians[0])
+  t.strictSame(c.registrations[0], expectedRead('child_registrations', { ...fx.childSubRecords.registrations[0], childId: c.id }, c.registrations[0], node.school), 'R-12.3 registration')
+
+  const attendance = { kindergartenCode: kg.kindergartenCode, entryYm: '2025-09', sourceArea: '330106', attendanceWay: '1', leaveYm: '2026-07', leaveReason: '随父母迁居' }
+  const a = await node.call('POST', `/api/v1/children/${c.id}/attendances`, attendance)
+  t.equal(a.status, 201)
+  t.strictSame(a.body, expectedRead('child_attendances', { ...attendance, childId: c.id }, a.body, node.school), 'R-12.4 entry and leaving')
+
+  const change = { changeType: '51', changeDate: '2026-04-02', reason: '疾病', processingStatus: '1', result: null, deathDate: '2026-04-01', deathCause: '疾病', responsibility: '1', reviewOpinion: '属实' }
+  const s = await node.call('POST', `/api/v1/children/${c.id}/status-changes`, change)
+  t.equal(s.status, 201)
+  t.strictSame(s.body, expectedRead('child_status_changes', { ...change, childId: c.id }, s.body, node.school), 'R-12.5 status change with death details')
+  await revealsClear(t, node, 'child_status_changes', s.body.id, change)
+
+  const read = (await node.call('GET', `/api/v1/children/${c.id}`)).body
+  t.equal(read.attendance.id, a.body.id)
+  t.equal(read.statusChanges[0].id, s.body.id)
+})
+
+/** Completed years at today (China time is close enough for these fixed dates). */
+function ageOn(birth: string): number {
+  const today = new Date().toISOString().slice(0, 10)
+  const years = Number(today.slice(0, 4)) - Number(birth.slice(0, 4))
+  return today.slice(5) < birth.slice(5) ? years - 1 : years
+}

@@ -1,0 +1,80 @@
+/**
+ * A node with a signed-in bureau administrator and a central-school administrator of one school
+ * and one kindergarten (both granted every sensitive class, so reveal can prove clear values),
+ * plus helpers to call the API, count rows, and build the expected read of a record.
+ */
+import type { Test } from 'tap'
+import type { FastifyInstance } from 'fastify'
+import { buildTestApp, loginAs, type TestLogin, type TestNodeOptions } from '../helper.ts'
+import { SENSITIVE_CLASSES, maskRecord } from '../../node/auth/sensitive.ts'
+import { REPLICATED_TABLES } from '../../schema/replicated.ts'
+import * as fx from './fixtures.ts'
+
+export const SCHOOL_CODE = '3301060101'
+export const KG_CODE = '3301060901'
+
+export type Json = Record<string, any>
+
+export interface RecordsNode {
+  app: FastifyInstance
+  bureau: TestLogin
+  school: TestLogin
+  /** Calls the API as `login` (default: the school administrator); answers status and JSON. */
+  call(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown, login?: TestLogin): Promise<{ status: number; body: Json }>
+  /** Row count of every record table, and of the outbox. */
+  counts(): Record<string, number>
+}
+
+export async function recordsNode(t: Test, opts: TestNodeOptions = {}): Promise<RecordsNode> {
+  const app = await buildTestApp(t, opts)
+  const grants = [...SENSITIVE_CLASSES]
+  const bureau = await loginAs(app, 'bureau_admin', { kind: 'bureau', node: '330106' }, { grants })
+  const school = await loginAs(app, 'central_school_admin', { kind: 'schools', schools: [SCHOOL_CODE, KG_CODE] }, { grants })
+  const call: RecordsNode['call'] = async (method, url, payload, login = school) => {
+    const res = await app.inject({ method, url, payload: payload as object | undefined, headers: login.headers })
+    return { status: res.statusCode, body: res.body ? (res.json() as Json) : {} }
+  }
+  const counts = () => {
+    const out: Record<string, number> = {}
+    for (const { name } of REPLICATED_TABLES) out[name] = (app.storage.sqlite.prepare(`select count(*) as n from ${name}`).get() as { n: number }).n
+    out.outbox = (app.storage.sqlite.prepare('select count(*) as n from outbox').get() as { n: number }).n
+    return out
+  }
+  return { app, bureau, school, call, counts }
+}
+
+/** Creates the supervising unit and the school (as the bureau) and one class; answers their records. */
+export async function withSchool(node: RecordsNode): Promise<{ unit: Json; school: Json; klass: Json }> {
+  const unit = await node.call('POST', '/api/v1/units', fx.unit(), node.bureau)
+  const school = await node.call('POST', '/api/v1/schools', fx.school(), node.bureau)
+  const klass = await node.call('POST', '/api/v1/classes', { ...fx.klass(), schoolId: school.body.id })
+  for (const r of [unit, school, klass]) if (r.status !== 201) throw new Error(`set-up failed: ${r.status} ${JSON.stringify(r.body)}`)
+  return { unit: unit.body, school: school.body, klass: klass.body }
+}
+
+export async function withKindergarten(node: RecordsNode): Promise<{ kg: Json; kgClass: Json }> {
+  if (!node.app.storage.sqlite.prepare('select 1 from supervising_units').get()) await node.call('POST', '/api/v1/units', fx.unit(), node.bureau)
+  const kg = await node.call('POST', '/api/v1/kindergartens', fx.kindergarten(), node.bureau)
+  const kgClass = await node.call('POST', '/api/v1/kindergarten-classes', { ...fx.kgClass(), kindergartenId: kg.body.id })
+  for (const r of [kg, kgClass]) if (r.status !== 201) throw new Error(`set-up failed: ${r.status} ${JSON.stringify(r.body)}`)
+  return { kg: kg.body, kgClass: kgClass.body }
+}
+
+const VERIFIED = new Set(['supervising_units', 'schools', 'kindergartens', 'school_classes', 'kindergarten_classes', 'students', 'children', 'student_completions', 'student_status_changes', 'child_status_changes'])
+
+/**
+ * What a freshly created record must read back as: the system columns, every field sent, the
+ * columns the system fills (`extra`), sensitive fields masked as every read shows them.
+ */
+export function expectedRead(table: string, input: Json, read: Json, login: TestLogin, extra: Json = {}): Json {
+  const system: Json = { id: read.id, homeNode: '330106', version: 1, epoch: 0, createdAt: read.createdAt, updatedAt: read.createdAt }
+  const verify: Json = VERIFIED.has(table) ? { verifyState: 'entered', enteredBy: login.account.id, enteredAt: read.createdAt, verifiedBy: null, verifiedAt: null, returnReason: null } : {}
+  return maskRecord(table, { ...system, ...verify, ...input, ...extra })
+}
+
+/** The clear values of sensitive fields, through the audited reveal action. */
+export async function reveal(node: RecordsNode, table: string, id: string, fields: string[]): Promise<Json> {
+  const r = await node.call('POST', `/api/v1/reveal/${table}/${id}`, { fields })
+  if (r.status !== 200) throw new Error(`reveal failed: ${r.status} ${JSON.stringify(r.body)}`)
+  return r.body.values
+}

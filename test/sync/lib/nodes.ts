@@ -1,0 +1,94 @@
+/**
+ * In-process federations for sync tests: real node databases and keys (made by `initNode`),
+ * sync services joined by the in-memory transport, no HTTP. Queues are off unless `redis` is
+ * given: tests drive packing and pushing directly.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import type { Test } from 'tap'
+import type { Redis } from 'ioredis'
+import { loadConfig } from '../../../config/load.ts'
+import type { Tier } from '../../../config/schema.ts'
+import { openStorage, type Storage } from '../../../schema/db.ts'
+import { initNode } from '../../../node/identity.ts'
+import { createSyncService, type SyncService } from '../../../sync/service.ts'
+import { createMemoryTransport, type ParentTransport } from '../../../sync/transport.ts'
+import type { SyncLog } from '../../../sync/upstream.ts'
+
+export interface TestSyncNode {
+  code: string
+  tier: Tier
+  storage: Storage
+  sync: SyncService
+  dataDir: string
+  /** Cut or restore this node's link to its parent (in-memory transport only). */
+  link: { up: boolean }
+}
+
+export const silentLog: SyncLog = { info() {}, warn() {}, error() {}, debug() {}, child: () => silentLog }
+
+const NAMES: Record<string, string> = { '330000': '浙江省教育厅', '330100': '杭州市教育局', '330106': '西湖区教育局', '330108': '滨江区教育局', '330200': '宁波市教育局' }
+
+export async function makeNode(
+  t: Test,
+  opts: { tier: Tier; code: string; parent?: TestSyncNode; redis?: Redis; prefix?: string; sync?: Record<string, unknown>; transport?: (token: () => Promise<string>) => ParentTransport },
+): Promise<TestSyncNode> {
+  // Not t.testdir(): a second call empties the directory of the first node.
+  const dataDir = join(mkdtempSync(join(tmpdir(), 'xueji-sync-')), opts.code)
+  const parentUrl = opts.tier === 'province' ? null : 'http://127.0.0.1:1'
+  await initNode({ dataDir, tier: opts.tier, code: opts.code, name: NAMES[opts.code] ?? opts.code, parentUrl })
+  const config = loadConfig({ node: { tier: opts.tier, code: opts.code, name: 'n', parentUrl }, sync: { debounceMs: 5, reconcileIntervalMs: 1000, commandPollMs: 200, retryBaseMs: 20, retryMaxMs: 200, ...opts.sync } })
+  const storage = openStorage(join(dataDir, 'xueji.db'))
+  const link = { up: true }
+  const parent = opts.parent
+  const sync = createSyncService({
+    storage,
+    self: { code: opts.code, tier: opts.tier, name: NAMES[opts.code] ?? opts.code },
+    parentUrl,
+    config: config.sync,
+    log: silentLog,
+    redis: opts.redis,
+    prefix: opts.prefix,
+    makeTransport: opts.transport ?? (parent ? token => createMemoryTransport(() => parent.sync.receiver, token, { reachable: () => link.up }) : undefined),
+  })
+  t.teardown(async () => {
+    await sync.close()
+    storage.close()
+    rmSync(dirname(dataDir), { recursive: true, force: true })
+  })
+  const node = { code: opts.code, tier: opts.tier, storage, sync, dataDir, link }
+  if (parent) {
+    const { token } = parent.sync.joinToken({ code: opts.code, tier: opts.tier as 'city' | 'county' })
+    await sync.enrol(token)
+  }
+  return node
+}
+
+/** province 330000 ← city 330100 ← county 330106 (+ optional second county 330108). */
+export async function makeFederation(t: Test, opts: { secondCounty?: boolean; sync?: Record<string, unknown> } = {}) {
+  const province = await makeNode(t, { tier: 'province', code: '330000', sync: opts.sync })
+  const city = await makeNode(t, { tier: 'city', code: '330100', parent: province, sync: opts.sync })
+  const county = await makeNode(t, { tier: 'county', code: '330106', parent: city, sync: opts.sync })
+  const county2 = opts.secondCounty ? await makeNode(t, { tier: 'county', code: '330108', parent: city, sync: opts.sync }) : undefined
+  return { province, city, county, county2 }
+}
+
+/** Packs and pushes until nothing moves: county → city → province. */
+export async function settle(...nodes: TestSyncNode[]): Promise<void> {
+  for (let round = 0; round < 50; round++) {
+    let moved = 0
+    for (const n of nodes) {
+      moved += (await n.sync.pack()).length
+      if (n.tier === 'province') continue
+      const origins = n.storage.sqlite.prepare('select distinct origin from sync_change_sets where acked_at is null').pluck().all() as string[]
+      for (const o of origins) moved += (await n.sync.pushOrigin(o)).acked
+      if (n.sync.registry.pendingRelay().length > 0) {
+        await n.sync.pushOrigin(n.code)
+        moved++
+      }
+    }
+    if (moved === 0) return
+  }
+  throw new Error('federation did not settle')
+}

@@ -1,0 +1,68 @@
+/**
+ * The acceptance suite every ParentTransport passes (in-memory and HTTP): enrolment, a change
+ * set and its receipt, a duplicate, a refusal with code, status and details intact, the other
+ * message types, and an unreachable parent reported as retryable.
+ */
+import type { Test } from 'tap'
+import { verifyReceipt } from '../../sync/receipt.ts'
+import { signChangeSet } from '../../sync/changeset.ts'
+import { loadSigner } from '../../sync/signers.ts'
+import type { ParentTransport } from '../../sync/transport.ts'
+import type { TestSyncNode } from './lib/nodes.ts'
+import { schoolRow, writeRows } from '../../scripts/lib/sync-fixtures.ts'
+
+export interface TransportPair {
+  parent: TestSyncNode
+  /** An enrolled county whose sync service uses the transport under test. */
+  child: TestSyncNode
+  /** A transport of the same kind to a parent that cannot be reached. */
+  unreachable(): ParentTransport
+}
+
+export async function transportSuite(t: Test, make: (t: Test) => Promise<TransportPair>): Promise<void> {
+  t.test('enrolment stored the child at the parent and the chain at the child', async t => {
+    const { parent, child } = await make(t)
+    t.match((await parent.sync.status()).children, [{ code: child.code, tier: 'county' }])
+    t.equal(child.sync.registry.tierOf(parent.code), 'city')
+    t.equal(child.sync.registry.tierOf('330000'), 'province', 'the root of trust came down with the chain')
+  })
+
+  t.test('a change set is applied and receipted; the same again is a duplicate', async t => {
+    const { parent, child } = await make(t)
+    writeRows(child.storage, 'schools', [schoolRow(child.code, child.code, 1)])
+    const [seq] = await child.sync.pack()
+    const cs = child.storage.sqlite.prepare('select body, jws, hash from sync_change_sets where origin = ? and seq = ?').get(child.code, seq) as { body: string; jws: string; hash: string }
+    const res = await child.sync.transport!.request({ type: 'changeset.push', changeSet: cs })
+    t.equal(res.status, 'applied')
+    const { receipt } = await verifyReceipt(res.receipt, child.sync.registry, { receiver: parent.code, origin: child.code, seq, hash: cs.hash })
+    t.equal(receipt.status, 'applied')
+    t.equal((await child.sync.transport!.request({ type: 'changeset.push', changeSet: cs })).status, 'duplicate')
+  })
+
+  t.test('a refusal keeps its code, status and details across the transport', async t => {
+    const { child } = await make(t)
+    const signed = await signChangeSet({ format: 1, origin: child.code, seq: 5, prev: 'a'.repeat(64), createdAt: new Date().toISOString(), rows: [] }, await loadSigner(child.storage))
+    await t.rejects(child.sync.transport!.request({ type: 'changeset.push', changeSet: signed }), { code: 'SYNC_SEQ_GAP', statusCode: 409, details: { expectedSeq: 1 } })
+    await t.rejects(child.sync.transport!.request({ type: 'changesets.fetch', origin: '330108', after: 0, limit: 10 }), { code: 'SYNC_ORIGIN_OUTSIDE_SUBTREE', statusCode: 403 })
+  })
+
+  t.test('the other messages round-trip', async t => {
+    const { child } = await make(t)
+    writeRows(child.storage, 'schools', [schoolRow(child.code, child.code, 1)])
+    await child.sync.pack()
+    await child.sync.pushOrigin(child.code)
+    t.same((await child.sync.transport!.request({ type: 'origins.list' })).origins, [{ origin: child.code, seq: 1 }])
+    const fetched = await child.sync.transport!.request({ type: 'changesets.fetch', origin: child.code, after: 0, limit: 10 })
+    t.equal(fetched.changeSets.length, 1)
+    t.same((await child.sync.transport!.request({ type: 'commands.pull', after: 0, limit: 10 })).commands, [])
+    t.same(await child.sync.transport!.request({ type: 'keys.push', records: [] }), { stored: 0 })
+    t.match(await child.sync.sendDigest(), { result: 'ok', drift: [] })
+  })
+
+  t.test('an unreachable parent is SYNC_PARENT_UNAVAILABLE (503, retried)', async t => {
+    const { unreachable } = await make(t)
+    const tr = unreachable()
+    t.teardown(() => tr.close())
+    await t.rejects(tr.request({ type: 'origins.list' }), { code: 'SYNC_PARENT_UNAVAILABLE', statusCode: 503 })
+  })
+}
