@@ -3,6 +3,9 @@ import { join, resolve } from 'node:path'
 import type { ChildProcess } from 'node:child_process'
 import { initNode } from '../node/identity.ts'
 import { dataPaths } from '../node/paths.ts'
+import { createAuthService } from '../node/auth/service.ts'
+import { loadSecretsKey } from '../node/auth/secrets.ts'
+import { loadConfigFile } from '../config/load.ts'
 import { openStorage } from '../schema/db.ts'
 import { main as cli } from './cli.ts'
 import { seedNode } from './seed/index.ts'
@@ -14,9 +17,9 @@ import { redisAnswersAt, spawnNode, startPrivateRedis, stopProcess, waitReady } 
  * county node under ./data/demo/, starts them as three processes and stops them on Ctrl-C.
  */
 const NODES = [
-  { dir: 'province', tier: 'province', code: '330000', name: '浙江省教育厅', port: 8300 },
-  { dir: 'city', tier: 'city', code: '330100', name: '杭州市教育局', port: 8301 },
-  { dir: 'county', tier: 'county', code: '330106', name: '西湖区教育局', port: 8302 },
+  { dir: 'province', tier: 'province', code: '330000', name: '浙江省教育厅' },
+  { dir: 'city', tier: 'city', code: '330100', name: '杭州市教育局' },
+  { dir: 'county', tier: 'county', code: '330106', name: '西湖区教育局' },
 ] as const
 
 const root = resolve(process.env.DEMO_DIR ?? 'data/demo')
@@ -44,9 +47,10 @@ async function main(): Promise<number> {
   for (const [i, n] of NODES.entries()) {
     const dataDir = join(root, n.dir)
     if (existsSync(dataPaths(dataDir).config)) continue
-    await initNode({ dataDir, tier: n.tier, code: n.code, name: n.name, parentUrl: i === 0 ? null : urls[i - 1], config: { server: { port: basePort + i } } })
+    await initNode({ dataDir, tier: n.tier, code: n.code, name: n.name, parentUrl: i === 0 ? null : urls[i - 1], config: { server: { port: basePort + i } }, adminUsername: `admin-${n.code}`, adminPassword: DEMO_PASSWORD })
     process.stdout.write(`initialised ${n.tier} node ${n.code} ${n.name} in ${dataDir}\n`)
     seedDemoNode(n.tier, n.code, dataDir)
+    await createDemoAccounts(n.tier, dataDir)
   }
 
   const children = NODES.map((n, i) =>
@@ -97,7 +101,7 @@ async function main(): Promise<number> {
     return 1
   }
   process.stdout.write(
-    ['', 'Xueji demo federation is running (Ctrl-C stops it):', ...NODES.map((n, i) => `  ${n.tier.padEnd(8)} ${n.code} ${n.name}  ${urls[i]}   (API docs ${urls[i]}/docs)`), `  Redis    ${redisUrl}`, `  logs     ${root}/<tier>/node.log`, ''].join('\n'),
+    ['', 'Xueji demo federation is running (Ctrl-C stops it):', ...NODES.map((n, i) => `  ${n.tier.padEnd(8)} ${n.code} ${n.name}  ${urls[i]}   (API docs ${urls[i]}/docs)`), `  Redis    ${redisUrl}`, `  logs     ${root}/<tier>/node.log`, '', demoAccountsText(), ''].join('\n'),
   )
   return await Promise.race([failed, interrupted])
 }
@@ -122,6 +126,40 @@ function seedDemoNode(tier: string, code: string, dataDir: string): void {
   } finally {
     storage.close()
   }
+}
+
+/** Demo only: every demo account has this password; a real node prints a generated one at init. */
+const DEMO_PASSWORD = 'xueji-demo-2026'
+
+/** Accounts of the school roles on the county node, bound to its first seeded school and class. */
+async function createDemoAccounts(tier: string, dataDir: string): Promise<void> {
+  if (tier !== 'county') return
+  const paths = dataPaths(dataDir)
+  const storage = openStorage(paths.db)
+  try {
+    const auth = createAuthService({ storage, config: loadConfigFile(paths.config), secretKey: loadSecretsKey(paths.keys) })
+    const first = storage.sqlite
+      .prepare("select s.school_code, c.id class_id, st.id student_id from schools s join school_classes c on c.school_id = s.id join students st on st.class_id = c.id where s.category = '211' order by s.school_code, c.grade, c.class_code, st.student_no limit 1")
+      .get() as { school_code: string; class_id: string; student_id: string }
+    const school = first.school_code
+    await auth.createAccount({ username: 'school-admin', password: DEMO_PASSWORD, role: 'school_admin', scope: { kind: 'schools', schools: [school] }, leader: true }, null)
+    await auth.createAccount({ username: 'grade-admin', password: DEMO_PASSWORD, role: 'grade_admin', scope: { kind: 'classes', school, classes: [first.class_id] } }, null)
+    await auth.createAccount({ username: 'teacher', password: DEMO_PASSWORD, role: 'teacher', scope: { kind: 'classes', school, classes: [first.class_id] } }, null)
+    await auth.createAccount({ username: 'student', password: DEMO_PASSWORD, role: 'student', scope: { kind: 'student', school, studentId: first.student_id } }, null)
+  } finally {
+    storage.close()
+  }
+}
+
+function demoAccountsText(): string {
+  return [
+    `Demo accounts (password ${DEMO_PASSWORD}; administrators enrol a TOTP authenticator at first login):`,
+    ...NODES.map((n, i) => `  admin-${n.code.padEnd(8)} bureau administrator of ${n.name}  http://127.0.0.1:${basePort + i}`),
+    `  school-admin     school administrator (校领导) of the first primary school    county node`,
+    '  grade-admin      grade administrator of its first class                       county node',
+    '  teacher          teacher of that class                                        county node',
+    '  student          a student of that class (own record only)                    county node',
+  ].join('\n')
 }
 
 /**

@@ -25,6 +25,8 @@ export const SENSITIVE_CLASS_LABELS: Record<SensitiveClass, string> = {
 
 const person: Record<string, SensitiveClass> = {
   idNumber: 'id_number',
+  // A G-form 学籍号 is the ID number behind a letter (J and L forms carry region and birth date).
+  studentNo: 'id_number',
   health: 'health',
   photo: 'photo',
   currentAddress: 'address',
@@ -48,7 +50,7 @@ export const SENSITIVE_FIELDS: Readonly<Record<string, Readonly<Record<string, S
   student_family_members: family,
   child_family_members: family,
   student_punishments: { name: 'punishment', reason: 'punishment', punishedOn: 'punishment', revokedOn: 'punishment' },
-  student_status_changes: death,
+  student_status_changes: { ...death, previousStudentNo: 'id_number', currentStudentNo: 'id_number' },
   child_status_changes: death,
   student_enrolments: { financialAid: 'financial_aid' },
 }
@@ -63,7 +65,8 @@ export function maskValue(cls: SensitiveClass, value: unknown): unknown {
   if (typeof value !== 'string') return '***'
   switch (cls) {
     case 'id_number':
-      return maskIdNumber(value)
+      // 学籍号 (G/J/L + 18): keep the form letter, mask the rest like an ID number.
+      return /^[GJL]/.test(value) && value.length === 19 ? value[0] + maskIdNumber(value.slice(1)) : maskIdNumber(value)
     case 'phone':
       return value.includes('@') ? maskText(value, 1, 0) : maskText(value, 3, 4)
     case 'address':

@@ -3,6 +3,7 @@
  * key change), verification reset on edit (R-18.1), derived school figures (R-8.1), search from
  * indexes, scope, and local code tables (R-30.1).
  */
+import { maskIdNumber } from '../../schema/ids.ts'
 import t from 'tap'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -26,7 +27,8 @@ t.test('R-10.1 every write appends its outbox rows: create, update, delete with 
   t.ok(rows.every(r => r.op === 'upsert' && r.version === 1 && r.actor === node.school.account.id))
   const image = JSON.parse(rows[0].row_json!)
   t.strictSame(JSON.parse(rows[0].key_json), { id: created.id }, 'keyed by the record id')
-  t.equal(image.student_no, created.studentNo, 'row image in SQL column names')
+  t.equal(image.student_no, `G${fx.student().idNumber}`, 'row image in SQL column names (the 学籍号 in clear)')
+  t.equal(created.studentNo, `G${maskIdNumber(fx.student().idNumber as string)}`, 'the answer shows the 学籍号 masked like the ID number it holds')
   t.equal(image.id_number, fx.student().idNumber, 'the full, unmasked row travels upward')
   const stored = node.app.storage.sqlite.prepare('select * from students where id = ?').get(created.id) as Json
   t.strictSame(image, stored, 'the image is the full stored row')
@@ -40,7 +42,7 @@ t.test('R-10.1 every write appends its outbox rows: create, update, delete with 
   rows = outboxAfter(node, mark)
   t.equal(rows.length, 1)
   t.equal(rows[0].version, 2)
-  t.strictSame(JSON.parse(rows[0].rekey_json!), { student_no: created.studentNo }, 'rekey.from carries the old 学籍号')
+  t.strictSame(JSON.parse(rows[0].rekey_json!), { student_no: `G${fx.student().idNumber}` }, 'rekey.from carries the old 学籍号')
   t.equal(JSON.parse(rows[0].row_json!).student_no, newNo)
 
   // A sub-record update: its own row, version 2.
@@ -117,8 +119,10 @@ t.test('R-10.1 search by name, pinyin, initials, ID number and 学籍号; filter
   await node.call('POST', '/api/v1/students', { ...fx.student({ idNumber: null, studentNo: null, name: '单田芳', namePinyin: null }), schoolId: school.id })
   await node.call('POST', '/api/v1/students', { ...fx.student({ idNumber: null, studentNo: null, name: '张三', namePinyin: null }), schoolId: school.id, classId: klass.id })
   const find = async (query: string) => (await node.call('GET', `/api/v1/students?${query}`)).body
+  // Answers show the 学籍号 masked; the registrar searches with the number in clear.
+  const oneNo = (node.app.storage.sqlite.prepare('select student_no from students where id = ?').get(one.id) as Json).student_no as string
   t.equal((await find(`q=${fx.student().idNumber}`)).items[0].id, one.id, 'by ID number')
-  t.equal((await find(`q=${one.studentNo}`)).items[0].id, one.id, 'by 学籍号')
+  t.equal((await find(`q=${oneNo}`)).items[0].id, one.id, 'by 学籍号')
   t.equal((await find(`q=${encodeURIComponent('曾小')}`)).items[0].id, one.id, 'by the start of the name')
   t.strictSame((await find('q=stf')).items.map((s: Json) => s.name), ['单田芳'], 'by initials (surname reading of 单)')
   t.strictSame((await find('q=shantian')).items.map((s: Json) => s.name), ['单田芳'], 'by full pinyin')
@@ -136,8 +140,8 @@ t.test('R-10.1 search by name, pinyin, initials, ID number and 学籍号; filter
     return (node.app.storage.sqlite.prepare(`explain query plan ${sql}`).all(...params) as Array<{ detail: string }>).map(r => r.detail).join('\n')
   }
   t.match(plan(fx.student().idNumber), /USING INDEX students_id_number/, 'ID number answered from students_id_number')
-  t.match(plan(one.studentNo), /USING INDEX students_student_no/, '学籍号 answered from students_student_no')
-  const bureauPlan = svc.listSql({ accountId: 'x', filter: { all: true, homeNodePrefix: '330106' }, reach: () => true }, 'students', { q: one.studentNo })
+  t.match(plan(oneNo), /USING INDEX students_student_no/, '学籍号 answered from students_student_no')
+  const bureauPlan = svc.listSql({ accountId: 'x', filter: { all: true, homeNodePrefix: '330106' }, reach: () => true }, 'students', { q: oneNo })
   t.match((node.app.storage.sqlite.prepare(`explain query plan ${bureauPlan.sql}`).all(...bureauPlan.params) as Json[]).map(r => r.detail).join('\n'), /students_student_no/, 'also within a bureau scope')
 })
 

@@ -14,7 +14,8 @@ t.test('R-10.1 查重: same name, gender and birth date without ID opens a probl
   const { school, klass } = await withSchool(node)
   const noId = { ...fx.student({ idNumber: null, studentNo: null, name: '王小五' }), schoolId: school.id, classId: klass.id }
   const first = (await node.call('POST', '/api/v1/students', noId)).body
-  t.match(first.studentNo, /^L33010620160315\d{4}$/, 'a temporary L 学籍号 is given when none was typed')
+  t.match((node.app.storage.sqlite.prepare('select student_no from students where id = ?').get(first.id) as Json).student_no, /^L33010620160315\d{4}$/, 'a temporary L 学籍号 is given when none was typed')
+  t.match(first.studentNo, /^L330106\*{8}\d{4}$/, 'and shown masked')
   t.strictSame(first.problems, [])
   const mark = (node.app.storage.sqlite.prepare('select max(id) as n from outbox').get() as Json).n
   const second = await node.call('POST', '/api/v1/students', noId)
