@@ -7,8 +7,11 @@ import type { FastifyRequest } from 'fastify'
  */
 const PERSONAL_FIELDS = [
   'idNumber', 'name', 'formerName', 'namePinyin', 'address', 'currentAddress', 'postalAddress',
-  'householdRegistration', 'birthplace', 'phone', 'email', 'photo', 'password', 'studentNumber',
+  'householdRegistration', 'birthplace', 'phone', 'email', 'photo', 'password', 'studentNo',
   'guardians', 'familyMembers', 'totpSecret',
+  // The same fields as SQL column names, as they stand in row images and outbox rows.
+  'id_number', 'former_name', 'name_pinyin', 'current_address', 'postal_address', 'household_registration',
+  'student_no', 'row', 'row_json', 'rows',
   // Credentials of the auth routes (issue 4), should a body ever be logged.
   'currentPassword', 'newPassword', 'secret', 'csrfToken', 'username',
 ]
