@@ -59,7 +59,9 @@ const app: FastifyPluginAsync<AppDeps> = async (fastify, deps) => {
   deps.redis.on('error', onRedisError)
   fastify.addHook('onClose', async () => {
     deps.redis.off('error', onRedisError)
-    await deps.redis.quit().catch(() => deps.redis.disconnect())
+    // QUIT waits for an answer; with Redis away it would wait in the offline queue for ever.
+    if (deps.redis.status === 'ready') await deps.redis.quit().catch(() => deps.redis.disconnect())
+    else deps.redis.disconnect()
     deps.storage.close()
   })
 
