@@ -24,6 +24,8 @@ const NODES = [
 
 const root = resolve(process.env.DEMO_DIR ?? 'data/demo')
 const basePort = Number(process.env.DEMO_BASE_PORT ?? 8300)
+/** Redis key prefix of the demo's nodes (each adds its code), so a demo never meets a real node's keys. */
+const redisPrefix = process.env.DEMO_REDIS_PREFIX ?? 'xueji-demo'
 
 async function main(): Promise<number> {
   let redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
@@ -54,7 +56,7 @@ async function main(): Promise<number> {
   }
 
   const children = NODES.map((n, i) =>
-    spawnNode(join(root, n.dir), { XUEJI_REDIS_URL: redisUrl, XUEJI_SERVER_PORT: String(basePort + i), XUEJI_NODE_PARENT_URL: i === 0 ? '' : urls[i - 1] }, join(root, n.dir, 'node.log')),
+    spawnNode(join(root, n.dir), { XUEJI_REDIS_URL: redisUrl, XUEJI_REDIS_PREFIX: `${redisPrefix}:${n.code}`, XUEJI_SERVER_PORT: String(basePort + i), XUEJI_NODE_PARENT_URL: i === 0 ? '' : urls[i - 1] }, join(root, n.dir, 'node.log')),
   )
   let stopping = false
   const stopAll = async (): Promise<number> => {

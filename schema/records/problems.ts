@@ -28,5 +28,5 @@ export const problemRecords = sqliteTable(
     resolvedBy: text('resolved_by'),
     resolvedAt: text('resolved_at'),
   },
-  t => [index('problem_records_school').on(t.schoolCode, t.status), index('problem_records_subject').on(t.subjectId)],
+  t => [index('problem_records_school').on(t.schoolCode, t.status), index('problem_records_subject').on(t.subjectId), index('problem_records_other').on(t.otherId)],
 )

@@ -1,0 +1,1 @@
+CREATE INDEX `problem_records_other` ON `problem_records` (`other_id`);
