@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
-import type { Test } from 'tap'
+import tap, { type Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { loadConfigFile } from '../config/load.ts'
 import type { Tier } from '../config/schema.ts'
@@ -14,12 +14,21 @@ import type { Actor, Role, Scope } from '../node/auth/access.ts'
 import type { AccountView } from '../node/auth/service.ts'
 import { totpCode, timeStep } from '../node/auth/totp.ts'
 import { SESSION_COOKIE } from '../node/plugins/auth.ts'
+import { deleteRedisPrefix } from '../scripts/lib/processes.ts'
 
 /** The machine's Redis; every test uses its own key prefix so tests never see each other's data. */
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 
+const usedPrefixes = new Set<string>()
+// When a test file is done, its prefixes' keys go, so the shared Redis does not fill up.
+tap.teardown(async () => {
+  for (const prefix of usedPrefixes) await deleteRedisPrefix(REDIS_URL, prefix)
+})
+
 export function uniquePrefix(): string {
-  return `xueji-test:${randomBytes(6).toString('hex')}`
+  const prefix = `xueji-test:${randomBytes(6).toString('hex')}`
+  usedPrefixes.add(prefix)
+  return prefix
 }
 
 export interface TestNodeOptions {

@@ -27,7 +27,7 @@ import { verifyChangeSet, type ChangeSetBody } from '../../sync/changeset.ts'
 import { createSyncService } from '../../sync/service.ts'
 import type { SyncLog } from '../../sync/upstream.ts'
 import { main } from '../cli.ts'
-import { freePort, redisAnswersAt, spawnNode, startPrivateRedis, stopProcess, waitReady } from '../lib/processes.ts'
+import { deleteRedisPrefix, freePort, redisAnswersAt, spawnNode, startPrivateRedis, stopProcess, waitReady } from '../lib/processes.ts'
 import { schoolRow, studentRow, writeRows } from '../lib/sync-fixtures.ts'
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 20000)
@@ -36,6 +36,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const E2E_ROWS = Number(process.env.BENCH_E2E_ROWS ?? 100000)
 const quiet: SyncLog = { info() {}, warn() {}, error() {}, debug() {}, child: () => quiet }
 const root = mkdtempSync(join(tmpdir(), 'xueji-bench-'))
+/** One Redis key prefix for this run (each node adds its name); removed at the end. */
+const runPrefix = `xueji-bench:${Date.now()}`
 const out = (s: string) => process.stdout.write(s + '\n')
 const rate = (n: number, ms: number) => Math.round((n / ms) * 1000)
 
@@ -53,7 +55,7 @@ async function node(dir: string, tier: 'province' | 'city' | 'county', code: str
     code,
     name: dir,
     parentUrl,
-    config: { server: { port }, redis: { url: redisUrl, prefix: `xueji-bench:${dir}:${Date.now()}` }, log: { level: 'warn' } },
+    config: { server: { port }, redis: { url: redisUrl, prefix: `${runPrefix}:${dir}` }, log: { level: 'warn' } },
   })
   return join(root, dir)
 }
@@ -232,6 +234,7 @@ async function run(): Promise<number> {
     return 0
   } finally {
     if (privateRedis) await stopProcess(privateRedis)
+    else await deleteRedisPrefix(redisUrl, runPrefix)
     rmSync(root, { recursive: true, force: true })
   }
 }

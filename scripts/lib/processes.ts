@@ -91,3 +91,26 @@ export async function startPrivateRedis(extraArgs: string[] = []): Promise<{ url
   child.kill('SIGKILL')
   return null
 }
+
+/**
+ * Removes every key under `prefix:` (SCAN + UNLINK). Tests and benchmarks share the machine's
+ * Redis under fresh prefixes; this keeps it from filling up run after run. Quietly does nothing
+ * when Redis does not answer.
+ */
+export async function deleteRedisPrefix(url: string, prefix: string): Promise<void> {
+  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 })
+  r.on('error', () => undefined)
+  try {
+    await r.connect()
+    let cursor = '0'
+    do {
+      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000)
+      if (keys.length > 0) await r.unlink(...keys)
+      cursor = next
+    } while (cursor !== '0')
+  } catch {
+    // Redis away: nothing to clean that anyone could see.
+  } finally {
+    r.disconnect()
+  }
+}
