@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis'
+import { within } from '../config/within.ts'
 import { nodeError } from './errors.ts'
 
 /**
@@ -19,17 +20,6 @@ export function createRedis(url: string): Redis {
   // Connection errors are retried by ioredis and shown by /readyz; the app logs them (app.ts).
   redis.on('error', () => undefined)
   return redis
-}
-
-/** Resolves to `undefined` when `p` has not settled within `ms`. */
-function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  return new Promise<T | undefined>((resolve, reject) => {
-    const timer = setTimeout(() => resolve(undefined), ms)
-    p.then(
-      v => (clearTimeout(timer), resolve(v)),
-      e => (clearTimeout(timer), reject(e)),
-    )
-  })
 }
 
 /**

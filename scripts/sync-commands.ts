@@ -15,6 +15,7 @@ import { openSyncQueues } from '../sync/queues.ts'
 import { createSyncService, type SyncService } from '../sync/service.ts'
 import type { SyncStatus } from '../sync/status.ts'
 import type { SyncLog } from '../sync/upstream.ts'
+import { within } from '../config/within.ts'
 
 type Out = { out: (s: string) => void; err: (s: string) => void }
 type Env = Record<string, string | undefined>
@@ -62,11 +63,11 @@ async function withSync<T>(dataDir: string, env: Env, fn: (sync: SyncService, ct
 async function queueCounts(redisUrl: string, prefix: string): Promise<SyncStatus['queues']> {
   const redis = createRedis(redisUrl)
   try {
-    const ok = await Promise.race([redis.connect().then(() => true, () => false), new Promise<boolean>(r => setTimeout(() => r(false), 1000))])
+    const ok = (await within(redis.connect().then(() => true, () => false), 1000)) ?? false
     if (!ok) return null
     const queues = openSyncQueues(redis, prefix)
     try {
-      return await Promise.race([queues.counts(), new Promise<null>(r => setTimeout(() => r(null), 1000))])
+      return (await within(queues.counts(), 1000)) ?? null
     } finally {
       await queues.close()
     }

@@ -13,6 +13,7 @@ import type { Redis } from 'ioredis'
 import { XuejiError } from '../config/errors.ts'
 import { isRefusal } from './inbox.ts'
 import { backoffDelay, LinkBackoff, type SyncLog } from './upstream.ts'
+import { within } from '../config/within.ts'
 
 /** Every sync queue. */
 export const SYNC_QUEUES = {
@@ -41,10 +42,6 @@ export interface SyncQueues {
 
 /** Longest wait for queues and workers to close; Redis may be down at shutdown. */
 const CLOSE_WAIT_MS = 5000
-
-function within(p: Promise<unknown>, ms: number): Promise<unknown> {
-  return Promise.race([p, new Promise(r => setTimeout(r, ms).unref())])
-}
 
 const JOB_OPTIONS = {
   attempts: 25,

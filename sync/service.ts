@@ -29,6 +29,7 @@ import { syncStatus } from './status.ts'
 import { createHttpTransport } from './transport-http.ts'
 import type { ParentTransport } from './transport.ts'
 import { pullCommands, pushOrigin, sendDigest, type SyncLog, type UpstreamDeps } from './upstream.ts'
+import { within } from '../config/within.ts'
 
 /** What a node's sync service is built from. */
 export interface SyncServiceOptions {
@@ -227,7 +228,7 @@ export function createSyncService(opts: SyncServiceOptions) {
       let counts = null
       if (queues) {
         // Redis may be away: the status must still answer from SQLite.
-        counts = await Promise.race([queues.counts().catch(() => null), new Promise<null>(r => setTimeout(() => r(null), 1000).unref())])
+        counts = (await within(queues.counts().catch(() => null), 1000)) ?? null
       }
       return syncStatus(storage, self, counts)
     },

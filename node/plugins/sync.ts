@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import { within } from '../../config/within.ts'
 import { createSyncService, type SyncService } from '../../sync/service.ts'
 
 declare module 'fastify' {
@@ -28,11 +29,8 @@ export default fp(
     // Bounded: with Redis gone, BullMQ may never confirm its shutdown, and the node must still
     // stop (SQLite holds everything; the next start reconciles).
     app.addHook('onClose', async () => {
-      let timer: NodeJS.Timeout | undefined
-      const gaveUp = new Promise<boolean>(r => (timer = setTimeout(() => r(true), app.config.server.shutdownTimeoutMs / 2)))
-      const late = await Promise.race([sync.close().then(() => false), gaveUp])
-      clearTimeout(timer)
-      if (late) app.log.warn('sync did not stop in time; closing anyway')
+      const stopped = await within(sync.close().then(() => true), app.config.server.shutdownTimeoutMs / 2)
+      if (!stopped) app.log.warn('sync did not stop in time; closing anyway')
     })
   },
   { name: 'xueji-sync' },

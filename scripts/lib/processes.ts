@@ -58,9 +58,16 @@ export function stopProcess(child: ChildProcess, graceMs = 15000): Promise<numbe
   })
 }
 
+/** A connection for one short look: no retries, no offline queue, errors reported by the command. */
+function oneShotRedis(url: string): Redis {
+  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000, enableOfflineQueue: false })
+  r.on('error', () => undefined)
+  return r
+}
+
 /** True when a Redis answers PING at `url` within a second. */
 export async function redisAnswersAt(url: string): Promise<boolean> {
-  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 })
+  const r = oneShotRedis(url)
   try {
     await r.connect()
     return (await r.ping()) === 'PONG'
@@ -98,8 +105,7 @@ export async function startPrivateRedis(extraArgs: string[] = []): Promise<{ url
  * when Redis does not answer.
  */
 export async function deleteRedisPrefix(url: string, prefix: string): Promise<void> {
-  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 })
-  r.on('error', () => undefined)
+  const r = oneShotRedis(url)
   try {
     await r.connect()
     let cursor = '0'
