@@ -45,7 +45,7 @@ async function main(): Promise<number> {
   }
 
   mkdirSync(root, { recursive: true })
-  const urls = NODES.map((n, i) => `http://127.0.0.1:${basePort + i}`)
+  const urls = NODES.map((_n, i) => `http://127.0.0.1:${basePort + i}`)
   for (const [i, n] of NODES.entries()) {
     const dataDir = join(root, n.dir)
     if (existsSync(dataPaths(dataDir).config)) continue

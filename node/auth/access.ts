@@ -170,8 +170,8 @@ export function inScope(actor: Actor, target: Target): boolean {
  * What a list query must be restricted to. Apply every present key (they combine with AND):
  * `homeNodePrefix` → `home_node LIKE prefix || '%'`; `schools` → `school_code IN (…)`;
  * `classes` → `class_id IN (…)`; `studentId` → the student's own rows. `all` is true when no
- * school, class or student restriction applies (a bureau account). For the SQL, see
- * `scope-sql.ts` (`scopeWhere`).
+ * school, class or student restriction applies (a bureau account). The records service turns it
+ * into SQL (`scopeSql` in node/services/records/service.ts).
  */
 export interface ScopeFilter {
   all: boolean
@@ -237,10 +237,6 @@ const MAY_CREATE: Record<Role, readonly Role[]> = {
   class_admin: [],
   teacher: [],
   student: [],
-}
-
-export function creatableRoles(actor: Actor): readonly Role[] {
-  return MAY_CREATE[actor.role]
 }
 
 /** Is `inner` entirely inside `outer`? (Delegation never widens a scope.) */

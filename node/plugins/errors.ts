@@ -26,7 +26,7 @@ export default fp(
       req.log.error({ err }, 'unexpected error')
       return reply.code(500).send({ code: 'INTERNAL', message: '服务器内部错误，请联系管理员（请求编号 ' + req.id + '）' })
     })
-    app.setNotFoundHandler((req, reply) => reply.code(404).send({ code: 'NOT_FOUND', message: '未找到该资源' }))
+    app.setNotFoundHandler((_req, reply) => reply.code(404).send({ code: 'NOT_FOUND', message: '未找到该资源' }))
   },
   { name: 'errors' },
 )

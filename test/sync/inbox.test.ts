@@ -1,6 +1,6 @@
 import t from 'tap'
 import { CompactSign, generateKeyPair } from 'jose'
-import { canonicalJson, sha256Hex } from '../../sync/canonical.ts'
+import { sha256Hex } from '../../sync/canonical.ts'
 import { CHANGESET_TYP, signChangeSet, type ChangeRow, type ChangeSetBody, type SignedChangeSet } from '../../sync/changeset.ts'
 import { loadSigner } from '../../sync/signers.ts'
 import { issueNodeToken } from '../../sync/node-token.ts'
