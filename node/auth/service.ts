@@ -112,27 +112,30 @@ export function createAuthService({ storage, config, secretKey, now = Date.now }
     return auditedWrite(storage, () => db.prepare('delete from sessions where account_id = ?').run(accountId).changes)
   }
 
-  function failures(userKey: string, ip: string, t: number) {
-    const since = t - windowMs
-    const perAccount = (db.prepare('select count(*) n from login_attempts where user_key = ? and at > ? and ok = 0').get(userKey, since) as { n: number }).n
-    const perAddress = (db.prepare('select count(*) n from login_attempts where ip = ? and at > ? and ok = 0').get(ip, since) as { n: number }).n
-    return { perAccount, perAddress }
-  }
-
-  function recordAttempt(userKey: string, ip: string, ok: boolean) {
-    storage.write(() => {
+  /**
+   * Reserves one login attempt, counted as a failure until `settleAttempt` marks it good, or
+   * refuses with AUTH_LOCKED when the account or the address has used up its window. Check and
+   * reservation are one IMMEDIATE transaction, so parallel guesses cannot all pass the check
+   * while the first ones are still being hashed (R-25.2).
+   */
+  function reserveAttempt(userKey: string, ip: string): number {
+    return storage.write(() => {
       const t = now()
-      db.prepare('insert into login_attempts (user_key, ip, at, ok) values (?, ?, ?, ?)').run(userKey, ip, t, ok ? 1 : 0)
+      const since = t - windowMs
+      const perAccount = (db.prepare('select count(*) n from login_attempts where user_key = ? and at > ? and ok = 0').get(userKey, since) as { n: number }).n
+      const perAddress = (db.prepare('select count(*) n from login_attempts where ip = ? and at > ? and ok = 0').get(ip, since) as { n: number }).n
+      if (perAccount >= sec.lockoutMaxPerAccount || perAddress >= sec.lockoutMaxPerAddress) {
+        throw authError('AUTH_LOCKED', `登录失败次数过多，请 ${sec.lockoutWindowMinutes} 分钟后再试`, { windowMinutes: sec.lockoutWindowMinutes })
+      }
       // Old attempts serve no purpose once outside the window; keep the table small.
       db.prepare('delete from login_attempts where at < ?').run(t - 2 * windowMs)
+      return Number(db.prepare('insert into login_attempts (user_key, ip, at, ok) values (?, ?, ?, 0)').run(userKey, ip, t).lastInsertRowid)
     })
   }
 
-  function assertNotLocked(userKey: string, ip: string) {
-    const f = failures(userKey, ip, now())
-    if (f.perAccount >= sec.lockoutMaxPerAccount || f.perAddress >= sec.lockoutMaxPerAddress) {
-      throw authError('AUTH_LOCKED', `登录失败次数过多，请 ${sec.lockoutWindowMinutes} 分钟后再试`, { windowMinutes: sec.lockoutWindowMinutes })
-    }
+  /** A reserved attempt that succeeded no longer counts as a failure. */
+  function settleAttempt(id: number) {
+    storage.write(() => db.prepare('update login_attempts set ok = 1 where id = ?').run(id))
   }
 
   function newSession(account: AccountRow, stage: LoginStage, ip: string) {
@@ -217,20 +220,18 @@ export function createAuthService({ storage, config, secretKey, now = Date.now }
      * the window is refused before the password is even checked.
      */
     async login(username: string, password: string, ip: string): Promise<{ account: AccountRow; token: string; csrfToken: string; stage: LoginStage }> {
-      const userKey = sha256(normaliseUsername(username))
-      assertNotLocked(userKey, ip)
+      const attempt = reserveAttempt(sha256(normaliseUsername(username)), ip)
       const account = getByUsername(username)
       dummyHash ??= hashPassword('not-a-real-password', argon)
       const ok = account ? await verifyPassword(account.password_hash, password) : (await verifyPassword(await dummyHash, password), false)
       if (!account || !ok || account.disabled_at !== null) {
-        recordAttempt(userKey, ip, false)
         throw authError('AUTH_FAILED', '用户名或密码错误', account ? { accountId: account.id } : undefined)
       }
       const stage: LoginStage = TOTP_ROLES.includes(account.role) ? (account.totp_secret ? 'totp' : 'totp_enrol') : 'ok'
       const session = auditedWrite(
         storage,
         () => {
-          recordAttempt(userKey, ip, true)
+          settleAttempt(attempt)
           return newSession(account, stage, ip)
         },
         () => ({ actorId: account.id, actorRole: account.role }),
@@ -288,14 +289,12 @@ export function createAuthService({ storage, config, secretKey, now = Date.now }
      * lockout bounds guessing; on success the session becomes usable.
      */
     checkTotp(token: string, session: SessionRow, account: AccountRow, code: string, ip: string): void {
-      const userKey = sha256(account.username)
-      assertNotLocked(userKey, ip)
       const enrolling = session.stage === 'totp_enrol'
       const stored = enrolling ? account.totp_pending_secret : account.totp_secret
       if (!stored) throw authError('AUTH_STAGE_INVALID', enrolling ? '请先开始绑定动态口令' : '该账号尚未绑定动态口令')
+      const attempt = reserveAttempt(sha256(account.username), ip)
       const step = verifyTotp(decryptSecret(secretKey, stored, account.id), code.trim(), now(), account.totp_last_step)
       if (step === null) {
-        recordAttempt(userKey, ip, false)
         throw authError('AUTH_TOTP_INVALID', '动态口令错误或已使用，请输入验证器当前显示的 6 位数字')
       }
       auditedWrite(storage, () => {
@@ -303,7 +302,7 @@ export function createAuthService({ storage, config, secretKey, now = Date.now }
         if (enrolling) db.prepare('update accounts set totp_secret = ?, totp_pending_secret = null, totp_last_step = ? where id = ?').run(stored, step, account.id)
         else db.prepare('update accounts set totp_last_step = ? where id = ?').run(step, account.id)
         db.prepare("update sessions set stage = 'ok', last_seen_at = ? where id = ?").run(now(), sha256(token))
-        recordAttempt(userKey, ip, true)
+        settleAttempt(attempt)
       })
     },
   }

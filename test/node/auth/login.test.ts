@@ -59,6 +59,25 @@ t.test('R-25.2 lockout: at most 10 failed guesses per account in 10 minutes, the
   t.equal((await login(app, account.username, TEST_PASSWORD, '10.9.9.8')).statusCode, 200, 'other addresses are not affected')
 })
 
+t.test('R-25.2 lockout cannot be raced: 40 parallel wrong passwords for one account have at most 10 checked; per address likewise', async t => {
+  const app = await buildTestApp(t)
+  const { account } = await createTestAccount(app, 'bureau_user', BUREAU)
+  const countCodes = (rs: { json(): { code: string } }[]) => rs.reduce<Record<string, number>>((m, r) => ((m[r.json().code] = (m[r.json().code] ?? 0) + 1), m), {})
+  // Each request from its own address, so only the per-account limit applies.
+  const perAccount = countCodes(await Promise.all(Array.from({ length: 40 }, (_, i) => login(app, account.username, `wrong password ${i}`, `10.0.3.${i}`))))
+  t.comment(`per account, 40 parallel: ${JSON.stringify(perAccount)}`)
+  t.equal(perAccount.AUTH_FAILED, 10, 'exactly 10 checked against the hash (AUTH_FAILED)')
+  t.equal(perAccount.AUTH_LOCKED, 30, 'the rest refused unchecked')
+
+  // One address spraying 80 user names in parallel: at most 50 (lockoutMaxPerAddress) are checked.
+  const perAddress = countCodes(await Promise.all(Array.from({ length: 80 }, (_, i) => login(app, `sprayed${i}`, 'wrong password', '10.9.8.7'))))
+  t.comment(`per address, 80 parallel: ${JSON.stringify(perAddress)}`)
+  t.equal(perAddress.AUTH_FAILED, 50)
+  t.equal(perAddress.AUTH_LOCKED, 30)
+  const rows = app.storage.sqlite.prepare("select count(*) n from login_attempts where ip = '10.9.8.7'").get() as { n: number }
+  t.equal(rows.n, 50, 'refused attempts reserve nothing')
+})
+
 t.test('R-25.2 TOTP is required for bureau and school administrators: enrolment at first login, then a code each time', async t => {
   const app = await buildTestApp(t)
   seedWorld(app)
