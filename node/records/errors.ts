@@ -11,6 +11,7 @@ export const recordErrors = {
   RECORD_FIELD_FORMAT: { status: 400, doc: 'A value has the wrong form (date YYYY-MM-DD, year-month YYYY-MM, postcode, e-mail, number range …); details.rule says which.' },
   RECORD_FIELD_NOT_ALLOWED: { status: 400, doc: 'A field was given where it does not apply (e.g. death details for a change type other than 51 死亡).' },
   RECORD_FIELD_DERIVED: { status: 400, doc: 'A figure the system derives from the records (class and student counts, R-8.1) was typed; leave it out.' },
+  RECORD_NAME_CHARACTER: { status: 400, doc: 'A name or address holds a control character (NUL, tab, newline), an invisible format character (U+202E direction override, zero-width joiner …) or a lone surrogate (details.field; the message gives the position); delete it and type the name again. The middle dot · of minority names is allowed.' },
   RECORD_CODE_UNKNOWN: { status: 400, doc: 'The code is not in its code table and edition (details.table, details.edition); choose one from the table, or add a local code by configuration (R-30.1).' },
   RECORD_ID_FORMAT: { status: 400, doc: 'The ID number is not 18 characters (17 digits + digit or X) or its birth date is not a real date.' },
   RECORD_ID_CHECKSUM: { status: 400, doc: 'The ID number check character (GB 11643, ISO 7064 MOD 11-2) is wrong: a digit was mistyped.' },

@@ -9,6 +9,11 @@
 export type FieldKind =
   /** Free text, at most `max` characters (default 200). */
   | 'text'
+  /**
+   * A name of a person or place (姓名, 学校名称, 地址 …): text that is printed and compared, so
+   * no control, invisible format or unpaired surrogate characters (validate.ts `nameCharacterProblem`).
+   */
+  | 'name'
   /** A code of `table` (edition in `editionKey` when the table has several). */
   | 'code'
   /** The edition a code was chosen from; checked together with its code. */
@@ -75,7 +80,7 @@ const contact = (): Field[] => [
 
 const location = (): Field[] => [
   req('divisionCode', '行政区划代码', 'division'),
-  f('address', '地址', 'text'),
+  f('address', '地址', 'name'),
   code('areaCategory', '所在地区类别', 'area_category', { editionKey: 'areaCategoryEdition', tables: ['area_category', 'urban_rural_type'] }),
   f('areaCategoryEdition', '所在地区类别代码表', 'edition'),
   code('economicAttribute', '所在地经济属性', 'economic_attribute'),
@@ -83,9 +88,9 @@ const location = (): Field[] => [
 ]
 
 const person = (): Field[] => [
-  req('name', '姓名', 'text', { max: 50 }),
-  f('namePinyin', '姓名拼音', 'text', { max: 200 }),
-  f('formerName', '曾用名', 'text', { max: 50 }),
+  req('name', '姓名', 'name', { max: 50 }),
+  f('namePinyin', '姓名拼音', 'name', { max: 200 }),
+  f('formerName', '曾用名', 'name', { max: 50 }),
   req('idDocType', '身份证件类型', 'code', { table: 'id_doc_type' }),
   f('idNumber', '身份证件号', 'id_number', { max: 30 }),
   req('gender', '性别', 'code', { table: 'gender' }),
@@ -93,23 +98,23 @@ const person = (): Field[] => [
   req('birthDate', '出生日期', 'date'),
   f('birthplace', '出生地', 'place'),
   f('onlyChild', '是否独生子女', 'bool'),
-  f('nativePlace', '籍贯', 'text', { max: 100 }),
+  f('nativePlace', '籍贯', 'name', { max: 100 }),
   req('ethnicity', '民族', 'code', { table: 'ethnicity' }),
   code('hmt', '港澳台侨外', 'hmt', { editionKey: 'hmtEdition' }),
   f('hmtEdition', '港澳台侨外代码表版本', 'edition'),
   code('health', '健康状况', 'health'),
-  f('currentAddress', '现住址', 'text'),
+  f('currentAddress', '现住址', 'name'),
   f('householdRegistration', '户口所在地', 'place'),
   code('floatingStatus', '流动人口状况', 'floating_status'),
   req('country', '国籍/地区', 'code', { table: 'country' }),
   f('phone', '联系电话', 'phone'),
-  f('postalAddress', '通信地址', 'text'),
+  f('postalAddress', '通信地址', 'name'),
   f('postcode', '邮政编码', 'postcode'),
   f('photo', '照片', 'photo'),
 ]
 
 const teacher = (): Field[] => [
-  req('name', '姓名', 'text', { max: 50 }),
+  req('name', '姓名', 'name', { max: 50 }),
   f('birthYm', '出生年月', 'ym'),
   req('gender', '性别', 'code', { table: 'gender' }),
   code('post', '职务', 'teacher_post'),
@@ -125,9 +130,9 @@ const teacher = (): Field[] => [
 ]
 
 const guardian = (): Field[] => [
-  req('name', '监护人姓名', 'text', { max: 50 }),
+  req('name', '监护人姓名', 'name', { max: 50 }),
   req('relationship', '关系', 'code', { table: 'relationship' }),
-  f('address', '联系地址', 'text'),
+  f('address', '联系地址', 'name'),
   f('phone', '联系电话', 'phone'),
   f('postcode', '邮政编码', 'postcode'),
   f('email', '电子信箱', 'email'),
@@ -135,12 +140,12 @@ const guardian = (): Field[] => [
 
 const familyMember = (): Field[] => [
   req('relationship', '关系', 'code', { table: 'relationship' }),
-  req('name', '姓名', 'text', { max: 50 }),
-  f('employer', '单位名称', 'text'),
+  req('name', '姓名', 'name', { max: 50 }),
+  f('employer', '单位名称', 'name'),
   f('phone', '联系电话', 'phone'),
   code('ethnicity', '民族', 'ethnicity'),
   code('maritalStatus', '婚姻状况', 'marital'),
-  f('residenceAbroad', '侨居地', 'text', { max: 100 }),
+  f('residenceAbroad', '侨居地', 'name', { max: 100 }),
 ]
 
 const registration = (): Field[] => [
@@ -179,19 +184,19 @@ export const FIELDS: Record<string, Field[]> = {
   // R-7.1
   supervising_units: [
     req('unitCode', '单位代码', 'text', { max: 30 }),
-    req('name', '单位名称', 'text', { max: 100 }),
+    req('name', '单位名称', 'name', { max: 100 }),
     ...location(),
-    f('contactPerson', '联系人', 'text', { max: 50 }),
+    f('contactPerson', '联系人', 'name', { max: 50 }),
     ...contact(),
   ],
   // R-8.1
   schools: [
     req('schoolCode', '学校代码', 'text', { max: 10 }),
     f('unitCode', '主管单位', 'text', { max: 30 }),
-    req('name', '学校名称', 'text', { max: 100 }),
+    req('name', '学校名称', 'name', { max: 100 }),
     f('attendanceZone', '施教区范围', 'text', { max: 1000 }),
     ...location(),
-    f('principal', '校长姓名', 'text', { max: 50 }),
+    f('principal', '校长姓名', 'name', { max: 50 }),
     f('foundedYm', '建校年月', 'ym'),
     code('runType', '学校办别', 'school_run_type', { editionKey: 'runTypeEdition' }),
     f('runTypeEdition', '学校办别代码表版本', 'edition'),
@@ -211,11 +216,11 @@ export const FIELDS: Record<string, Field[]> = {
   school_classes: [
     req('schoolId', '学校', 'ref'),
     req('classCode', '班级代码', 'text', { max: 30 }),
-    req('name', '班级名称', 'text', { max: 50 }),
+    req('name', '班级名称', 'name', { max: 50 }),
     req('foundedYm', '建班年月', 'ym'),
     req('schoolingLength', '学制', 'code', { table: 'schooling_length' }),
     req('classType', '班级类型', 'code', { table: 'class_type' }),
-    f('headTeacher', '班主任', 'text', { max: 50 }),
+    f('headTeacher', '班主任', 'name', { max: 50 }),
     req('grade', '年级', 'int', { min: 1, maxValue: 12 }),
   ],
   // R-10.1
@@ -235,9 +240,9 @@ export const FIELDS: Record<string, Field[]> = {
   student_resumes: [
     req('fromYm', '起始年月', 'ym'),
     f('toYm', '截止年月', 'ym'),
-    req('schoolName', '所在学校', 'text', { max: 100 }),
+    req('schoolName', '所在学校', 'name', { max: 100 }),
     f('post', '担任职务', 'text', { max: 50 }),
-    f('witness', '证明人', 'text', { max: 50 }),
+    f('witness', '证明人', 'name', { max: 50 }),
     f('remarks', '备注', 'text', { max: 500 }),
   ],
   // R-10.3, R-10.4, R-10.5
@@ -257,7 +262,7 @@ export const FIELDS: Record<string, Field[]> = {
   ],
   // R-10.7
   student_awards: [
-    req('name', '奖励名称', 'text', { max: 100 }),
+    req('name', '奖励名称', 'name', { max: 100 }),
     req('level', '奖励级别', 'code', { table: 'award_level' }),
     code('category', '奖励类别', 'award_category'),
     f('reason', '奖励原因', 'text', { max: 500 }),
@@ -306,9 +311,9 @@ export const FIELDS: Record<string, Field[]> = {
     f('licenceNo', '许可证号', 'text', { max: 50 }),
     f('approvingAuthority', '审批单位', 'text', { max: 100 }),
     f('unitCode', '主管单位', 'text', { max: 30 }),
-    req('name', '幼儿园名称', 'text', { max: 100 }),
+    req('name', '幼儿园名称', 'name', { max: 100 }),
     ...location(),
-    f('director', '园长姓名', 'text', { max: 50 }),
+    f('director', '园长姓名', 'name', { max: 50 }),
     f('sponsor', '举办人（单位）', 'text', { max: 100 }),
     f('foundedYm', '建园时间', 'ym'),
     code('nature', '办园性质', 'kindergarten_nature'),
@@ -338,9 +343,9 @@ export const FIELDS: Record<string, Field[]> = {
   kindergarten_classes: [
     req('kindergartenId', '幼儿园', 'ref'),
     req('classCode', '班级代码', 'text', { max: 30 }),
-    req('name', '班级名称', 'text', { max: 50 }),
+    req('name', '班级名称', 'name', { max: 50 }),
     req('foundedYm', '建班年月', 'ym'),
-    f('headTeacher', '班主任', 'text', { max: 50 }),
+    f('headTeacher', '班主任', 'name', { max: 50 }),
     req('grade', '年级（0 托班，1 小班，2 中班，3 大班）', 'int', { min: 0, maxValue: 3 }),
   ],
   // R-12.1

@@ -132,6 +132,10 @@ function checkField(field: Field, record: RecordInput, ctx: ValidationContext): 
   if (typeof v !== 'string') return format('text', `${label}应为文本`)
   if ([...v].length > (field.max ?? (field.kind === 'photo' ? Infinity : 200))) return format('max_length', `${label}不能超过 ${field.max ?? 200} 个字`)
   switch (field.kind) {
+    case 'name': {
+      const bad = nameCharacterProblem(v)
+      return bad ? [issue('RECORD_NAME_CHARACTER', key, 'name_characters', `${label}的第 ${bad.position} 个字符（${bad.codePoint}）是控制符、换行、制表符或不可见的格式字符，请删除后重新输入`)] : []
+    }
     case 'ym':
       return YM_RE.test(v) ? [] : format('year_month', `${label}应为年月，格式 YYYY-MM`)
     case 'date':
@@ -163,6 +167,20 @@ function checkField(field: Field, record: RecordInput, ctx: ValidationContext): 
     default:
       return []
   }
+}
+
+// Cc: control (NUL, tab, newline …); Cf: invisible format (U+202E direction override, zero-width
+// joiner, BOM …), which make a name print or compare other than it looks; Cs: a lone surrogate
+// half (a paired one is part of its character); Zl/Zp: line and paragraph separators. The middle
+// dot of minority names (·, U+00B7) is punctuation and passes.
+const NAME_REFUSED = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u
+
+/** The first character a person's or place's name may not hold: 1-based position and U+XXXX. */
+export function nameCharacterProblem(v: string): { position: number; codePoint: string } | null {
+  const chars = [...v]
+  const i = chars.findIndex(c => NAME_REFUSED.test(c))
+  if (i < 0) return null
+  return { position: i + 1, codePoint: `U+${chars[i].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}` }
 }
 
 const STUDENT_NO_MESSAGES: Record<string, string> = {

@@ -99,3 +99,45 @@ t.test('R-10.7 R-10.6 R-10.10 R-8.1 date order, term, death and derived-figure r
   t.equal(inUse.body.code, 'RECORD_IN_USE')
   t.strictSame(node.counts(), before, 'a class with students is not deleted')
 })
+
+t.test('R-25.2 R-10.1 names refuse control, invisible format and lone surrogate characters; the minority middle dot passes', async t => {
+  const node = await recordsNode(t)
+  const { school, klass } = await withSchool(node)
+  const base = { ...fx.student(), schoolId: school.id, classId: klass.id, studentNo: null }
+  const hostile: Array<[string, string]> = [
+    ['NUL', '\u0000'],
+    ['U+202E right-to-left override', '\u202e'],
+    ['zero-width joiner', '\u200d'],
+    ['lone high surrogate', '\ud800'],
+    ['lone low surrogate', '\udc00'],
+    ['newline', '\n'],
+    ['tab', '\t'],
+  ]
+  for (const [what, ch] of hostile) {
+    const before = node.counts()
+    const r = await node.call('POST', '/api/v1/students', { ...base, name: `张${ch}三` })
+    t.equal(r.status, 400, `${what}: 400`)
+    t.equal(r.body.code, 'RECORD_NAME_CHARACTER', `${what}: stable code`)
+    t.equal(r.body.details?.field, 'name', `${what}: names the field`)
+    t.match(r.body.message, /^姓名的第 2 个字符/, `${what}: Chinese message naming the field and the position`)
+    t.strictSame(node.counts(), before, `${what}: nothing written`)
+  }
+  // The same rule on a guardian's name, an address and a school (place) name.
+  const guardian = await node.call('POST', '/api/v1/students', { ...base, guardians: [{ ...fx.subRecords.guardians[0], name: '李\u202e四' }] })
+  t.equal(guardian.body.code, 'RECORD_NAME_CHARACTER')
+  t.equal(guardian.body.details.field, 'guardians[0].name')
+  t.match(guardian.body.message, /^监护人姓名/)
+  const address = await node.call('POST', '/api/v1/students', { ...base, currentAddress: '杭州市\u0000西湖区' })
+  t.equal(address.body.details.field, 'currentAddress')
+  const place = await node.call('POST', '/api/v1/schools', fx.school({ schoolCode: '3301060102', name: '西湖\u200b小学' }), node.bureau)
+  t.equal(place.body.code, 'RECORD_NAME_CHARACTER')
+  t.match(place.body.message, /^学校名称/)
+  const patched = await node.call('PATCH', `/api/v1/classes/${klass.id}`, { name: '一\n班', version: klass.version })
+  t.equal(patched.body.code, 'RECORD_NAME_CHARACTER', 'an update is checked too')
+
+  const minority = await node.call('POST', '/api/v1/students', { ...base, name: '阿依古丽·买买提', guardians: [{ ...fx.subRecords.guardians[0], name: '买买提·艾力' }] })
+  t.equal(minority.status, 201, 'the middle dot of minority names is accepted')
+  t.equal(minority.body.name, '阿依古丽·买买提')
+  const rare = await node.call('POST', '/api/v1/students', { ...base, idNumber: fx.idNumber('2016-03-15', '1', 5), name: '王\u{20000}' })
+  t.equal(rare.status, 201, 'a character outside the BMP (a surrogate pair) is accepted')
+})
