@@ -14,6 +14,7 @@ import { createAuthService } from './auth/service.ts'
 import { checkPasswordPolicy } from './auth/passwords.ts'
 import { SENSITIVE_CLASSES } from './auth/sensitive.ts'
 import { createSecretsKey } from './auth/secrets.ts'
+import { createAuditKey } from './auth/audit.ts'
 
 /** 20 random characters from an alphabet without look-alikes (0/O, 1/l/I): about 116 bits. */
 function generatePassword(): string {
@@ -54,7 +55,8 @@ export interface InitialAdmin {
 
 /**
  * `xueji init`: makes the data directory, the database, the Ed25519 key pair (private key 0600),
- * the secret key that encrypts secrets at rest (keys/secrets.key, 0600) and the identity record,
+ * the secret key that encrypts secrets at rest (keys/secrets.key, 0600), the audit chain's HMAC key
+ * (keys/audit.key, 0600) and the identity record,
  * and writes xueji.json. Refuses a directory that already holds a node.
  */
 export async function initNode(opts: InitOptions): Promise<{ identity: NodeIdentity; paths: ReturnType<typeof dataPaths>; admin: InitialAdmin }> {
@@ -73,6 +75,7 @@ export async function initNode(opts: InitOptions): Promise<{ identity: NodeIdent
   const keyFile = `node-${key.kid.slice(0, 16)}.pem`
   writePrivateKeyFile(join(paths.keys, keyFile), key.privatePem)
   const secretKey = createSecretsKey(paths.keys)
+  createAuditKey(paths.keys)
 
   const createdAt = new Date().toISOString()
   const storage = openStorage(paths.db)

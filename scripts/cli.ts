@@ -10,9 +10,9 @@ import { dataPaths } from '../node/paths.ts'
 import { createRedis, checkRedis } from '../node/redis.ts'
 import { startNode } from '../node/server.ts'
 import { VERSION } from '../node/version.ts'
-import { verifyAuditLog } from '../node/auth/audit.ts'
 import { SYNC_USAGE, syncCommands } from './sync-commands.ts'
 import { SEED_USAGE, seedCommand } from './seed-command.ts'
+import { AUDIT_USAGE, auditCommand } from './audit-command.ts'
 
 /** A mistake in how the command was called: print usage, exit 2. */
 export class UsageError extends Error {}
@@ -32,9 +32,8 @@ Usage:
   status  print identity, versions, database size and Redis state
           init also creates the first bureau administrator (user "admin" unless --admin-user)
           and prints its password once; set XUEJI_INIT_ADMIN_PASSWORD to choose it instead
-  audit verify --data DIR
-          check the hash chain of the audit log; exit 1 if an entry was changed, deleted or reordered
 
+Audit:${AUDIT_USAGE}
 Synthetic data:${SEED_USAGE}
 Federation and sync:${SYNC_USAGE}
 Configuration: DIR/xueji.json, overridden by XUEJI_<SECTION>_<KEY> environment variables
@@ -157,33 +156,11 @@ async function status(args: string[], io: Out, env: Record<string, string | unde
   return 0
 }
 
-async function audit(args: string[], io: Out): Promise<number> {
-  const [sub, ...rest] = args
-  if (sub !== 'verify') throw new UsageError('usage: xueji audit verify --data DIR')
-  const v = parse(rest, { data: { type: 'string' } })
-  required(v, 'data')
-  const paths = dataPaths(resolve(v.data!))
-  if (!existsSync(paths.db)) throw new XuejiError('NODE_NOT_INITIALISED', `${paths.dir} has no database; run "xueji init" first`, 500)
-  const storage = openStorage(paths.db, { migrate: false })
-  try {
-    const check = verifyAuditLog(storage)
-    if (check.ok) {
-      io.out(`audit log OK: ${check.entries} entries, head ${check.head}\n`)
-      return 0
-    }
-    const what = { CHANGED: 'was changed', MISSING_OR_REORDERED: 'is missing or out of order (an entry was deleted or moved)', BROKEN_LINK: 'does not link to the entry before it (an entry was deleted or moved)' }[check.problem]
-    io.err(`audit log BROKEN [AUDIT_CHAIN_BROKEN]: entry ${check.seq} ${what}; ${check.entries} entries read\n`)
-    return 1
-  } finally {
-    storage.close()
-  }
-}
-
 const COMMANDS: Record<string, (args: string[], io: Out, env: Record<string, string | undefined>) => Promise<number>> = {
   init,
   start,
   status,
-  audit,
+  audit: auditCommand({ parse: (args, options) => parse(args, options) as Record<string, string | boolean | undefined>, usage: message => new UsageError(message) }),
   seed: seedCommand({ parse: (args, options) => parse(args, options) as Record<string, string | boolean | undefined>, usage: message => new UsageError(message) }),
   ...syncCommands({ parse: (args, options) => parse(args, options) as Record<string, string | boolean | undefined>, usage: message => new UsageError(message) }),
 }

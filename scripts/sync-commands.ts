@@ -44,7 +44,7 @@ export const SYNC_USAGE = `
 
 const quiet: SyncLog = { info() {}, warn() {}, error() {}, debug() {}, child: () => quiet }
 
-async function withSync<T>(dataDir: string, env: Env, fn: (sync: SyncService, ctx: { prefix: string; redisUrl: string }) => Promise<T>): Promise<T> {
+export async function withSync<T>(dataDir: string, env: Env, fn: (sync: SyncService, ctx: { prefix: string; redisUrl: string }) => Promise<T>): Promise<T> {
   const paths = dataPaths(resolve(dataDir))
   const config = loadConfigFile(paths.config, env)
   if (!existsSync(paths.db)) throw new XuejiError('NODE_NOT_INITIALISED', `${paths.dir} has no database; run "xueji init" first`, 500)

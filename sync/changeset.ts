@@ -79,6 +79,17 @@ export interface Manifest {
   /** UTF-8 length of the body text. */
   bytes: number
   createdAt: string
+  /**
+   * The origin's audit-log head when it packed this change set. Optional (older senders omit
+   * it); signed with the rest, so every tier above holds an anchor the origin cannot rewrite.
+   */
+  audit?: AuditAnchor
+}
+
+/** An audit-log entry's seq and keyed chain hash (node/auth/audit.ts). */
+export interface AuditAnchor {
+  seq: number
+  hash: string
 }
 
 /** A change set as stored and sent. */
@@ -97,7 +108,7 @@ export function hashBody(body: ChangeSetBody): string {
 }
 
 /** Signs a change set as the origin: canonicalises the body, hashes it, signs the manifest. */
-export async function signChangeSet(body: ChangeSetBody, signer: Signer): Promise<SignedChangeSet> {
+export async function signChangeSet(body: ChangeSetBody, signer: Signer, audit?: AuditAnchor): Promise<SignedChangeSet> {
   const text = canonicalJson(body)
   // Refuse to sign what a receiver would refuse: better to fail at the packer than upstream.
   assertChangeSetBody(JSON.parse(text))
@@ -111,6 +122,7 @@ export async function signChangeSet(body: ChangeSetBody, signer: Signer): Promis
     rows: body.rows.length,
     bytes: Buffer.byteLength(text, 'utf8'),
     createdAt: body.createdAt,
+    ...(audit ? { audit: { seq: audit.seq, hash: audit.hash } } : {}),
   }
   return { body: text, jws: await signJws(manifest, CHANGESET_TYP, signer), hash }
 }
@@ -212,6 +224,8 @@ function assertManifest(p: Record<string, unknown>): Manifest {
   if (!Number.isSafeInteger(p.rows) || (p.rows as number) < 0) throw bad('rows')
   if (!Number.isSafeInteger(p.bytes) || (p.bytes as number) < 0) throw bad('bytes')
   if (typeof p.createdAt !== 'string') throw bad('createdAt')
+  const audit = p.audit
+  if (audit !== undefined && !(isPlainObject(audit) && isPositiveInt(audit.seq) && isSha256Hex(audit.hash) && Object.keys(audit).length === 2)) throw bad('audit')
   return {
     format: p.format as number,
     origin: p.origin,
@@ -221,6 +235,7 @@ function assertManifest(p: Record<string, unknown>): Manifest {
     rows: p.rows as number,
     bytes: p.bytes as number,
     createdAt: p.createdAt,
+    ...(audit !== undefined ? { audit: audit as unknown as AuditAnchor } : {}),
   }
 }
 

@@ -3,7 +3,7 @@
  * every receiver runs, and where each type lives over HTTP. One list, so the HTTP transport,
  * the Fastify routes and the in-memory transport cannot drift apart.
  */
-import type { SignedChangeSet } from './changeset.ts'
+import type { AuditAnchor, SignedChangeSet } from './changeset.ts'
 import type { SignedCommand } from './command.ts'
 import type { Digest, DigestResult } from './digest.ts'
 import { syncError } from './errors.ts'
@@ -26,6 +26,8 @@ export type FederationRequest =
   | { type: 'origins.list' }
   /** Anti-entropy digest of what the sender owns. */
   | { type: 'digest.push'; digest: Digest }
+  /** The audit anchors of the sender itself in the change sets after seq `after` (`xueji audit verify`). */
+  | { type: 'audit.anchors'; after: number; limit: number }
 
 /** The answer to each request type. */
 export interface FederationResponses {
@@ -36,6 +38,8 @@ export interface FederationResponses {
   'changesets.fetch': { changeSets: (SignedChangeSet & { seq: number })[] }
   'origins.list': { origins: { origin: string; seq: number }[] }
   'digest.push': DigestResult
+  /** `scannedTo`: the last change-set seq read, to ask `after` next; null when there is no more. */
+  'audit.anchors': { anchors: (AuditAnchor & { changeSetSeq: number })[]; scannedTo: number | null }
 }
 
 /** The response type of request `T`. */
@@ -66,6 +70,7 @@ export const HTTP_ROUTES = {
   'changesets.fetch': { method: 'GET', path: '/changesets' },
   'origins.list': { method: 'GET', path: '/origins' },
   'digest.push': { method: 'POST', path: '/digests' },
+  'audit.anchors': { method: 'GET', path: '/audit-anchors' },
 } as const satisfies Record<FederationRequest['type'], { method: 'GET' | 'POST'; path: string }>
 
 /** Path prefix of the federation routes. */
@@ -100,6 +105,9 @@ export function assertRequest(m: unknown): FederationRequest {
       if (!str(m.origin) || !int(m.after, 0) || !int(m.limit, 1)) throw bad('changesets.fetch')
       break
     case 'origins.list':
+      break
+    case 'audit.anchors':
+      if (!int(m.after, 0) || !int(m.limit, 1)) throw bad('audit.anchors')
       break
     case 'digest.push':
       if (!isPlainObject(m.digest) || !Array.isArray(m.digest.units) || !int(m.digest.seq, 0)) throw bad('digest')

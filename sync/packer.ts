@@ -9,7 +9,7 @@
  * therefore never have gaps and never repeat, whoever packs.
  */
 import type { Storage } from '../schema/db.ts'
-import { CHANGESET_FORMAT, signChangeSet, splitIntoChangeSets, type ChangeRow, type ChangeSetBody } from './changeset.ts'
+import { CHANGESET_FORMAT, signChangeSet, splitIntoChangeSets, type AuditAnchor, type ChangeRow, type ChangeSetBody } from './changeset.ts'
 import type { Signer } from './keys.ts'
 import type { SelfNode } from './registry.ts'
 
@@ -54,6 +54,8 @@ export async function packOutbox(deps: PackerDeps): Promise<number[]> {
   const insert = db.prepare(`insert into sync_change_sets (origin, seq, hash, prev, body, jws, kid, rows, bytes, created_at, received_from, stored_at, acked_at)
     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null, ?, ?)`)
   const mark = db.prepare('update outbox set change_set_seq = ? where id >= ? and id <= ? and change_set_seq is null')
+  // The audit log's head travels in the signed manifest: the parent's anchor (node/auth/audit.ts).
+  const auditHead = db.prepare('select seq, hash from audit_log order by seq desc limit 1')
   const keyValid = db.prepare('select 1 from node_keys where kid = ? and valid_from_seq <= ? and (valid_until_seq is null or valid_until_seq >= ?)')
   const made: number[] = []
 
@@ -73,7 +75,7 @@ export async function packOutbox(deps: PackerDeps): Promise<number[]> {
       const seq = (head?.seq ?? 0) + 1
       const body: ChangeSetBody = { format: CHANGESET_FORMAT, origin: self.code, seq, prev: head?.hash ?? null, createdAt: new Date().toISOString(), rows: chunk }
       const signer = await deps.signerFor(seq)
-      const signed = await signChangeSet(body, signer)
+      const signed = await signChangeSet(body, signer, auditHead.get() as AuditAnchor | undefined)
       const stored = tryStore(() => storage.write(() => {
         const now = readHead.get(self.code) as { seq: number; hash: string } | undefined
         if ((now?.seq ?? 0) + 1 !== seq || !keyValid.get(signer.kid, seq, seq)) return false

@@ -4,13 +4,14 @@
  * every check happens in one place whatever the transport.
  */
 import type { Storage } from '../schema/db.ts'
+import { CHANGESET_TYP, type AuditAnchor } from './changeset.ts'
 import { inArea } from './area.ts'
 import { compareUnits, computeUnits, type DigestResult } from './digest.ts'
 import type { Downward } from './downward.ts'
 import { acceptEnrolment, acceptRotation } from './enrolment.ts'
 import { syncError } from './errors.ts'
 import type { Inbox } from './inbox.ts'
-import type { Signer, Tier } from './keys.ts'
+import { openCompactJws, type Signer, type Tier } from './keys.ts'
 import { assertEnrollRequest, assertRequest, type EnrollRequest, type EnrollResponse, type FederationRequest, type ResponseOf } from './messages.ts'
 import { verifyNodeToken } from './node-token.ts'
 import type { KeyRegistry, SelfNode } from './registry.ts'
@@ -81,7 +82,23 @@ export function createReceiver(deps: ReceiverDeps): FederationEndpoint {
       }
       case 'digest.push':
         return checkDigest(sender, m.digest)
+      case 'audit.anchors':
+        return auditAnchors(sender, m.after, Math.min(m.limit, PAGE_MAX))
     }
+  }
+
+  /**
+   * The audit anchors the sender signed into its own change sets, as stored here with them in the
+   * apply transaction: every one, not the latest, since a node that rewrote its log sends anchors
+   * of the rewritten chain afterwards. Only to the node itself (its log is nobody else's concern).
+   */
+  function auditAnchors(sender: SelfNode, after: number, limit: number): ResponseOf<{ type: 'audit.anchors'; after: number; limit: number }> {
+    const rows = db.prepare('select seq, jws from sync_change_sets where origin = ? and seq > ? order by seq limit ?').all(sender.code, after, limit) as { seq: number; jws: string }[]
+    const anchors = rows.flatMap(r => {
+      const audit = openCompactJws(r.jws, CHANGESET_TYP).unverifiedPayload.audit as AuditAnchor | undefined
+      return audit ? [{ changeSetSeq: r.seq, seq: audit.seq, hash: audit.hash }] : []
+    })
+    return { anchors, scannedTo: rows.length === limit ? rows[rows.length - 1].seq : null }
   }
 
   /** Anti-entropy at the parent: compare the child's digest with the replica, if the replica has caught up. */

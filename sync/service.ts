@@ -13,6 +13,7 @@ import type { Redis } from 'ioredis'
 import type { Config } from '../config/schema.ts'
 import type { Storage } from '../schema/db.ts'
 import type { ReplicatedTable } from '../schema/replicated.ts'
+import type { AuditAnchor } from './changeset.ts'
 import { createApplier } from './apply.ts'
 import { BUILTIN_COMMAND_HANDLERS, createDownward, type CommandHandler } from './downward.ts'
 import { enrolWithParent, issueJoinToken, rotateOwnKey, tokenKid } from './enrolment.ts'
@@ -183,6 +184,17 @@ export function createSyncService(opts: SyncServiceOptions) {
     rebuild() {
       if (!transport || !parentCode()) throw syncError('SYNC_NOT_ENROLLED', 'not enrolled under a parent')
       return rebuildFromParent({ storage, self, registry, applier, transport })
+    },
+    /** Every audit anchor of this node the parent holds, in change-set order (`xueji audit verify`). */
+    async auditAnchors(): Promise<AuditAnchor[]> {
+      if (!transport || !parentCode()) throw syncError('SYNC_NOT_ENROLLED', 'not enrolled under a parent')
+      const anchors: AuditAnchor[] = []
+      for (let after = 0; ; ) {
+        const page = await transport.request({ type: 'audit.anchors', after, limit: 500 })
+        anchors.push(...page.anchors.map(a => ({ seq: a.seq, hash: a.hash })))
+        if (page.scannedTo === null) return anchors
+        after = page.scannedTo
+      }
     },
     /** An operator releases a quarantined change set without its bad rows. */
     releaseQuarantine: (origin: string, seq: number, decidedBy: string) => inbox.release(origin, seq, decidedBy),

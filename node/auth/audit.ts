@@ -1,11 +1,22 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
+import { createHmac } from 'node:crypto'
+import { existsSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
 import type { Storage } from '../../schema/db.ts'
 import { canonicalJson, sha256Hex } from '../../sync/canonical.ts'
+import { keysDirOf } from '../../sync/signers.ts'
+import { authError } from './errors.ts'
+import { createKeyFile, readKeyFile } from './secrets.ts'
 
 /**
- * The hash-chained audit log (R-25.2, R-27.1). Each entry's hash covers the previous entry's
- * hash and the canonical JSON of the entry itself, so changing, deleting or reordering any entry
- * breaks the chain from that point on. Entries hold ids and field names, never personal values.
+ * The keyed, hash-chained audit log (R-25.2, R-27.1). Each entry's hash is an HMAC-SHA256, under
+ * the node's audit key, of the previous entry's hash and the canonical JSON of the entry itself,
+ * so changing, deleting or reordering any entry breaks the chain from that point on, and without
+ * the key nobody can recompute the later hashes. The key lives in `keys/audit.key` (0600, with
+ * the signing key), never in the database. Against someone who holds the key too, the head of the
+ * chain travels in every signed change set (sync/changeset.ts `Manifest.audit`): the parent keeps
+ * those anchors, and `xueji audit verify` checks the chain against them. Entries hold ids and
+ * field names, never personal values.
  */
 export interface AuditEntry {
   /** UTC ISO time. */
@@ -32,8 +43,76 @@ export interface AuditRow extends AuditEntry {
 /** The prev hash of entry 1. */
 export const GENESIS_HASH = '0'.repeat(64)
 
-export function entryHash(prevHash: string, seq: number, e: AuditEntry): string {
-  return sha256Hex(prevHash + canonicalJson({ seq, ...e }))
+/** The chain's HMAC key, in the node's keys directory. */
+export const AUDIT_KEY_FILE = 'audit.key'
+
+export function entryHash(key: Buffer, prevHash: string, seq: number, e: AuditEntry): string {
+  return createHmac('sha256', key).update(prevHash + canonicalJson({ seq, ...e })).digest('hex')
+}
+
+/** Makes keys/audit.key (`xueji init`). */
+export function createAuditKey(keysDir: string): Buffer {
+  return createKeyFile(keysDir, AUDIT_KEY_FILE, 'a new key would break the audit chain')
+}
+
+const auditKeys = new WeakMap<Storage, Buffer>()
+
+/** The audit key of the node whose database `storage` is (read once). @throws AUDIT_KEY_MISSING */
+export function auditKeyOf(storage: Storage): Buffer {
+  let key = auditKeys.get(storage)
+  if (!key) {
+    const dir = keysDirOf(storage)
+    if (!existsSync(join(dir, AUDIT_KEY_FILE))) throw authError('AUDIT_KEY_MISSING', `${join(dir, AUDIT_KEY_FILE)} is missing; start the node once to make it, or restore keys/ from the backup`)
+    key = readKeyFile(dir, AUDIT_KEY_FILE)
+    auditKeys.set(storage, key)
+  }
+  return key
+}
+
+/**
+ * Run at start. A node from before the keyed chain has no audit key: it is made now and every
+ * existing entry is re-hashed under it, in one transaction. Re-keying must not launder an
+ * earlier edit, so the unkeyed chain (plain SHA-256) is checked first and the result is the
+ * first entry of the keyed era, `audit.chain_keyed`: outcome 'failed', code AUDIT_CHAIN_BROKEN
+ * and the first bad seq as targetId when it did not hold. Seq gaps stay visible. Returns null
+ * when the key already existed.
+ */
+export function ensureAuditKey(storage: Storage): { entries: number; brokenAt: number | null } | null {
+  const dir = keysDirOf(storage)
+  if (existsSync(join(dir, AUDIT_KEY_FILE))) return null
+  const db = storage.sqlite
+  const page = db.prepare('select * from audit_log where seq > ? order by seq limit 5000')
+  const update = db.prepare('update audit_log set prev_hash = ?, hash = ? where seq = ?')
+  // The file first: a key lost after the re-hash committed would leave a chain nobody can check.
+  const key = createAuditKey(dir)
+  try {
+    return storage.write(() => {
+      auditKeys.set(storage, key)
+      let legacyPrev = GENESIS_HASH
+      let prev = GENESIS_HASH
+      let brokenAt: number | null = null
+      let entries = 0
+      for (let after = 0; ; ) {
+        const rows = (page.all(after) as Row[]).map(fromRow)
+        if (rows.length === 0) break
+        for (const { seq, prevHash, hash, ...entry } of rows) {
+          if (brokenAt === null && (seq !== entries + 1 || prevHash !== legacyPrev || sha256Hex(legacyPrev + canonicalJson({ seq, ...entry })) !== hash)) brokenAt = seq
+          legacyPrev = hash
+          const linked = prev
+          prev = entryHash(key, linked, seq, entry)
+          update.run(linked, prev, seq)
+          entries++
+        }
+        after = rows[rows.length - 1].seq
+      }
+      appendAudit(storage, { actorId: null, actorRole: null, ip: null, action: 'audit.chain_keyed', targetTable: 'audit_log', targetId: brokenAt === null ? null : String(brokenAt), fields: null, outcome: brokenAt === null ? 'ok' : 'failed', status: null, code: brokenAt === null ? null : 'AUDIT_CHAIN_BROKEN' })
+      return { entries, brokenAt }
+    })
+  } catch (err) {
+    auditKeys.delete(storage)
+    rmSync(join(dir, AUDIT_KEY_FILE), { force: true })
+    throw err
+  }
 }
 
 type Row = { seq: number; at: string; actor_id: string | null; actor_role: string | null; ip: string | null; action: string; target_table: string | null; target_id: string | null; fields_json: string | null; outcome: AuditEntry['outcome']; status: number | null; code: string | null; prev_hash: string; hash: string }
@@ -58,7 +137,7 @@ export function appendAudit(storage: Storage, entry: Omit<AuditEntry, 'at'> & { 
     const last = storage.sqlite.prepare('select seq, hash from audit_log order by seq desc limit 1').get() as { seq: number; hash: string } | undefined
     const seq = (last?.seq ?? 0) + 1
     const prevHash = last?.hash ?? GENESIS_HASH
-    const hash = entryHash(prevHash, seq, e)
+    const hash = entryHash(auditKeyOf(storage), prevHash, seq, e)
     storage.sqlite
       .prepare('insert into audit_log (seq, at, actor_id, actor_role, ip, action, target_table, target_id, fields_json, outcome, status, code, prev_hash, hash) values (?,?,?,?,?,?,?,?,?,?,?,?,?,?)')
       .run(seq, e.at, e.actorId, e.actorRole, e.ip, e.action, e.targetTable, e.targetId, e.fields === null ? null : JSON.stringify(e.fields), e.outcome, e.status, e.code, prevHash, hash)
@@ -148,32 +227,45 @@ export function readAudit(storage: Storage, opts: { afterSeq?: number; limit?: n
 
 export type ChainCheck =
   | { ok: true; entries: number; head: string }
-  | { ok: false; entries: number; seq: number; problem: 'CHANGED' | 'MISSING_OR_REORDERED' | 'BROKEN_LINK' }
+  | { ok: false; entries: number; seq: number; problem: 'CHANGED' | 'MISSING_OR_REORDERED' | 'BROKEN_LINK' | 'ANCHOR_MISMATCH' | 'ANCHOR_MISSING' }
+
+/** An entry's seq and hash as the parent holds it (sync/changeset.ts `AuditAnchor`). */
+export interface Anchor {
+  seq: number
+  hash: string
+}
 
 /**
- * Pure: walks the entries in storage order (by seq) and checks every link.
+ * Pure: walks the entries in storage order (by seq) and checks every link under `key`.
  * - CHANGED: an entry's content no longer matches its hash;
  * - MISSING_OR_REORDERED: seq is not the next number (an entry was deleted or moved);
- * - BROKEN_LINK: prevHash is not the hash of the entry before (deleted and renumbered, or swapped).
- * Deleting the newest entries leaves a valid shorter chain: compare `head` with a copy kept
- * elsewhere (the daily backup) to catch that.
+ * - BROKEN_LINK: prevHash is not the hash of the entry before (deleted and renumbered, or swapped);
+ * - ANCHOR_MISMATCH: the entry's hash differs from one the parent was sent (the chain was
+ *   rewritten, by someone holding the key);
+ * - ANCHOR_MISSING: the parent was sent an entry this log no longer has (deleted from the end).
+ * Without anchors, deleting the newest entries leaves a valid shorter chain.
  */
-export function verifyAuditChain(rows: readonly AuditRow[]): ChainCheck {
+export function verifyAuditChain(rows: readonly AuditRow[], key: Buffer, anchors: readonly Anchor[] = []): ChainCheck {
+  const anchored = new Map<number, string[]>()
+  for (const a of anchors) anchored.set(a.seq, [...(anchored.get(a.seq) ?? []), a.hash])
   let prev = GENESIS_HASH
   let expectSeq = 1
   for (const r of rows) {
     if (r.seq !== expectSeq) return { ok: false, entries: rows.length, seq: r.seq, problem: 'MISSING_OR_REORDERED' }
     if (r.prevHash !== prev) return { ok: false, entries: rows.length, seq: r.seq, problem: 'BROKEN_LINK' }
     const { seq, prevHash: _p, hash, ...entry } = r
-    if (entryHash(prev, seq, entry) !== hash) return { ok: false, entries: rows.length, seq: r.seq, problem: 'CHANGED' }
+    if (entryHash(key, prev, seq, entry) !== hash) return { ok: false, entries: rows.length, seq: r.seq, problem: 'CHANGED' }
+    if (anchored.get(seq)?.some(h => h !== hash)) return { ok: false, entries: rows.length, seq, problem: 'ANCHOR_MISMATCH' }
     prev = hash
     expectSeq++
   }
+  const beyond = anchors.reduce((min, a) => (a.seq >= expectSeq && a.seq < min ? a.seq : min), Infinity)
+  if (beyond !== Infinity) return { ok: false, entries: rows.length, seq: beyond, problem: 'ANCHOR_MISSING' }
   return { ok: true, entries: rows.length, head: prev }
 }
 
-/** Checks the whole log of a node (`xueji audit verify`). */
-export function verifyAuditLog(storage: Storage): ChainCheck {
+/** Checks the whole log of a node (`xueji audit verify`), against the parent's anchors when given. */
+export function verifyAuditLog(storage: Storage, anchors: readonly Anchor[] = []): ChainCheck {
   const rows = (storage.sqlite.prepare('select * from audit_log order by seq').all() as Row[]).map(fromRow)
-  return verifyAuditChain(rows)
+  return verifyAuditChain(rows, auditKeyOf(storage), anchors)
 }

@@ -27,8 +27,9 @@ export const authErrors = {
   REVEAL_NOT_GRANTED: { status: 403, doc: 'The account holds no grant for this class of sensitive field (R-27.1).' },
   REVEAL_FIELD_UNKNOWN: { status: 400, doc: 'The field is not a sensitive field of that table; non-sensitive fields are shown in clear anyway.' },
   SECRET_TAMPERED: { status: 500, doc: 'An encrypted secret at rest (a TOTP secret) does not verify: changed in the database, copied from another account, or encrypted under another node key (keys/secrets.key replaced). Reset the TOTP of the account.' },
-  SECRET_KEY_INVALID: { status: 500, doc: 'keys/secrets.key does not hold a 32-byte key (base64url); restore it from the backup of the data directory.' },
-  AUDIT_CHAIN_BROKEN: { status: 500, doc: 'The audit log hash chain does not verify: an entry was changed, deleted or reordered; details.seq is the first bad entry.' },
+  SECRET_KEY_INVALID: { status: 500, doc: 'keys/secrets.key or keys/audit.key does not hold a 32-byte key (base64url); restore it from the backup of the data directory.' },
+  AUDIT_CHAIN_BROKEN: { status: 500, doc: 'The audit log hash chain does not verify: an entry was changed, deleted or reordered, or differs from an anchor the parent holds (a rewritten chain); details.seq is the first bad entry. Compare with the backup and investigate the node.' },
+  AUDIT_KEY_MISSING: { status: 500, doc: 'keys/audit.key (the HMAC key of the audit chain) is missing: a node of an earlier version that has not been started since, or keys/ was not restored with the database. Start the node once (it makes the key and re-keys the chain), or restore keys/ from the backup.' },
 } as const
 
 export const authError = errorFactory(authErrors)

@@ -22,10 +22,10 @@ const KEY_BYTES = 32
 const IV_BYTES = 12
 const TAG_BYTES = 16
 
-/** Writes a new secret key into `keysDir` (mode 0600). Refuses to replace one: that would orphan every stored secret. */
-export function createSecretsKey(keysDir: string): Buffer {
-  const file = join(keysDir, SECRETS_KEY_FILE)
-  if (existsSync(file)) throw new Error(`${file} already exists; a new key would make every stored secret unreadable`)
+/** Writes a new 32-byte key as file `name` of `keysDir` (mode 0600). Refuses to replace one: `why` says what that would break. */
+export function createKeyFile(keysDir: string, name: string, why: string): Buffer {
+  const file = join(keysDir, name)
+  if (existsSync(file)) throw new Error(`${file} already exists; ${why}`)
   mkdirSync(keysDir, { recursive: true, mode: 0o700 })
   const key = randomBytes(KEY_BYTES)
   writePrivateKeyFile(file, key.toString('base64url') + '\n')
@@ -33,18 +33,30 @@ export function createSecretsKey(keysDir: string): Buffer {
 }
 
 /**
- * Reads the node's secret key; makes it first when `create` and the file is missing (a node
- * initialised before secrets were encrypted).
+ * Reads key file `name` of `keysDir`.
  *
  * @throws XuejiError `KEY_FILE_PERMISSIONS` when group or others may access the file;
  *   `SECRET_KEY_INVALID` when it does not hold 32 bytes.
  */
-export function loadSecretsKey(keysDir: string, opts: { create?: boolean } = {}): Buffer {
-  const file = join(keysDir, SECRETS_KEY_FILE)
-  if (opts.create && !existsSync(file)) return createSecretsKey(keysDir)
+export function readKeyFile(keysDir: string, name: string): Buffer {
+  const file = join(keysDir, name)
   const key = Buffer.from(readPrivateKeyFile(file).trim(), 'base64url')
   if (key.length !== KEY_BYTES) throw authError('SECRET_KEY_INVALID', `${file} does not hold a ${KEY_BYTES}-byte key`, { file })
   return key
+}
+
+/** Writes a new secret key into `keysDir` (mode 0600). Refuses to replace one: that would orphan every stored secret. */
+export function createSecretsKey(keysDir: string): Buffer {
+  return createKeyFile(keysDir, SECRETS_KEY_FILE, 'a new key would make every stored secret unreadable')
+}
+
+/**
+ * Reads the node's secret key; makes it first when `create` and the file is missing (a node
+ * initialised before secrets were encrypted). Errors as `readKeyFile`.
+ */
+export function loadSecretsKey(keysDir: string, opts: { create?: boolean } = {}): Buffer {
+  if (opts.create && !existsSync(join(keysDir, SECRETS_KEY_FILE))) return createSecretsKey(keysDir)
+  return readKeyFile(keysDir, SECRETS_KEY_FILE)
 }
 
 /** `v1:<iv>:<tag>:<ciphertext>` of `plain`, bound to `context`. */

@@ -4,7 +4,7 @@ import helmet from '@fastify/helmet'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { XuejiError } from '../../config/errors.ts'
 import { can, inScope, type Actor, type Permission, type Target } from '../auth/access.ts'
-import { appendAudit, runInRequest, type AuditEntry, type AuditNote, type RequestAudit } from '../auth/audit.ts'
+import { appendAudit, ensureAuditKey, runInRequest, type AuditEntry, type AuditNote, type RequestAudit } from '../auth/audit.ts'
 import { authError } from '../auth/errors.ts'
 import { actorOfAccount, createAuthService, type AccountRow, type AuthService, type SessionRow } from '../auth/service.ts'
 
@@ -105,6 +105,9 @@ export default fp<AuthPluginOptions>(
     // TOTP secrets stored in clear by a node of an earlier version are encrypted once, here.
     const sealed = auth.encryptClearSecrets()
     if (sealed > 0) app.log.info({ accounts: sealed }, 'TOTP secrets encrypted at rest')
+    // A node from before the keyed audit chain gets its key now, and its chain re-keyed.
+    const keyed = ensureAuditKey(app.storage)
+    if (keyed) app.log[keyed.brokenAt === null ? 'info' : 'error']({ ...keyed }, 'audit chain keyed (keys/audit.key)')
     app.decorate('auth', auth)
     app.decorate('apiRoutes', [] as ApiRoute[])
     app.decorateRequest('actor', null)

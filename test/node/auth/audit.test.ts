@@ -4,7 +4,9 @@ import { Writable } from 'node:stream'
 import { buildTestApp, loginAs, loginWith, TEST_PASSWORD } from '../../helper.ts'
 import { main } from '../../../scripts/cli.ts'
 import { openStorage } from '../../../schema/db.ts'
-import { appendAudit, readAudit, verifyAuditChain, verifyAuditLog } from '../../../node/auth/audit.ts'
+import { existsSync, rmSync, statSync } from 'node:fs'
+import { AUDIT_KEY_FILE, appendAudit, auditKeyOf, ensureAuditKey, entryHash, readAudit, verifyAuditChain, verifyAuditLog, type AuditRow } from '../../../node/auth/audit.ts'
+import { canonicalJson, sha256Hex } from '../../../sync/canonical.ts'
 import { seedWorld } from './fixtures.ts'
 
 async function cli(...argv: string[]) {
@@ -77,7 +79,72 @@ t.test('R-25.2 the audit chain detects a changed, a deleted and a reordered entr
     sql.prepare('update audit_log set seq = 4 where seq = 5').run()
     sql.prepare('update audit_log set seq = 5 where seq = -1').run()
   }, 'BROKEN_LINK', 4)
-  t.same(verifyAuditChain([]), { ok: true, entries: 0, head: '0'.repeat(64) })
+  t.same(verifyAuditChain([], auditKeyOf(app.storage)), { ok: true, entries: 0, head: '0'.repeat(64) })
+})
+
+const testEntry = (i: number) => ({ actorId: 'a', actorRole: 'teacher', ip: '10.0.0.1', action: `test ${i}`, targetTable: null, targetId: null, fields: null, outcome: 'ok' as const, status: 200, code: null })
+
+/** Rewrites the whole log as `rows`, relinking every hash with `hash` (what a tamperer would do). */
+function rewriteLog(sql: import('better-sqlite3').Database, rows: AuditRow[], hash: (prev: string, seq: number, e: Omit<AuditRow, 'seq' | 'prevHash' | 'hash'>) => string) {
+  sql.prepare('delete from audit_log').run()
+  const ins = sql.prepare('insert into audit_log (seq, at, actor_id, actor_role, ip, action, target_table, target_id, fields_json, outcome, status, code, prev_hash, hash) values (?,?,?,?,?,?,?,?,?,?,?,?,?,?)')
+  let prev = '0'.repeat(64)
+  rows.forEach((r, i) => {
+    const { seq: _s, prevHash: _p, hash: _h, ...e } = r
+    const h = hash(prev, i + 1, e)
+    ins.run(i + 1, e.at, e.actorId, e.actorRole, e.ip, e.action, e.targetTable, e.targetId, e.fields === null ? null : JSON.stringify(e.fields), e.outcome, e.status, e.code, prev, h)
+    prev = h
+  })
+}
+const sha256Chain = (prev: string, seq: number, e: object) => sha256Hex(prev + canonicalJson({ seq, ...e }))
+
+t.test('R-25.2 the chain is keyed: deleting an entry and recomputing the later hashes with SHA-256 fails verify; the key file is 0600 in keys/', async t => {
+  const app = await buildTestApp(t)
+  const keyFile = join(app.dataDir, 'keys', AUDIT_KEY_FILE)
+  t.ok(existsSync(keyFile), 'init made keys/audit.key')
+  t.equal(statSync(keyFile).mode & 0o777, 0o600)
+  t.notOk(JSON.stringify(app.storage.sqlite.prepare('select * from node_keys').all()).includes(auditKeyOf(app.storage).toString('base64url')), 'the key is not in the database')
+  for (let i = 0; i < 6; i++) appendAudit(app.storage, testEntry(i))
+  t.ok(verifyAuditLog(app.storage).ok)
+  const rows = readAudit(app.storage)
+  // The attack of issue 8 finding 8: drop entry 3 and rebuild the chain as the old code hashed it.
+  rewriteLog(app.storage.sqlite, rows.filter(r => r.seq !== 3), sha256Chain)
+  const check = verifyAuditLog(app.storage)
+  t.same(check.ok ? 'ok' : [check.problem, check.seq], ['CHANGED', 1], 'the first recomputed entry does not verify under the key')
+  const r = await cli('audit', 'verify', '--data', app.dataDir)
+  t.equal(r.code, 1)
+  t.match(r.err, /AUDIT_CHAIN_BROKEN.*entry 1 was changed/)
+  // Without the key a well-formed chain cannot be made; with it (next test file) the parent's anchor decides.
+  rewriteLog(app.storage.sqlite, rows.filter(r => r.seq !== 3), (prev, seq, e) => entryHash(Buffer.alloc(32), prev, seq, e as never))
+  t.equal(verifyAuditLog(app.storage).ok, false, 'nor with a guessed key')
+})
+
+t.test('R-25.2 a node from before the keyed chain: the key is made at start and the chain re-keyed, recording whether it was intact', async t => {
+  const app = await buildTestApp(t)
+  for (let i = 0; i < 5; i++) appendAudit(app.storage, testEntry(i))
+  const keyFile = join(app.dataDir, 'keys', AUDIT_KEY_FILE)
+  const oldLog = (tamper: boolean) => {
+    // The log as a node of the earlier version left it: plain SHA-256, no keys/audit.key.
+    const rows = readAudit(app.storage).filter(r => r.action.startsWith('test'))
+    rewriteLog(app.storage.sqlite, rows, sha256Chain)
+    if (tamper) app.storage.sqlite.prepare("update audit_log set outcome = 'denied' where seq = 2").run()
+    rmSync(keyFile)
+  }
+  oldLog(false)
+  const keyed = ensureAuditKey(app.storage)
+  t.same(keyed, { entries: 5, brokenAt: null })
+  t.ok(existsSync(keyFile))
+  t.equal(statSync(keyFile).mode & 0o777, 0o600)
+  t.ok(verifyAuditLog(app.storage).ok, 'the re-keyed chain verifies under the new key')
+  const marker = readAudit(app.storage).at(-1)!
+  t.same([marker.seq, marker.action, marker.outcome, marker.code], [6, 'audit.chain_keyed', 'ok', null], 'keying is itself in the chain')
+  t.equal(ensureAuditKey(app.storage), null, 'once only')
+
+  oldLog(true)
+  t.same(ensureAuditKey(app.storage), { entries: 5, brokenAt: 2 }, 'a legacy chain that was already broken is not laundered silently')
+  const failed = readAudit(app.storage).at(-1)!
+  t.same([failed.action, failed.outcome, failed.code, failed.targetId], ['audit.chain_keyed', 'failed', 'AUDIT_CHAIN_BROKEN', '2'])
+  t.ok(verifyAuditLog(app.storage).ok, 'the record of the break is part of the keyed chain, which cannot drop it without the key')
 })
 
 t.test('R-27.1 R-25.2 no clear ID number, name or address in the log output or the audit table after a run of writes', async t => {
