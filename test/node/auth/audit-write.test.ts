@@ -79,8 +79,13 @@ t.test('R-25.2 a write and its audit entry commit in one transaction: a rolled-b
     if (what.startsWith('create')) t.equal(entries[0]?.targetId, null, `${what}: naming no record, since none was made`)
   }
   before = snapshot(node)
+  const attempts = sql.prepare('select count(*) n from login_attempts where ok = 0').pluck()
+  const failedBefore = attempts.get() as number
   const login = await node.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'teacher-a', password: TEST_PASSWORD } })
   t.equal(login.statusCode, 500)
+  // The attempt was reserved before the password was checked (R-25.2 throttling); unconfirmed, it counts as failed.
+  t.equal(attempts.get(), failedBefore + 1, 'log in: the reserved attempt stays counted as a failure')
+  sql.prepare('delete from login_attempts where id = (select max(id) from login_attempts)').run()
   t.equal(snapshot(node), before, 'log in: no session without its entry')
   sql.exec('drop trigger crash_before_commit')
 
