@@ -259,3 +259,20 @@ t.test('splitIntoChangeSets respects maxRows and maxBytes, keeps order, puts an 
   t.throws(() => splitIntoChangeSets(many, { maxRows: 0, maxBytes: 10 }), RangeError)
   t.throws(() => splitIntoChangeSets(many, { maxRows: 1, maxBytes: 1.5 }), RangeError)
 })
+
+t.test('R-25.2 R-D.2 the audit anchor: signed in the manifest, optional (older senders), malformed refused SYNC_MALFORMED', async (t) => {
+  const text = canonicalJson(body)
+  const anchor = { seq: 7, hash: sha256Hex('entry 7') }
+  const signed = await signChangeSet(body, signer, anchor)
+  t.same((await verifyChangeSet(signed, keys)).manifest.audit, anchor, 'carried and verified')
+  t.notOk('audit' in (await verifyChangeSet(await signChangeSet(body, signer), keys)).manifest, 'absent: accepted as from an older sender')
+  // Changing the anchor breaks the signature: it is covered like the rest of the manifest.
+  const [h, p, s] = signed.jws.split('.')
+  const forged = JSON.parse(unb64(p))
+  forged.audit.seq = 8
+  await t.rejects(verifyChangeSet({ ...signed, jws: [h, b64(JSON.stringify(forged)), s].join('.') }, keys), { code: 'SYNC_SIGNATURE_INVALID' })
+  for (const audit of [{ seq: 0, hash: anchor.hash }, { seq: 1.5, hash: anchor.hash }, { seq: 1, hash: 'x' }, { seq: 1 }, { seq: 1, hash: anchor.hash, extra: 1 }, 'head', null]) {
+    const jws = await signJws({ ...manifestOf(text, body), audit } as unknown as Manifest, CHANGESET_TYP, signer)
+    await t.rejects(verifyChangeSet({ body: text, jws, hash: sha256Hex(text) }, keys), { code: 'SYNC_MALFORMED' }, JSON.stringify(audit))
+  }
+})
