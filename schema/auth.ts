@@ -77,8 +77,9 @@ export const loginAttempts = sqliteTable(
 )
 
 /**
- * The audit log: every write, login, denied request and reveal (R-25.2, R-27.1). Hash-chained:
- * `hash = sha256(prevHash + canonicalJson(entry))`, so an edit, deletion or reordering shows in
+ * The audit log: every write, login, denied request and reveal (R-25.2, R-27.1). Hash-chained
+ * under a key kept outside the database: `hash = hmacSha256(keys/audit.key, prevHash +
+ * canonicalJson(entry))` (node/auth/audit.ts), so an edit, deletion or reordering shows in
  * `xueji audit verify`. Ids and field names only, never personal values.
  */
 export const auditLog = sqliteTable(

@@ -31,8 +31,8 @@ t.test('R-D.5 init makes the data directory, database, 0600 key and identity; st
   t.equal(r.code, 0, r.err)
   t.match(r.out, /initialised county node 330106/)
   const keyFiles = readdirSync(join(data, 'keys')).sort()
-  t.equal(keyFiles.length, 2)
-  t.match(keyFiles, [/^node-[\w-]+\.pem$/, 'secrets.key'], 'the signing key and the secret key (R-25.2)')
+  t.equal(keyFiles.length, 3)
+  t.match(keyFiles, ['audit.key', /^node-[\w-]+\.pem$/, 'secrets.key'], 'the audit chain key, the signing key and the secret key (R-25.2)')
   for (const f of keyFiles) t.equal(statSync(join(data, 'keys', f)).mode & 0o777, 0o600, `${f}: mode 0600`)
   t.same(JSON.parse(readFileSync(join(data, 'xueji.json'), 'utf8')).node, { tier: 'county', code: '330106', name: '西湖区教育局', parentUrl: 'http://127.0.0.1:8301' })
 
