@@ -12,7 +12,7 @@ import { acceptEnrolment, acceptRotation } from './enrolment.ts'
 import { syncError } from './errors.ts'
 import type { Inbox } from './inbox.ts'
 import { openCompactJws, type Signer, type Tier } from './keys.ts'
-import { assertEnrollRequest, assertRequest, type EnrollRequest, type EnrollResponse, type FederationRequest, type ResponseOf } from './messages.ts'
+import { assertEnrollRequest, assertRequest, type EnrollRequest, type EnrollResponse, type FederationRequest, type FederationResponses, type ResponseOf } from './messages.ts'
 import { verifyNodeToken } from './node-token.ts'
 import type { KeyRegistry, SelfNode } from './registry.ts'
 import { NODE_AUTH_SCHEME, type FederationEndpoint } from './transport.ts'
@@ -92,7 +92,7 @@ export function createReceiver(deps: ReceiverDeps): FederationEndpoint {
    * apply transaction: every one, not the latest, since a node that rewrote its log sends anchors
    * of the rewritten chain afterwards. Only to the node itself (its log is nobody else's concern).
    */
-  function auditAnchors(sender: SelfNode, after: number, limit: number): ResponseOf<{ type: 'audit.anchors'; after: number; limit: number }> {
+  function auditAnchors(sender: SelfNode, after: number, limit: number): FederationResponses['audit.anchors'] {
     const rows = db.prepare('select seq, jws from sync_change_sets where origin = ? and seq > ? order by seq limit ?').all(sender.code, after, limit) as { seq: number; jws: string }[]
     const anchors = rows.flatMap(r => {
       const audit = openCompactJws(r.jws, CHANGESET_TYP).unverifiedPayload.audit as AuditAnchor | undefined
