@@ -131,6 +131,9 @@ t.test('R-25.2 a node from before the keyed chain: the key is made at start and 
     rmSync(keyFile)
   }
   oldLog(false)
+  const notYet = await cli('audit', 'verify', '--data', app.dataDir)
+  t.not(notYet.code, 0)
+  t.match(notYet.err, /AUDIT_KEY_MISSING/, 'verify before the first start says what to do')
   const keyed = ensureAuditKey(app.storage)
   t.same(keyed, { entries: 5, brokenAt: null })
   t.ok(existsSync(keyFile))
