@@ -3,8 +3,7 @@
  * when the node is enrolled and its parent answers, every anchor of it the parent holds, so a
  * chain rewritten by someone who has the node's key fails too.
  */
-import { XuejiError } from '../config/errors.ts'
-import { verifyAuditLog, type Anchor } from '../node/auth/audit.ts'
+import { verifyWithParent } from '../node/auth/audit.ts'
 import { withSync, type CliHelpers } from './sync-commands.ts'
 
 type Out = { out: (s: string) => void; err: (s: string) => void }
@@ -31,17 +30,9 @@ export function auditCommand(h: CliHelpers) {
     const v = h.parse(rest, { data: { type: 'string' } })
     if (typeof v.data !== 'string' || v.data === '') throw h.usage('missing --data')
     return withSync(v.data, env, async sync => {
-      let anchors: Anchor[] = []
-      let against: string
-      try {
-        anchors = await sync.auditAnchors()
-        against = `${anchors.length} anchors of the parent`
-      } catch (err) {
-        // The local check still stands; say plainly that the parent's was not made.
-        if (!(err instanceof XuejiError)) throw err
-        against = err.code === 'SYNC_NOT_ENROLLED' ? 'no parent anchors (not enrolled)' : `parent anchors NOT checked [${err.code}]: ${err.message}`
-      }
-      const check = verifyAuditLog(sync.storage, anchors)
+      const { check, anchors, parentError } = await verifyWithParent(sync.storage, () => sync.auditAnchors())
+      const against =
+        parentError === null ? `${anchors} anchors of the parent` : parentError.code === 'SYNC_NOT_ENROLLED' ? 'no parent anchors (not enrolled)' : `parent anchors NOT checked [${parentError.code}]: ${parentError.message}`
       if (check.ok) {
         io.out(`audit log OK: ${check.entries} entries, head ${check.head}; ${against}\n`)
         return 0

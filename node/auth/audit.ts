@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import { createHmac } from 'node:crypto'
 import { existsSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { XuejiError } from '../../config/errors.ts'
 import type { Storage } from '../../schema/db.ts'
 import { canonicalJson, sha256Hex } from '../../sync/canonical.ts'
 import { keysDirOf } from '../../sync/signers.ts'
@@ -268,4 +269,21 @@ export function verifyAuditChain(rows: readonly AuditRow[], key: Buffer, anchors
 export function verifyAuditLog(storage: Storage, anchors: readonly Anchor[] = []): ChainCheck {
   const rows = (storage.sqlite.prepare('select * from audit_log order by seq').all() as Row[]).map(fromRow)
   return verifyAuditChain(rows, auditKeyOf(storage), anchors)
+}
+
+/**
+ * `verifyAuditLog` against every anchor the parent holds (`fetchAnchors`: the sync service's
+ * `auditAnchors`). When the parent cannot answer (not enrolled, unreachable, refused) the local
+ * check still stands and `parentError` says why the parent's was not made.
+ */
+export async function verifyWithParent(storage: Storage, fetchAnchors: () => Promise<Anchor[]>): Promise<{ check: ChainCheck; anchors: number; parentError: XuejiError | null }> {
+  let anchors: Anchor[] = []
+  let parentError: XuejiError | null = null
+  try {
+    anchors = await fetchAnchors()
+  } catch (err) {
+    if (!(err instanceof XuejiError)) throw err
+    parentError = err
+  }
+  return { check: verifyAuditLog(storage, anchors), anchors: anchors.length, parentError }
 }

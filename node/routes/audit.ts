@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@fastify/type-provider-typebox'
-import { readAudit, verifyAuditLog } from '../auth/audit.ts'
+import { readAudit, verifyWithParent } from '../auth/audit.ts'
 import { authErrorReplies } from './schemas.ts'
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()])
@@ -47,12 +47,23 @@ const auditRoutes: FastifyPluginAsyncTypebox = async app => {
       schema: {
         tags: ['audit'],
         response: {
-          200: Type.Object({ ok: Type.Boolean(), entries: Type.Integer(), head: Type.Optional(Type.String()), seq: Type.Optional(Type.Integer()), problem: Type.Optional(Type.String()) }),
+          200: Type.Object({
+            ok: Type.Boolean(),
+            entries: Type.Integer(),
+            head: Type.Optional(Type.String()),
+            seq: Type.Optional(Type.Integer()),
+            problem: Type.Optional(Type.String()),
+            anchors: Type.Integer({ description: "anchors of the parent the chain was checked against" }),
+            parentError: Nullable(Type.String({ description: 'why the parent anchors were not checked (SYNC_NOT_ENROLLED, SYNC_PARENT_UNAVAILABLE …)' })),
+          }),
           ...authErrorReplies,
         },
       },
     },
-    async () => verifyAuditLog(app.storage),
+    async () => {
+      const { check, anchors, parentError } = await verifyWithParent(app.storage, () => app.sync.auditAnchors())
+      return { ...check, anchors, parentError: parentError?.code ?? null }
+    },
   )
 }
 

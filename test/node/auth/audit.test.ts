@@ -45,6 +45,7 @@ t.test('R-25.2 the audit chain detects a changed, a deleted and a reordered entr
   for (let i = 0; i < 6; i++) appendAudit(app.storage, { actorId: 'a', actorRole: 'teacher', ip: '10.0.0.1', action: `test ${i}`, targetTable: null, targetId: null, fields: null, outcome: 'ok', status: 200, code: null })
   const v = await app.inject({ url: '/api/v1/audit/verify', headers: bureau.headers })
   t.equal(v.json().ok, true)
+  t.match(v.json(), { anchors: 0, parentError: 'SYNC_NOT_ENROLLED' }, 'says that no parent anchors were checked')
   const dataDir = app.dataDir
   const good = await cli('audit', 'verify', '--data', dataDir)
   t.equal(good.code, 0, good.err)
