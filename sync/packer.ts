@@ -9,8 +9,8 @@
  * therefore never have gaps and never repeat, whoever packs.
  */
 import type { Storage } from '../schema/db.ts'
-import { CHANGESET_FORMAT, signChangeSet, splitIntoChangeSets, type AuditAnchor, type ChangeRow, type ChangeSetBody } from './changeset.ts'
-import type { Signer } from './keys.ts'
+import { CHANGESET_FORMAT, CHANGESET_TYP, signChangeSet, splitIntoChangeSets, type AuditAnchor, type ChangeRow, type ChangeSetBody } from './changeset.ts'
+import { openCompactJws, type Signer } from './keys.ts'
 import type { SelfNode } from './registry.ts'
 
 /** What the packer needs. */
@@ -40,11 +40,13 @@ interface OutboxRow {
 const ROUND_ROWS = 20000
 
 /**
- * Packs every unpacked outbox row; returns the seqs made (in order). Idempotent and safe to call
+ * Packs every unpacked outbox row; returns the seqs made (in order). With `anchorAudit`, when
+ * there is no row but the audit head moved since the last change set, packs an empty one: it
+ * carries the head up as the parent's anchor. Idempotent and safe to call
  * concurrently from several processes; within one process, calls should be serialised
  * (`serialise` below) so that they do not just race each other.
  */
-export async function packOutbox(deps: PackerDeps): Promise<number[]> {
+export async function packOutbox(deps: PackerDeps, opts: { anchorAudit?: boolean } = {}): Promise<number[]> {
   const { storage, self } = deps
   const db = storage.sqlite
   const readRows = db.prepare(
@@ -56,15 +58,24 @@ export async function packOutbox(deps: PackerDeps): Promise<number[]> {
   const mark = db.prepare('update outbox set change_set_seq = ? where id >= ? and id <= ? and change_set_seq is null')
   // The audit log's head travels in the signed manifest: the parent's anchor (node/auth/audit.ts).
   const auditHead = db.prepare('select seq, hash from audit_log order by seq desc limit 1')
+  const lastJws = db.prepare('select jws from sync_change_sets where origin = ? order by seq desc limit 1').pluck()
+  /** Whether the audit head moved since this node's last change set (which carries the one before). */
+  const auditMoved = () => {
+    const now = auditHead.get() as AuditAnchor | undefined
+    const jws = lastJws.get(self.code) as string | undefined
+    const sent = jws ? (openCompactJws(jws, CHANGESET_TYP).unverifiedPayload.audit as AuditAnchor | undefined) : undefined
+    return now !== undefined && (sent?.seq !== now.seq || sent.hash !== now.hash)
+  }
   const keyValid = db.prepare('select 1 from node_keys where kid = ? and valid_from_seq <= ? and (valid_until_seq is null or valid_until_seq >= ?)')
   const made: number[] = []
 
   for (;;) {
     const raw = readRows.all(ROUND_ROWS) as OutboxRow[]
-    if (raw.length === 0) return made
+    // Nothing to send: only an anchor-only (empty) change set when asked and the audit log moved.
+    if (raw.length === 0 && (deps.terminal || !opts.anchorAudit || !auditMoved())) return made
     const ids: number[] = raw.map(r => r.id)
     const rows = raw.map(toChangeRow)
-    const chunks = splitIntoChangeSets(rows, deps.limits)
+    const chunks = raw.length === 0 ? [[]] : splitIntoChangeSets(rows, deps.limits)
     let offset = 0
     let restart = false
     for (const chunk of chunks) {
@@ -81,7 +92,8 @@ export async function packOutbox(deps: PackerDeps): Promise<number[]> {
         if ((now?.seq ?? 0) + 1 !== seq || !keyValid.get(signer.kid, seq, seq)) return false
         // The ids of a chunk are consecutive in this read, but rows committed meanwhile by a
         // slow transaction could have smaller ids: only rows still unpacked count, all of them.
-        if (mark.run(seq, first, last).changes !== chunk.length) throw new PackRaceError()
+        if (chunk.length > 0 && mark.run(seq, first, last).changes !== chunk.length) throw new PackRaceError()
+        if (chunk.length === 0 && readRows.all(1).length > 0) return false // rows arrived: pack them instead
         const at = new Date().toISOString()
         insert.run(self.code, seq, signed.hash, body.prev, signed.body, signed.jws, signer.kid, chunk.length, Buffer.byteLength(signed.body), body.createdAt, at, deps.terminal ? at : null)
         return true

@@ -110,6 +110,14 @@ export function createSyncService(opts: SyncServiceOptions) {
     return seqs
   })
 
+  // A node that only logs (logins, reveals) writes no rows: every anti-entropy interval, an empty
+  // change set carries its audit head up when that moved, so the parent's anchor stays recent.
+  const anchorAudit = async () => {
+    const seqs = await packOutbox({ storage, self, signerFor: seq => loadSigner(storage, seq), limits: { maxRows: config.maxRows, maxBytes: config.maxBytes }, terminal }, { anchorAudit: true })
+    if (seqs.length > 0) enqueuePush(self.code, seqs[seqs.length - 1])
+    return seqs
+  }
+
   // Woken right after each commit that appended outbox rows, debounced to gather a burst.
   let packTimer: NodeJS.Timeout | undefined
   const wake = () => {
@@ -160,6 +168,8 @@ export function createSyncService(opts: SyncServiceOptions) {
     applier,
     transport,
     pack,
+    /** Packs an empty change set carrying the audit head if it moved since the last one (run by a timer). */
+    anchorAudit,
     reconcile,
     /** Runs one upstream step directly (tests, CLI). */
     pushOrigin: (origin: string) => pushOrigin({ origin }, upstreamDeps),
@@ -230,7 +240,9 @@ export function createSyncService(opts: SyncServiceOptions) {
           if (!terminal && parentCode()) enqueue('pull', 'pull')
         })
         every(config.antiEntropyIntervalMs, () => {
-          if (!terminal && parentCode()) enqueue('digest', `digest-${Math.floor(Date.now() / config.antiEntropyIntervalMs)}`)
+          if (terminal || !parentCode()) return
+          enqueue('digest', `digest-${Math.floor(Date.now() / config.antiEntropyIntervalMs)}`)
+          anchorAudit().catch(err => log.warn({ err: (err as Error).message }, 'audit anchor failed'))
         })
       }
       await reconcile().catch(err => log.warn({ err: (err as Error).message }, 'first reconcile failed'))
