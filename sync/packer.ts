@@ -40,13 +40,13 @@ interface OutboxRow {
 const ROUND_ROWS = 20000
 
 /**
- * Packs every unpacked outbox row; returns the seqs made (in order). With `anchorAudit`, when
- * there is no row but the audit head moved since the last change set, packs an empty one: it
- * carries the head up as the parent's anchor. Idempotent and safe to call
+ * Packs every unpacked outbox row; returns the seqs made (in order). With `anchorIdleMs`, when
+ * there is no row, the audit head moved since the last change set and that one is older than
+ * `anchorIdleMs`, packs an empty one: it carries the head up as the parent's anchor. Idempotent and safe to call
  * concurrently from several processes; within one process, calls should be serialised
  * (`serialise` below) so that they do not just race each other.
  */
-export async function packOutbox(deps: PackerDeps, opts: { anchorAudit?: boolean } = {}): Promise<number[]> {
+export async function packOutbox(deps: PackerDeps, opts: { anchorIdleMs?: number } = {}): Promise<number[]> {
   const { storage, self } = deps
   const db = storage.sqlite
   const readRows = db.prepare(
@@ -58,13 +58,14 @@ export async function packOutbox(deps: PackerDeps, opts: { anchorAudit?: boolean
   const mark = db.prepare('update outbox set change_set_seq = ? where id >= ? and id <= ? and change_set_seq is null')
   // The audit log's head travels in the signed manifest: the parent's anchor (node/auth/audit.ts).
   const auditHead = db.prepare('select seq, hash from audit_log order by seq desc limit 1')
-  const lastJws = db.prepare('select jws from sync_change_sets where origin = ? order by seq desc limit 1').pluck()
-  /** Whether the audit head moved since this node's last change set (which carries the one before). */
-  const auditMoved = () => {
+  const lastOwn = db.prepare('select jws, created_at from sync_change_sets where origin = ? order by seq desc limit 1')
+  /** Whether the audit head moved since this node's last change set, and that is `idleMs` old. */
+  const anchorDue = (idleMs: number) => {
     const now = auditHead.get() as AuditAnchor | undefined
-    const jws = lastJws.get(self.code) as string | undefined
-    const sent = jws ? (openCompactJws(jws, CHANGESET_TYP).unverifiedPayload.audit as AuditAnchor | undefined) : undefined
-    return now !== undefined && (sent?.seq !== now.seq || sent.hash !== now.hash)
+    const last = lastOwn.get(self.code) as { jws: string; created_at: string } | undefined
+    if (!now || (last && Date.now() - Date.parse(last.created_at) < idleMs)) return false
+    const sent = last ? (openCompactJws(last.jws, CHANGESET_TYP).unverifiedPayload.audit as AuditAnchor | undefined) : undefined
+    return sent?.seq !== now.seq || sent.hash !== now.hash
   }
   const keyValid = db.prepare('select 1 from node_keys where kid = ? and valid_from_seq <= ? and (valid_until_seq is null or valid_until_seq >= ?)')
   const made: number[] = []
@@ -72,7 +73,7 @@ export async function packOutbox(deps: PackerDeps, opts: { anchorAudit?: boolean
   for (;;) {
     const raw = readRows.all(ROUND_ROWS) as OutboxRow[]
     // Nothing to send: only an anchor-only (empty) change set when asked and the audit log moved.
-    if (raw.length === 0 && (deps.terminal || !opts.anchorAudit || !auditMoved())) return made
+    if (raw.length === 0 && (deps.terminal || opts.anchorIdleMs === undefined || !anchorDue(opts.anchorIdleMs))) return made
     const ids: number[] = raw.map(r => r.id)
     const rows = raw.map(toChangeRow)
     const chunks = raw.length === 0 ? [[]] : splitIntoChangeSets(rows, deps.limits)

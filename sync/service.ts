@@ -110,10 +110,11 @@ export function createSyncService(opts: SyncServiceOptions) {
     return seqs
   })
 
-  // A node that only logs (logins, reveals) writes no rows: every anti-entropy interval, an empty
-  // change set carries its audit head up when that moved, so the parent's anchor stays recent.
+  // A node that only logs (logins, reveals) writes no rows: when it sent nothing for an
+  // anti-entropy interval and its audit log moved, an empty change set carries the head up, so
+  // the parent's anchor stays recent. Run by the reconciler.
   const anchorAudit = async () => {
-    const seqs = await packOutbox({ storage, self, signerFor: seq => loadSigner(storage, seq), limits: { maxRows: config.maxRows, maxBytes: config.maxBytes }, terminal }, { anchorAudit: true })
+    const seqs = await packOutbox({ storage, self, signerFor: seq => loadSigner(storage, seq), limits: { maxRows: config.maxRows, maxBytes: config.maxBytes }, terminal }, { anchorIdleMs: config.antiEntropyIntervalMs })
     if (seqs.length > 0) enqueuePush(self.code, seqs[seqs.length - 1])
     return seqs
   }
@@ -135,6 +136,7 @@ export function createSyncService(opts: SyncServiceOptions) {
   async function reconcile(): Promise<void> {
     await pack()
     if (terminal || !parentCode()) return
+    await anchorAudit()
     const now = Date.now()
     const db = storage.sqlite
     const due = db.prepare('select origin, max(seq) seq from sync_change_sets where acked_at is null group by origin').all() as { origin: string; seq: number }[]
@@ -168,7 +170,7 @@ export function createSyncService(opts: SyncServiceOptions) {
     applier,
     transport,
     pack,
-    /** Packs an empty change set carrying the audit head if it moved since the last one (run by a timer). */
+    /** Packs an empty change set carrying the audit head when it moved and nothing was sent for an anti-entropy interval. */
     anchorAudit,
     reconcile,
     /** Runs one upstream step directly (tests, CLI). */
@@ -240,9 +242,7 @@ export function createSyncService(opts: SyncServiceOptions) {
           if (!terminal && parentCode()) enqueue('pull', 'pull')
         })
         every(config.antiEntropyIntervalMs, () => {
-          if (terminal || !parentCode()) return
-          enqueue('digest', `digest-${Math.floor(Date.now() / config.antiEntropyIntervalMs)}`)
-          anchorAudit().catch(err => log.warn({ err: (err as Error).message }, 'audit anchor failed'))
+          if (!terminal && parentCode()) enqueue('digest', `digest-${Math.floor(Date.now() / config.antiEntropyIntervalMs)}`)
         })
       }
       await reconcile().catch(err => log.warn({ err: (err as Error).message }, 'first reconcile failed'))

