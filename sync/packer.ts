@@ -40,11 +40,11 @@ interface OutboxRow {
 const ROUND_ROWS = 20000
 
 /**
- * Packs every unpacked outbox row; returns the seqs made (in order). With `anchorIdleMs`, when
- * there is no row, the audit head moved since the last change set and that one is older than
- * `anchorIdleMs`, packs an empty one: it carries the head up as the parent's anchor. Idempotent and safe to call
+ * Packs every unpacked outbox row; returns the seqs made (in order). Idempotent and safe to call
  * concurrently from several processes; within one process, calls should be serialised
- * (`serialise` below) so that they do not just race each other.
+ * (`serialise` below) so that they do not just race each other. With `anchorIdleMs`, when there
+ * is no row, the audit head moved since the last change set and that one is older than
+ * `anchorIdleMs`, packs an empty one: it carries the head up as the parent's anchor.
  */
 export async function packOutbox(deps: PackerDeps, opts: { anchorIdleMs?: number } = {}): Promise<number[]> {
   const { storage, self } = deps

@@ -5,14 +5,14 @@
 import t from 'tap'
 import { appendAudit, readAudit } from '../../node/auth/audit.ts'
 import { schoolRow, writeRows } from '../../scripts/lib/sync-fixtures.ts'
-import { CHANGESET_TYP } from '../../sync/changeset.ts'
+import { CHANGESET_TYP, type AuditAnchor } from '../../sync/changeset.ts'
 import { openCompactJws } from '../../sync/keys.ts'
 import type { Storage } from '../../schema/db.ts'
 import { makeFederation, settle } from './lib/nodes.ts'
 
 const entry = (i: number) => ({ actorId: 'a', actorRole: 'teacher', ip: '10.0.0.1', action: `reveal ${i}`, targetTable: null, targetId: null, fields: null, outcome: 'ok' as const, status: 200, code: null })
 const held = (s: Storage, origin: string) =>
-  (s.sqlite.prepare('select rows, jws from sync_change_sets where origin = ? order by seq').all(origin) as { rows: number; jws: string }[]).map(r => ({ rows: r.rows, audit: openCompactJws(r.jws, CHANGESET_TYP).unverifiedPayload.audit }))
+  (s.sqlite.prepare('select rows, jws from sync_change_sets where origin = ? order by seq').all(origin) as { rows: number; jws: string }[]).map(r => ({ rows: r.rows, audit: openCompactJws(r.jws, CHANGESET_TYP).unverifiedPayload.audit as AuditAnchor }))
 
 t.test('R-25.2 R-D.2 an idle county that only logs still anchors its audit head at the parent, at most once per interval; the province anchors nothing', async t => {
   const { province, city, county } = await makeFederation(t, { sync: { antiEntropyIntervalMs: 1000 } })
