@@ -32,7 +32,7 @@ export function auditCommand(h: CliHelpers) {
     return withSync(v.data, env, async sync => {
       const { check, anchors, parentError } = await verifyWithParent(sync.storage, () => sync.auditAnchors())
       const against =
-        parentError === null ? `${anchors} anchors of the parent` : parentError.code === 'SYNC_NOT_ENROLLED' ? 'no parent anchors (not enrolled)' : `parent anchors NOT checked [${parentError.code}]: ${parentError.message}`
+        parentError === null ? `${anchors} anchors of the parent` : parentError.code === 'SYNC_NOT_ENROLLED' ? 'no parent anchors (no parent, or not enrolled)' : `parent anchors NOT checked [${parentError.code}]: ${parentError.message}`
       if (check.ok) {
         io.out(`audit log OK: ${check.entries} entries, head ${check.head}; ${against}\n`)
         return 0
