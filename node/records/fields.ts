@@ -365,7 +365,9 @@ export const FIELDS: Record<string, Field[]> = {
     f('leaveReason', '离园原因', 'text', { max: 500 }),
   ],
   //
-  child_status_changes: statusChange().map(fl => (fl.key === 'responsibility' ? { ...fl, label: '幼儿园责任' } : fl)),
+  child_status_changes: statusChange().map(fl =>
+    fl.key === 'responsibility' ? { ...fl, label: '幼儿园责任' } : fl.key === 'changeType' ? { ...fl, table: 'child_status_change_type' } : fl,
+  ),
 }
 
 /** The record tables that have fields (every replicated table except problem records). */
