@@ -162,6 +162,8 @@ const statusChange = (): Field[] => [
   f('deathCause', '死亡原因', 'text', { max: 500 }),
   code('responsibility', '学校责任', 'responsibility'),
   f('reviewOpinion', '审核意见', 'text', { max: 1000 }),
+  f('documentNos', '证明材料文号', 'text', { max: 200 }),
+  f('targetClassId', '编入班级', 'text', { max: 64 }),
 ]
 
 /** Figures of the system derives from the records; typing one is refused. */

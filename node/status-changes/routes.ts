@@ -25,7 +25,8 @@ import { ErrorReply, authErrorReplies } from '../routes/schemas.ts'
 import { ALERTS, resource } from '../services/records/resources.ts'
 import type { Rec } from '../services/records/store.ts'
 import { KINDS, PROCESSING, WORKFLOW_FIELDS, type PersonKind } from './rules.ts'
-import { createStatusChangeService, type Application, type StatusChangeService } from './service.ts'
+import type { RecordInput } from '../records/validate.ts'
+import { createStatusChangeService, type StatusChangeService } from './service.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -46,8 +47,6 @@ function applicationSchema(table: string): TSchema {
     if ((WORKFLOW_FIELDS as readonly string[]).includes(f.key)) continue
     props[f.key] = Type.Optional(Type.Unsafe<string | null>({ type: ['string', 'null'], description: `${f.label}${f.required ? '（必填）' : ''}${f.table ? `，代码表 ${f.table}` : ''}` }))
   }
-  props.documentNos = Type.Optional(Nullable(Type.String({ description: '证明材料文号' })))
-  props.targetClassId = Type.Optional(Nullable(Type.String({ description: '编入班级 id（留级、降级、跳级、转入须填，复学可填）' })))
   // Declared so that a school setting them reaches the service and gets its stable code.
   for (const key of WORKFLOW_FIELDS) props[key] = Type.Optional(Type.Unknown({ description: '由审核、办理流程填写，申请时不能填写' }))
   return Type.Object(props, { additionalProperties: false })
@@ -120,7 +119,7 @@ const routes: FastifyPluginAsync = async app => {
         params: Type.Object({ [param]: Id }), body: applicationSchema(k.table), response: { 201: Change, ...Replies },
       },
     }, async (req, reply) => {
-      const body = req.body as Application
+      const body = req.body as RecordInput
       req.audit.fields = Object.keys(body)
       const rec = svc.apply(actorFor(req), kind, (req.params as Record<string, string>)[param], body)
       return reply.code(201).send(masked(rec))

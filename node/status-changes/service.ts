@@ -36,8 +36,8 @@ export interface StatusChangeServiceDeps {
   now?: () => Date
 }
 
-/** What an applicant sends: the fields of the status-change table plus the workflow's own. */
-export type Application = RecordInput & { documentNos?: string | null; targetClassId?: string | null }
+
+
 
 export interface ReviewInput {
   version: number
@@ -135,7 +135,7 @@ export function createStatusChangeService(deps: StatusChangeServiceDeps) {
      * state the type allows), validates the fields like any record, then stores the application
      * with its date and the R-19.4 late flag (a late one is accepted).
      */
-    apply(actor: RecordsActor, kind: PersonKind, personId: string, input: Application): Rec {
+    apply(actor: RecordsActor, kind: PersonKind, personId: string, input: RecordInput): Rec {
       const k = KINDS[kind]
       const spec = resource(k.table)
       const at = now().toISOString()
@@ -147,21 +147,15 @@ export function createStatusChangeService(deps: StatusChangeServiceDeps) {
         if (reserved.length) throw statusChangeError('STATUS_CHANGE_PROCESSING_RESERVED', '处理状态、处理结果和审批信息由审核、办理流程填写，申请时不能填写', { fields: reserved })
         const open = store.get(`select id from ${k.table} where ${k.personColumn} = ? and processing_status in (${OPEN_STATUSES.map(() => '?').join(', ')})`, personId, ...OPEN_STATUSES)
         if (open) throw statusChangeError('STATUS_CHANGE_PENDING_EXISTS', '该人员已有未办结的异动申请，请先办结或撤回', { id: open.id })
-        const { documentNos, targetClassId, ...fields } = input
         const parent = fromSql(resource(k.person), person)
-        const prepared = prepareRecord(k.table, { ...fields, processingStatus: PROCESSING.applied }, { codes, now: now(), nodeCode: identity.code, parent })
+        const prepared = prepareRecord(k.table, { ...input, processingStatus: PROCESSING.applied }, { codes, now: now(), nodeCode: identity.code, parent })
         const tr = assertTransition(kind, String(prepared.changeType), String(person.state), gradeOf(kind, person.class_id))
-        if (tr) assertTargetClass(kind, tr.targetClass, person, targetClassId)
-        if (documentNos !== undefined && documentNos !== null && (typeof documentNos !== 'string' || documentNos.length > 200)) {
-          throw recordError('RECORD_FIELD_FORMAT', '证明材料文号不能超过 200 字', { field: 'documentNos', rule: 'max_length' })
-        }
+        if (tr) assertTargetClass(kind, tr.targetClass, person, prepared.targetClassId)
         const appliedOn = chinaToday(now())
         const d = deadlines(calendar, days, String(prepared.changeDate), appliedOn)
         return store.insert(spec, {
           ...prepared,
           [spec.owner!.key]: personId,
-          documentNos: documentNos ?? null,
-          targetClassId: targetClassId ?? null,
           appliedOn,
           late: d.late,
           id: randomUUID(),

@@ -49,7 +49,7 @@ t.test('R-19.4 R-20.1 a deadline in 2027, a year without an official calendar, i
   const s = await newStudent(w.node, school.id, classes[4].id)
   w.day('2026-12-28')
   const a = w.engine.apply(w.school, 'student', s.id, application({ changeType: '11', changeDate: '2026-12-28' }))
-  t.match(a.deadlines, { applyBy: '2027-01-06', applyByProvisional: true, reviewByProvisional: true })
+  t.match(a, { deadlines: { applyBy: '2027-01-06', applyByProvisional: true, reviewByProvisional: true } })
   // The same application read by a node whose configuration has the 2027 calendar (R-30.1).
   const configured = createStatusChangeService({
     storage: w.node.app.storage, identity: w.node.app.identity, codes: w.node.app.records.codes,
@@ -65,7 +65,7 @@ t.test('R-20.1 an overdue review escalates to the next tier up as an alert that 
   const s = await newStudent(node, school.id, classes[4].id)
   w.day('2026-03-02')
   const a = w.engine.apply(w.school, 'student', s.id, application({ changeType: '11', changeDate: '2026-02-27' }))
-  t.equal(a.deadlines.reviewBy, '2026-03-30')
+  t.match(a, { deadlines: { reviewBy: '2026-03-30' } })
   w.day('2026-03-30')
   t.equal(w.engine.escalateOverdue(), 0, 'on its last day it is not overdue')
   w.day('2026-03-31')

@@ -40,8 +40,7 @@ export async function workflowNode(t: Test, overrides: Record<string, CalendarYe
 
 /** An application's fields: the fixture's status change without what only the workflow writes. */
 export function application(over: Json = {}): Json {
-  const { processingStatus: _p, result: _r, approvalDate: _a, approvalDocNo: _n, ...fields } = fx.statusChange()
-  return { ...fields, documentNos: '证明〔2026〕1号', ...over }
+  return fx.application({ documentNos: '证明〔2026〕1号', ...over })
 }
 
 /** The school with classes of grades 3, 4 (withSchool's) and 5. */
