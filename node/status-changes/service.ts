@@ -36,9 +36,6 @@ export interface StatusChangeServiceDeps {
   now?: () => Date
 }
 
-
-
-
 export interface ReviewInput {
   version: number
   decision: 'approve' | 'reject'
