@@ -32,8 +32,10 @@ export interface StatusChangeServiceDeps {
   calendar: WorkingCalendar
   /** Working days of R-19.4 (apply) and R-20.1 (review); configuration `calendar.statusChange*Days`. */
   days: { apply: number; review: number }
-  /** Clock, for tests of deadlines. */
+  /** Clock, for tests of deadlines and for the seed generator's history. */
   now?: () => Date
+  /** Record ids (default: random UUIDs); the seed generator makes its own, deterministic ones. */
+  newId?: () => string
 }
 
 export interface ReviewInput {
@@ -50,6 +52,7 @@ const notFound = () => authError('NOT_FOUND', '未找到该记录')
 export function createStatusChangeService(deps: StatusChangeServiceDeps) {
   const { storage, identity, codes, calendar, days } = deps
   const now = deps.now ?? (() => new Date())
+  const newId = deps.newId ?? randomUUID
   const store = createStore(storage)
 
   const kindOfTable = (table: string) => (Object.keys(KINDS) as PersonKind[]).find(k => KINDS[k].table === table)!
@@ -155,7 +158,7 @@ export function createStatusChangeService(deps: StatusChangeServiceDeps) {
           [spec.owner!.key]: personId,
           appliedOn,
           late: d.late,
-          id: randomUUID(),
+          id: newId(),
           homeNode: person.home_node,
           version: 1,
           epoch: person.epoch,
@@ -270,7 +273,7 @@ export function createStatusChangeService(deps: StatusChangeServiceDeps) {
             if (today <= d.reviewBy) continue
             const person = personRow(kind, row[k.personColumn])!
             store.insert(resource('alerts'), {
-              id: randomUUID(), homeNode: identity.code, version: 1, epoch: 0, createdAt: at, updatedAt: at,
+              id: newId(), homeNode: identity.code, version: 1, epoch: 0, createdAt: at, updatedAt: at,
               kind: 'status_change_review_overdue', addressedTo: parentDivision(identity.code),
               schoolCode: kind === 'student' ? person.school_code : person.kindergarten_code,
               subjectTable: k.table, subjectId: row.id, deadline: d.reviewBy, deadlineProvisional: d.reviewByProvisional ? 'yes' : 'no', raisedAt: at,

@@ -1,3 +1,5 @@
+import type { RecordsService } from '../../node/services/records/service.ts'
+import type { StatusChangeService } from '../../node/status-changes/service.ts'
 import type { NodeArea, County } from './area.ts'
 import { birthDivision } from './area.ts'
 import { addDays, dateBetween, type SchoolCalendar } from './calendar.ts'
@@ -17,6 +19,12 @@ export interface SeedContext {
   writer: SeedWriter
   /** A new record id (UUID), increasing through the run. */
   newId: () => string
+  /**
+   * The node's own services, for what only they may do: status changes (applied, reviewed and
+   * carried out, which moves the student's state) and completions (which graduate). `clock` is
+   * the day they believe it is, moved to each change's history.
+   */
+  services: { statusChanges: StatusChangeService; records: RecordsService; clock: { at: string } }
 }
 
 const RETURN_REASONS = ['家庭住址不完整，请补充门牌号', '监护人联系电话有误', '户口所在地与证件不一致，请核对']

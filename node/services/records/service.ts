@@ -63,6 +63,8 @@ export interface RecordsServiceDeps {
   codes: CodeRegistry
   /** Clock, for tests of date rules. */
   now?: () => Date
+  /** Record ids (default: random UUIDs); the seed generator makes its own, deterministic ones. */
+  newId?: () => string
 }
 
 export interface ListQuery {
@@ -102,6 +104,7 @@ const notFound = () => authError('NOT_FOUND', '未找到该记录')
 export function createRecordsService(deps: RecordsServiceDeps) {
   const { storage, identity, codes } = deps
   const now = deps.now ?? (() => new Date())
+  const newId = deps.newId ?? randomUUID
   const store = createStore(storage)
   const duplicates = createDuplicates({ store, identity, now })
 
@@ -330,7 +333,7 @@ export function createRecordsService(deps: RecordsServiceDeps) {
       input = { ...input, studentNo: freeTemporaryStudentNo(String(owner!.division_code ?? identity.code), input.birthDate) }
     }
     const prepared = prepareRecord(spec.table, input, validationContext(spec, owner))
-    const id = randomUUID()
+    const id = newId()
     const rec: Rec = {
       ...prepared,
       ...references(spec, prepared, owner),
