@@ -1,0 +1,39 @@
+/**
+ * R-20.1 end to end in one process: an overdue review at a county raises an alert that reaches
+ * the city and the province through the ordinary signed change sets (test/sync/lib, real node
+ * databases and keys), where the city's bureau lists it as addressed to it.
+ */
+import t from 'tap'
+import { createWorkingCalendar } from '../../../config/calendar.ts'
+import { codes } from '../../../schema/codes/index.ts'
+import { createRecordsService, systemActor } from '../../../node/services/records/service.ts'
+import { createStatusChangeService } from '../../../node/status-changes/service.ts'
+import * as fx from '../../records/fixtures.ts'
+import { makeFederation, settle, type TestSyncNode } from '../../sync/lib/nodes.ts'
+
+const actor = systemActor('test')
+const clock = { at: '2026-03-02T04:00:00Z' }
+const engineOf = (node: TestSyncNode) =>
+  createStatusChangeService({ storage: node.storage, identity: { code: node.code }, codes, calendar: createWorkingCalendar(), days: { apply: 7, review: 20 }, now: () => new Date(clock.at) })
+
+t.test('R-20.1 an overdue status-change review escalates to the city as an alert that syncs upward', async t => {
+  const { province, city, county } = await makeFederation(t)
+  const records = createRecordsService({ storage: county.storage, identity: { code: county.code }, codes })
+  records.create(actor, 'supervising_units', fx.unit())
+  const school = records.create(actor, 'schools', fx.school())
+  const klass = records.create(actor, 'school_classes', { ...fx.klass(), schoolId: school.id })
+  const student = records.create(actor, 'students', { ...fx.student(), schoolId: school.id, classId: klass.id })
+
+  const engine = engineOf(county)
+  const a = engine.apply(actor, 'student', String(student.id), fx.application({ changeType: '11', changeDate: '2026-02-27' }))
+  clock.at = '2026-03-31T04:00:00Z'
+  t.equal(engine.escalateOverdue(), 1)
+  await settle(county, city)
+
+  const everyone = () => true
+  const atCity = engineOf(city).alerts(everyone)
+  t.match(atCity, [{ kind: 'status_change_review_overdue', homeNode: '330106', addressedTo: '330100', subjectId: a.id, deadline: '2026-03-30' }], 'the city lists the alert addressed to it')
+  t.match(engineOf(city).queue(everyone).items, [{ id: a.id, escalatedAt: '2026-03-31T04:00:00.000Z', overdue: true }], 'the city replica shows the overdue application')
+  t.equal((province.storage.sqlite.prepare('select count(*) n from alerts where addressed_to = ?').get('330100') as { n: number }).n, 1, 'the province holds it too')
+  t.strictSame(engineOf(province).alerts(everyone), [], 'not addressed to the province')
+})
