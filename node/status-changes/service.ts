@@ -125,8 +125,9 @@ export function createStatusChangeService(deps: StatusChangeServiceDeps) {
     return store.update(spec, { ...fromSql(spec, row), ...changes, version: Number(row.version) + 1, updatedAt: at }, actor)
   }
 
-  function step<T>(fn: () => T, id: (r: T) => string, table: string, action: string): T {
-    return auditedWrite(storage, fn, r => ({ targetTable: table, targetId: id(r), action }))
+  /** One workflow step: its transaction, audited as `action` on the status change it wrote. */
+  function step(action: string, fn: () => { kind: PersonKind; row: SqlRow }): { kind: PersonKind; row: SqlRow } {
+    return auditedWrite(storage, fn, r => ({ targetTable: KINDS[r.kind].table, targetId: String(r.row.id), action }))
   }
 
   return {
@@ -139,7 +140,7 @@ export function createStatusChangeService(deps: StatusChangeServiceDeps) {
       const k = KINDS[kind]
       const spec = resource(k.table)
       const at = now().toISOString()
-      const row = step(() => {
+      const { row } = step('status_change_apply', () => {
         const person = personRow(kind, personId)
         if (!person || !reaches(actor, k.person, person)) throw notFound()
         assertHome(person)
@@ -153,7 +154,7 @@ export function createStatusChangeService(deps: StatusChangeServiceDeps) {
         if (tr) assertTargetClass(kind, tr.targetClass, person, prepared.targetClassId)
         const appliedOn = chinaToday(now())
         const d = deadlines(calendar, days, String(prepared.changeDate), appliedOn)
-        return store.insert(spec, {
+        return { kind, row: store.insert(spec, {
           ...prepared,
           [spec.owner!.key]: personId,
           appliedOn,
@@ -167,15 +168,15 @@ export function createStatusChangeService(deps: StatusChangeServiceDeps) {
           verifyState: 'entered',
           enteredBy: actor.accountId,
           enteredAt: at,
-        }, actor.accountId)
-      }, r => String(r.id), k.table, 'status_change_apply')
+        }, actor.accountId) }
+      })
       return view(k.table, row)
     },
 
     /** The school's bureau reviews: approve (审批日期 today, 审批文号) or reject with its reason. */
     review(actor: RecordsActor, id: string, input: ReviewInput): Rec {
       const at = now().toISOString()
-      const { kind, row } = step(() => {
+      const { kind, row } = step(`status_change_${input.decision}`, () => {
         const found = reachableChange(actor, id)
         assertVersion(found.row, input.version)
         assertStep('review', String(found.row.processing_status))
@@ -191,7 +192,7 @@ export function createStatusChangeService(deps: StatusChangeServiceDeps) {
           result: reason === '' ? null : reason,
         }, actor.accountId, at)
         return { kind: found.kind, row }
-      }, r => String(r.row.id), 'status_changes', `status_change_${input.decision}`)
+      })
       return view(KINDS[kind].table, row)
     },
 
@@ -202,7 +203,7 @@ export function createStatusChangeService(deps: StatusChangeServiceDeps) {
      */
     carryOut(actor: RecordsActor, id: string, input: { version: number; result?: string | null }): Rec {
       const at = now().toISOString()
-      const { kind, row } = step(() => {
+      const { kind, row } = step('status_change_carry_out', () => {
         const found = reachableChange(actor, id)
         const k = KINDS[found.kind]
         assertVersion(found.row, input.version)
@@ -222,19 +223,19 @@ export function createStatusChangeService(deps: StatusChangeServiceDeps) {
           result: input.result ?? '已办理',
         }, actor.accountId, at)
         return { kind: found.kind, row }
-      }, r => String(r.row.id), 'status_changes', 'status_change_carry_out')
+      })
       return view(KINDS[kind].table, row)
     },
 
     /** The school withdraws its application before the review (已撤回). */
     withdraw(actor: RecordsActor, id: string, input: { version: number }): Rec {
       const at = now().toISOString()
-      const { kind, row } = step(() => {
+      const { kind, row } = step('status_change_withdraw', () => {
         const found = reachableChange(actor, id)
         assertVersion(found.row, input.version)
         assertStep('withdraw', String(found.row.processing_status))
         return { kind: found.kind, row: bump(KINDS[found.kind].table, found.row, { processingStatus: PROCESSING.withdrawn }, actor.accountId, at) }
-      }, r => String(r.row.id), 'status_changes', 'status_change_withdraw')
+      })
       return view(KINDS[kind].table, row)
     },
 

@@ -181,6 +181,8 @@ t.test('R-10.10 only the workflow sets processingStatus: the record routes refus
   t.ok(queue.items[0].deadlines.reviewBy > queue.items[0].appliedOn, 'the queue shows the review deadline')
   const approved = await node.call('POST', `/api/v1/status-changes/${id}/review`, { version: 2, decision: 'approve' }, node.bureau)
   t.equal(approved.status, 200)
+  t.match(node.app.storage.sqlite.prepare('select action, target_table, target_id, actor_id from audit_log order by seq desc limit 1').get(),
+    { action: 'status_change_approve', target_table: 'student_status_changes', target_id: id, actor_id: node.bureau.account.id }, 'the review is audited with its record')
   t.equal((await node.call('PATCH', url, { version: 3, reason: '改' })).body.code, 'STATUS_CHANGE_NOT_PENDING', 'no edit after the review')
   t.equal((await node.call('DELETE', `${url}?version=3`)).body.code, 'STATUS_CHANGE_NOT_PENDING', 'no delete after the review')
   t.equal((await node.call('POST', `/api/v1/status-changes/${id}/carry-out`, { version: 3 })).body.code, 'FORBIDDEN')
