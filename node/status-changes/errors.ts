@@ -13,7 +13,7 @@ export const statusChangeErrors = {
   STATUS_CHANGE_CLASS_INVALID: { status: 400, doc: 'targetClassId is missing where the change places the person in a class (留级, 降级, 跳级, 转入 …), or it is not a class of the person\'s school.' },
   STATUS_CHANGE_NOT_ALLOWED: { status: 409, doc: 'The change is forbidden by rule: 开除学籍 in compulsory education (grades 1–9).' },
   STATUS_CHANGE_REASON_REQUIRED: { status: 400, doc: 'A rejection needs its reason.' },
-  RECORD_DELETE_VERIFIED: { status: 409, doc: 'A person record that was ever verified is never deleted (R-26.1); end it through a status change (转出, 退学, 死亡 …) or completion.' },
+  RECORD_DELETE_VERIFIED: { status: 409, doc: 'A person record that was ever verified, or whose state a status change or completion moved, is never deleted (R-26.1); end it through a status change (转出, 退学, 死亡 …) or completion.' },
 } as const
 
 export const statusChangeError = errorFactory(statusChangeErrors)
