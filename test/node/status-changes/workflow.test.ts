@@ -171,6 +171,11 @@ t.test('R-10.10 only the workflow sets processingStatus: the record routes refus
   t.equal((await node.call('PATCH', url, { version: 1, reason: '因病休学' })).status, 200, 'a pending application may be corrected')
   t.equal((await node.call('GET', url)).body.processingStatus, '1')
 
+  const paths = Object.keys((await node.app.inject('/docs/json')).json().paths)
+  for (const p of ['/api/v1/students/{studentId}/status-changes', '/api/v1/children/{childId}/status-changes', '/api/v1/status-changes', '/api/v1/status-changes/alerts', '/api/v1/status-changes/{id}/review', '/api/v1/status-changes/{id}/carry-out', '/api/v1/status-changes/{id}/withdraw']) {
+    t.ok(paths.includes(p), `OpenAPI documents ${p}`)
+  }
+
   // Who does what: the school cannot review or carry out; the bureau cannot apply.
   const id = applied.body.id
   t.equal((await node.call('POST', `/api/v1/status-changes/${id}/review`, { version: 2, decision: 'approve' })).body.code, 'FORBIDDEN')
