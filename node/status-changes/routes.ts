@@ -24,7 +24,7 @@ import { actorFor } from '../routes/api/records.ts'
 import { ErrorReply, authErrorReplies } from '../routes/schemas.ts'
 import { ALERTS, resource } from '../services/records/resources.ts'
 import type { Rec } from '../services/records/store.ts'
-import { KINDS, PROCESSING, WORKFLOW_FIELDS, type PersonKind } from './rules.ts'
+import { KINDS, OPEN_STATUSES, PROCESSING, WORKFLOW_FIELDS, type PersonKind } from './rules.ts'
 import type { RecordInput } from '../records/validate.ts'
 import { createStatusChangeService, type StatusChangeService } from './service.ts'
 
@@ -73,7 +73,7 @@ function changeSchema(): TSchema {
 }
 
 const STATUS_NAMES: Record<string, string[]> = {
-  open: [PROCESSING.applied, PROCESSING.approved],
+  open: [...OPEN_STATUSES],
   applied: [PROCESSING.applied],
   approved: [PROCESSING.approved],
   rejected: [PROCESSING.rejected],
