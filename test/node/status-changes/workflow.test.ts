@@ -224,6 +224,7 @@ t.test('R-26.1 a student ever verified is never deleted; an unverified entry mis
   w.engine.review(w.bureau, String(a.id), { version: 1, decision: 'approve' })
   w.engine.carryOut(w.bureau, String(a.id), { version: 2 })
   t.equal((await node.call('DELETE', `/api/v1/students/${left.id}`)).body.code, 'RECORD_DELETE_VERIFIED')
+  t.equal((await node.call('POST', `/api/v1/students/${left.id}/completions`, fx.completion())).body.code, 'STATUS_CHANGE_STATE_INVALID', 'a student who left does not graduate')
 
   const mistake = await newStudent(node, school.id, classes[4].id)
   t.equal((await node.call('DELETE', `/api/v1/students/${mistake.id}`)).status, 204, 'an unverified entry mistake is deleted (its tombstone travels up)')
