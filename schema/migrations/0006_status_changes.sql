@@ -44,4 +44,14 @@ ALTER TABLE `child_status_changes` ADD `carried_out_by` text;--> statement-break
 ALTER TABLE `child_status_changes` ADD `carried_out_at` text;--> statement-breakpoint
 ALTER TABLE `child_status_changes` ADD `escalated_at` text;--> statement-breakpoint
 ALTER TABLE `child_status_changes` ADD `first_verified_at` text;--> statement-breakpoint
-ALTER TABLE `children` ADD `first_verified_at` text;
+ALTER TABLE `children` ADD `first_verified_at` text;--> statement-breakpoint
+UPDATE `supervising_units` SET `first_verified_at` = `verified_at` WHERE `verify_state` = 'verified';--> statement-breakpoint
+UPDATE `school_classes` SET `first_verified_at` = `verified_at` WHERE `verify_state` = 'verified';--> statement-breakpoint
+UPDATE `schools` SET `first_verified_at` = `verified_at` WHERE `verify_state` = 'verified';--> statement-breakpoint
+UPDATE `kindergarten_classes` SET `first_verified_at` = `verified_at` WHERE `verify_state` = 'verified';--> statement-breakpoint
+UPDATE `kindergartens` SET `first_verified_at` = `verified_at` WHERE `verify_state` = 'verified';--> statement-breakpoint
+UPDATE `student_completions` SET `first_verified_at` = `verified_at` WHERE `verify_state` = 'verified';--> statement-breakpoint
+UPDATE `student_status_changes` SET `first_verified_at` = `verified_at` WHERE `verify_state` = 'verified';--> statement-breakpoint
+UPDATE `students` SET `first_verified_at` = `verified_at` WHERE `verify_state` = 'verified';--> statement-breakpoint
+UPDATE `child_status_changes` SET `first_verified_at` = `verified_at` WHERE `verify_state` = 'verified';--> statement-breakpoint
+UPDATE `children` SET `first_verified_at` = `verified_at` WHERE `verify_state` = 'verified';

@@ -39,7 +39,7 @@ export function verification(ctx: SeedContext): Readonly<Row> {
   if (!states) {
     const entered = { entered_by: SEED_ACTOR, entered_at: ctx.now }
     states = [
-      { ...entered, verify_state: 'verified', verified_by: SEED_ACTOR, verified_at: ctx.now },
+      { ...entered, verify_state: 'verified', verified_by: SEED_ACTOR, verified_at: ctx.now, first_verified_at: ctx.now },
       { ...entered, verify_state: 'entered' },
       ...RETURN_REASONS.map(reason => ({ ...entered, verify_state: 'returned', return_reason: reason })),
     ]

@@ -493,7 +493,7 @@ export function createRecordsService(deps: RecordsServiceDeps) {
         assertNoDependants(spec, row, 'delete')
         if (STATUS_CHANGE_TABLES.has(table)) assertGenericWrite('delete', fromSql(spec, row) as Parameters<typeof assertGenericWrite>[1])
         // a person once verified, or whose state has moved, ends by a status change or completion.
-        if ((table === 'students' || table === 'children') && (row.first_verified_at !== null || row.state !== (table === 'students' ? KINDS.student.active : KINDS.child.active))) {
+        if ((table === 'students' || table === 'children') && (row.first_verified_at !== null || row.verify_state === 'verified' || row.state !== (table === 'students' ? KINDS.student.active : KINDS.child.active))) {
           throw statusChangeError('RECORD_DELETE_VERIFIED', '已核对过或已办理异动的学籍记录不能删除，请通过学籍异动（转出、退学、死亡等）或结业办理', { rule: 'never_delete_verified' })
         }
         if (table === 'student_completions') graduate(actor, String(row.student_id), 'in_school', at)
