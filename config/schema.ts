@@ -70,8 +70,19 @@ export const ConfigSchema = Type.Object(
     calendar: obj(
       {
         timezone: Type.Literal('Asia/Shanghai', { default: 'Asia/Shanghai', description: 'All dates and deadlines are judged in this zone.' }),
+        years: Type.Record(
+          Type.String({ pattern: '^[0-9]{4}$' }),
+          Type.Object({
+            off: Type.Array(Type.String({ pattern: '^[0-9]{2}-[0-9]{2}(\\.\\.[0-9]{2}-[0-9]{2})?$' }), { description: 'Days off: MM-DD or a range MM-DD..MM-DD.' }),
+            work: Type.Array(Type.String({ pattern: '^[0-9]{2}-[0-9]{2}$' }), { description: 'Make-up working days (调休上班): MM-DD.' }),
+          }, { additionalProperties: false }),
+          { default: {}, description: 'Working-day calendars that replace or add whole years of config/calendar.ts (R-30.1), e.g. a year announced after this release.' },
+        ),
+        statusChangeApplyDays: Type.Integer({ minimum: 1, default: 7, description: 'Working days from a status change to its application; later ones are accepted and flagged late (R-19.4).' }),
+        statusChangeReviewDays: Type.Integer({ minimum: 1, default: 20, description: 'Working days the bureau has to review a status-change application (R-20.1); after that it escalates to the next tier up.' }),
+        escalationCheckMs: Type.Integer({ minimum: 1000, default: 3600000, description: 'How often overdue status-change reviews are looked for and escalated.' }),
       },
-      'Calendar rules (lock dates and deadlines are added by the workflow issue).',
+      'Calendar rules: working days and the status-change deadlines.',
     ),
     security: obj(
       {

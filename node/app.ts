@@ -20,6 +20,7 @@ import revealRoutes from './routes/reveal.ts'
 import verificationRoutes from './routes/verification.ts'
 import records from './plugins/records.ts'
 import recordsRoutes from './routes/api/records.ts'
+import statusChanges from './status-changes/routes.ts'
 import problemRoutes from './routes/api/problems.ts'
 
 /** What a node's app is built from; the server (or a test) makes these and hands them in. */
@@ -87,6 +88,7 @@ const app: FastifyPluginAsync<AppDeps> = async (fastify, deps) => {
   await fastify.register(revealRoutes)
   await fastify.register(verificationRoutes)
   await fastify.register(recordsRoutes)
+  await fastify.register(statusChanges)
   await fastify.register(problemRoutes)
 }
 

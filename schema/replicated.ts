@@ -65,6 +65,7 @@ export const REPLICATED_TABLES: readonly ReplicatedTable[] = [
     ] as const
   ).map(([name, table]) => ({ name, table, key: ['id'], owner: under('children', 'child_id'), order: 5 })),
   { name: 'problem_records', table: r.problemRecords, key: ['id'], owner: self, order: 6 },
+  { name: 'alerts', table: r.alerts, key: ['id'], owner: self, order: 6 },
 ]
 
 /** Looks a replicated table up by its SQL name. */

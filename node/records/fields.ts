@@ -167,6 +167,8 @@ const statusChange = (): Field[] => [
   f('deathCause', '死亡原因', 'text', { max: 500 }),
   code('responsibility', '学校责任', 'responsibility'),
   f('reviewOpinion', '审核意见', 'text', { max: 1000 }),
+  f('documentNos', '证明材料文号', 'text', { max: 200 }),
+  f('targetClassId', '编入班级', 'text', { max: 64 }),
 ]
 
 /** Figures of the system derives from the records; typing one is refused. */
@@ -370,7 +372,9 @@ export const FIELDS: Record<string, Field[]> = {
     f('leaveReason', '离园原因', 'text', { max: 500 }),
   ],
   //
-  child_status_changes: statusChange().map(fl => (fl.key === 'responsibility' ? { ...fl, label: '幼儿园责任' } : fl)),
+  child_status_changes: statusChange().map(fl =>
+    fl.key === 'responsibility' ? { ...fl, label: '幼儿园责任' } : fl.key === 'changeType' ? { ...fl, table: 'child_status_change_type' } : fl,
+  ),
 }
 
 /** The record tables that have fields (every replicated table except problem records). */

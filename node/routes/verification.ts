@@ -61,8 +61,8 @@ const verificationRoutes: FastifyPluginAsyncTypebox = async app => {
       const f = next(fieldsOf(row), actor, now)
       const version = (row.version as number) + 1
       storage.sqlite
-        .prepare(`update "${table}" set verify_state = ?, entered_by = ?, entered_at = ?, verified_by = ?, verified_at = ?, return_reason = ?, version = ?, updated_at = ? where id = ?`)
-        .run(f.verifyState, f.enteredBy, f.enteredAt, f.verifiedBy, f.verifiedAt, f.returnReason, version, now, id)
+        .prepare(`update "${table}" set verify_state = ?, entered_by = ?, entered_at = ?, verified_by = ?, verified_at = ?, return_reason = ?, version = ?, updated_at = ?, first_verified_at = coalesce(first_verified_at, ?) where id = ?`)
+        .run(f.verifyState, f.enteredBy, f.enteredAt, f.verifiedBy, f.verifiedAt, f.returnReason, version, now, f.verifyState === 'verified' ? now : null, id)
       const image = loadRow(storage, table, id)!
       appendOutbox(storage, [{ table, key: { id }, op: 'upsert', row: image, version, epoch: image.epoch as number, actor: actor.accountId }], now)
       return viewOf(table, image)

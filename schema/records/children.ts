@@ -3,7 +3,8 @@ import { recordColumns, verifyColumns } from './columns.ts'
 import { personColumns, guardianColumns, familyMemberColumns, registrationColumns, statusChangeColumns } from './person.ts'
 import { kindergartens, kindergartenClasses } from './kindergartens.ts'
 
-export const CHILD_STATES = ['in_kindergarten', 'left', 'deceased'] as const
+/** Where a child stands now; changed only through status changes. */
+export const CHILD_STATES = ['in_kindergarten', 'suspended', 'left', 'deceased'] as const
 
 /** 幼儿个人信息: the personal fields of without political status or 学号. */
 export const children = sqliteTable(

@@ -28,6 +28,8 @@ export const verifyColumns = () => ({
   verifiedAt: text('verified_at'),
   /** Why the verifier returned it; cleared when resubmitted. */
   returnReason: text('return_reason'),
+  /** When it was first verified; kept through later edits. A record ever verified is never deleted. */
+  firstVerifiedAt: text('first_verified_at'),
 })
 
 /** Contact block shared by units, schools and kindergartens. */

@@ -117,4 +117,20 @@ export const statusChangeColumns = () => ({
   responsibility: text('responsibility'),
   /** 审核意见 */
   reviewOpinion: text('review_opinion'),
+  // The workflow (node/status-changes): only the engine writes the columns below and processingStatus.
+  /** 证明材料文号 (the documents' numbers the school gives with the application) */
+  documentNos: text('document_nos'),
+  /** Class the person is placed in when carried out (复学, 转入, 留级 …); id of a class of the same school. */
+  targetClassId: text('target_class_id'),
+  /** 申请日期 YYYY-MM-DD (China) */
+  appliedOn: text('applied_on'),
+  /** Applied later than the working days after the change that R-19.4 allows: accepted, flagged. */
+  late: integer('late', { mode: 'boolean' }).notNull().default(false),
+  /** Account ids (at the home node) and UTC times of the review and of carrying out (办理). */
+  reviewedBy: text('reviewed_by'),
+  reviewedAt: text('reviewed_at'),
+  carriedOutBy: text('carried_out_by'),
+  carriedOutAt: text('carried_out_at'),
+  /** When the overdue review was escalated to the next tier up (R-20.1); set once. */
+  escalatedAt: text('escalated_at'),
 })

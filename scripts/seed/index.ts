@@ -13,7 +13,12 @@ import { Rng } from './random.ts'
 import { writeSchools, writeUnit, type SchoolPlan } from './schools.ts'
 import { writeStudent } from './students.ts'
 import { SeedWriter } from './writer.ts'
+import { REPLICATED_TABLES } from '../../schema/replicated.ts'
 import { seedError } from './errors.ts'
+import { createWorkingCalendar } from '../../config/calendar.ts'
+import { codes } from '../../schema/codes/index.ts'
+import { createRecordsService } from '../../node/services/records/service.ts'
+import { createStatusChangeService } from '../../node/status-changes/service.ts'
 
 export const MIN_STUDENTS = 100
 export const MAX_STUDENTS = 1_000_000
@@ -60,7 +65,14 @@ export function seedNode(storage: Storage, o: SeedOptions): SeedResult {
   const rng = new Rng(o.seed ?? 1)
   const newId = () => rng.uuid7(asOf.getTime(), ids++)
   const writer = new SeedWriter(storage, now, o.node.code, newId)
+  const clock = { at: now }
+  const serviceDeps = { storage, identity: { code: o.node.code }, codes, now: () => new Date(clock.at), newId }
   const ctx: SeedContext = {
+    services: {
+      statusChanges: createStatusChangeService({ ...serviceDeps, calendar: createWorkingCalendar(), days: { apply: 7, review: 20 } }),
+      records: createRecordsService({ ...serviceDeps, now: () => asOf }),
+      clock,
+    },
     rng,
     area: nodeArea(o.node.tier, o.node.code),
     cal: schoolCalendar(chinaDate),
@@ -81,11 +93,14 @@ export function seedNode(storage: Storage, o: SeedOptions): SeedResult {
   storage.sqlite.pragma('synchronous = NORMAL')
   storage.sqlite.pragma('foreign_keys = OFF')
   try {
-    const counts = fill(storage, o, ctx)
+    const outboxBefore = countOf(storage, 'outbox')
+    fill(storage, o, ctx)
+    // Counted from the tables: the services write status changes, completions and updates too.
+    const counts = Object.fromEntries(REPLICATED_TABLES.map(t => [t.name, countOf(storage, t.name)]))
     const broken = storage.sqlite.pragma('foreign_key_check') as unknown[]
     if (broken.length > 0) throw new Error(`seed: ${broken.length} rows break a foreign key, first: ${JSON.stringify(broken[0])}`)
     const seconds = Number(process.hrtime.bigint() - started) / 1e9
-    const outboxRows = Object.values(counts).reduce((a, b) => a + b, 0)
+    const outboxRows = countOf(storage, 'outbox') - outboxBefore
     return { counts, outboxRows, seconds, rate: o.students / seconds }
   } finally {
     storage.sqlite.pragma(`cache_size = ${Number(saved.cache)}`)
@@ -94,8 +109,10 @@ export function seedNode(storage: Storage, o: SeedOptions): SeedResult {
   }
 }
 
-/** Writes everything, batch by batch; returns the rows written per table. */
-function fill(storage: Storage, o: SeedOptions, ctx: SeedContext): Record<string, number> {
+const countOf = (storage: Storage, table: string) => (storage.sqlite.prepare(`select count(*) n from ${table}`).get() as { n: number }).n
+
+/** Writes everything, batch by batch. */
+function fill(storage: Storage, o: SeedOptions, ctx: SeedContext): void {
   const writer = ctx.writer
   const batch = o.batchSize ?? 5000
   const kgCount = o.kindergartens ?? Math.max(1, Math.round(o.students / 1000))
@@ -125,8 +142,6 @@ function fill(storage: Storage, o: SeedOptions, ctx: SeedContext): Record<string
   }
   run(studentWork(ctx, plans.schools, o.students), () => students++)
   run(kindergartens(ctx, { count: kgCount, unitCode: plans.unitCode }), () => children++)
-
-  return { ...writer.counts }
 }
 
 /** Yields after each student written, school by school, class by class. */

@@ -1,3 +1,5 @@
+import type { RecordsService } from '../../node/services/records/service.ts'
+import type { StatusChangeService } from '../../node/status-changes/service.ts'
 import type { NodeArea, County } from './area.ts'
 import { birthDivision } from './area.ts'
 import { addDays, dateBetween, type SchoolCalendar } from './calendar.ts'
@@ -17,6 +19,12 @@ export interface SeedContext {
   writer: SeedWriter
   /** A new record id (UUID), increasing through the run. */
   newId: () => string
+  /**
+   * The node's own services, for what only they may do: status changes (applied, reviewed and
+   * carried out, which moves the student's state) and completions (which graduate). `clock` is
+   * the day they believe it is, moved to each change's history.
+   */
+  services: { statusChanges: StatusChangeService; records: RecordsService; clock: { at: string } }
 }
 
 const RETURN_REASONS = ['家庭住址不完整，请补充门牌号', '监护人联系电话有误', '户口所在地与证件不一致，请核对']
@@ -31,7 +39,7 @@ export function verification(ctx: SeedContext): Readonly<Row> {
   if (!states) {
     const entered = { entered_by: SEED_ACTOR, entered_at: ctx.now }
     states = [
-      { ...entered, verify_state: 'verified', verified_by: SEED_ACTOR, verified_at: ctx.now },
+      { ...entered, verify_state: 'verified', verified_by: SEED_ACTOR, verified_at: ctx.now, first_verified_at: ctx.now },
       { ...entered, verify_state: 'entered' },
       ...RETURN_REASONS.map(reason => ({ ...entered, verify_state: 'returned', return_reason: reason })),
     ]

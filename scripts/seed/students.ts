@@ -5,6 +5,9 @@ import type { ClassPlan, Cohort, SchoolPlan } from './schools.ts'
 import { stageOf } from './schools.ts'
 import type { Rng } from './random.ts'
 import type { Row } from './writer.ts'
+import { systemActor } from '../../node/services/records/service.ts'
+
+const SEED = systemActor('seed')
 
 /** What happened to a pupil; drives the state column and the status-change records. */
 type Fate = 'stays' | 'transferred_in' | 'resumed' | 'pending_transfer' | 'repeated' | 'suspended' | 'transferred_out' | 'withdrawn' | 'expelled' | 'deceased'
@@ -77,8 +80,9 @@ export function writeStudent(ctx: SeedContext, s: StudentSlot): void {
   const leaving = fate === 'transferred_out' || fate === 'withdrawn' || fate === 'expelled' || fate === 'deceased'
   // Leavers go after last term's exams, so no record is dated after the pupil left.
   const leaveDate = cohort.graduated ? `${Y}-07-10` : leaving ? recent(ctx, 200, maxDate(entryDate, addDays(cal.previous.final, 1))) : null
-  const state = cohort.graduated ? 'graduated' : fate === 'suspended' ? 'suspended' : fate === 'transferred_out' ? 'transferred_out' : fate === 'withdrawn' ? 'withdrawn' : fate === 'expelled' ? 'expelled' : fate === 'deceased' ? 'deceased' : 'in_school'
 
+  // Where the student's history ends (the workflow below gets them there): decides registration.
+  const state = cohort.graduated ? 'graduated' : fate === 'suspended' ? 'suspended' : leaving ? 'left' : 'in_school'
   const disabled = p.row.health === '6'
   const political = stage === 'primary' ? (grade >= 2 ? '14' : rng.chance(0.5) ? '14' : '13') : stage === 'junior' ? (rng.chance(grade === 9 ? 0.4 : 0.15) ? '03' : rng.chance(0.7) ? '14' : '13') : rng.chance(0.75) ? '03' : '13'
   writer.insert('students', {
@@ -94,7 +98,8 @@ export function writeStudent(ctx: SeedContext, s: StudentSlot): void {
     political,
     email: stage === 'senior' && rng.chance(0.2) ? `${(p.row.name_pinyin as string).replaceAll(' ', '')}${rng.int(1, 9999)}@qq.com` : null,
     homepage: null,
-    state,
+    // Every student starts in school; the workflow and completion below move the state.
+    state: 'in_school',
   }, verification(ctx), p.row)
   const sub = (table: string, row: Row) => {
     row.student_id = studentId
@@ -157,70 +162,78 @@ export function writeStudent(ctx: SeedContext, s: StudentSlot): void {
     sub('student_punishments', { name: rng.pick(['1', '1', '2', '3']), reason: rng.pick(['考试作弊', '打架斗殴', '多次旷课', '携带手机进入考场', '破坏公物']), punished_on: given, revoked_on: revoked })
   }
 
-  // R-10.10 status changes.
-  const change = (row: Row) => {
-    const date = row.change_date as string
-    const approval = minDate(addDays(date, rng.int(1, 10)), cal.asOf)
-    sub('student_status_changes', {
-      processing_status: '5',
-      approval_date: approval,
-      approval_doc_no: `${plan.county.name.slice(0, 1)}教学籍〔${approval.slice(0, 4)}〕${rng.int(1, 300)}号`,
-      previous_school_code: plan.code,
-      current_school_code: plan.code,
-      previous_student_no: studentNo,
-      current_student_no: studentNo,
-      ...verification(ctx),
-      ...row,
+  // R-10.10 status changes go through the workflow like any school's (node/status-changes): applied
+  // within days of the change, approved and carried out by the bureau days later, which moves the
+  // student's state. The services' clock is set to each step's day of that history.
+  const { statusChanges, records, clock } = ctx.services
+  const on = (date: string) => (clock.at = `${minDate(date, cal.asOf)}T02:00:00.000Z`)
+  const change = (row: Row, result: string | null) => {
+    const applied = minDate(addDays(row.changeDate as string, rng.int(0, 6)), cal.asOf)
+    on(applied)
+    const a = statusChanges.apply(SEED, 'student', studentId, {
+      previousSchoolCode: plan.code, currentSchoolCode: plan.code, previousStudentNo: studentNo, currentStudentNo: studentNo, ...row,
     })
+    if (result === null) return
+    const approval = minDate(addDays(applied, rng.int(1, 10)), cal.asOf)
+    on(approval)
+    statusChanges.review(SEED, String(a.id), { version: 1, decision: 'approve', approvalDocNo: `${plan.county.name.slice(0, 1)}教学籍〔${approval.slice(0, 4)}〕${rng.int(1, 300)}号` })
+    statusChanges.carryOut(SEED, String(a.id), { version: 2, result })
   }
   switch (fate) {
     case 'transferred_in':
-      if (transferredIn) change({ change_type: '22', change_date: entryDate, reason: '随父母工作调动转学', result: '已转入', previous_school_code: previousSchool })
+      // The receiving school's copy of a transfer in from elsewhere (the R-19.5 handoff): history
+      // of another node's workflow, so written as such; it moves no state here.
+      if (transferredIn) {
+        const approval = minDate(addDays(entryDate, rng.int(1, 10)), cal.asOf)
+        sub('student_status_changes', {
+          change_type: '22', change_date: entryDate, reason: '随父母工作调动转学', processing_status: '5', result: '已转入', approval_date: approval,
+          approval_doc_no: `${plan.county.name.slice(0, 1)}教学籍〔${approval.slice(0, 4)}〕${rng.int(1, 300)}号`,
+          previous_school_code: previousSchool, current_school_code: plan.code, previous_student_no: studentNo, current_student_no: studentNo, applied_on: entryDate, ...verification(ctx),
+        })
+      }
       break
     case 'transferred_out':
-      change({ change_type: '21', change_date: leaveDate, reason: rng.pick(['随父母工作调动转学', '家庭搬迁转学', '回户籍地就读']), result: '已转出', current_school_code: rng.pick(s.otherSchools) })
+      change({ changeType: '21', changeDate: leaveDate, reason: rng.pick(['随父母工作调动转学', '家庭搬迁转学', '回户籍地就读']), currentSchoolCode: rng.pick(s.otherSchools) }, '已转出')
       break
-    case 'pending_transfer': {
-      const date = recent(ctx, 20, entryDate)
-      sub('student_status_changes', { change_type: '21', change_date: date, reason: '家庭搬迁转学', processing_status: rng.pick(['1', '2']), previous_school_code: plan.code, current_school_code: rng.pick(s.otherSchools), previous_student_no: studentNo, verify_state: 'entered', entered_by: 'system:seed', entered_at: ctx.now })
+    case 'pending_transfer':
+      change({ changeType: '21', changeDate: recent(ctx, 20, entryDate), reason: '家庭搬迁转学', currentSchoolCode: rng.pick(s.otherSchools), currentStudentNo: null }, null)
       break
-    }
     case 'suspended':
-      change({ change_type: '11', change_date: recent(ctx, 200, entryDate), reason: rng.pick(['因病休学', '因伤休学']), result: '休学一年' })
+      change({ changeType: '11', changeDate: recent(ctx, 200, entryDate), reason: rng.pick(['因病休学', '因伤休学']) }, '休学一年')
       break
     case 'resumed': {
       // 休学 then 复学: a year apart, both before today.
       const back = recent(ctx, 300, addDays(entryDate, 366))
       const away = addDays(back, -rng.int(180, 365))
       if (away >= entryDate) {
-        change({ change_type: '11', change_date: away, reason: '因病休学', result: '休学' })
-        change({ change_type: '12', change_date: back, reason: '病愈复学', result: '复学' })
+        change({ changeType: '11', changeDate: away, reason: '因病休学' }, '休学')
+        change({ changeType: '12', changeDate: back, reason: '病愈复学' }, '复学')
       }
       break
     }
     case 'repeated':
-      if (repeated) change({ change_type: '02', change_date: `${Y}-07-05`, reason: '因病缺课过多，家长申请留级', result: '留级一年' })
+      if (repeated) change({ changeType: '02', changeDate: `${Y}-07-05`, reason: '因病缺课过多，家长申请留级', targetClassId: cls.id }, '留级一年')
       break
     case 'withdrawn':
-      change({ change_type: '31', change_date: leaveDate, reason: '本人申请退学', result: '已退学' })
+      change({ changeType: '31', changeDate: leaveDate, reason: '本人申请退学' }, '已退学')
       break
     case 'expelled':
       sub('student_punishments', { name: '5', reason: '严重违反校规校纪', punished_on: leaveDate, revoked_on: null })
-      change({ change_type: '42', change_date: leaveDate, reason: '严重违反校规校纪', result: '开除学籍' })
+      change({ changeType: '42', changeDate: leaveDate, reason: '严重违反校规校纪' }, '开除学籍')
       break
     case 'deceased': {
       const died = addDays(leaveDate!, -rng.int(0, 3))
       change({
-        change_type: '51', change_date: maxDate(leaveDate!, died), reason: '死亡', result: '注销学籍',
-        death_date: maxDate(died, entryDate), death_cause: rng.pick(DEATH_CAUSES), responsibility: rng.chance(0.9) ? '1' : '9', review_opinion: '经核查属实，同意注销学籍。',
-      })
+        changeType: '51', changeDate: maxDate(leaveDate!, died), reason: '死亡', currentSchoolCode: null, currentStudentNo: null,
+        deathDate: maxDate(died, entryDate), deathCause: rng.pick(DEATH_CAUSES), responsibility: rng.chance(0.9) ? '1' : '9', reviewOpinion: '经核查属实，同意注销学籍。',
+      }, '注销学籍')
       break
     }
   }
 
-  // R-10.9 completion for last summer's graduates.
+  // R-10.9 completion for last summer's graduates, through the records service (which graduates them).
   if (cohort.graduated) {
-    sub('student_completions', { graduating_school_code: plan.code, completion_ym: `${Y}-07`, reason: '毕业', comment: rng.pick(GRADUATION), ...verification(ctx) })
+    records.create(SEED, 'student_completions', { graduatingSchoolCode: plan.code, completionYm: `${Y}-07`, reason: '毕业', comment: rng.pick(GRADUATION) }, studentId, { read: false })
   }
 }
 

@@ -84,19 +84,25 @@ t.test('R-10.9 R-10.10 completion and status changes, with death details for typ
   t.strictSame((await node.call('GET', `/api/v1/students/${student.id}/completions/${completion.body.id}`)).body,
     expectedRead('student_completions', { ...fx.completion(), studentId: student.id }, completion.body, node.school), 'R-10.9 completion')
 
-  const transfer = await node.call('POST', `/api/v1/students/${student.id}/status-changes`, fx.statusChange())
-  t.equal(transfer.status, 201)
-  t.strictSame(transfer.body, expectedRead('student_status_changes', { ...fx.statusChange(), studentId: student.id }, transfer.body, node.school), 'R-10.10 transfer out')
+  t.equal((await node.call('GET', `/api/v1/students/${student.id}`)).body.state, 'graduated', 'a completion ends the schooling')
 
-  const death = fx.statusChange({ changeType: '51', changeDate: '2026-04-02', reason: '交通事故', deathDate: '2026-04-01', deathCause: '交通事故', responsibility: '1', reviewOpinion: '情况属实', currentSchoolCode: null })
-  const d = await node.call('POST', `/api/v1/students/${student.id}/status-changes`, death)
+  // Status changes are applied for (node/status-changes); a withdrawn one leaves room for the next.
+  const other = (await node.call('POST', '/api/v1/students', { ...fx.student({ idNumber: null, studentNo: null, name: '钱多多' }), schoolId: school.id, classId: klass.id })).body
+  const sub = (id: string) => `/api/v1/students/${other.id}/status-changes/${id}`
+  const transfer = await node.call('POST', `/api/v1/students/${other.id}/status-changes`, fx.application())
+  t.equal(transfer.status, 201)
+  t.strictSame((await node.call('GET', sub(transfer.body.id))).body, expectedRead('student_status_changes', { ...fx.application(), studentId: other.id }, transfer.body, node.school, fx.applied(true)), 'R-10.10 transfer out')
+  t.equal((await node.call('POST', `/api/v1/status-changes/${transfer.body.id}/withdraw`, { version: 1 })).status, 200)
+
+  const death = fx.application({ changeType: '51', changeDate: '2026-04-02', reason: '交通事故', deathDate: '2026-04-01', deathCause: '交通事故', responsibility: '1', reviewOpinion: '情况属实', currentSchoolCode: null })
+  const d = await node.call('POST', `/api/v1/students/${other.id}/status-changes`, death)
   t.equal(d.status, 201)
-  t.strictSame(d.body, expectedRead('student_status_changes', { ...death, studentId: student.id }, d.body, node.school), 'R-10.10 death details masked on read')
+  t.strictSame((await node.call('GET', sub(d.body.id))).body, expectedRead('student_status_changes', { ...death, studentId: other.id }, d.body, node.school, fx.applied(true)), 'R-10.10 death details masked on read')
   await revealsClear(t, node, 'student_status_changes', d.body.id, death)
 
   const read = (await node.call('GET', `/api/v1/students/${student.id}`)).body
   t.equal(read.completion.id, completion.body.id)
-  t.strictSame(read.statusChanges.map((s: Json) => s.id), [transfer.body.id, d.body.id])
+  t.strictSame((await node.call('GET', `/api/v1/students/${other.id}`)).body.statusChanges.map((s: Json) => s.id), [transfer.body.id, d.body.id])
 })
 
 t.test('R-8.3 R-8.4 R-11.1 R-12.1 R-12.2 R-12.3 R-12.4 R-12.5 kindergarten, teacher, class, child and its records', async t => {
@@ -133,10 +139,11 @@ t.test('R-8.3 R-8.4 R-11.1 R-12.1 R-12.2 R-12.3 R-12.4 R-12.5 kindergarten, teac
   t.equal(a.status, 201)
   t.strictSame(a.body, expectedRead('child_attendances', { ...attendance, childId: c.id }, a.body, node.school), 'R-12.4 entry and leaving')
 
-  const change = { changeType: '51', changeDate: '2026-04-02', reason: '疾病', processingStatus: '1', result: null, deathDate: '2026-04-01', deathCause: '疾病', responsibility: '1', reviewOpinion: '属实' }
+  const change = { changeType: '51', changeDate: '2026-04-02', reason: '疾病', deathDate: '2026-04-01', deathCause: '疾病', responsibility: '1', reviewOpinion: '属实' }
   const s = await node.call('POST', `/api/v1/children/${c.id}/status-changes`, change)
   t.equal(s.status, 201)
-  t.strictSame(s.body, expectedRead('child_status_changes', { ...change, childId: c.id }, s.body, node.school), 'R-12.5 status change with death details')
+  const { approvalDate: _d, approvalDocNo: _n, ...childApplied } = fx.applied(true)
+  t.strictSame((await node.call('GET', `/api/v1/children/${c.id}/status-changes/${s.body.id}`)).body, expectedRead('child_status_changes', { ...change, childId: c.id }, s.body, node.school, childApplied), 'R-12.5 status change with death details')
   await revealsClear(t, node, 'child_status_changes', s.body.id, change)
 
   const read = (await node.call('GET', `/api/v1/children/${c.id}`)).body

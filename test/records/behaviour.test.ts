@@ -103,11 +103,15 @@ t.test('R-8.1 class and student counts, graduates and enrolment of the year are 
   await node.call('POST', '/api/v1/students', kid(4, { classId: null }))
 
   const read = (await node.call('GET', `/api/v1/schools/${school.id}`)).body
+  // The graduate has left: four students in school (three in grade 1, one without a class).
   t.strictSame(read.derived, {
     year, classesTotal: 2, classesByGrade: [{ grade: 1, count: 1 }, { grade: 4, count: 1 }],
-    studentsTotal: 5, studentsByGrade: [{ grade: 1, count: 3 }, { grade: 4, count: 1 }],
+    studentsTotal: 4, studentsByGrade: [{ grade: 1, count: 3 }],
     graduatesThisYear: 1, enrolmentThisYear: 4,
   })
+  t.equal((await node.call('GET', `/api/v1/students/${older.id}`)).body.state, 'graduated')
+  t.equal((await node.call('GET', '/api/v1/students')).body.total, 4, 'the list counts students in school')
+  t.equal((await node.call('GET', '/api/v1/students?state=all')).body.total, 5, 'unless asked otherwise')
   const typed = await node.call('PATCH', `/api/v1/schools/${school.id}`, { version: read.version, classesTotal: 3 }, node.bureau)
   t.equal(typed.body.code, 'RECORD_FIELD_DERIVED', 'typing a derived figure is refused')
 })

@@ -68,6 +68,19 @@ export const subRecords = {
 
 export const completion = (over: Record<string, unknown> = {}) => ({ graduatingSchoolCode: '3301060101', completionYm: '2028-06', reason: '毕业', comment: '德智体全面发展', ...over })
 
+/** A status-change application as a school sends it: without what only the workflow writes. */
+export const application = (over: Record<string, unknown> = {}) => {
+  const { processingStatus: _s, result: _r, approvalDate: _d, approvalDocNo: _n, ...fields } = statusChange()
+  return { ...fields, ...over }
+}
+
+/** What the workflow adds to a new application (node/status-changes), applied today. */
+export const applied = (late: boolean) => ({
+  processingStatus: '1', result: null, approvalDate: null, approvalDocNo: null, documentNos: null, targetClassId: null,
+  appliedOn: new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10), late,
+  reviewedBy: null, reviewedAt: null, carriedOutBy: null, carriedOutAt: null, escalatedAt: null,
+})
+
 export const statusChange = (over: Record<string, unknown> = {}) => ({
   changeType: '21', changeDate: '2026-03-02', reason: '随父母迁居', processingStatus: '1', result: null, deathDate: null, deathCause: null,
   responsibility: null, reviewOpinion: null, approvalDate: '2026-03-05', approvalDocNo: '西教〔2026〕8号', previousSchoolCode: '3301060101',

@@ -68,7 +68,7 @@ const VERIFIED = new Set(['supervising_units', 'schools', 'kindergartens', 'scho
  */
 export function expectedRead(table: string, input: Json, read: Json, login: TestLogin, extra: Json = {}): Json {
   const system: Json = { id: read.id, homeNode: '330106', version: 1, epoch: 0, createdAt: read.createdAt, updatedAt: read.createdAt }
-  const verify: Json = VERIFIED.has(table) ? { verifyState: 'entered', enteredBy: login.account.id, enteredAt: read.createdAt, verifiedBy: null, verifiedAt: null, returnReason: null } : {}
+  const verify: Json = VERIFIED.has(table) ? { verifyState: 'entered', enteredBy: login.account.id, enteredAt: read.createdAt, verifiedBy: null, verifiedAt: null, returnReason: null, firstVerifiedAt: null } : {}
   return maskRecord(table, { ...system, ...verify, ...input, ...extra })
 }
 

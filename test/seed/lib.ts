@@ -10,7 +10,7 @@ import { seedNode, type SeedOptions, type SeedResult } from '../../scripts/seed/
 /** A fixed "today" so the tests see the same school calendar every day they run. */
 export const AS_OF = new Date('2026-11-20T04:00:00Z')
 
-export const RECORD_TABLES = REPLICATED_TABLES.map(t => t.name).filter(n => n !== 'problem_records')
+export const RECORD_TABLES = REPLICATED_TABLES.map(t => t.name).filter(n => n !== 'problem_records' && n !== 'alerts')
 
 /** Seeds a fresh database (no node identity needed: the generator only reads tier and code). */
 export function seeded(t: Test, opts: Partial<SeedOptions> & { tier?: Tier; code?: string } = {}): { storage: Storage; result: SeedResult } {
@@ -28,11 +28,15 @@ export function rows(storage: Storage, table: string): SqlRow[] {
   return storage.sqlite.prepare(`select * from ${table} order by id`).all() as SqlRow[]
 }
 
-/** SHA-256 over every record and outbox row, in a stable order. */
+/**
+ * SHA-256 over every record and outbox row, in a stable order. An outbox row's created_at is left
+ * out: rows the node's services append (status changes, completions) are stamped with the wall
+ * clock when queued, which is not data.
+ */
 export function dataHash(storage: Storage): string {
   const h = createHash('sha256')
   for (const table of RECORD_TABLES) for (const r of rows(storage, table)) h.update(JSON.stringify(r))
-  for (const r of storage.sqlite.prepare('select table_name, key_json, op, row_json, version, epoch, actor, created_at from outbox order by id').all()) h.update(JSON.stringify(r))
+  for (const r of storage.sqlite.prepare('select table_name, key_json, op, row_json, version, epoch, actor from outbox order by id').all()) h.update(JSON.stringify(r))
   return h.digest('hex')
 }
 

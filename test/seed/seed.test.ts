@@ -16,7 +16,7 @@ t.test('the same seed gives the same data; another seed gives other data', async
   t.not(dataHash(a.storage), dataHash(c.storage), 'seed 43: different data')
 })
 
-t.test('counts match the request and every record is in the outbox exactly as appendOutbox writes it', async t => {
+t.test('counts match the request and every record is in the outbox exactly as appendOutbox writes it, its latest version last', async t => {
   const { storage, result } = seeded(t, { students: 300, kindergartens: 3 })
   const count = (table: string) => (storage.sqlite.prepare(`select count(*) n from ${table}`).get() as { n: number }).n
   t.equal(count('students'), 300)
@@ -27,15 +27,18 @@ t.test('counts match the request and every record is in the outbox exactly as ap
     t.equal(result.counts[table] ?? 0, count(table), `${table}: reported count`)
     records += count(table)
   }
-  t.equal(count('outbox'), records, 'one outbox row per record')
-  t.equal(result.outboxRows, records)
-  // Row images: the full SQL row, canonical JSON, keyed by id, version 1, epoch 0.
-  const outbox = new Map((storage.sqlite.prepare('select * from outbox').all() as Array<Record<string, unknown>>).map(o => [`${o.table_name}:${o.key_json}`, o]))
+  // One upsert per version: a record the status-change workflow moved (a student, a change) has one per step.
+  const versions = RECORD_TABLES.reduce((n, table) => n + (storage.sqlite.prepare(`select coalesce(sum(version), 0) n from ${table}`).get() as { n: number }).n, 0)
+  t.equal(count('outbox'), versions, 'one outbox row per record version')
+  t.ok(versions > records, 'the workflow wrote further versions')
+  t.equal(result.outboxRows, versions)
+  // Row images: the full SQL row, canonical JSON, keyed by id; the last row of a key is the record now.
+  const outbox = new Map((storage.sqlite.prepare('select * from outbox order by id').all() as Array<Record<string, unknown>>).map(o => [`${o.table_name}:${o.key_json}`, o]))
   let checked = 0
   for (const table of RECORD_TABLES) {
     for (const row of rows(storage, table)) {
       const o = outbox.get(`${table}:${canonicalJson({ id: row.id })}`)
-      if (!o || o.row_json !== canonicalJson(row) || o.op !== 'upsert' || o.version !== 1 || o.epoch !== 0 || o.change_set_seq !== null) {
+      if (!o || o.row_json !== canonicalJson(row) || o.op !== 'upsert' || o.version !== row.version || o.epoch !== 0 || o.change_set_seq !== null) {
         t.fail(`${table} ${row.id}: outbox row differs`, { found: o })
         return
       }

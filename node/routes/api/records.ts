@@ -27,6 +27,7 @@ import { recordsActor, type RecordsActor } from '../../services/records/service.
 import { MAX_LIMIT, DEFAULT_LIMIT } from '../../services/records/service.ts'
 import { RESOURCES, ownedBy, resource, type ResourceSpec } from '../../services/records/resources.ts'
 import type { Rec } from '../../services/records/store.ts'
+import { STATUS_CHANGE_TABLES } from '../../status-changes/rules.ts'
 import { ErrorReply, authErrorReplies } from '../schemas.ts'
 
 const Nullable = <T extends TSchema>(s: T, options: { description?: string } = {}) => Type.Union([s, Type.Null()], options)
@@ -157,7 +158,8 @@ const recordsRoutes: FastifyPluginAsync = async app => {
       return { ...page, items: page.items.map(item => masked(spec, item)) }
     })
 
-    app.post(base, {
+    // Status changes are created by applying for them (node/status-changes/routes.ts, same path).
+    if (!STATUS_CHANGE_TABLES.has(spec.table)) app.post(base, {
       config: { permission: spec.permissions.write },
       schema: { tags, summary: summary('新建'), params: Type.Object(ownerParams), body: inputSchema(spec, withGroups), response: { 201: Full, ...Replies } },
     }, async (req, reply) => {

@@ -137,7 +137,7 @@ export const RESOURCES: readonly ResourceSpec[] = [
       schoolId: { sql: 't.school_id = ?', type: 'string', description: '学校 id' },
       classId: { sql: 't.class_id = ?', type: 'string', description: '班级 id' },
       grade: { sql: 't.class_id in (select c.id from school_classes c where c.grade = ?)', type: 'integer', description: '年级 1–12' },
-      state: { sql: 't.state = ?', type: 'string', description: '学籍状态 in_school | suspended | …' },
+      state: { sql: 't.state = ?', type: 'string', description: '学籍状态 in_school | suspended | stopped | transferred_out | graduated | withdrawn | expelled | deceased | all；不给时只列在校学生' },
       ...verifyFilter,
     },
     personSearch: true,
@@ -191,7 +191,7 @@ export const RESOURCES: readonly ResourceSpec[] = [
       kindergartenId: { sql: 't.kindergarten_id = ?', type: 'string', description: '幼儿园 id' },
       classId: { sql: 't.class_id = ?', type: 'string', description: '班级 id' },
       grade: { sql: 't.class_id in (select c.id from kindergarten_classes c where c.grade = ?)', type: 'integer', description: '0 托班，1 小班，2 中班，3 大班' },
-      state: { sql: 't.state = ?', type: 'string', description: '状态 in_kindergarten | left | deceased' },
+      state: { sql: 't.state = ?', type: 'string', description: '状态 in_kindergarten | suspended | left | deceased | all；不给时只列在园幼儿' },
       ...verifyFilter,
     },
     personSearch: true,
@@ -216,7 +216,15 @@ export const PROBLEMS: ResourceSpec = spec({
   },
 })
 
-const BY_TABLE = new Map([...RESOURCES, PROBLEMS].map(s => [s.table, s]))
+/** Alerts for the next tier up (node/status-changes); read through the workflow's routes only. */
+export const ALERTS: ResourceSpec = spec({
+  table: 'alerts', drizzle: r.alerts, path: 'status-changes/alerts', label: '预警', requirement: 'R-20.1',
+  permissions: { read: 'student:read', write: 'status_change:approve', delete: 'status_change:approve' },
+  scope: { school: 't.school_code', schoolLevel: true },
+  filters: {},
+})
+
+const BY_TABLE = new Map([...RESOURCES, PROBLEMS, ALERTS].map(s => [s.table, s]))
 
 export function resource(table: string): ResourceSpec {
   const s = BY_TABLE.get(table)

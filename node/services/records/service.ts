@@ -20,6 +20,8 @@ import { targetOfRow } from '../../auth/targets.ts'
 import { compactPinyin } from '../../records/pinyin.ts'
 import { recordError, withPath, issuesError, type Issue } from '../../records/errors.ts'
 import { prepareRecord, temporaryStudentNo, type RecordInput } from '../../records/validate.ts'
+import { statusChangeError } from '../../status-changes/errors.ts'
+import { assertGenericWrite, KINDS, STATUS_CHANGE_TABLES } from '../../status-changes/rules.ts'
 import { createDuplicates } from './duplicates.ts'
 import { kindergartenFigures, schoolFigures, teacherAge } from './derived.ts'
 import { cascadedBy, ownedBy, resource, PROBLEMS, type ResourceSpec } from './resources.ts'
@@ -61,6 +63,8 @@ export interface RecordsServiceDeps {
   codes: CodeRegistry
   /** Clock, for tests of date rules. */
   now?: () => Date
+  /** Record ids (default: random UUIDs); the seed generator makes its own, deterministic ones. */
+  newId?: () => string
 }
 
 export interface ListQuery {
@@ -100,6 +104,7 @@ const notFound = () => authError('NOT_FOUND', '未找到该记录')
 export function createRecordsService(deps: RecordsServiceDeps) {
   const { storage, identity, codes } = deps
   const now = deps.now ?? (() => new Date())
+  const newId = deps.newId ?? randomUUID
   const store = createStore(storage)
   const duplicates = createDuplicates({ store, identity, now })
 
@@ -168,9 +173,15 @@ export function createRecordsService(deps: RecordsServiceDeps) {
       where.push(`t.${spec.owner.column} = ?`)
       params.push(ownerId)
     }
+    // Lists of people show those in school unless another state (or `all`) is asked for.
+    const active = spec.table === 'students' ? KINDS.student.active : spec.table === 'children' ? KINDS.child.active : undefined
+    if (active && (query.state === undefined || query.state === null || query.state === '')) {
+      where.push('t.state = ?')
+      params.push(active)
+    }
     for (const [name, f] of Object.entries(spec.filters)) {
       const v = query[name]
-      if (v === undefined || v === null || v === '') continue
+      if (v === undefined || v === null || v === '' || (active && name === 'state' && v === 'all')) continue
       where.push(f.sql)
       params.push(v)
     }
@@ -299,6 +310,21 @@ export function createRecordsService(deps: RecordsServiceDeps) {
     return { codes, now: now(), nodeCode: identity.code, parent }
   }
 
+  /**
+   * A completion (R-10.9) ends a student's schooling: the student leaves the in-school counts
+   * (R-8.1) in the same transaction, and comes back if the completion is deleted as a mistake.
+   */
+  function graduate(actor: RecordsActor, studentId: string, to: 'graduated' | 'in_school', at: string): void {
+    const spec = resource('students')
+    const student = store.row(spec, studentId)!
+    const from = to === 'graduated' ? 'in_school' : 'graduated'
+    if (student.state !== from) {
+      if (to === 'in_school') return
+      throw statusChangeError('STATUS_CHANGE_STATE_INVALID', '只有在校学生可以录入结业信息', { state: student.state })
+    }
+    store.update(spec, { ...fromSql(spec, student), state: to, version: Number(student.version) + 1, updatedAt: at }, actor.accountId)
+  }
+
   /** Creates one record (no transaction of its own: callers wrap it). */
   function insertOne(actor: RecordsActor, spec: ResourceSpec, input: RecordInput, ownerId: unknown, at: string): SqlRow {
     const owner = ownerOf(actor, spec, ownerId)
@@ -307,7 +333,7 @@ export function createRecordsService(deps: RecordsServiceDeps) {
       input = { ...input, studentNo: freeTemporaryStudentNo(String(owner!.division_code ?? identity.code), input.birthDate) }
     }
     const prepared = prepareRecord(spec.table, input, validationContext(spec, owner))
-    const id = randomUUID()
+    const id = newId()
     const rec: Rec = {
       ...prepared,
       ...references(spec, prepared, owner),
@@ -362,6 +388,9 @@ export function createRecordsService(deps: RecordsServiceDeps) {
   // ------------------------------------------------------------ the service
 
   return {
+    /** The code tables the records are validated with (national plus local, R-30.1). */
+    codes,
+
     /**
      * Creates a record. `ownerId` is the student or child id of a sub-record (from the URL); other
      * records name their owner in the body (`schoolId`, `kindergartenId`). A student or child may
@@ -376,6 +405,7 @@ export function createRecordsService(deps: RecordsServiceDeps) {
       const groups = ownedBy(table).filter(s => s.owner!.viaPath && !s.verified && input[s.group!] !== undefined)
       const stored = write(() => {
         const row = insertOne(actor, spec, input, spec.owner?.viaPath ? ownerId : input[spec.owner?.key ?? ''], at)
+        if (table === 'student_completions') graduate(actor, String(row.student_id), 'graduated', at)
         for (const sub of groups) {
           const value = input[sub.group!]
           const items = sub.single ? (value === null ? [] : [value]) : (value as unknown[])
@@ -414,6 +444,7 @@ export function createRecordsService(deps: RecordsServiceDeps) {
           throw recordError('RECORD_VERSION_CONFLICT', '该记录已被他人修改，请刷新后重新修改', { field: 'version', rule: 'version', currentVersion: row.version })
         }
         const current = fromSql(spec, row)
+        if (STATUS_CHANGE_TABLES.has(table)) assertGenericWrite('update', current as Parameters<typeof assertGenericWrite>[1], patch)
         const ownerKey = spec.owner?.key
         if (ownerKey && patch[ownerKey] !== undefined && patch[ownerKey] !== current[ownerKey]) {
           throw recordError('RECORD_FIELD_NOT_ALLOWED', `所属${resource(spec.owner!.table).label}不能在此修改（转学请办理学籍异动）`, { field: ownerKey, rule: 'immutable' })
@@ -460,6 +491,12 @@ export function createRecordsService(deps: RecordsServiceDeps) {
           throw recordError('RECORD_VERSION_CONFLICT', '该记录已被他人修改，请刷新后再删除', { field: 'version', rule: 'version', currentVersion: row.version })
         }
         assertNoDependants(spec, row, 'delete')
+        if (STATUS_CHANGE_TABLES.has(table)) assertGenericWrite('delete', fromSql(spec, row) as Parameters<typeof assertGenericWrite>[1])
+        // R-26.1: a person once verified, or whose state has moved, ends by a status change or completion.
+        if ((table === 'students' || table === 'children') && (row.first_verified_at !== null || row.verify_state === 'verified' || row.state !== (table === 'students' ? KINDS.student.active : KINDS.child.active))) {
+          throw statusChangeError('RECORD_DELETE_VERIFIED', '已核对过或已办理异动的学籍记录不能删除，请通过学籍异动（转出、退学、死亡等）或结业办理', { rule: 'never_delete_verified' })
+        }
+        if (table === 'student_completions') graduate(actor, String(row.student_id), 'in_school', at)
         for (const sub of cascadedBy(table)) {
           for (const child of store.all(`select * from ${sub.table} where ${sub.owner!.column} = ?`, id)) store.tombstone(sub, child, actor.accountId)
         }

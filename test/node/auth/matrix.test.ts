@@ -140,6 +140,20 @@ function casesOf(route: ApiRoute, worlds: Record<Tree, TreeWorld>, unit: Partial
   const w = worlds.school
 
   // --- access-control routes (this issue)
+  if (route.url === '/api/v1/status-changes' || route.url === '/api/v1/status-changes/alerts') {
+    return [one({ level: 'none', tree: 'school', position: 'own', url: route.url, outOfReach: 'allow' })]
+  }
+  // The status-change workflow (R-17.2, R-17.4, R-20.1): the school administrator applies (the
+  // records API's create path above) and withdraws, the bureau administrator reviews and carries
+  // out; a change out of reach is hidden. Both trees, since one route serves students and children.
+  const sc = /^\/api\/v1\/status-changes\/:id\/(review|carry-out|withdraw)$/.exec(route.url)
+  if (sc) {
+    const payload = sc[1] === 'review' ? { version: 999999, decision: 'approve' } : { version: 999999 }
+    return (['school', 'kindergarten'] as const).flatMap(tree => {
+      const ids = worlds[tree].ids[tree === 'school' ? 'student_status_changes' : 'child_status_changes'] ?? {}
+      return positions(ids).map(p => one({ level: 'student', tree, position: p, url: route.url.replace(':id', ids[p]!), payload, outOfReach: 'hidden' }))
+    })
+  }
   if (route.url === '/api/v1/auth/me' || route.url === '/api/v1/verification/queue' || route.url.startsWith('/api/v1/audit') || route.url === '/api/v1/sync/status' || route.url === '/api/v1/problems/scan') {
     return [one({ level: 'none', tree: 'school', position: 'own', url: route.url, payload: route.method === 'POST' ? {} : undefined, outOfReach: 'allow' })]
   }
@@ -219,7 +233,7 @@ function answerOf(status: number, code: string | undefined): Answer | 'unauthent
   return 'allow'
 }
 
-t.test('R-16.1 R-17.1 R-17.2 R-17.3 R-17.4 R-17.5 R-17.6 R-17.7 generated authorization matrix: every role × every /api/v1 route × {own, sibling class, sibling school, other county}', async t => {
+t.test('R-16.1 R-17.1 R-17.2 R-17.3 R-17.4 R-17.5 R-17.6 R-17.7 R-20.1 generated authorization matrix: every role × every /api/v1 route × {own, sibling class, sibling school, other county}', async t => {
   const app = await buildTestApp(t, { code: HOME })
   const worlds = { school: seedTree(app, 'school', {}), kindergarten: seedTree(app, 'kindergarten', {}) }
   const unit: Partial<Record<Position, string>> = {

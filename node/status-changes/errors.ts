@@ -1,0 +1,19 @@
+import { errorFactory } from '../../config/errors.ts'
+
+/**
+ * Stable error codes of the status-change workflow (学籍异动, R-10.10, R-12.5, R-19.4, R-20.1).
+ * Each refusal changes nothing. Tests assert the code.
+ */
+export const statusChangeErrors = {
+  STATUS_CHANGE_PROCESSING_RESERVED: { status: 400, doc: 'A write tried to set processingStatus (or another workflow field); only the workflow sets it: apply, then the bureau reviews and carries out.' },
+  STATUS_CHANGE_NOT_PENDING: { status: 409, doc: 'The step does not fit the application\'s processing status (details.processingStatus): review needs 申请, carrying out needs 已批准, editing, deleting and withdrawing need 申请.' },
+  STATUS_CHANGE_FIELD_FIXED: { status: 400, doc: 'The change type and date of an application cannot be edited; withdraw it and apply again.' },
+  STATUS_CHANGE_STATE_INVALID: { status: 409, doc: 'The change does not fit the person\'s current state (details.state), e.g. 复学 for a student in school, a completion for a student who has left; check the record.' },
+  STATUS_CHANGE_PENDING_EXISTS: { status: 409, doc: 'The person already has an application that is not finished (details.id); carry it out, reject or withdraw it first.' },
+  STATUS_CHANGE_CLASS_INVALID: { status: 400, doc: 'targetClassId is missing where the change places the person in a class (留级, 降级, 跳级, 转入 …), or it is not a class of the person\'s school.' },
+  STATUS_CHANGE_NOT_ALLOWED: { status: 409, doc: 'The change is forbidden by rule: 开除学籍 in compulsory education (grades 1–9).' },
+  STATUS_CHANGE_REASON_REQUIRED: { status: 400, doc: 'A rejection needs its reason.' },
+  RECORD_DELETE_VERIFIED: { status: 409, doc: 'A person record that was ever verified, or whose state a status change or completion moved, is never deleted (R-26.1); end it through a status change (转出, 退学, 死亡 …) or completion.' },
+} as const
+
+export const statusChangeError = errorFactory(statusChangeErrors)
