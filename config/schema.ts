@@ -62,6 +62,7 @@ export const ConfigSchema = Type.Object(
         commandPollMs: Type.Integer({ minimum: 100, default: 2000, description: 'How often a child asks its parent for downward commands (pull: a county may not be reachable from above).' }),
         retryBaseMs: Type.Integer({ minimum: 10, default: 1000, description: 'First delay after a failed request to the parent; doubles per failure, with jitter.' }),
         retryMaxMs: Type.Integer({ minimum: 100, default: 60000, description: 'Longest delay between attempts while the parent is unreachable.' }),
+        deathResendMs: Type.Integer({ minimum: 100, default: 3600000, description: 'How often a death report the parent has not acknowledged is sent again (and its bureau notified again), R-20.2.' }),
         haltedRetryMs: Type.Integer({ minimum: 1000, default: 300000, description: 'How often an origin halted by a refusal (fork, ownership …) is offered to the parent again, in case an operator there decided.' }),
         rootKid: Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null, description: 'kid of the province key, compared at enrolment when set (the root of trust, given out of band).' }),
       },

@@ -210,3 +210,40 @@ export const syncDigestChecks = sqliteTable('sync_digest_checks', {
   /** JSON array of { unit, child: {count, hash} | null, replica: {count, hash} | null } (ids only). */
   drift: text('drift').notNull().default('[]'),
 })
+
+/**
+ * Death reports on the priority path (R-20.2, R-D.4, DESIGN.md §7): the reporting node's own
+ * (written in the transaction that carries the death out, signed when first sent) and those
+ * received from below (stored as signed, relayed upward unaltered). A report is re-sent until
+ * the parent acknowledges it; acknowledgements are the `death.ack` downward commands in
+ * `sync_commands`.
+ */
+export const syncDeathReports = sqliteTable(
+  'sync_death_reports',
+  {
+    /** UUID made by the reporting node. */
+    id: text('id').primaryKey(),
+    /** Division code of the reporting (home) node, whose key signs. */
+    origin: text('origin').notNull(),
+    /** death | reversal (a death recorded in error, reversed through its own approval). */
+    event: text('event', { enum: ['death', 'reversal'] }).notNull(),
+    /** The report as signed (JSON). */
+    report: text('report').notNull(),
+    /** Compact JWS by the origin over the report; null at the origin until first sent. */
+    jws: text('jws'),
+    /** The child it came from; null at the origin. */
+    receivedFrom: text('received_from'),
+    receivedAt: text('received_at').notNull(),
+    /** Sending to the parent: attempts answered, the last one (epoch ms), the first answer. */
+    sentCount: integer('sent_count').notNull().default(0),
+    lastSentAt: integer('last_sent_at'),
+    deliveredAt: text('delivered_at'),
+    /** At a receiving node: how often its bureau was notified (1 + each resend while unacknowledged). */
+    notifyCount: integer('notify_count').notNull().default(0),
+    lastNotifiedAt: text('last_notified_at'),
+    /** At a receiving node: its bureau administrator's acknowledgement. */
+    ackedAt: text('acked_at'),
+    ackedBy: text('acked_by'),
+  },
+  t => [index('sync_death_reports_due').on(t.deliveredAt, t.lastSentAt)],
+)

@@ -28,6 +28,8 @@ export type FederationRequest =
   | { type: 'digest.push'; digest: Digest }
   /** The audit anchors of the sender itself in the change sets after seq `after` (`xueji audit verify`). */
   | { type: 'audit.anchors'; after: number; limit: number }
+  /** A death report (R-20.2) of a node in the sender's subtree: compact JWS by its origin (sync/death.ts). */
+  | { type: 'death.report'; report: string }
 
 /** The answer to each request type. */
 export interface FederationResponses {
@@ -40,6 +42,8 @@ export interface FederationResponses {
   'digest.push': DigestResult
   /** `scannedTo`: the last change-set seq read, to ask `after` next; null when there is no more. */
   'audit.anchors': { anchors: (AuditAnchor & { changeSetSeq: number })[]; scannedTo: number | null }
+  /** `acknowledged`: this node's bureau has acknowledged the report already. */
+  'death.report': { status: 'stored' | 'duplicate'; acknowledged: boolean }
 }
 
 /** The response type of request `T`. */
@@ -71,6 +75,7 @@ export const HTTP_ROUTES = {
   'origins.list': { method: 'GET', path: '/origins' },
   'digest.push': { method: 'POST', path: '/digests' },
   'audit.anchors': { method: 'GET', path: '/audit-anchors' },
+  'death.report': { method: 'POST', path: '/death-reports' },
 } as const satisfies Record<FederationRequest['type'], { method: 'GET' | 'POST'; path: string }>
 
 /** Path prefix of the federation routes. */
@@ -108,6 +113,9 @@ export function assertRequest(m: unknown): FederationRequest {
       break
     case 'audit.anchors':
       if (!int(m.after, 0) || !int(m.limit, 1)) throw bad('audit.anchors')
+      break
+    case 'death.report':
+      if (!str(m.report)) throw bad('report')
       break
     case 'digest.push':
       if (!isPlainObject(m.digest) || !Array.isArray(m.digest.units) || !int(m.digest.seq, 0)) throw bad('digest')

@@ -25,6 +25,8 @@ export const SYNC_QUEUES = {
   pull: 'sync-pull',
   /** Send the anti-entropy digest. */
   digest: 'sync-digest',
+  /** Send (or relay, or re-send) death reports: the priority path of R-20.2, never behind `push`. */
+  death: 'sync-death',
 } as const
 
 export type SyncQueueName = keyof typeof SYNC_QUEUES

@@ -7,6 +7,7 @@ import type { Storage } from '../schema/db.ts'
 import { CHANGESET_TYP, type AuditAnchor } from './changeset.ts'
 import { inArea } from './area.ts'
 import { compareUnits, computeUnits, type DigestResult } from './digest.ts'
+import type { DeathReports } from './death.ts'
 import type { Downward } from './downward.ts'
 import { acceptEnrolment, acceptRotation } from './enrolment.ts'
 import { syncError } from './errors.ts'
@@ -23,10 +24,13 @@ export interface ReceiverDeps {
   registry: KeyRegistry
   inbox: Inbox
   downward: Downward
+  death: DeathReports
   signer(): Promise<Signer>
   terminal: boolean
   /** Key records arrived from a child: relay them upward. */
   onKeys?(): void
+  /** A new death report arrived from a child: relay it upward at once. */
+  onDeathReport?(): void
 }
 
 /** Most items one pull or fetch answers with. */
@@ -84,6 +88,11 @@ export function createReceiver(deps: ReceiverDeps): FederationEndpoint {
         return checkDigest(sender, m.digest)
       case 'audit.anchors':
         return auditAnchors(sender, m.after, Math.min(m.limit, PAGE_MAX))
+      case 'death.report': {
+        const out = await deps.death.receive(sender, m.report)
+        if (out.status === 'stored') deps.onDeathReport?.()
+        return out
+      }
     }
   }
 

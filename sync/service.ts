@@ -15,6 +15,7 @@ import type { Storage } from '../schema/db.ts'
 import type { ReplicatedTable } from '../schema/replicated.ts'
 import type { AuditAnchor } from './changeset.ts'
 import { createApplier } from './apply.ts'
+import { createDeathReports, DEATH_ACK, deathAckHandler } from './death.ts'
 import { BUILTIN_COMMAND_HANDLERS, createDownward, type CommandHandler } from './downward.ts'
 import { enrolWithParent, issueJoinToken, rotateOwnKey, tokenKid } from './enrolment.ts'
 import { syncError } from './errors.ts'
@@ -29,7 +30,7 @@ import { keysDirOf, loadSigner, loadSignerByKid } from './signers.ts'
 import { syncStatus } from './status.ts'
 import { createHttpTransport } from './transport-http.ts'
 import type { ParentTransport } from './transport.ts'
-import { pullCommands, pushOrigin, sendDigest, type SyncLog, type UpstreamDeps } from './upstream.ts'
+import { pullCommands, pushOrigin, sendDeathReports, sendDigest, type SyncLog, type UpstreamDeps } from './upstream.ts'
 import { within } from '../config/within.ts'
 
 /** What a node's sync service is built from. */
@@ -57,7 +58,8 @@ export function createSyncService(opts: SyncServiceOptions) {
   const signer = () => loadSigner(storage)
   const registry = createKeyRegistry(storage, self, { signer })
   const applier = createApplier(storage, opts.tables)
-  const downward = createDownward({ storage, self, registry, signer, handlers: new Map([...BUILTIN_COMMAND_HANDLERS, ...(opts.handlers ?? [])]) })
+  const downward = createDownward({ storage, self, registry, signer, handlers: new Map([...BUILTIN_COMMAND_HANDLERS, [DEATH_ACK, deathAckHandler], ...(opts.handlers ?? [])]) })
+  const death = createDeathReports({ storage, self, registry, signer, resendMs: config.deathResendMs })
   let queues: SyncQueues | undefined
   let workers: { close(): Promise<void> } | undefined
   const timers: NodeJS.Timeout[] = []
@@ -91,6 +93,11 @@ export function createSyncService(opts: SyncServiceOptions) {
   const enqueuePush = (origin: string, tag: string | number) => {
     if (!terminal) enqueue('push', `push-${origin}-${tag}`, { origin })
   }
+  /** Queues every due death report on the priority queue (job ids from SQLite state). */
+  const enqueueDeath = () => {
+    if (terminal || !parentCode()) return
+    for (const id of death.dueJobs()) enqueue('death', id)
+  }
 
   const inbox = createInbox({
     storage,
@@ -102,7 +109,7 @@ export function createSyncService(opts: SyncServiceOptions) {
     onStored: (origin, seq) => enqueuePush(origin, seq),
     onConflict: c => log.error({ ...c, alarm: true }, 'change-set conflict refused and kept: possible fork, investigate'),
   })
-  const receiver = createReceiver({ storage, self, registry, inbox, downward, signer, terminal, onKeys: () => enqueuePush(self.code, `keys${Date.now()}`) })
+  const receiver = createReceiver({ storage, self, registry, inbox, downward, death, signer, terminal, onKeys: () => enqueuePush(self.code, `keys${Date.now()}`), onDeathReport: enqueueDeath })
 
   const pack = serialise(async () => {
     const seqs = await packOutbox({ storage, self, signerFor: seq => loadSigner(storage, seq), limits: { maxRows: config.maxRows, maxBytes: config.maxBytes }, terminal })
@@ -134,6 +141,8 @@ export function createSyncService(opts: SyncServiceOptions) {
 
   /** Rebuilds every job SQLite says is due (see the file comment). */
   async function reconcile(): Promise<void> {
+    // First: a death report must not wait behind packing a large outbox.
+    enqueueDeath()
     await pack()
     if (terminal || !parentCode()) return
     await anchorAudit()
@@ -176,6 +185,11 @@ export function createSyncService(opts: SyncServiceOptions) {
     /** Runs one upstream step directly (tests, CLI). */
     pushOrigin: (origin: string) => pushOrigin({ origin }, upstreamDeps),
     pullCommands: () => pullCommands({}, upstreamDeps),
+    sendDeathReports: () => sendDeathReports({}, { ...upstreamDeps, death }),
+    /** Death reports (R-20.2): this node's, and those received from below. */
+    death,
+    /** Call after committing a death report: queues it on the priority path at once. */
+    deathReported: enqueueDeath,
     sendDigest: () => sendDigest({}, upstreamDeps),
     enqueuePush,
 
@@ -230,6 +244,7 @@ export function createSyncService(opts: SyncServiceOptions) {
             pack: () => pack(),
             pull: () => pullCommands({}, upstreamDeps),
             digest: () => sendDigest({}, upstreamDeps),
+            death: () => sendDeathReports({}, { ...upstreamDeps, death }),
           },
           log,
           upstreamDeps.retry,

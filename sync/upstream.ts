@@ -14,6 +14,7 @@
  */
 import { XuejiError } from '../config/errors.ts'
 import type { Storage } from '../schema/db.ts'
+import type { DeathReports } from './death.ts'
 import { computeUnits, type DigestResult } from './digest.ts'
 import type { Downward } from './downward.ts'
 import { finishRotation, unregisteredOwnKey } from './enrolment.ts'
@@ -211,6 +212,17 @@ export async function pullCommands(_data: Record<string, never>, deps: UpstreamD
     }
   })
   return { pulled, applied: deps.downward.applyPending().applied }
+}
+
+/**
+ * Sends the death reports due to the parent (sync/death.ts), key records first: a relayed
+ * report is verified above with its origin's key, which may not have gone up yet.
+ */
+export async function sendDeathReports(_data: Record<string, never>, deps: UpstreamDeps & { death: DeathReports }): Promise<{ sent: number }> {
+  return onLink(deps, async l => {
+    await prepareLink(deps, l)
+    return deps.death.send(l.transport)
+  })
 }
 
 /** Sends the anti-entropy digest when this node is idle (all packed and acknowledged). */

@@ -10,6 +10,10 @@
  * - `POST /api/v1/status-changes/:id/withdraw`: the applicant school (`status_change:write`).
  * - `GET /api/v1/status-changes?status=…&kind=…`: the queue with ages and deadlines.
  * - `GET /api/v1/status-changes/alerts`: overdue reviews escalated here or from here.
+ * - `GET /api/v1/death-reports?status=unacknowledged|all`: death reports (R-20.2) this node sent,
+ *   with the acknowledgements that came back, and those it received from below.
+ * - `POST /api/v1/death-reports/:id/acknowledge`: the bureau acknowledges a received report
+ *   (`status_change:approve`); the acknowledgement goes down to the reporting node, signed.
  * Reading and correcting one application stays with the record routes (…/status-changes/:id).
  */
 import fp from 'fastify-plugin'
@@ -27,6 +31,8 @@ import type { Rec } from '../services/records/store.ts'
 import { KINDS, OPEN_STATUSES, PROCESSING, WORKFLOW_FIELDS, type PersonKind } from './rules.ts'
 import type { RecordInput } from '../records/validate.ts'
 import { createStatusChangeService, type StatusChangeService } from './service.ts'
+import { statusChangeError } from './errors.ts'
+import { authError } from '../auth/errors.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -89,6 +95,7 @@ const routes: FastifyPluginAsync = async app => {
     codes: app.records.codes,
     calendar,
     days: { apply: app.config.calendar.statusChangeApplyDays, review: app.config.calendar.statusChangeReviewDays },
+    onDeathReported: () => app.sync.deathReported(),
   })
   app.decorate('statusChanges', svc)
 
@@ -182,6 +189,46 @@ const routes: FastifyPluginAsync = async app => {
     const actor = actorOf(req)
     return { items: svc.alerts(t => inScope(actor, t)) }
   })
+
+  const Ack = Type.Object({ node: Type.String({ description: '确认的节点（行政区划代码）' }), at: Type.String() })
+  const DeathReportSchema = Type.Object({
+    id: Type.String(), origin: Type.String({ description: '上报节点' }),
+    event: Type.Union([Type.Literal('death'), Type.Literal('reversal')], { description: 'death 死亡上报 | reversal 撤销死亡登记' }),
+    kind: Type.Union([Type.Literal('student'), Type.Literal('child')]), subjectId: Type.String(), name: Type.String(), unitCode: Type.String({ description: '学校（幼儿园）标识码' }),
+    changeId: Type.String(), eventDate: Type.String(), reverses: Nullable(Type.String()), priorState: Nullable(Type.String()), createdAt: Type.String(),
+    direction: Type.Union([Type.Literal('sent'), Type.Literal('received')], { description: 'sent 本节点上报 | received 下级上报' }),
+    receivedFrom: Nullable(Type.String()), receivedAt: Type.String(), deliveredAt: Nullable(Type.String()), sentCount: Type.Integer(),
+    notifyCount: Type.Integer({ description: '提醒本级的次数（未确认时随重发增加）' }), lastNotifiedAt: Nullable(Type.String()),
+    ackedAt: Nullable(Type.String()), ackedBy: Nullable(Type.String()), acks: Type.Array(Ack, { description: '各级确认' }),
+    unacknowledged: Type.Boolean({ description: '上报的：上一级尚未确认；收到的：本级尚未确认' }),
+  })
+  const reachable = (actor: ReturnType<typeof actorOf>, r: { unitCode: string; origin: string }) => inScope(actor, { school: r.unitCode, homeNode: r.origin })
+
+  app.get('/api/v1/death-reports', {
+    config: { permission: 'student:read' },
+    schema: {
+      tags, summary: '死亡上报及各级确认（R-20.2、R-D.4）',
+      querystring: Type.Object({ status: Type.Optional(Type.Union([Type.Literal('unacknowledged'), Type.Literal('all')], { default: 'all' })) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ items: Type.Array(DeathReportSchema) }), ...Replies },
+    },
+  }, async req => {
+    const actor = actorOf(req)
+    const only = (req.query as { status?: string }).status === 'unacknowledged'
+    return { items: app.sync.death.list().filter(r => reachable(actor, r) && (!only || r.unacknowledged)) }
+  })
+
+  app.post('/api/v1/death-reports/:id/acknowledge', {
+    config: { permission: 'status_change:approve' },
+    schema: { tags, summary: '确认下级的死亡上报（确认逐级下达至上报节点，R-D.4）', params: ById, response: { 200: DeathReportSchema, ...Replies } },
+  }, async req => {
+    const actor = actorOf(req)
+    const { id } = req.params as { id: string }
+    const r = app.sync.death.get(id)
+    if (!r || !reachable(actor, r)) throw authError('NOT_FOUND', '未找到该死亡上报')
+    if (r.direction === 'sent') throw statusChangeError('DEATH_REPORT_OWN', '本节点上报的死亡信息由上一级教育行政部门确认', { origin: r.origin })
+    if (r.ackedAt !== null) throw statusChangeError('DEATH_REPORT_ACKED', '该死亡上报已确认', { ackedAt: r.ackedAt })
+    return app.sync.death.acknowledge(app.sync.downward, id, actor.accountId)
+  })
 }
 
-export default fp(routes, { name: 'status-changes', dependencies: ['records'] })
+export default fp(routes, { name: 'status-changes', dependencies: ['records', 'xueji-sync'] })

@@ -68,6 +68,22 @@ export const TRANSITIONS: Record<PersonKind, Record<string, Transition>> = {
   },
 }
 
+/**
+ * Undoing a death recorded in error (R-20.2): for a deceased person, an application of 其他 (99)
+ * is the reversal; carried out, it restores the state before the death. Nothing else proceeds
+ * for a deceased person (their pending business is frozen).
+ */
+export const DEATH = '51'
+export const DEATH_REVERSAL = '99'
+export const DECEASED = 'deceased'
+
+/** Refuses any step but the reversal for a deceased person. */
+export function assertNotFrozen(kind: PersonKind, state: string, changeType: string): void {
+  if (state === DECEASED && changeType !== DEATH_REVERSAL) {
+    throw statusChangeError('STATUS_CHANGE_PERSON_DECEASED', `该${kind === 'student' ? '学生' : '幼儿'}已办理死亡登记，其未办结业务已冻结；如系误报，请以“其他”类别申请撤销死亡登记`, { state, changeType })
+  }
+}
+
 /** Highest grade of compulsory education (义务教育): 开除学籍 is forbidden up to it. */
 const LAST_COMPULSORY_GRADE = 9
 

@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto'
 import type { WorkingCalendar } from '../../config/calendar.ts'
 import type { CodeRegistry } from '../../schema/codes/index.ts'
 import type { Storage } from '../../schema/db.ts'
+import { latestDeathReportOf, recordDeathReport } from '../../sync/death.ts'
 import type { Target } from '../auth/access.ts'
 import { auditedWrite } from '../auth/audit.ts'
 import { authError } from '../auth/errors.ts'
@@ -23,7 +24,7 @@ import { resource } from '../services/records/resources.ts'
 import type { RecordsActor } from '../services/records/service.ts'
 import { createStore, fromSql, type Rec, type SqlRow } from '../services/records/store.ts'
 import { statusChangeError } from './errors.ts'
-import { KINDS, OPEN_STATUSES, PROCESSING, WORKFLOW_FIELDS, ageOf, assertStep, assertTransition, deadlines, parentDivision, type PersonKind } from './rules.ts'
+import { DEATH, DECEASED, KINDS, OPEN_STATUSES, PROCESSING, WORKFLOW_FIELDS, ageOf, assertNotFrozen, assertStep, assertTransition, deadlines, parentDivision, type PersonKind } from './rules.ts'
 
 export interface StatusChangeServiceDeps {
   storage: Storage
@@ -36,6 +37,11 @@ export interface StatusChangeServiceDeps {
   now?: () => Date
   /** Record ids (default: random UUIDs); the seed generator makes its own, deterministic ones. */
   newId?: () => string
+  /**
+   * Called after a death (or its reversal) was carried out and its report committed (R-20.2):
+   * the node queues it on the priority path at once. Without it the sync reconciler finds it.
+   */
+  onDeathReported?: () => void
 }
 
 export interface ReviewInput {
@@ -146,12 +152,23 @@ export function createStatusChangeService(deps: StatusChangeServiceDeps) {
         assertHome(person)
         const reserved = WORKFLOW_FIELDS.filter(f => input[f] !== undefined && input[f] !== null)
         if (reserved.length) throw statusChangeError('STATUS_CHANGE_PROCESSING_RESERVED', '处理状态、处理结果和审批信息由审核、办理流程填写，申请时不能填写', { fields: reserved })
-        const open = store.get(`select id from ${k.table} where ${k.personColumn} = ? and processing_status in (${OPEN_STATUSES.map(() => '?').join(', ')})`, personId, ...OPEN_STATUSES)
+        const type = String(input.changeType)
+        assertNotFrozen(kind, String(person.state), type)
+        const reversal = person.state === DECEASED
+        // A death, or its reversal, is reported whatever else is pending (that business freezes).
+        const overriding = type === DEATH || reversal
+        const open = store.get(
+          `select id from ${k.table} where ${k.personColumn} = ? and processing_status in (${OPEN_STATUSES.map(() => '?').join(', ')})${overriding ? ' and change_type = ?' : ''}`,
+          personId, ...OPEN_STATUSES, ...(overriding ? [type] : []),
+        )
         if (open) throw statusChangeError('STATUS_CHANGE_PENDING_EXISTS', '该人员已有未办结的异动申请，请先办结或撤回', { id: open.id })
         const parent = fromSql(resource(k.person), person)
         const prepared = prepareRecord(k.table, { ...input, processingStatus: PROCESSING.applied }, { codes, now: now(), nodeCode: identity.code, parent })
-        const tr = assertTransition(kind, String(prepared.changeType), String(person.state), gradeOf(kind, person.class_id))
-        if (tr) assertTargetClass(kind, tr.targetClass, person, prepared.targetClassId)
+        if (reversal) assertTargetClass(kind, 'none', person, prepared.targetClassId)
+        else {
+          const tr = assertTransition(kind, String(prepared.changeType), String(person.state), gradeOf(kind, person.class_id))
+          if (tr) assertTargetClass(kind, tr.targetClass, person, prepared.targetClassId)
+        }
         const appliedOn = chinaToday(now())
         const d = deadlines(calendar, days, String(prepared.changeDate), appliedOn)
         return { kind, row: store.insert(spec, {
@@ -180,6 +197,7 @@ export function createStatusChangeService(deps: StatusChangeServiceDeps) {
         const found = reachableChange(actor, id)
         assertVersion(found.row, input.version)
         assertStep('review', String(found.row.processing_status))
+        assertNotFrozen(found.kind, String(personRow(found.kind, found.row[KINDS[found.kind].personColumn])?.state), String(found.row.change_type))
         const reason = typeof input.reason === 'string' ? input.reason.trim() : ''
         if (input.decision === 'reject' && reason === '') throw statusChangeError('STATUS_CHANGE_REASON_REQUIRED', '驳回异动申请须填写理由', { field: 'reason', rule: 'required' })
         const approve = input.decision === 'approve'
@@ -203,18 +221,26 @@ export function createStatusChangeService(deps: StatusChangeServiceDeps) {
      */
     carryOut(actor: RecordsActor, id: string, input: { version: number; result?: string | null }): Rec {
       const at = now().toISOString()
+      let reported = false
       const { kind, row } = step('status_change_carry_out', () => {
         const found = reachableChange(actor, id)
         const k = KINDS[found.kind]
         assertVersion(found.row, input.version)
         assertStep('carry_out', String(found.row.processing_status))
         const person = personRow(found.kind, found.row[k.personColumn])!
-        const tr = assertTransition(found.kind, String(found.row.change_type), String(person.state), gradeOf(found.kind, person.class_id))
-        const targetClassId = found.row.target_class_id
-        if (tr) assertTargetClass(found.kind, tr.targetClass, person, targetClassId)
+        const type = String(found.row.change_type)
+        const state = String(person.state)
+        assertNotFrozen(found.kind, state, type)
         const placement: Rec = {}
-        if (tr?.to) placement.state = tr.to
-        if (typeof targetClassId === 'string') placement.classId = targetClassId
+        const death = state === DECEASED ? latestDeathReportOf(storage, identity.code, String(person.id)) : undefined
+        if (state === DECEASED) placement.state = death?.priorState ?? k.active
+        else {
+          const tr = assertTransition(found.kind, type, state, gradeOf(found.kind, person.class_id))
+          const targetClassId = found.row.target_class_id
+          if (tr) assertTargetClass(found.kind, tr.targetClass, person, targetClassId)
+          if (tr?.to) placement.state = tr.to
+          if (typeof targetClassId === 'string') placement.classId = targetClassId
+        }
         if (Object.keys(placement).length) bump(k.person, person, placement, actor.accountId, at)
         const row = bump(k.table, found.row, {
           processingStatus: PROCESSING.carriedOut,
@@ -222,8 +248,23 @@ export function createStatusChangeService(deps: StatusChangeServiceDeps) {
           carriedOutAt: at,
           result: input.result ?? '已办理',
         }, actor.accountId, at)
+        if (type === DEATH || state === DECEASED) {
+          recordDeathReport(storage, identity.code, {
+            event: type === DEATH ? 'death' : 'reversal',
+            kind: found.kind,
+            subjectId: String(person.id),
+            name: String(person.name),
+            unitCode: String(found.kind === 'student' ? person.school_code : person.kindergarten_code),
+            changeId: String(row.id),
+            eventDate: String(found.row.death_date ?? found.row.change_date),
+            reverses: type === DEATH ? null : (death?.id ?? null),
+            priorState: type === DEATH ? state : null,
+          }, now())
+          reported = true
+        }
         return { kind: found.kind, row }
       })
+      if (reported) deps.onDeathReported?.()
       return view(KINDS[kind].table, row)
     },
 

@@ -1,0 +1,156 @@
+/**
+ * The death report's priority path (R-20.2, R-D.4, DESIGN §7) across province ← city ← county in
+ * one process (test/sync/lib: real node databases and keys, signed reports and commands): the
+ * report is relayed to every tier, each bureau acknowledges and the acknowledgements come back
+ * down signed; an unacknowledged report is re-sent and notified again; the student's pending
+ * business freezes; a death recorded in error is reversed through its own approval and the
+ * reversal travels the same way; after a Redis flush the reconciler rebuilds the job from SQLite.
+ */
+import t from 'tap'
+import { Redis } from 'ioredis'
+import { createWorkingCalendar } from '../../../config/calendar.ts'
+import { codes } from '../../../schema/codes/index.ts'
+import { createRecordsService, systemActor } from '../../../node/services/records/service.ts'
+import { createStatusChangeService } from '../../../node/status-changes/service.ts'
+import type { DeathReportView } from '../../../sync/death.ts'
+import { issueNodeToken } from '../../../sync/node-token.ts'
+import { loadSigner } from '../../../sync/signers.ts'
+import { NODE_AUTH_SCHEME } from '../../../sync/transport.ts'
+import * as fx from '../../records/fixtures.ts'
+import { REDIS_URL, uniquePrefix } from '../../helper.ts'
+import { makeFederation, makeNode, type TestSyncNode } from '../../sync/lib/nodes.ts'
+import { until } from '../../federation/lib/federation.ts'
+
+const actor = systemActor('test')
+const clock = { at: '2026-03-02T04:00:00Z' }
+const engineOf = (node: TestSyncNode) =>
+  createStatusChangeService({ storage: node.storage, identity: { code: node.code }, codes, calendar: createWorkingCalendar(), days: { apply: 7, review: 20 }, now: () => new Date(clock.at), onDeathReported: () => node.sync.deathReported() })
+
+const DEATH = { changeType: '51', changeDate: '2026-02-27', deathDate: '2026-02-26', deathCause: '疾病', responsibility: '1', reviewOpinion: '情况属实', currentSchoolCode: null }
+
+/** A school with one student at `node`. */
+function studentAt(node: TestSyncNode) {
+  const records = createRecordsService({ storage: node.storage, identity: { code: node.code }, codes })
+  records.create(actor, 'supervising_units', fx.unit())
+  const school = records.create(actor, 'schools', fx.school())
+  const klass = records.create(actor, 'school_classes', { ...fx.klass(), schoolId: school.id })
+  return records.create(actor, 'students', { ...fx.student(), schoolId: school.id, classId: klass.id })
+}
+
+/** Applies, approves and carries out one change. */
+function carryOut(node: TestSyncNode, studentId: string, fields: Record<string, unknown>) {
+  const engine = engineOf(node)
+  const a = engine.apply(actor, 'student', studentId, fx.application(fields))
+  engine.review(actor, String(a.id), { version: 1, decision: 'approve', approvalDocNo: '教〔2026〕1号' })
+  return engine.carryOut(actor, String(a.id), { version: 2 })
+}
+
+const stateOf = (node: TestSyncNode, id: unknown) => (node.storage.sqlite.prepare('select state from students where id = ?').get(id) as { state: string }).state
+const only = (node: TestSyncNode): DeathReportView => {
+  const all = node.sync.death.list()
+  if (all.length !== 1) throw new Error(`${node.code} holds ${all.length} death reports`)
+  return all[0]
+}
+
+t.test('R-20.2 R-D.4 a death carried out at a county reaches the city and the province; each acknowledges and the acknowledgement returns signed', async t => {
+  const { province, city, county } = await makeFederation(t, { sync: { deathResendMs: 100 } })
+  const student = studentAt(county)
+  const change = carryOut(county, String(student.id), DEATH)
+  t.equal(stateOf(county, student.id), 'deceased')
+
+  const sent = only(county)
+  t.match(sent, { direction: 'sent', event: 'death', origin: '330106', subjectId: student.id, changeId: change.id, eventDate: '2026-02-26', unitCode: student.schoolCode, deliveredAt: null, unacknowledged: true, priorState: 'in_school' })
+  t.match(await county.sync.sendDeathReports(), { sent: 1 }, 'the county sends it on the priority path, no change set needed')
+  t.equal(city.storage.sqlite.prepare('select count(*) from sync_change_sets').pluck().get(), 0, 'no change set went up with it')
+  t.match(only(city), { id: sent.id, direction: 'received', receivedFrom: '330106', notifyCount: 1, unacknowledged: true, name: student.name }, 'the city bureau is alerted')
+
+  await city.sync.sendDeathReports()
+  t.match(only(province), { id: sent.id, direction: 'received', receivedFrom: '330100', origin: '330106', unacknowledged: true }, 'relayed to the province, the county\'s signature verified there')
+
+  // Not acknowledged yet: re-sent after deathResendMs, and the city is notified again.
+  await new Promise(r => setTimeout(r, 150))
+  t.match(await county.sync.sendDeathReports(), { sent: 1 }, 're-sent while unacknowledged')
+  t.equal(only(city).notifyCount, 2, 'the city bureau notified again')
+
+  await city.sync.death.acknowledge(city.sync.downward, sent.id, 'city-admin')
+  t.match(only(city), { ackedBy: 'city-admin', unacknowledged: false })
+  await county.sync.pullCommands()
+  t.match(only(county), { unacknowledged: false, acks: [{ node: '330100' }] }, 'the city\'s acknowledgement reached the county')
+  await new Promise(r => setTimeout(r, 150))
+  t.match(await county.sync.sendDeathReports(), { sent: 0 }, 'acknowledged: no more re-sends')
+
+  await province.sync.death.acknowledge(province.sync.downward, sent.id, 'province-admin')
+  await city.sync.pullCommands()
+  await county.sync.pullCommands()
+  t.same(only(county).acks.map(a => a.node), ['330100', '330000'], 'both tiers\' acknowledgements at the county, in order')
+  const applied = county.storage.sqlite.prepare(`select issuer, json_extract(result, '$.status') s from sync_commands where type = 'death.ack' order by id`).all()
+  t.same(applied, [{ issuer: '330100', s: 'applied' }, { issuer: '330000', s: 'applied' }], 'applied once each at the county')
+  t.match(only(city).acks, [{ node: '330100' }, { node: '330000' }], 'the city sees the province\'s acknowledgement it relayed')
+})
+
+t.test('R-20.2 a forged or foreign death report is refused by the parent', async t => {
+  const { city, county, county2 } = await makeFederation(t, { secondCounty: true })
+  const student = studentAt(county)
+  carryOut(county, String(student.id), DEATH)
+  await county.sync.sendDeathReports()
+  const jws = county.storage.sqlite.prepare('select jws from sync_death_reports').pluck().get() as string
+  const [h, p, s] = jws.split('.')
+  const body = JSON.parse(Buffer.from(p, 'base64url').toString())
+  const forged = [h, Buffer.from(JSON.stringify({ ...body, id: 'forged', name: '他人' })).toString('base64url'), s].join('.')
+  await t.rejects(city.sync.receiver.handle(await tokenOf(county), { type: 'death.report', report: forged }), { code: 'SYNC_SIGNATURE_INVALID' }, 'an altered report does not verify')
+  await t.rejects(city.sync.receiver.handle(await tokenOf(county2!), { type: 'death.report', report: jws }), { code: 'SYNC_ORIGIN_OUTSIDE_SUBTREE' }, 'a sibling cannot relay another county\'s report')
+  t.equal(city.sync.death.list().length, 1, 'only the genuine report is held')
+})
+
+/** The authorization header of one request from `node` to the city. */
+async function tokenOf(node: TestSyncNode): Promise<string> {
+  const s = await loadSigner(node.storage)
+  return `${NODE_AUTH_SCHEME} ${await issueNodeToken({ iss: node.code, aud: '330100', kid: s.kid, privateKey: s.privateKey })}`
+}
+
+t.test('R-20.2 the dead student\'s pending business freezes; a death recorded in error is reversed through its own approval and reported the same way', async t => {
+  const { province, city, county } = await makeFederation(t)
+  const student = studentAt(county)
+  const engine = engineOf(county)
+  const pending = engine.apply(actor, 'student', String(student.id), fx.application({ changeType: '11', changeDate: '2026-02-27' }))
+  carryOut(county, String(student.id), DEATH)
+  t.throws(() => engine.review(actor, String(pending.id), { version: 1, decision: 'approve' }), { code: 'STATUS_CHANGE_PERSON_DECEASED' }, 'the open 休学 application is frozen')
+  t.throws(() => engine.apply(actor, 'student', String(student.id), fx.application({ changeType: '31', changeDate: '2026-02-28' })), { code: 'STATUS_CHANGE_PERSON_DECEASED' }, 'no new business')
+  t.throws(() => engine.apply(actor, 'student', String(student.id), fx.application(DEATH)), { code: 'STATUS_CHANGE_PERSON_DECEASED' }, 'no second death')
+
+  const reversal = carryOut(county, String(student.id), { changeType: '99', changeDate: '2026-03-02', reason: '误报死亡，撤销死亡登记' })
+  t.equal(stateOf(county, student.id), 'in_school', 'the reversal restores the state before the death')
+  const [rev, death] = county.sync.death.list()
+  t.match(rev, { event: 'reversal', reverses: death.id, changeId: reversal.id, direction: 'sent' })
+  t.match(engine.review(actor, String(pending.id), { version: 1, decision: 'approve' }), { processingStatus: '3' }, 'the pending business goes on')
+
+  await county.sync.sendDeathReports()
+  await city.sync.sendDeathReports()
+  t.same(province.sync.death.list().map(r => [r.event, r.unacknowledged]), [['reversal', true], ['death', true]], 'the reversal reaches the province as a report of its own')
+})
+
+t.test('R-20.2 R-D.4 a death report made while the parent is down is delivered once it is back, after a Redis flush, from SQLite', async t => {
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null })
+  t.teardown(() => redis.quit())
+  const prefix = uniquePrefix()
+  const province = await makeNode(t, { tier: 'province', code: '330000' })
+  const city = await makeNode(t, { tier: 'city', code: '330100', parent: province })
+  const county = await makeNode(t, { tier: 'county', code: '330106', parent: city, redis, prefix })
+  await county.sync.start()
+  county.link.up = false
+  const student = studentAt(county)
+  carryOut(county, String(student.id), DEATH)
+  await until('the first attempt failed', () => (county.storage.sqlite.prepare('select failures from sync_link').pluck().get() as number) > 0, 10000)
+  t.equal(city.sync.death.list().length, 0, 'the city is down: nothing arrived')
+  t.match(only(county), { deliveredAt: null, unacknowledged: true }, 'the county shows it as not delivered, unacknowledged')
+
+  // Redis loses every job; SQLite still holds the report.
+  const keys = await redis.keys(`${prefix}:*`)
+  if (keys.length) await redis.del(...keys)
+  county.link.up = true
+  await until('the reconciler rebuilt the job and the city got the report', () => city.sync.death.list().length === 1, 20000)
+  t.match(only(city), { origin: '330106', unacknowledged: true })
+  await city.sync.death.acknowledge(city.sync.downward, only(city).id, 'city-admin')
+  await until('the acknowledgement came back down', () => !only(county).unacknowledged, 20000)
+  t.pass('acknowledged after the parent came back')
+})
