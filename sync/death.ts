@@ -143,7 +143,8 @@ export function createDeathReports(deps: DeathDeps) {
     const acks = acksOf(r.id)
     const direction = r.received_from === null ? 'sent' : 'received'
     const parent = parentCode()
-    const unacknowledged = direction === 'received' ? r.acked_at === null : parent !== undefined && !acks.some(a => a.node === parent)
+    // Sent: only the province has nobody to acknowledge; a node not enrolled yet waits for its parent.
+    const unacknowledged = direction === 'received' ? r.acked_at === null : self.tier !== 'province' && !acks.some(a => a.node === parent)
     return {
       ...(JSON.parse(r.report) as DeathReport),
       direction,

@@ -154,6 +154,12 @@ function casesOf(route: ApiRoute, worlds: Record<Tree, TreeWorld>, unit: Partial
       return positions(ids).map(p => one({ level: 'student', tree, position: p, url: route.url.replace(':id', ids[p]!), payload, outOfReach: 'hidden' }))
     })
   }
+  // Death reports (R-20.2, R-D.4): anyone reads those about schools in reach; the bureau acknowledges.
+  if (route.url === '/api/v1/death-reports') return [one({ level: 'none', tree: 'school', position: 'own', url: route.url, outOfReach: 'allow' })]
+  if (route.url === '/api/v1/death-reports/:id/acknowledge') {
+    const ids = w.ids.sync_death_reports ?? {}
+    return positions(ids).map(p => one({ level: 'school', tree: 'school', position: p, url: route.url.replace(':id', ids[p]!), outOfReach: 'hidden' }))
+  }
   if (route.url === '/api/v1/auth/me' || route.url === '/api/v1/verification/queue' || route.url.startsWith('/api/v1/audit') || route.url === '/api/v1/sync/status' || route.url === '/api/v1/problems/scan') {
     return [one({ level: 'none', tree: 'school', position: 'own', url: route.url, payload: route.method === 'POST' ? {} : undefined, outOfReach: 'allow' })]
   }
@@ -233,7 +239,7 @@ function answerOf(status: number, code: string | undefined): Answer | 'unauthent
   return 'allow'
 }
 
-t.test('R-16.1 R-17.1 R-17.2 R-17.3 R-17.4 R-17.5 R-17.6 R-17.7 R-20.1 generated authorization matrix: every role × every /api/v1 route × {own, sibling class, sibling school, other county}', async t => {
+t.test('R-16.1 R-17.1 R-17.2 R-17.3 R-17.4 R-17.5 R-17.6 R-17.7 R-20.1 R-20.2 generated authorization matrix: every role × every /api/v1 route × {own, sibling class, sibling school, other county}', async t => {
   const app = await buildTestApp(t, { code: HOME })
   const worlds = { school: seedTree(app, 'school', {}), kindergarten: seedTree(app, 'kindergarten', {}) }
   const unit: Partial<Record<Position, string>> = {
@@ -241,6 +247,14 @@ t.test('R-16.1 R-17.1 R-17.2 R-17.3 R-17.4 R-17.5 R-17.6 R-17.7 R-20.1 generated
     otherCounty: fill(app, resource('supervising_units').drizzle, { homeNode: OTHER, unitCode: 'U-OTHER', divisionCode: OTHER }),
   }
   const w = worlds.school
+  // Death reports received from below, about the schools at each position.
+  for (const [p, o] of [['own', 'A'], ['siblingSchool', 'B'], ['otherCounty', 'C']] as const) {
+    const id = randomUUID()
+    const origin = o === 'C' ? OTHER : HOME
+    const report = { format: 1, id, origin, event: 'death', kind: 'student', subjectId: w.personOf[p], name: '矩阵', unitCode: w.orgCode[o], changeId: randomUUID(), eventDate: '2026-02-26', reverses: null, priorState: 'in_school', createdAt: new Date().toISOString() }
+    app.storage.sqlite.prepare('insert into sync_death_reports (id, origin, event, report, jws, received_from, received_at) values (?, ?, ?, ?, ?, ?, ?)').run(id, origin, 'death', JSON.stringify(report), 'x.y.z', origin, report.createdAt)
+    ;(w.ids.sync_death_reports ??= {})[p] = id
+  }
   const accounts: Partial<Record<Position, string>> = {}
   for (const p of ['own', 'siblingClass', 'siblingSchool'] as const) {
     accounts[p] = (await createTestAccount(app, 'teacher', { kind: 'classes', school: p === 'siblingSchool' ? w.orgCode.B : w.orgCode.A, classes: [w.classOf[p]] })).account.id

@@ -20,6 +20,8 @@ import * as fx from '../../records/fixtures.ts'
 import { REDIS_URL, uniquePrefix } from '../../helper.ts'
 import { makeFederation, makeNode, type TestSyncNode } from '../../sync/lib/nodes.ts'
 import { until } from '../../federation/lib/federation.ts'
+import { recordsNode, type Json } from '../../records/setup.ts'
+import { application, newStudent, schoolWithClasses } from './lib.ts'
 
 const actor = systemActor('test')
 const clock = { at: '2026-03-02T04:00:00Z' }
@@ -153,4 +155,28 @@ t.test('R-20.2 R-D.4 a death report made while the parent is down is delivered o
   await city.sync.death.acknowledge(city.sync.downward, only(city).id, 'city-admin')
   await until('the acknowledgement came back down', () => !only(county).unacknowledged, 20000)
   t.pass('acknowledged after the parent came back')
+})
+
+t.test('R-20.2 R-D.4 the death-report routes: the reporting node lists its report as unacknowledged, cannot acknowledge it itself, and the school sees its own', async t => {
+  const node = await recordsNode(t)
+  const { classes } = await schoolWithClasses(node)
+  const s = await newStudent(node, (await node.call('GET', '/api/v1/schools')).body.items[0].id, classes[4].id)
+  const today = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10)
+  const applied = await node.call('POST', `/api/v1/students/${s.id}/status-changes`, application({ ...DEATH, changeDate: today, deathDate: today }))
+  t.equal(applied.status, 201)
+  const id = applied.body.id
+  t.equal((await node.call('POST', `/api/v1/status-changes/${id}/review`, { version: 1, decision: 'approve' }, node.bureau)).status, 200)
+  const done = await node.call('POST', `/api/v1/status-changes/${id}/carry-out`, { version: 2 }, node.bureau)
+  t.equal(done.status, 200)
+
+  const listed = (await node.call('GET', '/api/v1/death-reports?status=unacknowledged', undefined, node.bureau)).body.items
+  t.match(listed, [{ direction: 'sent', event: 'death', subjectId: s.id, changeId: id, origin: node.app.identity.code, acks: [] }], 'the bureau sees its report')
+  t.same((await node.call('GET', '/api/v1/death-reports')).body.items.map((r: Json) => r.changeId), [id], 'the school sees the report about its student')
+  const own = await node.call('POST', `/api/v1/death-reports/${listed[0].id}/acknowledge`, undefined, node.bureau)
+  t.match(own, { status: 409, body: { code: 'DEATH_REPORT_OWN' } }, 'a node does not acknowledge its own report')
+  t.match(await node.call('POST', '/api/v1/death-reports/no-such-report/acknowledge', undefined, node.bureau), { status: 404, body: { code: 'NOT_FOUND' } })
+  t.match(await node.call('POST', `/api/v1/death-reports/${listed[0].id}/acknowledge`), { status: 403, body: { code: 'FORBIDDEN' } }, 'the school may not acknowledge')
+  t.equal((await node.call('GET', '/api/v1/death-reports', undefined, node.bureau)).body.items[0].ackedAt, null, 'nothing changed')
+  const paths = Object.keys((await node.app.inject('/docs/json')).json().paths)
+  for (const p of ['/api/v1/death-reports', '/api/v1/death-reports/{id}/acknowledge']) t.ok(paths.includes(p), `OpenAPI documents ${p}`)
 })
