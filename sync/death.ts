@@ -237,14 +237,15 @@ export function createDeathReports(deps: DeathDeps) {
   }
 
   /**
-   * This node's bureau acknowledges a report received from below: recorded here, and a signed
-   * `death.ack` goes down to the origin. The caller checks who may (the API's refusals).
+   * This node's bureau acknowledges a report received from below: a signed `death.ack` goes down
+   * to the origin, and the acknowledgement is recorded here through `commit` (the API passes its
+   * audited write). The caller checks who may (the API's refusals).
    */
-  async function acknowledge(downward: Downward, id: string, by: string): Promise<DeathReportView> {
+  async function acknowledge(downward: Downward, id: string, by: string, commit: <T>(fn: () => T) => T = fn => storage.write(fn)): Promise<DeathReportView> {
     const r = byId.get(id) as Row
     const at = new Date(now()).toISOString()
     await downward.issue(r.origin, DEATH_ACK, { reportId: id, at })
-    storage.write(() => db.prepare('update sync_death_reports set acked_at = ?, acked_by = ? where id = ? and acked_at is null').run(at, by, id))
+    commit(() => db.prepare('update sync_death_reports set acked_at = ?, acked_by = ? where id = ? and acked_at is null').run(at, by, id))
     return get(id)!
   }
 

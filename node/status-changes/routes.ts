@@ -33,6 +33,7 @@ import type { RecordInput } from '../records/validate.ts'
 import { createStatusChangeService, type StatusChangeService } from './service.ts'
 import { statusChangeError } from './errors.ts'
 import { authError } from '../auth/errors.ts'
+import { auditedWrite } from '../auth/audit.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -227,7 +228,8 @@ const routes: FastifyPluginAsync = async app => {
     if (!r || !reachable(actor, r)) throw authError('NOT_FOUND', '未找到该死亡上报')
     if (r.direction === 'sent') throw statusChangeError('DEATH_REPORT_OWN', '本节点上报的死亡信息由上一级教育行政部门确认', { origin: r.origin })
     if (r.ackedAt !== null) throw statusChangeError('DEATH_REPORT_ACKED', '该死亡上报已确认', { ackedAt: r.ackedAt })
-    return app.sync.death.acknowledge(app.sync.downward, id, actor.accountId)
+    return app.sync.death.acknowledge(app.sync.downward, id, actor.accountId, fn =>
+      auditedWrite(app.storage, fn, () => ({ targetTable: 'sync_death_reports', targetId: id, action: 'death_report_acknowledge' })))
   })
 }
 

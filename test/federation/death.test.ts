@@ -63,6 +63,8 @@ t.test('R-20.2 R-D.4 R-26.1 five nodes through the HTTP API: a county\'s death r
 
   ok(await city.call('POST', `/api/v1/death-reports/${atCity.id}/acknowledge`), 200, 'city ack')
   t.match(await city.call('POST', `/api/v1/death-reports/${atCity.id}/acknowledge`), { status: 409, body: { code: 'DEATH_REPORT_ACKED' } }, 'once')
+  const audit = ok(await city.call('GET', '/api/v1/audit?limit=1000'), 200, 'audit').entries as Json[]
+  t.equal(audit.filter(e => e.action === 'death_report_acknowledge' && e.targetId === atCity.id && e.outcome === 'ok').length, 1, 'the acknowledgement is in the city\'s audit log, once')
   ok(await province.call('POST', `/api/v1/death-reports/${atCity.id}/acknowledge`), 200, 'province ack')
   const acked = await poll('both acknowledgements at the county', async () => (await reports(bureau)).find(r => r.id === atCity.id && r.acks.length === 2))
   t.match(acked, { unacknowledged: false, direction: 'sent' })

@@ -180,3 +180,28 @@ t.test('R-20.2 R-D.4 the death-report routes: the reporting node lists its repor
   const paths = Object.keys((await node.app.inject('/docs/json')).json().paths)
   for (const p of ['/api/v1/death-reports', '/api/v1/death-reports/{id}/acknowledge']) t.ok(paths.includes(p), `OpenAPI documents ${p}`)
 })
+
+t.test('R-12.5 R-20.2 a kindergarten child\'s death takes the same priority path, and its reversal too', async t => {
+  const { city, county } = await makeFederation(t)
+  const records = createRecordsService({ storage: county.storage, identity: { code: county.code }, codes })
+  records.create(actor, 'supervising_units', fx.unit())
+  const kg = records.create(actor, 'kindergartens', fx.kindergarten())
+  const klass = records.create(actor, 'kindergarten_classes', { ...fx.kgClass(), kindergartenId: kg.id })
+  const child = records.create(actor, 'children', { ...fx.child(), kindergartenId: kg.id, classId: klass.id })
+  const engine = engineOf(county)
+  const go = (fields: Record<string, unknown>) => {
+    const a = engine.apply(actor, 'child', String(child.id), fx.application({ previousSchoolCode: null, currentSchoolCode: null, ...fields }))
+    engine.review(actor, String(a.id), { version: 1, decision: 'approve' })
+    return engine.carryOut(actor, String(a.id), { version: 2 })
+  }
+  const done = go(DEATH)
+  t.equal((county.storage.sqlite.prepare('select state from children where id = ?').get(child.id) as { state: string }).state, 'deceased')
+  t.throws(() => engine.apply(actor, 'child', String(child.id), fx.application({ changeType: '11', changeDate: '2026-03-02', previousSchoolCode: null, currentSchoolCode: null })), { code: 'STATUS_CHANGE_PERSON_DECEASED' })
+  go({ changeType: '99', changeDate: '2026-03-02', reason: '误报，撤销死亡登记' })
+  t.equal((county.storage.sqlite.prepare('select state from children where id = ?').get(child.id) as { state: string }).state, 'in_kindergarten')
+  await county.sync.sendDeathReports()
+  t.match(city.sync.death.list(), [
+    { event: 'reversal', kind: 'child', subjectId: child.id, unitCode: kg.kindergartenCode },
+    { event: 'death', kind: 'child', subjectId: child.id, changeId: done.id, unitCode: kg.kindergartenCode, priorState: 'in_kindergarten' },
+  ], 'both reports at the city')
+})
