@@ -15,6 +15,7 @@ export const statusChangeErrors = {
   STATUS_CHANGE_PERSON_DECEASED: { status: 409, doc: 'The person\'s death has been carried out: their pending business is frozen and no other change proceeds. A death recorded in error is undone by applying for 其他 (99), the death reversal, with its reason and documents.' },
   DEATH_REPORT_OWN: { status: 409, doc: 'A node cannot acknowledge its own death report; the bureau of the tier above acknowledges it.' },
   DEATH_REPORT_ACKED: { status: 409, doc: 'This node\'s bureau has acknowledged the death report already (details.ackedAt).' },
+  STATUS_CHANGE_NO_CERTIFICATE: { status: 409, doc: 'A transfer certificate (转学证明) is printed only for a 转出 (21) the bureau has approved or carried out (details.rule).' },
   STATUS_CHANGE_REASON_REQUIRED: { status: 400, doc: 'A rejection needs its reason.' },
   RECORD_DELETE_VERIFIED: { status: 409, doc: 'A person record that was ever verified, or whose state a status change or completion moved, is never deleted (R-26.1); end it through a status change (转出, 退学, 死亡 …) or completion.' },
 } as const

@@ -21,7 +21,7 @@ import type { FastifyPluginAsync } from 'fastify'
 import { Type, type TSchema } from '@fastify/type-provider-typebox'
 import { createWorkingCalendar } from '../../config/calendar.ts'
 import { inScope } from '../auth/access.ts'
-import { maskRecord } from '../auth/sensitive.ts'
+import { maskRecord, maskValue, mayReveal } from '../auth/sensitive.ts'
 import { fieldsOf } from '../records/fields.ts'
 import { actorOf } from '../plugins/auth.ts'
 import { actorFor } from '../routes/api/records.ts'
@@ -32,6 +32,7 @@ import { KINDS, OPEN_STATUSES, PROCESSING, WORKFLOW_FIELDS, type PersonKind } fr
 import type { RecordInput } from '../records/validate.ts'
 import { createStatusChangeService, type StatusChangeService } from './service.ts'
 import { statusChangeError } from './errors.ts'
+import { certificateHtml } from './certificate.ts'
 import { authError } from '../auth/errors.ts'
 import { auditedWrite } from '../auth/audit.ts'
 
@@ -159,6 +160,29 @@ const routes: FastifyPluginAsync = async app => {
       response: { 200: Change, ...Replies },
     },
   }, async req => masked(svc.carryOut(actorFor(req), (req.params as { id: string }).id, req.body as { version: number; result?: string | null })))
+
+  app.post('/api/v1/status-changes/:id/certificate', {
+    config: { permission: 'student:read' },
+    schema: {
+      tags, summary: '出具转学证明（可打印的 HTML；已批准或已办理的转出，R-19.5）。学籍号仅对获授权者明文显示，并记入审计日志', params: ById,
+      response: { 200: Type.String({ description: 'text/html' }), ...Replies },
+    },
+  }, async (req, reply) => {
+    const { id } = req.params as { id: string }
+    const actor = actorOf(req)
+    req.audit.action = 'transfer_certificate'
+    req.audit.targetId = id
+    const c = svc.certificate(actorFor(req), id)
+    req.audit.targetTable = KINDS[c.kind].table
+    const clear = mayReveal(actor, 'id_number')
+    req.audit.fields = clear ? ['studentNo'] : []
+    const html = certificateHtml({
+      change: c.change, student: c.person, school: c.org && { name: c.org.name, schoolCode: c.org.code }, bureau: app.identity.name,
+      gender: app.records.codes.name('gender', String(c.person.gender)),
+      studentNo: String((clear ? c.person.studentNo : maskValue('id_number', c.person.studentNo)) ?? ''),
+    })
+    return reply.type('text/html; charset=utf-8').send(html)
+  })
 
   app.post('/api/v1/status-changes/:id/withdraw', {
     config: { permission: 'status_change:write' },

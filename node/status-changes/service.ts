@@ -23,6 +23,7 @@ import { chinaToday, prepareRecord, type RecordInput } from '../records/validate
 import { resource } from '../services/records/resources.ts'
 import type { RecordsActor } from '../services/records/service.ts'
 import { createStore, fromSql, type Rec, type SqlRow } from '../services/records/store.ts'
+import { assertCertifiable } from './certificate.ts'
 import { statusChangeError } from './errors.ts'
 import { DEATH, DECEASED, KINDS, OPEN_STATUSES, PROCESSING, WORKFLOW_FIELDS, ageOf, assertNotFrozen, assertStep, assertTransition, deadlines, parentDivision, type PersonKind } from './rules.ts'
 
@@ -266,6 +267,21 @@ export function createStatusChangeService(deps: StatusChangeServiceDeps) {
       })
       if (reported) deps.onDeathReported?.()
       return view(KINDS[kind].table, row)
+    },
+
+    /**
+     * What the transfer certificate (转学证明) of an approved or carried-out 转出 prints: the
+     * change, the person and their school (kindergarten), at the home node.
+     */
+    certificate(actor: RecordsActor, id: string): { kind: PersonKind; change: Rec; person: Rec; org: { name: string; code: string } | undefined } {
+      const found = reachableChange(actor, id)
+      const k = KINDS[found.kind]
+      const change = fromSql(resource(k.table), found.row)
+      assertCertifiable({ changeType: change.changeType, processingStatus: change.processingStatus })
+      const row = personRow(found.kind, found.row[k.personColumn])!
+      const codeColumn = found.kind === 'student' ? 'school_code' : 'kindergarten_code'
+      const org = store.get(`select name, ${codeColumn} code from ${k.org} where id = ?`, row[k.orgColumn])
+      return { kind: found.kind, change, person: fromSql(resource(k.person), row), org: org ? { name: String(org.name), code: String(org.code) } : undefined }
     },
 
     /** The school withdraws its application before the review (已撤回). */

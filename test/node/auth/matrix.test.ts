@@ -146,7 +146,7 @@ function casesOf(route: ApiRoute, worlds: Record<Tree, TreeWorld>, unit: Partial
   // The status-change workflow (R-17.2, R-17.4, R-20.1): the school administrator applies (the
   // records API's create path above) and withdraws, the bureau administrator reviews and carries
   // out; a change out of reach is hidden. Both trees, since one route serves students and children.
-  const sc = /^\/api\/v1\/status-changes\/:id\/(review|carry-out|withdraw)$/.exec(route.url)
+  const sc = /^\/api\/v1\/status-changes\/:id\/(review|carry-out|withdraw|certificate)$/.exec(route.url)
   if (sc) {
     const payload = sc[1] === 'review' ? { version: 999999, decision: 'approve' } : { version: 999999 }
     return (['school', 'kindergarten'] as const).flatMap(tree => {
@@ -239,7 +239,7 @@ function answerOf(status: number, code: string | undefined): Answer | 'unauthent
   return 'allow'
 }
 
-t.test('R-16.1 R-17.1 R-17.2 R-17.3 R-17.4 R-17.5 R-17.6 R-17.7 R-20.1 R-20.2 generated authorization matrix: every role × every /api/v1 route × {own, sibling class, sibling school, other county}', async t => {
+t.test('R-16.1 R-17.1 R-17.2 R-17.3 R-17.4 R-17.5 R-17.6 R-17.7 R-19.5 R-20.1 R-20.2 generated authorization matrix: every role × every /api/v1 route × {own, sibling class, sibling school, other county}', async t => {
   const app = await buildTestApp(t, { code: HOME })
   const worlds = { school: seedTree(app, 'school', {}), kindergarten: seedTree(app, 'kindergarten', {}) }
   const unit: Partial<Record<Position, string>> = {
