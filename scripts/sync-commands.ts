@@ -13,6 +13,8 @@ import { dataPaths } from '../node/paths.ts'
 import { createRedis } from '../node/redis.ts'
 import { openSyncQueues } from '../sync/queues.ts'
 import { createSyncService, type SyncService } from '../sync/service.ts'
+import { nodeCodes } from '../schema/codes/index.ts'
+import { createReplicaRules } from '../node/services/records/replica-rules.ts'
 import type { SyncStatus } from '../sync/status.ts'
 import type { SyncLog } from '../sync/upstream.ts'
 import { within } from '../config/within.ts'
@@ -50,7 +52,9 @@ async function withSync<T>(dataDir: string, env: Env, fn: (sync: SyncService, ct
   if (!existsSync(paths.db)) throw new XuejiError('NODE_NOT_INITIALISED', `${paths.dir} has no database; run "xueji init" first`, 500)
   const storage = openStorage(paths.db)
   const identity = loadIdentity(storage, config)
-  const sync = createSyncService({ storage, self: { code: identity.code, tier: identity.tier, name: identity.name }, parentUrl: identity.parentUrl, config: config.sync, log: quiet })
+  const self = { code: identity.code, tier: identity.tier, name: identity.name }
+  const rules = createReplicaRules({ storage, self, codes: nodeCodes(config.codes.localDir) })
+  const sync = createSyncService({ storage, self, rules, parentUrl: identity.parentUrl, config: config.sync, log: quiet })
   try {
     return await fn(sync, { prefix: config.redis.prefix, redisUrl: config.redis.url })
   } finally {

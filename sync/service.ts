@@ -13,8 +13,9 @@ import type { Redis } from 'ioredis'
 import type { Config } from '../config/schema.ts'
 import type { Storage } from '../schema/db.ts'
 import type { ReplicatedTable } from '../schema/replicated.ts'
-import { createApplier } from './apply.ts'
+import { createApplier, type RowRules } from './apply.ts'
 import { BUILTIN_COMMAND_HANDLERS, createDownward, type CommandHandler } from './downward.ts'
+import { FEEDBACK_COMMAND, duplicateEntries, feedbackHandler, recordFeedback, refusalEntries, type FeedbackEntry } from './feedback.ts'
 import { enrolWithParent, issueJoinToken, rotateOwnKey, tokenKid } from './enrolment.ts'
 import { syncError } from './errors.ts'
 import { rebuildFromParent, verifyStored } from './recovery.ts'
@@ -48,6 +49,8 @@ export interface SyncServiceOptions {
   handlers?: ReadonlyMap<string, CommandHandler>
   /** The replicated tables (default: the registry of schema/replicated.ts). */
   tables?: readonly ReplicatedTable[]
+  /** The domain's validation and 查重 of replicated rows (node/services/records/replica-rules.ts). */
+  rules: RowRules
 }
 
 export function createSyncService(opts: SyncServiceOptions) {
@@ -55,8 +58,8 @@ export function createSyncService(opts: SyncServiceOptions) {
   const terminal = self.tier === 'province'
   const signer = () => loadSigner(storage)
   const registry = createKeyRegistry(storage, self, { signer })
-  const applier = createApplier(storage, opts.tables)
-  const downward = createDownward({ storage, self, registry, signer, handlers: new Map([...BUILTIN_COMMAND_HANDLERS, ...(opts.handlers ?? [])]) })
+  const applier = createApplier(storage, opts.rules, opts.tables)
+  const downward = createDownward({ storage, self, registry, signer, handlers: new Map([...BUILTIN_COMMAND_HANDLERS, [FEEDBACK_COMMAND, feedbackHandler], ...(opts.handlers ?? [])]) })
   let queues: SyncQueues | undefined
   let workers: { close(): Promise<void> } | undefined
   const timers: NodeJS.Timeout[] = []
@@ -91,6 +94,20 @@ export function createSyncService(opts: SyncServiceOptions) {
     if (!terminal) enqueue('push', `push-${origin}-${tag}`, { origin })
   }
 
+  /**
+   * Tells a record's home what this node found: stored here when it is ours, else a downward
+   * command (signed, pulled hop by hop). Issued after the commit; a failure is logged, and the
+   * quarantine or the problem record stays here for ops and the bureau.
+   */
+  function report(home: string, entries: FeedbackEntry[]): void {
+    if (entries.length === 0) return
+    if (home === self.code) {
+      storage.write(() => recordFeedback(storage, self.code, entries))
+      return
+    }
+    downward.issue(home, FEEDBACK_COMMAND, { entries }).catch(err => log.warn({ err: (err as Error).message, peer: home }, 'could not issue feedback to the home node'))
+  }
+
   const inbox = createInbox({
     storage,
     self,
@@ -100,6 +117,10 @@ export function createSyncService(opts: SyncServiceOptions) {
     terminal,
     onStored: (origin, seq) => enqueuePush(origin, seq),
     onConflict: c => log.error({ ...c, alarm: true }, 'change-set conflict refused and kept: possible fork, investigate'),
+    onRefused: (origin, seq, bad) => report(origin, refusalEntries(seq, bad)),
+    onNotices: notices => {
+      for (const n of notices) for (const [home, entry] of duplicateEntries(n)) report(home, [entry])
+    },
   })
   const receiver = createReceiver({ storage, self, registry, inbox, downward, signer, terminal, onKeys: () => enqueuePush(self.code, `keys${Date.now()}`) })
 

@@ -362,6 +362,9 @@ export function createRecordsService(deps: RecordsServiceDeps) {
   // ------------------------------------------------------------ the service
 
   return {
+    /** The code tables this node validates against (shipped + local), also for replicated rows. */
+    codes,
+
     /**
      * Creates a record. `ownerId` is the student or child id of a sub-record (from the URL); other
      * records name their owner in the body (`schoolId`, `kindergartenId`). A student or child may
