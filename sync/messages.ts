@@ -26,6 +26,23 @@ export type FederationRequest =
   | { type: 'origins.list' }
   /** Anti-entropy digest of what the sender owns. */
   | { type: 'digest.push'; digest: Digest }
+  /** 查重 across the federation (sync/lookup.ts): is this person registered outside the sender's subtree? */
+  | ({ type: 'person.lookup' } & PersonQuery)
+
+/** A person to look up: by ID number (citizen ID), 学籍号, or both. */
+export interface PersonQuery {
+  idNumber?: string
+  studentNo?: string
+}
+
+/** Where a person is registered: no personal data, only the record's place. */
+export interface PersonHolder {
+  table: 'students' | 'children'
+  homeNode: string
+  /** School or kindergarten code and name. */
+  unitCode: string
+  unitName: string | null
+}
 
 /** The answer to each request type. */
 export interface FederationResponses {
@@ -36,6 +53,7 @@ export interface FederationResponses {
   'changesets.fetch': { changeSets: (SignedChangeSet & { seq: number })[] }
   'origins.list': { origins: { origin: string; seq: number }[] }
   'digest.push': DigestResult
+  'person.lookup': { holder: PersonHolder | null }
 }
 
 /** The response type of request `T`. */
@@ -66,6 +84,8 @@ export const HTTP_ROUTES = {
   'changesets.fetch': { method: 'GET', path: '/changesets' },
   'origins.list': { method: 'GET', path: '/origins' },
   'digest.push': { method: 'POST', path: '/digests' },
+  // POST: an ID number never goes into a URL (access logs).
+  'person.lookup': { method: 'POST', path: '/persons/lookup' },
 } as const satisfies Record<FederationRequest['type'], { method: 'GET' | 'POST'; path: string }>
 
 /** Path prefix of the federation routes. */
@@ -104,6 +124,11 @@ export function assertRequest(m: unknown): FederationRequest {
     case 'digest.push':
       if (!isPlainObject(m.digest) || !Array.isArray(m.digest.units) || !int(m.digest.seq, 0)) throw bad('digest')
       break
+    case 'person.lookup': {
+      const ok = (v: unknown) => v === undefined || (typeof v === 'string' && /^[0-9A-Za-z]{1,30}$/.test(v))
+      if (!ok(m.idNumber) || !ok(m.studentNo) || (m.idNumber === undefined && m.studentNo === undefined)) throw bad('person.lookup')
+      break
+    }
     default:
       throw bad(`unknown type ${m.type}`)
   }

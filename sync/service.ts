@@ -20,6 +20,8 @@ import { enrolWithParent, issueJoinToken, rotateOwnKey, tokenKid } from './enrol
 import { syncError } from './errors.ts'
 import { rebuildFromParent, verifyStored } from './recovery.ts'
 import { createInbox } from './inbox.ts'
+import { askParent, lookupPerson } from './lookup.ts'
+import type { PersonQuery } from './messages.ts'
 import { issueNodeToken } from './node-token.ts'
 import { packOutbox, serialise } from './packer.ts'
 import { openSyncQueues, startSyncWorkers, type SyncQueueName, type SyncQueues } from './queues.ts'
@@ -122,7 +124,8 @@ export function createSyncService(opts: SyncServiceOptions) {
       for (const n of notices) for (const [home, entry] of duplicateEntries(n)) report(home, [entry])
     },
   })
-  const receiver = createReceiver({ storage, self, registry, inbox, downward, signer, terminal, onKeys: () => enqueuePush(self.code, `keys${Date.now()}`) })
+  const lookup = (q: PersonQuery, except?: SelfNode) => lookupPerson({ storage, transport, enrolled: parentCode() !== undefined }, q, except)
+  const receiver = createReceiver({ storage, self, registry, inbox, downward, signer, terminal, lookup, onKeys: () => enqueuePush(self.code, `keys${Date.now()}`) })
 
   const pack = serialise(async () => {
     const seqs = await packOutbox({ storage, self, signerFor: seq => loadSigner(storage, seq), limits: { maxRows: config.maxRows, maxBytes: config.maxBytes }, terminal })
@@ -181,6 +184,14 @@ export function createSyncService(opts: SyncServiceOptions) {
     transport,
     pack,
     reconcile,
+    /**
+     * 查重 across the federation before registering a person (R-10.1): who outside this node
+     * holds this ID number or 学籍号 (this node's own records are the records service's to
+     * check); `null` at the province or when nobody does; rejects when the parent cannot answer.
+     */
+    askParent: (q: PersonQuery) => askParent({ transport, enrolled: parentCode() !== undefined }, q),
+    /** Stores what this node learnt about one of its own records (an entry accepted unchecked). */
+    recordFeedback: (entries: FeedbackEntry[]) => storage.write(() => recordFeedback(storage, self.code, entries)),
     /** Runs one upstream step directly (tests, CLI). */
     pushOrigin: (origin: string) => pushOrigin({ origin }, upstreamDeps),
     pullCommands: () => pullCommands({}, upstreamDeps),
