@@ -78,7 +78,7 @@ export const syncQuarantine = sqliteTable(
     body: text('body').notNull(),
     jws: text('jws').notNull(),
     kid: text('kid').notNull(),
-    /** JSON array of { index, table, key, code, reason }: which rows and why (no row data). */
+    /** JSON array of { index, table, key, code, reason, issues? }: which rows and why, `issues` with the API's field codes (no row data). */
     badRows: text('bad_rows').notNull(),
     receivedFrom: text('received_from').notNull(),
     receivedAt: text('received_at').notNull(),
