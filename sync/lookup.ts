@@ -19,19 +19,16 @@ export const LOOKUP_WAIT_MS = 5000
 
 /** The person in this node's database, outside `except`'s area (the asking child's subtree). */
 export function findHolder(storage: Storage, q: PersonQuery, except?: SelfNode): PersonHolder | null {
-  const db = storage.sqlite
-  for (const table of ['students', 'children'] as const) {
-    const [units, unitCode] = table === 'students' ? ['schools', 'school_code'] : ['kindergartens', 'kindergarten_code']
-    const where = [q.idNumber ? "(p.id_number = ? and p.id_doc_type = '1')" : '', q.studentNo && table === 'students' ? 'p.student_no = ?' : ''].filter(Boolean)
-    if (where.length === 0) continue
-    const params = [q.idNumber, table === 'students' ? q.studentNo : undefined].filter(v => v !== undefined)
-    const rows = db
-      .prepare(`select p.home_node homeNode, p.${unitCode} unitCode, u.name unitName from ${table} p left join ${units} u on u.${unitCode} = p.${unitCode} where ${where.join(' or ')} limit 20`)
-      .all(...params) as Omit<PersonHolder, 'table'>[]
-    const found = rows.find(r => !except || !inArea(except, r.homeNode))
-    if (found) return { table, ...found }
-  }
-  return null
+  const { table } = q
+  const [units, unitCode] = table === 'students' ? ['schools', 'school_code'] : ['kindergartens', 'kindergarten_code']
+  const where = [q.idNumber ? "(p.id_number = ? and p.id_doc_type = '1')" : '', q.studentNo && table === 'students' ? 'p.student_no = ?' : ''].filter(Boolean)
+  if (where.length === 0) return null
+  const params = [q.idNumber, table === 'students' ? q.studentNo : undefined].filter(v => v !== undefined)
+  const rows = storage.sqlite
+    .prepare(`select p.home_node homeNode, p.${unitCode} unitCode, u.name unitName from ${table} p left join ${units} u on u.${unitCode} = p.${unitCode} where ${where.join(' or ')} limit 20`)
+    .all(...params) as Omit<PersonHolder, 'table'>[]
+  const found = rows.find(r => !except || !inArea(except, r.homeNode))
+  return found ? { table, ...found } : null
 }
 
 /**

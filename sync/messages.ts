@@ -29,8 +29,10 @@ export type FederationRequest =
   /** 查重 across the federation (sync/lookup.ts): is this person registered outside the sender's subtree? */
   | ({ type: 'person.lookup' } & PersonQuery)
 
-/** A person to look up: by ID number (citizen ID), 学籍号, or both. */
+/** A person to look up among students or children: by ID number (citizen ID), 学籍号, or both. */
 export interface PersonQuery {
+  /** A kindergarten child who becomes a pupil is registered anew, so each table is asked alone. */
+  table: 'students' | 'children'
   idNumber?: string
   studentNo?: string
 }
@@ -126,7 +128,7 @@ export function assertRequest(m: unknown): FederationRequest {
       break
     case 'person.lookup': {
       const ok = (v: unknown) => v === undefined || (typeof v === 'string' && /^[0-9A-Za-z]{1,30}$/.test(v))
-      if (!ok(m.idNumber) || !ok(m.studentNo) || (m.idNumber === undefined && m.studentNo === undefined)) throw bad('person.lookup')
+      if (!ok(m.idNumber) || !ok(m.studentNo) || (m.idNumber === undefined && m.studentNo === undefined) || (m.table !== 'students' && m.table !== 'children')) throw bad('person.lookup')
       break
     }
     default:

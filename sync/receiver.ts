@@ -84,7 +84,7 @@ export function createReceiver(deps: ReceiverDeps): FederationEndpoint {
       case 'digest.push':
         return checkDigest(sender, m.digest)
       case 'person.lookup':
-        return { holder: await deps.lookup({ idNumber: m.idNumber, studentNo: m.studentNo }, sender) }
+        return { holder: await deps.lookup({ table: m.table, idNumber: m.idNumber, studentNo: m.studentNo }, sender) }
     }
   }
 

@@ -27,7 +27,9 @@ const SCHEMAS: Record<FederationRequest['type'], { body?: object; querystring?: 
   'changesets.fetch': { querystring: { type: 'object', properties: { origin: str, after: int, limit: { type: 'integer', minimum: 1, maximum: 500 } }, required: ['origin', 'after', 'limit'] } },
   'origins.list': {},
   'digest.push': { body: { type: 'object', properties: { digest: loose }, required: ['digest'] } },
-  'person.lookup': { body: { type: 'object', properties: { idNumber: { type: 'string', maxLength: 30 }, studentNo: { type: 'string', maxLength: 30 } }, additionalProperties: false } },
+  'person.lookup': {
+    body: { type: 'object', properties: { table: { enum: ['students', 'children'] }, idNumber: { type: 'string', maxLength: 30 }, studentNo: { type: 'string', maxLength: 30 } }, required: ['table'], additionalProperties: false },
+  },
 }
 
 /**

@@ -10,13 +10,12 @@ import type { PersonHolder, PersonQuery } from '../../../sync/messages.ts'
 import { recordError } from '../../records/errors.ts'
 import type { RecordInput } from '../../records/validate.ts'
 
-const PERSONS = new Set(['students', 'children'])
 
 /** The ID number and 学籍号 of an input, normalised as the validator does; undefined when none applies. */
 export function personQuery(table: string, input: RecordInput): PersonQuery | undefined {
-  if (!PERSONS.has(table)) return undefined
+  if (table !== 'students' && table !== 'children') return undefined
   const text = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v.trim().toUpperCase() : undefined)
-  const q: PersonQuery = {}
+  const q: PersonQuery = { table }
   const docType = input.idDocType === undefined || input.idDocType === null ? '1' : input.idDocType
   if (docType === '1') q.idNumber = text(input.idNumber)
   if (table === 'students') q.studentNo = text(input.studentNo)
