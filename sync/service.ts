@@ -144,7 +144,15 @@ export function createSyncService(opts: SyncServiceOptions) {
   }
   const unsubscribe = storage.onOutboxCommit(wake)
 
-  const upstreamDeps: UpstreamDeps = { storage, self, registry, transport, downward, signer, retry: { baseMs: config.retryBaseMs, maxMs: config.retryMaxMs }, log }
+  const upstreamDeps: UpstreamDeps = {
+    storage, self, registry, transport, downward, signer, retry: { baseMs: config.retryBaseMs, maxMs: config.retryMaxMs }, log,
+    // A whole change set refused above (fork, key, format …): its origin hears it. Row refusals
+    // come from the refusing node itself, row by row (inbox `onRefused`).
+    onHalt: (origin, seq, err) => {
+      if (err.code === 'SYNC_ROW_INVALID' || err.code === 'SYNC_ROW_OUTSIDE_OWNERSHIP') return
+      report(origin, [{ kind: 'refused', seq, table: 'sync_change_sets', recordId: `${origin}/${seq}`, code: err.code, reason: 'change set refused by the parent' }])
+    },
+  }
 
   /** Rebuilds every job SQLite says is due (see the file comment). */
   async function reconcile(): Promise<void> {
