@@ -44,9 +44,13 @@ export async function lookupPerson(
   return findHolder(deps.storage, q, except) ?? askParent(deps, q)
 }
 
-/** The parent's answer (`null` without a parent); rejects when it does not come within `LOOKUP_WAIT_MS`. */
+/**
+ * The parent's answer (`null` at the province, which has none); rejects when the node is not
+ * enrolled yet or the answer does not come within `LOOKUP_WAIT_MS`: nobody could be asked.
+ */
 export async function askParent(deps: { transport?: ParentTransport; enrolled: boolean }, q: PersonQuery): Promise<PersonHolder | null> {
-  if (!deps.transport || !deps.enrolled) return null
+  if (!deps.transport) return null
+  if (!deps.enrolled) throw syncError('SYNC_NOT_ENROLLED', 'not enrolled under a parent yet: the person lookup cannot be asked')
   const answer = await within(deps.transport.request({ type: 'person.lookup', ...q }), LOOKUP_WAIT_MS)
   if (!answer) throw syncError('SYNC_PARENT_UNAVAILABLE', 'the parent did not answer the person lookup in time')
   return answer.holder

@@ -195,7 +195,7 @@ export function createSyncService(opts: SyncServiceOptions) {
     /**
      * 查重 across the federation before registering a person (R-10.1): who outside this node
      * holds this ID number or 学籍号 (this node's own records are the records service's to
-     * check); `null` at the province or when nobody does; rejects when the parent cannot answer.
+     * check); `null` at the province or when nobody does; rejects when the parent cannot be asked.
      */
     askParent: (q: PersonQuery) => askParent({ transport, enrolled: parentCode() !== undefined }, q),
     /** Stores what this node learnt about one of its own records (an entry accepted unchecked). */
