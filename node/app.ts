@@ -76,8 +76,8 @@ const app: FastifyPluginAsync<AppDeps> = async (fastify, deps) => {
   // Before any route: it refuses to register an /api/v1 route that declares no permission.
   await fastify.register(auth, { secretKey: deps.secretKey })
 
-  await fastify.register(sync)
   await fastify.register(records)
+  await fastify.register(sync)
 
   await fastify.register(health)
   await fastify.register(federationRoutes)

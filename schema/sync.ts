@@ -78,7 +78,7 @@ export const syncQuarantine = sqliteTable(
     body: text('body').notNull(),
     jws: text('jws').notNull(),
     kid: text('kid').notNull(),
-    /** JSON array of { index, table, key, code, reason }: which rows and why (no row data). */
+    /** JSON array of { index, table, key, code, reason, issues? }: which rows and why, `issues` with the API's field codes (no row data). */
     badRows: text('bad_rows').notNull(),
     receivedFrom: text('received_from').notNull(),
     receivedAt: text('received_at').notNull(),
@@ -210,3 +210,38 @@ export const syncDigestChecks = sqliteTable('sync_digest_checks', {
   /** JSON array of { unit, child: {count, hash} | null, replica: {count, hash} | null } (ids only). */
   drift: text('drift').notNull().default('[]'),
 })
+
+/**
+ * What the federation reported about this node's own records, for the school that wrote them and
+ * its bureau (`GET /api/v1/sync/feedback`): rows of a change set refused at any tier (with the
+ * refusing node's codes), persons registered at another node too (查重 across nodes, R-10.1),
+ * and persons accepted while the parent could not be asked. Ids and codes only.
+ */
+export const syncFeedback = sqliteTable(
+  'sync_feedback',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    /** refused | duplicate | unchecked */
+    kind: text('kind', { enum: ['refused', 'duplicate', 'unchecked'] }).notNull(),
+    /** The node that refused or found it. */
+    reportedBy: text('reported_by').notNull(),
+    /** The refused change set's seq (0 for the other kinds). */
+    seq: integer('seq').notNull().default(0),
+    tableName: text('table_name').notNull(),
+    recordId: text('record_id').notNull(),
+    /** School or kindergarten code of the record (null when the record is not known here). */
+    schoolCode: text('school_code'),
+    /** A stable code: the sync or record code of the refusal, RECORD_DUPLICATE_ELSEWHERE … */
+    code: text('code').notNull(),
+    /** The rule or reason (field and rule names, never values). */
+    reason: text('reason').notNull(),
+    /** Duplicates: the node and school (or kindergarten) holding the other record. */
+    otherNode: text('other_node').notNull().default(''),
+    otherSchoolCode: text('other_school_code'),
+    createdAt: text('created_at').notNull(),
+  },
+  t => [
+    uniqueIndex('sync_feedback_once').on(t.kind, t.reportedBy, t.seq, t.tableName, t.recordId, t.code, t.otherNode),
+    index('sync_feedback_school').on(t.schoolCode),
+  ],
+)

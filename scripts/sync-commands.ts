@@ -13,6 +13,8 @@ import { dataPaths } from '../node/paths.ts'
 import { createRedis } from '../node/redis.ts'
 import { openSyncQueues } from '../sync/queues.ts'
 import { createSyncService, type SyncService } from '../sync/service.ts'
+import { nodeCodes } from '../schema/codes/index.ts'
+import { createReplicaRules } from '../node/services/records/replica-rules.ts'
 import type { SyncStatus } from '../sync/status.ts'
 import type { SyncLog } from '../sync/upstream.ts'
 import { within } from '../config/within.ts'
@@ -50,7 +52,9 @@ export async function withSync<T>(dataDir: string, env: Env, fn: (sync: SyncServ
   if (!existsSync(paths.db)) throw new XuejiError('NODE_NOT_INITIALISED', `${paths.dir} has no database; run "xueji init" first`, 500)
   const storage = openStorage(paths.db)
   const identity = loadIdentity(storage, config)
-  const sync = createSyncService({ storage, self: { code: identity.code, tier: identity.tier, name: identity.name }, parentUrl: identity.parentUrl, config: config.sync, log: quiet })
+  const self = { code: identity.code, tier: identity.tier, name: identity.name }
+  const rules = createReplicaRules({ storage, self, codes: nodeCodes(config.codes.localDir) })
+  const sync = createSyncService({ storage, self, rules, parentUrl: identity.parentUrl, config: config.sync, log: quiet })
   try {
     return await fn(sync, { prefix: config.redis.prefix, redisUrl: config.redis.url })
   } finally {
@@ -90,6 +94,8 @@ function printStatus(s: SyncStatus): string {
   if (s.children.length) lines.push(`children: ${s.children.map(c => `${c.code} ${c.name}`).join(', ')}`)
   if (s.applied.length) lines.push('applied here (origin: last seq, at):', ...s.applied.map(a => `  ${a.origin}: ${a.seq}, ${a.at}`))
   lines.push(`quarantine: ${s.quarantine.held} change set(s), ${s.quarantine.rows} row(s)`, ...s.quarantine.items.map(i => `  ${i.origin}/${i.seq}: ${i.reasons.join('; ')}`))
+  const f = s.feedback
+  if (f.refused + f.duplicate + f.unchecked) lines.push(`feedback on own records: ${f.refused} refused, ${f.duplicate} duplicate elsewhere, ${f.unchecked} entered unchecked (GET /api/v1/sync/feedback)`)
   if (s.conflicts.length) lines.push(`conflicts (forks/replays) kept: ${s.conflicts.length}`, ...s.conflicts.slice(0, 5).map(c => `  ${c.origin}/${c.seq} ${c.code} ${c.receivedAt}`))
   lines.push(`commands: issued ${s.commands.issued}, to apply here ${s.commands.toApply}`)
   for (const d of s.drift) lines.push(`  digest ${d.origin}: ${d.result} (${d.units} units, ${d.driftUnits} drifting) ${d.checkedAt}`)

@@ -8,12 +8,16 @@
  * 4. `seq` is the next one (`SYNC_SEQ_GAP` with `expectedSeq`); an applied seq again is a
  *    duplicate (same hash: success, nothing applied) or a conflict (`SYNC_FORK`/`SYNC_SEQ_REPLAY`);
  * 5. `prev` is the hash of the last one applied (`SYNC_PREV_MISMATCH`);
- * 6. every row is within the origin's ownership (`SYNC_ROW_OUTSIDE_OWNERSHIP`) and applies
- *    (`SYNC_ROW_INVALID`); otherwise nothing is applied and the change set is quarantined.
+ * 6. every row is within the origin's ownership (`SYNC_ROW_OUTSIDE_OWNERSHIP`) and passes the
+ *    API's field validation and applies (`SYNC_ROW_INVALID`); otherwise nothing is applied, the
+ *    change set is quarantined and the origin is told which rows and why (`onRefused`).
+ *
+ * A person that duplicates another node's does not refuse anything: it is applied, and the two
+ * homes are told (`onNotices`, 查重 across nodes).
  */
 import type { Storage } from '../schema/db.ts'
 import { XuejiError } from '../config/errors.ts'
-import type { Applier, BadRow } from './apply.ts'
+import type { Applier, BadRow, RowNotice } from './apply.ts'
 import { inArea } from './area.ts'
 import { CHANGESET_TYP, verifyChangeSet, type ChangeSetBody, type SignedChangeSet } from './changeset.ts'
 import { syncError } from './errors.ts'
@@ -34,6 +38,10 @@ export interface InboxDeps {
   onStored?(origin: string, seq: number): void
   /** Called when a fork or replay is refused: an ops alarm. */
   onConflict?(info: { origin: string; seq: number; code: string }): void
+  /** Called after rows of `origin` seq `seq` were refused and quarantined: tell the origin. */
+  onRefused?(origin: string, seq: number, bad: readonly BadRow[]): void
+  /** Called after a commit whose rows raised notices (duplicates across nodes): tell the homes. */
+  onNotices?(notices: readonly RowNotice[]): void
 }
 
 /** A change set the receiver took: its receipt (JWS) and what it was. */
@@ -102,6 +110,7 @@ export function createInbox(deps: InboxDeps) {
     const originNode = { code: origin, tier: deps.registry.tierOf(origin) ?? 'county' }
     const now = new Date().toISOString()
     let bad: BadRow[] = []
+    let notices: RowNotice[] = []
     try {
       deps.storage.write(() => {
         const result = deps.applier.apply(body.rows, originNode)
@@ -109,11 +118,13 @@ export function createInbox(deps: InboxDeps) {
           bad = result.bad
           throw new RollBack()
         }
+        notices = result.notices
         insert.run(origin, seq, hash, body.prev, signed.body, signed.jws, kid, body.rows.length, bytes, body.createdAt, sender.code, now, deps.terminal ? now : null)
       })
     } catch (err) {
       if (!(err instanceof RollBack)) throw err
       quarantine(origin, seq, hash, signed, kid, bad, sender.code)
+      deps.onRefused?.(origin, seq, bad)
       const code = bad.some(b => b.code === 'SYNC_ROW_OUTSIDE_OWNERSHIP') ? 'SYNC_ROW_OUTSIDE_OWNERSHIP' : 'SYNC_ROW_INVALID'
       throw syncError(code, `${bad.length} row(s) of ${origin} seq ${seq} refused and quarantined`, {
         origin,
@@ -121,6 +132,7 @@ export function createInbox(deps: InboxDeps) {
         rows: bad.slice(0, 20).map(b => ({ index: b.index, table: b.table, reason: b.reason, code: b.code })),
       })
     }
+    if (notices.length > 0) deps.onNotices?.(notices)
     deps.onStored?.(origin, seq)
     return receipt(origin, seq, hash, 'applied')
   }
@@ -153,6 +165,7 @@ export function createInbox(deps: InboxDeps) {
       const skip = new Set<number>((JSON.parse(row.bad_rows) as BadRow[]).map(b => b.index))
       const originNode = { code: origin, tier: deps.registry.tierOf(origin) ?? 'county' }
       const now = new Date().toISOString()
+      let notices: RowNotice[] = []
       for (let round = 0; round <= body.rows.length; round++) {
         const done = tryWrite(() => {
           const result = deps.applier.apply(body.rows, originNode, skip)
@@ -160,11 +173,13 @@ export function createInbox(deps: InboxDeps) {
             result.bad.forEach(b => skip.add(b.index))
             throw new RollBack()
           }
+          notices = result.notices
           insert.run(origin, seq, manifest.hash, body.prev, row.body, row.jws, kid, body.rows.length, manifest.bytes, body.createdAt, row.received_from, now, deps.terminal ? now : null)
           db.prepare("update sync_quarantine set status = 'released', decided_at = ?, decided_by = ? where origin = ? and seq = ? and status = 'held'").run(now, decidedBy, origin, seq)
         })
         if (done) break
       }
+      if (notices.length > 0) deps.onNotices?.(notices)
       deps.onStored?.(origin, seq)
       return { skipped: skip.size }
     })

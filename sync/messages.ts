@@ -28,6 +28,25 @@ export type FederationRequest =
   | { type: 'digest.push'; digest: Digest }
   /** The audit anchors of the sender itself in the change sets after seq `after` (`xueji audit verify`). */
   | { type: 'audit.anchors'; after: number; limit: number }
+  /** 查重 across the federation (sync/lookup.ts): is this person registered outside the sender's subtree? */
+  | ({ type: 'person.lookup' } & PersonQuery)
+
+/** A person to look up among students or children: by ID number (citizen ID), 学籍号, or both. */
+export interface PersonQuery {
+  /** A kindergarten child who becomes a pupil is registered anew, so each table is asked alone. */
+  table: 'students' | 'children'
+  idNumber?: string
+  studentNo?: string
+}
+
+/** Where a person is registered: no personal data, only the record's place. */
+export interface PersonHolder {
+  table: 'students' | 'children'
+  homeNode: string
+  /** School or kindergarten code and name. */
+  unitCode: string
+  unitName: string | null
+}
 
 /** The answer to each request type. */
 export interface FederationResponses {
@@ -40,6 +59,7 @@ export interface FederationResponses {
   'digest.push': DigestResult
   /** `scannedTo`: the last change-set seq read, to ask `after` next; null when there is no more. */
   'audit.anchors': { anchors: (AuditAnchor & { changeSetSeq: number })[]; scannedTo: number | null }
+  'person.lookup': { holder: PersonHolder | null }
 }
 
 /** The response type of request `T`. */
@@ -71,6 +91,8 @@ export const HTTP_ROUTES = {
   'origins.list': { method: 'GET', path: '/origins' },
   'digest.push': { method: 'POST', path: '/digests' },
   'audit.anchors': { method: 'GET', path: '/audit-anchors' },
+  // POST: an ID number never goes into a URL (access logs).
+  'person.lookup': { method: 'POST', path: '/persons/lookup' },
 } as const satisfies Record<FederationRequest['type'], { method: 'GET' | 'POST'; path: string }>
 
 /** Path prefix of the federation routes. */
@@ -112,6 +134,11 @@ export function assertRequest(m: unknown): FederationRequest {
     case 'digest.push':
       if (!isPlainObject(m.digest) || !Array.isArray(m.digest.units) || !int(m.digest.seq, 0)) throw bad('digest')
       break
+    case 'person.lookup': {
+      const ok = (v: unknown) => v === undefined || (typeof v === 'string' && /^[0-9A-Za-z]{1,30}$/.test(v))
+      if (!ok(m.idNumber) || !ok(m.studentNo) || (m.idNumber === undefined && m.studentNo === undefined) || (m.table !== 'students' && m.table !== 'children')) throw bad('person.lookup')
+      break
+    }
     default:
       throw bad(`unknown type ${m.type}`)
   }

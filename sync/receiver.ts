@@ -12,7 +12,7 @@ import { acceptEnrolment, acceptRotation } from './enrolment.ts'
 import { syncError } from './errors.ts'
 import type { Inbox } from './inbox.ts'
 import { openCompactJws, type Signer, type Tier } from './keys.ts'
-import { assertEnrollRequest, assertRequest, type EnrollRequest, type EnrollResponse, type FederationRequest, type FederationResponses, type ResponseOf } from './messages.ts'
+import { assertEnrollRequest, assertRequest, type EnrollRequest, type EnrollResponse, type FederationRequest, type FederationResponses, type PersonHolder, type PersonQuery, type ResponseOf } from './messages.ts'
 import { verifyNodeToken } from './node-token.ts'
 import type { KeyRegistry, SelfNode } from './registry.ts'
 import { NODE_AUTH_SCHEME, type FederationEndpoint } from './transport.ts'
@@ -27,6 +27,8 @@ export interface ReceiverDeps {
   terminal: boolean
   /** Key records arrived from a child: relay them upward. */
   onKeys?(): void
+  /** 查重 across the federation: this node's replica, then its parent (sync/lookup.ts). */
+  lookup(q: PersonQuery, except: SelfNode): Promise<PersonHolder | null>
 }
 
 /** Most items one pull or fetch answers with. */
@@ -84,6 +86,8 @@ export function createReceiver(deps: ReceiverDeps): FederationEndpoint {
         return checkDigest(sender, m.digest)
       case 'audit.anchors':
         return auditAnchors(sender, m.after, Math.min(m.limit, PAGE_MAX))
+      case 'person.lookup':
+        return { holder: await deps.lookup({ table: m.table, idNumber: m.idNumber, studentNo: m.studentNo }, sender) }
     }
   }
 

@@ -41,6 +41,8 @@ export interface SyncStatus {
   conflicts: { origin: string; seq: number; code: string; receivedAt: string }[]
   commands: { issued: number; toApply: number; waiting: { issuer: string; seq: number; code: string | null }[] }
   drift: { origin: string; result: string; checkedAt: string; units: number; driftUnits: number }[]
+  /** What upper tiers reported about this node's own records (sync/feedback.ts), by kind. */
+  feedback: { refused: number; duplicate: number; unchecked: number }
   queues: Record<string, Record<string, number>> | null
 }
 
@@ -106,6 +108,9 @@ export function syncStatus(storage: Storage, self: SelfNode, queues: SyncStatus[
       units: d.units,
       driftUnits: (JSON.parse(d.drift) as unknown[]).length,
     })),
+    feedback: Object.fromEntries(
+      ['refused', 'duplicate', 'unchecked'].map(k => [k, (db.prepare('select count(*) n from sync_feedback where kind = ?').get(k) as { n: number }).n]),
+    ) as SyncStatus['feedback'],
     queues,
   }
 }

@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import { codes as shippedCodes, createCodeRegistry, loadCodeFiles } from '../../schema/codes/index.ts'
+import { nodeCodes } from '../../schema/codes/index.ts'
 import { createRecordsService, type RecordsService } from '../services/records/service.ts'
 
 declare module 'fastify' {
@@ -16,8 +16,7 @@ declare module 'fastify' {
  */
 export default fp(
   async app => {
-    const dir = app.config.codes.localDir
-    const codes = dir ? createCodeRegistry(loadCodeFiles(dir)) : shippedCodes
+    const codes = nodeCodes(app.config.codes.localDir)
     app.decorate('records', createRecordsService({ storage: app.storage, identity: app.identity, codes }))
   },
   { name: 'records', dependencies: ['errors'] },

@@ -28,6 +28,9 @@ const SCHEMAS: Record<FederationRequest['type'], { body?: object; querystring?: 
   'origins.list': {},
   'audit.anchors': { querystring: { type: 'object', properties: { after: int, limit: { type: 'integer', minimum: 1, maximum: 500 } }, required: ['after', 'limit'] } },
   'digest.push': { body: { type: 'object', properties: { digest: loose }, required: ['digest'] } },
+  'person.lookup': {
+    body: { type: 'object', properties: { table: { enum: ['students', 'children'] }, idNumber: { type: 'string', maxLength: 30 }, studentNo: { type: 'string', maxLength: 30 } }, required: ['table'], additionalProperties: false },
+  },
 }
 
 /**

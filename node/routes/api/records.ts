@@ -28,6 +28,7 @@ import { MAX_LIMIT, DEFAULT_LIMIT } from '../../services/records/service.ts'
 import { RESOURCES, ownedBy, resource, type ResourceSpec } from '../../services/records/resources.ts'
 import type { Rec } from '../../services/records/store.ts'
 import { STATUS_CHANGE_TABLES } from '../../status-changes/rules.ts'
+import { checkAcrossFederation } from '../../services/records/federation-check.ts'
 import { ErrorReply, authErrorReplies } from '../schemas.ts'
 
 const Nullable = <T extends TSchema>(s: T, options: { description?: string } = {}) => Type.Union([s, Type.Null()], options)
@@ -129,6 +130,11 @@ function listQuerySchema(spec: ResourceSpec): TSchema {
 
 const recordsRoutes: FastifyPluginAsync = async app => {
   const svc = app.records
+  /** A person registered while the parent could not be asked: listed for the school and bureau. */
+  const flagUnchecked = (table: string, id: string) => {
+    app.sync.recordFeedback([{ kind: 'unchecked', table, recordId: id, code: 'SYNC_PARENT_UNAVAILABLE', reason: 'person_lookup' }])
+    app.log.warn({ table, record: id }, 'person registered without the federation duplicate check: parent unreachable')
+  }
 
   for (const spec of RESOURCES) {
     const owner = spec.owner?.viaPath ? resource(spec.owner.table) : undefined
@@ -165,8 +171,10 @@ const recordsRoutes: FastifyPluginAsync = async app => {
     }, async (req, reply) => {
       const body = req.body as RecordInput
       audit(req, undefined, Object.keys(body))
+      const federation = await checkAcrossFederation(app.sync.askParent, spec.table, body)
       // The service notes the new record's id in the audit entry it commits with the record.
       const rec = svc.create(actorFor(req), spec.table, body, ownerIdOf(req.params))
+      if (federation === 'unchecked') flagUnchecked(spec.table, String(rec.id))
       return reply.code(201).send(masked(spec, rec))
     })
 
@@ -190,7 +198,12 @@ const recordsRoutes: FastifyPluginAsync = async app => {
       const { id } = req.params as { id: string }
       const body = req.body as RecordInput & { version: number }
       audit(req, id, Object.keys(body).filter(k => k !== 'version'))
-      return masked(spec, svc.update(actorFor(req), spec.table, id, body, ownerIdOf(req.params)))
+      // A new ID number or 学籍号 is a new identity to check across the federation.
+      const changed = body.idNumber !== undefined || body.studentNo !== undefined
+      const federation = changed ? await checkAcrossFederation(app.sync.askParent, spec.table, body) : 'clear'
+      const rec = svc.update(actorFor(req), spec.table, id, body, ownerIdOf(req.params))
+      if (federation === 'unchecked') flagUnchecked(spec.table, id)
+      return masked(spec, rec)
     })
 
     app.delete(`${base}/:id`, {
