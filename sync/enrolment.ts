@@ -87,8 +87,27 @@ export async function acceptEnrolment(
     throw syncError('SYNC_ENROLL_REFUSED', `this token is for ${row.child_tier} ${row.child_code}, not ${req.node.tier} ${req.node.code}`, { code: req.node.code })
   }
   await checkProof(req.proof, req.node.code, req.kid, req.publicJwk, self.code)
-  const record: KeyRecord = { node: req.node.code, tier: req.node.tier, parent: self.code, kid: req.kid, publicJwk: req.publicJwk, validFromSeq: 1, validUntilSeq: null, issuedAt: new Date().toISOString() }
-  const jws = await signKeyRecord(record, await deps.signer())
+  const signer = await deps.signer()
+  // Re-enrolment revokes every earlier key of the node from the next seq on: the new key
+  // answers from there, the others are closed at the last seq held here (a key that started
+  // later gets an empty range). A key closed before is never opened again.
+  const db = storage.sqlite
+  const last = (db.prepare('select coalesce(max(seq), 0) s from sync_change_sets where origin = ?').get(req.node.code) as { s: number }).s
+  const held = db.prepare('select valid_from_seq, valid_until_seq from sync_keys where node = ? and kid = ?').get(req.node.code, req.kid) as
+    | { valid_from_seq: number; valid_until_seq: number | null }
+    | undefined
+  if (held && held.valid_until_seq !== null) throw syncError('SYNC_ENROLL_REFUSED', '该密钥已停用，不能再次登记；请生成新密钥后重新加入', { reason: 'revoked' })
+  const issuedAt = new Date().toISOString()
+  const closed: { record: KeyRecord; jws: string }[] = []
+  const open = db.prepare('select record from sync_keys where node = ? and kid <> ? and (valid_until_seq is null or valid_until_seq > ?)').all(req.node.code, req.kid, last) as { record: string }[]
+  for (const o of open) {
+    const { record } = await verifyKeyRecord(o.record, deps.registry)
+    const until = Math.max(record.validFromSeq - 1, Math.min(record.validUntilSeq ?? last, last))
+    const c: KeyRecord = { ...record, validUntilSeq: until, issuedAt }
+    closed.push({ record: c, jws: await signKeyRecord(c, signer) })
+  }
+  const record: KeyRecord = { node: req.node.code, tier: req.node.tier, parent: self.code, kid: req.kid, publicJwk: req.publicJwk, validFromSeq: held?.valid_from_seq ?? last + 1, validUntilSeq: null, issuedAt }
+  const jws = await signKeyRecord(record, signer)
   const chain = await deps.registry.chainTo(self.code)
   storage.write(() => {
     // Used once, even if the rest fails after this point the token stays spent: ask for another.
@@ -97,8 +116,9 @@ export async function acceptEnrolment(
     storage.sqlite
       .prepare('insert into sync_children (code, tier, name, enrolled_at) values (?, ?, ?, ?) on conflict (code) do update set name = excluded.name, enrolled_at = excluded.enrolled_at')
       .run(req.node.code, req.node.tier, req.node.name, new Date().toISOString())
+    for (const c of closed) deps.registry.storeOwnSigned(c.record, c.jws)
     deps.registry.storeOwnSigned(record, jws)
-    if (deps.terminal) deps.registry.markRelayed([record])
+    if (deps.terminal) deps.registry.markRelayed([record, ...closed.map(c => c.record)])
   })
   return { parent: { code: self.code, tier: self.tier, name: self.name }, records: [...chain, jws] }
 }
@@ -184,8 +204,17 @@ export async function acceptRotation(
   child: SelfNode,
   req: { kid: string; publicJwk: Ed25519PublicJwk; validFromSeq: number; proof: string },
 ): Promise<{ records: string[] }> {
+  // The request came with a node token signed by the child's CURRENT key (the receiver only
+  // accepts current keys), the proof is signed by the new one, and this parent countersigns:
+  // a child cannot add a key on its own. The new key may not reach back over seqs held here.
   await checkProof(req.proof, child.code, req.kid, req.publicJwk, deps.self.code)
-  const current = deps.storage.sqlite.prepare('select record from sync_keys where node = ? and valid_until_seq is null and kid <> ?').all(child.code, req.kid) as { record: string }[]
+  const db = deps.storage.sqlite
+  const last = (db.prepare('select coalesce(max(seq), 0) s from sync_change_sets where origin = ?').get(child.code) as { s: number }).s
+  if (req.validFromSeq <= last) throw syncError('SYNC_MALFORMED', `the new key must start after seq ${last}, the last change set held here`, { reason: 'validFromSeq', expectedSeq: last + 1 })
+  if (db.prepare('select 1 from sync_keys where node = ? and kid = ?').get(child.code, req.kid)) {
+    throw syncError('SYNC_ENROLL_REFUSED', '该密钥已登记过，轮换须使用新密钥', { reason: 'known key' })
+  }
+  const current = db.prepare('select record from sync_keys where node = ? and valid_until_seq is null and kid <> ?').all(child.code, req.kid) as { record: string }[]
   const signer = await deps.signer()
   const records: { record: KeyRecord; jws: string }[] = []
   for (const c of current) {

@@ -387,7 +387,8 @@ async function assertKeyRecord(r: unknown): Promise<KeyRecord> {
   if (typeof rec.kid !== 'string' || rec.kid !== (await jwkKid(rec.publicJwk))) throw bad('kid is not the thumbprint of publicJwk')
   if (!isPositiveInt(rec.validFromSeq)) throw bad('validFromSeq')
   const until = rec.validUntilSeq ?? null
-  if (until !== null && !(isPositiveInt(until) && until >= rec.validFromSeq)) throw bad('validUntilSeq')
+  // until = validFromSeq - 1 is an empty range: a key revoked before it signed anything.
+  if (until !== null && !(typeof until === 'number' && Number.isSafeInteger(until) && until >= rec.validFromSeq - 1)) throw bad('validUntilSeq')
   if (typeof rec.issuedAt !== 'string') throw bad('issuedAt')
   return {
     node: rec.node,
