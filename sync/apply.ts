@@ -190,8 +190,19 @@ export function createApplier(storage: Storage, tables: readonly ReplicatedTable
           }
         }
         // 学籍号 L → G and other key changes: move the record before writing its new image.
-        if (change.rekey && Object.keys(change.rekey.from).every(k => keyCols.includes(k))) {
-          p.rekey.run(...keyVals, ...keyCols.map(k => change.rekey!.from[k]), origin.code)
+        if (change.rekey) {
+          const from = change.rekey.from
+          if (Object.keys(from).length !== keyCols.length || !keyCols.every(k => typeof from[k] === 'string')) {
+            bad(i, change, 'SYNC_ROW_INVALID', 'rekey columns')
+            continue
+          }
+          try {
+            p.rekey.run(...keyVals, ...keyCols.map(k => from[k]), origin.code)
+          } catch (err) {
+            // Onto a key that is already taken: a refusal of this row, not a failure of the node.
+            bad(i, change, 'SYNC_ROW_INVALID', `rekey ${String((err as { code?: string }).code ?? 'sqlite error')}`)
+            continue
+          }
         }
 
         const values = new Array(p.columns.length)

@@ -87,7 +87,8 @@ export function createInbox(deps: InboxDeps) {
       const code = mine.prev === body.prev ? 'SYNC_FORK' : 'SYNC_SEQ_REPLAY'
       deps.storage.write(() =>
         db
-          .prepare('insert into sync_conflicts (origin, seq, hash, held_hash, code, body, jws, received_from, received_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+          .prepare(`insert into sync_conflicts (origin, seq, hash, held_hash, code, body, jws, received_from, received_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            on conflict (origin, seq, hash) do update set count = count + 1, received_at = excluded.received_at`)
           .run(origin, seq, hash, mine.hash, code, signed.body, signed.jws, sender.code, new Date().toISOString()),
       )
       deps.onConflict?.({ origin, seq, code })

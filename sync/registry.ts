@@ -213,6 +213,8 @@ export function createKeyRegistry(storage: Storage, self: SelfNode, opts: { sign
     const enrolled = db.prepare('select tier from sync_children where code = ?').get(record.node) as { tier: Tier } | undefined
     const other = db.prepare('select 1 from sync_keys where node = ? and (tier <> ? or parent is not ?) limit 1').get(record.node, record.tier, record.parent)
     if ((enrolled && enrolled.tier !== record.tier) || other) throw refuse('enrolment', '与加入时登记的层级或上级不符')
+    // A kid names one key everywhere: two nodes sharing it could sign for each other.
+    if (db.prepare('select 1 from sync_keys where kid = ? and node <> ?').get(record.kid, record.node)) throw refuse('kid', '该密钥已登记给其他节点')
     const held = registered.get(record.node, record.kid) as KeyRow | undefined
     if (held) {
       const until = record.validUntilSeq ?? null
