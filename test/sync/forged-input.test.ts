@@ -329,4 +329,41 @@ t.test('R-D.2 R-25.2 forged-input suite: thousands of hostile change sets and ke
   // Healthy after: it answers, and takes the valid next change set of every base.
   t.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200)
   for (const b of [bases[0], bases[3]]) t.match(await push(signedSet(bodyFor(b.origin, b.rows()), b.by)), { status: 200, body: { status: 'applied' } }, `a valid ${b.origin} change set is applied after the storm`)
+
+  // Row FIELD validation on apply (the API's own rules, issue 8 finding 3) lives on the branch
+  // "validate" (engineer C): this category passes once that is merged. It runs last, so that
+  // what it lets in before then cannot disturb the checks above.
+  t.test('R-D.2 row fields: rows that break the API field rules are refused on apply too', async t => {
+    const fieldCases: [string, Json][] = [
+      ['ID number with a wrong checksum', { id_number: '330106201503010010' }],
+      ['birth date 2099', { birth_date: '2099-01-01' }],
+      ['birth date not a date', { birth_date: '2015-02-30' }],
+      ['gender code that does not exist', { gender: '9' }],
+      ['state flying', { state: 'flying' }],
+      ['verify state unknown', { verify_state: 'approved' }],
+      ['ethnicity code unknown', { ethnicity: 'zz' }],
+      ['enrolment month 13', { enrolment_ym: '2021-13' }],
+      ['a 10 MiB name', { name: '张'.repeat(3.5 * 1024 * 1024) }],
+      ['a name with NUL', { name: '张\u0000三' }],
+      ['a name with U+202E', { name: '张\u202e三' }],
+      ['a name with a zero-width joiner', { name: '张\u200d三' }],
+      ['a name with a lone surrogate', { name: '张\ud800三' }],
+      ['a name with a newline', { name: '张\n三' }],
+      ['a name with a tab', { name: '张\t三' }],
+      ['a name of numbers', { name: 12345 }],
+      ['an object as a name', { name: { first: '三' } }],
+    ]
+    const failures: string[] = []
+    for (const [i, [what, fields]] of fieldCases.entries()) {
+      for (const [shape, rows] of [
+        ['a new student', () => [upsert('students', { ...studentRow('330106', s6, 40 + i), ...fields })]],
+        ['an update of a student', () => [upsert('students', { ...st1, version: 20 + i, ...fields })]],
+      ] as [string, () => ChangeRow[]][]) {
+        const res = await push(signedSet(bodyFor('330106', rows()), counties['330106']))
+        if (res.status < 400 || res.status >= 500 || typeof res.body.code !== 'string') failures.push(`${what}, ${shape} → ${res.status}`)
+      }
+    }
+    t.comment(`${fieldCases.length * 2} row-field mutations`)
+    t.same(failures, [], 'every one refused with a 4xx and a code')
+  })
 })
