@@ -179,7 +179,7 @@ t.test('R-D.2 R-25.2 forged-input suite: thousands of hostile change sets and ke
       const [onto, from] = r.table === 'students' ? [st1, st2] : r.row!.home_node === '330100' ? [s6, c1] : [s8, s6]
       return { ...r, key: { id: onto.id }, row: { ...r.row, id: onto.id }, rekey: { from: { id: from.id } } }
     }],
-    ['rekey of another column', r => ({ ...r, rekey: { from: { school_code: 'x' } } })],
+    ['rekey of a column the table does not have', r => ({ ...r, rekey: { from: { is_admin: 'x' } } })],
     ['rekey deep', r => ({ ...r, rekey: { from: { id: DEEP } } })],
   )
   for (const [what, mutate] of rowVariants) forBases('row field', what, b => push(signedSet(bodyFor(b.origin, b.rows().map((r, i) => (i === 0 ? (mutate(r) as ChangeRow) : r))), b.by)))
