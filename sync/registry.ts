@@ -189,7 +189,8 @@ export function createKeyRegistry(storage: Storage, self: SelfNode, opts: { sign
       // What this node recorded when it enrolled the child, else what the enrolling parent
       // recorded (importRecords lets no record disagree with it).
       const child = db.prepare('select tier from sync_children where code = ?').get(node) as { tier: Tier } | undefined
-      return child?.tier ?? (db.prepare('select tier from sync_keys where node = ? limit 1').get(node) as { tier: Tier } | undefined)?.tier
+      // (Rows a node vouched for itself, stored before that was refused, are not asked.)
+      return child?.tier ?? (db.prepare('select tier from sync_keys where node = ? and (parent is null or parent <> node) order by parent is null limit 1').get(node) as { tier: Tier } | undefined)?.tier
     },
   }
 

@@ -9,31 +9,18 @@
  * compromised-but-enrolled child: every refusal here is one the real signing key cannot get past.
  */
 import t from 'tap'
-import { createPrivateKey, randomUUID, sign, type KeyObject } from 'node:crypto'
+import { randomUUID, sign, type KeyObject } from 'node:crypto'
 import { canonicalJson, sha256Hex } from '../../sync/canonical.ts'
 import { CHANGESET_TYP, type ChangeRow } from '../../sync/changeset.ts'
 import { KEY_PROOF_TYP } from '../../sync/enrolment.ts'
-import { generateNodeKeyPair, importPrivateKey, KEY_RECORD_TYP, signJws, signKeyRecord, type Ed25519PublicJwk, type KeyRecord, type Signer } from '../../sync/keys.ts'
+import { KEY_RECORD_TYP, signKeyRecord, type KeyRecord } from '../../sync/keys.ts'
 import { FEDERATION_PREFIX } from '../../sync/messages.ts'
-import { issueNodeToken } from '../../sync/node-token.ts'
-import { NODE_AUTH_SCHEME } from '../../sync/transport.ts'
 import { schoolRow, studentRow } from '../../scripts/lib/sync-fixtures.ts'
 import { buildTestApp } from '../helper.ts'
+import { authOf, enrolActor, makeActor, type Actor } from './lib/actors.ts'
 
 type Json = Record<string, unknown>
-interface Node {
-  code: string
-  kid: string
-  publicJwk: Ed25519PublicJwk
-  signer: Signer
-  /** The same private key for hand-made JWS (any header, any payload bytes). */
-  raw: KeyObject
-}
-
-async function makeKey(code: string): Promise<Node> {
-  const pair = await generateNodeKeyPair()
-  return { code, kid: pair.kid, publicJwk: pair.publicJwk, signer: { kid: pair.kid, privateKey: await importPrivateKey(pair.privatePem) }, raw: createPrivateKey(pair.privatePem) }
-}
+type Node = Actor
 
 const b64 = (s: string | Buffer) => Buffer.from(s).toString('base64url')
 /** A compact JWS with any header over any payload text, validly signed by `key`. */
@@ -54,12 +41,12 @@ const HOSTILE: unknown[] = [null, '', 0, -1, 1.5, 2 ** 53, 'x', '330106\u0000', 
 
 t.test('R-D.2 R-25.2 forged-input suite: thousands of hostile change sets and key records through the federation route, none accepted, none a 5xx, the node healthy after', async t => {
   const app = await buildTestApp(t, { tier: 'province', code: '330000' })
-  const city = await makeKey('330100')
-  const counties = { '330106': await makeKey('330106'), '330108': await makeKey('330108') }
-  const stranger = await makeKey('330106')
+  const city = await makeActor('330100')
+  const counties = { '330106': await makeActor('330106'), '330108': await makeActor('330108') }
+  const stranger = await makeActor('330106')
 
   const inject = async (method: 'GET' | 'POST', path: string, payload: unknown, as: Node | null = city, headers: Record<string, string> = {}) => {
-    const auth = as ? { authorization: `${NODE_AUTH_SCHEME} ${await issueNodeToken({ iss: as.code, aud: '330000', kid: as.kid, privateKey: as.signer.privateKey })}` } : {}
+    const auth = as ? { authorization: await authOf(as, '330000') } : {}
     const res = await app.inject({ method, url: `${FEDERATION_PREFIX}${path}`, headers: { ...auth, ...headers }, ...(method === 'POST' ? { payload: payload as string } : {}) })
     let body: Json = {}
     try {
@@ -71,10 +58,7 @@ t.test('R-D.2 R-25.2 forged-input suite: thousands of hostile change sets and ke
   }
 
   // The city enrols the normal way; its counties' keys come up as records it signs.
-  const { token } = app.sync.joinToken({ code: '330100', tier: 'city' })
-  const proof = await signJws({ node: '330100', kid: city.kid, aud: '330000' }, KEY_PROOF_TYP, city.signer)
-  const enrolled = await inject('POST', '/enroll', { token, node: { code: '330100', tier: 'city', name: '杭州市教育局' }, kid: city.kid, publicJwk: city.publicJwk, proof }, null)
-  t.equal(enrolled.status, 200, 'the city enrols')
+  t.equal(await enrolActor(app, city, 'city', '杭州市教育局'), 200, 'the city enrols')
   const recordOf = (n: Node, over: Partial<KeyRecord> = {}): KeyRecord => ({ node: n.code, tier: 'county', parent: '330100', kid: n.kid, publicJwk: n.publicJwk, validFromSeq: 1, validUntilSeq: null, issuedAt: new Date().toISOString(), ...over })
   const countyRecords = await Promise.all(Object.values(counties).map(c => signKeyRecord(recordOf(c), city.signer)))
   t.match(await inject('POST', '/keys', { records: countyRecords }), { status: 200, body: { stored: 2 } }, 'the county keys arrive')
@@ -252,7 +236,7 @@ t.test('R-D.2 R-25.2 forged-input suite: thousands of hostile change sets and ke
   for (let i = 0; i < 20; i++) add('fork and replay', `replay at seq 1 out of chain, attempt ${i}`, () => push(signedSet({ format: 1, origin: '330106', seq: 1, prev: null, createdAt: '2026-01-01T00:00:00.000Z', rows: [] }, counties['330106'])))
 
   // Key records: self-vouched, wrong tier, wrong parent, outside the subtree, reopened, malformed.
-  const fresh = await makeKey('330106')
+  const fresh = await makeActor('330106')
   const signers: [string, Node][] = [['city', city], ['county 330106', counties['330106']], ['stranger', stranger]]
   for (const node of ['330106', '330108', '330100', '330000', '330203', '330199', '3301060']) {
     for (const tier of ['province', 'city', 'county'] as const) {
@@ -271,7 +255,7 @@ t.test('R-D.2 R-25.2 forged-input suite: thousands of hostile change sets and ke
     }
   }
   // A key the city closed (its range ends at seq 1): the records below must not reopen it.
-  const closedKey = await makeKey('330106')
+  const closedKey = await makeActor('330106')
   t.match(await inject('POST', '/keys', { records: [await signKeyRecord(recordOf(closedKey, { validUntilSeq: 1 }), city.signer)] }), { status: 200 }, 'a closed key is registered')
   const recordVariants: [string, (n: Node) => unknown][] = [
     ['reopen a closed key', () => recordOf(closedKey, { issuedAt: '2030-01-01T00:00:00.000Z' })],
