@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import type { Storage } from '../schema/db.ts'
 import { childTier, isBelow } from './area.ts'
-import { sha256Hex } from './canonical.ts'
+import { canonicalJson, sha256Hex } from './canonical.ts'
 import { syncError } from './errors.ts'
 import {
   generateNodeKeyPair,
@@ -38,6 +38,8 @@ import type { ParentTransport } from './transport.ts'
 
 /** `typ` of the proof that the enrolling (or rotating) node holds its new private key. */
 export const KEY_PROOF_TYP = 'xueji-key-proof+jws'
+/** `typ` of a rotating node's endorsement of its new key, signed with its current key. */
+export const KEY_ENDORSEMENT_TYP = 'xueji-key-endorsement+jws'
 
 /** Issues a one-time join token for child `code` of tier `tier`; returns the token (shown once). */
 export function issueJoinToken(storage: Storage, self: SelfNode, child: { code: string; tier: 'city' | 'county' }, ttlHours = 72): { token: string; expiresAt: string } {
@@ -67,6 +69,15 @@ async function checkProof(proof: string, node: string, kid: string, jwk: Ed25519
     if (payload.node !== node || payload.kid !== kid || payload.aud !== aud) throw new Error('payload')
   } catch {
     throw syncError('SYNC_ENROLL_REFUSED', 'the key proof does not verify with the key being registered', { reason: 'proof' })
+  }
+}
+
+async function checkEndorsement(registry: KeyRegistry, node: string, req: { kid: string; validFromSeq: number; endorsement: string }, aud: string): Promise<void> {
+  try {
+    const { payload } = await verifyJws(req.endorsement, { typ: KEY_ENDORSEMENT_TYP, keys: registry, signerOf: () => ({ signer: node }) })
+    if (canonicalJson(payload) !== canonicalJson(endorsementPayload(node, req.kid, req.validFromSeq, aud))) throw new Error('payload')
+  } catch {
+    throw syncError('SYNC_ENROLL_REFUSED', '新密钥未经本节点当前密钥签署认可，不予轮换', { reason: 'endorsement' })
   }
 }
 
@@ -191,10 +202,23 @@ export function tokenKid(storage: Storage, self: SelfNode): string | undefined {
   )?.kid
 }
 
-/** Child side, step 2: the parent signs the new key's record; both records are stored. */
-export async function finishRotation(deps: { storage: Storage; self: SelfNode; registry: KeyRegistry; transport: ParentTransport; newSigner: Signer }, key: { kid: string; publicJwk: Ed25519PublicJwk; validFromSeq: number }, parentCode: string): Promise<void> {
+/** What a rotating node endorses with its current key. */
+function endorsementPayload(node: string, kid: string, validFromSeq: number, aud: string) {
+  return { node, kid, validFromSeq, aud }
+}
+
+/**
+ * Child side, step 2: the parent signs the new key's record; both records are stored.
+ * `currentSigner`: the key the parent knows as current, which endorses the new one.
+ */
+export async function finishRotation(
+  deps: { storage: Storage; self: SelfNode; registry: KeyRegistry; transport: ParentTransport; newSigner: Signer; currentSigner: Signer },
+  key: { kid: string; publicJwk: Ed25519PublicJwk; validFromSeq: number },
+  parentCode: string,
+): Promise<void> {
   const proof = await signJws(proofPayload(deps.self.code, key.kid, parentCode), KEY_PROOF_TYP, deps.newSigner)
-  const res = await deps.transport.request({ type: 'key.rotate', kid: key.kid, publicJwk: key.publicJwk, validFromSeq: key.validFromSeq, proof })
+  const endorsement = await signJws(endorsementPayload(deps.self.code, key.kid, key.validFromSeq, parentCode), KEY_ENDORSEMENT_TYP, deps.currentSigner)
+  const res = await deps.transport.request({ type: 'key.rotate', kid: key.kid, publicJwk: key.publicJwk, validFromSeq: key.validFromSeq, proof, endorsement })
   await deps.registry.importRecords(res.records, { scope: { code: parentCode, tier: deps.registry.tierOf(parentCode) ?? 'city' }, relayed: true })
 }
 
@@ -202,12 +226,13 @@ export async function finishRotation(deps: { storage: Storage; self: SelfNode; r
 export async function acceptRotation(
   deps: { storage: Storage; self: SelfNode; registry: KeyRegistry; signer: () => Promise<Signer>; terminal: boolean },
   child: SelfNode,
-  req: { kid: string; publicJwk: Ed25519PublicJwk; validFromSeq: number; proof: string },
+  req: { kid: string; publicJwk: Ed25519PublicJwk; validFromSeq: number; proof: string; endorsement: string },
 ): Promise<{ records: string[] }> {
-  // The request came with a node token signed by the child's CURRENT key (the receiver only
-  // accepts current keys), the proof is signed by the new one, and this parent countersigns:
-  // a child cannot add a key on its own. The new key may not reach back over seqs held here.
+  // The new key is endorsed by the child's CURRENT key (as registered here), proven by the new
+  // key itself, and countersigned by this parent: a child cannot add a key on its own. The new
+  // key may not reach back over seqs held here.
   await checkProof(req.proof, child.code, req.kid, req.publicJwk, deps.self.code)
+  await checkEndorsement(deps.registry, child.code, req, deps.self.code)
   const db = deps.storage.sqlite
   const last = (db.prepare('select coalesce(max(seq), 0) s from sync_change_sets where origin = ?').get(child.code) as { s: number }).s
   if (req.validFromSeq <= last) throw syncError('SYNC_MALFORMED', `the new key must start after seq ${last}, the last change set held here`, { reason: 'validFromSeq', expectedSeq: last + 1 })

@@ -26,7 +26,11 @@ const SCHEMAS: Record<FederationRequest['type'], { body?: object; querystring?: 
   'changeset.push': { body: { type: 'object', properties: { changeSet: signed }, required: ['changeSet'] } },
   'keys.push': { body: { type: 'object', properties: { records: { type: 'array', items: str, maxItems: 1000 } }, required: ['records'] } },
   'key.rotate': {
-    body: { type: 'object', properties: { kid: str, publicJwk: loose, validFromSeq: { type: 'integer', minimum: 1 }, proof: str }, required: ['kid', 'publicJwk', 'validFromSeq', 'proof'] },
+    body: {
+      type: 'object',
+      properties: { kid: str, publicJwk: loose, validFromSeq: { type: 'integer', minimum: 1 }, proof: str, endorsement: str },
+      required: ['kid', 'publicJwk', 'validFromSeq', 'proof', 'endorsement'],
+    },
   },
   'commands.pull': { querystring: { type: 'object', properties: { after: int, limit: { type: 'integer', minimum: 1, maximum: 500 } }, required: ['after', 'limit'] } },
   'changesets.fetch': { querystring: { type: 'object', properties: { origin: str, after: int, limit: { type: 'integer', minimum: 1, maximum: 500 } }, required: ['origin', 'after', 'limit'] } },

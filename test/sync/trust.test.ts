@@ -1,6 +1,6 @@
 import t from 'tap'
 import { signChangeSet, type ChangeRow } from '../../sync/changeset.ts'
-import { KEY_PROOF_TYP } from '../../sync/enrolment.ts'
+import { KEY_ENDORSEMENT_TYP, KEY_PROOF_TYP } from '../../sync/enrolment.ts'
 import { generateNodeKeyPair, importPrivateKey, signJws, signKeyRecord, type KeyRecord, type Signer } from '../../sync/keys.ts'
 import { issueNodeToken } from '../../sync/node-token.ts'
 import { loadSigner } from '../../sync/signers.ts'
@@ -92,15 +92,24 @@ t.test('R-D.2 re-enrolment revokes every earlier key of the node from the next s
   t.match(keyRow(province, '330106', old.kid), { valid_until_seq: 1 })
 })
 
-t.test('R-D.2 a rotation may not reach back over seqs the parent holds, nor reuse a registered key', async t => {
+t.test('R-D.2 a rotation needs the current key\'s endorsement and the parent\'s countersignature, may not reach back over seqs the parent holds, nor reuse a registered key', async t => {
   const { province, city, county } = await makeFederation(t)
   writeRows(county.storage, 'schools', [schoolRow('330106', '330106', 1)])
   await settle(county, city, province)
+  const own = await loadSigner(county.storage)
   const pair = await generateNodeKeyPair()
   const fresh: Signer = { kid: pair.kid, privateKey: await importPrivateKey(pair.privatePem) }
-  const proof = await signJws({ node: '330106', kid: pair.kid, aud: '330100' }, KEY_PROOF_TYP, fresh)
-  await t.rejects(county.sync.transport!.request({ type: 'key.rotate', kid: pair.kid, publicJwk: pair.publicJwk, validFromSeq: 1, proof }), { code: 'SYNC_MALFORMED', details: { reason: 'validFromSeq' } })
-  const own = await loadSigner(county.storage)
-  const ownProof = await signJws({ node: '330106', kid: own.kid, aud: '330100' }, KEY_PROOF_TYP, own)
-  await t.rejects(county.sync.transport!.request({ type: 'key.rotate', kid: own.kid, publicJwk: publicJwkOf(county, own.kid), validFromSeq: 5, proof: ownProof }), { code: 'SYNC_ENROLL_REFUSED' })
+  const proofBy = (s: Signer) => signJws({ node: '330106', kid: s.kid, aud: '330100' }, KEY_PROOF_TYP, s)
+  const endorse = (by: Signer, kid: string, validFromSeq: number) => signJws({ node: '330106', kid, validFromSeq, aud: '330100' }, KEY_ENDORSEMENT_TYP, by)
+  const rotate = async (validFromSeq: number, endorsement: string, key = pair, signer = fresh) =>
+    county.sync.transport!.request({ type: 'key.rotate', kid: key.kid, publicJwk: key.publicJwk, validFromSeq, proof: await proofBy(signer), endorsement })
+
+  await t.rejects(rotate(2, await endorse(fresh, pair.kid, 2)), { code: 'SYNC_ENROLL_REFUSED', details: { reason: 'endorsement' } }, 'a new key endorsed by itself')
+  await t.rejects(rotate(2, await endorse(own, pair.kid, 3)), { code: 'SYNC_ENROLL_REFUSED', details: { reason: 'endorsement' } }, 'an endorsement of another range')
+  await t.rejects(rotate(1, await endorse(own, pair.kid, 1)), { code: 'SYNC_MALFORMED', details: { reason: 'validFromSeq' } }, 'a range reaching back over seq 1, held at the city')
+  const ownKey = { kid: own.kid, publicJwk: publicJwkOf(county, own.kid), privatePem: '' }
+  await t.rejects(rotate(5, await endorse(own, own.kid, 5), ownKey, own), { code: 'SYNC_ENROLL_REFUSED', details: { reason: 'known key' } }, 'the current key again')
+  t.notOk(keyRow(city, '330106', pair.kid), 'no new key registered')
+  t.match(await rotate(2, await endorse(own, pair.kid, 2)), { records: [String, String] }, 'endorsed by the current key and proven by the new one: countersigned')
+  t.match(keyRow(city, '330106', own.kid), { valid_until_seq: 1 })
 })
