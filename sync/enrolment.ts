@@ -9,8 +9,11 @@
  *    The record travels upward (relayed like change sets), so every ancestor can verify the
  *    child's change sets; the province's key is the root of trust.
  * 3. Rotation: the child makes a new key locally (old key valid up to its last packed seq, the
- *    new one from the next), then asks the parent, authenticated with the old key, to sign the
- *    new record. Until the parent has, its new change sets wait (`SYNC_KEY_UNKNOWN` is retried).
+ *    new one from the next), then asks the parent to sign the new record, with an endorsement
+ *    signed by the old key and a proof signed by the new one. Until the parent has, its new
+ *    change sets wait (`SYNC_KEY_UNKNOWN` is retried).
+ * 4. Re-enrolment (a new join token for an enrolled child) closes every earlier key of the
+ *    child at the last seq the parent holds; the closing records relay upward.
  */
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
