@@ -297,6 +297,7 @@ t.test('R-D.2 R-25.2 forged-input suite: thousands of hostile change sets and ke
   }
   t.comment(`${cases.length} hostile inputs; by category ${JSON.stringify(Object.fromEntries(byCategory))}`)
   t.comment(`refusals by code: ${JSON.stringify(Object.fromEntries([...byCode].sort((a, b) => b[1] - a[1])))}`)
+  t.comment(`kept in quarantine (signed by their origin and in order): ${db.prepare("select count(*) from sync_quarantine where status = 'held'").pluck().get()}`)
   t.ok(cases.length >= 2000, `at least 2,000 hostile inputs (${cases.length})`)
   t.same(failures, [], 'every one refused with a 4xx and a code')
   t.equal(db.prepare('select count(*) from schools').pluck().get(), schoolsBefore, 'no school written')

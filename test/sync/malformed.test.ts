@@ -32,6 +32,9 @@ t.test('R-D.2 malformed change sets are refusals with a code, never a 500 (issue
   const text = canonicalJson(body).replace('"DEEP"', `${'['.repeat(20000)}${']'.repeat(20000)}`)
   const manifest = { format: 1, origin: '330106', seq: body.seq, prev: body.prev, hash: sha256Hex(text), rows: 1, bytes: Buffer.byteLength(text), createdAt: body.createdAt }
   await t.rejects(push(county, { body: text, jws: await signJws(manifest, CHANGESET_TYP, signer) }), { code: 'SYNC_MALFORMED', statusCode: 400 }, 'a value nested 20,000 deep')
+  t.match(city.storage.sqlite.prepare("select status, bad_rows from sync_quarantine where hash = ?").get(manifest.hash), { status: 'held', bad_rows: /SYNC_MALFORMED/ }, 'signed by its origin and in order: quarantined too, so ops see why the chain stopped')
+  await t.rejects(push(county, { body: text, jws: await signJws({ ...manifest, seq: manifest.seq + 1, prev: manifest.prev ?? sha256Hex('x') }, CHANGESET_TYP, signer) }), { code: 'SYNC_MALFORMED' })
+  t.equal(city.storage.sqlite.prepare("select count(*) from sync_quarantine where seq = ?").pluck().get(manifest.seq + 1), 0, 'out of order: refused, not kept')
   t.throws(() => canonicalJson({ v: JSON.parse(`${'['.repeat(65)}${']'.repeat(65)}`) }), { code: 'SYNC_MALFORMED' }, 'nothing nested deeper than 64 is written either')
 
   // The same fork of seq 1 five times, and a second one: two rows, counted.
