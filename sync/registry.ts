@@ -187,10 +187,10 @@ export function createKeyRegistry(storage: Storage, self: SelfNode, opts: { sign
     tierOf(node) {
       if (node === self.code) return self.tier
       // What this node recorded when it enrolled the child, else what the enrolling parent
-      // recorded (importRecords lets no record disagree with it).
+      // recorded (importRecords lets no record disagree with it; migration 0006 removed the
+      // self-vouched records taken before that).
       const child = db.prepare('select tier from sync_children where code = ?').get(node) as { tier: Tier } | undefined
-      // (Rows a node vouched for itself, stored before that was refused, are not asked.)
-      return child?.tier ?? (db.prepare('select tier from sync_keys where node = ? and (parent is null or parent <> node) order by parent is null limit 1').get(node) as { tier: Tier } | undefined)?.tier
+      return child?.tier ?? (db.prepare('select tier from sync_keys where node = ? limit 1').get(node) as { tier: Tier } | undefined)?.tier
     },
   }
 
