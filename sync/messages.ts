@@ -79,6 +79,8 @@ export const ENROLL_PATH = '/enroll'
 const int = (v: unknown, min: number) => Number.isSafeInteger(v) && (v as number) >= min
 const str = (v: unknown) => typeof v === 'string' && v !== ''
 
+const isUnitDigest = (u: unknown) => isPlainObject(u) && str(u.unit) && int(u.count, 0) && typeof u.hash === 'string'
+
 /**
  * Checks a request's shape (the HTTP routes check schemas too; the in-memory transport relies
  * on this alone). @throws XuejiError `SYNC_MALFORMED`.
@@ -105,7 +107,7 @@ export function assertRequest(m: unknown): FederationRequest {
     case 'origins.list':
       break
     case 'digest.push':
-      if (!isPlainObject(m.digest) || !Array.isArray(m.digest.units) || !int(m.digest.seq, 0)) throw bad('digest')
+      if (!isPlainObject(m.digest) || !str(m.digest.origin) || !int(m.digest.seq, 0) || !Array.isArray(m.digest.units) || !m.digest.units.every(isUnitDigest)) throw bad('digest')
       break
     default:
       throw bad(`unknown type ${m.type}`)

@@ -284,6 +284,11 @@ t.test('R-D.2 R-25.2 forged-input suite: thousands of hostile change sets and ke
   for (const [what, header] of headerVariants.filter(([what]) => what !== `typ ${KEY_RECORD_TYP}`)) add('key record', `header: ${what}`, () => inject('POST', '/keys', { records: [jwsOf(header(city), goodPayload, city.raw)] }))
   for (const records of [null, 'x', [1], [{}], Array.from({ length: 1001 }, () => goodRecord)]) add('key record', `records = ${JSON.stringify(records)?.slice(0, 20)}`, () => inject('POST', '/keys', { records }))
 
+  // Digests (anti-entropy) of the wrong shape: compared with the replica only when well formed.
+  for (const units of [[null], [5], [{ unit: 5, count: 1, hash: 'x' }], [{ unit: 'schools:x', count: -1, hash: 'x' }], [{ unit: 'schools:x', count: 1 }], 'x', [[]], [{ unit: 'schools:x', count: 1, hash: 7 }]]) {
+    for (const seq of [0, 1, 5]) add('digest', `units ${JSON.stringify(units).slice(0, 30)}, seq ${seq}`, () => inject('POST', '/digests', { digest: { origin: '330100', seq, units } }))
+  }
+
   // ── run ───────────────────────────────────────────────────────────────────────────────────
   const byCode = new Map<string, number>()
   const byCategory = new Map<string, number>()
