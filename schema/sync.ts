@@ -48,7 +48,10 @@ export const syncChangeSets = sqliteTable(
   ],
 )
 
-/** A fork or a replayed seq: a validly signed change set that conflicts with one we hold. Kept for the record. */
+/**
+ * A fork or a replayed seq: a validly signed change set that conflicts with one we hold. Kept
+ * for the record, once per distinct (origin, seq, hash): a sender repeating it only counts up.
+ */
 export const syncConflicts = sqliteTable('sync_conflicts', {
   id: integer('id').primaryKey({ autoIncrement: true }),
   origin: text('origin').notNull(),
@@ -61,8 +64,11 @@ export const syncConflicts = sqliteTable('sync_conflicts', {
   body: text('body').notNull(),
   jws: text('jws').notNull(),
   receivedFrom: text('received_from').notNull(),
+  /** When it was last received. */
   receivedAt: text('received_at').notNull(),
-})
+  /** How many times it was received. */
+  count: integer('count').notNull().default(1),
+}, t => [uniqueIndex('sync_conflicts_once').on(t.origin, t.seq, t.hash)])
 
 /**
  * Change sets refused because of bad rows (outside the origin's ownership, or not applicable).

@@ -96,7 +96,7 @@ function printStatus(s: SyncStatus): string {
   lines.push(`quarantine: ${s.quarantine.held} change set(s), ${s.quarantine.rows} row(s)`, ...s.quarantine.items.map(i => `  ${i.origin}/${i.seq}: ${i.reasons.join('; ')}`))
   const f = s.feedback
   if (f.refused + f.duplicate + f.unchecked) lines.push(`feedback on own records: ${f.refused} refused, ${f.duplicate} duplicate elsewhere, ${f.unchecked} entered unchecked (GET /api/v1/sync/feedback)`)
-  if (s.conflicts.length) lines.push(`conflicts (forks/replays) kept: ${s.conflicts.length}`, ...s.conflicts.slice(0, 5).map(c => `  ${c.origin}/${c.seq} ${c.code} ${c.receivedAt}`))
+  if (s.conflicts.length) lines.push(`conflicts (forks/replays) kept: ${s.conflicts.length}`, ...s.conflicts.slice(0, 5).map(c => `  ${c.origin}/${c.seq} ${c.code} ×${c.count}, last ${c.receivedAt}`))
   lines.push(`commands: issued ${s.commands.issued}, to apply here ${s.commands.toApply}`)
   for (const d of s.drift) lines.push(`  digest ${d.origin}: ${d.result} (${d.units} units, ${d.driftUnits} drifting) ${d.checkedAt}`)
   lines.push(`queues: ${s.queues ? Object.entries(s.queues).map(([q, c]) => `${q} ${Object.entries(c).map(([k, v]) => `${k}=${v}`).join(' ')}`).join('; ') : 'Redis not reachable'}`)

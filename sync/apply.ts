@@ -282,8 +282,23 @@ export function createApplier(storage: Storage, rules: RowRules, tables: readonl
           continue
         }
         // 学籍号 L → G and other key changes: move the record before writing its new image.
-        if (change.rekey && Object.keys(change.rekey.from).every(k => keyCols.includes(k))) {
-          p.rekey.run(...keyVals, ...keyCols.map(k => change.rekey!.from[k]), origin.code)
+        // A change of another natural key (学籍号 on a table keyed by id) needs no move: the
+        // upsert by key writes it. Only the table's key columns are moved here.
+        if (change.rekey) {
+          const from = change.rekey.from
+          const names = Object.keys(from)
+          if (!names.every(k => p.columnSet.has(k))) {
+            bad(i, change, 'SYNC_ROW_INVALID', 'rekey columns')
+            continue
+          }
+          const moves = names.length === keyCols.length && keyCols.every(k => k in from)
+          try {
+            if (moves) p.rekey.run(...keyVals, ...keyCols.map(k => from[k]), origin.code)
+          } catch (err) {
+            // Onto a key that is already taken: a refusal of this row, not a failure of the node.
+            bad(i, change, 'SYNC_ROW_INVALID', `rekey ${String((err as { code?: string }).code ?? 'sqlite error')}`)
+            continue
+          }
         }
 
         const values = new Array(p.columns.length)

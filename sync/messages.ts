@@ -16,8 +16,11 @@ export type FederationRequest =
   | { type: 'changeset.push'; changeSet: SignedChangeSet }
   /** Key records of nodes in the sender's subtree, signed by their enrolling parents. */
   | { type: 'keys.push'; records: string[] }
-  /** The sender's new key: the parent signs its record (and closes the old one at `validFromSeq - 1`). */
-  | { type: 'key.rotate'; kid: string; publicJwk: Ed25519PublicJwk; validFromSeq: number; proof: string }
+  /**
+   * The sender's new key: the parent signs its record (and closes the old one at
+   * `validFromSeq - 1`). `proof`: signed by the new key; `endorsement`: signed by the current one.
+   */
+  | { type: 'key.rotate'; kid: string; publicJwk: Ed25519PublicJwk; validFromSeq: number; proof: string; endorsement: string }
   /** Downward commands for the sender's subtree after the parent-local id `after`. */
   | { type: 'commands.pull'; after: number; limit: number }
   /** Change sets of one origin of the sender's subtree (disaster recovery: `xueji sync rebuild`). */
@@ -103,6 +106,8 @@ export const ENROLL_PATH = '/enroll'
 const int = (v: unknown, min: number) => Number.isSafeInteger(v) && (v as number) >= min
 const str = (v: unknown) => typeof v === 'string' && v !== ''
 
+const isUnitDigest = (u: unknown) => isPlainObject(u) && str(u.unit) && int(u.count, 0) && typeof u.hash === 'string'
+
 /**
  * Checks a request's shape (the HTTP routes check schemas too; the in-memory transport relies
  * on this alone). @throws XuejiError `SYNC_MALFORMED`.
@@ -118,7 +123,7 @@ export function assertRequest(m: unknown): FederationRequest {
       if (!Array.isArray(m.records) || !m.records.every(str)) throw bad('records')
       break
     case 'key.rotate':
-      if (!str(m.kid) || !isPlainObject(m.publicJwk) || !int(m.validFromSeq, 1) || !str(m.proof)) throw bad('key.rotate')
+      if (!str(m.kid) || !isPlainObject(m.publicJwk) || !int(m.validFromSeq, 1) || !str(m.proof) || !str(m.endorsement)) throw bad('key.rotate')
       break
     case 'commands.pull':
       if (!int(m.after, 0) || !int(m.limit, 1)) throw bad('commands.pull')
@@ -132,7 +137,7 @@ export function assertRequest(m: unknown): FederationRequest {
       if (!int(m.after, 0) || !int(m.limit, 1)) throw bad('audit.anchors')
       break
     case 'digest.push':
-      if (!isPlainObject(m.digest) || !Array.isArray(m.digest.units) || !int(m.digest.seq, 0)) throw bad('digest')
+      if (!isPlainObject(m.digest) || !str(m.digest.origin) || !int(m.digest.seq, 0) || !Array.isArray(m.digest.units) || !m.digest.units.every(isUnitDigest)) throw bad('digest')
       break
     case 'person.lookup': {
       const ok = (v: unknown) => v === undefined || (typeof v === 'string' && /^[0-9A-Za-z]{1,30}$/.test(v))

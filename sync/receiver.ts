@@ -34,7 +34,18 @@ export interface ReceiverDeps {
 /** Most items one pull or fetch answers with. */
 const PAGE_MAX = 500
 
-export function createReceiver(deps: ReceiverDeps): FederationEndpoint {
+/**
+ * The federation endpoint with its two halves apart, so that HTTP can authenticate a request
+ * from its headers before it reads the body (`node/routes/federation.ts`).
+ */
+export interface Receiver extends FederationEndpoint {
+  /** Checks the node token and that its issuer is an enrolled child; returns that child. */
+  authenticate(authorization: string | undefined): Promise<SelfNode>
+  /** Checks the shape of a request from an authenticated child and answers it. */
+  serve<T extends FederationRequest>(sender: SelfNode, message: T): Promise<ResponseOf<T>>
+}
+
+export function createReceiver(deps: ReceiverDeps): Receiver {
   const { storage, self } = deps
   const db = storage.sqlite
   // jti → exp (s): a token is good for one request. Per process, which is all a node is.
@@ -125,10 +136,12 @@ export function createReceiver(deps: ReceiverDeps): FederationEndpoint {
     return out
   }
 
+  const serve = async <T extends FederationRequest>(sender: SelfNode, message: T): Promise<ResponseOf<T>> => (await dispatch(sender, assertRequest(message))) as ResponseOf<T>
   return {
+    authenticate,
+    serve,
     async handle<T extends FederationRequest>(authorization: string | undefined, message: T): Promise<ResponseOf<T>> {
-      const sender = await authenticate(authorization)
-      return (await dispatch(sender, assertRequest(message))) as ResponseOf<T>
+      return serve(await authenticate(authorization), message)
     },
     async enroll(request: EnrollRequest): Promise<EnrollResponse> {
       return acceptEnrolment(deps, assertEnrollRequest(request))

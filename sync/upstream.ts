@@ -16,7 +16,7 @@ import { XuejiError } from '../config/errors.ts'
 import type { Storage } from '../schema/db.ts'
 import { computeUnits, type DigestResult } from './digest.ts'
 import type { Downward } from './downward.ts'
-import { finishRotation, unregisteredOwnKey } from './enrolment.ts'
+import { finishRotation, tokenKid, unregisteredOwnKey } from './enrolment.ts'
 import { syncError } from './errors.ts'
 import { isRefusal } from './inbox.ts'
 import type { Signer } from './keys.ts'
@@ -110,7 +110,10 @@ async function onLink<T>(deps: UpstreamDeps, fn: (l: ReturnType<typeof link>) =>
 async function prepareLink(deps: UpstreamDeps, l: ReturnType<typeof link>): Promise<void> {
   const rotated = unregisteredOwnKey(deps.storage, deps.self)
   if (rotated) {
-    await finishRotation({ ...deps, transport: l.transport, newSigner: await loadSignerByKid(deps.storage, rotated.kid) }, rotated, l.parent_code)
+    const current = tokenKid(deps.storage, deps.self)
+    if (!current) throw syncError('SYNC_NOT_ENROLLED', 'no key of this node is registered at the parent', { node: deps.self.code })
+    const [newSigner, currentSigner] = [await loadSignerByKid(deps.storage, rotated.kid), await loadSignerByKid(deps.storage, current)]
+    await finishRotation({ ...deps, transport: l.transport, newSigner, currentSigner }, rotated, l.parent_code)
   }
   const pending = deps.registry.pendingRelay()
   if (pending.length > 0) {
