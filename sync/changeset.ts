@@ -268,7 +268,7 @@ export function assertChangeSetBody(b: unknown): ChangeSetBody {
 }
 
 const BODY_FIELDS = new Set(['format', 'origin', 'seq', 'prev', 'createdAt', 'rows'])
-const MANIFEST_FIELDS = new Set(['format', 'origin', 'seq', 'prev', 'hash', 'rows', 'bytes', 'createdAt'])
+const MANIFEST_FIELDS = new Set(['format', 'origin', 'seq', 'prev', 'hash', 'rows', 'bytes', 'createdAt', 'audit'])
 const ROW_FIELDS = new Set(['table', 'key', 'op', 'row', 'version', 'epoch', 'actor', 'rekey'])
 
 function assertRow(r: unknown, at: string, bad: (why: string) => Error): void {

@@ -328,7 +328,7 @@ t.test('R-D.2 R-25.2 forged-input suite: thousands of hostile change sets and ke
       ['ID number with a wrong checksum', { id_number: '330106201503010010' }],
       ['birth date 2099', { birth_date: '2099-01-01' }],
       ['birth date not a date', { birth_date: '2015-02-30' }],
-      ['gender code that does not exist', { gender: '9' }],
+      ['gender code that does not exist', { gender: '7' }],
       ['state flying', { state: 'flying' }],
       ['verify state unknown', { verify_state: 'approved' }],
       ['ethnicity code unknown', { ethnicity: 'zz' }],
