@@ -7,6 +7,7 @@ import { errorFactory } from '../config/errors.ts'
 export const nodeErrors = {
   NOT_FOUND: { status: 404, doc: 'No such record or route within your scope.' },
   VALIDATION_FAILED: { status: 400, doc: 'The request does not match the route schema; details.field names the field.' },
+  QUERY_EMPTY: { status: 400, doc: 'A list was asked with q= empty or only spaces, which would list every record; leave q out to list all, or type a name, ID number or 学籍号.' },
   BODY_TOO_LARGE: { status: 413, doc: 'The request body is over server.bodyLimitBytes.' },
   INTERNAL: { status: 500, doc: 'An unexpected failure; the log has the details under the request id.' },
   NOT_READY: { status: 503, doc: 'The database or Redis does not answer; see /readyz.' },

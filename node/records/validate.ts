@@ -352,6 +352,17 @@ export function chinaToday(now = new Date()): string {
 }
 
 /**
+ * The G 学籍号 a student with a resident ID number has: "G" + the ID number (STANDARDS.md), made by
+ * the node rather than typed again by the school. Undefined for another document (the node then
+ * gives a temporary L number); a malformed ID number is refused by validation as usual.
+ */
+export function derivedStudentNo(input: RecordInput): string | undefined {
+  const doc = clean(input.idDocType) ?? '1'
+  const id = clean(input.idNumber)
+  return doc === '1' && typeof id === 'string' ? `G${id.toUpperCase()}` : undefined
+}
+
+/**
  * A temporary 学籍号 (L form): L + the school's 6-digit region code + the birth date + 4 random
  * digits, given to a new student until the national system issues the G number (STANDARDS.md).
  */

@@ -28,6 +28,7 @@ import { MAX_LIMIT, DEFAULT_LIMIT } from '../../services/records/service.ts'
 import { RESOURCES, ownedBy, resource, type ResourceSpec } from '../../services/records/resources.ts'
 import type { Rec } from '../../services/records/store.ts'
 import { ErrorReply, authErrorReplies } from '../schemas.ts'
+import { nodeError } from '../../errors.ts'
 
 const Nullable = <T extends TSchema>(s: T, options: { description?: string } = {}) => Type.Union([s, Type.Null()], options)
 const Id = Type.String({ minLength: 1, maxLength: 64 })
@@ -153,6 +154,9 @@ const recordsRoutes: FastifyPluginAsync = async app => {
         response: { 200: Type.Object({ items: Type.Array(outputSchema(spec, false)), total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() }), ...Replies },
       },
     }, async req => {
+      // An empty search box would otherwise list everyone: refused, so a client sees its mistake.
+      const q = (req.query as { q?: string }).q
+      if (q !== undefined && q.trim() === '') throw nodeError('QUERY_EMPTY', '查询条件为空：请输入姓名、拼音、身份证号或学籍号，或去掉 q 以列出全部')
       const page = svc.list(actorFor(req), spec.table, req.query as Record<string, unknown>, ownerIdOf(req.params))
       return { ...page, items: page.items.map(item => masked(spec, item)) }
     })
