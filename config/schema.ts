@@ -38,7 +38,7 @@ export const ConfigSchema = Type.Object(
     redis: obj(
       {
         url: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379', description: 'Redis used by the sync queues. Its maxmemory-policy must be noeviction.' }),
-        prefix: Type.String({ default: '', description: 'Key prefix of this node in Redis; empty = "xueji:<node code>". Lets several nodes share one Redis.' }),
+        prefix: Type.String({ default: '', description: 'Key prefix of this node in Redis. `xueji init` writes "xueji:<node code>:<first 12 characters of its key id>", so nodes of different federations never meet on one Redis; empty = "xueji:<node code>" (nodes initialised before that).' }),
       },
       'Redis (queues only: it never holds the only copy of anything).',
     ),

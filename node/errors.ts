@@ -15,6 +15,8 @@ export const nodeErrors = {
   REDIS_EVICTION_POLICY: { status: 500, doc: 'Redis may evict keys; set maxmemory-policy noeviction.' },
   NODE_NOT_INITIALISED: { status: 500, doc: 'The data directory has no node; run `xueji init` first.' },
   NODE_ALREADY_INITIALISED: { status: 500, doc: '`xueji init` found an existing node in the data directory.' },
+  NODE_DATA_DIR_NOT_EMPTY: { status: 500, doc: '`xueji init` was given a directory that holds other files; give it a new or empty directory.' },
+  NODE_START_RECORD_INVALID: { status: 500, doc: 'xueji.started.json (the overrides of the last start) is damaged; delete it, the next start writes it again.' },
   NODE_IDENTITY_MISMATCH: { status: 500, doc: 'xueji.json names another node than the database identity.' },
 } as const
 

@@ -11,6 +11,7 @@ import { checkRedis, createRedis } from './redis.ts'
 import { nodeError } from './errors.ts'
 import { existsSync } from 'node:fs'
 import { loadSecretsKey } from './auth/secrets.ts'
+import { recordStartEnv } from './config.ts'
 
 /** Builds the Fastify server of a node from ready parts (used by `start` and by tests). */
 export async function createServer(deps: { config: Config; storage: Storage; redis: Redis; identity: NodeIdentity; secretKey: Buffer; logger?: boolean | object }): Promise<FastifyInstance> {
@@ -40,6 +41,7 @@ export interface RunningNode {
  */
 export async function startNode(dataDir: string, env: Record<string, string | undefined>): Promise<RunningNode> {
   const paths = dataPaths(dataDir)
+  // The start's own environment only: overrides of an earlier start are not carried over.
   if (!existsSync(paths.config)) throw nodeError('NODE_NOT_INITIALISED', `${dataDir} holds no node (no xueji.json); run "xueji init --data ${dataDir} …" first`)
   const config = loadConfigFile(paths.config, env)
   if (!existsSync(paths.db)) throw nodeError('NODE_NOT_INITIALISED', `${dataDir} has xueji.json but no xueji.db; run "xueji init" in an empty directory`)
@@ -52,6 +54,7 @@ export async function startNode(dataDir: string, env: Record<string, string | un
     const secretKey = loadSecretsKey(paths.keys, { create: true })
     await checkRedis(redis, config.redis.url)
     server = await createServer({ config, storage, redis, identity, secretKey })
+    recordStartEnv(paths, env)
     const url = await server.listen({ host: config.server.host, port: config.server.port })
     server.log.info({ node: identity.code, tier: identity.tier, url }, 'node started')
     let stopping: Promise<void> | undefined

@@ -2,11 +2,11 @@ import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { statSync, existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { XuejiError } from '../config/errors.ts'
-import { loadConfigFile } from '../config/load.ts'
 import { TIERS, type Tier } from '../config/schema.ts'
 import { openStorage } from '../schema/db.ts'
 import { initNode, loadIdentity } from '../node/identity.ts'
 import { dataPaths } from '../node/paths.ts'
+import { nodeConfig } from '../node/config.ts'
 import { createRedis, checkRedis } from '../node/redis.ts'
 import { startNode } from '../node/server.ts'
 import { VERSION } from '../node/version.ts'
@@ -119,7 +119,7 @@ async function status(args: string[], io: Out, env: Record<string, string | unde
   const v = parse(args, { data: { type: 'string' } })
   required(v, 'data')
   const paths = dataPaths(resolve(v.data!))
-  const config = loadConfigFile(paths.config, env)
+  const config = nodeConfig(paths, env)
   if (!existsSync(paths.db)) throw new XuejiError('NODE_NOT_INITIALISED', `${paths.dir} has no database; run "xueji init" first`, 500)
   const storage = openStorage(paths.db, { migrate: false })
   try {
