@@ -43,6 +43,17 @@ export interface WalkResult {
   provinceRead: Record<string, unknown>
 }
 
+/**
+ * A copy of this checkout at `dest` as a clean clone has it (sources; no dist/, data/, .git), with
+ * this checkout's node_modules linked in. Answers `dest`.
+ */
+export function checkoutCopy(dest: string): string {
+  const skip = new Set(['node_modules', 'dist', 'data', '.git', '.tap'].map(d => join(CHECKOUT, d)))
+  cpSync(CHECKOUT, dest, { recursive: true, filter: src => !skip.has(src) })
+  symlinkSync(join(CHECKOUT, 'node_modules'), join(dest, 'node_modules'), 'dir')
+  return dest
+}
+
 /** The shell lines of the ```sh blocks of one `## …` section of the README. */
 export function sectionCommands(readme: string, title: string): string[] {
   const start = readme.split('\n## ').find(s => s.startsWith(title))
@@ -86,10 +97,7 @@ export async function walkReadme(opts: WalkOptions): Promise<WalkResult> {
   const commands: string[] = []
   const env = { ...process.env, XUEJI_REDIS_URL: opts.redisUrl, XUEJI_INIT_ADMIN_PASSWORD: PASSWORD, XUEJI_LOG_LEVEL: 'warn' }
   try {
-    // A copy of the checkout as a clean clone would have it: sources, no dist/, no data/.
-    const skip = new Set(['node_modules', 'dist', 'data', '.git', '.tap'].map(d => join(CHECKOUT, d)))
-    cpSync(CHECKOUT, copy, { recursive: true, filter: src => !skip.has(src) })
-    symlinkSync(join(CHECKOUT, 'node_modules'), join(copy, 'node_modules'), 'dir')
+    checkoutCopy(copy)
     const readme = readFileSync(join(copy, 'README.md'), 'utf8')
     const [deploy, join_] = SECTIONS.map(s => sectionCommands(readme, s))
 
