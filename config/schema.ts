@@ -46,8 +46,15 @@ export const ConfigSchema = Type.Object(
       {
         level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map(l => Type.Literal(l)), {
           default: 'info',
-          description: 'pino log level.',
+          description: 'pino log level. At info, one line per request (health probes at debug).',
         }),
+        file: Type.Union([Type.String({ minLength: 1 }), Type.Null()], {
+          default: null,
+          description: 'Log file, absolute or relative to the data directory, rotated by pino-roll (numbered files: node.1.log, node.2.log …). null = standard output, for the journal under systemd.',
+        }),
+        rotateSize: Type.String({ pattern: '^[0-9]+[kmg]$', default: '100m', description: 'A log file is rotated when it reaches this size (k, m or g).' }),
+        rotateFrequency: Type.Union([Type.Literal('daily'), Type.Literal('hourly')], { default: 'daily', description: 'A log file is also rotated this often.' }),
+        keep: Type.Integer({ minimum: 1, default: 14, description: 'Rotated log files kept besides the current one; older ones are deleted.' }),
       },
       'Logging. Personal data is always redacted.',
     ),

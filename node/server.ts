@@ -5,7 +5,7 @@ import type { Config } from '../config/schema.ts'
 import { openStorage, type Storage } from '../schema/db.ts'
 import app from './app.ts'
 import { loadIdentity, type NodeIdentity } from './identity.ts'
-import { loggerOptions } from './logger.ts'
+import { OneLinePerRequest, loggerOptions } from './logger.ts'
 import { dataPaths } from './paths.ts'
 import { checkRedis, createRedis } from './redis.ts'
 import { nodeError } from './errors.ts'
@@ -14,9 +14,10 @@ import { loadSecretsKey } from './auth/secrets.ts'
 import { recordStartEnv } from './config.ts'
 
 /** Builds the Fastify server of a node from ready parts (used by `start` and by tests). */
-export async function createServer(deps: { config: Config; storage: Storage; redis: Redis; identity: NodeIdentity; secretKey: Buffer; logger?: boolean | object }): Promise<FastifyInstance> {
+export async function createServer(deps: { config: Config; storage: Storage; redis: Redis; identity: NodeIdentity; secretKey: Buffer; logger?: boolean | object; dataDir?: string }): Promise<FastifyInstance> {
   const server = Fastify({
-    logger: deps.logger ?? loggerOptions(deps.config.log.level),
+    logger: deps.logger ?? loggerOptions(deps.config.log, deps.dataDir),
+    logController: new OneLinePerRequest(),
     bodyLimit: deps.config.server.bodyLimitBytes,
     trustProxy: deps.config.server.trustProxy,
     // Idle keep-alive sockets are closed at shutdown; requests in flight are finished.
@@ -53,7 +54,7 @@ export async function startNode(dataDir: string, env: Record<string, string | un
     // A node initialised before secrets were encrypted at rest gets its key now.
     const secretKey = loadSecretsKey(paths.keys, { create: true })
     await checkRedis(redis, config.redis.url)
-    server = await createServer({ config, storage, redis, identity, secretKey })
+    server = await createServer({ config, storage, redis, identity, secretKey, dataDir })
     recordStartEnv(paths, env)
     const url = await server.listen({ host: config.server.host, port: config.server.port })
     server.log.info({ node: identity.code, tier: identity.tier, url }, 'node started')
