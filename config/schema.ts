@@ -46,7 +46,7 @@ export const ConfigSchema = Type.Object(
       {
         level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map(l => Type.Literal(l)), {
           default: 'info',
-          description: 'pino log level. At info, one line per request (health probes at debug).',
+          description: 'pino log level. At info, one line per request (health probes only at warn).',
         }),
         file: Type.Union([Type.String({ minLength: 1 }), Type.Null()], {
           default: null,

@@ -56,13 +56,10 @@ export function loggerOptions(log: LogSettings, dataDir = '.'): LoggerOptions {
   }
 }
 
-/** Probes called every few seconds by a supervisor: logged at debug only. */
-const PROBES = new Set(['/healthz', '/readyz'])
-
 /**
  * One line per request, written when the answer is sent: Fastify's own logging writes two (on
  * arrival and on completion), which doubled the log for nothing. Its fields: method, url without
- * query values, status, time. Errors and health probes keep their own level.
+ * query values, status, time. Health probes are quiet through their route's logLevel.
  */
 export class OneLinePerRequest extends LogController {
   override incomingRequest(): void {}
@@ -70,6 +67,6 @@ export class OneLinePerRequest extends LogController {
   override requestCompleted(error: Error | null | undefined, req: FastifyRequest, reply: FastifyReply): void {
     const line = { req, res: reply, responseTime: Math.round(reply.elapsedTime) }
     if (error) reply.log.error({ ...line, err: error }, 'request errored')
-    else reply.log[PROBES.has(req.url) ? 'debug' : 'info'](line, 'request')
+    else reply.log.info(line, 'request')
   }
 }
