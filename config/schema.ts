@@ -90,6 +90,10 @@ export const ConfigSchema = Type.Object(
         hashMemoryKib: Type.Integer({ minimum: 19456, default: 19456, description: 'argon2id memory cost in KiB (OWASP minimum 19456).' }),
         hashIterations: Type.Integer({ minimum: 2, default: 2, description: 'argon2id iterations.' }),
         hashParallelism: Type.Integer({ minimum: 1, maximum: 16, default: 1, description: 'argon2id lanes.' }),
+        demoLoginWithoutTotp: Type.Boolean({
+          default: false,
+          description: 'Demo only (`npm run demo` sets it, and says so): administrators log in without TOTP. Refused unless server.host is a loopback address; a real node keeps TOTP for administrators.',
+        }),
         cookieSecure: Type.Boolean({ default: false, description: 'Mark the session cookie Secure (HTTPS only). false only for a plain-HTTP local demo; true in production.' }),
       },
       'Accounts, sessions and login protection.',

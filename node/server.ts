@@ -58,6 +58,7 @@ export async function startNode(dataDir: string, env: Record<string, string | un
     recordStartEnv(paths, env)
     const url = await server.listen({ host: config.server.host, port: config.server.port })
     server.log.info({ node: identity.code, tier: identity.tier, url }, 'node started')
+    if (config.security.demoLoginWithoutTotp) server.log.warn('DEMO: administrators log in without TOTP (security.demoLoginWithoutTotp); never on a real node')
     let stopping: Promise<void> | undefined
     const s = server
     return {

@@ -7,6 +7,7 @@ import { TEST_PASSWORD, loginAs, loginWith } from '../../helper.ts'
 import { recordsNode, withSchool } from '../../records/setup.ts'
 import * as fx from '../../records/fixtures.ts'
 import { SESSION_COOKIE } from '../../../node/plugins/auth.ts'
+import { loadConfig } from '../../../config/load.ts'
 
 t.test('R-25.2 logging in while holding a session replaces it: no CSRF_FAILED, the old session ends', async t => {
   const node = await recordsNode(t)
@@ -90,4 +91,15 @@ t.test('R-10.1 a search with an empty or blank q is refused with QUERY_EMPTY, no
   }
   const all = await node.call('GET', '/api/v1/students')
   t.equal(all.body.total, 1, 'leaving q out lists all, as before')
+})
+
+t.test('R-25.2 administrators need TOTP unless the node runs the demo relaxation, which only a loopback node accepts', async t => {
+  for (const demo of [false, true]) {
+    const node = await recordsNode(t, { config: { security: { demoLoginWithoutTotp: demo } } })
+    const admin = node.app.auth.getByUsername('admin')!
+    await node.app.auth.setPassword(admin.id, TEST_PASSWORD)
+    const res = await node.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'admin', password: TEST_PASSWORD } })
+    t.equal(res.json().stage, demo ? 'ok' : 'totp_enrol', `demoLoginWithoutTotp ${demo}`)
+  }
+  t.throws(() => loadConfig({ node: { tier: 'province', code: '330000', name: 'p' }, server: { host: '0.0.0.0' }, security: { demoLoginWithoutTotp: true } }), { code: 'CONFIG_INVALID', details: { key: 'security.demoLoginWithoutTotp' } })
 })
