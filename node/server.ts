@@ -42,8 +42,8 @@ export interface RunningNode {
  */
 export async function startNode(dataDir: string, env: Record<string, string | undefined>): Promise<RunningNode> {
   const paths = dataPaths(dataDir)
-  // The start's own environment only: overrides of an earlier start are not carried over.
   if (!existsSync(paths.config)) throw nodeError('NODE_NOT_INITIALISED', `${dataDir} holds no node (no xueji.json); run "xueji init --data ${dataDir} …" first`)
+  // The start's own environment only (not nodeConfig): overrides of an earlier start do not carry over.
   const config = loadConfigFile(paths.config, env)
   if (!existsSync(paths.db)) throw nodeError('NODE_NOT_INITIALISED', `${dataDir} has xueji.json but no xueji.db; run "xueji init" in an empty directory`)
   const storage = openStorage(paths.db)
