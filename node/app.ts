@@ -23,7 +23,7 @@ import records from './plugins/records.ts'
 import recordsRoutes from './routes/api/records.ts'
 import problemRoutes from './routes/api/problems.ts'
 import codeRoutes from './routes/codes.ts'
-import { ERROR_CATALOGUES } from './routes/schemas.ts'
+import { ERROR_CATALOGUES, ErrorReplySchema } from './routes/schemas.ts'
 import { CSRF_HEADER, SESSION_COOKIE, type RouteAccess } from './plugins/auth.ts'
 
 /** What a node's app is built from; the server (or a test) makes these and hands them in. */
@@ -74,7 +74,10 @@ const app: FastifyPluginAsync<AppDeps> = async (fastify, deps) => {
   })
 
   await fastify.register(errors)
+  fastify.addSchema(ErrorReplySchema)
   await fastify.register(swagger, {
+    // Shared schemas keep their $id as their name under components.schemas.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
     openapi: {
       // 3.1: its JSON Schema says "string or null" as the route schemas do.
       openapi: '3.1.0',

@@ -1,4 +1,4 @@
-import { Type } from '@fastify/type-provider-typebox'
+import { Type, type Static } from '@fastify/type-provider-typebox'
 import type { ErrorSpec } from '../../config/errors.ts'
 import { codeErrors } from '../../schema/codes/errors.ts'
 import { syncErrors } from '../../sync/errors.ts'
@@ -25,14 +25,18 @@ export const ERROR_CATALOGUES: Record<string, Record<string, ErrorSpec>> = {
 /** Each code once (NOT_FOUND is in two catalogues, with the same meaning). */
 export const ERROR_CODES = [...new Set(Object.values(ERROR_CATALOGUES).flatMap(c => Object.keys(c)))]
 
-export const ErrorReply = Type.Object(
+/** The error answer, registered once (app.ts addSchema) so /docs shows it as one named schema. */
+export const ErrorReplySchema = Type.Object(
   {
     code: Type.Enum(ERROR_CODES, { description: 'Stable error code; every code with its cause and fix: GET /api/v1/errors.' }),
     message: Type.String({ description: 'For people: Chinese where a registrar reads it.' }),
     details: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Machine-readable detail: field (path), rule, issues … never personal values.' })),
   },
-  { description: '{ code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people.' },
+  { $id: 'ErrorReply', description: '{ code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people.' },
 )
+
+/** A reference to ErrorReplySchema, for route response schemas. */
+export const ErrorReply = Type.Unsafe<Static<typeof ErrorReplySchema>>({ $ref: 'ErrorReply#' })
 
 /** The 4xx answers every protected route can give. */
 export const authErrorReplies = { 401: ErrorReply, 403: ErrorReply, 404: ErrorReply }

@@ -39,8 +39,8 @@ t.test('R-D.5 the OpenAPI document validates and says what the validator says', 
   t.same(patch.required, ['version'])
   t.equal(patch.properties.name.type, 'string', 'an update cannot null a required field')
 
-  const errorSchema = doc.paths['/api/v1/students'].post.responses['400'].content['application/json'].schema
-  t.same(errorSchema.properties.code.enum, ERROR_CODES, 'the error reply lists every code')
+  t.same(doc.paths['/api/v1/students'].post.responses['400'].content['application/json'].schema, { $ref: '#/components/schemas/ErrorReply' }, 'errors answer one named schema')
+  t.same(doc.components.schemas.ErrorReply.properties.code.enum, ERROR_CODES, 'which lists every code')
   for (const code of ['QUERY_EMPTY', 'RECORD_FIELD_REQUIRED', 'CSRF_FAILED', 'SYNC_SIGNATURE_INVALID']) t.ok(ERROR_CODES.includes(code), code)
   t.match(doc.info.description, /\| `RECORD_FIELD_REQUIRED` \| 400 \| records \|/, 'the /docs page lists the codes')
 
