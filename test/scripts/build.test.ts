@@ -10,6 +10,9 @@ import { join, relative } from 'node:path'
 import { checkoutCopy } from '../../scripts/readme-walk.ts'
 import { REDIS_URL } from '../helper.ts'
 
+// A build of the whole tree on a shared 2-core machine: more than the suite's default 300 s may pass.
+t.setTimeout(900_000)
+
 const root = mkdtempSync(join(tmpdir(), 'xueji-build-'))
 t.teardown(() => rmSync(root, { recursive: true, force: true }))
 const copy = checkoutCopy(join(root, 'xueji'))

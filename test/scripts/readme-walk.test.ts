@@ -3,6 +3,9 @@ import { readFileSync } from 'node:fs'
 import { walkReadme, sectionCommands } from '../../scripts/readme-walk.ts'
 import { REDIS_URL } from '../helper.ts'
 
+// A build of the whole tree on a shared 2-core machine: more than the suite's default 300 s may pass.
+t.setTimeout(900_000)
+
 t.test('R-D.5 the README\'s deployment and federation sections, walked as written on a built copy: a student written at the county reads at the province', async t => {
   const result = await walkReadme({ redisUrl: REDIS_URL, log: line => t.comment(line) })
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
