@@ -51,7 +51,7 @@ export function loggerOptions(log: LogSettings, dataDir = '.'): LoggerOptions {
     serializers: { req: serializeRequest as never },
     // pino-roll writes in a worker thread: a slow disk never holds up a request.
     ...(log.file
-      ? { transport: { target: 'pino-roll', options: { file: resolve(dataDir, log.file), size: log.rotateSize, frequency: log.rotateFrequency, limit: { count: log.keep }, mkdir: true, } } }
+      ? { transport: { target: 'pino-roll', options: { file: resolve(dataDir, log.file), size: log.rotateSize, frequency: log.rotateFrequency, limit: { count: log.keep }, mkdir: true } } }
       : {}),
   }
 }
