@@ -22,6 +22,16 @@ export function recordStartEnv(paths: Paths, env: Env): void {
   writeFileSync(paths.started, JSON.stringify({ startedAt: new Date().toISOString(), pid: process.pid, env: configEnv(env) }, null, 2) + '\n', { mode: 0o600 })
 }
 
+/** The overrides the last `xueji start` on this data directory ran with ({} before the first). */
+export function startedEnv(paths: Paths): Env {
+  if (!existsSync(paths.started)) return {}
+  try {
+    return (JSON.parse(readFileSync(paths.started, 'utf8')) as { env?: Env }).env ?? {}
+  } catch {
+    throw nodeError('NODE_START_RECORD_INVALID', `${paths.started} is not valid JSON; delete it (the next start writes it again)`)
+  }
+}
+
 /**
  * The configuration of the node in `paths.dir` as its running (or last started) process sees it:
  * xueji.json, then the environment overrides `xueji start` ran with, then those of `env` (a
@@ -29,13 +39,5 @@ export function recordStartEnv(paths: Paths, env: Env): void {
  */
 export function nodeConfig(paths: Paths, env: Env): Config {
   if (!existsSync(paths.config)) throw nodeError('NODE_NOT_INITIALISED', `${paths.dir} holds no node (no xueji.json); run "xueji init --data ${paths.dir} …" first`)
-  let started: Env = {}
-  if (existsSync(paths.started)) {
-    try {
-      started = (JSON.parse(readFileSync(paths.started, 'utf8')) as { env?: Env }).env ?? {}
-    } catch {
-      throw nodeError('NODE_START_RECORD_INVALID', `${paths.started} is not valid JSON; delete it (the next start writes it again)`)
-    }
-  }
-  return loadConfigFile(paths.config, { ...started, ...configEnv(env) })
+  return loadConfigFile(paths.config, { ...startedEnv(paths), ...configEnv(env) })
 }

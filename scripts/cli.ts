@@ -6,7 +6,7 @@ import { TIERS, type Tier } from '../config/schema.ts'
 import { openStorage } from '../schema/db.ts'
 import { initNode, loadIdentity } from '../node/identity.ts'
 import { dataPaths } from '../node/paths.ts'
-import { nodeConfig } from '../node/config.ts'
+import { nodeConfig, startedEnv } from '../node/config.ts'
 import { createRedis, checkRedis } from '../node/redis.ts'
 import { startNode } from '../node/server.ts'
 import { VERSION } from '../node/version.ts'
@@ -146,6 +146,8 @@ async function status(args: string[], io: Out, env: Record<string, string | unde
         `created:    ${identity.createdAt}`,
         `versions:   xueji ${VERSION}, node ${process.version}, sqlite ${sqliteVersion}, ${migrations} migrations applied`,
         `database:   ${paths.db} (${(size / 1024).toFixed(0)} KiB)`,
+        // Names only: a value (a Redis URL) may hold a password.
+        `config:     ${paths.config}${Object.keys(startedEnv(paths)).length ? ` + overrides of the last start: ${Object.keys(startedEnv(paths)).join(', ')}` : ''}`,
         `listen:     ${config.server.host}:${config.server.port}`,
         `redis:      ${config.redis.url.replace(/\/\/[^@/]*@/, '//***@')} prefix ${config.redis.prefix}: ${redisState}`,
         '',

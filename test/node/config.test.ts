@@ -41,6 +41,8 @@ t.test('R-D.8 every command reads the configuration the node was started with, e
   const s = await run({}, 'status', '--data', dir)
   t.equal(s.code, 0, s.err)
   t.match(s.out, `prefix ${prefix}: ok`)
+  t.match(s.out, /config: .* \+ overrides of the last start: XUEJI_SERVER_PORT, XUEJI_REDIS_URL, XUEJI_REDIS_PREFIX, XUEJI_LOG_LEVEL/)
+  t.notMatch(s.out, prefix.replace('xueji-test:', 'overrides.*xueji-test:'), 'names, not values')
   const sync = await run({}, 'sync', 'status', '--data', dir, '--json')
   t.equal(sync.code, 0, sync.err)
   // A command's own override still wins.
