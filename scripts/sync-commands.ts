@@ -6,10 +6,10 @@
 import { resolve } from 'node:path'
 import { existsSync } from 'node:fs'
 import { XuejiError } from '../config/errors.ts'
-import { loadConfigFile } from '../config/load.ts'
 import { openStorage } from '../schema/db.ts'
 import { loadIdentity } from '../node/identity.ts'
 import { dataPaths } from '../node/paths.ts'
+import { nodeConfig } from '../node/config.ts'
 import { createRedis } from '../node/redis.ts'
 import { openSyncQueues } from '../sync/queues.ts'
 import { createSyncService, type SyncService } from '../sync/service.ts'
@@ -48,7 +48,7 @@ const quiet: SyncLog = { info() {}, warn() {}, error() {}, debug() {}, child: ()
 
 export async function withSync<T>(dataDir: string, env: Env, fn: (sync: SyncService, ctx: { prefix: string; redisUrl: string }) => Promise<T>): Promise<T> {
   const paths = dataPaths(resolve(dataDir))
-  const config = loadConfigFile(paths.config, env)
+  const config = nodeConfig(paths, env)
   if (!existsSync(paths.db)) throw new XuejiError('NODE_NOT_INITIALISED', `${paths.dir} has no database; run "xueji init" first`, 500)
   const storage = openStorage(paths.db)
   const identity = loadIdentity(storage, config)
