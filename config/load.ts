@@ -61,6 +61,10 @@ export function loadConfig(file: unknown, env: Record<string, string | undefined
   if ((config.node.tier === 'province') !== (config.node.parentUrl === null)) {
     throw new XuejiError('CONFIG_INVALID', 'configuration key "node.parentUrl" must be set for a city or county node and absent for the province', 500, { key: 'node.parentUrl' })
   }
+  // The demo's relaxation may never reach a node others can connect to.
+  if (config.security.demoLoginWithoutTotp && !['127.0.0.1', '::1', 'localhost'].includes(config.server.host)) {
+    throw new XuejiError('CONFIG_INVALID', 'configuration key "security.demoLoginWithoutTotp" is for the local demo only: it needs server.host 127.0.0.1', 500, { key: 'security.demoLoginWithoutTotp' })
+  }
   if (config.redis.prefix === '') config.redis.prefix = `xueji:${config.node.code}`
   return config
 }

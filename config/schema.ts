@@ -38,7 +38,7 @@ export const ConfigSchema = Type.Object(
     redis: obj(
       {
         url: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379', description: 'Redis used by the sync queues. Its maxmemory-policy must be noeviction.' }),
-        prefix: Type.String({ default: '', description: 'Key prefix of this node in Redis; empty = "xueji:<node code>". Lets several nodes share one Redis.' }),
+        prefix: Type.String({ default: '', description: 'Key prefix of this node in Redis. `xueji init` writes "xueji:<node code>:<first 12 characters of its key id>", so nodes of different federations never meet on one Redis; empty = "xueji:<node code>" (nodes initialised before that).' }),
       },
       'Redis (queues only: it never holds the only copy of anything).',
     ),
@@ -46,8 +46,15 @@ export const ConfigSchema = Type.Object(
       {
         level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map(l => Type.Literal(l)), {
           default: 'info',
-          description: 'pino log level.',
+          description: 'pino log level. At info, one line per request (health probes only at warn).',
         }),
+        file: Type.Union([Type.String({ minLength: 1 }), Type.Null()], {
+          default: null,
+          description: 'Log file, absolute or relative to the data directory, rotated by pino-roll (numbered files: node.1.log, node.2.log …). null = standard output, for the journal under systemd.',
+        }),
+        rotateSize: Type.String({ pattern: '^[0-9]+[kmg]$', default: '100m', description: 'A log file is rotated when it reaches this size (k, m or g).' }),
+        rotateFrequency: Type.Union([Type.Literal('daily'), Type.Literal('hourly')], { default: 'daily', description: 'A log file is also rotated this often.' }),
+        keep: Type.Integer({ minimum: 1, default: 14, description: 'Rotated log files kept besides the current one; older ones are deleted.' }),
       },
       'Logging. Personal data is always redacted.',
     ),
@@ -95,6 +102,10 @@ export const ConfigSchema = Type.Object(
         hashMemoryKib: Type.Integer({ minimum: 19456, default: 19456, description: 'argon2id memory cost in KiB (OWASP minimum 19456).' }),
         hashIterations: Type.Integer({ minimum: 2, default: 2, description: 'argon2id iterations.' }),
         hashParallelism: Type.Integer({ minimum: 1, maximum: 16, default: 1, description: 'argon2id lanes.' }),
+        demoLoginWithoutTotp: Type.Boolean({
+          default: false,
+          description: 'Demo only (`npm run demo` sets it, and says so): administrators log in without TOTP. Refused unless server.host is a loopback address; a real node keeps TOTP for administrators.',
+        }),
         cookieSecure: Type.Boolean({ default: false, description: 'Mark the session cookie Secure (HTTPS only). false only for a plain-HTTP local demo; true in production.' }),
       },
       'Accounts, sessions and login protection.',

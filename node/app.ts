@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyContextConfig, FastifyPluginAsync } from 'fastify'
+import type { TSchema } from '@fastify/type-provider-typebox'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { Redis } from 'ioredis'
@@ -22,6 +23,9 @@ import records from './plugins/records.ts'
 import recordsRoutes from './routes/api/records.ts'
 import statusChanges from './status-changes/routes.ts'
 import problemRoutes from './routes/api/problems.ts'
+import codeRoutes from './routes/codes.ts'
+import { ERROR_CATALOGUES, ErrorReplySchema } from './routes/schemas.ts'
+import { CSRF_HEADER, SESSION_COOKIE, type RouteAccess } from './plugins/auth.ts'
 
 /** What a node's app is built from; the server (or a test) makes these and hands them in. */
 export interface AppDeps {
@@ -34,6 +38,10 @@ export interface AppDeps {
 }
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Parts of the route schema shown in /docs instead of the validation schema (see routes/api/records.ts). */
+    openapi?: { body?: TSchema }
+  }
   interface FastifyInstance {
     config: Config
     storage: Storage
@@ -67,17 +75,34 @@ const app: FastifyPluginAsync<AppDeps> = async (fastify, deps) => {
   })
 
   await fastify.register(errors)
+  fastify.addSchema(ErrorReplySchema)
   await fastify.register(swagger, {
+    // Shared schemas keep their $id as their name under components.schemas.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
     openapi: {
-      info: { title: `Xueji 学籍 node ${deps.identity.code} ${deps.identity.name}`, version: VERSION },
+      // 3.1: its JSON Schema says "string or null" as the route schemas do.
+      openapi: '3.1.0',
+      info: { title: `Xueji 学籍 node ${deps.identity.code} ${deps.identity.name}`, version: VERSION, description: apiDescription() },
+      components: {
+        securitySchemes: {
+          session: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE, description: 'Set by POST /api/v1/auth/login (HttpOnly).' },
+          csrf: { type: 'apiKey', in: 'header', name: CSRF_HEADER, description: 'The csrfToken of the login answer (or GET /api/v1/auth/me); required on every POST, PUT, PATCH and DELETE made with a session.' },
+        },
+      },
+    },
+    transform: ({ schema, url, route }) => {
+      const config = route.config as FastifyContextConfig | undefined
+      const permission = config?.permission
+      if (!permission) return { schema, url }
+      return { schema: { ...schema, ...config.openapi, security: securityOf(route.method, permission, config.replacesSession) } as typeof schema, url }
     },
   })
   await fastify.register(swaggerUi, { routePrefix: '/docs' })
   // Before any route: it refuses to register an /api/v1 route that declares no permission.
   await fastify.register(auth, { secretKey: deps.secretKey })
 
-  await fastify.register(sync)
   await fastify.register(records)
+  await fastify.register(sync)
 
   await fastify.register(health)
   await fastify.register(federationRoutes)
@@ -90,6 +115,34 @@ const app: FastifyPluginAsync<AppDeps> = async (fastify, deps) => {
   await fastify.register(recordsRoutes)
   await fastify.register(statusChanges)
   await fastify.register(problemRoutes)
+  await fastify.register(codeRoutes)
+}
+
+/**
+ * The security requirement of a route in the OpenAPI document: login needs nothing (it replaces
+ * any session), reads the session cookie, and writes the cookie and the CSRF header.
+ */
+function securityOf(method: string | string[], permission: RouteAccess, replacesSession?: boolean): Array<Record<string, string[]>> {
+  if (replacesSession) return []
+  const write = [method].flat().some(m => !['GET', 'HEAD', 'OPTIONS'].includes(m))
+  const signedIn: Record<string, string[]> = write ? { session: [], csrf: [] } : { session: [] }
+  // Other public routes (the TOTP steps, logout, reference data) work with or without a session.
+  return permission === 'public' ? [{}, signedIn] : [signedIn]
+}
+
+/** The description of /docs: how to sign in and call, and the error catalogue as a table. */
+function apiDescription(): string {
+  const rows = Object.entries(ERROR_CATALOGUES).flatMap(([area, c]) => Object.entries(c).map(([code, spec]) => `| \`${code}\` | ${spec.status} | ${area} | ${spec.doc.replaceAll('|', '\\|')} |`))
+  return [
+    'JSON API of a Xueji node. Sign in with `POST /api/v1/auth/login` (administrators then enrol or send a TOTP code),',
+    `keep the \`${SESSION_COOKIE}\` cookie, and send the \`csrfToken\` of the answer in \`${CSRF_HEADER}\` with every write.`,
+    'Code fields take a code of the table their description names: `GET /api/v1/codes` lists the tables and editions,',
+    '`GET /api/v1/codes/{table}` their codes. Errors answer `{code, message, details}`; `GET /api/v1/errors` lists every code.',
+    '',
+    '| code | HTTP | area | cause and fix |',
+    '| --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n')
 }
 
 export default fp(app, { name: 'xueji-app' })

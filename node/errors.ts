@@ -7,6 +7,8 @@ import { errorFactory } from '../config/errors.ts'
 export const nodeErrors = {
   NOT_FOUND: { status: 404, doc: 'No such record or route within your scope.' },
   VALIDATION_FAILED: { status: 400, doc: 'The request does not match the route schema; details.field names the field.' },
+  QUERY_EMPTY: { status: 400, doc: 'A list was asked with q= empty or only spaces, which would list every record; leave q out to list all, or type a name, ID number or 学籍号.' },
+  BAD_REQUEST: { status: 400, doc: 'The HTTP request itself is malformed (bad JSON, wrong content type, empty body …); details.reason names what Fastify found.' },
   BODY_TOO_LARGE: { status: 413, doc: 'The request body is over server.bodyLimitBytes.' },
   INTERNAL: { status: 500, doc: 'An unexpected failure; the log has the details under the request id.' },
   NOT_READY: { status: 503, doc: 'The database or Redis does not answer; see /readyz.' },
@@ -14,6 +16,8 @@ export const nodeErrors = {
   REDIS_EVICTION_POLICY: { status: 500, doc: 'Redis may evict keys; set maxmemory-policy noeviction.' },
   NODE_NOT_INITIALISED: { status: 500, doc: 'The data directory has no node; run `xueji init` first.' },
   NODE_ALREADY_INITIALISED: { status: 500, doc: '`xueji init` found an existing node in the data directory.' },
+  NODE_DATA_DIR_NOT_EMPTY: { status: 500, doc: '`xueji init` was given a directory that holds other files; give it a new or empty directory.' },
+  NODE_START_RECORD_INVALID: { status: 500, doc: 'xueji.started.json (the overrides of the last start) is damaged; delete it, the next start writes it again.' },
   NODE_IDENTITY_MISMATCH: { status: 500, doc: 'xueji.json names another node than the database identity.' },
 } as const
 

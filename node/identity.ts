@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, writeFileSync, chmodSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync, mkdirSync, writeFileSync, chmodSync, readdirSync, renameSync, rmSync, mkdtempSync } from 'node:fs'
+import { basename, dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { eq } from 'drizzle-orm'
 import { loadConfig } from '../config/load.ts'
@@ -56,22 +56,55 @@ export interface InitialAdmin {
 /**
  * `xueji init`: makes the data directory, the database, the Ed25519 key pair (private key 0600),
  * the secret key that encrypts secrets at rest (keys/secrets.key, 0600), the audit chain's HMAC key
- * (keys/audit.key, 0600) and the identity record,
- * and writes xueji.json. Refuses a directory that already holds a node.
+ * (keys/audit.key, 0600) and the identity record, and writes xueji.json. Refuses a directory that
+ * already holds anything.
+ *
+ * Atomic: everything is made in a temporary directory and moved into place only when complete,
+ * so a failed init leaves nothing behind and can simply be run again. A new directory is one
+ * rename; an existing empty one (a mount point, say) gets its entries moved in, xueji.json last,
+ * so a node is never seen half-made.
  */
 export async function initNode(opts: InitOptions): Promise<{ identity: NodeIdentity; paths: ReturnType<typeof dataPaths>; admin: InitialAdmin }> {
   const paths = dataPaths(opts.dataDir)
   if (existsSync(paths.config) || existsSync(paths.db)) {
     throw nodeError('NODE_ALREADY_INITIALISED', `${opts.dataDir} already holds a node (xueji.json or xueji.db exists); use another --data directory`)
   }
+  const exists = existsSync(opts.dataDir)
+  if (exists && readdirSync(opts.dataDir).length > 0) {
+    throw nodeError('NODE_DATA_DIR_NOT_EMPTY', `${opts.dataDir} is not empty; init needs a new or empty directory (use another --data directory)`)
+  }
   const fileConfig = { ...opts.config, node: { tier: opts.tier, code: opts.code, name: opts.name, parentUrl: opts.parentUrl } }
-  const config = loadConfig(fileConfig) // validate before anything is written
-  // Checked before anything is written too: a refused password leaves no half-made node.
+  loadConfig(fileConfig) // validate before anything is written
+  // Checked before anything is written too: a refused password leaves nothing to clean up.
   if (opts.adminPassword !== undefined) checkPasswordPolicy(opts.adminPassword)
 
-  mkdirSync(paths.keys, { recursive: true, mode: 0o700 })
+  // Beside the target (same file system, so the final rename is atomic), or inside an existing one.
+  if (!exists) mkdirSync(dirname(opts.dataDir), { recursive: true })
+  const temp = exists ? mkdtempSync(join(opts.dataDir, '.xueji-init-')) : mkdtempSync(join(dirname(opts.dataDir), `.${basename(opts.dataDir)}.init-`))
+  try {
+    const made = await makeNode(dataPaths(temp), opts, fileConfig)
+    if (!exists) renameSync(temp, opts.dataDir)
+    else {
+      for (const entry of ['keys', 'xueji.db', 'xueji.json']) renameSync(join(temp, entry), join(opts.dataDir, entry))
+      rmSync(temp, { recursive: true, force: true })
+    }
+    return { ...made, paths }
+  } catch (err) {
+    rmSync(temp, { recursive: true, force: true })
+    throw err
+  }
+}
+
+/** The node's files, made in `paths.dir` (init's temporary directory); xueji.json is written last. */
+async function makeNode(paths: ReturnType<typeof dataPaths>, opts: InitOptions, fileConfig: Record<string, unknown>): Promise<{ identity: NodeIdentity; admin: InitialAdmin }> {
+  const config = loadConfig(fileConfig)
+  mkdirSync(paths.keys, { mode: 0o700 })
   chmodSync(paths.keys, 0o700)
   const key = await generateNodeKeyPair()
+  // The Redis prefix is fixed here, with the node's own key id: two federations whose nodes have
+  // the same codes never share queue keys on one Redis, and every command reads it from xueji.json.
+  const redis = (fileConfig.redis ?? {}) as Record<string, unknown>
+  if (!redis.prefix) fileConfig.redis = { ...redis, prefix: `xueji:${opts.code}:${key.kid.slice(0, 12)}` }
   const keyFile = `node-${key.kid.slice(0, 16)}.pem`
   writePrivateKeyFile(join(paths.keys, keyFile), key.privatePem)
   const secretKey = createSecretsKey(paths.keys)
@@ -97,7 +130,7 @@ export async function initNode(opts: InitOptions): Promise<{ identity: NodeIdent
     storage.close()
   }
   writeFileSync(paths.config, JSON.stringify(fileConfig, null, 2) + '\n')
-  return { identity: { tier: opts.tier, code: opts.code, name: opts.name, parentUrl: opts.parentUrl, createdAt, kid: key.kid }, paths, admin }
+  return { identity: { tier: opts.tier, code: opts.code, name: opts.name, parentUrl: opts.parentUrl, createdAt, kid: key.kid }, admin }
 }
 
 /** Reads the identity record and checks that the config names the same node. */

@@ -1,5 +1,6 @@
 import type { LoggerOptions } from 'pino'
-import type { FastifyRequest } from 'fastify'
+import { resolve } from 'node:path'
+import { LogController, type FastifyReply, type FastifyRequest } from 'fastify'
 
 /**
  * Field names that carry personal data anywhere in a logged object. pino's redact paths match
@@ -33,10 +34,39 @@ export function serializeRequest(req: FastifyRequest) {
   return { method: req.method, url, remoteAddress: req.ip, reqId: req.id }
 }
 
-export function loggerOptions(level: string): LoggerOptions {
+/** Where and how a node logs (config `log`): stdout, or files rotated by pino-roll. */
+export interface LogSettings {
+  level: string
+  /** Log file (absolute, or relative to the data directory); null = stdout (the journal under systemd). */
+  file?: string | null
+  rotateSize?: string
+  rotateFrequency?: 'daily' | 'hourly'
+  keep?: number
+}
+
+export function loggerOptions(log: LogSettings, dataDir = '.'): LoggerOptions {
   return {
-    level,
+    level: log.level,
     redact: { paths: REDACT_PATHS, censor: '[Redacted]' },
     serializers: { req: serializeRequest as never },
+    // pino-roll writes in a worker thread: a slow disk never holds up a request.
+    ...(log.file
+      ? { transport: { target: 'pino-roll', options: { file: resolve(dataDir, log.file), size: log.rotateSize, frequency: log.rotateFrequency, limit: { count: log.keep }, mkdir: true } } }
+      : {}),
+  }
+}
+
+/**
+ * One line per request, written when the answer is sent: Fastify's own logging writes two (on
+ * arrival and on completion), which doubled the log for nothing. Its fields: method, url without
+ * query values, status, time. Health probes are quiet through their route's logLevel.
+ */
+export class OneLinePerRequest extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, req: FastifyRequest, reply: FastifyReply): void {
+    const line = { req, res: reply, responseTime: Math.round(reply.elapsedTime) }
+    if (error) reply.log.error({ ...line, err: error }, 'request errored')
+    else reply.log.info(line, 'request')
   }
 }

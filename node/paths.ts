@@ -7,5 +7,7 @@ export function dataPaths(dataDir: string) {
     config: join(dataDir, 'xueji.json'),
     db: join(dataDir, 'xueji.db'),
     keys: join(dataDir, 'keys'),
+    /** The configuration overrides of the last `xueji start` (node/config.ts). */
+    started: join(dataDir, 'xueji.started.json'),
   }
 }

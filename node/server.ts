@@ -5,17 +5,19 @@ import type { Config } from '../config/schema.ts'
 import { openStorage, type Storage } from '../schema/db.ts'
 import app from './app.ts'
 import { loadIdentity, type NodeIdentity } from './identity.ts'
-import { loggerOptions } from './logger.ts'
+import { OneLinePerRequest, loggerOptions } from './logger.ts'
 import { dataPaths } from './paths.ts'
 import { checkRedis, createRedis } from './redis.ts'
 import { nodeError } from './errors.ts'
 import { existsSync } from 'node:fs'
 import { loadSecretsKey } from './auth/secrets.ts'
+import { recordStartEnv } from './config.ts'
 
 /** Builds the Fastify server of a node from ready parts (used by `start` and by tests). */
-export async function createServer(deps: { config: Config; storage: Storage; redis: Redis; identity: NodeIdentity; secretKey: Buffer; logger?: boolean | object }): Promise<FastifyInstance> {
+export async function createServer(deps: { config: Config; storage: Storage; redis: Redis; identity: NodeIdentity; secretKey: Buffer; logger?: boolean | object; dataDir?: string }): Promise<FastifyInstance> {
   const server = Fastify({
-    logger: deps.logger ?? loggerOptions(deps.config.log.level),
+    logger: deps.logger ?? loggerOptions(deps.config.log, deps.dataDir),
+    logController: new OneLinePerRequest(),
     bodyLimit: deps.config.server.bodyLimitBytes,
     trustProxy: deps.config.server.trustProxy,
     // Idle keep-alive sockets are closed at shutdown; requests in flight are finished.
@@ -41,6 +43,7 @@ export interface RunningNode {
 export async function startNode(dataDir: string, env: Record<string, string | undefined>): Promise<RunningNode> {
   const paths = dataPaths(dataDir)
   if (!existsSync(paths.config)) throw nodeError('NODE_NOT_INITIALISED', `${dataDir} holds no node (no xueji.json); run "xueji init --data ${dataDir} …" first`)
+  // The start's own environment only (not nodeConfig): overrides of an earlier start do not carry over.
   const config = loadConfigFile(paths.config, env)
   if (!existsSync(paths.db)) throw nodeError('NODE_NOT_INITIALISED', `${dataDir} has xueji.json but no xueji.db; run "xueji init" in an empty directory`)
   const storage = openStorage(paths.db)
@@ -51,9 +54,11 @@ export async function startNode(dataDir: string, env: Record<string, string | un
     // A node initialised before secrets were encrypted at rest gets its key now.
     const secretKey = loadSecretsKey(paths.keys, { create: true })
     await checkRedis(redis, config.redis.url)
-    server = await createServer({ config, storage, redis, identity, secretKey })
+    server = await createServer({ config, storage, redis, identity, secretKey, dataDir })
+    recordStartEnv(paths, env)
     const url = await server.listen({ host: config.server.host, port: config.server.port })
     server.log.info({ node: identity.code, tier: identity.tier, url }, 'node started')
+    if (config.security.demoLoginWithoutTotp) server.log.warn('DEMO: administrators log in without TOTP (security.demoLoginWithoutTotp); never on a real node')
     let stopping: Promise<void> | undefined
     const s = server
     return {

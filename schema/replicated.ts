@@ -21,6 +21,12 @@ export interface ReplicatedTable {
   owner: 'self' | { parent: string; column: string }
   /** Apply order: parents before children within one change set. */
   order: number
+  /**
+   * Other records a row names (besides its owner): each one held by the receiver must lie in
+   * the origin's area, so a child cannot attach its rows to another node's records.
+   * `from` is the row's column, `table`/`column` where the named record is looked up.
+   */
+  refs?: (row: Record<string, unknown>) => Array<{ from: string; table: string; column: string; value: unknown }>
 }
 
 
@@ -39,8 +45,14 @@ export const REPLICATED_TABLES: readonly ReplicatedTable[] = [
   { name: 'school_classes', table: r.schoolClasses, key: ['id'], owner: under('schools', 'school_id'), order: 3 },
   { name: 'kindergarten_teachers', table: r.kindergartenTeachers, key: ['id'], owner: under('kindergartens', 'kindergarten_id'), order: 3 },
   { name: 'kindergarten_classes', table: r.kindergartenClasses, key: ['id'], owner: under('kindergartens', 'kindergarten_id'), order: 3 },
-  { name: 'students', table: r.students, key: ['id'], owner: under('schools', 'school_id'), order: 4 },
-  { name: 'children', table: r.children, key: ['id'], owner: under('kindergartens', 'kindergarten_id'), order: 4 },
+  {
+    name: 'students', table: r.students, key: ['id'], owner: under('schools', 'school_id'), order: 4,
+    refs: row => [{ from: 'class_id', table: 'school_classes', column: 'id', value: row.class_id }],
+  },
+  {
+    name: 'children', table: r.children, key: ['id'], owner: under('kindergartens', 'kindergarten_id'), order: 4,
+    refs: row => [{ from: 'class_id', table: 'kindergarten_classes', column: 'id', value: row.class_id }],
+  },
   ...(
     [
       ['student_resumes', r.studentResumes],
@@ -66,6 +78,20 @@ export const REPLICATED_TABLES: readonly ReplicatedTable[] = [
   ).map(([name, table]) => ({ name, table, key: ['id'], owner: under('children', 'child_id'), order: 5 })),
   { name: 'problem_records', table: r.problemRecords, key: ['id'], owner: self, order: 6 },
   { name: 'alerts', table: r.alerts, key: ['id'], owner: self, order: 6 },
+  {
+    // Owned by the node that found the problem (a city's scan names its counties' students);
+    // the persons and the school it names must lie in that node's area.
+    name: 'problem_records', table: r.problemRecords, key: ['id'], owner: self, order: 6,
+    refs: row => {
+      const persons = row.subject_table === 'children' ? 'children' : 'students'
+      const [units, code] = persons === 'children' ? ['kindergartens', 'kindergarten_code'] : ['schools', 'school_code']
+      return [
+        { from: 'subject_id', table: persons, column: 'id', value: row.subject_id },
+        { from: 'other_id', table: persons, column: 'id', value: row.other_id },
+        { from: 'school_code', table: units, column: code, value: row.school_code },
+      ]
+    },
+  },
 ]
 
 /** Looks a replicated table up by its SQL name. */

@@ -48,7 +48,10 @@ export const syncChangeSets = sqliteTable(
   ],
 )
 
-/** A fork or a replayed seq: a validly signed change set that conflicts with one we hold. Kept for the record. */
+/**
+ * A fork or a replayed seq: a validly signed change set that conflicts with one we hold. Kept
+ * for the record, once per distinct (origin, seq, hash): a sender repeating it only counts up.
+ */
 export const syncConflicts = sqliteTable('sync_conflicts', {
   id: integer('id').primaryKey({ autoIncrement: true }),
   origin: text('origin').notNull(),
@@ -61,8 +64,11 @@ export const syncConflicts = sqliteTable('sync_conflicts', {
   body: text('body').notNull(),
   jws: text('jws').notNull(),
   receivedFrom: text('received_from').notNull(),
+  /** When it was last received. */
   receivedAt: text('received_at').notNull(),
-})
+  /** How many times it was received. */
+  count: integer('count').notNull().default(1),
+}, t => [uniqueIndex('sync_conflicts_once').on(t.origin, t.seq, t.hash)])
 
 /**
  * Change sets refused because of bad rows (outside the origin's ownership, or not applicable).
@@ -78,7 +84,7 @@ export const syncQuarantine = sqliteTable(
     body: text('body').notNull(),
     jws: text('jws').notNull(),
     kid: text('kid').notNull(),
-    /** JSON array of { index, table, key, code, reason }: which rows and why (no row data). */
+    /** JSON array of { index, table, key, code, reason, issues? }: which rows and why, `issues` with the API's field codes (no row data). */
     badRows: text('bad_rows').notNull(),
     receivedFrom: text('received_from').notNull(),
     receivedAt: text('received_at').notNull(),
@@ -246,4 +252,39 @@ export const syncDeathReports = sqliteTable(
     ackedBy: text('acked_by'),
   },
   t => [index('sync_death_reports_due').on(t.deliveredAt, t.lastSentAt)],
+)
+
+/**
+ * What the federation reported about this node's own records, for the school that wrote them and
+ * its bureau (`GET /api/v1/sync/feedback`): rows of a change set refused at any tier (with the
+ * refusing node's codes), persons registered at another node too (查重 across nodes, R-10.1),
+ * and persons accepted while the parent could not be asked. Ids and codes only.
+ */
+export const syncFeedback = sqliteTable(
+  'sync_feedback',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    /** refused | duplicate | unchecked */
+    kind: text('kind', { enum: ['refused', 'duplicate', 'unchecked'] }).notNull(),
+    /** The node that refused or found it. */
+    reportedBy: text('reported_by').notNull(),
+    /** The refused change set's seq (0 for the other kinds). */
+    seq: integer('seq').notNull().default(0),
+    tableName: text('table_name').notNull(),
+    recordId: text('record_id').notNull(),
+    /** School or kindergarten code of the record (null when the record is not known here). */
+    schoolCode: text('school_code'),
+    /** A stable code: the sync or record code of the refusal, RECORD_DUPLICATE_ELSEWHERE … */
+    code: text('code').notNull(),
+    /** The rule or reason (field and rule names, never values). */
+    reason: text('reason').notNull(),
+    /** Duplicates: the node and school (or kindergarten) holding the other record. */
+    otherNode: text('other_node').notNull().default(''),
+    otherSchoolCode: text('other_school_code'),
+    createdAt: text('created_at').notNull(),
+  },
+  t => [
+    uniqueIndex('sync_feedback_once').on(t.kind, t.reportedBy, t.seq, t.tableName, t.recordId, t.code, t.otherNode),
+    index('sync_feedback_school').on(t.schoolCode),
+  ],
 )

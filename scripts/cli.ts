@@ -2,11 +2,11 @@ import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { statSync, existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { XuejiError } from '../config/errors.ts'
-import { loadConfigFile } from '../config/load.ts'
 import { TIERS, type Tier } from '../config/schema.ts'
 import { openStorage } from '../schema/db.ts'
 import { initNode, loadIdentity } from '../node/identity.ts'
 import { dataPaths } from '../node/paths.ts'
+import { nodeConfig, startedEnv } from '../node/config.ts'
 import { createRedis, checkRedis } from '../node/redis.ts'
 import { startNode } from '../node/server.ts'
 import { VERSION } from '../node/version.ts'
@@ -118,7 +118,7 @@ async function status(args: string[], io: Out, env: Record<string, string | unde
   const v = parse(args, { data: { type: 'string' } })
   required(v, 'data')
   const paths = dataPaths(resolve(v.data!))
-  const config = loadConfigFile(paths.config, env)
+  const config = nodeConfig(paths, env)
   if (!existsSync(paths.db)) throw new XuejiError('NODE_NOT_INITIALISED', `${paths.dir} has no database; run "xueji init" first`, 500)
   const storage = openStorage(paths.db, { migrate: false })
   try {
@@ -145,6 +145,8 @@ async function status(args: string[], io: Out, env: Record<string, string | unde
         `created:    ${identity.createdAt}`,
         `versions:   xueji ${VERSION}, node ${process.version}, sqlite ${sqliteVersion}, ${migrations} migrations applied`,
         `database:   ${paths.db} (${(size / 1024).toFixed(0)} KiB)`,
+        // Names only: a value (a Redis URL) may hold a password.
+        `config:     ${paths.config}${Object.keys(startedEnv(paths)).length ? ` + overrides of the last start: ${Object.keys(startedEnv(paths)).join(', ')}` : ''}`,
         `listen:     ${config.server.host}:${config.server.port}`,
         `redis:      ${config.redis.url.replace(/\/\/[^@/]*@/, '//***@')} prefix ${config.redis.prefix}: ${redisState}`,
         '',

@@ -56,7 +56,7 @@ async function main(): Promise<number> {
   }
 
   const children = NODES.map((n, i) =>
-    spawnNode(join(root, n.dir), { XUEJI_REDIS_URL: redisUrl, XUEJI_REDIS_PREFIX: `${redisPrefix}:${n.code}`, XUEJI_SERVER_PORT: String(basePort + i), XUEJI_NODE_PARENT_URL: i === 0 ? '' : urls[i - 1] }, join(root, n.dir, 'node.log')),
+    spawnNode(join(root, n.dir), { ...DEMO_RELAXED, XUEJI_REDIS_URL: redisUrl, XUEJI_REDIS_PREFIX: `${redisPrefix}:${n.code}`, XUEJI_SERVER_PORT: String(basePort + i), XUEJI_NODE_PARENT_URL: i === 0 ? '' : urls[i - 1] }, join(root, n.dir, 'node.log')),
   )
   let stopping = false
   const stopAll = async (): Promise<number> => {
@@ -130,6 +130,12 @@ function seedDemoNode(tier: string, code: string, dataDir: string): void {
   }
 }
 
+/**
+ * What the demo relaxes, through the environment of its own node processes only (never in their
+ * xueji.json): administrators sign in without enrolling TOTP. Printed with the accounts.
+ */
+const DEMO_RELAXED = { XUEJI_SECURITY_DEMO_LOGIN_WITHOUT_TOTP: 'true' }
+
 /** Demo only: every demo account has this password; a real node prints a generated one at init. */
 const DEMO_PASSWORD = 'xueji-demo-2026'
 
@@ -155,12 +161,16 @@ async function createDemoAccounts(tier: string, dataDir: string): Promise<void> 
 
 function demoAccountsText(): string {
   return [
-    `Demo accounts (password ${DEMO_PASSWORD}; administrators enrol a TOTP authenticator at first login):`,
+    `Demo accounts (password ${DEMO_PASSWORD}):`,
     ...NODES.map((n, i) => `  admin-${n.code.padEnd(8)} bureau administrator of ${n.name}  http://127.0.0.1:${basePort + i}`),
     `  school-admin     school administrator (校领导) of the first primary school    county node`,
     '  grade-admin      grade administrator of its first class                       county node',
     '  teacher          teacher of that class                                        county node',
     '  student          a student of that class (own record only)                    county node',
+    '',
+    'Relaxed for the demo only (XUEJI_SECURITY_DEMO_LOGIN_WITHOUT_TOTP=true on these three processes):',
+    '  administrators sign in without a TOTP authenticator. A node started with `xueji start` requires',
+    '  TOTP for bureau, central-school and school administrators.',
   ].join('\n')
 }
 

@@ -5,10 +5,10 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { XuejiError } from '../config/errors.ts'
-import { loadConfigFile } from '../config/load.ts'
 import { openStorage } from '../schema/db.ts'
 import { loadIdentity } from '../node/identity.ts'
 import { dataPaths } from '../node/paths.ts'
+import { nodeConfig } from '../node/config.ts'
 import { MAX_STUDENTS, MIN_STUDENTS, seedNode, type SeedResult } from './seed/index.ts'
 import type { CliHelpers } from './sync-commands.ts'
 
@@ -47,7 +47,7 @@ export function seedCommand(h: CliHelpers) {
     const asOf = typeof asOfText === 'string' ? new Date(`${asOfText}T04:00:00Z`) : undefined
 
     const paths = dataPaths(resolve(String(v.data)))
-    const config = loadConfigFile(paths.config, env)
+    const config = nodeConfig(paths, env)
     if (!existsSync(paths.db)) throw new XuejiError('NODE_NOT_INITIALISED', `${paths.dir} has no database; run "xueji init" first`, 500)
     const storage = openStorage(paths.db)
     try {

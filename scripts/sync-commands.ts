@@ -6,13 +6,15 @@
 import { resolve } from 'node:path'
 import { existsSync } from 'node:fs'
 import { XuejiError } from '../config/errors.ts'
-import { loadConfigFile } from '../config/load.ts'
 import { openStorage } from '../schema/db.ts'
 import { loadIdentity } from '../node/identity.ts'
 import { dataPaths } from '../node/paths.ts'
+import { nodeConfig } from '../node/config.ts'
 import { createRedis } from '../node/redis.ts'
 import { openSyncQueues } from '../sync/queues.ts'
 import { createSyncService, type SyncService } from '../sync/service.ts'
+import { nodeCodes } from '../schema/codes/index.ts'
+import { createReplicaRules } from '../node/services/records/replica-rules.ts'
 import type { SyncStatus } from '../sync/status.ts'
 import type { SyncLog } from '../sync/upstream.ts'
 import { within } from '../config/within.ts'
@@ -46,11 +48,13 @@ const quiet: SyncLog = { info() {}, warn() {}, error() {}, debug() {}, child: ()
 
 export async function withSync<T>(dataDir: string, env: Env, fn: (sync: SyncService, ctx: { prefix: string; redisUrl: string }) => Promise<T>): Promise<T> {
   const paths = dataPaths(resolve(dataDir))
-  const config = loadConfigFile(paths.config, env)
+  const config = nodeConfig(paths, env)
   if (!existsSync(paths.db)) throw new XuejiError('NODE_NOT_INITIALISED', `${paths.dir} has no database; run "xueji init" first`, 500)
   const storage = openStorage(paths.db)
   const identity = loadIdentity(storage, config)
-  const sync = createSyncService({ storage, self: { code: identity.code, tier: identity.tier, name: identity.name }, parentUrl: identity.parentUrl, config: config.sync, log: quiet })
+  const self = { code: identity.code, tier: identity.tier, name: identity.name }
+  const rules = createReplicaRules({ storage, self, codes: nodeCodes(config.codes.localDir) })
+  const sync = createSyncService({ storage, self, rules, parentUrl: identity.parentUrl, config: config.sync, log: quiet })
   try {
     return await fn(sync, { prefix: config.redis.prefix, redisUrl: config.redis.url })
   } finally {
@@ -90,7 +94,9 @@ function printStatus(s: SyncStatus): string {
   if (s.children.length) lines.push(`children: ${s.children.map(c => `${c.code} ${c.name}`).join(', ')}`)
   if (s.applied.length) lines.push('applied here (origin: last seq, at):', ...s.applied.map(a => `  ${a.origin}: ${a.seq}, ${a.at}`))
   lines.push(`quarantine: ${s.quarantine.held} change set(s), ${s.quarantine.rows} row(s)`, ...s.quarantine.items.map(i => `  ${i.origin}/${i.seq}: ${i.reasons.join('; ')}`))
-  if (s.conflicts.length) lines.push(`conflicts (forks/replays) kept: ${s.conflicts.length}`, ...s.conflicts.slice(0, 5).map(c => `  ${c.origin}/${c.seq} ${c.code} ${c.receivedAt}`))
+  const f = s.feedback
+  if (f.refused + f.duplicate + f.unchecked) lines.push(`feedback on own records: ${f.refused} refused, ${f.duplicate} duplicate elsewhere, ${f.unchecked} entered unchecked (GET /api/v1/sync/feedback)`)
+  if (s.conflicts.length) lines.push(`conflicts (forks/replays) kept: ${s.conflicts.length}`, ...s.conflicts.slice(0, 5).map(c => `  ${c.origin}/${c.seq} ${c.code} ×${c.count}, last ${c.receivedAt}`))
   lines.push(`commands: issued ${s.commands.issued}, to apply here ${s.commands.toApply}`)
   for (const d of s.drift) lines.push(`  digest ${d.origin}: ${d.result} (${d.units} units, ${d.driftUnits} drifting) ${d.checkedAt}`)
   lines.push(`queues: ${s.queues ? Object.entries(s.queues).map(([q, c]) => `${q} ${Object.entries(c).map(([k, v]) => `${k}=${v}`).join(' ')}`).join('; ') : 'Redis not reachable'}`)

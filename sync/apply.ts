@@ -9,6 +9,11 @@
  * Rows are applied in the order the origin committed them (outbox order), not sorted by the
  * registry's `order`: the origin's own database enforced its foreign keys in that order, so
  * replaying it is valid, while sorting would move a delete before a re-insert of one record.
+ *
+ * Every upserted row passes, before it is written: the column types and enumerations of its
+ * table (here, from drizzle's config) and the API's own field validation (`RowRules.validate`,
+ * injected by node/ because sync/ may not import the domain rules). Rules of time and workflow
+ * (locks, deadlines) are the home node's and not judged here.
  */
 import { getTableConfig } from 'drizzle-orm/sqlite-core'
 import type Database from 'better-sqlite3'
@@ -20,6 +25,43 @@ import type { ChangeRow } from './changeset.ts'
 import type { SyncErrorCode } from './errors.ts'
 import type { SelfNode } from './registry.ts'
 
+/** One problem field validation found in a row: the API's code (`RECORD_ID_CHECKSUM` …), field and rule. */
+export interface RowIssue {
+  code: string
+  field: string
+  rule: string
+}
+
+/**
+ * What a replica found about a row that it applied anyway and the homes concerned must hear
+ * (a person registered at another node too: 查重 across nodes). Ids and codes only.
+ */
+export interface RowNotice {
+  kind: 'duplicate'
+  table: string
+  id: string
+  /** Home node and school (or kindergarten) code of the row applied … */
+  homeNode: string
+  schoolCode: string
+  /** … and of the record it duplicates. */
+  otherId: string
+  otherHomeNode: string
+  otherSchoolCode: string
+  /** `id_number` or `student_no`. */
+  rule: string
+}
+
+/**
+ * The domain's rules for replicated rows, provided by node/ to every applier (the API's
+ * validation must not be skipped by arriving through sync, and sync/ may not import node/).
+ */
+export interface RowRules {
+  /** Field validation of one row image (SQL column names) from `origin`; empty when valid. */
+  validate(table: string, row: Record<string, unknown>, origin: SelfNode): RowIssue[]
+  /** After a row was written, in the same transaction: 查重 across nodes. */
+  applied(table: string, row: Record<string, unknown>, origin: SelfNode): RowNotice[]
+}
+
 /** Why one row of a change set was not applied (ids and codes only, never row data). */
 export interface BadRow {
   index: number
@@ -27,6 +69,8 @@ export interface BadRow {
   key: Record<string, string>
   code: Extract<SyncErrorCode, 'SYNC_ROW_OUTSIDE_OWNERSHIP' | 'SYNC_ROW_INVALID'>
   reason: string
+  /** Field validation's findings, with the API's codes (when that is why). */
+  issues?: RowIssue[]
 }
 
 /** What `apply` did. */
@@ -36,6 +80,8 @@ export interface ApplyResult {
   deletes: number
   /** Rows older (lower version) than the replica's: ignored. */
   stale: number
+  /** What the homes of applied rows must hear (duplicates across nodes). */
+  notices: RowNotice[]
 }
 
 /** Applies change rows; see `createApplier`. */
@@ -64,10 +110,18 @@ export function ownershipDecision(
   return handoff && incoming.epoch > existing.epoch ? 'ok' : 'home'
 }
 
+/** A column's SQL shape, checked on every incoming value (SQLite itself would store anything). */
+interface ColumnCheck {
+  name: string
+  type: 'text' | 'integer' | 'real' | 'boolean'
+  values?: readonly string[]
+}
+
 interface Prepared {
   spec: ReplicatedTable
   columns: string[]
   columnSet: Set<string>
+  checks: ColumnCheck[]
   hasDivision: boolean
   upsert: Database.Statement
   existing: Database.Statement
@@ -78,12 +132,23 @@ interface Prepared {
 
 const q = (name: string) => `"${name.replaceAll('"', '""')}"`
 
-/** Prepares the statements of every table in `tables` (default: the registry) once. */
-export function createApplier(storage: Storage, tables: readonly ReplicatedTable[] = REPLICATED_TABLES): Applier {
+/**
+ * Prepares the statements of every table in `tables` (default: the registry) once. `rules` is
+ * required so that no apply path (inbox, release, rebuild, CLI) can leave validation out.
+ */
+export function createApplier(storage: Storage, rules: RowRules, tables: readonly ReplicatedTable[] = REPLICATED_TABLES): Applier {
   const db = storage.sqlite
   const byName = new Map<string, Prepared>()
+  const homeBy = new Map<string, Database.Statement>()
+  const homeOf = (table: string, column: string, value: unknown): string | undefined => {
+    const k = `${table}.${column}`
+    let stmt = homeBy.get(k)
+    if (!stmt) homeBy.set(k, (stmt = db.prepare(`select home_node from ${q(table)} where ${q(column)} = ?`).pluck()))
+    return stmt.get(value) as string | undefined
+  }
   for (const spec of tables) {
-    const columns = getTableConfig(spec.table).columns.map(c => c.name)
+    const config = getTableConfig(spec.table).columns
+    const columns = config.map(c => c.name)
     const key = spec.key
     const t = q(spec.name)
     const nonKey = columns.filter(c => !key.includes(c))
@@ -92,6 +157,11 @@ export function createApplier(storage: Storage, tables: readonly ReplicatedTable
       spec,
       columns,
       columnSet: new Set(columns),
+      checks: config.map(c => ({
+        name: c.name,
+        type: c.columnType === 'SQLiteBoolean' ? 'boolean' : c.columnType === 'SQLiteInteger' ? 'integer' : c.columnType === 'SQLiteReal' ? 'real' : 'text',
+        values: (c as { enumValues?: readonly string[] }).enumValues?.length ? (c as { enumValues?: readonly string[] }).enumValues : undefined,
+      })),
       hasDivision: spec.owner === 'self' && columns.includes('division_code'),
       upsert: db.prepare(
         `insert into ${t} (${columns.map(q).join(', ')}) values (${columns.map(() => '?').join(', ')})
@@ -113,10 +183,11 @@ export function createApplier(storage: Storage, tables: readonly ReplicatedTable
 
   return {
     apply(rows, origin, skip) {
-      const result: ApplyResult = { bad: [], upserts: 0, deletes: 0, stale: 0 }
+      const result: ApplyResult = { bad: [], upserts: 0, deletes: 0, stale: 0, notices: [] }
       // Parent homes seen in this change set: most students of a set share a few schools.
       const parentHome = new Map<string, string | undefined>()
-      const bad = (index: number, row: ChangeRow, code: BadRow['code'], reason: string) => result.bad.push({ index, table: row.table, key: row.key, code, reason })
+      const bad = (index: number, row: ChangeRow, code: BadRow['code'], reason: string, issues?: RowIssue[]) =>
+        result.bad.push({ index, table: row.table, key: row.key, code, reason, ...(issues ? { issues } : {}) })
 
       for (let i = 0; i < rows.length; i++) {
         if (skip?.has(i)) continue
@@ -189,9 +260,45 @@ export function createApplier(storage: Storage, tables: readonly ReplicatedTable
             continue
           }
         }
+        // Every record it names besides its owner (a class, the students of a problem record)
+        // must, when held here, lie within the origin's area: a child flags only its own subtree.
+        const foreign = p.spec.refs?.(row).find(ref => {
+          if (ref.value === null || ref.value === undefined) return false
+          const home = homeOf(ref.table, ref.column, ref.value)
+          return home !== undefined && !inArea(origin, home)
+        })
+        if (foreign) {
+          bad(i, change, 'SYNC_ROW_OUTSIDE_OWNERSHIP', `reference ${foreign.from}`)
+          continue
+        }
+        const shape = columnShape(p.checks, row)
+        if (shape) {
+          bad(i, change, 'SYNC_ROW_INVALID', shape)
+          continue
+        }
+        const issues = rules.validate(p.spec.name, row, origin)
+        if (issues.length > 0) {
+          bad(i, change, 'SYNC_ROW_INVALID', `${issues[0].code} ${issues[0].field}`, issues)
+          continue
+        }
         // 学籍号 L → G and other key changes: move the record before writing its new image.
-        if (change.rekey && Object.keys(change.rekey.from).every(k => keyCols.includes(k))) {
-          p.rekey.run(...keyVals, ...keyCols.map(k => change.rekey!.from[k]), origin.code)
+        // A change of another natural key (学籍号 on a table keyed by id) needs no move: the
+        // upsert by key writes it. Only the table's key columns are moved here.
+        if (change.rekey) {
+          const from = change.rekey.from
+          const names = Object.keys(from)
+          if (!names.every(k => p.columnSet.has(k))) {
+            bad(i, change, 'SYNC_ROW_INVALID', 'rekey columns')
+            continue
+          }
+          const moves = names.length === keyCols.length && keyCols.every(k => k in from)
+          try {
+            if (moves) p.rekey.run(...keyVals, ...keyCols.map(k => from[k]), origin.code)
+          } catch (err) {
+            // Onto a key that is already taken: a refusal of this row, not a failure of the node.
+            bad(i, change, 'SYNC_ROW_INVALID', `rekey ${String((err as { code?: string }).code ?? 'sqlite error')}`)
+            continue
+          }
         }
 
         const values = new Array(p.columns.length)
@@ -206,6 +313,7 @@ export function createApplier(storage: Storage, tables: readonly ReplicatedTable
         }
         if (changes === 1) {
           result.upserts++
+          result.notices.push(...rules.applied(p.spec.name, row, origin))
           if (p.parent === undefined) parentHome.delete(keyVals[0])
           continue
         }
@@ -217,6 +325,21 @@ export function createApplier(storage: Storage, tables: readonly ReplicatedTable
       return result
     },
   }
+}
+
+/** The first value of `row` that its column cannot hold (type or enumeration), as a reason. */
+function columnShape(checks: readonly ColumnCheck[], row: Record<string, unknown>): string | undefined {
+  for (const c of checks) {
+    const v = row[c.name]
+    if (v === undefined || v === null) continue
+    const ok =
+      c.type === 'text' ? typeof v === 'string' && (!c.values || c.values.includes(v))
+      : c.type === 'integer' ? Number.isSafeInteger(v)
+      : c.type === 'real' ? typeof v === 'number' && Number.isFinite(v)
+      : v === 0 || v === 1 || typeof v === 'boolean'
+    if (!ok) return `column ${c.name}: ${c.values ? 'not one of its values' : `not ${c.type}`}`
+  }
+  return undefined
 }
 
 /** JSON row-image values as SQLite binds them (booleans as 0/1, JSON columns as text). */

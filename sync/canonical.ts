@@ -18,6 +18,12 @@ export function canonicalJson(value: unknown): string {
   return write(value, '$', new Set())
 }
 
+/**
+ * Deepest nesting written or accepted. Nothing we sign nests beyond a few levels; the bound
+ * keeps a hostile value (20,000 levels) from exhausting the stack (a RangeError, a 500).
+ */
+export const MAX_JSON_DEPTH = 64
+
 function write(value: unknown, path: string, stack: Set<object>): string {
   if (value === null) return 'null'
   switch (typeof value) {
@@ -35,6 +41,7 @@ function write(value: unknown, path: string, stack: Set<object>): string {
   }
   const obj = value as object
   if (stack.has(obj)) throw refuse(path, 'cycle')
+  if (stack.size >= MAX_JSON_DEPTH) throw refuse(path.slice(0, 80), `nesting deeper than ${MAX_JSON_DEPTH}`)
   stack.add(obj)
   try {
     if (Array.isArray(obj)) {

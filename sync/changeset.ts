@@ -226,6 +226,9 @@ function assertManifest(p: Record<string, unknown>): Manifest {
   if (typeof p.createdAt !== 'string') throw bad('createdAt')
   const audit = p.audit
   if (audit !== undefined && !(isPlainObject(audit) && isPositiveInt(audit.seq) && isSha256Hex(audit.hash) && Object.keys(audit).length === 2)) throw bad('audit')
+  // A signed field nobody reads would be a field the signature vouches for in vain.
+  const extra = Object.keys(p).filter(k => !MANIFEST_FIELDS.has(k))
+  if (extra.length > 0) throw bad(`unknown fields ${extra.join(',')}`)
   return {
     format: p.format as number,
     origin: p.origin,
@@ -265,6 +268,7 @@ export function assertChangeSetBody(b: unknown): ChangeSetBody {
 }
 
 const BODY_FIELDS = new Set(['format', 'origin', 'seq', 'prev', 'createdAt', 'rows'])
+const MANIFEST_FIELDS = new Set(['format', 'origin', 'seq', 'prev', 'hash', 'rows', 'bytes', 'createdAt', 'audit'])
 const ROW_FIELDS = new Set(['table', 'key', 'op', 'row', 'version', 'epoch', 'actor', 'rekey'])
 
 function assertRow(r: unknown, at: string, bad: (why: string) => Error): void {

@@ -9,14 +9,17 @@
  *    The record travels upward (relayed like change sets), so every ancestor can verify the
  *    child's change sets; the province's key is the root of trust.
  * 3. Rotation: the child makes a new key locally (old key valid up to its last packed seq, the
- *    new one from the next), then asks the parent, authenticated with the old key, to sign the
- *    new record. Until the parent has, its new change sets wait (`SYNC_KEY_UNKNOWN` is retried).
+ *    new one from the next), then asks the parent to sign the new record, with an endorsement
+ *    signed by the old key and a proof signed by the new one. Until the parent has, its new
+ *    change sets wait (`SYNC_KEY_UNKNOWN` is retried).
+ * 4. Re-enrolment (a new join token for an enrolled child) closes every earlier key of the
+ *    child at the last seq the parent holds; the closing records relay upward.
  */
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import type { Storage } from '../schema/db.ts'
 import { childTier, isBelow } from './area.ts'
-import { sha256Hex } from './canonical.ts'
+import { canonicalJson, sha256Hex } from './canonical.ts'
 import { syncError } from './errors.ts'
 import {
   generateNodeKeyPair,
@@ -38,6 +41,8 @@ import type { ParentTransport } from './transport.ts'
 
 /** `typ` of the proof that the enrolling (or rotating) node holds its new private key. */
 export const KEY_PROOF_TYP = 'xueji-key-proof+jws'
+/** `typ` of a rotating node's endorsement of its new key, signed with its current key. */
+export const KEY_ENDORSEMENT_TYP = 'xueji-key-endorsement+jws'
 
 /** Issues a one-time join token for child `code` of tier `tier`; returns the token (shown once). */
 export function issueJoinToken(storage: Storage, self: SelfNode, child: { code: string; tier: 'city' | 'county' }, ttlHours = 72): { token: string; expiresAt: string } {
@@ -70,6 +75,15 @@ async function checkProof(proof: string, node: string, kid: string, jwk: Ed25519
   }
 }
 
+async function checkEndorsement(registry: KeyRegistry, node: string, req: { kid: string; validFromSeq: number; endorsement: string }, aud: string): Promise<void> {
+  try {
+    const { payload } = await verifyJws(req.endorsement, { typ: KEY_ENDORSEMENT_TYP, keys: registry, signerOf: () => ({ signer: node }) })
+    if (canonicalJson(payload) !== canonicalJson(endorsementPayload(node, req.kid, req.validFromSeq, aud))) throw new Error('payload')
+  } catch {
+    throw syncError('SYNC_ENROLL_REFUSED', '新密钥未经本节点当前密钥签署认可，不予轮换', { reason: 'endorsement' })
+  }
+}
+
 /** Parent side of enrolment. */
 export async function acceptEnrolment(
   deps: { storage: Storage; self: SelfNode & { name: string }; registry: KeyRegistry; signer: () => Promise<Signer>; terminal: boolean },
@@ -87,8 +101,27 @@ export async function acceptEnrolment(
     throw syncError('SYNC_ENROLL_REFUSED', `this token is for ${row.child_tier} ${row.child_code}, not ${req.node.tier} ${req.node.code}`, { code: req.node.code })
   }
   await checkProof(req.proof, req.node.code, req.kid, req.publicJwk, self.code)
-  const record: KeyRecord = { node: req.node.code, tier: req.node.tier, parent: self.code, kid: req.kid, publicJwk: req.publicJwk, validFromSeq: 1, validUntilSeq: null, issuedAt: new Date().toISOString() }
-  const jws = await signKeyRecord(record, await deps.signer())
+  const signer = await deps.signer()
+  // Re-enrolment revokes every earlier key of the node from the next seq on: the new key
+  // answers from there, the others are closed at the last seq held here (a key that started
+  // later gets an empty range). A key closed before is never opened again.
+  const db = storage.sqlite
+  const last = (db.prepare('select coalesce(max(seq), 0) s from sync_change_sets where origin = ?').get(req.node.code) as { s: number }).s
+  const held = db.prepare('select valid_from_seq, valid_until_seq from sync_keys where node = ? and kid = ?').get(req.node.code, req.kid) as
+    | { valid_from_seq: number; valid_until_seq: number | null }
+    | undefined
+  if (held && held.valid_until_seq !== null) throw syncError('SYNC_ENROLL_REFUSED', '该密钥已停用，不能再次登记；请生成新密钥后重新加入', { reason: 'revoked' })
+  const issuedAt = new Date().toISOString()
+  const closed: { record: KeyRecord; jws: string }[] = []
+  const open = db.prepare('select record from sync_keys where node = ? and kid <> ? and (valid_until_seq is null or valid_until_seq > ?)').all(req.node.code, req.kid, last) as { record: string }[]
+  for (const o of open) {
+    const { record } = await verifyKeyRecord(o.record, deps.registry)
+    const until = Math.max(record.validFromSeq - 1, Math.min(record.validUntilSeq ?? last, last))
+    const c: KeyRecord = { ...record, validUntilSeq: until, issuedAt }
+    closed.push({ record: c, jws: await signKeyRecord(c, signer) })
+  }
+  const record: KeyRecord = { node: req.node.code, tier: req.node.tier, parent: self.code, kid: req.kid, publicJwk: req.publicJwk, validFromSeq: held?.valid_from_seq ?? last + 1, validUntilSeq: null, issuedAt }
+  const jws = await signKeyRecord(record, signer)
   const chain = await deps.registry.chainTo(self.code)
   storage.write(() => {
     // Used once, even if the rest fails after this point the token stays spent: ask for another.
@@ -97,8 +130,9 @@ export async function acceptEnrolment(
     storage.sqlite
       .prepare('insert into sync_children (code, tier, name, enrolled_at) values (?, ?, ?, ?) on conflict (code) do update set name = excluded.name, enrolled_at = excluded.enrolled_at')
       .run(req.node.code, req.node.tier, req.node.name, new Date().toISOString())
+    for (const c of closed) deps.registry.storeOwnSigned(c.record, c.jws)
     deps.registry.storeOwnSigned(record, jws)
-    if (deps.terminal) deps.registry.markRelayed([record])
+    if (deps.terminal) deps.registry.markRelayed([record, ...closed.map(c => c.record)])
   })
   return { parent: { code: self.code, tier: self.tier, name: self.name }, records: [...chain, jws] }
 }
@@ -171,10 +205,23 @@ export function tokenKid(storage: Storage, self: SelfNode): string | undefined {
   )?.kid
 }
 
-/** Child side, step 2: the parent signs the new key's record; both records are stored. */
-export async function finishRotation(deps: { storage: Storage; self: SelfNode; registry: KeyRegistry; transport: ParentTransport; newSigner: Signer }, key: { kid: string; publicJwk: Ed25519PublicJwk; validFromSeq: number }, parentCode: string): Promise<void> {
+/** What a rotating node endorses with its current key. */
+function endorsementPayload(node: string, kid: string, validFromSeq: number, aud: string) {
+  return { node, kid, validFromSeq, aud }
+}
+
+/**
+ * Child side, step 2: the parent signs the new key's record; both records are stored.
+ * `currentSigner`: the key the parent knows as current, which endorses the new one.
+ */
+export async function finishRotation(
+  deps: { storage: Storage; self: SelfNode; registry: KeyRegistry; transport: ParentTransport; newSigner: Signer; currentSigner: Signer },
+  key: { kid: string; publicJwk: Ed25519PublicJwk; validFromSeq: number },
+  parentCode: string,
+): Promise<void> {
   const proof = await signJws(proofPayload(deps.self.code, key.kid, parentCode), KEY_PROOF_TYP, deps.newSigner)
-  const res = await deps.transport.request({ type: 'key.rotate', kid: key.kid, publicJwk: key.publicJwk, validFromSeq: key.validFromSeq, proof })
+  const endorsement = await signJws(endorsementPayload(deps.self.code, key.kid, key.validFromSeq, parentCode), KEY_ENDORSEMENT_TYP, deps.currentSigner)
+  const res = await deps.transport.request({ type: 'key.rotate', kid: key.kid, publicJwk: key.publicJwk, validFromSeq: key.validFromSeq, proof, endorsement })
   await deps.registry.importRecords(res.records, { scope: { code: parentCode, tier: deps.registry.tierOf(parentCode) ?? 'city' }, relayed: true })
 }
 
@@ -182,10 +229,20 @@ export async function finishRotation(deps: { storage: Storage; self: SelfNode; r
 export async function acceptRotation(
   deps: { storage: Storage; self: SelfNode; registry: KeyRegistry; signer: () => Promise<Signer>; terminal: boolean },
   child: SelfNode,
-  req: { kid: string; publicJwk: Ed25519PublicJwk; validFromSeq: number; proof: string },
+  req: { kid: string; publicJwk: Ed25519PublicJwk; validFromSeq: number; proof: string; endorsement: string },
 ): Promise<{ records: string[] }> {
+  // The new key is endorsed by the child's CURRENT key (as registered here), proven by the new
+  // key itself, and countersigned by this parent: a child cannot add a key on its own. The new
+  // key may not reach back over seqs held here.
   await checkProof(req.proof, child.code, req.kid, req.publicJwk, deps.self.code)
-  const current = deps.storage.sqlite.prepare('select record from sync_keys where node = ? and valid_until_seq is null and kid <> ?').all(child.code, req.kid) as { record: string }[]
+  await checkEndorsement(deps.registry, child.code, req, deps.self.code)
+  const db = deps.storage.sqlite
+  const last = (db.prepare('select coalesce(max(seq), 0) s from sync_change_sets where origin = ?').get(child.code) as { s: number }).s
+  if (req.validFromSeq <= last) throw syncError('SYNC_MALFORMED', `the new key must start after seq ${last}, the last change set held here`, { reason: 'validFromSeq', expectedSeq: last + 1 })
+  if (db.prepare('select 1 from sync_keys where node = ? and kid = ?').get(child.code, req.kid)) {
+    throw syncError('SYNC_ENROLL_REFUSED', '该密钥已登记过，轮换须使用新密钥', { reason: 'known key' })
+  }
+  const current = db.prepare('select record from sync_keys where node = ? and valid_until_seq is null and kid <> ?').all(child.code, req.kid) as { record: string }[]
   const signer = await deps.signer()
   const records: { record: KeyRecord; jws: string }[] = []
   for (const c of current) {

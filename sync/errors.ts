@@ -29,6 +29,15 @@ export const syncErrors = {
     status: 400,
     doc: 'JWS header carries jwk/jku/x5u/x5c; keys are taken only from this node registry, never from the message; remove the header parameter.',
   },
+  /**
+   * A key record that trust from above does not cover: self-signed, signed by a node that is
+   * not the enrolling parent (its tier and area as recorded at enrolment), claiming another
+   * tier or parent than enrolment recorded, reopening a closed key, or a root record sent by a child.
+   */
+  SYNC_KEY_NOT_VOUCHED: {
+    status: 403,
+    doc: 'Key record not vouched for from above (self-signed, not by the enrolling parent, another tier/parent than enrolment recorded, or reopening a closed key); a node gets keys only by enrolment or a rotation its parent countersigns.',
+  },
   // ── Change-set content ────────────────────────────────────────────────────────────────────
   /** SHA-256 of the body text differs from the signed manifest's `hash`. */
   SYNC_HASH_MISMATCH: {

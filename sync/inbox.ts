@@ -4,20 +4,26 @@
  *
  * 1. the sender is an enrolled child (checked by the caller when it authenticated the request);
  * 2. the origin is in the sender's subtree (`SYNC_ORIGIN_OUTSIDE_SUBTREE`);
- * 3. the signature verifies with the origin's registered key (`verifyChangeSet`);
+ * 3. the signature verifies with the origin's registered key (`verifyChangeSet`); a malformed
+ *    body its origin signed, in order, is quarantined as well as refused (`SYNC_MALFORMED`);
  * 4. `seq` is the next one (`SYNC_SEQ_GAP` with `expectedSeq`); an applied seq again is a
  *    duplicate (same hash: success, nothing applied) or a conflict (`SYNC_FORK`/`SYNC_SEQ_REPLAY`);
  * 5. `prev` is the hash of the last one applied (`SYNC_PREV_MISMATCH`);
- * 6. every row is within the origin's ownership (`SYNC_ROW_OUTSIDE_OWNERSHIP`) and applies
- *    (`SYNC_ROW_INVALID`); otherwise nothing is applied and the change set is quarantined.
+ * 6. every row is within the origin's ownership (`SYNC_ROW_OUTSIDE_OWNERSHIP`) and passes the
+ *    API's field validation and applies (`SYNC_ROW_INVALID`); otherwise nothing is applied, the
+ *    change set is quarantined and the origin is told which rows and why (`onRefused`).
+ *
+ * A person that duplicates another node's does not refuse anything: it is applied, and the two
+ * homes are told (`onNotices`, 查重 across nodes).
  */
 import type { Storage } from '../schema/db.ts'
 import { XuejiError } from '../config/errors.ts'
-import type { Applier, BadRow } from './apply.ts'
+import type { Applier, BadRow, RowNotice } from './apply.ts'
 import { inArea } from './area.ts'
+import { sha256Hex } from './canonical.ts'
 import { CHANGESET_TYP, verifyChangeSet, type ChangeSetBody, type SignedChangeSet } from './changeset.ts'
-import { syncError } from './errors.ts'
-import { isPlainObject, openCompactJws, type Signer } from './keys.ts'
+import { syncError, type SyncErrorCode } from './errors.ts'
+import { isPlainObject, isPositiveInt, openCompactJws, verifyJws, type Signer } from './keys.ts'
 import { signReceipt, type Receipt } from './receipt.ts'
 import type { KeyRegistry, SelfNode } from './registry.ts'
 
@@ -34,6 +40,10 @@ export interface InboxDeps {
   onStored?(origin: string, seq: number): void
   /** Called when a fork or replay is refused: an ops alarm. */
   onConflict?(info: { origin: string; seq: number; code: string }): void
+  /** Called after rows of `origin` seq `seq` were refused and quarantined: tell the origin. */
+  onRefused?(origin: string, seq: number, bad: readonly BadRow[]): void
+  /** Called after a commit whose rows raised notices (duplicates across nodes): tell the homes. */
+  onNotices?(notices: readonly RowNotice[]): void
 }
 
 /** A change set the receiver took: its receipt (JWS) and what it was. */
@@ -70,8 +80,41 @@ export function createInbox(deps: InboxDeps) {
       throw syncError('SYNC_ORIGIN_OUTSIDE_SUBTREE', `origin ${String(claimed)} is not in the subtree of ${sender.code}`, { origin: claimed ?? null, sender: sender.code })
     }
     // (3)
-    const { body, manifest, kid } = await verifyChangeSet(signed, deps.registry)
+    let verified: Awaited<ReturnType<typeof verifyChangeSet>>
+    try {
+      verified = await verifyChangeSet(signed, deps.registry)
+    } catch (err) {
+      if (err instanceof XuejiError && err.code === 'SYNC_MALFORMED') await holdIfSigned(sender, signed, err)
+      throw err
+    }
+    const { body, manifest, kid } = verified
     return withLock(body.origin, () => accept(sender, signed, body, manifest.hash, manifest.bytes, kid))
+  }
+
+  /**
+   * A malformed change set that its origin did sign (the manifest verifies and carries the
+   * body's hash) and that is the next one in its chain is quarantined like one with bad rows,
+   * so ops see why the origin halted; an unsigned or out-of-order one is only refused.
+   */
+  async function holdIfSigned(sender: SelfNode, signed: SignedChangeSet, err: XuejiError): Promise<void> {
+    let manifest: Record<string, unknown>
+    let kid: string
+    try {
+      const claimed = openCompactJws(signed.jws, CHANGESET_TYP).unverifiedPayload
+      if (typeof claimed.origin !== 'string' || !isPositiveInt(claimed.seq)) return
+      const at = { seq: claimed.seq }
+      ;({ payload: manifest, kid } = await verifyJws(signed.jws, { typ: CHANGESET_TYP, keys: deps.registry, signerOf: () => ({ signer: claimed.origin as string, at }) }))
+    } catch {
+      return
+    }
+    const { origin, seq, prev, hash } = manifest as { origin: string; seq: number; prev: unknown; hash: unknown }
+    if (hash !== sha256Hex(signed.body)) return
+    await withLock(origin, async () => {
+      const last = head.get(origin) as { seq: number; hash: string } | undefined
+      if ((last?.seq ?? 0) + 1 !== seq || (last?.hash ?? null) !== prev) return
+      const reason = typeof err.details?.reason === 'string' ? err.details.reason : err.message.slice(0, 200)
+      quarantine(origin, seq, hash, signed, kid, [{ index: -1, table: '', key: {}, code: 'SYNC_MALFORMED', reason }], sender.code)
+    })
   }
 
   async function accept(sender: SelfNode, signed: SignedChangeSet, body: ChangeSetBody, hash: string, bytes: number, kid: string): Promise<Accepted> {
@@ -87,7 +130,8 @@ export function createInbox(deps: InboxDeps) {
       const code = mine.prev === body.prev ? 'SYNC_FORK' : 'SYNC_SEQ_REPLAY'
       deps.storage.write(() =>
         db
-          .prepare('insert into sync_conflicts (origin, seq, hash, held_hash, code, body, jws, received_from, received_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+          .prepare(`insert into sync_conflicts (origin, seq, hash, held_hash, code, body, jws, received_from, received_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            on conflict (origin, seq, hash) do update set count = count + 1, received_at = excluded.received_at`)
           .run(origin, seq, hash, mine.hash, code, signed.body, signed.jws, sender.code, new Date().toISOString()),
       )
       deps.onConflict?.({ origin, seq, code })
@@ -102,6 +146,7 @@ export function createInbox(deps: InboxDeps) {
     const originNode = { code: origin, tier: deps.registry.tierOf(origin) ?? 'county' }
     const now = new Date().toISOString()
     let bad: BadRow[] = []
+    let notices: RowNotice[] = []
     try {
       deps.storage.write(() => {
         const result = deps.applier.apply(body.rows, originNode)
@@ -109,11 +154,13 @@ export function createInbox(deps: InboxDeps) {
           bad = result.bad
           throw new RollBack()
         }
+        notices = result.notices
         insert.run(origin, seq, hash, body.prev, signed.body, signed.jws, kid, body.rows.length, bytes, body.createdAt, sender.code, now, deps.terminal ? now : null)
       })
     } catch (err) {
       if (!(err instanceof RollBack)) throw err
       quarantine(origin, seq, hash, signed, kid, bad, sender.code)
+      deps.onRefused?.(origin, seq, bad)
       const code = bad.some(b => b.code === 'SYNC_ROW_OUTSIDE_OWNERSHIP') ? 'SYNC_ROW_OUTSIDE_OWNERSHIP' : 'SYNC_ROW_INVALID'
       throw syncError(code, `${bad.length} row(s) of ${origin} seq ${seq} refused and quarantined`, {
         origin,
@@ -121,11 +168,12 @@ export function createInbox(deps: InboxDeps) {
         rows: bad.slice(0, 20).map(b => ({ index: b.index, table: b.table, reason: b.reason, code: b.code })),
       })
     }
+    if (notices.length > 0) deps.onNotices?.(notices)
     deps.onStored?.(origin, seq)
     return receipt(origin, seq, hash, 'applied')
   }
 
-  function quarantine(origin: string, seq: number, hash: string, signed: SignedChangeSet, kid: string, bad: BadRow[], from: string) {
+  function quarantine(origin: string, seq: number, hash: string, signed: SignedChangeSet, kid: string, bad: readonly (Omit<BadRow, 'code'> & { code: SyncErrorCode })[], from: string) {
     deps.storage.write(() =>
       db
         .prepare(`insert into sync_quarantine (origin, seq, hash, body, jws, kid, bad_rows, received_from, received_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -153,6 +201,7 @@ export function createInbox(deps: InboxDeps) {
       const skip = new Set<number>((JSON.parse(row.bad_rows) as BadRow[]).map(b => b.index))
       const originNode = { code: origin, tier: deps.registry.tierOf(origin) ?? 'county' }
       const now = new Date().toISOString()
+      let notices: RowNotice[] = []
       for (let round = 0; round <= body.rows.length; round++) {
         const done = tryWrite(() => {
           const result = deps.applier.apply(body.rows, originNode, skip)
@@ -160,11 +209,13 @@ export function createInbox(deps: InboxDeps) {
             result.bad.forEach(b => skip.add(b.index))
             throw new RollBack()
           }
+          notices = result.notices
           insert.run(origin, seq, manifest.hash, body.prev, row.body, row.jws, kid, body.rows.length, manifest.bytes, body.createdAt, row.received_from, now, deps.terminal ? now : null)
           db.prepare("update sync_quarantine set status = 'released', decided_at = ?, decided_by = ? where origin = ? and seq = ? and status = 'held'").run(now, decidedBy, origin, seq)
         })
         if (done) break
       }
+      if (notices.length > 0) deps.onNotices?.(notices)
       deps.onStored?.(origin, seq)
       return { skipped: skip.size }
     })

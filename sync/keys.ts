@@ -373,11 +373,14 @@ export async function verifyKeyRecord(
 }
 
 const TIERS: readonly Tier[] = ['province', 'city', 'county']
+const KEY_RECORD_FIELDS = new Set(['node', 'tier', 'parent', 'kid', 'publicJwk', 'validFromSeq', 'validUntilSeq', 'issuedAt'])
 
 async function assertKeyRecord(r: unknown): Promise<KeyRecord> {
   const bad = (why: string) => syncError('SYNC_MALFORMED', `key record: ${why}`, { reason: why })
   if (!isPlainObject(r)) throw bad('not an object')
   const rec = r as Record<string, unknown>
+  const extra = Object.keys(rec).filter(k => !KEY_RECORD_FIELDS.has(k))
+  if (extra.length > 0) throw bad(`unknown fields ${extra.join(',')}`)
   if (typeof rec.node !== 'string' || rec.node === '') throw bad('node')
   if (!TIERS.includes(rec.tier as Tier)) throw bad('tier')
   // Only the province is a root; every other node has a parent that vouches for it.
@@ -387,7 +390,8 @@ async function assertKeyRecord(r: unknown): Promise<KeyRecord> {
   if (typeof rec.kid !== 'string' || rec.kid !== (await jwkKid(rec.publicJwk))) throw bad('kid is not the thumbprint of publicJwk')
   if (!isPositiveInt(rec.validFromSeq)) throw bad('validFromSeq')
   const until = rec.validUntilSeq ?? null
-  if (until !== null && !(isPositiveInt(until) && until >= rec.validFromSeq)) throw bad('validUntilSeq')
+  // until = validFromSeq - 1 is an empty range: a key revoked before it signed anything.
+  if (until !== null && !(typeof until === 'number' && Number.isSafeInteger(until) && until >= rec.validFromSeq - 1)) throw bad('validUntilSeq')
   if (typeof rec.issuedAt !== 'string') throw bad('issuedAt')
   return {
     node: rec.node,

@@ -16,8 +16,11 @@ export type FederationRequest =
   | { type: 'changeset.push'; changeSet: SignedChangeSet }
   /** Key records of nodes in the sender's subtree, signed by their enrolling parents. */
   | { type: 'keys.push'; records: string[] }
-  /** The sender's new key: the parent signs its record (and closes the old one at `validFromSeq - 1`). */
-  | { type: 'key.rotate'; kid: string; publicJwk: Ed25519PublicJwk; validFromSeq: number; proof: string }
+  /**
+   * The sender's new key: the parent signs its record (and closes the old one at
+   * `validFromSeq - 1`). `proof`: signed by the new key; `endorsement`: signed by the current one.
+   */
+  | { type: 'key.rotate'; kid: string; publicJwk: Ed25519PublicJwk; validFromSeq: number; proof: string; endorsement: string }
   /** Downward commands for the sender's subtree after the parent-local id `after`. */
   | { type: 'commands.pull'; after: number; limit: number }
   /** Change sets of one origin of the sender's subtree (disaster recovery: `xueji sync rebuild`). */
@@ -30,6 +33,25 @@ export type FederationRequest =
   | { type: 'audit.anchors'; after: number; limit: number }
   /** A death report (R-20.2) of a node in the sender's subtree: compact JWS by its origin (sync/death.ts). */
   | { type: 'death.report'; report: string }
+  /** 查重 across the federation (sync/lookup.ts): is this person registered outside the sender's subtree? */
+  | ({ type: 'person.lookup' } & PersonQuery)
+
+/** A person to look up among students or children: by ID number (citizen ID), 学籍号, or both. */
+export interface PersonQuery {
+  /** A kindergarten child who becomes a pupil is registered anew, so each table is asked alone. */
+  table: 'students' | 'children'
+  idNumber?: string
+  studentNo?: string
+}
+
+/** Where a person is registered: no personal data, only the record's place. */
+export interface PersonHolder {
+  table: 'students' | 'children'
+  homeNode: string
+  /** School or kindergarten code and name. */
+  unitCode: string
+  unitName: string | null
+}
 
 /** The answer to each request type. */
 export interface FederationResponses {
@@ -44,6 +66,7 @@ export interface FederationResponses {
   'audit.anchors': { anchors: (AuditAnchor & { changeSetSeq: number })[]; scannedTo: number | null }
   /** `acknowledged`: this node's bureau has acknowledged the report already. */
   'death.report': { status: 'stored' | 'duplicate'; acknowledged: boolean }
+  'person.lookup': { holder: PersonHolder | null }
 }
 
 /** The response type of request `T`. */
@@ -76,6 +99,8 @@ export const HTTP_ROUTES = {
   'digest.push': { method: 'POST', path: '/digests' },
   'audit.anchors': { method: 'GET', path: '/audit-anchors' },
   'death.report': { method: 'POST', path: '/death-reports' },
+  // POST: an ID number never goes into a URL (access logs).
+  'person.lookup': { method: 'POST', path: '/persons/lookup' },
 } as const satisfies Record<FederationRequest['type'], { method: 'GET' | 'POST'; path: string }>
 
 /** Path prefix of the federation routes. */
@@ -85,6 +110,8 @@ export const ENROLL_PATH = '/enroll'
 
 const int = (v: unknown, min: number) => Number.isSafeInteger(v) && (v as number) >= min
 const str = (v: unknown) => typeof v === 'string' && v !== ''
+
+const isUnitDigest = (u: unknown) => isPlainObject(u) && str(u.unit) && int(u.count, 0) && typeof u.hash === 'string'
 
 /**
  * Checks a request's shape (the HTTP routes check schemas too; the in-memory transport relies
@@ -101,7 +128,7 @@ export function assertRequest(m: unknown): FederationRequest {
       if (!Array.isArray(m.records) || !m.records.every(str)) throw bad('records')
       break
     case 'key.rotate':
-      if (!str(m.kid) || !isPlainObject(m.publicJwk) || !int(m.validFromSeq, 1) || !str(m.proof)) throw bad('key.rotate')
+      if (!str(m.kid) || !isPlainObject(m.publicJwk) || !int(m.validFromSeq, 1) || !str(m.proof) || !str(m.endorsement)) throw bad('key.rotate')
       break
     case 'commands.pull':
       if (!int(m.after, 0) || !int(m.limit, 1)) throw bad('commands.pull')
@@ -118,8 +145,13 @@ export function assertRequest(m: unknown): FederationRequest {
       if (!str(m.report)) throw bad('report')
       break
     case 'digest.push':
-      if (!isPlainObject(m.digest) || !Array.isArray(m.digest.units) || !int(m.digest.seq, 0)) throw bad('digest')
+      if (!isPlainObject(m.digest) || !str(m.digest.origin) || !int(m.digest.seq, 0) || !Array.isArray(m.digest.units) || !m.digest.units.every(isUnitDigest)) throw bad('digest')
       break
+    case 'person.lookup': {
+      const ok = (v: unknown) => v === undefined || (typeof v === 'string' && /^[0-9A-Za-z]{1,30}$/.test(v))
+      if (!ok(m.idNumber) || !ok(m.studentNo) || (m.idNumber === undefined && m.studentNo === undefined) || (m.table !== 'students' && m.table !== 'children')) throw bad('person.lookup')
+      break
+    }
     default:
       throw bad(`unknown type ${m.type}`)
   }

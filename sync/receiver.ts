@@ -13,7 +13,7 @@ import { acceptEnrolment, acceptRotation } from './enrolment.ts'
 import { syncError } from './errors.ts'
 import type { Inbox } from './inbox.ts'
 import { openCompactJws, type Signer, type Tier } from './keys.ts'
-import { assertEnrollRequest, assertRequest, type EnrollRequest, type EnrollResponse, type FederationRequest, type FederationResponses, type ResponseOf } from './messages.ts'
+import { assertEnrollRequest, assertRequest, type EnrollRequest, type EnrollResponse, type FederationRequest, type FederationResponses, type PersonHolder, type PersonQuery, type ResponseOf } from './messages.ts'
 import { verifyNodeToken } from './node-token.ts'
 import type { KeyRegistry, SelfNode } from './registry.ts'
 import { NODE_AUTH_SCHEME, type FederationEndpoint } from './transport.ts'
@@ -31,12 +31,25 @@ export interface ReceiverDeps {
   onKeys?(): void
   /** A new death report arrived from a child: relay it upward at once. */
   onDeathReport?(): void
+  /** 查重 across the federation: this node's replica, then its parent (sync/lookup.ts). */
+  lookup(q: PersonQuery, except: SelfNode): Promise<PersonHolder | null>
 }
 
 /** Most items one pull or fetch answers with. */
 const PAGE_MAX = 500
 
-export function createReceiver(deps: ReceiverDeps): FederationEndpoint {
+/**
+ * The federation endpoint with its two halves apart, so that HTTP can authenticate a request
+ * from its headers before it reads the body (`node/routes/federation.ts`).
+ */
+export interface Receiver extends FederationEndpoint {
+  /** Checks the node token and that its issuer is an enrolled child; returns that child. */
+  authenticate(authorization: string | undefined): Promise<SelfNode>
+  /** Checks the shape of a request from an authenticated child and answers it. */
+  serve<T extends FederationRequest>(sender: SelfNode, message: T): Promise<ResponseOf<T>>
+}
+
+export function createReceiver(deps: ReceiverDeps): Receiver {
   const { storage, self } = deps
   const db = storage.sqlite
   // jti → exp (s): a token is good for one request. Per process, which is all a node is.
@@ -93,6 +106,8 @@ export function createReceiver(deps: ReceiverDeps): FederationEndpoint {
         if (out.status === 'stored') deps.onDeathReport?.()
         return out
       }
+      case 'person.lookup':
+        return { holder: await deps.lookup({ table: m.table, idNumber: m.idNumber, studentNo: m.studentNo }, sender) }
     }
   }
 
@@ -130,10 +145,12 @@ export function createReceiver(deps: ReceiverDeps): FederationEndpoint {
     return out
   }
 
+  const serve = async <T extends FederationRequest>(sender: SelfNode, message: T): Promise<ResponseOf<T>> => (await dispatch(sender, assertRequest(message))) as ResponseOf<T>
   return {
+    authenticate,
+    serve,
     async handle<T extends FederationRequest>(authorization: string | undefined, message: T): Promise<ResponseOf<T>> {
-      const sender = await authenticate(authorization)
-      return (await dispatch(sender, assertRequest(message))) as ResponseOf<T>
+      return serve(await authenticate(authorization), message)
     },
     async enroll(request: EnrollRequest): Promise<EnrollResponse> {
       return acceptEnrolment(deps, assertEnrollRequest(request))

@@ -10,7 +10,7 @@
  *   its range only, and for tokens, commands and receipts only while current.
  */
 import type { Storage } from '../schema/db.ts'
-import { inArea } from './area.ts'
+import { childTier, inArea, isBelow } from './area.ts'
 import { syncError } from './errors.ts'
 import {
   importPublicJwk,
@@ -37,9 +37,12 @@ export interface SelfNode {
 export interface KeyRegistry extends KeyResolver {
   /**
    * Verifies key records and stores them. Each must be signed by its `parent` with a key
-   * already registered here (or stored earlier in the same call: send parents first).
-   * `scope`: the records must be about nodes within that node's area (the sending child's
-   * subtree), signed by a node within it too. `relayed`: whether they still need to go up.
+   * already registered here (or stored earlier in the same call: send parents first), and that
+   * parent must be the node's enrolling parent as recorded from above (`SYNC_KEY_NOT_VOUCHED`:
+   * no self-signed or root records, no other tier or parent than enrolment recorded, no
+   * reopening of a closed key). `scope`: the records must be about nodes within that node's
+   * area (the sending child's subtree), signed by a node within it too. `relayed`: whether they
+   * still need to go up.
    */
   importRecords(records: readonly string[], opts: { scope: SelfNode; relayed: boolean }): Promise<KeyRecord[]>
   /**
@@ -70,7 +73,7 @@ interface KeyRow {
 export function createKeyRegistry(storage: Storage, self: SelfNode, opts: { signer?: () => Promise<Signer> } = {}): KeyRegistry {
   const db = storage.sqlite
   const own = db.prepare('select kid, public_jwk, valid_from_seq, valid_until_seq from node_keys where kid = ?')
-  const other = db.prepare('select kid, public_jwk, valid_from_seq, valid_until_seq from sync_keys where node = ? and kid = ?')
+  const registered = db.prepare('select kid, public_jwk, valid_from_seq, valid_until_seq from sync_keys where node = ? and kid = ?')
   const upsert = db.prepare(`insert into sync_keys (node, kid, tier, parent, public_jwk, valid_from_seq, valid_until_seq, record, received_at, relayed_at)
     values (@node, @kid, @tier, @parent, @publicJwk, @validFromSeq, @validUntilSeq, @record, @receivedAt, @relayedAt)
     on conflict (node, kid) do update set tier = excluded.tier, parent = excluded.parent, valid_from_seq = excluded.valid_from_seq,
@@ -105,7 +108,7 @@ export function createKeyRegistry(storage: Storage, self: SelfNode, opts: { sign
 
   const registry: KeyRegistry = {
     async resolve(signer, kid, at) {
-      const row = (signer === self.code ? own.get(kid) : other.get(signer, kid)) as KeyRow | undefined
+      const row = (signer === self.code ? own.get(kid) : registered.get(signer, kid)) as KeyRow | undefined
       if (!row) return undefined
       if (at === undefined) return row.valid_until_seq === null ? keyOf(row) : undefined
       if (at.seq < row.valid_from_seq || (row.valid_until_seq !== null && at.seq > row.valid_until_seq)) return undefined
@@ -115,15 +118,19 @@ export function createKeyRegistry(storage: Storage, self: SelfNode, opts: { sign
     async importRecords(records, { scope, relayed }) {
       const out: KeyRecord[] = []
       for (const jws of records) {
+        // Verified with the current key of the node the record names as its parent.
         const { record } = await verifyKeyRecord(jws, registry)
         // A child vouches only for its own subtree; the root record comes only from our parent.
         const signer = record.parent ?? record.node
-        if (!inArea(scope, record.node) || !inArea(scope, signer) || (record.parent !== null && !inArea({ code: record.parent, tier: registry.tierOf(record.parent) ?? 'county' }, record.node))) {
+        if (!inArea(scope, record.node) || !inArea(scope, signer)) {
           throw syncError('SYNC_ORIGIN_OUTSIDE_SUBTREE', `key record of ${record.node} is outside the subtree of ${scope.code}`, { node: record.node })
         }
-        // Our own records are kept too (resolve() reads our keys from node_keys): they show which
-        // of our keys the parent has vouched for, and start the chain we hand to our children.
-        storage.write(() => store(record, jws, relayed))
+        storage.write(() => {
+          assertVouched(record)
+          // Our own records are kept too (resolve() reads our keys from node_keys): they show which
+          // of our keys the parent has vouched for, and start the chain we hand to our children.
+          store(record, jws, relayed)
+        })
         out.push(record)
       }
       return out
@@ -179,8 +186,42 @@ export function createKeyRegistry(storage: Storage, self: SelfNode, opts: { sign
 
     tierOf(node) {
       if (node === self.code) return self.tier
-      return (db.prepare('select tier from sync_keys where node = ? limit 1').get(node) as { tier: Tier } | undefined)?.tier
+      // What this node recorded when it enrolled the child, else what the enrolling parent
+      // recorded (importRecords lets no record disagree with it; migration 0006 removed the
+      // self-vouched records taken before that).
+      const child = db.prepare('select tier from sync_children where code = ?').get(node) as { tier: Tier } | undefined
+      return child?.tier ?? (db.prepare('select tier from sync_keys where node = ? limit 1').get(node) as { tier: Tier } | undefined)?.tier
     },
+  }
+
+  /**
+   * Trust comes only from above (DESIGN.md §5). A record, already verified with the key of the
+   * node it names as parent, is taken only when that parent is the node's enrolling parent: not
+   * the node itself, not a root claim, a parent whose tier is the one ITS parent recorded, the
+   * node one tier below it and inside its area; and when it agrees with what is held: the same
+   * tier and parent as the node's earlier records, and a known key's seq range only narrowed
+   * (a replayed older record must not reopen a closed or revoked key).
+   * @throws XuejiError `SYNC_KEY_NOT_VOUCHED` with `details.reason`.
+   */
+  function assertVouched(record: KeyRecord): void {
+    const refuse = (reason: string, message: string) => syncError('SYNC_KEY_NOT_VOUCHED', `节点 ${record.node} 的密钥记录不是其上级登记节点签发的（${message}），不予登记`, { node: record.node, reason })
+    if (record.parent === null) throw refuse('root', '根密钥只能在加入时由上级下发')
+    if (record.parent === record.node) throw refuse('self', '节点不能为自己的密钥担保')
+    const parentTier = registry.tierOf(record.parent)
+    if (parentTier === undefined || record.tier !== childTier(parentTier) || !isBelow({ code: record.parent, tier: parentTier }, record.node)) {
+      throw refuse('tier', '层级或辖区与上级登记的不符')
+    }
+    const enrolled = db.prepare('select tier from sync_children where code = ?').get(record.node) as { tier: Tier } | undefined
+    const other = db.prepare('select 1 from sync_keys where node = ? and (tier <> ? or parent is not ?) limit 1').get(record.node, record.tier, record.parent)
+    if ((enrolled && enrolled.tier !== record.tier) || other) throw refuse('enrolment', '与加入时登记的层级或上级不符')
+    // A kid names one key everywhere: two nodes sharing it could sign for each other.
+    if (db.prepare('select 1 from sync_keys where kid = ? and node <> ?').get(record.kid, record.node)) throw refuse('kid', '该密钥已登记给其他节点')
+    const held = registered.get(record.node, record.kid) as KeyRow | undefined
+    if (held) {
+      const until = record.validUntilSeq ?? null
+      const narrower = record.validFromSeq >= held.valid_from_seq && (held.valid_until_seq === null || (until !== null && until <= held.valid_until_seq))
+      if (!narrower) throw refuse('reopen', '不能重新启用已停用的密钥')
+    }
   }
 
   /** The province's self-signed record of its current key, made once and kept. */

@@ -14,13 +14,16 @@ import type { Config } from '../config/schema.ts'
 import type { Storage } from '../schema/db.ts'
 import type { ReplicatedTable } from '../schema/replicated.ts'
 import type { AuditAnchor } from './changeset.ts'
-import { createApplier } from './apply.ts'
+import { createApplier, type RowRules } from './apply.ts'
 import { createDeathReports, DEATH_ACK, deathAckHandler } from './death.ts'
 import { BUILTIN_COMMAND_HANDLERS, createDownward, type CommandHandler } from './downward.ts'
+import { FEEDBACK_COMMAND, duplicateEntries, feedbackHandler, recordFeedback, refusalEntries, type FeedbackEntry } from './feedback.ts'
 import { enrolWithParent, issueJoinToken, rotateOwnKey, tokenKid } from './enrolment.ts'
 import { syncError } from './errors.ts'
 import { rebuildFromParent, verifyStored } from './recovery.ts'
 import { createInbox } from './inbox.ts'
+import { askParent, lookupPerson } from './lookup.ts'
+import type { PersonQuery } from './messages.ts'
 import { issueNodeToken } from './node-token.ts'
 import { packOutbox, serialise } from './packer.ts'
 import { openSyncQueues, startSyncWorkers, type SyncQueueName, type SyncQueues } from './queues.ts'
@@ -50,6 +53,8 @@ export interface SyncServiceOptions {
   handlers?: ReadonlyMap<string, CommandHandler>
   /** The replicated tables (default: the registry of schema/replicated.ts). */
   tables?: readonly ReplicatedTable[]
+  /** The domain's validation and 查重 of replicated rows (node/services/records/replica-rules.ts). */
+  rules: RowRules
 }
 
 export function createSyncService(opts: SyncServiceOptions) {
@@ -57,8 +62,8 @@ export function createSyncService(opts: SyncServiceOptions) {
   const terminal = self.tier === 'province'
   const signer = () => loadSigner(storage)
   const registry = createKeyRegistry(storage, self, { signer })
-  const applier = createApplier(storage, opts.tables)
-  const downward = createDownward({ storage, self, registry, signer, handlers: new Map([...BUILTIN_COMMAND_HANDLERS, [DEATH_ACK, deathAckHandler], ...(opts.handlers ?? [])]) })
+  const applier = createApplier(storage, opts.rules, opts.tables)
+  const downward = createDownward({ storage, self, registry, signer, handlers: new Map([...BUILTIN_COMMAND_HANDLERS, [FEEDBACK_COMMAND, feedbackHandler], [DEATH_ACK, deathAckHandler], ...(opts.handlers ?? [])]) })
   const death = createDeathReports({ storage, self, registry, signer, resendMs: config.deathResendMs })
   let queues: SyncQueues | undefined
   let workers: { close(): Promise<void> } | undefined
@@ -99,6 +104,20 @@ export function createSyncService(opts: SyncServiceOptions) {
     for (const id of death.dueJobs()) enqueue('death', id)
   }
 
+  /**
+   * Tells a record's home what this node found: stored here when it is ours, else a downward
+   * command (signed, pulled hop by hop). Issued after the commit; a failure is logged, and the
+   * quarantine or the problem record stays here for ops and the bureau.
+   */
+  function report(home: string, entries: FeedbackEntry[]): void {
+    if (entries.length === 0) return
+    if (home === self.code) {
+      storage.write(() => recordFeedback(storage, self.code, entries))
+      return
+    }
+    downward.issue(home, FEEDBACK_COMMAND, { entries }).catch(err => log.warn({ err: (err as Error).message, peer: home }, 'could not issue feedback to the home node'))
+  }
+
   const inbox = createInbox({
     storage,
     self,
@@ -108,8 +127,13 @@ export function createSyncService(opts: SyncServiceOptions) {
     terminal,
     onStored: (origin, seq) => enqueuePush(origin, seq),
     onConflict: c => log.error({ ...c, alarm: true }, 'change-set conflict refused and kept: possible fork, investigate'),
+    onRefused: (origin, seq, bad) => report(origin, refusalEntries(seq, bad)),
+    onNotices: notices => {
+      for (const n of notices) for (const [home, entry] of duplicateEntries(n)) report(home, [entry])
+    },
   })
-  const receiver = createReceiver({ storage, self, registry, inbox, downward, death, signer, terminal, onKeys: () => enqueuePush(self.code, `keys${Date.now()}`), onDeathReport: enqueueDeath })
+  const lookup = (q: PersonQuery, except?: SelfNode) => lookupPerson({ storage, transport, enrolled: parentCode() !== undefined }, q, except)
+  const receiver = createReceiver({ storage, self, registry, inbox, downward, death, signer, terminal, lookup, onKeys: () => enqueuePush(self.code, `keys${Date.now()}`), onDeathReport: enqueueDeath })
 
   const pack = serialise(async () => {
     const seqs = await packOutbox({ storage, self, signerFor: seq => loadSigner(storage, seq), limits: { maxRows: config.maxRows, maxBytes: config.maxBytes }, terminal })
@@ -137,7 +161,15 @@ export function createSyncService(opts: SyncServiceOptions) {
   }
   const unsubscribe = storage.onOutboxCommit(wake)
 
-  const upstreamDeps: UpstreamDeps = { storage, self, registry, transport, downward, signer, retry: { baseMs: config.retryBaseMs, maxMs: config.retryMaxMs }, log }
+  const upstreamDeps: UpstreamDeps = {
+    storage, self, registry, transport, downward, signer, retry: { baseMs: config.retryBaseMs, maxMs: config.retryMaxMs }, log,
+    // A whole change set refused above (fork, key, format …): its origin hears it. Row refusals
+    // come from the refusing node itself, row by row (inbox `onRefused`).
+    onHalt: (origin, seq, err) => {
+      if (err.code === 'SYNC_ROW_INVALID' || err.code === 'SYNC_ROW_OUTSIDE_OWNERSHIP') return
+      report(origin, [{ kind: 'refused', seq, table: 'sync_change_sets', recordId: `${origin}/${seq}`, code: err.code, reason: 'change set refused by the parent' }])
+    },
+  }
 
   /** Rebuilds every job SQLite says is due (see the file comment). */
   async function reconcile(): Promise<void> {
@@ -182,6 +214,14 @@ export function createSyncService(opts: SyncServiceOptions) {
     /** Packs an empty change set carrying the audit head when it moved and nothing was sent for an anti-entropy interval. */
     anchorAudit,
     reconcile,
+    /**
+     * 查重 across the federation before registering a person (R-10.1): who outside this node
+     * holds this ID number or 学籍号 (this node's own records are the records service's to
+     * check); `null` at the province or when nobody does; rejects when the parent cannot be asked.
+     */
+    askParent: (q: PersonQuery) => askParent({ transport, enrolled: parentCode() !== undefined }, q),
+    /** Stores what this node learnt about one of its own records (an entry accepted unchecked). */
+    recordFeedback: (entries: FeedbackEntry[]) => storage.write(() => recordFeedback(storage, self.code, entries)),
     /** Runs one upstream step directly (tests, CLI). */
     pushOrigin: (origin: string) => pushOrigin({ origin }, upstreamDeps),
     pullCommands: () => pullCommands({}, upstreamDeps),

@@ -38,9 +38,12 @@ export interface SyncStatus {
   /** Per origin received from children: the last seq applied here. */
   applied: { origin: string; seq: number; at: string }[]
   quarantine: { held: number; rows: number; items: { origin: string; seq: number; rows: number; receivedAt: string; reasons: string[] }[] }
-  conflicts: { origin: string; seq: number; code: string; receivedAt: string }[]
+  /** Forks and replays kept, one per distinct hash; `count`: how often it was received, `receivedAt`: last time. */
+  conflicts: { origin: string; seq: number; code: string; receivedAt: string; count: number }[]
   commands: { issued: number; toApply: number; waiting: { issuer: string; seq: number; code: string | null }[] }
   drift: { origin: string; result: string; checkedAt: string; units: number; driftUnits: number }[]
+  /** What upper tiers reported about this node's own records (sync/feedback.ts), by kind. */
+  feedback: { refused: number; duplicate: number; unchecked: number }
   queues: Record<string, Record<string, number>> | null
 }
 
@@ -93,7 +96,7 @@ export function syncStatus(storage: Storage, self: SelfNode, queues: SyncStatus[
     children: all<{ code: string; tier: string; name: string; enrolled_at: string }>('select * from sync_children order by code').map(c => ({ code: c.code, tier: c.tier, name: c.name, enrolledAt: c.enrolled_at })),
     applied: all<{ origin: string; seq: number; at: string }>('select origin, max(seq) seq, max(stored_at) at from sync_change_sets where received_from is not null group by origin order by origin'),
     quarantine: { held: items.length, rows: items.reduce((n, i) => n + i.rows, 0), items },
-    conflicts: all<{ origin: string; seq: number; code: string; receivedAt: string }>('select origin, seq, code, received_at receivedAt from sync_conflicts order by id desc limit 50'),
+    conflicts: all<{ origin: string; seq: number; code: string; receivedAt: string; count: number }>('select origin, seq, code, received_at receivedAt, count from sync_conflicts order by received_at desc limit 50'),
     commands: {
       issued: (db.prepare('select count(*) n from sync_commands where issuer = ?').get(self.code) as { n: number }).n,
       toApply: (db.prepare('select count(*) n from sync_commands where destination = ? and applied_at is null').get(self.code) as { n: number }).n,
@@ -106,6 +109,9 @@ export function syncStatus(storage: Storage, self: SelfNode, queues: SyncStatus[
       units: d.units,
       driftUnits: (JSON.parse(d.drift) as unknown[]).length,
     })),
+    feedback: Object.fromEntries(
+      ['refused', 'duplicate', 'unchecked'].map(k => [k, (db.prepare('select count(*) n from sync_feedback where kind = ?').get(k) as { n: number }).n]),
+    ) as SyncStatus['feedback'],
     queues,
   }
 }

@@ -17,7 +17,7 @@ import type { Storage } from '../schema/db.ts'
 import type { DeathReports } from './death.ts'
 import { computeUnits, type DigestResult } from './digest.ts'
 import type { Downward } from './downward.ts'
-import { finishRotation, unregisteredOwnKey } from './enrolment.ts'
+import { finishRotation, tokenKid, unregisteredOwnKey } from './enrolment.ts'
 import { syncError } from './errors.ts'
 import { isRefusal } from './inbox.ts'
 import type { Signer } from './keys.ts'
@@ -47,6 +47,8 @@ export interface UpstreamDeps {
   retry: { baseMs: number; maxMs: number }
   log: SyncLog
   now?: () => number
+  /** The parent refused a change set of `origin` (first time for that seq and code): tell the origin. */
+  onHalt?(origin: string, seq: number, err: XuejiError): void
 }
 
 /** The link to the parent is in backoff until `until` (epoch ms): the job should wait, not fail. */
@@ -109,7 +111,10 @@ async function onLink<T>(deps: UpstreamDeps, fn: (l: ReturnType<typeof link>) =>
 async function prepareLink(deps: UpstreamDeps, l: ReturnType<typeof link>): Promise<void> {
   const rotated = unregisteredOwnKey(deps.storage, deps.self)
   if (rotated) {
-    await finishRotation({ ...deps, transport: l.transport, newSigner: await loadSignerByKid(deps.storage, rotated.kid) }, rotated, l.parent_code)
+    const current = tokenKid(deps.storage, deps.self)
+    if (!current) throw syncError('SYNC_NOT_ENROLLED', 'no key of this node is registered at the parent', { node: deps.self.code })
+    const [newSigner, currentSigner] = [await loadSignerByKid(deps.storage, rotated.kid), await loadSignerByKid(deps.storage, current)]
+    await finishRotation({ ...deps, transport: l.transport, newSigner, currentSigner }, rotated, l.parent_code)
   }
   const pending = deps.registry.pendingRelay()
   if (pending.length > 0) {
@@ -181,12 +186,16 @@ export async function pushOrigin(data: { origin: string }, deps: UpstreamDeps): 
 
 function halt(deps: UpstreamDeps, origin: string, seq: number, err: XuejiError) {
   const now = (deps.now ?? Date.now)()
+  const db = deps.storage.sqlite
+  const before = db.prepare('select seq, code from sync_halts where origin = ?').get(origin) as { seq: number; code: string } | undefined
   deps.storage.write(() =>
-    deps.storage.sqlite
+    db
       .prepare(`insert into sync_halts (origin, seq, code, message, halted_at, last_try_at) values (?, ?, ?, ?, ?, ?)
         on conflict (origin) do update set seq = excluded.seq, code = excluded.code, message = excluded.message, last_try_at = excluded.last_try_at`)
       .run(origin, seq, err.code, err.message.slice(0, 500), new Date(now).toISOString(), now),
   )
+  // The halted retries refuse again and again; the origin hears of each refusal once.
+  if (before?.seq !== seq || before.code !== err.code) deps.onHalt?.(origin, seq, err)
 }
 
 /** Pulls downward commands for this subtree, stores them, applies those addressed here. */

@@ -64,7 +64,7 @@ export async function buildTestApp(t: Test, opts: TestNodeOptions = {}): Promise
   await redis.connect()
   const identity = loadIdentity(storage, config)
   // The node's real logger options (redaction, request serializer), only writing to the stream.
-  const logger = opts.logStream ? { ...loggerOptions('info'), stream: opts.logStream } : false
+  const logger = opts.logStream ? { ...loggerOptions({ level: 'info' }), stream: opts.logStream } : false
   const secretKey = loadSecretsKey(join(dataDir, 'keys'))
   const app = await createServer({ config, storage, redis, identity, secretKey, logger })
   await app.ready()

@@ -227,7 +227,8 @@ export function createAuthService({ storage, config, secretKey, now = Date.now }
       if (!account || !ok || account.disabled_at !== null) {
         throw authError('AUTH_FAILED', '用户名或密码错误', account ? { accountId: account.id } : undefined)
       }
-      const stage: LoginStage = TOTP_ROLES.includes(account.role) ? (account.totp_secret ? 'totp' : 'totp_enrol') : 'ok'
+      const totp = TOTP_ROLES.includes(account.role) && !config.security.demoLoginWithoutTotp
+      const stage: LoginStage = totp ? (account.totp_secret ? 'totp' : 'totp_enrol') : 'ok'
       const session = auditedWrite(
         storage,
         () => {

@@ -39,6 +39,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Required on every /api/v1 route; see node/plugins/auth.ts. */
     permission?: RouteAccess
+    /** The login route: it ends the session the client holds, so it needs no CSRF token for it. */
+    replacesSession?: boolean
   }
   interface FastifyRequest {
     /** The signed-in account, or null (no session, expired, or login not complete). */
@@ -116,8 +118,11 @@ export default fp<AuthPluginOptions>(
     app.decorateRequest('auditContext', null)
 
     await app.register(cookie)
-    // Security headers (R-25.2). The CSP default of helmet suits the JSON API and the /docs UI.
-    await app.register(helmet, { hsts: app.config.security.cookieSecure })
+    // Security headers (R-25.2). helmet's default CSP suits the JSON API and the /docs UI, but its
+    // upgrade-insecure-requests would send a browser on a plain-HTTP node to an https:// that does
+    // not answer: only a node served over HTTPS (security.cookieSecure) keeps it.
+    const https = app.config.security.cookieSecure
+    await app.register(helmet, { hsts: https, contentSecurityPolicy: { directives: { upgradeInsecureRequests: https ? [] : null } } })
 
     app.addHook('onRoute', route => {
       const url = route.url ?? route.path
@@ -151,7 +156,9 @@ export default fp<AuthPluginOptions>(
 
       // CSRF: a state-changing request that rides on a session must echo the session's token.
       // Without a session there is nothing to forge (and only `public` routes will pass).
-      if (!SAFE_METHODS.has(req.method) && req.authSession && req.headers[CSRF_HEADER] !== req.authSession.session.csrf_token) {
+      // Login is exempt: it replaces whatever session the client holds (routes/auth.ts), and a
+      // client that lost its token must still be able to sign in again.
+      if (!SAFE_METHODS.has(req.method) && req.authSession && !req.routeOptions.config.replacesSession && req.headers[CSRF_HEADER] !== req.authSession.session.csrf_token) {
         throw authError('CSRF_FAILED', '请求缺少有效的防伪令牌，请刷新页面后重试')
       }
       if (permission === 'public') return

@@ -21,7 +21,8 @@ export default fp(
       }
       if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send({ code: 'BODY_TOO_LARGE', message: '提交的数据过大' })
       if (fe.statusCode && fe.statusCode < 500) {
-        return reply.code(fe.statusCode).send({ code: fe.code ?? 'BAD_REQUEST', message: fe.message })
+        // One catalogued code for malformed HTTP; Fastify's own code says what in details.
+        return reply.code(fe.statusCode).send({ code: 'BAD_REQUEST', message: `请求格式有误：${fe.message}`, details: { reason: fe.code ?? null } })
       }
       req.log.error({ err }, 'unexpected error')
       return reply.code(500).send({ code: 'INTERNAL', message: '服务器内部错误，请联系管理员（请求编号 ' + req.id + '）' })

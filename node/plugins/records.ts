@@ -1,11 +1,13 @@
 import fp from 'fastify-plugin'
-import { codes as shippedCodes, createCodeRegistry, loadCodeFiles } from '../../schema/codes/index.ts'
+import { nodeCodes, type CodeRegistry } from '../../schema/codes/index.ts'
 import { createRecordsService, type RecordsService } from '../services/records/service.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** The registration record (Articles 7–12): node/services/records/service.ts. */
     records: RecordsService
+    /** This node's code tables: the shipped national ones plus local codes. */
+    codes: CodeRegistry
   }
 }
 
@@ -16,8 +18,8 @@ declare module 'fastify' {
  */
 export default fp(
   async app => {
-    const dir = app.config.codes.localDir
-    const codes = dir ? createCodeRegistry(loadCodeFiles(dir)) : shippedCodes
+    const codes = nodeCodes(app.config.codes.localDir)
+    app.decorate('codes', codes)
     app.decorate('records', createRecordsService({ storage: app.storage, identity: app.identity, codes }))
   },
   { name: 'records', dependencies: ['errors'] },

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import { within } from '../../config/within.ts'
 import { createSyncService, type SyncService } from '../../sync/service.ts'
+import { createReplicaRules } from '../services/records/replica-rules.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -15,9 +16,11 @@ declare module 'fastify' {
  */
 export default fp(
   async app => {
+    const self = { code: app.identity.code, tier: app.identity.tier, name: app.identity.name }
     const sync = createSyncService({
       storage: app.storage,
-      self: { code: app.identity.code, tier: app.identity.tier, name: app.identity.name },
+      self,
+      rules: createReplicaRules({ storage: app.storage, self, codes: app.records.codes }),
       parentUrl: app.identity.parentUrl,
       config: app.config.sync,
       log: app.log.child({ component: 'sync' }),
@@ -33,5 +36,5 @@ export default fp(
       if (!stopped) app.log.warn('sync did not stop in time; closing anyway')
     })
   },
-  { name: 'xueji-sync' },
+  { name: 'xueji-sync', dependencies: ['records'] },
 )

@@ -23,6 +23,7 @@ export const recordErrors = {
   RECORD_DIVISION_OUTSIDE_NODE: { status: 400, doc: 'The division code is outside the area of this node; the school belongs to another node.' },
   RECORD_REFERENCE_INVALID: { status: 400, doc: 'A referenced record (school, class, supervising unit) does not exist on this node or belongs to another school.' },
   RECORD_DUPLICATE_ID: { status: 409, doc: 'Another record on this node has the same ID number (查重); find the existing record (transfer, or correct the number).' },
+  RECORD_DUPLICATE_ELSEWHERE: { status: 409, doc: 'The person (ID number or 学籍号) is registered at another node (查重 across the federation, R-10.1; details name the school and node); a move is a transfer (R-19.5) started by the receiving school, not a new registration.' },
   RECORD_DUPLICATE_STUDENT_NO: { status: 409, doc: 'Another student on this node has the same 学籍号.' },
   RECORD_DUPLICATE_KEY: { status: 409, doc: 'A record with the same natural key exists (school code, class code, one registration per term, one enrolment per student …).' },
   RECORD_VERSION_CONFLICT: { status: 409, doc: 'The record changed since it was read (details.currentVersion); reload it and apply the change again.' },

@@ -4,7 +4,7 @@
  * database import: checks that need the database (duplicates, references) live in the service.
  */
 import type { CodeRegistry } from '../../schema/codes/index.ts'
-import { checkStudentNumber, crossCheckIdNumber, type IdMismatch, type IdRule } from '../../schema/ids.ts'
+import { checkIdNumber, checkStudentNumber, crossCheckIdNumber, type IdMismatch, type IdRule } from '../../schema/ids.ts'
 import { inSubtree } from '../auth/access.ts'
 import { issuesError, type Issue, type RecordErrorCode } from './errors.ts'
 import { DERIVED_FIELDS, fieldsOf, type Field } from './fields.ts'
@@ -367,6 +367,19 @@ function isSmallJpeg(v: string): boolean {
 /** Today's date in China (+08:00, no daylight saving since 1991). */
 export function chinaToday(now = new Date()): string {
   return new Date(now.getTime() + 8 * 3600_000).toISOString().slice(0, 10)
+}
+
+/**
+ * The G 学籍号 a student with a resident ID number has: "G" + the ID number (STANDARDS.md), made by
+ * the node rather than typed again by the school. Undefined for another document or a malformed
+ * number (the node then gives a temporary L number, and validation refuses the bad ID as usual).
+ */
+export function derivedStudentNo(input: RecordInput): string | undefined {
+  const doc = clean(input.idDocType) ?? '1'
+  const id = clean(input.idNumber)
+  // Only from a well-formed number: a mistyped one is refused for itself, not for the 学籍号 too.
+  const check = doc === '1' && typeof id === 'string' ? checkIdNumber(id) : undefined
+  return check?.ok ? `G${check.idNumber}` : undefined
 }
 
 /**

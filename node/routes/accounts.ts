@@ -20,9 +20,10 @@ const accountRoutes: FastifyPluginAsyncTypebox = async app => {
   /** May `actor` manage the existing account `a` (same limits as creating it)? */
   const manages = (actor: Actor, a: AccountRow) => a.id !== actor.accountId && delegationRefusal(actor, { ...actorOfAccount(a), grants: [] }) === null
 
-  function load(actor: Actor, id: string): AccountRow {
+  /** An account the actor manages, or (for reading only) the actor's own. */
+  function load(actor: Actor, id: string, { read = false } = {}): AccountRow {
     const a = app.auth.getAccount(id)
-    if (!a || !manages(actor, a)) throw authError('NOT_FOUND', '未找到该账号')
+    if (!a || !(manages(actor, a) || (read && a.id === actor.accountId))) throw authError('NOT_FOUND', '未找到该账号')
     return a
   }
 
@@ -60,7 +61,8 @@ const accountRoutes: FastifyPluginAsyncTypebox = async app => {
     { config: { permission: 'account:manage' }, schema: { tags: ['accounts'], response: { 200: Type.Object({ accounts: Type.Array(AccountSchema) }), ...authErrorReplies } } },
     async req => {
       const actor = actorOf(req)
-      return { accounts: app.auth.listAccounts().filter(a => manages(actor, a)).map(viewOfAccount) }
+      // The actor's own account is listed too (read-only here: its password changes at /auth/password).
+      return { accounts: app.auth.listAccounts().filter(a => a.id === actor.accountId || manages(actor, a)).map(viewOfAccount) }
     },
   )
 
@@ -101,7 +103,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async app => {
   app.get(
     '/api/v1/accounts/:id',
     { config: { permission: 'account:manage' }, schema: { tags: ['accounts'], params: IdParams, response: { 200: AccountSchema, ...authErrorReplies } } },
-    async req => viewOfAccount(load(actorOf(req), req.params.id)),
+    async req => viewOfAccount(load(actorOf(req), req.params.id, { read: true })),
   )
 
   app.patch(

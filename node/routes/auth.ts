@@ -28,9 +28,10 @@ const authRoutes: FastifyPluginAsyncTypebox = async app => {
   app.post(
     '/api/v1/auth/login',
     {
-      config: { permission: 'public' },
+      config: { permission: 'public', replacesSession: true },
       schema: {
         tags: ['auth'],
+        description: 'Signs in, replacing any session the client holds (the old one ends when the new one starts).',
         body: Type.Object({ username: Type.String({ minLength: 1, maxLength: 100 }), password: Password }, { additionalProperties: false }),
         response: { 200: LoginReply, 401: ErrorReply, 403: ErrorReply, 429: ErrorReply },
       },
@@ -40,6 +41,7 @@ const authRoutes: FastifyPluginAsyncTypebox = async app => {
       try {
         // A successful login's entry (naming the account) commits with its session.
         const r = await app.auth.login(req.body.username, req.body.password, req.ip)
+        if (req.authSession) app.auth.endSession(req.authSession.token)
         setSessionCookie(reply, r.token, secure)
         return { stage: r.stage, csrfToken: r.csrfToken }
       } catch (err) {

@@ -1,9 +1,14 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { XuejiError } from '../../config/errors.ts'
 import { ENROLL_PATH, FEDERATION_PREFIX, HTTP_ROUTES, type FederationRequest } from '../../sync/messages.ts'
+import type { SelfNode } from '../../sync/registry.ts'
 
 /** Requests handled at once; beyond this a child gets 429 and retries with backoff. */
 const MAX_IN_FLIGHT = 32
+/** Requests of one child handled at once: one child cannot take every slot (its queues send one thing at a time each). */
+const MAX_IN_FLIGHT_PER_CHILD = 4
+/** Body limit of the one route a node reaches without a node token (enrolment: a key and a proof). */
+const ENROL_BODY_LIMIT = 64 * 1024
 
 const Err = {
   type: 'object',
@@ -21,7 +26,11 @@ const SCHEMAS: Record<FederationRequest['type'], { body?: object; querystring?: 
   'changeset.push': { body: { type: 'object', properties: { changeSet: signed }, required: ['changeSet'] } },
   'keys.push': { body: { type: 'object', properties: { records: { type: 'array', items: str, maxItems: 1000 } }, required: ['records'] } },
   'key.rotate': {
-    body: { type: 'object', properties: { kid: str, publicJwk: loose, validFromSeq: { type: 'integer', minimum: 1 }, proof: str }, required: ['kid', 'publicJwk', 'validFromSeq', 'proof'] },
+    body: {
+      type: 'object',
+      properties: { kid: str, publicJwk: loose, validFromSeq: { type: 'integer', minimum: 1 }, proof: str, endorsement: str },
+      required: ['kid', 'publicJwk', 'validFromSeq', 'proof', 'endorsement'],
+    },
   },
   'commands.pull': { querystring: { type: 'object', properties: { after: int, limit: { type: 'integer', minimum: 1, maximum: 500 } }, required: ['after', 'limit'] } },
   'changesets.fetch': { querystring: { type: 'object', properties: { origin: str, after: int, limit: { type: 'integer', minimum: 1, maximum: 500 } }, required: ['origin', 'after', 'limit'] } },
@@ -29,22 +38,49 @@ const SCHEMAS: Record<FederationRequest['type'], { body?: object; querystring?: 
   'audit.anchors': { querystring: { type: 'object', properties: { after: int, limit: { type: 'integer', minimum: 1, maximum: 500 } }, required: ['after', 'limit'] } },
   'digest.push': { body: { type: 'object', properties: { digest: loose }, required: ['digest'] } },
   'death.report': { body: { type: 'object', properties: { report: { type: 'string', minLength: 1, maxLength: 20000 } }, required: ['report'] } },
+  'person.lookup': {
+    body: { type: 'object', properties: { table: { enum: ['students', 'children'] }, idNumber: { type: 'string', maxLength: 30 }, studentNo: { type: 'string', maxLength: 30 } }, required: ['table'], additionalProperties: false },
+  },
 }
 
 /**
  * Node-to-node routes under `/federation/v1`, in their own encapsulated context: authenticated
- * by node tokens (never by staff sessions), their own body limit
- * (`server.federationBodyLimitBytes`, change sets are large) and their own concurrency limit.
- * Every route hands the message to the sync receiver, which does all the checking.
+ * by node tokens (never by staff sessions) in `onRequest`, BEFORE the body is read, so an
+ * unauthenticated request costs a header check and never a parse; its connection is closed
+ * rather than drained. Then concurrency limits, per child and in all; then the body limit
+ * (`server.federationBodyLimitBytes`, change sets are large; enrolment, the one route without a
+ * node token, gets a small one). Every route hands the message to the sync receiver.
  */
 const federation: FastifyPluginAsync = async app => {
+  const receiver = app.sync.receiver
+  const senders = new WeakMap<FastifyRequest, SelfNode>()
+  const perChild = new Map<string, number>()
   let inFlight = 0
-  app.addHook('onRequest', async (_req: FastifyRequest, reply: FastifyReply) => {
-    if (inFlight >= MAX_IN_FLIGHT) {
-      return reply.code(429).send({ code: 'SYNC_BUSY', message: 'too many federation requests at once; retry with backoff' })
+  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+    let child: string | undefined
+    if (req.routeOptions.url !== `${FEDERATION_PREFIX}${ENROLL_PATH}`) {
+      try {
+        const sender = await receiver.authenticate(req.headers.authorization)
+        senders.set(req, sender)
+        child = sender.code
+      } catch (err) {
+        reply.header('connection', 'close')
+        throw err
+      }
+    }
+    if (inFlight >= MAX_IN_FLIGHT || (child !== undefined && (perChild.get(child) ?? 0) >= MAX_IN_FLIGHT_PER_CHILD)) {
+      reply.header('connection', 'close')
+      return reply.code(429).send({ code: 'SYNC_BUSY', message: '上级节点同时处理的同步请求过多，请稍后重试' })
     }
     inFlight++
-    reply.raw.once('close', () => inFlight--)
+    if (child !== undefined) perChild.set(child, (perChild.get(child) ?? 0) + 1)
+    reply.raw.once('close', () => {
+      inFlight--
+      if (child === undefined) return
+      const n = (perChild.get(child) ?? 1) - 1
+      if (n > 0) perChild.set(child, n)
+      else perChild.delete(child)
+    })
   })
   const bodyLimit = app.config.server.federationBodyLimitBytes
 
@@ -56,7 +92,7 @@ const federation: FastifyPluginAsync = async app => {
       schema: { tags: ['federation'], summary: type, ...SCHEMAS[type], response: { 200: loose, ...errors } },
       handler: async req => {
         const fields = (route.method === 'GET' ? req.query : req.body) as Record<string, unknown>
-        return app.sync.receiver.handle(req.headers.authorization, { ...fields, type } as FederationRequest)
+        return receiver.serve(senders.get(req)!, { ...fields, type } as FederationRequest)
       },
     })
   }
@@ -64,6 +100,7 @@ const federation: FastifyPluginAsync = async app => {
   app.post(
     ENROLL_PATH,
     {
+      bodyLimit: ENROL_BODY_LIMIT,
       schema: {
         tags: ['federation'],
         summary: 'enrol a child node with a one-time join token',
@@ -71,7 +108,7 @@ const federation: FastifyPluginAsync = async app => {
         response: { 200: loose, ...errors },
       },
     },
-    async req => app.sync.receiver.enroll(req.body as never),
+    async req => receiver.enroll(req.body as never),
   )
 
   // Refusals are the protocol's answers: log them at info, not as server errors.

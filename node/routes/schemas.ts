@@ -1,12 +1,44 @@
-import { Type } from '@fastify/type-provider-typebox'
+import { Type, type Static } from '@fastify/type-provider-typebox'
+import type { ErrorSpec } from '../../config/errors.ts'
+import { codeErrors } from '../../schema/codes/errors.ts'
+import { syncErrors } from '../../sync/errors.ts'
 import { PERMISSIONS, ROLES } from '../auth/access.ts'
+import { authErrors } from '../auth/errors.ts'
+import { nodeErrors } from '../errors.ts'
+import { recordErrors } from '../records/errors.ts'
+import { statusChangeErrors } from '../status-changes/errors.ts'
 
 /** Schemas shared by the access-control routes. */
 
-export const ErrorReply = Type.Object(
-  { code: Type.String(), message: Type.String(), details: Type.Optional(Type.Record(Type.String(), Type.Unknown())) },
-  { description: '{ code, message }: code is stable (see the error catalogues), message is for people.' },
+/**
+ * Every error code the API can answer, by area, each with its HTTP status and a line of cause and
+ * fix: the `code` enum of ErrorReply, `GET /api/v1/errors` and the table in the /docs description.
+ * The sync catalogue is included: the federation routes and sync status answer with it.
+ */
+export const ERROR_CATALOGUES: Record<string, Record<string, ErrorSpec>> = {
+  node: nodeErrors,
+  auth: authErrors,
+  records: recordErrors,
+  statusChanges: statusChangeErrors,
+  codes: codeErrors,
+  sync: syncErrors,
+}
+
+/** Each code once (NOT_FOUND is in two catalogues, with the same meaning). */
+export const ERROR_CODES = [...new Set(Object.values(ERROR_CATALOGUES).flatMap(c => Object.keys(c)))]
+
+/** The error answer, registered once (app.ts addSchema) so /docs shows it as one named schema. */
+export const ErrorReplySchema = Type.Object(
+  {
+    code: Type.Enum(ERROR_CODES, { description: 'Stable error code; every code with its cause and fix: GET /api/v1/errors.' }),
+    message: Type.String({ description: 'For people: Chinese where a registrar reads it.' }),
+    details: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Machine-readable detail: field (path), rule, issues … never personal values.' })),
+  },
+  { $id: 'ErrorReply', description: '{ code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people.' },
 )
+
+/** A reference to ErrorReplySchema, for route response schemas. */
+export const ErrorReply = Type.Unsafe<Static<typeof ErrorReplySchema>>({ $ref: 'ErrorReply#' })
 
 /** The 4xx answers every protected route can give. */
 export const authErrorReplies = { 401: ErrorReply, 403: ErrorReply, 404: ErrorReply }

@@ -269,3 +269,8 @@ function sourceOf(file: Partial<CodeTable>, index?: number): string {
 
 /** The registry of the shipped tables, for code that needs no local configuration. */
 export const codes: CodeRegistry = createCodeRegistry()
+
+/** A node's registry: the shipped tables plus the local ones of `codes.localDir` when set (R-30.1). */
+export function nodeCodes(localDir: string | null | undefined): CodeRegistry {
+  return localDir ? createCodeRegistry(loadCodeFiles(localDir)) : codes
+}

@@ -34,7 +34,9 @@ export const students = sqliteTable(
     ...verifyColumns(),
   },
   t => [
-    uniqueIndex('students_student_no').on(t.studentNo),
+    // Unique per home node only: a replica must hold another node's duplicate (查重 across nodes
+    // is a business rule that raises a problem, DESIGN.md §5), while the home refuses it at entry.
+    uniqueIndex('students_student_no').on(t.studentNo, t.homeNode),
     index('students_id_number').on(t.idNumber),
     index('students_school_class').on(t.schoolId, t.classId),
     index('students_name').on(t.name),

@@ -25,6 +25,8 @@ import { createRedis } from '../../node/redis.ts'
 import { createApplier } from '../../sync/apply.ts'
 import { verifyChangeSet, type ChangeSetBody } from '../../sync/changeset.ts'
 import { createSyncService } from '../../sync/service.ts'
+import { codes } from '../../schema/codes/index.ts'
+import { createReplicaRules } from '../../node/services/records/replica-rules.ts'
 import type { SyncLog } from '../../sync/upstream.ts'
 import { main } from '../cli.ts'
 import { deleteRedisPrefix, freePort, redisAnswersAt, spawnNode, startPrivateRedis, stopProcess, waitReady } from '../lib/processes.ts'
@@ -69,7 +71,7 @@ async function applyRates(): Promise<void> {
   // Change sets made the real way: the county's outbox, packer and key.
   const dir = await node('a', 'county', '330106', 'http://127.0.0.1:1', 0, 'redis://127.0.0.1:1')
   const c = openStorage(join(dir, 'xueji.db'))
-  const packer = createSyncService({ storage: c, self: { code: '330106', tier: 'county', name: 'a' }, parentUrl: null, config: loadConfigFile(join(dir, 'xueji.json')).sync, log: quiet })
+  const packer = createSyncService({ storage: c, self: { code: '330106', tier: 'county', name: 'a' }, rules: createReplicaRules({ storage: c, self: { code: '330106', tier: 'county' }, codes }), parentUrl: null, config: loadConfigFile(join(dir, 'xueji.json')).sync, log: quiet })
   writeRows(c, 'schools', [school])
   for (let i = 0; i < ROWS; i += 1000) writeRows(c, 'students', students.slice(i, i + 1000))
   await packer.pack()
@@ -90,8 +92,9 @@ async function applyRates(): Promise<void> {
   // (a) the city's apply: what the inbox does after verification, per change set.
   const cityApply = (file: string): number => {
     const city = openStorage(join(root, file))
-    city.write(() => createApplier(city).apply([{ table: 'schools', key: { id: school.id as string }, op: 'upsert', row: school, version: 1 }], { code: '330106', tier: 'county' }))
-    const applier = createApplier(city)
+    const rules = createReplicaRules({ storage: city, self: { code: '330100', tier: 'city' }, codes })
+    city.write(() => createApplier(city, rules).apply([{ table: 'schools', key: { id: school.id as string }, op: 'upsert', row: school, version: 1 }], { code: '330106', tier: 'county' }))
+    const applier = createApplier(city, rules)
     const record = city.sqlite.prepare(`insert into sync_change_sets (origin, seq, hash, prev, body, jws, kid, rows, bytes, created_at, received_from, stored_at, acked_at)
       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null)`)
     const t0 = performance.now()
@@ -173,7 +176,7 @@ async function endToEnd(redisUrl: string): Promise<void> {
     const county = openStorage(join(countyDir, 'xueji.db'))
     const redis = createRedis(redisUrl)
     await redis.connect()
-    const sync = createSyncService({ storage: county, self: { code: '330106', tier: 'county', name: 'county' }, parentUrl: urls[1], config: config.sync, log: quiet, redis, prefix: config.redis.prefix })
+    const sync = createSyncService({ storage: county, self: { code: '330106', tier: 'county', name: 'county' }, rules: createReplicaRules({ storage: county, self: { code: '330106', tier: 'county' }, codes }), parentUrl: urls[1], config: config.sync, log: quiet, redis, prefix: config.redis.prefix })
     await sync.start()
     const province = openStorage(join(provDir, 'xueji.db'))
     const has = province.sqlite.prepare('select 1 from students where id = ?').pluck()

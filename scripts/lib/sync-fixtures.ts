@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto'
 import { getTableConfig } from 'drizzle-orm/sqlite-core'
 import type { Storage } from '../../schema/db.ts'
 import { replicatedTable } from '../../schema/replicated.ts'
+import { idCheckChar } from '../../schema/ids.ts'
 import type { ChangeRow } from '../../sync/changeset.ts'
 import { appendOutbox } from '../../sync/outbox.ts'
 
@@ -19,7 +20,7 @@ export function fullRow(table: string, values: Row): Row {
   const row: Row = {}
   for (const c of getTableConfig(spec.table).columns) {
     if (c.name in values) row[c.name] = values[c.name]
-    else if (c.notNull) row[c.name] = c.columnType.includes('Integer') || c.columnType.includes('Real') ? 0 : 'x'
+    else if (c.notNull) row[c.name] = c.columnType.includes('Integer') || c.columnType.includes('Real') ? 0 : ((c as { enumValues?: string[] }).enumValues?.[0] ?? 'x')
     else row[c.name] = null
   }
   return row
@@ -34,13 +35,28 @@ export function schoolRow(home: string, division: string, i = 0): Row {
   })
 }
 
+export function classRow(home: string, school: Row, i = 1): Row {
+  return fullRow('school_classes', {
+    id: randomUUID(), home_node: home, version: 1, epoch: 0, created_at: now(), updated_at: now(),
+    school_id: school.id as string, school_code: school.school_code as string, class_code: `1${String(i).padStart(2, '0')}`, name: `一（${i}）班`,
+    founded_ym: '2021-09', schooling_length: '6', class_type: '10', grade: 1,
+  })
+}
+
+/**
+ * A valid student (the receivers validate every row as the API does): ID number and 学籍号 with
+ * their check characters, unique per school division and `i`, gender agreeing with the ID.
+ */
 export function studentRow(home: string, school: Row, i: number): Row {
+  const division = String(school.division_code)
+  const born = new Date(Date.UTC(2015, 0, 1 + Math.floor(i / 1000))).toISOString().slice(0, 10)
+  const first17 = `${division}${born.replaceAll('-', '')}${String(i % 1000).padStart(3, '0')}`
   return fullRow('students', {
     id: randomUUID(), home_node: home, version: 1, epoch: 0, created_at: now(), updated_at: now(),
     school_id: school.id as string, school_code: school.school_code as string,
-    student_no: `L${String(school.division_code)}${String(i).padStart(12, '0')}`, name: `学生${i}`, name_pinyin: `xuesheng${i}`, pinyin_initials: 'xs',
-    gender: i % 2 ? '1' : '2', birth_date: '2015-03-01', ethnicity: '01', enrolment_ym: '2021-09', student_category: '1', country: 'CHN', id_doc_type: '1', state: 'in_school', verify_state: 'entered',
-    id_number: `33010620150301${String(i % 10000).padStart(4, '0')}`,
+    student_no: `L${division}${born.replaceAll('-', '')}${String(i % 10000).padStart(4, '0')}`, name: `学生${i}`, name_pinyin: `xuesheng${i}`, pinyin_initials: 'xs',
+    gender: i % 2 ? '1' : '2', birth_date: born, ethnicity: '01', enrolment_ym: '2021-09', student_category: '00', country: 'CHN', id_doc_type: '1', state: 'in_school', verify_state: 'entered',
+    id_number: first17 + idCheckChar(first17),
   })
 }
 

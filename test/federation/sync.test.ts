@@ -23,7 +23,7 @@ t.test('R-D.2 R-20.3 R-26.1 R-D.5 students written at the county reach city and 
 
   // A delete and a key change (学籍号 L → G) propagate.
   deleteRow(county.storage, 'students', students[0].id as string, 2)
-  const g = changeStudentNo(county.storage, students[1], 'G330106201503010001')
+  const g = changeStudentNo(county.storage, students[1], `G${students[1].id_number}`)
   await until('delete and key change at the province', () => countRows(province.storage, 'students') === 199 && province.storage.sqlite.prepare('select student_no from students where id = ?').pluck().get(g.id) === g.student_no)
   t.same(dump(province.storage, 'students'), dump(county.storage, 'students'), 'province rows = county rows after delete and key change')
   t.same(dump(city.storage, 'students'), dump(county.storage, 'students'), 'city rows = county rows')

@@ -16,6 +16,7 @@ t.test('the protocol codes exist with the statuses the peers rely on', async (t)
     SYNC_NOT_CHILD: 403,
     SYNC_ORIGIN_OUTSIDE_SUBTREE: 403,
     SYNC_ROW_OUTSIDE_OWNERSHIP: 403,
+    SYNC_KEY_NOT_VOUCHED: 403,
     SYNC_TOKEN_INVALID: 401,
     SYNC_TOKEN_EXPIRED: 401,
   }

@@ -28,7 +28,10 @@ import { MAX_LIMIT, DEFAULT_LIMIT } from '../../services/records/service.ts'
 import { RESOURCES, ownedBy, resource, type ResourceSpec } from '../../services/records/resources.ts'
 import type { Rec } from '../../services/records/store.ts'
 import { STATUS_CHANGE_TABLES } from '../../status-changes/rules.ts'
+import { checkAcrossFederation } from '../../services/records/federation-check.ts'
 import { ErrorReply, authErrorReplies } from '../schemas.ts'
+import { nodeError } from '../../errors.ts'
+import type { CodeRegistry } from '../../../schema/codes/index.ts'
 
 const Nullable = <T extends TSchema>(s: T, options: { description?: string } = {}) => Type.Union([s, Type.Null()], options)
 const Id = Type.String({ minLength: 1, maxLength: 64 })
@@ -64,6 +67,61 @@ function inputSchema(spec: ResourceSpec, withGroups: boolean): TSchema {
       const item = inputSchema(sub, false)
       const description = `${sub.label}（${sub.requirement}），与${spec.label}一并写入`
       props[sub.group!] = Type.Optional(sub.single ? Type.Unsafe({ anyOf: [{ type: 'null' }, item], description }) : Type.Array(item, { maxItems: 200, description }))
+    }
+  }
+  return Type.Object(props, { additionalProperties: false })
+}
+
+/** Fields the node fills when they are left out (normaliseRecord, the records service). */
+const FILLED_BY_NODE: Record<string, string> = {
+  idDocType: '不填为 1 居民身份证',
+  country: '不填为 CHN 中国',
+  isHead: '不填为否',
+  studentNo: '不填时由系统生成：有居民身份证号为“G+身份证号”，否则为临时学籍号（L+学校所在地代码+出生日期+4 位序号）',
+}
+/** A code field lists its codes in the document when the table is this small; larger ones link. */
+const ENUM_MAX = 100
+
+/**
+ * The documented form of a body field, true to the domain validator (validate.ts), which the
+ * permissive validation schema above is not on purpose: a required field is not nullable, a code
+ * field lists its codes (every edition) or names the route that does, dates carry their format.
+ */
+function docFieldSchema(f: Field, codes: CodeRegistry, nullable: boolean): TSchema {
+  const type = f.kind === 'int' ? 'integer' : f.kind === 'number' ? 'number' : f.kind === 'bool' ? 'boolean' : 'string'
+  const schema: Record<string, unknown> = { type: nullable ? [type, 'null'] : type }
+  const notes = [f.label, FILLED_BY_NODE[f.key]]
+  if (f.kind === 'code') {
+    const tables = f.tables ?? [f.table!]
+    const all = [...new Set(tables.flatMap(t => codes.editions(t).flatMap(e => codes.get(t, e).codes.map(c => c.code))))]
+    if (all.length <= ENUM_MAX) schema.enum = nullable ? [...all, null] : all
+    notes.push(`代码表 ${tables.join(' 或 ')}${f.editionKey ? `（版本由 ${f.editionKey} 指定，不填为默认版本）` : ''}：GET /api/v1/codes/${tables[0]}`)
+  }
+  if (f.kind === 'date') schema.format = 'date'
+  if (f.kind === 'ym') schema.pattern = '^[0-9]{4}-(0[1-9]|1[0-2])$'
+  if (f.kind === 'text' || f.kind === 'student_no' || f.kind === 'id_number') schema.maxLength = f.max ?? 200
+  if (f.kind === 'ref') schema.format = 'uuid'
+  schema.description = notes.filter(Boolean).join('；')
+  return Type.Unsafe(schema)
+}
+
+/**
+ * The documented body of a create (`required` = what the validator requires and the node does not
+ * fill) or of an update (nothing required, but a required field cannot be set to null).
+ */
+function docInputSchema(spec: ResourceSpec, withGroups: boolean, create: boolean, codes: CodeRegistry): ReturnType<typeof Type.Object> {
+  const props: Record<string, TSchema> = {}
+  for (const f of fieldsOf(spec.table)) {
+    if (spec.owner?.viaPath && f.key === spec.owner.key) continue
+    const needed = !!f.required && !(f.key in FILLED_BY_NODE)
+    const schema = docFieldSchema(f, codes, !needed)
+    props[f.key] = create && needed ? schema : Type.Optional(schema)
+  }
+  if (withGroups) {
+    for (const sub of ownedBy(spec.table).filter(s => s.owner!.viaPath && !s.verified)) {
+      const item = docInputSchema(sub, false, true, codes)
+      const description = `${sub.label}（${sub.requirement}），与${spec.label}一并写入`
+      props[sub.group!] = sub.single ? Type.Unsafe({ anyOf: [{ type: 'null' }, item], description }) : Type.Array(item, { maxItems: 200, description })
     }
   }
   return Type.Object(props, { additionalProperties: false })
@@ -129,6 +187,11 @@ function listQuerySchema(spec: ResourceSpec): TSchema {
 
 const recordsRoutes: FastifyPluginAsync = async app => {
   const svc = app.records
+  /** A person registered while the parent could not be asked: listed for the school and bureau. */
+  const flagUnchecked = (table: string, id: string) => {
+    app.sync.recordFeedback([{ kind: 'unchecked', table, recordId: id, code: 'SYNC_PARENT_UNAVAILABLE', reason: 'person_lookup' }])
+    app.log.warn({ table, record: id }, 'person registered without the federation duplicate check: parent unreachable')
+  }
 
   for (const spec of RESOURCES) {
     const owner = spec.owner?.viaPath ? resource(spec.owner.table) : undefined
@@ -154,19 +217,24 @@ const recordsRoutes: FastifyPluginAsync = async app => {
         response: { 200: Type.Object({ items: Type.Array(outputSchema(spec, false)), total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() }), ...Replies },
       },
     }, async req => {
+      // An empty search box would otherwise list everyone: refused, so a client sees its mistake.
+      const q = (req.query as { q?: string }).q
+      if (q !== undefined && q.trim() === '') throw nodeError('QUERY_EMPTY', '查询条件为空：请输入姓名、拼音、身份证号或学籍号，或去掉 q 以列出全部')
       const page = svc.list(actorFor(req), spec.table, req.query as Record<string, unknown>, ownerIdOf(req.params))
       return { ...page, items: page.items.map(item => masked(spec, item)) }
     })
 
     // Status changes are created by applying for them (node/status-changes/routes.ts, same path).
     if (!STATUS_CHANGE_TABLES.has(spec.table)) app.post(base, {
-      config: { permission: spec.permissions.write },
+      config: { permission: spec.permissions.write, openapi: { body: docInputSchema(spec, withGroups, true, app.codes) } },
       schema: { tags, summary: summary('新建'), params: Type.Object(ownerParams), body: inputSchema(spec, withGroups), response: { 201: Full, ...Replies } },
     }, async (req, reply) => {
       const body = req.body as RecordInput
       audit(req, undefined, Object.keys(body))
+      const federation = await checkAcrossFederation(app.sync.askParent, spec.table, body)
       // The service notes the new record's id in the audit entry it commits with the record.
       const rec = svc.create(actorFor(req), spec.table, body, ownerIdOf(req.params))
+      if (federation === 'unchecked') flagUnchecked(spec.table, String(rec.id))
       return reply.code(201).send(masked(spec, rec))
     })
 
@@ -179,8 +247,9 @@ const recordsRoutes: FastifyPluginAsync = async app => {
     })
 
     const UpdateBody = inputSchema(spec, false) as ReturnType<typeof Type.Object>
+    const UpdateDoc = docInputSchema(spec, false, false, app.codes)
     app.patch(`${base}/:id`, {
-      config: { permission: spec.permissions.write },
+      config: { permission: spec.permissions.write, openapi: { body: Type.Object({ ...UpdateDoc.properties, version: Type.Integer({ minimum: 1, description: '读取时的版本号（乐观并发）' }) }, { additionalProperties: false }) } },
       schema: {
         tags, summary: summary('修改'), params: Params,
         body: Type.Object({ ...UpdateBody.properties, version: Type.Integer({ minimum: 1, description: '读取时的版本号（乐观并发）' }) }, { additionalProperties: false }),
@@ -190,7 +259,12 @@ const recordsRoutes: FastifyPluginAsync = async app => {
       const { id } = req.params as { id: string }
       const body = req.body as RecordInput & { version: number }
       audit(req, id, Object.keys(body).filter(k => k !== 'version'))
-      return masked(spec, svc.update(actorFor(req), spec.table, id, body, ownerIdOf(req.params)))
+      // A new ID number or 学籍号 is a new identity to check across the federation.
+      const changed = body.idNumber !== undefined || body.studentNo !== undefined
+      const federation = changed ? await checkAcrossFederation(app.sync.askParent, spec.table, body) : 'clear'
+      const rec = svc.update(actorFor(req), spec.table, id, body, ownerIdOf(req.params))
+      if (federation === 'unchecked') flagUnchecked(spec.table, id)
+      return masked(spec, rec)
     })
 
     app.delete(`${base}/:id`, {

@@ -51,6 +51,15 @@ export function createDuplicates(deps: { store: Store; identity: { code: string 
       for (const other of sameWithoutId(table, row)) open('duplicate_name_gender_birth', table, row, String(other.id), actor)
     },
 
+    /**
+     * A replica row that duplicates another node's person (查重 across nodes, R-10.1): opens the
+     * problem here, at the lowest node holding both (a G 学籍号 is G + the ID number, so both
+     * rules are the ID number's). Returns whether it is new.
+     */
+    openAcross(table: string, subject: SqlRow, otherId: string): boolean {
+      return open('duplicate_id_number', table, subject, otherId, 'system:sync')
+    },
+
     /** Open problems that name this person. */
     openFor(id: string): SqlRow[] {
       return store.all(`select * from problem_records where status = 'open' and (subject_id = ? or other_id = ?) order by rowid`, id, id)

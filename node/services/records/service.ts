@@ -19,7 +19,7 @@ import { authError } from '../../auth/errors.ts'
 import { targetOfRow } from '../../auth/targets.ts'
 import { compactPinyin } from '../../records/pinyin.ts'
 import { recordError, withPath, issuesError, type Issue } from '../../records/errors.ts'
-import { prepareRecord, temporaryStudentNo, type RecordInput } from '../../records/validate.ts'
+import { derivedStudentNo, prepareRecord, temporaryStudentNo, type RecordInput } from '../../records/validate.ts'
 import { statusChangeError } from '../../status-changes/errors.ts'
 import { assertGenericWrite, KINDS, STATUS_CHANGE_TABLES } from '../../status-changes/rules.ts'
 import { createDuplicates } from './duplicates.ts'
@@ -329,8 +329,10 @@ export function createRecordsService(deps: RecordsServiceDeps) {
   function insertOne(actor: RecordsActor, spec: ResourceSpec, input: RecordInput, ownerId: unknown, at: string): SqlRow {
     const owner = ownerOf(actor, spec, ownerId)
     assertHome(owner)
-    if (spec.table === 'students' && (input.studentNo === undefined || input.studentNo === null || input.studentNo === '') && typeof input.birthDate === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(input.birthDate)) {
-      input = { ...input, studentNo: freeTemporaryStudentNo(String(owner!.division_code ?? identity.code), input.birthDate) }
+    if (spec.table === 'students' && (input.studentNo === undefined || input.studentNo === null || input.studentNo === '')) {
+      const derived = derivedStudentNo(input)
+      if (derived) input = { ...input, studentNo: derived }
+      else if (typeof input.birthDate === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(input.birthDate)) input = { ...input, studentNo: freeTemporaryStudentNo(String(owner!.division_code ?? identity.code), input.birthDate) }
     }
     const prepared = prepareRecord(spec.table, input, validationContext(spec, owner))
     const id = newId()

@@ -12,7 +12,9 @@ import { initNode } from '../../../node/identity.ts'
 import { openStorage, type Storage } from '../../../schema/db.ts'
 import { main } from '../../../scripts/cli.ts'
 import { freePort, spawnNode, stopProcess, waitReady } from '../../../scripts/lib/processes.ts'
-import { REDIS_URL, uniquePrefix } from '../../helper.ts'
+import { REDIS_URL, TEST_PASSWORD, uniquePrefix } from '../../helper.ts'
+import { totpCode, timeStep } from '../../../node/auth/totp.ts'
+import { SESSION_COOKIE } from '../../../node/plugins/auth.ts'
 
 export const SPECS = [
   { tier: 'province', code: '330000', name: '浙江省教育厅' },
@@ -54,6 +56,8 @@ export async function startFederation(t: Test, opts: { redisUrl?: string; sync?:
       dataDir: dir,
       ...s,
       parentUrl: i ? urls[i - 1] : null,
+      // The first bureau administrator (`admin`) with a known password, for tests through the API.
+      adminPassword: TEST_PASSWORD,
       config: {
         server: { port: ports[i] },
         redis: { url: opts.redisUrl ?? REDIS_URL, prefix: uniquePrefix() },
@@ -115,4 +119,34 @@ export const countRows = (s: Storage, table: string) => (s.sqlite.prepare(`selec
 /** Every origin's change sets at `s` are 1…max with no gap and no repeat (the PK forbids repeats). */
 export function seqsOnce(s: Storage, origin: string): { count: number; max: number } {
   return s.sqlite.prepare('select count(*) count, coalesce(max(seq), 0) max from sync_change_sets where origin = ?').get(origin) as { count: number; max: number }
+}
+
+/** A signed-in session on a running node, through its HTTP API only. */
+export interface ApiSession {
+  call(method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, any> }>
+}
+
+/**
+ * Logs in to a running node as a browser does: password, then TOTP enrolment and the first
+ * code (the bureau administrator made by init needs them). Default: `admin`, TEST_PASSWORD.
+ */
+export async function apiLogin(node: RealNode, username = 'admin', password = TEST_PASSWORD): Promise<ApiSession> {
+  const send = async (method: string, path: string, headers: Record<string, string>, body?: unknown) => {
+    const res = await fetch(`${node.url}${path}`, {
+      method,
+      headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
+    const text = await res.text()
+    return { status: res.status, json: text ? JSON.parse(text) : {}, cookie: res.headers.getSetCookie().find(c => c.startsWith(`${SESSION_COOKIE}=`)) }
+  }
+  const login = await send('POST', '/api/v1/auth/login', {}, { username, password })
+  if (login.status !== 200 || !login.cookie) throw new Error(`login failed: ${login.status} ${JSON.stringify(login.json)}`)
+  const headers = { cookie: login.cookie.split(';')[0], 'x-csrf-token': login.json.csrfToken as string }
+  if (login.json.stage === 'totp_enrol') {
+    const { secret } = (await send('POST', '/api/v1/auth/totp/enrol', headers)).json as { secret: string }
+    const v = await send('POST', '/api/v1/auth/totp/verify', headers, { code: totpCode(secret, timeStep(Date.now())) })
+    if (v.status !== 200) throw new Error(`totp failed: ${v.status} ${JSON.stringify(v.json)}`)
+  }
+  return { call: (method, path, body) => send(method, path, headers, body) }
 }

@@ -160,7 +160,7 @@ function casesOf(route: ApiRoute, worlds: Record<Tree, TreeWorld>, unit: Partial
     const ids = w.ids.sync_death_reports ?? {}
     return positions(ids).map(p => one({ level: 'school', tree: 'school', position: p, url: route.url.replace(':id', ids[p]!), outOfReach: 'hidden' }))
   }
-  if (route.url === '/api/v1/auth/me' || route.url === '/api/v1/verification/queue' || route.url.startsWith('/api/v1/audit') || route.url === '/api/v1/sync/status' || route.url === '/api/v1/problems/scan') {
+  if (route.url === '/api/v1/auth/me' || route.url === '/api/v1/verification/queue' || route.url.startsWith('/api/v1/audit') || route.url === '/api/v1/sync/status' || route.url === '/api/v1/sync/feedback' || route.url === '/api/v1/problems/scan') {
     return [one({ level: 'none', tree: 'school', position: 'own', url: route.url, payload: route.method === 'POST' ? {} : undefined, outOfReach: 'allow' })]
   }
   if (route.url === '/api/v1/accounts' && route.method === 'GET') return [one({ level: 'none', tree: 'school', position: 'own', url: route.url, outOfReach: 'allow' })]

@@ -13,6 +13,8 @@ import type { Tier } from '../../../config/schema.ts'
 import { openStorage, type Storage } from '../../../schema/db.ts'
 import { initNode } from '../../../node/identity.ts'
 import { createSyncService, type SyncService } from '../../../sync/service.ts'
+import { codes } from '../../../schema/codes/index.ts'
+import { createReplicaRules } from '../../../node/services/records/replica-rules.ts'
 import { createMemoryTransport, type ParentTransport } from '../../../sync/transport.ts'
 import type { SyncLog } from '../../../sync/upstream.ts'
 
@@ -45,6 +47,7 @@ export async function makeNode(
   const sync = createSyncService({
     storage,
     self: { code: opts.code, tier: opts.tier, name: NAMES[opts.code] ?? opts.code },
+    rules: createReplicaRules({ storage, self: { code: opts.code, tier: opts.tier }, codes }),
     parentUrl,
     config: config.sync,
     log: silentLog,

@@ -1,0 +1,48 @@
+/**
+ * 查重 across the federation at entry (R-10.1, DESIGN.md §5): before a person is registered (or
+ * their ID number or 学籍号 changed) the home node asks up the tree whether anyone outside it
+ * holds them. Found: refused with the school and node that hold the record and the way to move
+ * a student (a transfer, R-19.5). The parent unreachable: the entry goes ahead and is flagged
+ * (`sync_feedback` kind `unchecked`), because a school must not stop registering while a link
+ * is down; the replicas raise a 查重 problem if it was a duplicate after all.
+ */
+import type { PersonHolder, PersonQuery } from '../../../sync/messages.ts'
+import { recordError } from '../../records/errors.ts'
+import type { RecordInput } from '../../records/validate.ts'
+
+
+/** The ID number and 学籍号 of an input, normalised as the validator does; undefined when none applies. */
+export function personQuery(table: string, input: RecordInput): PersonQuery | undefined {
+  if (table !== 'students' && table !== 'children') return undefined
+  const text = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v.trim().toUpperCase() : undefined)
+  const q: PersonQuery = { table }
+  const docType = input.idDocType === undefined || input.idDocType === null ? '1' : input.idDocType
+  if (docType === '1') q.idNumber = text(input.idNumber)
+  if (table === 'students') q.studentNo = text(input.studentNo)
+  // Only well-formed values are asked about; the validator refuses the others with its own code.
+  if (q.idNumber && !/^\d{17}[\dX]$/.test(q.idNumber)) delete q.idNumber
+  if (q.studentNo && !/^[GJL][0-9A-Z]{18}$/.test(q.studentNo)) delete q.studentNo
+  return q.idNumber || q.studentNo ? q : undefined
+}
+
+/**
+ * Asks the parent (`ask`) about the person in `input`: throws RECORD_DUPLICATE_ELSEWHERE when
+ * another node holds them; returns `'unchecked'` when the parent could not answer.
+ */
+export async function checkAcrossFederation(ask: (q: PersonQuery) => Promise<PersonHolder | null>, table: string, input: RecordInput): Promise<'clear' | 'unchecked'> {
+  const q = personQuery(table, input)
+  if (!q) return 'clear'
+  let holder: PersonHolder | null
+  try {
+    holder = await ask(q)
+  } catch {
+    return 'unchecked'
+  }
+  if (!holder) return 'clear'
+  const unit = holder.table === 'students' ? '学校' : '幼儿园'
+  throw recordError(
+    'RECORD_DUPLICATE_ELSEWHERE',
+    `该${holder.table === 'students' ? '学生' : '幼儿'}已在${holder.unitName ?? ''}（${unit}代码 ${holder.unitCode}，所属节点 ${holder.homeNode}）建立学籍（查重），不能重复建立。如已转入本校，请由本校发起转学申请（学籍异动），经转出${unit}及其教育局办理`,
+    { field: q.idNumber ? 'idNumber' : 'studentNo', rule: 'registered_elsewhere', schoolCode: holder.unitCode, schoolName: holder.unitName, homeNode: holder.homeNode, transfer: 'R-19.5' },
+  )
+}

@@ -1,0 +1,43 @@
+import t from 'tap'
+import { Writable } from 'node:stream'
+import { join } from 'node:path'
+import { readdirSync, readFileSync } from 'node:fs'
+import { buildTestApp, REDIS_URL } from '../helper.ts'
+import { main } from '../../scripts/cli.ts'
+import { startNode } from '../../node/server.ts'
+import { freePort } from '../../scripts/lib/processes.ts'
+
+t.test('R-25.2 one log line per request at info, health probes not at all, no query values', async t => {
+  let text = ''
+  const logStream = new Writable({ write(chunk, _enc, cb) { text += chunk.toString(); cb() } })
+  const app = await buildTestApp(t, { logStream })
+  const before = text.split('\n').filter(Boolean).length
+  await app.inject({ method: 'GET', url: '/api/v1/students?q=330106201603150034' })
+  await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'nobody', password: 'wrong password' } })
+  for (let i = 0; i < 3; i++) await app.inject({ method: 'GET', url: '/healthz' })
+  const lines = text.split('\n').filter(Boolean).slice(before).map(l => JSON.parse(l) as { msg: string; req?: { url: string }; res?: { statusCode: number }; responseTime?: number })
+  const requests = lines.filter(l => l.msg === 'request')
+  t.equal(requests.length, 2, 'one line for each of the two API requests')
+  t.equal(lines.filter(l => /incoming request|request completed/.test(l.msg)).length, 0, "Fastify's own two lines are off")
+  t.same(requests.map(l => [l.req!.url, l.res!.statusCode]), [['/api/v1/students?q=[Redacted]', 401], ['/api/v1/auth/login', 401]])
+  t.ok(requests.every(l => typeof l.responseTime === 'number'))
+  t.notMatch(text, /330106201603150034/, 'no ID number in the log')
+  t.comment(`bytes per request line: ${Math.round(requests.reduce((n, l) => n + JSON.stringify(l).length, 0) / requests.length)}`)
+})
+
+t.test('R-25.2 log.file writes through pino-roll: rotated by size, old files removed beyond log.keep', async t => {
+  const dir = join(t.testdir(), 'node')
+  let err = ''
+  const code = await main(['init', '--tier', 'province', '--code', '330000', '--name', '浙江省教育厅', '--data', dir], {}, { out: () => {}, err: s => (err += s) })
+  t.equal(code, 0, err)
+  const port = await freePort()
+  const node = await startNode(dir, { XUEJI_REDIS_URL: REDIS_URL, XUEJI_SERVER_PORT: String(port), XUEJI_LOG_FILE: 'logs/node.log', XUEJI_LOG_ROTATE_SIZE: '1k', XUEJI_LOG_KEEP: '2' })
+  for (let i = 0; i < 60; i++) await fetch(`${node.url}/api/v1/auth/me`)
+  await node.stop()
+  const files = readdirSync(join(dir, 'logs')).sort()
+  t.comment(`log files: ${files.join(' ')}`)
+  const numbered = files.filter(f => /^node\.\d+\.log$/.test(f))
+  t.ok(numbered.length >= 2 && numbered.length <= 3, `rotated, at most keep + 1 files: ${numbered.join(' ')}`)
+  const last = readFileSync(join(dir, 'logs', numbered.at(-1)!), 'utf8').split('\n').filter(Boolean)
+  t.ok(last.every(l => JSON.parse(l).msg !== undefined), 'JSON lines')
+})
