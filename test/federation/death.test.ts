@@ -5,7 +5,10 @@
 import t from 'tap'
 import * as fx from '../records/fixtures.ts'
 import { TEST_PASSWORD } from '../helper.ts'
-import { startFiveNodes, type Client, type Json } from './lib/five-nodes.ts'
+import { apiLogin, type ApiSession } from './lib/federation.ts'
+import { startFiveNodes } from './lib/five-nodes.ts'
+
+type Json = Record<string, any>
 
 const SCHOOL = '3301060101'
 
@@ -20,19 +23,19 @@ async function poll<T>(what: string, probe: () => Promise<T | undefined | false>
   }
 }
 
-const ok = (r: { status: number; body: Json }, status: number, what: string) => {
-  if (r.status !== status) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.body)}`)
-  return r.body
+const ok = (r: { status: number; json: Json }, status: number, what: string) => {
+  if (r.status !== status) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.json)}`)
+  return r.json
 }
 
 t.test('R-20.2 R-D.4 R-26.1 five nodes through the HTTP API: a county\'s death report reaches its city and the province, the acknowledgements return, a report made while the city was down arrives after it is back', async t => {
   const nodes = await startFiveNodes(t)
   const county = nodes['330106']
-  const bureau = await county.login('admin')
+  const bureau = await apiLogin(county)
   ok(await bureau.call('POST', '/api/v1/units', fx.unit()), 201, 'unit')
   const school = ok(await bureau.call('POST', '/api/v1/schools', fx.school()), 201, 'school')
   ok(await bureau.call('POST', '/api/v1/accounts', { username: 'xiaozhang', password: TEST_PASSWORD, role: 'school_admin', scope: { kind: 'schools', schools: [SCHOOL] } }), 201, 'school admin')
-  const head = await county.login('xiaozhang')
+  const head = await apiLogin(county, 'xiaozhang')
   const klass = ok(await head.call('POST', '/api/v1/classes', { ...fx.klass(), schoolId: school.id }), 201, 'class')
   let n = 0
   const newStudent = async () => {
@@ -45,24 +48,24 @@ t.test('R-20.2 R-D.4 R-26.1 five nodes through the HTTP API: a county\'s death r
     ok(await bureau.call('POST', `/api/v1/status-changes/${a.id}/review`, { version: 1, decision: 'approve', approvalDocNo: '西教〔2026〕1号' }), 200, 'review')
     return ok(await bureau.call('POST', `/api/v1/status-changes/${a.id}/carry-out`, { version: 2 }), 200, 'carry out')
   }
-  const reports = async (c: Client, status = 'all') => ok(await c.call('GET', `/api/v1/death-reports?status=${status}`), 200, 'list').items as Json[]
+  const reports = async (c: ApiSession, status = 'all') => ok(await c.call('GET', `/api/v1/death-reports?status=${status}`), 200, 'list').items as Json[]
 
   const first = await newStudent()
   const carried = await death(first)
   const t0 = Date.now()
-  const city = await nodes['330100'].login('admin')
-  const province = await nodes['330000'].login('admin')
+  const city = await apiLogin(nodes['330100'])
+  const province = await apiLogin(nodes['330000'])
   const atCity = await poll('the alert at the city', async () => (await reports(city, 'unacknowledged')).find(r => r.changeId === carried.id))
   t.comment(`death report alert at the city ${Date.now() - t0} ms after the carry-out answered (target: 2000 ms)`)
   t.match(atCity, { origin: '330106', event: 'death', subjectId: first.id, direction: 'received', receivedFrom: '330106', unacknowledged: true })
   const atProvince = await poll('the alert at the province', async () => (await reports(province, 'unacknowledged')).find(r => r.id === atCity.id))
   t.comment(`and at the province ${Date.now() - t0} ms after`)
   t.match(atProvince, { receivedFrom: '330100', origin: '330106' })
-  t.strictSame(await reports(await nodes['330200'].login('admin')), [], 'the other city is not told')
+  t.strictSame(await reports(await apiLogin(nodes['330200'])), [], 'the other city is not told')
   t.match((await reports(bureau, 'unacknowledged')).map(r => r.id), [atCity.id], 'the county shows it unacknowledged')
 
   ok(await city.call('POST', `/api/v1/death-reports/${atCity.id}/acknowledge`), 200, 'city ack')
-  t.match(await city.call('POST', `/api/v1/death-reports/${atCity.id}/acknowledge`), { status: 409, body: { code: 'DEATH_REPORT_ACKED' } }, 'once')
+  t.match(await city.call('POST', `/api/v1/death-reports/${atCity.id}/acknowledge`), { status: 409, json: { code: 'DEATH_REPORT_ACKED' } }, 'once')
   const audit = ok(await city.call('GET', '/api/v1/audit?limit=1000'), 200, 'audit').entries as Json[]
   t.equal(audit.filter(e => e.action === 'death_report_acknowledge' && e.targetId === atCity.id && e.outcome === 'ok').length, 1, 'the acknowledgement is in the city\'s audit log, once')
   ok(await province.call('POST', `/api/v1/death-reports/${atCity.id}/acknowledge`), 200, 'province ack')
@@ -77,18 +80,18 @@ t.test('R-20.2 R-D.4 R-26.1 five nodes through the HTTP API: a county\'s death r
   const pending = (await reports(bureau, 'unacknowledged')).find(r => r.changeId === carried2.id)
   t.match(pending, { deliveredAt: null, unacknowledged: true }, 'the county shows it undelivered and unacknowledged')
   await nodes['330100'].start()
-  const city2 = await nodes['330100'].login('admin')
-  const late = await poll('the report at the city after it came back', async () => (await reports(city2, 'unacknowledged')).find(r => r.changeId === carried2.id), 60000)
-  ok(await city2.call('POST', `/api/v1/death-reports/${late.id}/acknowledge`), 200, 'late ack')
+  // The city's session is kept in its database across the restart.
+  const late = await poll('the report at the city after it came back', async () => (await reports(city, 'unacknowledged')).find(r => r.changeId === carried2.id), 60000)
+  ok(await city.call('POST', `/api/v1/death-reports/${late.id}/acknowledge`), 200, 'late ack')
   await poll('the late acknowledgement at the county', async () => (await reports(bureau)).find(r => r.id === late.id && !r.unacknowledged))
   t.pass('delivered and acknowledged after the city came back')
 
   // R-26.1: the county refuses to delete a student whose death was carried out; the province holds the record.
   const current = ok(await head.call('GET', `/api/v1/students/${first.id}`), 200, 'read')
-  t.match(await head.call('DELETE', `/api/v1/students/${first.id}?version=${current.version}`), { status: 409, body: { code: 'RECORD_DELETE_VERIFIED' } })
+  t.match(await head.call('DELETE', `/api/v1/students/${first.id}?version=${current.version}`), { status: 409, json: { code: 'RECORD_DELETE_VERIFIED' } })
   const held = await poll('the student at the province', async () => {
     const r = await province.call('GET', `/api/v1/students/${first.id}`)
-    return r.status === 200 && r.body.state === 'deceased' ? r.body : undefined
+    return r.status === 200 && r.json.state === 'deceased' ? r.json : undefined
   })
   t.match(held, { id: first.id, homeNode: '330106' }, 'the province holds the student, ended by the death')
 })

@@ -130,7 +130,7 @@ export interface ApiSession {
  * Logs in to a running node as a browser does: password, then TOTP enrolment and the first
  * code (the bureau administrator made by init needs them). Default: `admin`, TEST_PASSWORD.
  */
-export async function apiLogin(node: RealNode, username = 'admin', password = TEST_PASSWORD): Promise<ApiSession> {
+export async function apiLogin(node: Pick<RealNode, 'url'>, username = 'admin', password = TEST_PASSWORD): Promise<ApiSession> {
   const send = async (method: string, path: string, headers: Record<string, string>, body?: unknown) => {
     const res = await fetch(`${node.url}${path}`, {
       method,

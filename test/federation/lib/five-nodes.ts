@@ -1,9 +1,8 @@
 /**
  * Five real node processes on loopback: province 330000; cities 330100 (杭州) and 330200 (宁波);
  * county 330106 (西湖区) under 杭州 and 330203 (海曙区) under 宁波, enrolled with the documented
- * commands. Each node's first bureau administrator is made by init with a known password; `api`
- * talks to a node through HTTP only, logged in like a browser (password, TOTP enrolment, code).
- * Start it once per file and share it between the file's tests.
+ * commands, each with its first bureau administrator `admin` / TEST_PASSWORD (log in with
+ * `apiLogin` of ./federation.ts). Start it once per file and share it between the file's tests.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -11,8 +10,6 @@ import { join } from 'node:path'
 import type { ChildProcess } from 'node:child_process'
 import type { Test } from 'tap'
 import { initNode } from '../../../node/identity.ts'
-import { totpCode, timeStep } from '../../../node/auth/totp.ts'
-import { SESSION_COOKIE } from '../../../node/plugins/auth.ts'
 import { freePort, spawnNode, stopProcess, waitReady } from '../../../scripts/lib/processes.ts'
 import { REDIS_URL, TEST_PASSWORD, uniquePrefix } from '../../helper.ts'
 import { cli } from './federation.ts'
@@ -25,13 +22,6 @@ export const FIVE = [
   { tier: 'county', code: '330203', name: '海曙区教育局', parent: '330200' },
 ] as const
 
-export type Json = Record<string, any>
-
-/** A logged-in client of one node. */
-export interface Client {
-  call(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; body: Json }>
-}
-
 export interface FiveNode {
   code: string
   dir: string
@@ -39,14 +29,6 @@ export interface FiveNode {
   process: ChildProcess | null
   start(): Promise<void>
   stop(): Promise<void>
-  /** Logs in over HTTP (TOTP enrolled on the first login, its secret kept for the next). */
-  login(username: string, password?: string): Promise<Client>
-}
-
-async function request(url: string, method: string, path: string, headers: Record<string, string>, body?: unknown) {
-  const res = await fetch(`${url}${path}`, { method, headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) })
-  const text = await res.text()
-  return { status: res.status, body: (text ? JSON.parse(text) : {}) as Json, cookie: res.headers.get('set-cookie') }
 }
 
 export async function startFiveNodes(t: Test, opts: { sync?: Record<string, unknown> } = {}): Promise<Record<string, FiveNode>> {
@@ -54,8 +36,6 @@ export async function startFiveNodes(t: Test, opts: { sync?: Record<string, unkn
   const urls: Record<string, string> = {}
   for (const s of FIVE) urls[s.code] = `http://127.0.0.1:${await freePort()}`
   const nodes: Record<string, FiveNode> = {}
-  const secrets = new Map<string, string>()
-  const lastStep = new Map<string, number>()
   for (const s of FIVE) {
     const dir = join(root, s.code)
     const url = urls[s.code]
@@ -78,22 +58,6 @@ export async function startFiveNodes(t: Test, opts: { sync?: Record<string, unkn
       async stop() {
         if (node.process) await stopProcess(node.process)
         node.process = null
-      },
-      async login(username, password = TEST_PASSWORD) {
-        const r = await request(url, 'POST', '/api/v1/auth/login', {}, { username, password })
-        if (r.status !== 200) throw new Error(`login ${username}@${s.code}: ${r.status} ${JSON.stringify(r.body)}`)
-        const cookie = `${SESSION_COOKIE}=${new RegExp(`${SESSION_COOKIE}=([^;]+)`).exec(r.cookie ?? '')![1]}`
-        const headers = { cookie, 'x-csrf-token': String(r.body.csrfToken) }
-        const key = `${s.code}/${username}`
-        if (r.body.stage === 'totp_enrol') secrets.set(key, String((await request(url, 'POST', '/api/v1/auth/totp/enrol', headers)).body.secret))
-        if (r.body.stage !== 'ok') {
-          // A code is accepted once: a second login within 30 s uses the next step (inside the drift window).
-          const step = Math.max(timeStep(Date.now()) - 1, (lastStep.get(key) ?? -1) + 1)
-          lastStep.set(key, step)
-          const v = await request(url, 'POST', '/api/v1/auth/totp/verify', headers, { code: totpCode(secrets.get(key)!, step) })
-          if (v.status !== 200) throw new Error(`totp ${username}@${s.code}: ${v.status} ${JSON.stringify(v.body)}`)
-        }
-        return { call: async (method, path, body) => request(url, method, path, headers, body) }
       },
     }
     nodes[s.code] = node
