@@ -244,6 +244,8 @@ export const syncDeathReports = sqliteTable(
     sentCount: integer('sent_count').notNull().default(0),
     lastSentAt: integer('last_sent_at'),
     deliveredAt: text('delivered_at'),
+    /** The parent's refusal of the last attempt (stable code); retried only every `sync.deathResendMs`. */
+    refusedCode: text('refused_code'),
     /** At a receiving node: how often its bureau was notified (1 + each resend while unacknowledged). */
     notifyCount: integer('notify_count').notNull().default(0),
     lastNotifiedAt: text('last_notified_at'),

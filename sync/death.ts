@@ -16,6 +16,7 @@ import type { Storage } from '../schema/db.ts'
 import { inArea } from './area.ts'
 import type { CommandHandler, Downward } from './downward.ts'
 import { syncError } from './errors.ts'
+import { isRefusal } from './inbox.ts'
 import { isPlainObject, signJws, verifyJws, type Signer } from './keys.ts'
 import type { KeyRegistry, SelfNode } from './registry.ts'
 import type { ParentTransport } from './transport.ts'
@@ -54,6 +55,8 @@ export interface DeathReportView extends DeathReport {
   receivedFrom: string | null
   receivedAt: string
   deliveredAt: string | null
+  /** The parent refused the last attempt with this code (re-tried every `sync.deathResendMs`). */
+  refusedCode: string | null
   sentCount: number
   notifyCount: number
   lastNotifiedAt: string | null
@@ -108,6 +111,7 @@ interface Row {
   sent_count: number
   last_sent_at: number | null
   delivered_at: string | null
+  refused_code: string | null
   notify_count: number
   last_notified_at: string | null
   acked_at: string | null
@@ -151,6 +155,7 @@ export function createDeathReports(deps: DeathDeps) {
       receivedFrom: r.received_from,
       receivedAt: r.received_at,
       deliveredAt: r.delivered_at,
+      refusedCode: r.refused_code,
       sentCount: r.sent_count,
       notifyCount: r.notify_count,
       lastNotifiedAt: r.last_notified_at,
@@ -164,22 +169,28 @@ export function createDeathReports(deps: DeathDeps) {
   /** Whether the parent has acknowledged `id` (its `death.ack` passed through or reached here). */
   const ackedByParent = (id: string, parent: string) => acksOf(id).some(a => a.node === parent)
 
-  /** Reports due to the parent: never answered, or unacknowledged for `resendMs` since the last send. */
+  /**
+   * Reports due to the parent: never delivered (once refused: again after `resendMs`), or
+   * delivered and unacknowledged for `resendMs` since the last send.
+   */
   function due(): Row[] {
     const parent = parentCode()
     if (self.tier === 'province' || !parent) return []
     const t = now()
-    return (db.prepare('select * from sync_death_reports order by received_at, rowid').all() as Row[]).filter(
-      r => r.delivered_at === null || (!ackedByParent(r.id, parent) && (r.last_sent_at ?? 0) + deps.resendMs <= t),
+    const waited = (r: Row) => (r.last_sent_at ?? 0) + deps.resendMs <= t
+    return (db.prepare('select * from sync_death_reports order by received_at, rowid').all() as Row[]).filter(r =>
+      r.delivered_at === null ? r.refused_code === null || waited(r) : !ackedByParent(r.id, parent) && waited(r),
     )
   }
 
   /**
    * Sends every due report to the parent (`transport`), signing this node's own on first send.
-   * @throws what the transport throws (the queue retries; a refusal is not retried).
+   * A refusal is recorded on the report (shown, retried after `resendMs`) and the others go on.
+   * @throws when the parent is unavailable (the queue retries).
    */
-  async function send(transport: ParentTransport): Promise<{ sent: number }> {
+  async function send(transport: ParentTransport): Promise<{ sent: number; refused: number }> {
     let sent = 0
+    let refused = 0
     for (const r of due()) {
       let jws = r.jws
       if (jws === null) {
@@ -187,14 +198,24 @@ export function createDeathReports(deps: DeathDeps) {
         const signed = jws
         storage.write(() => db.prepare('update sync_death_reports set jws = ? where id = ? and jws is null').run(signed, r.id))
       }
-      await transport.request({ type: 'death.report', report: jws })
+      try {
+        await transport.request({ type: 'death.report', report: jws })
+      } catch (err) {
+        if (!isRefusal(err)) throw err
+        const code = err.code
+        storage.write(() => db.prepare('update sync_death_reports set last_sent_at = ?, refused_code = ? where id = ?').run(now(), code, r.id))
+        refused++
+        continue
+      }
       const at = now()
       storage.write(() =>
-        db.prepare('update sync_death_reports set sent_count = sent_count + 1, last_sent_at = ?, delivered_at = coalesce(delivered_at, ?) where id = ?').run(at, new Date(at).toISOString(), r.id),
+        db
+          .prepare('update sync_death_reports set sent_count = sent_count + 1, last_sent_at = ?, delivered_at = coalesce(delivered_at, ?), refused_code = null where id = ?')
+          .run(at, new Date(at).toISOString(), r.id),
       )
       sent++
     }
-    return { sent }
+    return { sent, refused }
   }
 
   /**

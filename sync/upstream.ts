@@ -227,7 +227,7 @@ export async function pullCommands(_data: Record<string, never>, deps: UpstreamD
  * Sends the death reports due to the parent (sync/death.ts), key records first: a relayed
  * report is verified above with its origin's key, which may not have gone up yet.
  */
-export async function sendDeathReports(_data: Record<string, never>, deps: UpstreamDeps & { death: DeathReports }): Promise<{ sent: number }> {
+export async function sendDeathReports(_data: Record<string, never>, deps: UpstreamDeps & { death: DeathReports }): Promise<{ sent: number; refused: number }> {
   return onLink(deps, async l => {
     await prepareLink(deps, l)
     return deps.death.send(l.transport)

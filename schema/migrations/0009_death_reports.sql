@@ -9,6 +9,7 @@ CREATE TABLE `sync_death_reports` (
 	`sent_count` integer DEFAULT 0 NOT NULL,
 	`last_sent_at` integer,
 	`delivered_at` text,
+	`refused_code` text,
 	`notify_count` integer DEFAULT 0 NOT NULL,
 	`last_notified_at` text,
 	`acked_at` text,

@@ -205,3 +205,22 @@ t.test('R-12.5 R-20.2 a kindergarten child\'s death takes the same priority path
     { event: 'death', kind: 'child', subjectId: child.id, changeId: done.id, unitCode: kg.kindergartenCode, priorState: 'in_kindergarten' },
   ], 'both reports at the city')
 })
+
+t.test('R-20.2 a report the parent refuses shows the code at the reporting node and is offered again only every deathResendMs', async t => {
+  const { city, county } = await makeFederation(t, { sync: { deathResendMs: 300 } })
+  const student = studentAt(county)
+  carryOut(county, String(student.id), DEATH)
+  county.link.up = false
+  await t.rejects(county.sync.sendDeathReports(), 'the parent is away: signed and kept')
+  // Damaged after signing: the parent's signature check refuses it.
+  const db = county.storage.sqlite
+  db.prepare('update sync_death_reports set jws = ?').run(`${(db.prepare('select jws from sync_death_reports').pluck().get() as string).slice(0, -4)}AAAA`)
+  county.link.up = true
+  await new Promise(r => setTimeout(r, 250)) // the link's backoff after the failure
+  t.match(await county.sync.sendDeathReports(), { sent: 0, refused: 1 })
+  t.match(only(county), { refusedCode: 'SYNC_SIGNATURE_INVALID', deliveredAt: null, unacknowledged: true }, 'the reporting node shows the refusal')
+  t.match(await county.sync.sendDeathReports(), { sent: 0, refused: 0 }, 'not offered again at once')
+  t.equal(city.sync.death.list().length, 0, 'nothing stored at the city')
+  await new Promise(r => setTimeout(r, 350))
+  t.match(await county.sync.sendDeathReports(), { refused: 1 }, 'offered again after deathResendMs')
+})
