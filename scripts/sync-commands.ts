@@ -95,6 +95,8 @@ function printStatus(s: SyncStatus): string {
   if (s.applied.length) lines.push('applied here (origin: last seq, at):', ...s.applied.map(a => `  ${a.origin}: ${a.seq}, ${a.at}`))
   lines.push(`quarantine: ${s.quarantine.held} change set(s), ${s.quarantine.rows} row(s)`, ...s.quarantine.items.map(i => `  ${i.origin}/${i.seq}: ${i.reasons.join('; ')}`))
   const f = s.feedback
+  const d = s.deathReports
+  if (d.undelivered + d.toAcknowledge) lines.push(`death reports: ${d.undelivered} not yet delivered upward (${d.refused} refused), ${d.toAcknowledge} received awaiting this bureau's acknowledgement (GET /api/v1/death-reports)`)
   if (f.refused + f.duplicate + f.unchecked) lines.push(`feedback on own records: ${f.refused} refused, ${f.duplicate} duplicate elsewhere, ${f.unchecked} entered unchecked (GET /api/v1/sync/feedback)`)
   if (s.conflicts.length) lines.push(`conflicts (forks/replays) kept: ${s.conflicts.length}`, ...s.conflicts.slice(0, 5).map(c => `  ${c.origin}/${c.seq} ${c.code} ×${c.count}, last ${c.receivedAt}`))
   lines.push(`commands: issued ${s.commands.issued}, to apply here ${s.commands.toApply}`)

@@ -44,6 +44,8 @@ export interface SyncStatus {
   drift: { origin: string; result: string; checkedAt: string; units: number; driftUnits: number }[]
   /** What upper tiers reported about this node's own records (sync/feedback.ts), by kind. */
   feedback: { refused: number; duplicate: number; unchecked: number }
+  /** Death reports (sync/death.ts): held here and not yet delivered upward (of which refused), and received ones this bureau has not acknowledged. */
+  deathReports: { undelivered: number; refused: number; toAcknowledge: number }
   queues: Record<string, Record<string, number>> | null
 }
 
@@ -112,6 +114,11 @@ export function syncStatus(storage: Storage, self: SelfNode, queues: SyncStatus[
     feedback: Object.fromEntries(
       ['refused', 'duplicate', 'unchecked'].map(k => [k, (db.prepare('select count(*) n from sync_feedback where kind = ?').get(k) as { n: number }).n]),
     ) as SyncStatus['feedback'],
+    // The province sends nothing upward: only what its bureau has to acknowledge counts there.
+    deathReports: db
+      .prepare(`select coalesce(sum(delivered_at is null and ?), 0) undelivered, coalesce(sum(delivered_at is null and refused_code is not null), 0) refused,
+          coalesce(sum(received_from is not null and acked_at is null), 0) toAcknowledge from sync_death_reports`)
+      .get(self.tier === 'province' ? 0 : 1) as SyncStatus['deathReports'],
     queues,
   }
 }

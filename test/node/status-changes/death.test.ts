@@ -68,6 +68,7 @@ t.test('R-20.2 R-D.4 a death carried out at a county reaches the city and the pr
 
   await city.sync.sendDeathReports()
   t.match(only(province), { id: sent.id, direction: 'received', receivedFrom: '330100', origin: '330106', unacknowledged: true }, 'relayed to the province, the county\'s signature verified there')
+  t.same((await province.sync.status()).deathReports, { undelivered: 0, refused: 0, toAcknowledge: 1 }, 'the province\'s sync status counts it to acknowledge')
 
   // Not acknowledged yet: re-sent after deathResendMs, and the city is notified again.
   await new Promise(r => setTimeout(r, 150))
@@ -219,6 +220,7 @@ t.test('R-20.2 a report the parent refuses shows the code at the reporting node 
   await new Promise(r => setTimeout(r, 250)) // the link's backoff after the failure
   t.match(await county.sync.sendDeathReports(), { sent: 0, refused: 1 })
   t.match(only(county), { refusedCode: 'SYNC_SIGNATURE_INVALID', deliveredAt: null, unacknowledged: true }, 'the reporting node shows the refusal')
+  t.same((await county.sync.status()).deathReports, { undelivered: 1, refused: 1, toAcknowledge: 0 }, 'and its sync status counts it')
   t.match(await county.sync.sendDeathReports(), { sent: 0, refused: 0 }, 'not offered again at once')
   t.equal(city.sync.death.list().length, 0, 'nothing stored at the city')
   await new Promise(r => setTimeout(r, 350))
