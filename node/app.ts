@@ -19,6 +19,7 @@ import auditRoutes from './routes/audit.ts'
 import revealRoutes from './routes/reveal.ts'
 import verificationRoutes from './routes/verification.ts'
 import records from './plugins/records.ts'
+import backup from './backup/plugin.ts'
 import recordsRoutes from './routes/api/records.ts'
 import problemRoutes from './routes/api/problems.ts'
 
@@ -77,6 +78,7 @@ const app: FastifyPluginAsync<AppDeps> = async (fastify, deps) => {
 
   await fastify.register(sync)
   await fastify.register(records)
+  await fastify.register(backup)
 
   await fastify.register(health)
   await fastify.register(federationRoutes)

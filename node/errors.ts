@@ -14,6 +14,7 @@ export const nodeErrors = {
   REDIS_EVICTION_POLICY: { status: 500, doc: 'Redis may evict keys; set maxmemory-policy noeviction.' },
   NODE_NOT_INITIALISED: { status: 500, doc: 'The data directory has no node; run `xueji init` first.' },
   NODE_ALREADY_INITIALISED: { status: 500, doc: '`xueji init` found an existing node in the data directory.' },
+  NODE_RESTORE_PENDING: { status: 500, doc: 'The node was restored from a backup and has not fetched back from its parent what the backup missed; run `xueji sync rebuild --data DIR` first.' },
   NODE_IDENTITY_MISMATCH: { status: 500, doc: 'xueji.json names another node than the database identity.' },
 } as const
 

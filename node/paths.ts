@@ -7,5 +7,7 @@ export function dataPaths(dataDir: string) {
     config: join(dataDir, 'xueji.json'),
     db: join(dataDir, 'xueji.db'),
     keys: join(dataDir, 'keys'),
+    /** Left by `xueji restore` in a child node's directory until `xueji sync rebuild` ran (node/backup/). */
+    restorePending: join(dataDir, 'restore-pending-rebuild.json'),
   }
 }

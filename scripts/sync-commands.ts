@@ -4,7 +4,7 @@
  * parent themselves, so they work whether the node is running or not.
  */
 import { resolve } from 'node:path'
-import { existsSync } from 'node:fs'
+import { existsSync, rmSync } from 'node:fs'
 import { XuejiError } from '../config/errors.ts'
 import { loadConfigFile } from '../config/load.ts'
 import { openStorage } from '../schema/db.ts'
@@ -181,6 +181,8 @@ export function syncCommands(h: CliHelpers): Record<string, (args: string[], io:
           }
           case 'rebuild': {
             const r = await sync.rebuild()
+            // A restored node may start now: its chain continues the parent's (node/backup/).
+            rmSync(dataPaths(resolve(String(v.data))).restorePending, { force: true })
             io.out(`fetched back ${r.changeSets} change set(s), ${r.rows} row(s), of ${r.origins} origin(s)\n`)
             return 0
           }
