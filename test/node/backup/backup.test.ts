@@ -1,11 +1,12 @@
 import t, { type Test } from 'tap'
-import { readFileSync, writeFileSync, existsSync, readdirSync, renameSync, mkdirSync } from 'node:fs'
+import { readFileSync, writeFileSync, existsSync, readdirSync, renameSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { initNode } from '../../../node/identity.ts'
 import { openStorage } from '../../../schema/db.ts'
 import { main } from '../../../scripts/cli.ts'
 import { schoolRow, studentRow, writeRows } from '../../../scripts/lib/sync-fixtures.ts'
-import { REDIS_URL, uniquePrefix } from '../../helper.ts'
+import { REDIS_URL, buildTestApp, uniquePrefix } from '../../helper.ts'
 import { dumpAll } from './tables.ts'
 import { startSshd } from './sshd.ts'
 
@@ -142,4 +143,32 @@ t.test('R-26.2 SFTP target (异地异机): backup, list and restore round trip t
   t.match(wrong.err, /host key/)
   t.equal(codeOf(await run(['backup', '--data', dataDir, '--to', target, '--key', key, '--identity', sshd.identityFile])), 'BACKUP_SFTP_FAILED', 'no pinned host key: refused')
   t.equal(readdirSync(remoteDir).length, 1)
+})
+
+t.test('R-26.2 the node backs itself up on its schedule while writes go on, and the copy is consistent', async t => {
+  const outside = mkdtempSync(join(tmpdir(), 'xueji-backup-key-'))
+  t.teardown(() => rmSync(outside, { recursive: true, force: true }))
+  const key = join(outside, 'backup.key')
+  await run(['backup-key', '--out', key])
+  const target = join(outside, 'target')
+  // '00:00' Beijing time has always passed today: the first tick finds the backup due.
+  const app = await buildTestApp(t, { config: { backup: { at: '00:00', target, keyFile: key } } })
+  const school = schoolRow('330106', '330106', 1)
+  writeRows(app.storage, 'schools', [school])
+  let written = 0
+  while (!(existsSync(target) && readdirSync(target).some(n => !n.endsWith('.partial')))) {
+    writeRows(app.storage, 'students', [studentRow('330106', school, written++)])
+    await new Promise(r => setImmediate(r))
+  }
+  t.comment(`${written} students written while the scheduled backup ran`)
+  const restored = join(outside, 'restored')
+  const r = await run(['restore', '--from', target, '--key', key, '--data', restored])
+  t.equal(r.code, 0, r.err)
+  const copy = dumpAll(join(restored, 'xueji.db'))
+  const live = dumpAll(join(app.dataDir, 'xueji.db'))
+  const ids = (rows: Record<string, unknown>[]) => rows.map(r => r.id as string)
+  t.ok(copy.students.length > 0, `the copy holds ${copy.students.length} students`)
+  t.same(copy.students, live.students.slice(0, copy.students.length), 'the copy is the live table as of one moment: a prefix, row-identical')
+  const outboxKeys = new Set(copy.outbox.map(o => JSON.parse(o.key_json as string).id))
+  t.ok(ids(copy.students).every(id => outboxKeys.has(id)) && copy.outbox.filter(o => o.table_name === 'students').length === copy.students.length, 'every student with its outbox row and no outbox row without its student (whole transactions)')
 })
