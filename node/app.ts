@@ -20,6 +20,7 @@ import revealRoutes from './routes/reveal.ts'
 import verificationRoutes from './routes/verification.ts'
 import records from './plugins/records.ts'
 import backup from './backup/plugin.ts'
+import certificateRoutes from './certificates/routes.ts'
 import recordsRoutes from './routes/api/records.ts'
 import problemRoutes from './routes/api/problems.ts'
 
@@ -90,6 +91,7 @@ const app: FastifyPluginAsync<AppDeps> = async (fastify, deps) => {
   await fastify.register(verificationRoutes)
   await fastify.register(recordsRoutes)
   await fastify.register(problemRoutes)
+  await fastify.register(certificateRoutes)
 }
 
 export default fp(app, { name: 'xueji-app' })
