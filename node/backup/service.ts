@@ -254,6 +254,8 @@ export async function restoreBackup(opts: { store: BackupStore; name?: string; k
   }
   const name = opts.name ?? (await latestBackup(opts.store, null))
   if (!name) throw backupError('BACKUP_NOT_FOUND', 'the target holds no backup')
+  // A name is also a path on the target: only the names backups are made under.
+  if (backupTime(name) === null) throw backupError('BACKUP_NOT_FOUND', `${name} is not the name of a backup (xueji-<code>-<YYYYMMDDTHHMMSSZ>)`)
   const created = !existsSync(paths.dir)
   mkdirSync(paths.dir, { recursive: true, mode: 0o700 })
   const stage = mkdtempSync(join(paths.dir, '.restore-'))

@@ -35,14 +35,20 @@ export async function openStore(target: Target, sftp: SftpOptions): Promise<Back
 }
 
 const isBackup = (n: string) => backupTime(n) !== null
+/** SSH_FX_NO_SUCH_FILE */
+const NO_SUCH_FILE = 2
 
 function dirStore(root: string): BackupStore {
   return {
     async list() {
-      await mkdir(root, { recursive: true })
-      return (await readdir(root)).filter(isBackup).sort()
+      const names = await readdir(root).catch(err => {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [] as string[]
+        throw err
+      })
+      return names.filter(isBackup).sort()
     },
     async put(name, from, files) {
+      await mkdir(root, { recursive: true })
       const partial = join(root, `${name}.partial`)
       await rm(partial, { recursive: true, force: true })
       await mkdir(partial, { recursive: true, mode: 0o700 })
@@ -74,7 +80,12 @@ async function sftpStore(target: Extract<Target, { kind: 'sftp' }>, opts: SftpOp
   if (!opts.identityFile) throw backupError('BACKUP_SFTP_FAILED', `an SFTP target needs backup.sftpIdentityFile (--identity): the private key to log in to ${where} with`, { cause: 'no identity' })
   // Without a pinned host key anyone on the path could pose as the backup server and take every backup.
   if (!opts.hostKey) throw backupError('BACKUP_SFTP_FAILED', `an SFTP target needs backup.sftpHostKey (--host-key SHA256:…): the fingerprint of ${where}'s host key`, { cause: 'no host key' })
-  const privateKey = readFileSync(opts.identityFile)
+  let privateKey: Buffer
+  try {
+    privateKey = readFileSync(opts.identityFile)
+  } catch (err) {
+    throw backupError('BACKUP_SFTP_FAILED', `cannot read the SFTP identity file ${opts.identityFile}: ${(err as Error).message}`, { cause: 'identity file' })
+  }
   const client = new Client()
   let seen = ''
   const sftp = await new Promise<SFTPWrapper>((resolve, reject) => {
@@ -116,8 +127,10 @@ async function sftpStore(target: Extract<Target, { kind: 'sftp' }>, opts: SftpOp
   }
   return {
     async list() {
-      await ensureRoot()
-      const entries = await call<{ filename: string }[]>('readdir', cb => sftp.readdir(root, cb))
+      const entries = await call<{ filename: string }[]>('readdir', cb => sftp.readdir(root, cb)).catch(err => {
+        if ((err as { sftpCode?: number }).sftpCode === NO_SUCH_FILE) return []
+        throw err
+      })
       return entries.map(e => e.filename).filter(isBackup).sort()
     },
     async put(name, from, files) {
@@ -132,8 +145,7 @@ async function sftpStore(target: Extract<Target, { kind: 'sftp' }>, opts: SftpOp
       try {
         await call('get', cb => sftp.fastGet(path(name, file), to, cb))
       } catch (err) {
-        // 2 = SSH_FX_NO_SUCH_FILE
-        if ((err as { sftpCode?: number }).sftpCode === 2) throw backupError(file === 'manifest.json' ? 'BACKUP_NOT_FOUND' : 'BACKUP_TAMPERED', `backup ${name} has no file ${file}`, { file })
+        if ((err as { sftpCode?: number }).sftpCode === NO_SUCH_FILE) throw backupError(file === 'manifest.json' ? 'BACKUP_NOT_FOUND' : 'BACKUP_TAMPERED', `backup ${name} has no file ${file}`, { file })
         throw err
       }
     },

@@ -12,12 +12,12 @@ import { cli, countRows, startFederation, until } from './lib/federation.ts'
 /**
  * Columns the node itself moves on after the moment of a backup without any new write: the
  * packer marks outbox rows packed, receipts mark change sets acknowledged, the link records its
- * last contact. Everything else must be identical.
+ * last contact and command cursor. Everything else must be identical.
  */
 const BOOKKEEPING: Record<string, string[]> = {
   outbox: ['change_set_seq'],
-  sync_change_sets: ['acked_at', 'sent_at', 'attempts', 'last_error'],
-  sync_link: ['last_success_at', 'last_error', 'last_error_at', 'failures', 'next_attempt_at', 'last_digest_at'],
+  sync_change_sets: ['sent_at', 'acked_at', 'receipt'],
+  sync_link: ['failures', 'next_attempt_at', 'last_error', 'last_error_at', 'last_success_at', 'digest_sent_at', 'command_cursor'],
 }
 
 type Row = Record<string, unknown>

@@ -115,6 +115,8 @@ t.test('R-26.2 the backup key must exist and lie outside the data directory; a b
   t.equal(codeOf(await run(['backup', '--data', dataDir, '--to', 'ftp://x@host/p', '--key', join(root, 'backup.key')])), 'BACKUP_TARGET_INVALID')
   t.equal(codeOf(await run(['restore', '--from', join(root, 'empty'), '--key', join(root, 'backup.key'), '--data', join(root, 'r')])), 'BACKUP_NOT_FOUND')
   t.notOk(existsSync(join(root, 'r')))
+  t.notOk(existsSync(join(root, 'empty')), 'a restore does not make the target it reads from')
+  t.equal(codeOf(await run(['restore', '--from', root, '--backup', '../node', '--key', join(root, 'backup.key'), '--data', join(root, 'r')])), 'BACKUP_NOT_FOUND', 'a name that is a path is refused')
 })
 
 t.test('R-26.2 SFTP target (异地异机): backup, list and restore round trip through OpenSSH on loopback; a server with another host key is refused', async t => {
