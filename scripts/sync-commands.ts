@@ -151,6 +151,10 @@ export function syncCommands(h: CliHelpers): Record<string, (args: string[], io:
         to: { type: 'string' }, type: { type: 'string' }, payload: { type: 'string' },
       })
       need(v, 'data')
+      // A restored node sends nothing before it has fetched back what its parent holds (node/backup/).
+      if ((sub === 'push' || sub === 'resend' || sub === 'command' || sub === 'rotate-key') && existsSync(dataPaths(resolve(String(v.data))).restorePending)) {
+        throw new XuejiError('NODE_RESTORE_PENDING', `${v.data} was restored from a backup; run "xueji sync rebuild --data ${v.data}" first`, 500)
+      }
       return withSync(String(v.data), env, async (sync, ctx) => {
         switch (sub) {
           case 'status': {

@@ -73,9 +73,9 @@ export function createCertificatesService(deps: { storage: Storage; identity: { 
         student: maskRecord('students', s as unknown as Record<string, unknown>),
         school: h.school,
         enrolment: h.enrolment ? maskRecord('student_enrolments', h.enrolment as unknown as Record<string, unknown>) : null,
-        resumes: h.resumes as unknown as Record<string, unknown>[],
+        resumes: h.resumes.map(r => maskRecord('student_resumes', r as unknown as Record<string, unknown>)),
         statusChanges: h.statusChanges.map(r => maskRecord('student_status_changes', r as unknown as Record<string, unknown>)),
-        completion: h.completion as unknown as Record<string, unknown> | null,
+        completion: h.completion ? maskRecord('student_completions', h.completion as unknown as Record<string, unknown>) : null,
       }
     },
 

@@ -9,6 +9,7 @@ import { schoolRow, studentRow, writeRows } from '../../../scripts/lib/sync-fixt
 import { REDIS_URL, buildTestApp, uniquePrefix } from '../../helper.ts'
 import { dumpAll } from './tables.ts'
 import { startSshd } from './sshd.ts'
+import { backupName } from '../../../node/backup/rules.ts'
 
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = ''
@@ -61,6 +62,7 @@ t.test('R-26.2 a backup to a directory restores into a new directory with every 
   // A restored child may not start before it fetched back what the backup missed.
   const start = await run(['start', '--data', restored])
   t.equal(codeOf(start), 'NODE_RESTORE_PENDING')
+  t.equal(codeOf(await run(['sync', 'push', '--data', restored])), 'NODE_RESTORE_PENDING', 'nor push')
   // Restoring over a node is refused.
   t.equal(codeOf(await run(['restore', '--from', target, '--key', key, '--data', dataDir])), 'BACKUP_RESTORE_TARGET_EXISTS')
 })
@@ -173,4 +175,25 @@ t.test('R-26.2 the node backs itself up on its schedule while writes go on, and 
   t.same(copy.students, live.students.slice(0, copy.students.length), 'the copy is the live table as of one moment: a prefix, row-identical')
   const outboxKeys = new Set(copy.outbox.map(o => JSON.parse(o.key_json as string).id))
   t.ok(ids(copy.students).every(id => outboxKeys.has(id)) && copy.outbox.filter(o => o.table_name === 'students').length === copy.students.length, 'every student with its outbox row and no outbox row without its student (whole transactions)')
+})
+
+t.test('R-26.2 xueji backup --prune keeps the newest of 7 days, 4 weeks and 12 months of this node and deletes older ones', async t => {
+  const { root, dataDir, key } = await countyWithData(t)
+  const target = join(root, 'target')
+  const day = 86400000
+  // Forty daily backups of this node at 12:00 Beijing time (04:00 UTC) before today, a second one at
+  // 11:00 on the tenth of those days, and one of another node that shares the target.
+  const noon = (daysAgo: number, hourUtc = 4) => new Date(Math.floor(Date.now() / day) * day - daysAgo * day + hourUtc * 3600000)
+  const old = Array.from({ length: 40 }, (_, i) => backupName('330106', noon(i + 1)))
+  const earlier = backupName('330106', noon(10, 3))
+  for (const n of [...old, earlier, backupName('330108', noon(400))]) mkdirSync(join(target, n), { recursive: true })
+  const r = await run(['backup', '--data', dataDir, '--to', target, '--key', key, '--prune'])
+  t.equal(r.code, 0, r.err)
+  const left = readdirSync(target)
+  t.ok(left.includes(backupName('330108', noon(400))), "another node's backups are not touched")
+  const mine = left.filter(n => n.startsWith('xueji-330106-'))
+  t.ok(old.slice(0, 6).every(n => mine.includes(n)), 'the six days before today that hold one are kept (today is the seventh)')
+  t.notOk(mine.includes(earlier), 'an older backup of a day that has a newer one is gone')
+  t.ok(mine.length <= 7 + 4 + 12 && mine.length >= 9, `${mine.length} of 42 kept`)
+  t.match(r.out, /pruned: /)
 })
