@@ -7,7 +7,7 @@ import { startFederation, until } from './lib/federation.ts'
 
 const b64json = (part: string) => JSON.parse(Buffer.from(part, 'base64url').toString()) as Record<string, unknown>
 
-t.test('R-26.1 a certificate issued at a county verifies at the province\'s page and with plain jose given only the province key and the published chain; one altered byte fails', async t => {
+t.test('R-26.1 the province holds the county student\'s history; a certificate issued at a county verifies at the province\'s page and with plain jose given only the province key and the published chain; one altered byte fails', async t => {
   const [province, , county] = await startFederation(t)
   const school = schoolRow('330106', '330106', 1)
   writeRows(county.storage, 'schools', [school])
@@ -49,4 +49,11 @@ t.test('R-26.1 a certificate issued at a county verifies at the province\'s page
   const verified = await compactVerify(token, await importJWK(issuerKey!, 'EdDSA'), { algorithms: ['EdDSA'] })
   t.match(JSON.parse(new TextDecoder().decode(verified.payload)), { iss: '330106', student: { name: s.name } }, 'jose verifies the certificate')
   await t.rejects(compactVerify(forged, await importJWK(issuerKey!, 'EdDSA'), { algorithms: ['EdDSA'] }), 'jose refuses the altered one')
+
+  // Every tier keeps the record: the province's replica answers the same history.
+  await until('the student at the province', () => province.storage.sqlite.prepare('select count(*) from students').pluck().get() === 1)
+  const atProvince = createCertificatesService({ storage: province.storage, identity: { code: '330000', name: '浙江省教育厅', tier: 'province' } })
+  const found = atProvince.find({ idNumber: String(s.id_number) })
+  t.equal(found.length, 1, 'found by ID number at the province')
+  t.match(atProvince.history(found[0]), { student: { id: s.id }, school: { schoolCode: school.school_code } }, 'with its school')
 })
