@@ -70,24 +70,22 @@ const SAFE_BLOB = /^[0-9]{1,4}\.bin$/
 /** A pass-through stream that hashes what flows and counts bytes. */
 function hashing(): Transform & { digest(): string; bytes: number } {
   const h = createHash('sha256')
+  const counter = { bytes: 0 }
   const t = new Transform({
     transform(chunk: Buffer, _enc, done) {
       h.update(chunk)
-      ;(t as unknown as { bytes: number }).bytes += chunk.length
+      counter.bytes += chunk.length
       done(null, chunk)
     },
-  }) as Transform & { digest(): string; bytes: number }
-  t.bytes = 0
-  t.digest = () => h.digest('hex')
-  return t
+  })
+  // A getter, not a copied value: the count grows while the stream flows.
+  return Object.defineProperties(t, { digest: { value: () => h.digest('hex') }, bytes: { get: () => counter.bytes } }) as Transform & { digest(): string; bytes: number }
 }
 
 const fileSha256 = async (file: string) => {
-  const h = hashing()
-  await pipeline(createReadStream(file), h, async function* (src) {
-    for await (const _ of src) void _
-  })
-  return h.digest()
+  const h = createHash('sha256')
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer)
+  return h.digest('hex')
 }
 
 async function encryptFile(src: string, dest: string, key: Buffer, name: string, path: string): Promise<{ size: number; sha256: string }> {

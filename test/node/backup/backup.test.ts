@@ -43,6 +43,7 @@ t.test('R-26.2 a backup to a directory restores into a new directory with every 
   const [name] = readdirSync(target)
   t.match(name, /^xueji-330106-\d{8}T\d{6}Z$/)
   const manifest = JSON.parse(readFileSync(join(target, name, 'manifest.json'), 'utf8'))
+  t.equal(manifest.files.find((f: { path: string }) => f.path === 'xueji.json').size, readFileSync(join(dataDir, 'xueji.json')).length, 'the manifest states each clear size')
   t.same(manifest.files.map((f: { path: string }) => f.path).sort(), ['keys/audit.key', `keys/${readdirSync(join(dataDir, 'keys')).find(f => f.endsWith('.pem'))}`, 'keys/secrets.key', 'xueji.db', 'xueji.json'].sort(), 'database, every key and the configuration')
   // Encrypted: no student name and no key appears in clear in any blob.
   const secrets = readFileSync(join(dataDir, 'keys', 'secrets.key'), 'utf8').trim()
