@@ -45,6 +45,7 @@ t.test('R-26.2 a county backed up while writes run, lost, restored into a new di
   backup.stdout!.on('data', d => (backupOut += d))
   backup.stderr!.on('data', d => (backupOut += d))
   const exited = new Promise<number | null>(r => backup.once('exit', r))
+  const started = Date.now()
   let during = 0
   while (backup.exitCode === null) {
     write(1)
@@ -53,7 +54,7 @@ t.test('R-26.2 a county backed up while writes run, lost, restored into a new di
   }
   t.equal(await exited, 0, backupOut)
   write(50)
-  t.comment(`${during} students written while xueji backup ran; ${n} in all`)
+  t.comment(`${during} students written while xueji backup ran (${Date.now() - started} ms, process start included; ${/[0-9.]+ MiB/.exec(backupOut)?.[0]}); ${n} in all`)
   await until('every student at the city', () => countRows(city.storage, 'students') === n)
 
   // The county is lost.
