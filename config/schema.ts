@@ -110,6 +110,22 @@ export const ConfigSchema = Type.Object(
       },
       'Accounts, sessions and login protection.',
     ),
+    backup: obj(
+      {
+        at: Type.Union([Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' }), Type.Null()], {
+          default: null,
+          description: 'Daily time (HH:MM, calendar.timezone) of the scheduled backup; null = no schedule (it needs a target and a key the operator supplies).',
+        }),
+        target: Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null, description: 'Where backups go: a directory on another machine\'s disk, or sftp://user@host[:port]/path (异地异机).' }),
+        keyFile: Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null, description: 'File of the 32-byte backup key (xueji backup-key); kept outside the data directory, and a copy away from the node: without it no backup can be restored.' }),
+        sftpIdentityFile: Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null, description: 'OpenSSH private key file that logs in to an SFTP target.' }),
+        sftpHostKey: Type.Union([Type.String({ pattern: '^SHA256:' }), Type.Null()], { default: null, description: 'Pinned host-key fingerprint of the SFTP target (ssh-keygen -lf): a server showing another key is refused.' }),
+        keepDaily: Type.Integer({ minimum: 1, default: 7, description: 'Scheduled backups keep the newest of each of this many days …' }),
+        keepWeekly: Type.Integer({ minimum: 0, default: 4, description: '… of this many weeks (Monday to Sunday) …' }),
+        keepMonthly: Type.Integer({ minimum: 0, default: 12, description: '… and of this many months; older ones are deleted after each backup.' }),
+      },
+      'Scheduled encrypted backups (R-26.2); `xueji backup` and `xueji restore` read their defaults here too.',
+    ),
     codes: obj(
       {
         localDir: Type.Union([Type.String(), Type.Null()], { default: null, description: 'Directory of local code-table files (R-30.1) merged into the national tables.' }),

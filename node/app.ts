@@ -20,6 +20,8 @@ import auditRoutes from './routes/audit.ts'
 import revealRoutes from './routes/reveal.ts'
 import verificationRoutes from './routes/verification.ts'
 import records from './plugins/records.ts'
+import backup from './backup/plugin.ts'
+import certificateRoutes from './certificates/routes.ts'
 import recordsRoutes from './routes/api/records.ts'
 import statusChanges from './status-changes/routes.ts'
 import problemRoutes from './routes/api/problems.ts'
@@ -103,6 +105,7 @@ const app: FastifyPluginAsync<AppDeps> = async (fastify, deps) => {
 
   await fastify.register(records)
   await fastify.register(sync)
+  await fastify.register(backup)
 
   await fastify.register(health)
   await fastify.register(federationRoutes)
@@ -116,6 +119,7 @@ const app: FastifyPluginAsync<AppDeps> = async (fastify, deps) => {
   await fastify.register(statusChanges)
   await fastify.register(problemRoutes)
   await fastify.register(codeRoutes)
+  await fastify.register(certificateRoutes)
 }
 
 /**

@@ -18,6 +18,7 @@ export const nodeErrors = {
   NODE_ALREADY_INITIALISED: { status: 500, doc: '`xueji init` found an existing node in the data directory.' },
   NODE_DATA_DIR_NOT_EMPTY: { status: 500, doc: '`xueji init` was given a directory that holds other files; give it a new or empty directory.' },
   NODE_START_RECORD_INVALID: { status: 500, doc: 'xueji.started.json (the overrides of the last start) is damaged; delete it, the next start writes it again.' },
+  NODE_RESTORE_PENDING: { status: 500, doc: 'The node was restored from a backup and has not fetched back from its parent what the backup missed; run `xueji sync rebuild --data DIR` first.' },
   NODE_IDENTITY_MISMATCH: { status: 500, doc: 'xueji.json names another node than the database identity.' },
 } as const
 

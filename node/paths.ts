@@ -9,5 +9,7 @@ export function dataPaths(dataDir: string) {
     keys: join(dataDir, 'keys'),
     /** The configuration overrides of the last `xueji start` (node/config.ts). */
     started: join(dataDir, 'xueji.started.json'),
+    /** Left by `xueji restore` in a child node's directory until `xueji sync rebuild` ran (node/backup/). */
+    restorePending: join(dataDir, 'restore-pending-rebuild.json'),
   }
 }

@@ -45,6 +45,9 @@ export async function startNode(dataDir: string, env: Record<string, string | un
   if (!existsSync(paths.config)) throw nodeError('NODE_NOT_INITIALISED', `${dataDir} holds no node (no xueji.json); run "xueji init --data ${dataDir} …" first`)
   // The start's own environment only (not nodeConfig): overrides of an earlier start do not carry over.
   const config = loadConfigFile(paths.config, env)
+  // A restored child that started before fetching back its own newer change sets would sign a
+  // different change set under a seq its parent already holds: a fork of its own chain.
+  if (existsSync(paths.restorePending)) throw nodeError('NODE_RESTORE_PENDING', `${dataDir} was restored from a backup; run "xueji sync rebuild --data ${dataDir}" before starting it`)
   if (!existsSync(paths.db)) throw nodeError('NODE_NOT_INITIALISED', `${dataDir} has xueji.json but no xueji.db; run "xueji init" in an empty directory`)
   const storage = openStorage(paths.db)
   const redis = createRedis(config.redis.url)

@@ -13,6 +13,7 @@ import { VERSION } from '../node/version.ts'
 import { SYNC_USAGE, syncCommands } from './sync-commands.ts'
 import { SEED_USAGE, seedCommand } from './seed-command.ts'
 import { AUDIT_USAGE, auditCommand } from './audit-command.ts'
+import { BACKUP_USAGE, backupCommands } from './backup-command.ts'
 
 /** A mistake in how the command was called: print usage, exit 2. */
 export class UsageError extends Error {}
@@ -34,6 +35,7 @@ Usage:
           and prints its password once; set XUEJI_INIT_ADMIN_PASSWORD to choose it instead
 
 Audit:${AUDIT_USAGE}
+Backups (R-26.2):${BACKUP_USAGE}
 Synthetic data:${SEED_USAGE}
 Federation and sync:${SYNC_USAGE}
 Configuration: DIR/xueji.json, overridden by XUEJI_<SECTION>_<KEY> environment variables
@@ -164,6 +166,7 @@ const COMMANDS: Record<string, (args: string[], io: Out, env: Record<string, str
   status,
   audit: auditCommand({ parse: (args, options) => parse(args, options) as Record<string, string | boolean | undefined>, usage: message => new UsageError(message) }),
   seed: seedCommand({ parse: (args, options) => parse(args, options) as Record<string, string | boolean | undefined>, usage: message => new UsageError(message) }),
+  ...backupCommands({ parse: (args, options) => parse(args, options) as Record<string, string | boolean | undefined>, usage: message => new UsageError(message) }),
   ...syncCommands({ parse: (args, options) => parse(args, options) as Record<string, string | boolean | undefined>, usage: message => new UsageError(message) }),
 }
 

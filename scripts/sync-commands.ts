@@ -4,7 +4,7 @@
  * parent themselves, so they work whether the node is running or not.
  */
 import { resolve } from 'node:path'
-import { existsSync } from 'node:fs'
+import { existsSync, rmSync } from 'node:fs'
 import { XuejiError } from '../config/errors.ts'
 import { openStorage } from '../schema/db.ts'
 import { loadIdentity } from '../node/identity.ts'
@@ -159,6 +159,10 @@ export function syncCommands(h: CliHelpers): Record<string, (args: string[], io:
         to: { type: 'string' }, type: { type: 'string' }, payload: { type: 'string' },
       })
       need(v, 'data')
+      // A restored node sends nothing before it has fetched back what its parent holds (node/backup/).
+      if ((sub === 'push' || sub === 'resend' || sub === 'command' || sub === 'rotate-key') && existsSync(dataPaths(resolve(String(v.data))).restorePending)) {
+        throw new XuejiError('NODE_RESTORE_PENDING', `${v.data} was restored from a backup; run "xueji sync rebuild --data ${v.data}" first`, 500)
+      }
       return withSync(String(v.data), env, async (sync, ctx) => {
         switch (sub) {
           case 'status': {
@@ -189,6 +193,8 @@ export function syncCommands(h: CliHelpers): Record<string, (args: string[], io:
           }
           case 'rebuild': {
             const r = await sync.rebuild()
+            // A restored node may start now: its chain continues the parent's (node/backup/).
+            rmSync(dataPaths(resolve(String(v.data))).restorePending, { force: true })
             io.out(`fetched back ${r.changeSets} change set(s), ${r.rows} row(s), of ${r.origins} origin(s)\n`)
             return 0
           }

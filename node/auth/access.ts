@@ -55,6 +55,8 @@ export const PERMISSIONS = [
   'status_change:write', 'status_change:verify', 'status_change:approve',
   'growth:write', 'growth:verify',
   'stats:read', 'account:manage', 'sensitive:reveal', 'audit:read', 'sync:operate', 'problem:resolve', 'problem:scan',
+  // a school or bureau issues 学籍证明 (signed certificates).
+  'certificate:issue',
 ] as const
 export type Permission = (typeof PERMISSIONS)[number]
 
@@ -69,6 +71,7 @@ const SCHOOL_ADMIN: Permission[] = [
   // 查重: problem records are listed for the school and resolved there (by evidence, correction or
   // deletion), as well as by the bureau.
   'problem:resolve',
+  'certificate:issue',
 ]
 
 /**
@@ -80,6 +83,7 @@ const ROLE_PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {
   bureau_admin: new Set<Permission>([
     ...READ_ALL, 'unit:write', 'unit:verify', 'school:write', 'class:write', 'student:write',
     'status_change:approve', 'account:manage', 'sensitive:reveal', 'audit:read', 'sync:operate', 'problem:resolve', 'problem:scan',
+    'certificate:issue',
   ]),
   // query and statistics only.
   bureau_user: new Set<Permission>([...READ_ALL]),

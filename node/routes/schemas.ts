@@ -7,6 +7,8 @@ import { authErrors } from '../auth/errors.ts'
 import { nodeErrors } from '../errors.ts'
 import { recordErrors } from '../records/errors.ts'
 import { statusChangeErrors } from '../status-changes/errors.ts'
+import { backupErrors } from '../backup/errors.ts'
+import { certificateErrors } from '../certificates/errors.ts'
 
 /** Schemas shared by the access-control routes. */
 
@@ -20,6 +22,8 @@ export const ERROR_CATALOGUES: Record<string, Record<string, ErrorSpec>> = {
   auth: authErrors,
   records: recordErrors,
   statusChanges: statusChangeErrors,
+  certificates: certificateErrors,
+  backup: backupErrors,
   codes: codeErrors,
   sync: syncErrors,
 }

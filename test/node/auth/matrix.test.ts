@@ -190,6 +190,14 @@ function casesOf(route: ApiRoute, worlds: Record<Tree, TreeWorld>, unit: Partial
     return positions(ids).map(p => one({ level: 'problem', tree: 'school', position: p, url: route.url.replace(':id', ids[p]!), payload: { version: 999999, resolution: 'evidence' }, outOfReach: 'hidden' }))
   }
 
+  // --- student history and 学籍证明 (R-26.1): about one student, by 学籍号 or by id
+  if (key === 'GET /api/v1/student-history') {
+    return POSITIONS.map(p => one({ level: 'student', tree: 'school', position: p, url: `/api/v1/student-history?studentNo=${`L${p}`.padEnd(19, '0')}`, outOfReach: 'hidden' }))
+  }
+  if (key === 'GET /api/v1/students/:id/certificate') {
+    return positions(w.personOf).map(p => one({ level: 'student', tree: 'school', position: p, url: `/api/v1/students/${w.personOf[p]}/certificate`, outOfReach: 'hidden' }))
+  }
+
   // --- the records API: /api/v1/<path>[/:id] and /api/v1/<owner>/:<ownerKey>/<path>[/:id]
   const m = /^\/api\/v1\/([a-z-]+)(?:\/:([a-zA-Z]+)\/([a-z-]+))?(\/:id)?$/.exec(route.url)
   // Sub-record paths repeat under students and children (guardians …): match the owner's path too.
@@ -295,7 +303,8 @@ t.test('R-16.1 R-17.1 R-17.2 R-17.3 R-17.4 R-17.5 R-17.6 R-17.7 R-19.5 R-20.1 R-
     for (const role of ROLES) {
       const actor = actors[c.tree][role]
       const res = await app.inject({ method: c.method as 'GET', url: c.url, headers: actor.headers, ...(c.payload ? { payload: c.payload } : {}) })
-      const body = res.body ? (JSON.parse(res.body) as { code?: string; items?: { id: string }[] }) : {}
+      // A certificate answers a printable HTML page, every other route JSON.
+      const body = res.body && String(res.headers['content-type']).includes('json') ? (JSON.parse(res.body) as { code?: string; items?: { id: string }[] }) : {}
       const got = answerOf(res.statusCode, body.code)
       const want = expected(c, role)
       count++

@@ -1,0 +1,86 @@
+/**
+ * Routes of the student history and the 学籍证明 (R-26.1):
+ * - `GET /api/v1/student-history?idNumber=…|studentNo=…` (student:read, scope): every matching
+ *   student the account reaches, with schools, status changes and completion, masked.
+ * - `GET /api/v1/students/:id/certificate` (certificate:issue, scope): the printable page with
+ *   the QR code of the signed certificate; audited.
+ * - `GET /verify` and `GET /verify/keys`: public, no login. The page checks a pasted certificate
+ *   with the key records this node holds; the keys are what an offline verifier needs.
+ */
+import type { FastifyPluginAsync } from 'fastify'
+import { Type } from '@fastify/type-provider-typebox'
+import { inScope, type Target } from '../auth/access.ts'
+import { loadRow, targetOfRow } from '../auth/targets.ts'
+import { actorOf, assertInScope, notFound } from '../plugins/auth.ts'
+import { ErrorReply, IdParams, authErrorReplies } from '../routes/schemas.ts'
+import { certificateError } from './errors.ts'
+import { verifyPage } from './rules.ts'
+import { createCertificatesService } from './service.ts'
+import { students } from '../../schema/records/index.ts'
+import { eq } from 'drizzle-orm'
+
+const tags = ['学籍证明']
+const Loose = Type.Record(Type.String(), Type.Unknown())
+
+const certificateRoutes: FastifyPluginAsync = async app => {
+  const svc = createCertificatesService({ storage: app.storage, identity: app.identity })
+  const targetOf = (s: { homeNode: string; schoolCode: string; classId: string | null; id: string }): Target => ({ homeNode: s.homeNode, school: s.schoolCode, classId: s.classId ?? undefined, studentId: s.id })
+
+  app.get('/api/v1/student-history', {
+    config: { permission: 'student:read' },
+    schema: {
+      tags, summary: '按身份证件号或学籍号查询学生的学籍历史（学校、异动、结业）',
+      querystring: Type.Object({ idNumber: Type.Optional(Type.String({ minLength: 1, maxLength: 40 })), studentNo: Type.Optional(Type.String({ minLength: 1, maxLength: 40 })) }, { additionalProperties: false }),
+      response: {
+        200: Type.Object({ items: Type.Array(Type.Object({ student: Loose, school: Type.Union([Type.Object({ schoolCode: Type.String(), name: Type.String() }), Type.Null()]), enrolment: Type.Union([Loose, Type.Null()]), resumes: Type.Array(Loose), statusChanges: Type.Array(Loose), completion: Type.Union([Loose, Type.Null()]) })) }),
+        400: ErrorReply, ...authErrorReplies,
+      },
+    },
+  }, async req => {
+    const q = req.query as { idNumber?: string; studentNo?: string }
+    if ((q.idNumber === undefined) === (q.studentNo === undefined)) throw certificateError('CERT_LOOKUP_INVALID', '请提供身份证件号或学籍号（二者之一）')
+    const actor = actorOf(req)
+    req.audit.action = 'student.history'
+    req.audit.targetTable = 'students'
+    const found = svc.find(q)
+    const reachable = found.filter(s => inScope(actor, targetOf(s)))
+    if (reachable.length === 0) {
+      // Found but out of reach is answered like not found, and audited as denied.
+      if (found.length > 0) req.audit.outcome = 'denied'
+      throw notFound()
+    }
+    return { items: reachable.map(s => svc.history(s)) }
+  })
+
+  app.get('/api/v1/students/:id/certificate', {
+    config: { permission: 'certificate:issue' },
+    schema: { tags, summary: '出具学籍证明（可打印页面，二维码内含签名）', params: IdParams, response: { 400: ErrorReply, ...authErrorReplies } },
+  }, async (req, reply) => {
+    const { id } = req.params as { id: string }
+    req.audit.action = 'certificate.issue'
+    req.audit.targetTable = 'students'
+    req.audit.targetId = id
+    const row = loadRow(app.storage, 'students', id)
+    if (!row) throw notFound()
+    assertInScope(req, targetOfRow(app.storage, 'students', row))
+    const student = app.storage.db.select().from(students).where(eq(students.id, id)).get()!
+    const { html } = await svc.issue(student)
+    return reply.type('text/html; charset=utf-8').send(html)
+  })
+
+  app.get('/verify', {
+    schema: { tags, summary: '核验学籍证明（公开，无需登录）', querystring: Type.Object({ t: Type.Optional(Type.String({ maxLength: 8192 })) }) },
+  }, async (req, reply) => {
+    const { t } = req.query as { t?: string }
+    return reply.type('text/html; charset=utf-8').send(verifyPage(t ? await svc.verify(t) : null))
+  })
+
+  app.get('/verify/keys', {
+    schema: {
+      tags, summary: '离线核验所需的省级公钥与密钥记录（公开）',
+      response: { 200: Type.Object({ root: Type.Union([Type.Object({ node: Type.String(), kid: Type.String(), publicJwk: Loose }), Type.Null()]), records: Type.Array(Type.String()) }) },
+    },
+  }, async () => svc.publishedKeys())
+}
+
+export default certificateRoutes
