@@ -12,6 +12,7 @@
 import { randomInt, randomUUID } from 'node:crypto'
 import type { CodeRegistry } from '../../../schema/codes/index.ts'
 import type { Storage } from '../../../schema/db.ts'
+import { PROVINCE_DATES, type CalendarDates } from '../../../config/calendar.ts'
 import { XuejiError } from '../../../config/errors.ts'
 import { inScope, type Actor, type ScopeFilter, type Target } from '../../auth/access.ts'
 import { auditedWrite, type AuditNote } from '../../auth/audit.ts'
@@ -19,7 +20,9 @@ import { authError } from '../../auth/errors.ts'
 import { targetOfRow } from '../../auth/targets.ts'
 import { compactPinyin } from '../../records/pinyin.ts'
 import { recordError, withPath, issuesError, type Issue } from '../../records/errors.ts'
-import { derivedStudentNo, prepareRecord, temporaryStudentNo, type RecordInput } from '../../records/validate.ts'
+import { chinaToday, derivedStudentNo, prepareRecord, temporaryStudentNo, type RecordInput } from '../../records/validate.ts'
+import { calendarError } from '../../calendar/errors.ts'
+import { lockOf } from '../../calendar/locks.ts'
 import { statusChangeError } from '../../status-changes/errors.ts'
 import { assertGenericWrite, KINDS, STATUS_CHANGE_TABLES } from '../../status-changes/rules.ts'
 import { createDuplicates } from './duplicates.ts'
@@ -37,11 +40,16 @@ export interface RecordsActor {
   reach(target: Target): boolean
   /** The node's own jobs reach everything: skips computing targets (a bulk seed writes 10⁵ rows). */
   unrestricted?: boolean
+  /**
+   * Entering a school's existing records when it starts on the system (R-19.1): they predate the
+   * system, so its locks on expiry (node/calendar/locks.ts) do not judge them.
+   */
+  initialEntry?: boolean
 }
 
 /** An actor for the node's own jobs (seed, import, commands applied from above): the whole node. */
-export function systemActor(name: string): RecordsActor {
-  return { accountId: `system:${name}`, filter: { all: true }, reach: () => true, unrestricted: true }
+export function systemActor(name: string, opts: { initialEntry?: boolean } = {}): RecordsActor {
+  return { accountId: `system:${name}`, filter: { all: true }, reach: () => true, unrestricted: true, ...opts }
 }
 
 /** The service's view of a signed-in account; `onDenied` lets the route mark its audit entry. */
@@ -63,6 +71,8 @@ export interface RecordsServiceDeps {
   codes: CodeRegistry
   /** Clock, for tests of date rules. */
   now?: () => Date
+  /** The calendar dates of this node (config/calendar.ts `datesFor`); the province's by default. */
+  dates?: CalendarDates
   /** Record ids (default: random UUIDs); the seed generator makes its own, deterministic ones. */
   newId?: () => string
 }
@@ -105,6 +115,7 @@ export function createRecordsService(deps: RecordsServiceDeps) {
   const { storage, identity, codes } = deps
   const now = deps.now ?? (() => new Date())
   const newId = deps.newId ?? randomUUID
+  const dates = deps.dates ?? PROVINCE_DATES
   const store = createStore(storage)
   const duplicates = createDuplicates({ store, identity, now })
 
@@ -325,8 +336,32 @@ export function createRecordsService(deps: RecordsServiceDeps) {
     store.update(spec, { ...fromSql(spec, student), state: to, version: Number(student.version) + 1, updatedAt: at }, actor.accountId)
   }
 
-  /** Creates one record (no transaction of its own: callers wrap it). */
-  function insertOne(actor: RecordsActor, spec: ResourceSpec, input: RecordInput, ownerId: unknown, at: string): SqlRow {
+  /**
+   * Refuses a write of `rec` when a lock on expiry holds it (R-22.1–R-22.4), naming the rule, the
+   * day it took effect and how the change is made. `person` is the student or child the row
+   * belongs to (the row itself for a person).
+   */
+  function assertOpen(actor: RecordsActor, spec: ResourceSpec, rec: Rec, person: Rec | undefined): void {
+    if (actor.initialEntry) return
+    const lock = lockOf(spec.table, rec, person ?? rec, chinaToday(now()), dates)
+    if (!lock) return
+    throw calendarError(
+      'CALENDAR_RECORD_LOCKED',
+      `${spec.label}已于${lock.lockedFrom}起锁定（${lock.rule} ${lock.name}，截止日${lock.lastOpenDay}）。如需修改，请学校提出修改申请并说明理由，经上级教育行政部门审批后由其管理员执行（R-22.5）`,
+      { rule: lock.rule, lockedFrom: lock.lockedFrom, lastOpenDay: lock.lastOpenDay, table: spec.table },
+    )
+  }
+
+  /** The person (camelCase) a row of `spec` belongs to, from its owner row. */
+  function personOf(spec: ResourceSpec, owner: SqlRow | undefined): Rec | undefined {
+    return owner && spec.owner?.viaPath ? fromSql(resource(spec.owner.table), owner) : undefined
+  }
+
+  /**
+   * Creates one record (no transaction of its own: callers wrap it). `judged`: the locks on expiry
+   * apply (not to a person's sub-records entered with the person, which are part of its entry).
+   */
+  function insertOne(actor: RecordsActor, spec: ResourceSpec, input: RecordInput, ownerId: unknown, at: string, judged = true): SqlRow {
     const owner = ownerOf(actor, spec, ownerId)
     assertHome(owner)
     if (spec.table === 'students' && (input.studentNo === undefined || input.studentNo === null || input.studentNo === '')) {
@@ -335,6 +370,8 @@ export function createRecordsService(deps: RecordsServiceDeps) {
       else if (typeof input.birthDate === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(input.birthDate)) input = { ...input, studentNo: freeTemporaryStudentNo(String(owner!.division_code ?? identity.code), input.birthDate) }
     }
     const prepared = prepareRecord(spec.table, input, validationContext(spec, owner))
+    // Entering a person is governed by the entry deadlines (R-19.1, R-19.2), not by the locks.
+    if (judged && spec.owner?.viaPath) assertOpen(actor, spec, prepared, personOf(spec, owner))
     const id = newId()
     const rec: Rec = {
       ...prepared,
@@ -414,7 +451,7 @@ export function createRecordsService(deps: RecordsServiceDeps) {
           if (!Array.isArray(items)) throw recordError('RECORD_FIELD_FORMAT', `${sub.label}应为列表`, { field: sub.group, rule: 'array' })
           items.forEach((item, i) => {
             try {
-              insertOne(actor, sub, item as RecordInput, row.id, at)
+              insertOne(actor, sub, item as RecordInput, row.id, at, false)
             } catch (err) {
               throw prefixed(err, sub.single ? sub.group! : `${sub.group}[${i}]`)
             }
@@ -456,7 +493,11 @@ export function createRecordsService(deps: RecordsServiceDeps) {
         // A new name gets new pinyin unless the pinyin was typed with it.
         if (patch.name !== undefined && patch.namePinyin === undefined && patch.name !== current.name) input.namePinyin = null
         const owner = spec.owner ? store.row(resource(spec.owner.table), String(current[spec.owner.key])) : undefined
+        const person = personOf(spec, owner)
+        assertOpen(actor, spec, current, person)
         const prepared = prepareRecord(spec.table, input, validationContext(spec, owner))
+        // Nor may an edit move a row into a period that has locked (an exam into last year).
+        assertOpen(actor, spec, prepared, person)
         const codeKey = NATURAL_CODE[spec.table]
         if (codeKey && prepared[codeKey] !== current[codeKey]) assertNoDependants(spec, row, 'recode')
         const rec: Rec = {
@@ -493,6 +534,8 @@ export function createRecordsService(deps: RecordsServiceDeps) {
           throw recordError('RECORD_VERSION_CONFLICT', '该记录已被他人修改，请刷新后再删除', { field: 'version', rule: 'version', currentVersion: row.version })
         }
         assertNoDependants(spec, row, 'delete')
+        const ownerRow = spec.owner?.viaPath ? store.row(resource(spec.owner.table), String(row[spec.owner.column])) : undefined
+        assertOpen(actor, spec, fromSql(spec, row), personOf(spec, ownerRow))
         if (STATUS_CHANGE_TABLES.has(table)) assertGenericWrite('delete', fromSql(spec, row) as Parameters<typeof assertGenericWrite>[1])
         // R-26.1: a person once verified, or whose state has moved, ends by a status change or completion.
         if ((table === 'students' || table === 'children') && (row.first_verified_at !== null || row.verify_state === 'verified' || row.state !== (table === 'students' ? KINDS.student.active : KINDS.child.active))) {
