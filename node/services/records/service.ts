@@ -534,13 +534,13 @@ export function createRecordsService(deps: RecordsServiceDeps) {
           throw recordError('RECORD_VERSION_CONFLICT', '该记录已被他人修改，请刷新后再删除', { field: 'version', rule: 'version', currentVersion: row.version })
         }
         assertNoDependants(spec, row, 'delete')
-        const ownerRow = spec.owner?.viaPath ? store.row(resource(spec.owner.table), String(row[spec.owner.column])) : undefined
-        assertOpen(actor, spec, fromSql(spec, row), personOf(spec, ownerRow))
         if (STATUS_CHANGE_TABLES.has(table)) assertGenericWrite('delete', fromSql(spec, row) as Parameters<typeof assertGenericWrite>[1])
         // R-26.1: a person once verified, or whose state has moved, ends by a status change or completion.
         if ((table === 'students' || table === 'children') && (row.first_verified_at !== null || row.verify_state === 'verified' || row.state !== (table === 'students' ? KINDS.student.active : KINDS.child.active))) {
           throw statusChangeError('RECORD_DELETE_VERIFIED', '已核对过或已办理异动的学籍记录不能删除，请通过学籍异动（转出、退学、死亡等）或结业办理', { rule: 'never_delete_verified' })
         }
+        const ownerRow = spec.owner?.viaPath ? store.row(resource(spec.owner.table), String(row[spec.owner.column])) : undefined
+        assertOpen(actor, spec, fromSql(spec, row), personOf(spec, ownerRow))
         if (table === 'student_completions') graduate(actor, String(row.student_id), 'in_school', at)
         for (const sub of cascadedBy(table)) {
           for (const child of store.all(`select * from ${sub.table} where ${sub.owner!.column} = ?`, id)) store.tombstone(sub, child, actor.accountId)
