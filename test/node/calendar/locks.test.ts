@@ -10,7 +10,7 @@ import { datesFor, nextDay, PROVINCE_DATES, type CalendarDates } from '../../../
 import { loadConfig } from '../../../config/load.ts'
 import { createRecordsService, systemActor, type RecordsActor } from '../../../node/services/records/service.ts'
 import * as fx from '../../records/fixtures.ts'
-import { recordsNode, withSchool, type Json, type RecordsNode } from '../../records/setup.ts'
+import { recordsNode, withKindergarten, withSchool, type Json, type RecordsNode } from '../../records/setup.ts'
 import { serviceActor } from '../status-changes/lib.ts'
 
 /** The last second of a China day and the first second of the next, as UTC instants. */
@@ -160,4 +160,29 @@ t.test('R-30.1 a city moves a lock day by configuration; its counties follow, ot
   t.ok(attempt(f, lastSecond('2025-10-15'), 'students', { phone: '13800000007' }, xihu).ok, 'R-22.1 in Xihu: open on 15 October')
   t.match(attempt(f, firstSecond('2025-10-16'), 'students', { phone: '13800000006' }, xihu), { ok: false, details: { rule: 'R-22.1', lastOpenDay: '2025-10-15' } }, 'locked from 16 October')
   t.match(attempt(f, firstSecond('2025-10-01'), 'student_guardians', { phone: '13800000005' }), { ok: false, details: { rule: 'R-22.1' } }, 'while the province date locks on 1 October')
+})
+
+t.test('R-22.1 R-22.2 a kindergarten child’s own info and registrations lock like a student’s', async t => {
+  const node = await recordsNode(t)
+  const { kg, kgClass } = await withKindergarten(node)
+  const created = await node.call('POST', '/api/v1/children', {
+    ...fx.child({ entryYm: '2025-09' }), kindergartenId: kg.id, classId: kgClass.id, ...fx.childSubRecords,
+    registrations: [{ ...fx.childSubRecords.registrations[0], term: '2025-2', dueDate: '2026-02-25', actualDate: '2026-02-25' }],
+  })
+  t.equal(created.status, 201, JSON.stringify(created.body))
+  const db = node.app.storage.sqlite
+  db.prepare(`update children set first_verified_at = '2025-09-20T02:00:00.000Z'`).run()
+  const school = serviceActor(node.school)
+  const at = (when: Date) => createRecordsService({ storage: node.app.storage, identity: node.app.identity, codes: node.app.records.codes, now: () => when })
+  const cases = [
+    { rule: 'R-22.1', table: 'children', id: String(created.body.id), owner: undefined, patch: { phone: '13600000009' }, lastOpenDay: '2025-09-30' },
+    { rule: 'R-22.1', table: 'child_guardians', id: (db.prepare('select id from child_guardians').get() as Json).id, owner: String(created.body.id), patch: { phone: '13500000009' }, lastOpenDay: '2025-09-30' },
+    { rule: 'R-22.2', table: 'child_registrations', id: (db.prepare('select id from child_registrations').get() as Json).id, owner: String(created.body.id), patch: { lateReason: '事假' }, lastOpenDay: '2026-03-31' },
+  ]
+  for (const c of cases) {
+    const version = () => (db.prepare(`select version from ${c.table} where id = ?`).get(c.id) as Json).version as number
+    t.throws(() => at(firstSecond(nextDay(c.lastOpenDay))).update(school, c.table, c.id, { ...c.patch, version: version() }, c.owner), { code: 'CALENDAR_RECORD_LOCKED', details: { rule: c.rule } }, `${c.rule} ${c.table}: locked after ${c.lastOpenDay}`)
+    at(lastSecond(c.lastOpenDay)).update(school, c.table, c.id, { ...c.patch, version: version() }, c.owner)
+    t.pass(`${c.rule} ${c.table}: open on ${c.lastOpenDay}`)
+  }
 })
