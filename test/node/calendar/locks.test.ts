@@ -117,6 +117,12 @@ t.test('R-22.1 a refusal names its rule, the day it took effect and how to get t
   // Over HTTP, with the node's real clock (its lock took effect long ago): a 409 with the same code.
   const res = await f.node.call('PATCH', `/api/v1/students/${f.ids.students}`, { phone: '13800000008', version: 1 })
   t.match(res, { status: 409, body: { code: 'CALENDAR_RECORD_LOCKED', details: { rule: 'R-22.1' } } })
+  const before = f.node.counts()
+  const added = await f.node.call('POST', `/api/v1/students/${f.ids.students}/guardians`, { ...fx.subRecords.guardians[0], name: '曾二海' })
+  t.match(added, { status: 409, body: { code: 'CALENDAR_RECORD_LOCKED', details: { rule: 'R-22.1' } } }, 'adding a guardian over HTTP: refused')
+  const removed = await f.node.call('DELETE', `/api/v1/students/${f.ids.students}/awards/${f.ids.student_awards}`)
+  t.match(removed, { status: 409, body: { code: 'CALENDAR_RECORD_LOCKED', details: { rule: 'R-22.3' } } }, 'deleting last year’s award over HTTP: refused')
+  t.strictSame(f.node.counts(), before, 'nothing written, nothing sent upward')
 })
 
 t.test('R-22.1 R-22.3 creating and deleting sub-records are judged like edits', async t => {
