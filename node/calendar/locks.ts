@@ -35,7 +35,7 @@ function term(value: unknown): { year: number; n: 1 | 2 } | undefined {
 }
 
 /** The school year (its starting year) of a YYYY-MM or YYYY-MM-DD date: it begins on the rollover day. */
-function schoolYear(date: unknown, dates: CalendarDates): number | undefined {
+export function schoolYear(date: unknown, dates: CalendarDates): number | undefined {
   const s = String(date ?? '')
   if (!/^\d{4}-\d{2}/.test(s)) return undefined
   const day = s.length >= 10 ? s.slice(0, 10) : `${s.slice(0, 7)}-01`

@@ -1,0 +1,59 @@
+/**
+ * The calendar under /api/v1 and the plugin that exposes the service as `app.calendar`:
+ * - `GET /api/v1/calendar/deadlines`: per school within the reader's scope, new-student entry and
+ *   verification against its deadline (R-19.2) and completion info against 30 July (R-19.6).
+ */
+import fp from 'fastify-plugin'
+import type { FastifyPluginAsync } from 'fastify'
+import { Type } from '@fastify/type-provider-typebox'
+import { datesFor } from '../../config/calendar.ts'
+import { inScope } from '../auth/access.ts'
+import { actorOf } from '../plugins/auth.ts'
+import { authErrorReplies } from '../routes/schemas.ts'
+import { createCalendarService, type CalendarService } from './service.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The registration calendar: node/calendar/service.ts. */
+    calendar: CalendarService
+  }
+}
+
+const DeadlineSchema = (description: string) =>
+  Type.Object({
+    requirement: Type.String(),
+    deadline: Type.String({ description: '截止日（YYYY-MM-DD，北京时间）' }),
+    entered: Type.Integer({ description: '已录入' }),
+    verified: Type.Integer({ description: '已核对' }),
+    state: Type.Union(['none', 'open', 'done', 'overdue'].map(s => Type.Literal(s)), { description: 'none 未录入 | open 未完成、未到期 | done 已全部核对 | overdue 逾期未核对' }),
+    daysLeft: Type.Integer({ description: '距截止日天数（已过为负）' }),
+  }, { description })
+
+const routes: FastifyPluginAsync = async app => {
+  const { dates, local } = app.config.calendar
+  app.decorate('calendar', createCalendarService({ storage: app.storage, dates: datesFor(app.identity.code, dates, local) }))
+
+  app.get('/api/v1/calendar/deadlines', {
+    config: { permission: 'student:read' },
+    schema: {
+      tags: ['学籍日历'],
+      summary: '各校本学年新生录入核对（R-19.2）和毕业生结业信息（R-19.6）的完成情况与截止日',
+      response: {
+        200: Type.Object({
+          items: Type.Array(Type.Object({
+            schoolId: Type.String(), schoolCode: Type.String(), name: Type.String(),
+            schoolYear: Type.Integer({ description: '学年（起始年份，2026 即 2026—2027 学年）' }),
+            newStudents: DeadlineSchema('本学年新生（入学年月在本学年内）'),
+            completions: DeadlineSchema('本学年结业信息（结束学业年月在本学年内）'),
+          })),
+        }),
+        ...authErrorReplies,
+      },
+    },
+  }, async req => {
+    const actor = actorOf(req)
+    return { items: app.calendar.deadlines(t => inScope(actor, t)) }
+  })
+}
+
+export default fp(routes, { name: 'calendar', dependencies: ['records'] })
