@@ -104,6 +104,8 @@ export interface CalendarDates {
   completionBy: string
   /** the rollover day; the past school year's records lock when it begins. */
   rollover: string
+  /** the second term begins on this day (the first begins on the rollover day). */
+  termTwoStarts: string
 }
 
 /** The province's defaults, as the regulation writes them. */
@@ -113,6 +115,7 @@ export const PROVINCE_DATES: Readonly<CalendarDates> = {
   registrationSpringBy: '03-31',
   completionBy: '07-30',
   rollover: '08-01',
+  termTwoStarts: '02-01',
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * Entry and completion deadlines per school (R-19.2, R-19.6): how far a school's new students and
- * its graduates' completion info have been entered and verified against the day they are due.
- * Pure; the service (service.ts) counts, this judges.
+ * its graduates' completion info have been entered and verified against the day they are due;
+ * the term the end-of-term check looks at (R-19.3). Pure; the service (service.ts) counts.
  */
 import { dayOf, nextDayOf, type CalendarDates } from '../../config/calendar.ts'
 import { schoolYear } from './locks.ts'
@@ -39,4 +39,10 @@ export function judge(requirement: Deadline['requirement'], deadline: string, to
   const state: DeadlineState = entered === 0 ? 'none' : verified === entered ? 'done' : today <= deadline ? 'open' : 'overdue'
   const daysLeft = Math.round((Date.parse(`${deadline}T00:00:00Z`) - Date.parse(`${today}T00:00:00Z`)) / 86_400_000)
   return { requirement, deadline, entered, verified, state, daysLeft }
+}
+
+/** The term that holds `today`: `2026-1` (from the rollover day) or `2026-2` (from `termTwoStarts`), as registrations name it. */
+export function termOf(today: string, dates: CalendarDates): string {
+  const year = schoolYear(today, dates)!
+  return `${year}-${today >= dayOf(year + 1, dates.termTwoStarts) ? 2 : 1}`
 }

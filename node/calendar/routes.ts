@@ -2,6 +2,8 @@
  * The calendar under /api/v1 and the plugin that exposes the service as `app.calendar`:
  * - `GET /api/v1/calendar/deadlines`: per school within the reader's scope, new-student entry and
  *   verification against its deadline (R-19.2) and completion info against 30 July (R-19.6).
+ * - `GET /api/v1/calendar/term-check`: the end-of-term check (R-19.3) per school: students in
+ *   school unverified, without the term's registration, without a class; open 查重 problems.
  */
 import fp from 'fastify-plugin'
 import type { FastifyPluginAsync } from 'fastify'
@@ -10,7 +12,7 @@ import { datesFor } from '../../config/calendar.ts'
 import { inScope } from '../auth/access.ts'
 import { actorOf } from '../plugins/auth.ts'
 import { authErrorReplies } from '../routes/schemas.ts'
-import { createCalendarService, type CalendarService } from './service.ts'
+import { createCalendarService, FINDING_IDS, type CalendarService } from './service.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -53,6 +55,31 @@ const routes: FastifyPluginAsync = async app => {
   }, async req => {
     const actor = actorOf(req)
     return { items: app.calendar.deadlines(t => inScope(actor, t)) }
+  })
+
+  const Finding = (description: string) => Type.Object({ count: Type.Integer(), studentIds: Type.Array(Type.String(), { description: `前 ${FINDING_IDS} 名学生的记录编号` }) }, { description })
+  app.get('/api/v1/calendar/term-check', {
+    config: { permission: 'student:read' },
+    schema: {
+      tags: ['学籍日历'],
+      summary: '期末数据检查（R-19.3）：本学期未核对、未注册、未编班的在校学生和未处理的查重问题',
+      response: {
+        200: Type.Object({
+          items: Type.Array(Type.Object({
+            schoolId: Type.String(), schoolCode: Type.String(), name: Type.String(),
+            term: Type.String({ description: '学期，如 2026-1（2026—2027 学年第一学期）' }),
+            unverified: Finding('未核对（已录入或被退回）的在校学生'),
+            unregistered: Finding('本学期没有注册记录的在校学生'),
+            unplaced: Finding('没有班级的在校学生'),
+            openProblems: Type.Integer({ description: '未处理的查重问题' }),
+          })),
+        }),
+        ...authErrorReplies,
+      },
+    },
+  }, async req => {
+    const actor = actorOf(req)
+    return { items: app.calendar.termCheck(t => inScope(actor, t)) }
   })
 }
 

@@ -59,3 +59,34 @@ t.test('R-19.2 R-19.6 a school’s new students and completion info against thei
   const other = await loginAs(node.app, 'school_admin', { kind: 'schools', schools: ['3301060199'] })
   t.strictSame((await node.call('GET', '/api/v1/calendar/deadlines', undefined, other)).body, { items: [] }, 'another school’s administrator sees nothing of it')
 })
+
+t.test('R-19.3 the end-of-term check lists unverified, unregistered and unplaced students and open problems of the term', async t => {
+  const node = await recordsNode(t)
+  const { school, klass } = await withSchool(node)
+  const enter = async (seq: number, over: Record<string, unknown> = {}) => {
+    const r = await node.call('POST', '/api/v1/students', { ...fx.student({ idNumber: fx.idNumber('2016-03-15', '1', seq), studentNo: undefined, name: `学生${seq}`, namePinyin: null }), schoolId: school.id, classId: klass.id, ...over })
+    t.equal(r.status, 201, JSON.stringify(r.body))
+    return String(r.body.id)
+  }
+  const registration = (term: string) => [{ ...fx.subRecords.registrations[0], term }]
+  const done = await enter(1, { registrations: registration('2025-2') })
+  const unverified = await enter(2, { registrations: registration('2025-2') })
+  const autumnOnly = await enter(3, { registrations: registration('2025-1') })
+  const unplaced = await enter(4, { classId: null, registrations: registration('2025-2') })
+  const db = node.app.storage.sqlite
+  // Verification has its own routes and roles; here only its state counts.
+  db.prepare(`update students set verify_state = 'verified' where id in (?, ?, ?)`).run(done, autumnOnly, unplaced)
+  const clock = { now: noon('2026-01-31') }
+  const svc = createCalendarService({ storage: node.app.storage, dates: PROVINCE_DATES, now: () => clock.now })
+  const check = () => svc.termCheck(() => true)[0]
+
+  t.match(check(), { term: '2025-1', unverified: { count: 1, studentIds: [unverified] }, unplaced: { count: 1, studentIds: [unplaced] }, openProblems: 0 }, 'on 31 January the first term is checked')
+  t.strictSame(check().unregistered, { count: 3, studentIds: [done, unverified, unplaced] }, 'those without a 2025-1 registration')
+  clock.now = noon('2026-02-01')
+  t.match(check(), { term: '2025-2', unregistered: { count: 1, studentIds: [autumnOnly] } }, 'from 1 February the second term: only the one without a 2025-2 registration')
+  const local = createCalendarService({ storage: node.app.storage, dates: { ...PROVINCE_DATES, termTwoStarts: '02-20' }, now: () => noon('2026-02-01') })
+  t.equal(local.termCheck(() => true)[0].term, '2025-1', 'R-30.1 a local second-term start of 20 February')
+
+  const res = await node.call('GET', '/api/v1/calendar/term-check')
+  t.match(res, { status: 200, body: { items: [{ schoolId: school.id, unverified: { count: 1 } }] } }, 'the school administrator’s check over HTTP')
+})
