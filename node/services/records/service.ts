@@ -496,8 +496,9 @@ export function createRecordsService(deps: RecordsServiceDeps) {
         const person = personOf(spec, owner)
         assertOpen(actor, spec, current, person)
         const prepared = prepareRecord(spec.table, input, validationContext(spec, owner))
-        // Nor may an edit move a row into a period that has locked (an exam into last year).
-        assertOpen(actor, spec, prepared, person)
+        // Nor may an edit move a row into a period that has locked (an exam into last year); the
+        // row's verification marks are not input, so they come from the current row.
+        assertOpen(actor, spec, { ...current, ...prepared }, person)
         const codeKey = NATURAL_CODE[spec.table]
         if (codeKey && prepared[codeKey] !== current[codeKey]) assertNoDependants(spec, row, 'recode')
         const rec: Rec = {

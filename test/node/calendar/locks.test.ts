@@ -138,6 +138,9 @@ t.test('R-22.1 R-22.3 creating and deleting sub-records are judged like edits', 
   t.throws(() => f.at(lastSecond('2026-07-31')).update(f.school, 'student_exams', String(added.id), { version: Number(added.version), term: '2024-2', examDate: '2025-06-20' }, f.ids.students), { code: 'CALENDAR_RECORD_LOCKED', details: { rule: 'R-22.3' } }, 'nor moved into a locked school year by an edit')
   f.at(lastSecond('2026-07-31')).remove(f.school, 'student_exams', String(added.id), { ownerId: f.ids.students })
   t.pass('deleted while open')
+  // A person's own row: moving the entry month back into a year whose lock has passed.
+  const version = (f.node.app.storage.sqlite.prepare('select version from students where id = ?').get(f.ids.students) as Json).version
+  t.throws(() => f.at(lastSecond('2025-09-30')).update(f.school, 'students', f.ids.students, { version, enrolmentYm: '2024-09' }), { code: 'CALENDAR_RECORD_LOCKED', details: { rule: 'R-22.1', lastOpenDay: '2024-09-30' } }, 'an entry month moved into a locked year is refused')
 })
 
 t.test('R-22.1 a person never verified is still being entered and stays open; the seed’s initial entry is not judged (R-19.1)', async t => {
