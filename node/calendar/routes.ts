@@ -4,6 +4,8 @@
  *   verification against its deadline (R-19.2) and completion info against 30 July (R-19.6).
  * - `GET /api/v1/calendar/term-check`: the end-of-term check (R-19.3) per school: students in
  *   school unverified, without the term's registration, without a class; open 查重 problems.
+ * - `POST /api/v1/schools/:schoolId/initial-entry` `{ students: [...] }`: initial entry (R-19.1),
+ *   all or nothing per file, row-by-row issues, idempotent (the school administrator, `school:write`).
  */
 import fp from 'fastify-plugin'
 import type { FastifyPluginAsync } from 'fastify'
@@ -11,7 +13,11 @@ import { Type } from '@fastify/type-provider-typebox'
 import { datesFor } from '../../config/calendar.ts'
 import { inScope } from '../auth/access.ts'
 import { actorOf } from '../plugins/auth.ts'
-import { authErrorReplies } from '../routes/schemas.ts'
+import { XuejiError } from '../../config/errors.ts'
+import type { RecordInput } from '../records/validate.ts'
+import { actorFor, flagUnchecked } from '../routes/api/records.ts'
+import { ErrorReply, authErrorReplies } from '../routes/schemas.ts'
+import { checkAcrossFederation } from '../services/records/federation-check.ts'
 import { createCalendarService, FINDING_IDS, type CalendarService } from './service.ts'
 
 declare module 'fastify' {
@@ -30,6 +36,8 @@ const DeadlineSchema = (description: string) =>
     state: Type.Union(['none', 'open', 'done', 'overdue'].map(s => Type.Literal(s)), { description: 'none 未录入 | open 未完成、未到期 | done 已全部核对 | overdue 逾期未核对' }),
     daysLeft: Type.Integer({ description: '距截止日天数（已过为负）' }),
   }, { description })
+
+const EnteredRow = Type.Object({ row: Type.Integer(), id: Type.String() })
 
 const routes: FastifyPluginAsync = async app => {
   const { dates, local } = app.config.calendar
@@ -80,6 +88,44 @@ const routes: FastifyPluginAsync = async app => {
   }, async req => {
     const actor = actorOf(req)
     return { items: app.calendar.termCheck(t => inScope(actor, t)) }
+  })
+
+  app.post('/api/v1/schools/:schoolId/initial-entry', {
+    config: { permission: 'school:write' },
+    bodyLimit: app.config.server.bodyLimitBytes * 16,
+    schema: {
+      tags: ['学籍日历'],
+      summary: '学校初次使用系统时批量录入全部在校学生（R-19.1）：逐行校验，整批全部录入或全部不录入，重复提交不会重复录入',
+      params: Type.Object({ schoolId: Type.String({ minLength: 1, maxLength: 64 }) }),
+      body: Type.Object({
+        students: Type.Array(Type.Record(Type.String(), Type.Unknown()), { maxItems: 5000, description: '每行一名学生：学生信息字段及其子记录（guardians、enrolment 等），同新建学生接口；无需 schoolId' }),
+      }, { additionalProperties: false }),
+      response: {
+        200: Type.Object({
+          created: Type.Array(EnteredRow, { description: '新建的学生：行号（从 0 起）和记录编号' }),
+          existing: Type.Array(EnteredRow, { description: '本校已有、未重复录入的学生' }),
+        }),
+        400: ErrorReply, 409: ErrorReply,
+        ...authErrorReplies,
+      },
+    },
+  }, async req => {
+    const { schoolId } = req.params as { schoolId: string }
+    const rows = (req.body as { students: RecordInput[] }).students
+    // 查重 across nodes before the transaction (it asks the parent); a holder elsewhere refuses its row.
+    const refused = new Map<number, XuejiError>()
+    const unchecked = new Set<number>()
+    for (const [i, row] of rows.entries()) {
+      try {
+        if ((await checkAcrossFederation(app.sync.askParent, 'students', row)) === 'unchecked') unchecked.add(i)
+      } catch (err) {
+        if (!(err instanceof XuejiError)) throw err
+        refused.set(i, err)
+      }
+    }
+    const result = app.records.enterStudents(actorFor(req), schoolId, rows, refused)
+    for (const c of result.created) if (unchecked.has(c.row)) flagUnchecked(app, 'students', c.id)
+    return result
   })
 }
 

@@ -92,6 +92,12 @@ export interface ListResult {
   offset: number
 }
 
+/** A row of an initial-entry file (its index) and the student record it made or found. */
+export interface EnteredRow {
+  row: number
+  id: string
+}
+
 export const DEFAULT_LIMIT = 50
 export const MAX_LIMIT = 500
 
@@ -426,7 +432,7 @@ export function createRecordsService(deps: RecordsServiceDeps) {
 
   // ------------------------------------------------------------ the service
 
-  return {
+  const service = {
     /** The code tables the records are validated with (national plus local, R-30.1). */
     codes,
 
@@ -460,6 +466,54 @@ export function createRecordsService(deps: RecordsServiceDeps) {
         return row
       }, row => ({ targetTable: table, targetId: String(row.id) }))
       return opts.read === false ? fromSql(spec, stored) : present(spec, store.row(spec, String(stored.id))!)
+    },
+
+    /**
+     * Initial entry (R-19.1): a school starting on the system enters its current students from one
+     * file, each row a student with its sub-record groups, created as `create` does. A row whose
+     * person the school already holds (same 学籍号, given or derived from the ID number, else same
+     * name, birth date and gender) is skipped, so sending the file again changes nothing. All or
+     * nothing: any refused row refuses the file, naming every refused row (`students[i].field`).
+     * `refused` carries row refusals found before the transaction (查重 across nodes).
+     */
+    enterStudents(actor: RecordsActor, schoolId: string, rows: RecordInput[], refused: ReadonlyMap<number, XuejiError> = new Map()): { created: EnteredRow[]; existing: EnteredRow[] } {
+      return write(() => {
+        ownerOf(actor, resource('students'), schoolId)
+        const created: EnteredRow[] = []
+        const existing: EnteredRow[] = []
+        const issues: Issue[] = []
+        const seen = new Set<string>()
+        rows.forEach((row, i) => {
+          const path = `students[${i}]`
+          const studentNo = typeof row.studentNo === 'string' && row.studentNo !== '' ? row.studentNo.trim().toUpperCase() : derivedStudentNo(row)
+          const key = studentNo ?? `${String(row.name)}|${String(row.birthDate)}|${String(row.gender)}`
+          const held = studentNo
+            ? store.get('select id from students where school_id = ? and student_no = ?', schoolId, studentNo)
+            : store.get('select id from students where school_id = ? and name = ? and birth_date = ? and gender = ?', schoolId, row.name ?? null, row.birthDate ?? null, row.gender ?? null)
+          if (seen.has(key)) {
+            issues.push({ code: 'RECORD_DUPLICATE_KEY', field: path, rule: 'once_per_file', message: `第${i + 1}行与前面的行是同一学生` })
+            return
+          }
+          seen.add(key)
+          if (held && !refused.has(i)) {
+            existing.push({ row: i, id: String(held.id) })
+            return
+          }
+          try {
+            const pre = refused.get(i)
+            if (pre) throw pre
+            // Its own savepoint: a refused row leaves nothing behind while the others are checked.
+            created.push({ row: i, id: String(storage.write(() => service.create(actor, 'students', { ...row, schoolId }, undefined, { read: false })).id) })
+          } catch (err) {
+            if (!(err instanceof XuejiError)) throw err
+            const e = prefixed(err, path) as XuejiError
+            const own = e.details?.issues as Issue[] | undefined
+            issues.push(...(own ?? [{ code: (e.code.startsWith('RECORD_') ? e.code : 'RECORD_REFERENCE_INVALID') as Issue['code'], field: String(e.details?.field ?? path), rule: String(e.details?.rule ?? e.code), message: `第${i + 1}行：${e.message}` }]))
+          }
+        })
+        if (issues.length > 0) throw issuesError(issues)
+        return { created, existing }
+      }, () => ({ targetTable: 'schools', targetId: schoolId, action: 'initial_entry' }))
     },
 
     /** The full record (404 when missing or outside the actor's scope). */
@@ -609,6 +663,7 @@ export function createRecordsService(deps: RecordsServiceDeps) {
       return fromSql(PROBLEMS, store.row(PROBLEMS, id)!)
     },
   }
+  return service
 }
 
 export type RecordsService = ReturnType<typeof createRecordsService>

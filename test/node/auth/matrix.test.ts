@@ -179,6 +179,11 @@ function casesOf(route: ApiRoute, worlds: Record<Tree, TreeWorld>, unit: Partial
     const ids = table === 'supervising_units' ? unit : worlds[treeOf(table)].ids[table] ?? {}
     return positions(ids).map(p => one({ level: levelOf(table), tree: treeOf(table), position: p, url: route.url.replace(':id', ids[p]!), payload: v[2] === 'return' ? { reason: '矩阵测试退回' } : undefined, outOfReach: 'hidden' }))
   }
+  // Initial entry: the school's administrator, for a school in reach; an empty file.
+  if (key === 'POST /api/v1/schools/:schoolId/initial-entry') {
+    const schools: Partial<Record<Position, string>> = { own: w.orgId.A, siblingSchool: w.orgId.B, otherCounty: w.orgId.C }
+    return positions(schools).map(p => one({ level: 'school', tree: 'school', position: p, url: route.url.replace(':schoolId', schools[p]!), payload: { students: [] }, outOfReach: 'refused' }))
+  }
   if (key === 'POST /api/v1/problems/:id/resolve') {
     const ids = w.ids.problem_records
     return positions(ids).map(p => one({ level: 'problem', tree: 'school', position: p, url: route.url.replace(':id', ids[p]!), payload: { version: 999999, resolution: 'evidence' }, outOfReach: 'hidden' }))
