@@ -112,10 +112,16 @@ const routes: FastifyPluginAsync = async app => {
   }, async req => {
     const { schoolId } = req.params as { schoolId: string }
     const rows = (req.body as { students: RecordInput[] }).students
-    // 查重 across nodes before the transaction (it asks the parent); a holder elsewhere refuses its row.
+    // 查重 across nodes before the transaction (it asks the parent); a holder elsewhere refuses its
+    // row. Once the parent has not answered, the rest are not asked: a file of thousands would
+    // otherwise wait out one timeout per row; they are flagged unchecked like the first.
     const refused = new Map<number, XuejiError>()
     const unchecked = new Set<number>()
     for (const [i, row] of rows.entries()) {
+      if (unchecked.size > 0) {
+        unchecked.add(i)
+        continue
+      }
       try {
         if ((await checkAcrossFederation(app.sync.askParent, 'students', row)) === 'unchecked') unchecked.add(i)
       } catch (err) {

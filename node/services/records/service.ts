@@ -513,7 +513,7 @@ export function createRecordsService(deps: RecordsServiceDeps) {
         })
         if (issues.length > 0) throw issuesError(issues)
         return { created, existing }
-      }, () => ({ targetTable: 'schools', targetId: schoolId, action: 'initial_entry' }))
+      }, () => ({ targetTable: 'schools', targetId: schoolId }))
     },
 
     /** The full record (404 when missing or outside the actor's scope). */
