@@ -87,3 +87,61 @@ export function createWorkingCalendar(overrides: Record<string, CalendarYear> = 
 export function nextDay(date: string): string {
   return new Date(Date.parse(`${date}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10)
 }
+
+/**
+ * The dates of the registration calendar (Articles 19, 21, 22; DESIGN.md §9), each `MM-DD` in
+ * Asia/Shanghai. A day past its month's end is read as that month's last day: the regulation's
+ * "9月31日" is the end of 30 September (REQUIREMENTS.md, Readings), and is kept as written.
+ */
+export interface CalendarDates {
+  /** R-19.2, R-22.1: new students are entered and verified by, and their information locks at the end of, this day of their first year. */
+  newStudentsBy: string
+  /** R-22.2: registration of a first term locks at the end of this day. */
+  registrationAutumnBy: string
+  /** R-22.2: registration of a second term locks at the end of this day. */
+  registrationSpringBy: string
+  /** R-19.6, R-22.4: graduating students' completion info is entered and verified by, and locks at the end of, this day. */
+  completionBy: string
+  /** R-21.1, R-22.3: the rollover day; the past school year's records lock when it begins. */
+  rollover: string
+  /** R-19.3: the second term begins on this day (the first begins on the rollover day). */
+  termTwoStarts: string
+}
+
+/** The province's defaults, as the regulation writes them. */
+export const PROVINCE_DATES: Readonly<CalendarDates> = {
+  newStudentsBy: '09-31',
+  registrationAutumnBy: '09-31',
+  registrationSpringBy: '03-31',
+  completionBy: '07-30',
+  rollover: '08-01',
+  termTwoStarts: '02-01',
+}
+
+/**
+ * The dates that hold for the node `code` (R-30.1): the defaults, then the overrides of the
+ * province, of the city and of the county that contain `code`, the nearest last.
+ */
+export function datesFor(code: string, defaults: CalendarDates, local: Record<string, Partial<CalendarDates>> = {}): CalendarDates {
+  const chain = [`${code.slice(0, 2)}0000`, `${code.slice(0, 4)}00`, code].filter((c, i, all) => all.indexOf(c) === i)
+  return Object.assign({}, defaults, ...chain.map(c => local[c] ?? {}))
+}
+
+/** The day `mmdd` of `year` as YYYY-MM-DD, a day past the month's end read as its last day. */
+export function dayOf(year: number, mmdd: string): string {
+  const [m, d] = mmdd.split('-').map(Number)
+  const last = new Date(Date.UTC(year, m, 0)).getUTCDate()
+  return `${year}-${String(m).padStart(2, '0')}-${String(Math.min(d, last)).padStart(2, '0')}`
+}
+
+/** The first day `mmdd` on or after `date` (YYYY-MM-DD). */
+export function nextDayOf(date: string, mmdd: string): string {
+  const year = Number(date.slice(0, 4))
+  const same = dayOf(year, mmdd)
+  return same >= date ? same : dayOf(year + 1, mmdd)
+}
+
+/** The calendar day before a YYYY-MM-DD day. */
+export function previousDay(date: string): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10)
+}

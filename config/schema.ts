@@ -7,6 +7,10 @@ import Type, { type Static } from 'typebox'
 const obj = <T extends Parameters<typeof Type.Object>[0]>(props: T, description: string) =>
   Type.Object(props, { additionalProperties: false, default: {}, description })
 
+/** A day of the year, MM-DD (a day past the month's end is read as its last day, config/calendar.ts). */
+const MonthDay = (dflt?: string, description?: string) =>
+  Type.String({ pattern: '^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$', ...(dflt ? { default: dflt } : {}), ...(description ? { description } : {}) })
+
 export const TIERS = ['province', 'city', 'county'] as const
 export type Tier = (typeof TIERS)[number]
 
@@ -86,11 +90,27 @@ export const ConfigSchema = Type.Object(
           }, { additionalProperties: false }),
           { default: {}, description: 'Working-day calendars that replace or add whole years of config/calendar.ts (R-30.1), e.g. a year announced after this release.' },
         ),
+        dates: Type.Object(
+          {
+            newStudentsBy: MonthDay('09-31', 'R-19.2, R-22.1: new students are entered and verified by this day of their first year, and their personal, résumé, guardian, family and enrolment info locks at its end. 09-31 is read as the end of 30 September.'),
+            registrationAutumnBy: MonthDay('09-31', 'R-22.2: registration info of a first term locks at the end of this day.'),
+            registrationSpringBy: MonthDay('03-31', 'R-22.2: registration info of a second term locks at the end of this day.'),
+            completionBy: MonthDay('07-30', 'R-19.6, R-22.4: graduating students\' completion info is entered and verified by this day and locks at its end.'),
+            rollover: MonthDay('08-01', 'R-21.1, R-22.3: the rollover day; exams, awards, punishments, status changes and registrations of the past school year lock when it begins.'),
+            termTwoStarts: MonthDay('02-01', 'R-19.3: the second term begins on this day (the first on the rollover day); the end-of-term check looks at the term that holds today.'),
+          },
+          { additionalProperties: false, default: {}, description: 'The province\'s dates of the registration calendar (MM-DD, Asia/Shanghai; a day past the month\'s end is its last day).' },
+        ),
+        local: Type.Record(
+          Type.String({ pattern: '^[0-9]{6}$' }),
+          Type.Partial(Type.Object({ newStudentsBy: MonthDay(), registrationAutumnBy: MonthDay(), registrationSpringBy: MonthDay(), completionBy: MonthDay(), rollover: MonthDay(), termTwoStarts: MonthDay() }, { additionalProperties: false })),
+          { default: {}, description: 'Local dates by division code (R-30.1): a city\'s (330100) hold for its counties, a county\'s (330106) for itself; e.g. {"330100": {"newStudentsBy": "10-15"}}. The same file may be handed to every node.' },
+        ),
         statusChangeApplyDays: Type.Integer({ minimum: 1, default: 7, description: 'Working days from a status change to its application; later ones are accepted and flagged late (R-19.4).' }),
         statusChangeReviewDays: Type.Integer({ minimum: 1, default: 20, description: 'Working days the bureau has to review a status-change application (R-20.1); after that it escalates to the next tier up.' }),
         escalationCheckMs: Type.Integer({ minimum: 1000, default: 3600000, description: 'How often overdue status-change reviews are looked for and escalated.' }),
       },
-      'Calendar rules: working days and the status-change deadlines.',
+      'Calendar rules: working days, the status-change deadlines and the dates of locks, deadlines and the rollover.',
     ),
     security: obj(
       {

@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import { datesFor } from '../../config/calendar.ts'
 import { nodeCodes, type CodeRegistry } from '../../schema/codes/index.ts'
 import { createRecordsService, type RecordsService } from '../services/records/service.ts'
 
@@ -12,7 +13,7 @@ declare module 'fastify' {
 }
 
 /**
- * Exposes the records service. Code tables are the shipped national ones plus, when
+ * Exposes the records service, judging locks on expiry by this node's calendar dates (R-30.1). Code tables are the shipped national ones plus, when
  * `codes.localDir` is configured, the province's or city's local codes (R-30.1); a malformed
  * local file stops start-up with CODE_TABLE_INVALID naming the file.
  */
@@ -20,7 +21,8 @@ export default fp(
   async app => {
     const codes = nodeCodes(app.config.codes.localDir)
     app.decorate('codes', codes)
-    app.decorate('records', createRecordsService({ storage: app.storage, identity: app.identity, codes }))
+    const { dates, local } = app.config.calendar
+    app.decorate('records', createRecordsService({ storage: app.storage, identity: app.identity, codes, dates: datesFor(app.identity.code, dates, local) }))
   },
   { name: 'records', dependencies: ['errors'] },
 )

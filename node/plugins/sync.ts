@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import { within } from '../../config/within.ts'
 import { createSyncService, type SyncService } from '../../sync/service.ts'
+import { CORRECTION_COMMAND, correctionHandler } from '../services/records/corrections.ts'
 import { createReplicaRules } from '../services/records/replica-rules.ts'
 
 declare module 'fastify' {
@@ -26,6 +27,7 @@ export default fp(
       log: app.log.child({ component: 'sync' }),
       redis: app.redis,
       prefix: app.config.redis.prefix,
+      handlers: new Map([[CORRECTION_COMMAND, correctionHandler(app.records)]]),
     })
     app.decorate('sync', sync)
     app.addHook('onReady', () => sync.start())

@@ -4,6 +4,7 @@ import { codeErrors } from '../../schema/codes/errors.ts'
 import { syncErrors } from '../../sync/errors.ts'
 import { PERMISSIONS, ROLES } from '../auth/access.ts'
 import { authErrors } from '../auth/errors.ts'
+import { calendarErrors } from '../calendar/errors.ts'
 import { nodeErrors } from '../errors.ts'
 import { recordErrors } from '../records/errors.ts'
 import { statusChangeErrors } from '../status-changes/errors.ts'
@@ -24,6 +25,7 @@ export const ERROR_CATALOGUES: Record<string, Record<string, ErrorSpec>> = {
   statusChanges: statusChangeErrors,
   certificates: certificateErrors,
   backup: backupErrors,
+  calendar: calendarErrors,
   codes: codeErrors,
   sync: syncErrors,
 }

@@ -7,7 +7,7 @@ import type { Rng } from './random.ts'
 import type { Row } from './writer.ts'
 import { systemActor } from '../../node/services/records/service.ts'
 
-const SEED = systemActor('seed')
+const SEED = systemActor('seed', { initialEntry: true })
 
 /** What happened to a pupil; drives the state column and the status-change records. */
 type Fate = 'stays' | 'transferred_in' | 'resumed' | 'pending_transfer' | 'repeated' | 'suspended' | 'transferred_out' | 'withdrawn' | 'expelled' | 'deceased'

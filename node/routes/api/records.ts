@@ -16,7 +16,7 @@
  * and Chinese messages. Reads mask sensitive fields (R-27.1); clear values come from the audited
  * reveal action (node/routes/reveal.ts).
  */
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { Type, type TSchema } from '@fastify/type-provider-typebox'
 import { scopeFilter } from '../../auth/access.ts'
 import { maskRecord } from '../../auth/sensitive.ts'
@@ -185,13 +185,14 @@ function listQuerySchema(spec: ResourceSpec): TSchema {
   return Type.Object(props, { additionalProperties: false })
 }
 
+/** A person registered while the parent could not be asked: listed for the school and bureau. */
+export function flagUnchecked(app: FastifyInstance, table: string, id: string): void {
+  app.sync.recordFeedback([{ kind: 'unchecked', table, recordId: id, code: 'SYNC_PARENT_UNAVAILABLE', reason: 'person_lookup' }])
+  app.log.warn({ table, record: id }, 'person registered without the federation duplicate check: parent unreachable')
+}
+
 const recordsRoutes: FastifyPluginAsync = async app => {
   const svc = app.records
-  /** A person registered while the parent could not be asked: listed for the school and bureau. */
-  const flagUnchecked = (table: string, id: string) => {
-    app.sync.recordFeedback([{ kind: 'unchecked', table, recordId: id, code: 'SYNC_PARENT_UNAVAILABLE', reason: 'person_lookup' }])
-    app.log.warn({ table, record: id }, 'person registered without the federation duplicate check: parent unreachable')
-  }
 
   for (const spec of RESOURCES) {
     const owner = spec.owner?.viaPath ? resource(spec.owner.table) : undefined
@@ -234,7 +235,7 @@ const recordsRoutes: FastifyPluginAsync = async app => {
       const federation = await checkAcrossFederation(app.sync.askParent, spec.table, body)
       // The service notes the new record's id in the audit entry it commits with the record.
       const rec = svc.create(actorFor(req), spec.table, body, ownerIdOf(req.params))
-      if (federation === 'unchecked') flagUnchecked(spec.table, String(rec.id))
+      if (federation === 'unchecked') flagUnchecked(app, spec.table, String(rec.id))
       return reply.code(201).send(masked(spec, rec))
     })
 
@@ -263,7 +264,7 @@ const recordsRoutes: FastifyPluginAsync = async app => {
       const changed = body.idNumber !== undefined || body.studentNo !== undefined
       const federation = changed ? await checkAcrossFederation(app.sync.askParent, spec.table, body) : 'clear'
       const rec = svc.update(actorFor(req), spec.table, id, body, ownerIdOf(req.params))
-      if (federation === 'unchecked') flagUnchecked(spec.table, id)
+      if (federation === 'unchecked') flagUnchecked(app, spec.table, id)
       return masked(spec, rec)
     })
 

@@ -12,6 +12,7 @@
 import { randomInt, randomUUID } from 'node:crypto'
 import type { CodeRegistry } from '../../../schema/codes/index.ts'
 import type { Storage } from '../../../schema/db.ts'
+import { PROVINCE_DATES, type CalendarDates } from '../../../config/calendar.ts'
 import { XuejiError } from '../../../config/errors.ts'
 import { inScope, type Actor, type ScopeFilter, type Target } from '../../auth/access.ts'
 import { auditedWrite, type AuditNote } from '../../auth/audit.ts'
@@ -19,7 +20,9 @@ import { authError } from '../../auth/errors.ts'
 import { targetOfRow } from '../../auth/targets.ts'
 import { compactPinyin } from '../../records/pinyin.ts'
 import { recordError, withPath, issuesError, type Issue } from '../../records/errors.ts'
-import { derivedStudentNo, prepareRecord, temporaryStudentNo, type RecordInput } from '../../records/validate.ts'
+import { chinaToday, derivedStudentNo, prepareRecord, temporaryStudentNo, type RecordInput } from '../../records/validate.ts'
+import { calendarError } from '../../calendar/errors.ts'
+import { lockOf } from '../../calendar/locks.ts'
 import { statusChangeError } from '../../status-changes/errors.ts'
 import { assertGenericWrite, KINDS, STATUS_CHANGE_TABLES } from '../../status-changes/rules.ts'
 import { createDuplicates } from './duplicates.ts'
@@ -37,11 +40,16 @@ export interface RecordsActor {
   reach(target: Target): boolean
   /** The node's own jobs reach everything: skips computing targets (a bulk seed writes 10⁵ rows). */
   unrestricted?: boolean
+  /**
+   * Entering a school's existing records when it starts on the system (R-19.1): they predate the
+   * system, so its locks on expiry (node/calendar/locks.ts) do not judge them.
+   */
+  initialEntry?: boolean
 }
 
 /** An actor for the node's own jobs (seed, import, commands applied from above): the whole node. */
-export function systemActor(name: string): RecordsActor {
-  return { accountId: `system:${name}`, filter: { all: true }, reach: () => true, unrestricted: true }
+export function systemActor(name: string, opts: { initialEntry?: boolean } = {}): RecordsActor {
+  return { accountId: `system:${name}`, filter: { all: true }, reach: () => true, unrestricted: true, ...opts }
 }
 
 /** The service's view of a signed-in account; `onDenied` lets the route mark its audit entry. */
@@ -63,6 +71,8 @@ export interface RecordsServiceDeps {
   codes: CodeRegistry
   /** Clock, for tests of date rules. */
   now?: () => Date
+  /** The calendar dates of this node (config/calendar.ts `datesFor`); the province's by default. */
+  dates?: CalendarDates
   /** Record ids (default: random UUIDs); the seed generator makes its own, deterministic ones. */
   newId?: () => string
 }
@@ -80,6 +90,12 @@ export interface ListResult {
   total: number
   limit: number
   offset: number
+}
+
+/** A row of an initial-entry file (its index) and the student record it made or found. */
+export interface EnteredRow {
+  row: number
+  id: string
 }
 
 export const DEFAULT_LIMIT = 50
@@ -105,6 +121,7 @@ export function createRecordsService(deps: RecordsServiceDeps) {
   const { storage, identity, codes } = deps
   const now = deps.now ?? (() => new Date())
   const newId = deps.newId ?? randomUUID
+  const dates = deps.dates ?? PROVINCE_DATES
   const store = createStore(storage)
   const duplicates = createDuplicates({ store, identity, now })
 
@@ -325,8 +342,32 @@ export function createRecordsService(deps: RecordsServiceDeps) {
     store.update(spec, { ...fromSql(spec, student), state: to, version: Number(student.version) + 1, updatedAt: at }, actor.accountId)
   }
 
-  /** Creates one record (no transaction of its own: callers wrap it). */
-  function insertOne(actor: RecordsActor, spec: ResourceSpec, input: RecordInput, ownerId: unknown, at: string): SqlRow {
+  /**
+   * Refuses a write of `rec` when a lock on expiry holds it (R-22.1–R-22.4), naming the rule, the
+   * day it took effect and how the change is made. `person` is the student or child the row
+   * belongs to (the row itself for a person).
+   */
+  function assertOpen(actor: RecordsActor, spec: ResourceSpec, rec: Rec, person: Rec | undefined): void {
+    if (actor.initialEntry) return
+    const lock = lockOf(spec.table, rec, person ?? rec, chinaToday(now()), dates)
+    if (!lock) return
+    throw calendarError(
+      'CALENDAR_RECORD_LOCKED',
+      `${spec.label}已于${lock.lockedFrom}起锁定（${lock.rule} ${lock.name}，截止日${lock.lastOpenDay}）。如需修改，请学校提出修改申请并说明理由，经上级教育行政部门审批后由其管理员执行（R-22.5）`,
+      { rule: lock.rule, lockedFrom: lock.lockedFrom, lastOpenDay: lock.lastOpenDay, table: spec.table },
+    )
+  }
+
+  /** The person (camelCase) a row of `spec` belongs to, from its owner row. */
+  function personOf(spec: ResourceSpec, owner: SqlRow | undefined): Rec | undefined {
+    return owner && spec.owner?.viaPath ? fromSql(resource(spec.owner.table), owner) : undefined
+  }
+
+  /**
+   * Creates one record (no transaction of its own: callers wrap it). `judged`: the locks on expiry
+   * apply (not to a person's sub-records entered with the person, which are part of its entry).
+   */
+  function insertOne(actor: RecordsActor, spec: ResourceSpec, input: RecordInput, ownerId: unknown, at: string, judged = true): SqlRow {
     const owner = ownerOf(actor, spec, ownerId)
     assertHome(owner)
     if (spec.table === 'students' && (input.studentNo === undefined || input.studentNo === null || input.studentNo === '')) {
@@ -335,6 +376,8 @@ export function createRecordsService(deps: RecordsServiceDeps) {
       else if (typeof input.birthDate === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(input.birthDate)) input = { ...input, studentNo: freeTemporaryStudentNo(String(owner!.division_code ?? identity.code), input.birthDate) }
     }
     const prepared = prepareRecord(spec.table, input, validationContext(spec, owner))
+    // Entering a person is governed by the entry deadlines (R-19.1, R-19.2), not by the locks.
+    if (judged && spec.owner?.viaPath) assertOpen(actor, spec, prepared, personOf(spec, owner))
     const id = newId()
     const rec: Rec = {
       ...prepared,
@@ -389,7 +432,7 @@ export function createRecordsService(deps: RecordsServiceDeps) {
 
   // ------------------------------------------------------------ the service
 
-  return {
+  const service = {
     /** The code tables the records are validated with (national plus local, R-30.1). */
     codes,
 
@@ -414,7 +457,7 @@ export function createRecordsService(deps: RecordsServiceDeps) {
           if (!Array.isArray(items)) throw recordError('RECORD_FIELD_FORMAT', `${sub.label}应为列表`, { field: sub.group, rule: 'array' })
           items.forEach((item, i) => {
             try {
-              insertOne(actor, sub, item as RecordInput, row.id, at)
+              insertOne(actor, sub, item as RecordInput, row.id, at, false)
             } catch (err) {
               throw prefixed(err, sub.single ? sub.group! : `${sub.group}[${i}]`)
             }
@@ -423,6 +466,54 @@ export function createRecordsService(deps: RecordsServiceDeps) {
         return row
       }, row => ({ targetTable: table, targetId: String(row.id) }))
       return opts.read === false ? fromSql(spec, stored) : present(spec, store.row(spec, String(stored.id))!)
+    },
+
+    /**
+     * Initial entry (R-19.1): a school starting on the system enters its current students from one
+     * file, each row a student with its sub-record groups, created as `create` does. A row whose
+     * person the school already holds (same 学籍号, given or derived from the ID number, else same
+     * name, birth date and gender) is skipped, so sending the file again changes nothing. All or
+     * nothing: any refused row refuses the file, naming every refused row (`students[i].field`).
+     * `refused` carries row refusals found before the transaction (查重 across nodes).
+     */
+    enterStudents(actor: RecordsActor, schoolId: string, rows: RecordInput[], refused: ReadonlyMap<number, XuejiError> = new Map()): { created: EnteredRow[]; existing: EnteredRow[] } {
+      return write(() => {
+        ownerOf(actor, resource('students'), schoolId)
+        const created: EnteredRow[] = []
+        const existing: EnteredRow[] = []
+        const issues: Issue[] = []
+        const seen = new Set<string>()
+        rows.forEach((row, i) => {
+          const path = `students[${i}]`
+          const studentNo = typeof row.studentNo === 'string' && row.studentNo !== '' ? row.studentNo.trim().toUpperCase() : derivedStudentNo(row)
+          const key = studentNo ?? `${String(row.name)}|${String(row.birthDate)}|${String(row.gender)}`
+          const held = studentNo
+            ? store.get('select id from students where school_id = ? and student_no = ?', schoolId, studentNo)
+            : store.get('select id from students where school_id = ? and name = ? and birth_date = ? and gender = ?', schoolId, row.name ?? null, row.birthDate ?? null, row.gender ?? null)
+          if (seen.has(key)) {
+            issues.push({ code: 'RECORD_DUPLICATE_KEY', field: path, rule: 'once_per_file', message: `第${i + 1}行与前面的行是同一学生` })
+            return
+          }
+          seen.add(key)
+          if (held && !refused.has(i)) {
+            existing.push({ row: i, id: String(held.id) })
+            return
+          }
+          try {
+            const pre = refused.get(i)
+            if (pre) throw pre
+            // Its own savepoint: a refused row leaves nothing behind while the others are checked.
+            created.push({ row: i, id: String(storage.write(() => service.create(actor, 'students', { ...row, schoolId }, undefined, { read: false })).id) })
+          } catch (err) {
+            if (!(err instanceof XuejiError)) throw err
+            const e = prefixed(err, path) as XuejiError
+            const own = e.details?.issues as Issue[] | undefined
+            issues.push(...(own ?? [{ code: (e.code.startsWith('RECORD_') ? e.code : 'RECORD_REFERENCE_INVALID') as Issue['code'], field: String(e.details?.field ?? path), rule: String(e.details?.rule ?? e.code), message: `第${i + 1}行：${e.message}` }]))
+          }
+        })
+        if (issues.length > 0) throw issuesError(issues)
+        return { created, existing }
+      }, () => ({ targetTable: 'schools', targetId: schoolId }))
     },
 
     /** The full record (404 when missing or outside the actor's scope). */
@@ -456,7 +547,12 @@ export function createRecordsService(deps: RecordsServiceDeps) {
         // A new name gets new pinyin unless the pinyin was typed with it.
         if (patch.name !== undefined && patch.namePinyin === undefined && patch.name !== current.name) input.namePinyin = null
         const owner = spec.owner ? store.row(resource(spec.owner.table), String(current[spec.owner.key])) : undefined
+        const person = personOf(spec, owner)
+        assertOpen(actor, spec, current, person)
         const prepared = prepareRecord(spec.table, input, validationContext(spec, owner))
+        // Nor may an edit move a row into a period that has locked (an exam into last year); the
+        // row's verification marks are not input, so they come from the current row.
+        assertOpen(actor, spec, { ...current, ...prepared }, person)
         const codeKey = NATURAL_CODE[spec.table]
         if (codeKey && prepared[codeKey] !== current[codeKey]) assertNoDependants(spec, row, 'recode')
         const rec: Rec = {
@@ -498,6 +594,8 @@ export function createRecordsService(deps: RecordsServiceDeps) {
         if ((table === 'students' || table === 'children') && (row.first_verified_at !== null || row.verify_state === 'verified' || row.state !== (table === 'students' ? KINDS.student.active : KINDS.child.active))) {
           throw statusChangeError('RECORD_DELETE_VERIFIED', '已核对过或已办理异动的学籍记录不能删除，请通过学籍异动（转出、退学、死亡等）或结业办理', { rule: 'never_delete_verified' })
         }
+        const ownerRow = spec.owner?.viaPath ? store.row(resource(spec.owner.table), String(row[spec.owner.column])) : undefined
+        assertOpen(actor, spec, fromSql(spec, row), personOf(spec, ownerRow))
         if (table === 'student_completions') graduate(actor, String(row.student_id), 'in_school', at)
         for (const sub of cascadedBy(table)) {
           for (const child of store.all(`select * from ${sub.table} where ${sub.owner!.column} = ?`, id)) store.tombstone(sub, child, actor.accountId)
@@ -565,6 +663,7 @@ export function createRecordsService(deps: RecordsServiceDeps) {
       return fromSql(PROBLEMS, store.row(PROBLEMS, id)!)
     },
   }
+  return service
 }
 
 export type RecordsService = ReturnType<typeof createRecordsService>

@@ -140,7 +140,7 @@ function casesOf(route: ApiRoute, worlds: Record<Tree, TreeWorld>, unit: Partial
   const w = worlds.school
 
   // --- access-control routes (this issue)
-  if (route.url === '/api/v1/status-changes' || route.url === '/api/v1/status-changes/alerts') {
+  if (route.url === '/api/v1/status-changes' || route.url === '/api/v1/status-changes/alerts' || route.url === '/api/v1/calendar/deadlines' || route.url === '/api/v1/calendar/term-check') {
     return [one({ level: 'none', tree: 'school', position: 'own', url: route.url, outOfReach: 'allow' })]
   }
   // The status-change workflow: the school administrator applies (the
@@ -184,6 +184,11 @@ function casesOf(route: ApiRoute, worlds: Record<Tree, TreeWorld>, unit: Partial
     const table = v[1]
     const ids = table === 'supervising_units' ? unit : worlds[treeOf(table)].ids[table] ?? {}
     return positions(ids).map(p => one({ level: levelOf(table), tree: treeOf(table), position: p, url: route.url.replace(':id', ids[p]!), payload: v[2] === 'return' ? { reason: '矩阵测试退回' } : undefined, outOfReach: 'hidden' }))
+  }
+  // Initial entry: the school's administrator, for a school in reach; an empty file.
+  if (key === 'POST /api/v1/schools/:schoolId/initial-entry') {
+    const schools: Partial<Record<Position, string>> = { own: w.orgId.A, siblingSchool: w.orgId.B, otherCounty: w.orgId.C }
+    return positions(schools).map(p => one({ level: 'school', tree: 'school', position: p, url: route.url.replace(':schoolId', schools[p]!), payload: { students: [] }, outOfReach: 'refused' }))
   }
   if (key === 'POST /api/v1/problems/:id/resolve') {
     const ids = w.ids.problem_records

@@ -56,10 +56,13 @@ export async function schoolWithClasses(node: RecordsNode): Promise<{ school: Js
 }
 
 let seq = 0
-/** A new student without ID number (the school administrator enters it). */
+/**
+ * A new student without ID number (the school administrator enters it), entered this month so
+ * that its lock on expiry (R-22.1) is still ahead and edits after verification pass.
+ */
 export async function newStudent(node: RecordsNode, schoolId: string, classId: string | null): Promise<Json> {
   seq++
-  const r = await node.call('POST', '/api/v1/students', { ...fx.student({ idNumber: null, studentNo: null, name: `学生${'甲乙丙丁戊己庚辛壬癸'[seq % 10]}${seq}` }), schoolId, classId })
+  const r = await node.call('POST', '/api/v1/students', { ...fx.student({ idNumber: null, studentNo: null, name: `学生${'甲乙丙丁戊己庚辛壬癸'[seq % 10]}${seq}`, enrolmentYm: new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 7) }), schoolId, classId })
   if (r.status !== 201) throw new Error(`student: ${JSON.stringify(r.body)}`)
   return r.body
 }

@@ -17,6 +17,7 @@ import { codes } from '../../../schema/codes/index.ts'
 import { createReplicaRules } from '../../../node/services/records/replica-rules.ts'
 import { createMemoryTransport, type ParentTransport } from '../../../sync/transport.ts'
 import type { SyncLog } from '../../../sync/upstream.ts'
+import type { CommandHandler } from '../../../sync/downward.ts'
 
 export interface TestSyncNode {
   code: string
@@ -34,7 +35,11 @@ const NAMES: Record<string, string> = { '330000': '浙江省教育厅', '330100'
 
 export async function makeNode(
   t: Test,
-  opts: { tier: Tier; code: string; parent?: TestSyncNode; redis?: Redis; prefix?: string; sync?: Record<string, unknown>; transport?: (token: () => Promise<string>) => ParentTransport },
+  opts: {
+    tier: Tier; code: string; parent?: TestSyncNode; redis?: Redis; prefix?: string; sync?: Record<string, unknown>; transport?: (token: () => Promise<string>) => ParentTransport
+    /** Downward command handlers of this node (given the node's storage, which they usually write through). */
+    handlers?: (storage: Storage) => ReadonlyMap<string, CommandHandler>
+  },
 ): Promise<TestSyncNode> {
   // Not t.testdir(): a second call empties the directory of the first node.
   const dataDir = join(mkdtempSync(join(tmpdir(), 'xueji-sync-')), opts.code)
@@ -53,6 +58,7 @@ export async function makeNode(
     log: silentLog,
     redis: opts.redis,
     prefix: opts.prefix,
+    handlers: opts.handlers?.(storage),
     makeTransport: opts.transport ?? (parent ? token => createMemoryTransport(() => parent.sync.receiver, token, { reachable: () => link.up }) : undefined),
   })
   t.teardown(async () => {
@@ -69,10 +75,10 @@ export async function makeNode(
 }
 
 /** province 330000 ← city 330100 ← county 330106 (+ optional second county 330108). */
-export async function makeFederation(t: Test, opts: { secondCounty?: boolean; sync?: Record<string, unknown> } = {}) {
+export async function makeFederation(t: Test, opts: { secondCounty?: boolean; sync?: Record<string, unknown>; countyHandlers?: (storage: Storage) => ReadonlyMap<string, CommandHandler> } = {}) {
   const province = await makeNode(t, { tier: 'province', code: '330000', sync: opts.sync })
   const city = await makeNode(t, { tier: 'city', code: '330100', parent: province, sync: opts.sync })
-  const county = await makeNode(t, { tier: 'county', code: '330106', parent: city, sync: opts.sync })
+  const county = await makeNode(t, { tier: 'county', code: '330106', parent: city, sync: opts.sync, handlers: opts.countyHandlers })
   const county2 = opts.secondCounty ? await makeNode(t, { tier: 'county', code: '330108', parent: city, sync: opts.sync }) : undefined
   return { province, city, county, county2 }
 }

@@ -1,0 +1,105 @@
+/**
+ * The calendar service: the entry and completion deadline state (R-19.2, R-19.6) and the
+ * end-of-term check (R-19.3) of every school the caller may see. Reads only; upper tiers see
+ * their subtree's schools from their replica.
+ */
+import type { CalendarDates } from '../../config/calendar.ts'
+import type { Storage } from '../../schema/db.ts'
+import type { Target } from '../auth/access.ts'
+import { chinaToday } from '../records/validate.ts'
+import { currentSchoolYear, deadlinesOf, judge, termOf, type Deadline } from './deadlines.ts'
+
+export interface CalendarServiceDeps {
+  storage: Storage
+  /** This node's dates (config/calendar.ts `datesFor`). */
+  dates: CalendarDates
+  /** Clock, for tests. */
+  now?: () => Date
+}
+
+export interface SchoolDeadlines {
+  schoolId: string
+  schoolCode: string
+  name: string
+  /** The school year, by its first year (2026 = 2026–27). */
+  schoolYear: number
+  newStudents: Deadline
+  completions: Deadline
+}
+
+/** One finding of the end-of-term check: how many students, and the ids of the first `FINDING_IDS`. */
+export interface Finding {
+  count: number
+  studentIds: string[]
+}
+
+export const FINDING_IDS = 200
+
+export interface TermCheck {
+  schoolId: string
+  schoolCode: string
+  name: string
+  /** The term checked, e.g. 2026-1. */
+  term: string
+  /** Students in school whose record is not verified (entered or returned). */
+  unverified: Finding
+  /** Students in school without a registration for the term. */
+  unregistered: Finding
+  /** Students in school without a class. */
+  unplaced: Finding
+  /** Open 查重 problems of the school. */
+  openProblems: number
+}
+
+export function createCalendarService(deps: CalendarServiceDeps) {
+  const { storage, dates } = deps
+  const now = deps.now ?? (() => new Date())
+  const db = storage.sqlite
+  // A month counts in the school year its first day falls in.
+  const entrants = db.prepare(`select count(*) n, count(first_verified_at) v from students where school_id = ? and enrolment_ym || '-01' >= ? and enrolment_ym || '-01' < ?`)
+  const completions = db.prepare(`select count(*) n, count(c.first_verified_at) v from student_completions c join students s on s.id = c.student_id where s.school_id = ? and c.completion_ym || '-01' >= ? and c.completion_ym || '-01' < ?`)
+
+  const inSchool = `from students s where s.school_id = ? and s.state = 'in_school'`
+  const findings = {
+    unverified: db.prepare(`select s.id ${inSchool} and s.verify_state <> 'verified' order by s.rowid`).pluck(),
+    unregistered: db.prepare(`select s.id ${inSchool} and not exists (select 1 from student_registrations r where r.student_id = s.id and r.term = ?) order by s.rowid`).pluck(),
+    unplaced: db.prepare(`select s.id ${inSchool} and s.class_id is null order by s.rowid`).pluck(),
+  }
+  const problems = db.prepare(`select count(*) from problem_records where school_code = ? and status = 'open'`).pluck()
+  const finding = (ids: unknown[]): Finding => ({ count: ids.length, studentIds: (ids as string[]).slice(0, FINDING_IDS) })
+  const schoolsSeen = (reaches: (target: Target) => boolean) =>
+    (db.prepare('select id, school_code, name, home_node from schools order by school_code').all() as Array<{ id: string; school_code: string; name: string; home_node: string }>)
+      .filter(s => reaches({ homeNode: s.home_node, school: s.school_code }))
+
+  return {
+    /** The end-of-term check (R-19.3) of the term that holds today, per school `reaches` lets the caller see. */
+    termCheck(reaches: (target: Target) => boolean): TermCheck[] {
+      const term = termOf(chinaToday(now()), dates)
+      return schoolsSeen(reaches).map(s => ({
+        schoolId: s.id, schoolCode: s.school_code, name: s.name, term,
+        unverified: finding(findings.unverified.all(s.id)),
+        unregistered: finding(findings.unregistered.all(s.id, term)),
+        unplaced: finding(findings.unplaced.all(s.id)),
+        openProblems: Number(problems.get(s.school_code)),
+      }))
+    },
+
+    /** Every school `reaches` lets the caller see, with its deadlines of the current school year. */
+    deadlines(reaches: (target: Target) => boolean): SchoolDeadlines[] {
+      const today = chinaToday(now())
+      const year = currentSchoolYear(today, dates)
+      const due = deadlinesOf(year.year, dates)
+      return schoolsSeen(reaches).map(s => {
+        const e = entrants.get(s.id, year.from, year.until) as { n: number; v: number }
+        const c = completions.get(s.id, year.from, year.until) as { n: number; v: number }
+        return {
+          schoolId: s.id, schoolCode: s.school_code, name: s.name, schoolYear: year.year,
+          newStudents: judge('R-19.2', due.newStudents, today, e.n, e.v),
+          completions: judge('R-19.6', due.completions, today, c.n, c.v),
+        }
+      })
+    },
+  }
+}
+
+export type CalendarService = ReturnType<typeof createCalendarService>
