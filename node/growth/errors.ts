@@ -1,0 +1,16 @@
+import { errorFactory } from '../../config/errors.ts'
+
+/**
+ * Stable error codes of the growth records and the comprehensive evaluation (R-13.1–R-15.3).
+ * Each refusal changes nothing. Tests assert the code.
+ */
+export const growthErrors = {
+  GROWTH_NOT_SENIOR_HIGH: { status: 409, doc: 'Growth records are kept for students of senior high schools in grades 10–12 only (R-13.1; school categories and grades in node/growth/data); check the student\'s school and class.' },
+  GROWTH_MODULE_UNKNOWN: { status: 400, doc: 'The moduleCode is not a module of table growth_module (or is a course kind N/L/S itself); choose a module, or add a local or school-based course by a code-table extension (R-30.1).' },
+  GROWTH_SCORE_OUT_OF_SCALE: { status: 400, doc: 'A score is outside its scale or not on its step (details.scale: exam, proficiency, dimension; practice evaluations must be one of the scale\'s grades); the scales are in node/growth/data.' },
+  GROWTH_CREDIT_OUT_OF_RULE: { status: 400, doc: 'The credits are not a value the module kind\'s credit rule allows, or credits were given for a failed exam, or a national module\'s class hours differ from the rule (details.rule).' },
+  GROWTH_FIELD_NOT_ALLOWED: { status: 400, doc: 'A field was given where it does not apply (a 会考 score for a local or school-based course, members for community service …, details.field).' },
+  GROWTH_GENERATED_READONLY: { status: 400, doc: 'A generated figure of the comprehensive evaluation (course status, credits, proficiency levels, project scores, R-15.2/R-15.3) was typed; only overallComment is written, the rest follows from the growth records.' },
+} as const
+
+export const growthError = errorFactory(growthErrors)

@@ -1,0 +1,163 @@
+/**
+ * Growth records and the comprehensive evaluation under /api/v1 (R-13.1–R-15.3), and the plugin
+ * that exposes the service as `app.growth`. Verification (R-18.1: verify, return with a reason,
+ * resubmit) is the generic queue's: `POST /api/v1/verification/growth_*\/:id/…` (`growth:verify`).
+ *
+ * - `GET /api/v1/students/:studentId/growth`: the file (records, in-school exams, evaluation and
+ *   the records each generated figure came from); `student:read`.
+ * - `POST|PATCH|DELETE /api/v1/students/:studentId/growth/{courses|practices|qualities}[/:id]`:
+ *   class and grade administrators (`growth:write`, R-17.5).
+ * - `PUT /api/v1/students/:studentId/growth/evaluation` {overallComment, version?}: the comment
+ *   (R-15.1); generated figures are refused (GROWTH_GENERATED_READONLY).
+ * - `GET /api/v1/students/:studentId/growth/report`, `GET /api/v1/classes/:classId/growth/report`:
+ *   the printable report of a student and of a class (HTML with a print stylesheet).
+ * - `GET /api/v1/growth/rules`: the rules edition in force (scales, credit rules, levels).
+ */
+import fp from 'fastify-plugin'
+import type { FastifyPluginAsync } from 'fastify'
+import { Type, type TSchema } from '@fastify/type-provider-typebox'
+import { actorFor, docInputSchema, inputSchema } from '../routes/api/records.ts'
+import { ErrorReply, authErrorReplies } from '../routes/schemas.ts'
+import { resource } from '../services/records/resources.ts'
+import type { RecordInput } from '../records/validate.ts'
+import { reportDocument } from './report.ts'
+import { GENERATED_KEYS } from './rules.ts'
+import { GROWTH_KINDS, createGrowthService, type GrowthKind, type GrowthService } from './service.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Growth records and the comprehensive evaluation: node/growth/service.ts. */
+    growth: GrowthService
+  }
+}
+
+const Id = Type.String({ minLength: 1, maxLength: 64 })
+const Replies = { 400: ErrorReply, 409: ErrorReply, ...authErrorReplies }
+const tags = ['成长记录与综合素质评价']
+const Version = Type.Integer({ minimum: 1, description: '读取时的版本号（乐观并发）' })
+
+/** A record as answered: every column of its table. */
+function rowSchema(table: string): TSchema {
+  const props: Record<string, TSchema> = {}
+  for (const c of resource(table).columns) {
+    const base = c.type === 'number' ? Type.Number() : c.type === 'boolean' ? Type.Boolean() : Type.String()
+    props[c.key] = c.notNull ? base : Type.Union([base, Type.Null()])
+  }
+  return Type.Object(props)
+}
+
+const routes: FastifyPluginAsync = async app => {
+  const svc = createGrowthService({ storage: app.storage, identity: app.identity, codes: app.records.codes })
+  app.decorate('growth', svc)
+
+  const Source = Type.Object({ table: Type.String(), id: Type.String(), version: Type.Integer() })
+  const FileSchema = Type.Object({
+    student: Type.Object({
+      id: Type.String(), name: Type.String(), studentNo: Type.String(), schoolCode: Type.String(),
+      grade: Type.Union([Type.Integer(), Type.Null()]), className: Type.Union([Type.String(), Type.Null()]), schoolName: Type.Union([Type.String(), Type.Null()]),
+    }),
+    courses: Type.Array(rowSchema('growth_courses')),
+    exams: Type.Array(rowSchema('student_exams'), { description: '在校考试（R-10.6），在此展示，不重复录入' }),
+    practices: Type.Array(rowSchema('growth_practices')),
+    qualities: Type.Array(rowSchema('growth_qualities')),
+    evaluation: Type.Union([rowSchema('growth_evaluations'), Type.Null()]),
+    sources: Type.Union([Type.Object({
+      totalCredits: Type.Array(Source), courseStatus: Type.Array(Source),
+      proficiency: Type.Array(Type.Object({ table: Type.String(), id: Type.String(), version: Type.Integer(), moduleCode: Type.String(), score: Type.Number(), level: Type.String() })),
+      projects: Type.Object({ aesthetics: Type.Array(Source), sport: Type.Array(Source), inquiry: Type.Array(Source), labour: Type.Array(Source) }),
+    }, { description: '每项生成数据所依据的成长记录（表、id、版本）' }), Type.Null()]),
+    rules: Type.Object({ edition: Type.String(), title: Type.String() }),
+  })
+  const StudentParams = Type.Object({ studentId: Id })
+
+  app.get('/api/v1/students/:studentId/growth', {
+    config: { permission: 'student:read' },
+    schema: { tags, summary: '学生成长记录与综合素质评价（R-13.1–R-15.3）', params: StudentParams, response: { 200: FileSchema, ...Replies } },
+  }, async req => svc.file(actorFor(req), (req.params as { studentId: string }).studentId))
+
+  for (const kind of Object.keys(GROWTH_KINDS) as GrowthKind[]) {
+    const spec = resource(GROWTH_KINDS[kind].table)
+    const base = `/api/v1/students/:studentId/growth/${kind}`
+    const Row = rowSchema(spec.table)
+    const Params = Type.Object({ studentId: Id, id: Id })
+    const Create = inputSchema(spec, false)
+    const Update = inputSchema(spec, false) as ReturnType<typeof Type.Object>
+    const UpdateDoc = docInputSchema(spec, false, false, app.records.codes)
+
+    app.post(base, {
+      config: { permission: 'growth:write', openapi: { body: docInputSchema(spec, false, true, app.records.codes) } },
+      schema: { tags, summary: `录入${spec.label}（${spec.requirement}）`, params: StudentParams, body: Create, response: { 201: Row, ...Replies } },
+    }, async (req, reply) => {
+      const body = req.body as RecordInput
+      req.audit.fields = Object.keys(body)
+      return reply.code(201).send(svc.create(actorFor(req), kind, (req.params as { studentId: string }).studentId, body))
+    })
+
+    app.patch(`${base}/:id`, {
+      config: { permission: 'growth:write', openapi: { body: Type.Object({ ...UpdateDoc.properties, version: Version }, { additionalProperties: false }) } },
+      schema: { tags, summary: `修改${spec.label}（${spec.requirement}）`, params: Params, body: Type.Object({ ...Update.properties, version: Version }, { additionalProperties: false }), response: { 200: Row, ...Replies } },
+    }, async req => {
+      const { studentId, id } = req.params as { studentId: string; id: string }
+      const body = req.body as RecordInput & { version: number }
+      req.audit.targetTable = spec.table
+      req.audit.targetId = id
+      req.audit.fields = Object.keys(body).filter(k => k !== 'version')
+      return svc.update(actorFor(req), kind, studentId, id, body)
+    })
+
+    app.delete(`${base}/:id`, {
+      config: { permission: 'growth:write' },
+      schema: { tags, summary: `删除${spec.label}`, params: Params, querystring: Type.Object({ version: Version }, { additionalProperties: false }), response: { 204: Type.Null(), ...Replies } },
+    }, async (req, reply) => {
+      const { studentId, id } = req.params as { studentId: string; id: string }
+      req.audit.targetTable = spec.table
+      req.audit.targetId = id
+      svc.remove(actorFor(req), kind, studentId, id, (req.query as { version: number }).version)
+      return reply.code(204).send()
+    })
+  }
+
+  const EvalBody: Record<string, TSchema> = {
+    overallComment: Type.Union([Type.String({ maxLength: 2000 }), Type.Null()], { description: '综合评语（R-15.1）：思想品德、公民素养、学习态度、合作与交流、日常表现' }),
+    version: Type.Optional(Version),
+  }
+  // Declared so that a typed figure reaches the service and is refused with its own code.
+  for (const key of GENERATED_KEYS) EvalBody[key] = Type.Optional(Type.Unknown({ description: '由系统根据成长记录生成，不能录入' }))
+  app.put('/api/v1/students/:studentId/growth/evaluation', {
+    config: { permission: 'growth:write' },
+    schema: {
+      tags, summary: '填写综合评语（R-15.1）；其余评价数据由系统生成（R-15.2、R-15.3）', params: StudentParams,
+      body: Type.Object(EvalBody, { additionalProperties: false }), response: { 200: rowSchema('growth_evaluations'), ...Replies },
+    },
+  }, async req => {
+    const body = req.body as RecordInput & { version?: number }
+    req.audit.fields = Object.keys(body).filter(k => k !== 'version')
+    return svc.comment(actorFor(req), (req.params as { studentId: string }).studentId, body)
+  })
+
+  const html = { 200: Type.String({ description: 'text/html，可直接打印（A4）' }), ...Replies }
+  app.get('/api/v1/students/:studentId/growth/report', {
+    config: { permission: 'student:read' },
+    schema: { tags, summary: '打印学生成长记录与综合素质评价表', params: StudentParams, response: html },
+  }, async (req, reply) => {
+    const file = svc.file(actorFor(req), (req.params as { studentId: string }).studentId)
+    return reply.type('text/html; charset=utf-8').send(reportDocument(`成长记录与综合素质评价 ${file.student.studentNo}`, [file]))
+  })
+
+  app.get('/api/v1/classes/:classId/growth/report', {
+    config: { permission: 'student:read' },
+    schema: { tags, summary: '导出全班成长记录与综合素质评价表（打印用）', params: Type.Object({ classId: Id }), response: html },
+  }, async (req, reply) => {
+    const { classId } = req.params as { classId: string }
+    const actor = actorFor(req)
+    const files = svc.classFiles(actor, classId)
+    return reply.type('text/html; charset=utf-8').send(reportDocument('班级成长记录与综合素质评价', files))
+  })
+
+  app.get('/api/v1/growth/rules', {
+    config: { permission: 'student:read' },
+    schema: { tags, summary: '成长记录规则（分值量表、学分规则、水平等级）；课程模块见 GET /api/v1/codes/growth_module', response: { 200: Type.Unknown(), ...Replies } },
+  }, async () => svc.rules)
+}
+
+export default fp(routes, { name: 'growth', dependencies: ['records'] })
