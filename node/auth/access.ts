@@ -53,7 +53,7 @@ export const PERMISSIONS = [
   'class:read', 'class:write', 'class:verify',
   'student:read', 'student:write', 'student:delete', 'student:verify',
   'status_change:write', 'status_change:verify', 'status_change:approve',
-  'growth:write', 'growth:verify',
+  'growth:write', 'growth:verify', 'growth:report',
   'stats:read', 'account:manage', 'sensitive:reveal', 'audit:read', 'sync:operate', 'problem:resolve', 'problem:scan',
 ] as const
 export type Permission = (typeof PERMISSIONS)[number]
@@ -80,6 +80,8 @@ const ROLE_PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {
   bureau_admin: new Set<Permission>([
     ...READ_ALL, 'unit:write', 'unit:verify', 'school:write', 'class:write', 'student:write',
     'status_change:approve', 'account:manage', 'sensitive:reveal', 'audit:read', 'sync:operate', 'problem:resolve', 'problem:scan',
+    // the bureau checks its area's growth records and reports them to the province.
+    'growth:report',
   ]),
   // query and statistics only.
   bureau_user: new Set<Permission>([...READ_ALL]),

@@ -11,6 +11,9 @@ export const growthErrors = {
   GROWTH_CREDIT_OUT_OF_RULE: { status: 400, doc: 'The credits are not a value the module kind\'s credit rule allows, or credits were given for a failed exam, or a national module\'s class hours differ from the rule (details.rule).' },
   GROWTH_FIELD_NOT_ALLOWED: { status: 400, doc: 'A field was given where it does not apply (a 会考 score for a local or school-based course, members for community service …, details.field).' },
   GROWTH_GENERATED_READONLY: { status: 400, doc: 'A generated figure of the comprehensive evaluation (course status, credits, proficiency levels, project scores, R-15.2/R-15.3) was typed; only overallComment is written, the rest follows from the growth records.' },
+  GROWTH_REPORTED_LOCKED: { status: 409, doc: 'The student\'s growth records were reported (details.stage: bureau = by the school, province = by the bureau) and are locked (R-24.2); a change needs the school\'s application, the bureau\'s agreement and, once at the province, its approval (the change-request chain).' },
+  GROWTH_NOT_VERIFIED: { status: 409, doc: 'A report was asked while growth records or evaluations of the grade are not verified (details.unverified counts them); the evaluation leading group verifies them first (R-23.1).' },
+  GROWTH_ALREADY_REPORTED: { status: 409, doc: 'The grade was already reported for that school year (details.reported); nothing to report again.' },
 } as const
 
 export const growthError = errorFactory(growthErrors)

@@ -11,7 +11,11 @@
  *   (R-15.1); generated figures are refused (GROWTH_GENERATED_READONLY).
  * - `GET /api/v1/students/:studentId/growth/report`, `GET /api/v1/classes/:classId/growth/report`:
  *   the printable report of a student and of a class (HTML with a print stylesheet).
- * - `GET /api/v1/growth/rules`: the rules edition in force (scales, credit rules, levels).
+ * - `POST /api/v1/schools/:schoolId/growth/report` {schoolYear, grade}: the school reports a grade's
+ *   verified records (R-23.1; `growth:verify`); `POST /api/v1/growth/report`: the bureau reports
+ *   them to the province (R-24.1; `growth:report`); `GET /api/v1/growth/progress?schoolYear=`.
+ *   Reported records are locked (GROWTH_REPORTED_LOCKED, R-24.2).
+ * - `GET /api/v1/growth/rules`: the rules edition in force (scales, credit rules, levels, deadlines).
  */
 import fp from 'fastify-plugin'
 import type { FastifyPluginAsync } from 'fastify'
@@ -153,6 +157,45 @@ const routes: FastifyPluginAsync = async app => {
     const files = svc.classFiles(actor, classId)
     return reply.type('text/html; charset=utf-8').send(reportDocument('班级成长记录与综合素质评价', files))
   })
+
+  const Round = Type.Object({
+    schoolYear: Type.Integer({ minimum: 2000, maximum: 2100, description: '学年（2026 表示 2026–2027 学年）' }),
+    grade: Type.Integer({ minimum: 10, maximum: 12, description: '上报的年级 10–12' }),
+  }, { additionalProperties: false })
+  const Reported = Type.Object({ reported: Type.Integer({ description: '本次上报的学生评价数' }), deadline: Type.String({ description: '上报期限 YYYY-MM-DD' }), late: Type.Boolean({ description: '超过期限上报' }) })
+
+  app.post('/api/v1/schools/:schoolId/growth/report', {
+    config: { permission: 'growth:verify' },
+    schema: {
+      tags, summary: '学校上报某年级已核对的成长记录（R-23.1：高一、高二 7 月 31 日前，高三 5 月 30 日前）；上报后锁定', params: Type.Object({ schoolId: Id }),
+      body: Round, response: { 200: Reported, ...Replies },
+    },
+  }, async req => {
+    const { schoolId } = req.params as { schoolId: string }
+    req.audit.targetTable = 'schools'
+    req.audit.targetId = schoolId
+    return svc.schoolReport(actorFor(req), schoolId, req.body as { schoolYear: number; grade: number })
+  })
+
+  app.post('/api/v1/growth/report', {
+    config: { permission: 'growth:report' },
+    schema: { tags, summary: '教育局向省级上报学校已上报的成长记录（R-24.1：高一、高二 9 月 30 日前，高三 6 月 10 日前）', body: Round, response: { 200: Reported, ...Replies } },
+  }, async req => svc.bureauReport(actorFor(req), req.body as { schoolYear: number; grade: number }))
+
+  app.get('/api/v1/growth/progress', {
+    config: { permission: 'stats:read' },
+    schema: {
+      tags, summary: '各校成长记录核对与上报进度及期限（R-23.1、R-24.1）',
+      querystring: Type.Object({ schoolYear: Type.Integer({ minimum: 2000, maximum: 2100 }) }, { additionalProperties: false }),
+      response: {
+        200: Type.Object({ items: Type.Array(Type.Object({
+          schoolCode: Type.String(), grade: Type.Integer(), evaluations: Type.Integer(), verified: Type.Integer(), reported: Type.Integer(), bureauReported: Type.Integer(),
+          schoolDeadline: Type.String(), bureauDeadline: Type.String(),
+        })) }),
+        ...Replies,
+      },
+    },
+  }, async req => ({ items: svc.progress(actorFor(req), (req.query as { schoolYear: number }).schoolYear) }))
 
   app.get('/api/v1/growth/rules', {
     config: { permission: 'student:read' },

@@ -35,6 +35,8 @@ export interface GrowthRules {
   proficiencyLevels: Array<{ level: string; min: number }>
   /** The four project scores (R-15.3): the mean of one quality dimension over the terms recorded. */
   projects: Record<Dimension, { label: string; dimension: Dimension }>
+  /** Reporting deadlines per grade (R-23.1, R-24.1): MM-DD in the year after the school year's start. */
+  deadlines: Record<string, { school: string; bureau: string }>
 }
 
 /** The province's default rules shipped with the node. */
@@ -155,6 +157,30 @@ export interface Evaluation {
     proficiency: Array<Source & { moduleCode: string; score: number; level: string }>
     projects: Record<Dimension, Source[]>
   }
+}
+
+/**
+ * R-23.1, R-24.1: the school's and the bureau's reporting deadlines (YYYY-MM-DD) for a grade of
+ * school year `schoolYear` (2026 = 2026–2027): grades 10–11 by 31 July and 30 September, grade 12
+ * by 30 May and 10 June, as the rules edition says.
+ */
+export function reportDeadlines(rules: GrowthRules, schoolYear: number, grade: number): { school: string; bureau: string } {
+  const d = rules.deadlines[String(grade)]
+  if (!d) throw growthError('GROWTH_NOT_SENIOR_HIGH', '只有高中 10–12 年级上报成长记录', { field: 'grade' })
+  return { school: `${schoolYear + 1}-${d.school}`, bureau: `${schoolYear + 1}-${d.bureau}` }
+}
+
+/** R-24.2: a reported evaluation and its student's records are locked; a change goes through the change-request chain. */
+export function assertNotReported(evaluation: Rec | undefined): void {
+  if (!evaluation || (evaluation.reportedAt === null && evaluation.bureauReportedAt === null)) return
+  const toProvince = evaluation.bureauReportedAt !== null
+  throw growthError(
+    'GROWTH_REPORTED_LOCKED',
+    toProvince
+      ? '成长记录已由教育局上报省级，修改须由学校申请、教育局同意、省级批准后由省级管理员办理（变更申请）'
+      : '成长记录已由学校上报教育局，修改须由学校提出变更申请，经教育局同意',
+    { stage: toProvince ? 'province' : 'bureau', changeRequest: 'R-24.2' },
+  )
 }
 
 export function proficiencyLevel(rules: GrowthRules, score: number): string {

@@ -16,7 +16,8 @@ import type { RecordsActor } from '../services/records/service.ts'
 import { createStore, fromSql, type Rec, type SqlRow } from '../services/records/store.ts'
 import { targetOfRow } from '../auth/targets.ts'
 import { growthError } from './errors.ts'
-import { PROVINCE_RULES, assertNoGenerated, checkCourse, checkPractice, checkQuality, evaluate, isSeniorHigh, type Evaluation, type GrowthRules } from './rules.ts'
+import { chinaToday } from '../records/validate.ts'
+import { PROVINCE_RULES, assertNoGenerated, assertNotReported, reportDeadlines, checkCourse, checkPractice, checkQuality, evaluate, isSeniorHigh, type Evaluation, type GrowthRules } from './rules.ts'
 
 /** The three kinds of growth record and their tables. */
 export const GROWTH_KINDS = {
@@ -75,6 +76,8 @@ export function createGrowthService(deps: GrowthServiceDeps) {
     if (!isSeniorHigh(rules, school?.category, cls?.grade)) {
       throw growthError('GROWTH_NOT_SENIOR_HIGH', '成长记录和综合素质评价只适用于普通高中（含综合高中普通班）10–12 年级学生', { rule: 'senior_high' })
     }
+    const ev = store.get('select * from growth_evaluations where student_id = ?', row.id)
+    assertNotReported(ev ? fromSql(EVALUATION, ev) : undefined)
     return row
   }
 
@@ -161,6 +164,80 @@ export function createGrowthService(deps: GrowthServiceDeps) {
       if (!cls || (!actor.unrestricted && !actor.reach(targetOfRow(storage, 'school_classes', cls)))) throw notFound()
       return store.all("select id from students where class_id = ? and state = 'in_school' order by school_student_no, student_no", classId)
         .map(r => this.file(actor, String(r.id)))
+    },
+
+    /**
+     * R-23.1: the school reports a grade's verified growth records to its bureau. Every evaluation
+     * of the grade's students in school and every record behind it must be verified; each
+     * evaluation is stamped (and locked) in one transaction. A report after the deadline is
+     * accepted and answered `late: true`, so progress shows it.
+     */
+    schoolReport(actor: RecordsActor, schoolId: string, input: { schoolYear: number; grade: number }): { reported: number; deadline: string; late: boolean } {
+      const { school: deadline } = reportDeadlines(rules, input.schoolYear, input.grade)
+      const at = now().toISOString()
+      const reported = write(() => {
+        const school = store.get('select * from schools where id = ?', schoolId)
+        if (!school || (!actor.unrestricted && !actor.reach(targetOfRow(storage, 'schools', school)))) throw notFound()
+        if (school.home_node !== identity.code) throw recordError('RECORD_NOT_HOME', '该学校由其他节点管理，只能在其所属节点上报', { homeNode: school.home_node })
+        const students = store.all(
+          "select s.* from students s join school_classes c on c.id = s.class_id where s.school_id = ? and c.grade = ? and s.state = 'in_school'", schoolId, input.grade)
+        const evaluations = students.map(s => store.get('select * from growth_evaluations where student_id = ?', s.id))
+        const done = evaluations.filter(e => e && e.reported_at !== null).length
+        if (done > 0) throw growthError('GROWTH_ALREADY_REPORTED', '该年级的成长记录已经上报', { reported: done })
+        let unverified = evaluations.filter(e => !e || e.verify_state !== 'verified').length
+        for (const table of ['growth_courses', 'growth_practices', 'growth_qualities']) {
+          for (const s of students) unverified += Number(store.get(`select count(*) n from ${table} where student_id = ? and verify_state <> 'verified'`, s.id)!.n)
+        }
+        if (unverified > 0) throw growthError('GROWTH_NOT_VERIFIED', `尚有 ${unverified} 条成长记录或评价未经评价领导小组核对，不能上报`, { unverified })
+        for (const e of evaluations) {
+          const cur = fromSql(EVALUATION, e!)
+          store.update(EVALUATION, { ...cur, reportYear: input.schoolYear, reportGrade: input.grade, reportedAt: at, version: Number(e!.version) + 1, updatedAt: at }, actor.accountId)
+        }
+        return evaluations.length
+      })
+      return { reported, deadline, late: chinaToday(now()) > deadline }
+    },
+
+    /**
+     * R-24.1: the bureau reports to the province what its schools reported for a school year and
+     * grade (the grade as reported: classes have moved up on 1 August since). Late after the deadline.
+     */
+    bureauReport(actor: RecordsActor, input: { schoolYear: number; grade: number }): { reported: number; deadline: string; late: boolean } {
+      const { bureau: deadline } = reportDeadlines(rules, input.schoolYear, input.grade)
+      const at = now().toISOString()
+      const reported = write(() => {
+        const rows = store.all('select * from growth_evaluations where home_node = ? and report_year = ? and report_grade = ? and reported_at is not null and bureau_reported_at is null', identity.code, input.schoolYear, input.grade)
+          .filter(e => actor.unrestricted || actor.reach(targetOfRow(storage, 'growth_evaluations', e)))
+        for (const e of rows) store.update(EVALUATION, { ...fromSql(EVALUATION, e), bureauReportedAt: at, version: Number(e.version) + 1, updatedAt: at }, actor.accountId)
+        return rows.length
+      })
+      return { reported, deadline, late: chinaToday(now()) > deadline }
+    },
+
+    /**
+     * Progress against the deadlines per school (R-23.1, R-24.1) for a school year: evaluations
+     * verified, reported by the school, reported by the bureau, per reported grade.
+     */
+    progress(actor: RecordsActor, schoolYear: number): Array<{ schoolCode: string; grade: number; evaluations: number; verified: number; reported: number; bureauReported: number; schoolDeadline: string; bureauDeadline: string }> {
+      const rows = store.all(
+        `select s.school_code, c.grade, e.verify_state, e.report_year, e.report_grade, e.reported_at, e.bureau_reported_at, s.id as sid, s.class_id, e.home_node
+         from growth_evaluations e join students s on s.id = e.student_id left join school_classes c on c.id = s.class_id`)
+      const out = new Map<string, { schoolCode: string; grade: number; evaluations: number; verified: number; reported: number; bureauReported: number; schoolDeadline: string; bureauDeadline: string }>()
+      for (const r of rows) {
+        if (!actor.unrestricted && !actor.reach({ homeNode: String(r.home_node), school: String(r.school_code), classId: r.class_id as string, studentId: String(r.sid) })) continue
+        const ofYear = r.report_year === schoolYear
+        const grade = ofYear ? Number(r.report_grade) : Number(r.grade)
+        if (!rules.deadlines[String(grade)]) continue
+        const key = `${String(r.school_code)}/${grade}`
+        const d = reportDeadlines(rules, schoolYear, grade)
+        const p = out.get(key) ?? { schoolCode: String(r.school_code), grade, evaluations: 0, verified: 0, reported: 0, bureauReported: 0, schoolDeadline: d.school, bureauDeadline: d.bureau }
+        p.evaluations++
+        if (r.verify_state === 'verified') p.verified++
+        if (ofYear && r.reported_at !== null) p.reported++
+        if (ofYear && r.bureau_reported_at !== null) p.bureauReported++
+        out.set(key, p)
+      }
+      return [...out.values()].sort((a, b) => a.schoolCode.localeCompare(b.schoolCode) || a.grade - b.grade)
     },
 
     create(actor: RecordsActor, kind: GrowthKind, studentId: string, input: RecordInput): Rec {

@@ -187,6 +187,12 @@ function casesOf(route: ApiRoute, worlds: Record<Tree, TreeWorld>, unit: Partial
 
   // --- growth records (node/growth): a student's file, records, evaluation and report; a class's report
   if (route.url === '/api/v1/growth/rules') return [one({ level: 'none', tree: 'school', position: 'own', url: route.url, outOfReach: 'allow' })]
+  if (route.url === '/api/v1/growth/progress') return [one({ level: 'none', tree: 'school', position: 'own', url: `${route.url}?schoolYear=2026`, outOfReach: 'allow' })]
+  if (route.url === '/api/v1/growth/report') return [one({ level: 'none', tree: 'school', position: 'own', url: route.url, payload: { schoolYear: 2026, grade: 10 }, outOfReach: 'allow' })]
+  if (route.url === '/api/v1/schools/:schoolId/growth/report') {
+    const schools: Partial<Record<Position, string>> = { own: w.orgId.A, siblingSchool: w.orgId.B, otherCounty: w.orgId.C }
+    return positions(schools).map(p => one({ level: 'school', tree: 'school', position: p, url: route.url.replace(':schoolId', schools[p]!), payload: { schoolYear: 2026, grade: 10 }, outOfReach: 'hidden' }))
+  }
   if (route.url === '/api/v1/classes/:classId/growth/report') {
     return positions(w.classOf).map(p => one({ level: 'class', tree: 'school', position: p, url: route.url.replace(':classId', w.classOf[p]), outOfReach: 'hidden' }))
   }
