@@ -69,6 +69,7 @@ export const REPLICATED_TABLES: readonly ReplicatedTable[] = [
       ['growth_practices', r.growthPractices],
       ['growth_qualities', r.growthQualities],
       ['growth_evaluations', r.growthEvaluations],
+      ['growth_objections', r.growthObjections],
     ] as const
   ).map(([name, table]) => ({ name, table, key: ['id'], owner: under('students', 'student_id'), order: 5 })),
   ...(

@@ -53,7 +53,7 @@ export const PERMISSIONS = [
   'class:read', 'class:write', 'class:verify',
   'student:read', 'student:write', 'student:delete', 'student:verify',
   'status_change:write', 'status_change:verify', 'status_change:approve',
-  'growth:write', 'growth:verify', 'growth:report',
+  'growth:write', 'growth:verify', 'growth:report', 'growth:object',
   'stats:read', 'account:manage', 'sensitive:reveal', 'audit:read', 'sync:operate', 'problem:resolve', 'problem:scan',
 ] as const
 export type Permission = (typeof PERMISSIONS)[number]
@@ -94,7 +94,9 @@ const ROLE_PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {
   // enter student info, query, statistics.
   teacher: new Set<Permission>(['school:read', 'class:read', 'student:read', 'stats:read', 'student:write', 'sensitive:reveal']),
   // read their own record.
-  student: new Set<Permission>(['student:read', 'sensitive:reveal']),
+  // during the 公示 period the student (and guardians, through the student's account)
+  // may object to their own evaluation.
+  student: new Set<Permission>(['student:read', 'sensitive:reveal', 'growth:object']),
 }
 
 /** Verifications reserved to the school leadership (校领导; the evaluation group is modelled as it). */

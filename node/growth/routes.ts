@@ -65,6 +65,7 @@ const routes: FastifyPluginAsync = async app => {
     practices: Type.Array(rowSchema('growth_practices')),
     qualities: Type.Array(rowSchema('growth_qualities')),
     evaluation: Type.Union([rowSchema('growth_evaluations'), Type.Null()]),
+    objections: Type.Array(rowSchema('growth_objections'), { description: '公示期间的异议及学校答复' }),
     sources: Type.Union([Type.Object({
       totalCredits: Type.Array(Source), courseStatus: Type.Array(Source),
       proficiency: Type.Array(Type.Object({ table: Type.String(), id: Type.String(), version: Type.Integer(), moduleCode: Type.String(), score: Type.Number(), level: Type.String() })),
@@ -175,6 +176,39 @@ const routes: FastifyPluginAsync = async app => {
     req.audit.targetTable = 'schools'
     req.audit.targetId = schoolId
     return svc.schoolReport(actorFor(req), schoolId, req.body as { schoolYear: number; grade: number })
+  })
+
+  app.post('/api/v1/schools/:schoolId/growth/publicity', {
+    config: { permission: 'growth:verify' },
+    schema: {
+      tags, summary: '公示某年级已核对的综合素质评价（上报前；公示期间学生及监护人可查看并提出异议）', params: Type.Object({ schoolId: Id }),
+      body: Type.Object({
+        grade: Type.Integer({ minimum: 10, maximum: 12 }),
+        from: Type.String({ maxLength: 10, description: '公示开始日期 YYYY-MM-DD' }),
+        to: Type.String({ maxLength: 10, description: '公示结束日期 YYYY-MM-DD（含）' }),
+      }, { additionalProperties: false }),
+      response: { 200: Type.Object({ evaluations: Type.Integer() }), ...Replies },
+    },
+  }, async req => svc.publicity(actorFor(req), (req.params as { schoolId: string }).schoolId, req.body as { grade: number; from: string; to: string }))
+
+  const Objection = rowSchema('growth_objections')
+  app.post('/api/v1/students/:studentId/growth/objections', {
+    config: { permission: 'growth:object' },
+    schema: {
+      tags, summary: '学生（监护人）在公示期间对本人综合素质评价提出异议', params: StudentParams,
+      body: Type.Object({ reason: Type.String({ maxLength: 500, description: '异议内容' }) }, { additionalProperties: false }), response: { 201: Objection, ...Replies },
+    },
+  }, async (req, reply) => reply.code(201).send(svc.object(actorFor(req), (req.params as { studentId: string }).studentId, (req.body as { reason: string }).reason)))
+
+  app.post('/api/v1/students/:studentId/growth/objections/:id/answer', {
+    config: { permission: 'growth:verify' },
+    schema: {
+      tags, summary: '学校（评价领导小组）答复公示异议', params: Type.Object({ studentId: Id, id: Id }),
+      body: Type.Object({ answer: Type.String({ maxLength: 500, description: '学校答复' }) }, { additionalProperties: false }), response: { 200: Objection, ...Replies },
+    },
+  }, async req => {
+    const { studentId, id } = req.params as { studentId: string; id: string }
+    return svc.answer(actorFor(req), studentId, id, (req.body as { answer: string }).answer)
   })
 
   app.post('/api/v1/growth/report', {

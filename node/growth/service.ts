@@ -45,6 +45,8 @@ export interface GrowthFile {
   practices: Rec[]
   qualities: Rec[]
   evaluation: Rec | null
+  /** Objections raised during the 公示 period, with the school's answers. */
+  objections: Rec[]
   sources: Evaluation['sources'] | null
   rules: { edition: string; title: string }
 }
@@ -152,6 +154,7 @@ export function createGrowthService(deps: GrowthServiceDeps) {
         practices: read('growth_practices'),
         qualities,
         evaluation: ev ? fromSql(EVALUATION, ev) : null,
+        objections: store.all('select * from growth_objections where student_id = ? order by raised_at, rowid', studentId).map(r => fromSql(resource('growth_objections'), r)),
         // Recomputed on read from the same records and rules: what each stored figure came from.
         sources: ev ? evaluate(rules, courses, qualities).sources : null,
         rules: { edition: rules.edition, title: rules.title },
@@ -189,6 +192,13 @@ export function createGrowthService(deps: GrowthServiceDeps) {
           for (const s of students) unverified += Number(store.get(`select count(*) n from ${table} where student_id = ? and verify_state <> 'verified'`, s.id)!.n)
         }
         if (unverified > 0) throw growthError('GROWTH_NOT_VERIFIED', `尚有 ${unverified} 条成长记录或评价未经评价领导小组核对，不能上报`, { unverified })
+        const today = chinaToday(now())
+        if (evaluations.some(e => e!.public_to === null || String(e!.public_to) >= today)) {
+          throw growthError('GROWTH_PUBLICITY_PENDING', '该年级的综合素质评价尚未公示或公示期未结束，不能上报', { rule: 'publicity' })
+        }
+        if (students.some(s => store.get('select 1 from growth_objections where student_id = ? and answer is null', s.id))) {
+          throw growthError('GROWTH_PUBLICITY_PENDING', '公示期间提出的异议尚未答复，不能上报', { rule: 'objection' })
+        }
         for (const e of evaluations) {
           const cur = fromSql(EVALUATION, e!)
           store.update(EVALUATION, { ...cur, reportYear: input.schoolYear, reportGrade: input.grade, reportedAt: at, version: Number(e!.version) + 1, updatedAt: at }, actor.accountId)
@@ -196,6 +206,67 @@ export function createGrowthService(deps: GrowthServiceDeps) {
         return evaluations.length
       })
       return { reported, deadline, late: chinaToday(now()) > deadline }
+    },
+
+    /**
+     * R-23.1: the school opens the 公示 period of a grade's verified evaluations: from `from` to
+     * `to` (China dates) the students see their evaluation and may object. Returns how many.
+     */
+    publicity(actor: RecordsActor, schoolId: string, input: { grade: number; from: string; to: string }): { evaluations: number } {
+      const date = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/
+      if (!date.test(input.from) || !date.test(input.to) || input.from > input.to) throw growthError('GROWTH_PUBLICITY_INVALID', '公示期应为两个日期（YYYY-MM-DD），且开始不晚于结束', { field: 'from' })
+      const at = now().toISOString()
+      return write(() => {
+        const school = store.get('select * from schools where id = ?', schoolId)
+        if (!school || (!actor.unrestricted && !actor.reach(targetOfRow(storage, 'schools', school)))) throw notFound()
+        if (school.home_node !== identity.code) throw recordError('RECORD_NOT_HOME', '该学校由其他节点管理', { homeNode: school.home_node })
+        const evaluations = store.all(
+          "select e.* from growth_evaluations e join students s on s.id = e.student_id join school_classes c on c.id = s.class_id where s.school_id = ? and c.grade = ? and s.state = 'in_school'", schoolId, input.grade)
+        const unverified = evaluations.filter(e => e.verify_state !== 'verified').length
+        if (unverified > 0) throw growthError('GROWTH_NOT_VERIFIED', `尚有 ${unverified} 份综合素质评价未核对，不能公示`, { unverified })
+        for (const e of evaluations) {
+          assertNotReported(fromSql(EVALUATION, e))
+          store.update(EVALUATION, { ...fromSql(EVALUATION, e), publicFrom: input.from, publicTo: input.to, version: Number(e.version) + 1, updatedAt: at }, actor.accountId)
+        }
+        return { evaluations: evaluations.length }
+      })
+    },
+
+    /** R-23.1: the student (or guardians, on the student's account) objects to their evaluation during its 公示 period. */
+    object(actor: RecordsActor, studentId: string, reason: unknown): Rec {
+      const at = now().toISOString()
+      const OBJECTIONS = resource('growth_objections')
+      const row = write(() => {
+        const student = studentRow(actor, studentId)
+        if (student.home_node !== identity.code) throw recordError('RECORD_NOT_HOME', '该学生的成长记录由其他节点管理', { homeNode: student.home_node })
+        const ev = store.get('select * from growth_evaluations where student_id = ?', studentId)
+        const today = chinaToday(now())
+        if (!ev || ev.public_from === null || today < String(ev.public_from) || today > String(ev.public_to)) {
+          throw growthError('GROWTH_NOT_IN_PUBLICITY', '只能在综合素质评价公示期间提出异议', { publicFrom: ev?.public_from ?? null, publicTo: ev?.public_to ?? null })
+        }
+        const prepared = prepareRecord('growth_objections', { reason }, { codes, now: now(), nodeCode: identity.code })
+        return store.insert(OBJECTIONS, {
+          id: randomUUID(), homeNode: identity.code, version: 1, epoch: student.epoch, createdAt: at, updatedAt: at, studentId,
+          reason: prepared.reason, raisedBy: actor.accountId, raisedAt: at, answer: null, answeredBy: null, answeredAt: null,
+        }, actor.accountId)
+      }, r => ({ targetTable: 'growth_objections', targetId: String(r.id) }))
+      return fromSql(OBJECTIONS, row)
+    },
+
+    /** The school's answer to an objection (the evaluation leading group). */
+    answer(actor: RecordsActor, studentId: string, id: string, answer: unknown): Rec {
+      const at = now().toISOString()
+      const OBJECTIONS = resource('growth_objections')
+      write(() => {
+        const student = studentRow(actor, studentId)
+        if (student.home_node !== identity.code) throw recordError('RECORD_NOT_HOME', '该学生的成长记录由其他节点管理', { homeNode: student.home_node })
+        const row = recordOf(OBJECTIONS, studentId, id)
+        if (row.answer !== null) throw growthError('GROWTH_OBJECTION_ANSWERED', '该异议已经答复')
+        const prepared = prepareRecord('growth_objections', { reason: row.reason, answer }, { codes, now: now(), nodeCode: identity.code })
+        if (prepared.answer === null) throw recordError('RECORD_FIELD_REQUIRED', '学校答复为必填项', { field: 'answer', rule: 'required' })
+        store.update(OBJECTIONS, { ...fromSql(OBJECTIONS, row), answer: prepared.answer, answeredBy: actor.accountId, answeredAt: at, version: Number(row.version) + 1, updatedAt: at }, actor.accountId)
+      })
+      return fromSql(OBJECTIONS, store.row(OBJECTIONS, id)!)
     },
 
     /**

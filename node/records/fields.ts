@@ -404,6 +404,7 @@ export const FIELDS: Record<string, Field[]> = {
     req('labour', '劳动与技能', 'number'),
   ],
   growth_evaluations: [f('overallComment', '综合评语', 'text', { max: 2000 })],
+  growth_objections: [req('reason', '异议内容', 'text', { max: 500 }), f('answer', '学校答复', 'text', { max: 500 })],
   child_status_changes: statusChange().map(fl =>
     fl.key === 'responsibility' ? { ...fl, label: '幼儿园责任' } : fl.key === 'changeType' ? { ...fl, table: 'child_status_change_type' } : fl,
   ),

@@ -234,6 +234,7 @@ export const GROWTH: readonly ResourceSpec[] = [
   studentSub('growth_practices', r.growthPractices, 'growth/practices', 'practices', '综合实践活动', 'R-14.2', { permissions: GROWTH_PERMS }),
   studentSub('growth_qualities', r.growthQualities, 'growth/qualities', 'qualities', '素质发展', 'R-14.3', { permissions: GROWTH_PERMS }),
   studentSub('growth_evaluations', r.growthEvaluations, 'growth/evaluation', 'evaluation', '综合素质评价', 'R-15.1', { permissions: GROWTH_PERMS, single: true }),
+  studentSub('growth_objections', r.growthObjections, 'growth/objections', 'objections', '公示异议', 'R-23.1', { permissions: { read: 'student:read', write: 'growth:object', delete: 'growth:verify' } }),
 ]
 
 const BY_TABLE = new Map([...RESOURCES, PROBLEMS, ALERTS, ...GROWTH].map(s => [s.table, s]))

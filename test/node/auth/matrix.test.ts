@@ -189,16 +189,18 @@ function casesOf(route: ApiRoute, worlds: Record<Tree, TreeWorld>, unit: Partial
   if (route.url === '/api/v1/growth/rules') return [one({ level: 'none', tree: 'school', position: 'own', url: route.url, outOfReach: 'allow' })]
   if (route.url === '/api/v1/growth/progress') return [one({ level: 'none', tree: 'school', position: 'own', url: `${route.url}?schoolYear=2026`, outOfReach: 'allow' })]
   if (route.url === '/api/v1/growth/report') return [one({ level: 'none', tree: 'school', position: 'own', url: route.url, payload: { schoolYear: 2026, grade: 10 }, outOfReach: 'allow' })]
-  if (route.url === '/api/v1/schools/:schoolId/growth/report') {
+  const sg = /^\/api\/v1\/schools\/:schoolId\/growth\/(report|publicity)$/.exec(route.url)
+  if (sg) {
     const schools: Partial<Record<Position, string>> = { own: w.orgId.A, siblingSchool: w.orgId.B, otherCounty: w.orgId.C }
-    return positions(schools).map(p => one({ level: 'school', tree: 'school', position: p, url: route.url.replace(':schoolId', schools[p]!), payload: { schoolYear: 2026, grade: 10 }, outOfReach: 'hidden' }))
+    const payload = sg[1] === 'report' ? { schoolYear: 2026, grade: 10 } : { grade: 10, from: '2027-05-01', to: '2027-05-10' }
+    return positions(schools).map(p => one({ level: 'school', tree: 'school', position: p, url: route.url.replace(':schoolId', schools[p]!), payload, outOfReach: 'hidden' }))
   }
   if (route.url === '/api/v1/classes/:classId/growth/report') {
     return positions(w.classOf).map(p => one({ level: 'class', tree: 'school', position: p, url: route.url.replace(':classId', w.classOf[p]), outOfReach: 'hidden' }))
   }
-  const gr = /^\/api\/v1\/students\/:studentId\/growth(?:\/(courses|practices|qualities|evaluation|report))?(\/:id)?$/.exec(route.url)
+  const gr = /^\/api\/v1\/students\/:studentId\/growth(?:\/(courses|practices|qualities|evaluation|report|objections))?(\/:id)?(\/answer)?$/.exec(route.url)
   if (gr) {
-    const payload = route.method === 'PATCH' ? { version: 999999 } : route.method === 'PUT' ? { overallComment: null } : route.method === 'POST' ? {} : undefined
+    const payload = gr[3] ? { answer: '已复核' } : gr[1] === 'objections' ? { reason: '矩阵测试异议' } : route.method === 'PATCH' ? { version: 999999 } : route.method === 'PUT' ? { overallComment: null } : route.method === 'POST' ? {} : undefined
     return positions(w.personOf).map(p => {
       let url = route.url.replace(':studentId', w.personOf[p])
       if (gr[2]) url = url.replace(':id', w.ids[`growth_${gr[1]}`][p]!) + (route.method === 'DELETE' ? '?version=999999' : '')

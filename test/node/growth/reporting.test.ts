@@ -1,11 +1,13 @@
 /**
  * Reporting deadlines and the lock after reporting (R-23.1, R-24.1, R-24.2), generated from a
- * table of rule × date: each deadline on both sides of its date, with a clock the test sets.
+ * table of rule × date: each deadline on both sides of its date, with a clock the test sets; the
+ * 公示 period and the objection path before a report.
  */
 import t from 'tap'
 import { scopeFilter } from '../../../node/auth/access.ts'
 import { createGrowthService } from '../../../node/growth/service.ts'
 import { recordsActor } from '../../../node/services/records/service.ts'
+import { loginAs } from '../../helper.ts'
 import { course, growthNode, verifiedFile, type GrowthNode } from './lib.ts'
 
 const engine = (g: GrowthNode, day: string) =>
@@ -32,6 +34,7 @@ for (const c of CASES) {
     const g = await growthNode(t, { grade: c.grade })
     await verifiedFile(g)
     const round = { schoolYear: 2026, grade: c.grade }
+    engine(g, '2027-04-01').publicity(as(g, 'leader'), String(g.school.id), { grade: c.grade, from: '2027-04-01', to: '2027-04-10' })
     const school = engine(g, c.who === 'school' ? c.day : '2027-05-01').schoolReport(as(g, 'leader'), String(g.school.id), round)
     if (c.who === 'school') t.same(school, { reported: 1, deadline: c.deadline, late: c.late })
     else t.same(engine(g, c.day).bureauReport(as(g, 'bureau'), round), { reported: 1, deadline: c.deadline, late: c.late })
@@ -52,6 +55,9 @@ t.test('R-23.1 R-24.1 R-24.2 only verified records are reported; reported record
   await node.call('DELETE', `${g.base}/courses/${c.id}?version=1`, undefined, g.teacher)
 
   await verifiedFile(g)
+  const unpublished = await node.call('POST', `/api/v1/schools/${g.school.id}/growth/report`, { schoolYear: 2026, grade: 10 }, g.leader)
+  t.match(unpublished.body, { code: 'GROWTH_PUBLICITY_PENDING', details: { rule: 'publicity' } }, 'not before the 公示')
+  t.equal((await node.call('POST', `/api/v1/schools/${g.school.id}/growth/publicity`, { grade: 10, from: '2026-01-01', to: '2026-01-10' }, g.leader)).body.evaluations, 1)
   const reported = await node.call('POST', `/api/v1/schools/${g.school.id}/growth/report`, { schoolYear: 2026, grade: 10 }, g.leader)
   t.equal(reported.status, 200, JSON.stringify(reported.body))
   t.equal(reported.body.reported, 1)
@@ -72,4 +78,34 @@ t.test('R-23.1 R-24.1 R-24.2 only verified records are reported; reported record
   t.match(after.body.message, /省级批准/)
   const progress = await node.call('GET', '/api/v1/growth/progress?schoolYear=2026', undefined, node.bureau)
   t.match(progress.body.items, [{ grade: 10, evaluations: 1, verified: 1, reported: 1, bureauReported: 1, schoolDeadline: '2027-07-31', bureauDeadline: '2027-09-30' }])
+})
+
+t.test('R-23.1 the 公示 period: the student sees their evaluation and objects, the school answers, then reports', async t => {
+  const g = await growthNode(t)
+  const { node } = g
+  await verifiedFile(g)
+  const pupil = await loginAs(node.app, 'student', { kind: 'student', school: g.school.schoolCode, studentId: g.student.id })
+  const leader = as(g, 'leader')
+  const self = recordsActor(pupil.actor, scopeFilter(pupil.actor))
+  const bad = await node.call('POST', `/api/v1/schools/${g.school.id}/growth/publicity`, { grade: 10, from: '2027-05-10', to: '2027-05-01' }, g.leader)
+  t.equal(bad.body.code, 'GROWTH_PUBLICITY_INVALID')
+  engine(g, '2027-04-20').publicity(leader, String(g.school.id), { grade: 10, from: '2027-05-01', to: '2027-05-10' })
+
+  t.throws(() => engine(g, '2027-04-30').object(self, String(g.student.id), '评语与事实不符'), { code: 'GROWTH_NOT_IN_PUBLICITY' }, 'not before the period')
+  t.throws(() => engine(g, '2027-05-11').object(self, String(g.student.id), '评语与事实不符'), { code: 'GROWTH_NOT_IN_PUBLICITY' }, 'not after it')
+  const objection = engine(g, '2027-05-05').object(self, String(g.student.id), '社会实践记录漏填')
+  t.match(objection, { reason: '社会实践记录漏填', raisedBy: pupil.account.id, answer: null })
+  const seen = await node.call('GET', g.base, undefined, pupil)
+  t.equal(seen.status, 200, 'the student reads their own evaluation')
+  t.match(seen.body, { evaluation: { publicFrom: '2027-05-01', publicTo: '2027-05-10', verifyState: 'verified' }, objections: [{ id: objection.id, answer: null }] })
+  t.equal((await node.call('POST', `${g.base}/objections`, { reason: 'x' }, g.teacher)).status, 403, 'staff do not raise objections')
+
+  const round = { schoolYear: 2026, grade: 10 }
+  t.throws(() => engine(g, '2027-05-20').schoolReport(leader, String(g.school.id), round), { code: 'GROWTH_PUBLICITY_PENDING', details: { rule: 'objection' } }, 'an open objection holds the report')
+  t.equal((await node.call('POST', `${g.base}/objections/${String(objection.id)}/answer`, { answer: '经核实已补录' }, g.teacher)).status, 403, 'the class administrator does not answer')
+  const answered = await node.call('POST', `${g.base}/objections/${String(objection.id)}/answer`, { answer: '经核实已补录' }, g.leader)
+  t.match(answered.body, { answer: '经核实已补录', answeredBy: g.leader.account.id })
+  t.equal((await node.call('POST', `${g.base}/objections/${String(objection.id)}/answer`, { answer: '再答' }, g.leader)).body.code, 'GROWTH_OBJECTION_ANSWERED')
+  t.throws(() => engine(g, '2027-05-10').schoolReport(leader, String(g.school.id), round), { code: 'GROWTH_PUBLICITY_PENDING', details: { rule: 'publicity' } }, 'not on the last day of the 公示')
+  t.same(engine(g, '2027-05-11').schoolReport(leader, String(g.school.id), round), { reported: 1, deadline: '2027-07-31', late: false })
 })

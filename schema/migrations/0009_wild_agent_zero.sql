@@ -42,6 +42,8 @@ CREATE TABLE `growth_evaluations` (
 	`inquiry_score` real,
 	`labour_score` real,
 	`rules_edition` text NOT NULL,
+	`public_from` text,
+	`public_to` text,
 	`report_year` integer,
 	`report_grade` integer,
 	`reported_at` text,
@@ -57,6 +59,24 @@ CREATE TABLE `growth_evaluations` (
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `growth_evaluations_student` ON `growth_evaluations` (`student_id`);--> statement-breakpoint
+CREATE TABLE `growth_objections` (
+	`id` text PRIMARY KEY NOT NULL,
+	`home_node` text NOT NULL,
+	`version` integer DEFAULT 1 NOT NULL,
+	`epoch` integer DEFAULT 0 NOT NULL,
+	`created_at` text NOT NULL,
+	`updated_at` text NOT NULL,
+	`student_id` text NOT NULL,
+	`reason` text NOT NULL,
+	`raised_by` text NOT NULL,
+	`raised_at` text NOT NULL,
+	`answer` text,
+	`answered_by` text,
+	`answered_at` text,
+	FOREIGN KEY (`student_id`) REFERENCES `students`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE INDEX `growth_objections_student` ON `growth_objections` (`student_id`);--> statement-breakpoint
 CREATE TABLE `growth_practices` (
 	`id` text PRIMARY KEY NOT NULL,
 	`home_node` text NOT NULL,
