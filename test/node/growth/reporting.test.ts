@@ -1,5 +1,5 @@
 /**
- * Reporting deadlines and the lock after reporting (R-23.1, R-24.1, R-24.2), generated from a
+ * Reporting deadlines and the lock after reporting (R-23.1, R-24.1; the lock of R-24.2), generated from a
  * table of rule × date: each deadline on both sides of its date, with a clock the test sets; the
  * 公示 period and the objection path before a report.
  */
@@ -43,7 +43,7 @@ for (const c of CASES) {
   })
 }
 
-t.test('R-23.1 R-24.1 R-24.2 only verified records are reported; reported records lock, with the change-request path named', async t => {
+t.test('R-23.1 R-24.1 only verified records are reported; reported records lock, with the change-request path named', async t => {
   const g = await growthNode(t)
   const { node } = g
   const c = (await node.call('POST', `${g.base}/courses`, course(), g.teacher)).body
