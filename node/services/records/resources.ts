@@ -250,7 +250,8 @@ export function ownedBy(table: string): ResourceSpec[] {
   return RESOURCES.filter(s => s.owner?.table === table)
 }
 
-/** Sub-records that are deleted with their owner (FK cascade): students' and children's groups, teachers. */
+/** Sub-records that are deleted with their owner (FK cascade): students' and children's groups, growth records, teachers. */
 export function cascadedBy(table: string): ResourceSpec[] {
-  return ownedBy(table).filter(s => s.owner!.viaPath || s.table.endsWith('_teachers'))
+  // Growth records have their own routes but die with their student like any sub-record, each with its tombstone.
+  return [...ownedBy(table), ...GROWTH.filter(s => s.owner!.table === table)].filter(s => s.owner!.viaPath || s.table.endsWith('_teachers'))
 }

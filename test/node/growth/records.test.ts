@@ -128,3 +128,15 @@ t.test('growth records: entry by class administrators only, other schools see no
   t.equal((await node.call('POST', `${g.base}/courses`, course(), other)).status, 404, 'another school\'s class administrator does not reach the student')
   t.equal((await node.call('GET', g.base, undefined, other)).status, 404)
 })
+
+t.test('a student deleted before any verification takes their growth records with them, each with its tombstone', async t => {
+  const g = await growthNode(t)
+  const { node } = g
+  const c = (await node.call('POST', `${g.base}/courses`, course(), g.teacher)).body
+  const del = await node.call('DELETE', `/api/v1/students/${g.student.id}?version=1`)
+  t.equal(del.status, 204, JSON.stringify(del.body))
+  const tombstones = node.app.storage.sqlite.prepare("select table_name from outbox where op = 'delete' order by id").all() as Array<{ table_name: string }>
+  t.same(tombstones.map(r => r.table_name).sort(), ['growth_courses', 'growth_evaluations', 'students'], 'the replicas above delete them too')
+  t.equal(node.counts().growth_courses, 0)
+  t.ok(c.id)
+})
