@@ -70,6 +70,8 @@ t.test('R-23.1 R-24.1 only verified records are reported; reported records lock,
   t.equal((await node.call('POST', `${g.base}/practices`, { kind: 'research', term: '2026-1', topic: 'x', fromDate: '2026-10-01', evaluation: '优秀' }, g.teacher)).body.code, 'GROWTH_REPORTED_LOCKED')
   t.equal((await node.call('PUT', `${g.base}/evaluation`, { overallComment: '改' }, g.teacher)).body.code, 'GROWTH_REPORTED_LOCKED')
 
+  const reopen = await node.call('POST', `/api/v1/verification/growth_evaluations/${file.evaluation.id}/return`, { reason: '重新核对' }, g.leader)
+  t.equal(reopen.body.code, 'GROWTH_REPORTED_LOCKED', 'a reported evaluation is not returned through the verification queue either')
   const bureau = await node.call('POST', '/api/v1/growth/report', { schoolYear: 2026, grade: 10 }, node.bureau)
   t.equal(bureau.status, 200, JSON.stringify(bureau.body))
   t.equal(bureau.body.reported, 1)
