@@ -4,7 +4,7 @@
  */
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import SwaggerParser from '@apidevtools/swagger-parser'
 import openapiTS, { astToString } from 'openapi-typescript'
@@ -64,7 +64,9 @@ t.test('R-D.5 a client generated from the document type-checks and makes real ca
   const types = astToString(await openapiTS(doc))
   t.comment(`openapi-typescript: ${types.length} characters of types in ${Date.now() - started} ms`)
   // The generated types, and a client written against them, must pass the strict type check.
-  const dir = t.testdir()
+  // Beside the node's data dir, not t.testdir(): that would clear the fixture dir holding the node's keys.
+  const dir = join(app.dataDir, '..', 'client')
+  mkdirSync(dir, { recursive: true })
   writeFileSync(join(dir, 'api.d.ts'), types)
   writeFileSync(join(dir, 'client.ts'), `import createClient from 'openapi-fetch'
 import type { paths } from './api.d.ts'
