@@ -1,4 +1,7 @@
 import t from 'tap'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { loginAs } from '../../helper.ts'
 import * as fx from '../../records/fixtures.ts'
 import { course, growthNode, practice, quality, research, service } from './lib.ts'
@@ -139,4 +142,18 @@ t.test('a student deleted before any verification takes their growth records wit
   t.same(tombstones.map(r => r.table_name).sort(), ['growth_courses', 'growth_evaluations', 'students'], 'the replicas above delete them too')
   t.equal(node.counts().growth_courses, 0)
   t.ok(c.id)
+})
+
+t.test('R-30.1 a county adds its school-based courses to the module table by configuration', async t => {
+  // Not t.testdir(): buildTestApp makes the test's fixture dir afresh.
+  const localDir = mkdtempSync(join(tmpdir(), 'xueji-codes-'))
+  t.teardown(() => rmSync(localDir, { recursive: true, force: true }))
+  writeFileSync(join(localDir, 'growth_module.xihu-2026.json'), JSON.stringify({
+    table: 'growth_module', title: '普通高中课程模块（西湖区扩充）', standard: 'local (Xihu)', edition: 'xihu-2026', extends: 'growth_module',
+    codes: [{ code: 'S3301', name: '西湖龙井茶文化', parent: 'S' }],
+  }))
+  const g = await growthNode(t, { config: { codes: { localDir } } })
+  const local = await g.node.call('POST', `${g.base}/courses`, { term: '2026-1', moduleCode: 'S3301', name: '西湖龙井茶文化', classHours: 18, examScore: 90, credits: 2 }, g.teacher)
+  t.equal(local.status, 201, JSON.stringify(local.body))
+  t.equal((await g.node.call('POST', `${g.base}/courses`, { term: '2026-1', moduleCode: 'S3301', name: '西湖龙井茶文化', classHours: 18, examScore: 90, credits: 2.5 }, g.teacher)).body.code, 'GROWTH_CREDIT_OUT_OF_RULE', 'under the credit rule of its kind')
 })
