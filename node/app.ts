@@ -25,6 +25,7 @@ import certificateRoutes from './certificates/routes.ts'
 import recordsRoutes from './routes/api/records.ts'
 import statusChanges from './status-changes/routes.ts'
 import calendar from './calendar/routes.ts'
+import growth from './growth/routes.ts'
 import problemRoutes from './routes/api/problems.ts'
 import codeRoutes from './routes/codes.ts'
 import { ERROR_CATALOGUES, ErrorReplySchema } from './routes/schemas.ts'
@@ -119,6 +120,7 @@ const app: FastifyPluginAsync<AppDeps> = async (fastify, deps) => {
   await fastify.register(recordsRoutes)
   await fastify.register(statusChanges)
   await fastify.register(calendar)
+  await fastify.register(growth)
   await fastify.register(problemRoutes)
   await fastify.register(codeRoutes)
   await fastify.register(certificateRoutes)

@@ -65,6 +65,11 @@ export const REPLICATED_TABLES: readonly ReplicatedTable[] = [
       ['student_enrolments', r.studentEnrolments],
       ['student_completions', r.studentCompletions],
       ['student_status_changes', r.studentStatusChanges],
+      ['growth_courses', r.growthCourses],
+      ['growth_practices', r.growthPractices],
+      ['growth_qualities', r.growthQualities],
+      ['growth_evaluations', r.growthEvaluations],
+      ['growth_objections', r.growthObjections],
     ] as const
   ).map(([name, table]) => ({ name, table, key: ['id'], owner: under('students', 'student_id'), order: 5 })),
   ...(

@@ -53,7 +53,7 @@ export const PERMISSIONS = [
   'class:read', 'class:write', 'class:verify',
   'student:read', 'student:write', 'student:delete', 'student:verify',
   'status_change:write', 'status_change:verify', 'status_change:approve',
-  'growth:write', 'growth:verify',
+  'growth:write', 'growth:verify', 'growth:report', 'growth:object',
   'stats:read', 'account:manage', 'sensitive:reveal', 'audit:read', 'sync:operate', 'problem:resolve', 'problem:scan',
   // a school or bureau issues 学籍证明 (signed certificates).
   'certificate:issue',
@@ -84,6 +84,8 @@ const ROLE_PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {
     ...READ_ALL, 'unit:write', 'unit:verify', 'school:write', 'class:write', 'student:write',
     'status_change:approve', 'account:manage', 'sensitive:reveal', 'audit:read', 'sync:operate', 'problem:resolve', 'problem:scan',
     'certificate:issue',
+    // the bureau checks its area's growth records and reports them to the province.
+    'growth:report',
   ]),
   // query and statistics only.
   bureau_user: new Set<Permission>([...READ_ALL]),
@@ -96,7 +98,9 @@ const ROLE_PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {
   // enter student info, query, statistics.
   teacher: new Set<Permission>(['school:read', 'class:read', 'student:read', 'stats:read', 'student:write', 'sensitive:reveal']),
   // read their own record.
-  student: new Set<Permission>(['student:read', 'sensitive:reveal']),
+  // during the 公示 period the student (and guardians, through the student's account)
+  // may object to their own evaluation.
+  student: new Set<Permission>(['student:read', 'sensitive:reveal', 'growth:object']),
 }
 
 /** Verifications reserved to the school leadership (校领导; the evaluation group is modelled as it). */

@@ -13,7 +13,7 @@ const str = (v: unknown) => (typeof v === 'string' ? v : undefined)
 
 /** Tables hanging off a student or a child: their target is their person's. */
 const PERSON_REF: Record<string, { table: string; column: string }> = {}
-for (const t of ['student_resumes', 'student_guardians', 'student_family_members', 'student_registrations', 'student_exams', 'student_awards', 'student_punishments', 'student_enrolments', 'student_completions', 'student_status_changes']) {
+for (const t of ['student_resumes', 'student_guardians', 'student_family_members', 'student_registrations', 'student_exams', 'student_awards', 'student_punishments', 'student_enrolments', 'student_completions', 'student_status_changes', 'growth_courses', 'growth_practices', 'growth_qualities', 'growth_evaluations', 'growth_objections']) {
   PERSON_REF[t] = { table: 'students', column: 'student_id' }
 }
 

@@ -26,6 +26,10 @@ export const VERIFY_KIND_OF_TABLE: Readonly<Record<string, VerifyKind>> = {
   student_completions: 'student',
   student_status_changes: 'status_change',
   child_status_changes: 'status_change',
+  growth_courses: 'growth',
+  growth_practices: 'growth',
+  growth_qualities: 'growth',
+  growth_evaluations: 'growth',
 }
 
 /**

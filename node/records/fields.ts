@@ -372,6 +372,39 @@ export const FIELDS: Record<string, Field[]> = {
     f('leaveReason', '离园原因', 'text', { max: 500 }),
   ],
   // R-12.5
+  // R-14.1–R-15.1 (node/growth): the field forms only; module names, scales and credit rules
+  // are the growth rules' data, checked by node/growth/rules.ts at the home node.
+  growth_courses: [
+    req('term', '学年学期', 'term'),
+    req('moduleCode', '模块代码', 'text', { max: 20 }),
+    req('name', '课程（模块）名称', 'text', { max: 100 }),
+    req('classHours', '学时', 'int', { min: 0, maxValue: 1000 }),
+    f('examScore', '考试成绩', 'number'),
+    req('credits', '学分', 'number'),
+    f('proficiencyScore', '会考成绩', 'number'),
+  ],
+  growth_practices: [
+    req('kind', '活动类别', 'text', { max: 30 }),
+    req('term', '学年学期', 'term'),
+    req('topic', '课题或内容', 'text', { max: 200 }),
+    f('members', '课题组成员', 'text', { max: 500 }),
+    f('outcome', '研究成果', 'text', { max: 1000 }),
+    f('tasks', '承担任务', 'text', { max: 500 }),
+    f('place', '地点', 'text', { max: 200 }),
+    req('fromDate', '时间', 'date'),
+    f('toDate', '结束时间', 'date'),
+    req('evaluation', '评价', 'text', { max: 20 }),
+  ],
+  growth_qualities: [
+    req('term', '学年学期', 'term'),
+    req('moralDescription', '思想品德描述', 'text', { max: 2000 }),
+    req('aesthetics', '审美与艺术', 'number'),
+    req('sport', '运动与健康', 'number'),
+    req('inquiry', '探究与实践', 'number'),
+    req('labour', '劳动与技能', 'number'),
+  ],
+  growth_evaluations: [f('overallComment', '综合评语', 'text', { max: 2000 })],
+  growth_objections: [req('reason', '异议内容', 'text', { max: 500 }), f('answer', '学校答复', 'text', { max: 500 })],
   child_status_changes: statusChange().map(fl =>
     fl.key === 'responsibility' ? { ...fl, label: '幼儿园责任' } : fl.key === 'changeType' ? { ...fl, table: 'child_status_change_type' } : fl,
   ),

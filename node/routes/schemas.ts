@@ -10,6 +10,7 @@ import { recordErrors } from '../records/errors.ts'
 import { statusChangeErrors } from '../status-changes/errors.ts'
 import { backupErrors } from '../backup/errors.ts'
 import { certificateErrors } from '../certificates/errors.ts'
+import { growthErrors } from '../growth/errors.ts'
 
 /** Schemas shared by the access-control routes. */
 
@@ -26,6 +27,7 @@ export const ERROR_CATALOGUES: Record<string, Record<string, ErrorSpec>> = {
   certificates: certificateErrors,
   backup: backupErrors,
   calendar: calendarErrors,
+  growth: growthErrors,
   codes: codeErrors,
   sync: syncErrors,
 }

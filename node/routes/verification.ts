@@ -8,6 +8,7 @@ import { authError } from '../auth/errors.ts'
 import { loadRow, targetOfRow } from '../auth/targets.ts'
 import { ENTRY_PERMISSION, VERIFY_KIND_OF_TABLE, VERIFY_PERMISSION, returnRecord, resubmit, verify, type VerifyFields, type VerifyKind } from '../auth/verification.ts'
 import { actorOf, assertInScope, notFound } from '../plugins/auth.ts'
+import { assertNotReported } from '../growth/rules.ts'
 import { ErrorReply, IdParams, authErrorReplies } from './schemas.ts'
 
 const State = Type.Union([Type.Literal('entered'), Type.Literal('verified'), Type.Literal('returned')])
@@ -57,6 +58,11 @@ const verificationRoutes: FastifyPluginAsyncTypebox = async app => {
       assertInScope(req, targetOfRow(storage, table, row))
       // Upper tiers hold read-only replicas: only the home node changes a record (DESIGN.md §2).
       if (row.home_node !== app.identity.code) throw authError('VERIFY_NOT_ALLOWED', '该记录由其他节点管理，只能在其所属节点核对', { rule: 'NOT_HOME' })
+      // a reported student's growth records keep their verified state (a return would reopen them).
+      if (VERIFY_KIND_OF_TABLE[table] === 'growth') {
+        const ev = storage.sqlite.prepare('select reported_at, bureau_reported_at from growth_evaluations where student_id = ?').get(row.student_id) as Row | undefined
+        assertNotReported(ev && { reportedAt: ev.reported_at, bureauReportedAt: ev.bureau_reported_at })
+      }
       const now = new Date().toISOString()
       const f = next(fieldsOf(row), actor, now)
       const version = (row.version as number) + 1

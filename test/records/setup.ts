@@ -20,7 +20,7 @@ export interface RecordsNode {
   bureau: TestLogin
   school: TestLogin
   /** Calls the API as `login` (default: the school administrator); answers status and JSON. */
-  call(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown, login?: TestLogin): Promise<{ status: number; body: Json }>
+  call(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, payload?: unknown, login?: TestLogin): Promise<{ status: number; body: Json }>
   /** Row count of every record table, and of the outbox. */
   counts(): Record<string, number>
 }

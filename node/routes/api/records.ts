@@ -57,7 +57,7 @@ function fieldSchema(f: Field): TSchema {
 }
 
 /** Body of a create: every field of the table, typed, optional (the validator says what is required). */
-function inputSchema(spec: ResourceSpec, withGroups: boolean): TSchema {
+export function inputSchema(spec: ResourceSpec, withGroups: boolean): TSchema {
   const props: Record<string, TSchema> = {}
   for (const f of fieldsOf(spec.table)) if (!(spec.owner?.viaPath && f.key === spec.owner.key)) props[f.key] = fieldSchema(f)
   // Declared so that a typed derived figure reaches the validator and is refused with its own code.
@@ -109,7 +109,7 @@ function docFieldSchema(f: Field, codes: CodeRegistry, nullable: boolean): TSche
  * The documented body of a create (`required` = what the validator requires and the node does not
  * fill) or of an update (nothing required, but a required field cannot be set to null).
  */
-function docInputSchema(spec: ResourceSpec, withGroups: boolean, create: boolean, codes: CodeRegistry): ReturnType<typeof Type.Object> {
+export function docInputSchema(spec: ResourceSpec, withGroups: boolean, create: boolean, codes: CodeRegistry): ReturnType<typeof Type.Object> {
   const props: Record<string, TSchema> = {}
   for (const f of fieldsOf(spec.table)) {
     if (spec.owner?.viaPath && f.key === spec.owner.key) continue

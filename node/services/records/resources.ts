@@ -59,6 +59,7 @@ export function columnsOf(table: SQLiteTable): Column[] {
 }
 
 const STUDENT_PERMS = { read: 'student:read', write: 'student:write', delete: 'student:write' } as const
+const GROWTH_PERMS = { read: 'student:read', write: 'growth:write', delete: 'growth:write' } as const
 const schoolOf = (idColumn: string) => `(select s.school_code from schools s where s.id = t.${idColumn})`
 const kindergartenOf = (idColumn: string) => `(select k.kindergarten_code from kindergartens k where k.id = t.${idColumn})`
 const verifyFilter = { verifyState: { sql: 't.verify_state = ?', type: 'string' as const, description: '核对状态 entered | verified | returned' } }
@@ -224,7 +225,19 @@ export const ALERTS: ResourceSpec = spec({
   filters: {},
 })
 
-const BY_TABLE = new Map([...RESOURCES, PROBLEMS, ALERTS].map(s => [s.table, s]))
+/**
+ * Growth records of senior high students (node/growth): written through the growth routes only,
+ * which check them against the growth rules and regenerate the evaluation in the same transaction.
+ */
+export const GROWTH: readonly ResourceSpec[] = [
+  studentSub('growth_courses', r.growthCourses, 'growth/courses', 'courses', '课程修习', 'R-14.1', { permissions: GROWTH_PERMS }),
+  studentSub('growth_practices', r.growthPractices, 'growth/practices', 'practices', '综合实践活动', 'R-14.2', { permissions: GROWTH_PERMS }),
+  studentSub('growth_qualities', r.growthQualities, 'growth/qualities', 'qualities', '素质发展', 'R-14.3', { permissions: GROWTH_PERMS }),
+  studentSub('growth_evaluations', r.growthEvaluations, 'growth/evaluation', 'evaluation', '综合素质评价', 'R-15.1', { permissions: GROWTH_PERMS, single: true }),
+  studentSub('growth_objections', r.growthObjections, 'growth/objections', 'objections', '公示异议', 'R-23.1', { permissions: { read: 'student:read', write: 'growth:object', delete: 'growth:verify' } }),
+]
+
+const BY_TABLE = new Map([...RESOURCES, PROBLEMS, ALERTS, ...GROWTH].map(s => [s.table, s]))
 
 export function resource(table: string): ResourceSpec {
   const s = BY_TABLE.get(table)
@@ -237,7 +250,8 @@ export function ownedBy(table: string): ResourceSpec[] {
   return RESOURCES.filter(s => s.owner?.table === table)
 }
 
-/** Sub-records that are deleted with their owner (FK cascade): students' and children's groups, teachers. */
+/** Sub-records that are deleted with their owner (FK cascade): students' and children's groups, growth records, teachers. */
 export function cascadedBy(table: string): ResourceSpec[] {
-  return ownedBy(table).filter(s => s.owner!.viaPath || s.table.endsWith('_teachers'))
+  // Growth records have their own routes but die with their student like any sub-record, each with its tombstone.
+  return [...ownedBy(table), ...GROWTH.filter(s => s.owner!.table === table)].filter(s => s.owner!.viaPath || s.table.endsWith('_teachers'))
 }

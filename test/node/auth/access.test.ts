@@ -50,7 +50,8 @@ t.test('R-17.6 teacher (school ordinary user): student entry, query, statistics'
 })
 
 t.test('R-17.7 student: read only their own record', async t => {
-  t.same(permissionsOf(student).filter(p => p !== 'sensitive:reveal'), ['student:read'])
+  // Reading, and objecting to their own evaluation during its 公示 period (the one write, growth:object).
+  t.same(permissionsOf(student).filter(p => p !== 'sensitive:reveal'), ['student:read', 'growth:object'])
   t.ok(inScope(student, { school: 'S1', classId: 'c1', studentId: 'st1' }))
   t.notOk(inScope(student, { school: 'S1', classId: 'c1', studentId: 'st2' }), 'a classmate')
   t.notOk(inScope(student, { school: 'S1' }), 'the school record')

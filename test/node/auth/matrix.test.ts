@@ -14,7 +14,7 @@ import type { SQLiteTable } from 'drizzle-orm/sqlite-core'
 import { buildTestApp, loginAs, createTestAccount, TEST_PASSWORD, type TestLogin } from '../../helper.ts'
 import { can, ROLES, PERMISSIONS, type Permission, type Role, type Scope } from '../../../node/auth/access.ts'
 import { SENSITIVE_CLASSES } from '../../../node/auth/sensitive.ts'
-import { RESOURCES, resource, type ResourceSpec } from '../../../node/services/records/resources.ts'
+import { GROWTH, RESOURCES, resource, type ResourceSpec } from '../../../node/services/records/resources.ts'
 import type { ApiRoute } from '../../../node/plugins/auth.ts'
 
 const POSITIONS = ['own', 'siblingClass', 'siblingSchool', 'otherCounty'] as const
@@ -45,7 +45,7 @@ const LEVEL_OF_TABLE: Record<string, Level> = {
   supervising_units: 'unit', schools: 'school', kindergartens: 'school', school_teachers: 'school', kindergarten_teachers: 'school',
   school_classes: 'class', kindergarten_classes: 'class', students: 'student', children: 'student', problem_records: 'problem',
 }
-const levelOf = (table: string): Level => LEVEL_OF_TABLE[table] ?? (table.startsWith('student_') || table.startsWith('child_') ? 'student' : 'none')
+const levelOf = (table: string): Level => LEVEL_OF_TABLE[table] ?? (table.startsWith('student_') || table.startsWith('child_') || table.startsWith('growth_') ? 'student' : 'none')
 const treeOf = (table: string): Tree => (table === 'kindergartens' || table.startsWith('kindergarten_') || table === 'children' || table.startsWith('child_') ? 'kindergarten' : 'school')
 
 /** Routes every signed-in account may call about itself; they act on the caller's own session. */
@@ -109,6 +109,7 @@ function seedTree(app: Awaited<ReturnType<typeof buildTestApp>>, tree: Tree, ids
     for (const sub of RESOURCES.filter(s => s.owner?.viaPath && s.owner.table === person.table)) {
       put(sub.table, p, fill(app, sub.drizzle, { homeNode: home(o), [personKey]: personOf[p] }))
     }
+    if (!kg) for (const g of GROWTH) put(g.table, p, fill(app, g.drizzle, { homeNode: home(o), studentId: personOf[p] }))
     put('problem_records', p, fill(app, resource('problem_records').drizzle, { homeNode: home(o), subjectTable: person.table, subjectId: personOf[p], otherId: personOf[p], schoolCode: orgCode[o] }))
   }
   return { orgCode, orgId, classOf, personOf, ids }
@@ -201,6 +202,28 @@ function casesOf(route: ApiRoute, worlds: Record<Tree, TreeWorld>, unit: Partial
   }
   if (key === 'GET /api/v1/students/:id/certificate') {
     return positions(w.personOf).map(p => one({ level: 'student', tree: 'school', position: p, url: `/api/v1/students/${w.personOf[p]}/certificate`, outOfReach: 'hidden' }))
+  }
+  // --- growth records (node/growth): a student's file, records, evaluation and report; a class's report
+  if (route.url === '/api/v1/growth/rules') return [one({ level: 'none', tree: 'school', position: 'own', url: route.url, outOfReach: 'allow' })]
+  if (route.url === '/api/v1/growth/progress') return [one({ level: 'none', tree: 'school', position: 'own', url: `${route.url}?schoolYear=2026`, outOfReach: 'allow' })]
+  if (route.url === '/api/v1/growth/report') return [one({ level: 'none', tree: 'school', position: 'own', url: route.url, payload: { schoolYear: 2026, grade: 10 }, outOfReach: 'allow' })]
+  const sg = /^\/api\/v1\/schools\/:schoolId\/growth\/(report|publicity)$/.exec(route.url)
+  if (sg) {
+    const schools: Partial<Record<Position, string>> = { own: w.orgId.A, siblingSchool: w.orgId.B, otherCounty: w.orgId.C }
+    const payload = sg[1] === 'report' ? { schoolYear: 2026, grade: 10 } : { grade: 10, from: '2027-05-01', to: '2027-05-10' }
+    return positions(schools).map(p => one({ level: 'school', tree: 'school', position: p, url: route.url.replace(':schoolId', schools[p]!), payload, outOfReach: 'hidden' }))
+  }
+  if (route.url === '/api/v1/classes/:classId/growth/report') {
+    return positions(w.classOf).map(p => one({ level: 'class', tree: 'school', position: p, url: route.url.replace(':classId', w.classOf[p]), outOfReach: 'hidden' }))
+  }
+  const gr = /^\/api\/v1\/students\/:studentId\/growth(?:\/(courses|practices|qualities|evaluation|report|objections))?(\/:id)?(\/answer)?$/.exec(route.url)
+  if (gr) {
+    const payload = gr[3] ? { answer: '已复核' } : gr[1] === 'objections' ? { reason: '矩阵测试异议' } : route.method === 'PATCH' ? { version: 999999 } : route.method === 'PUT' ? { overallComment: null } : route.method === 'POST' ? {} : undefined
+    return positions(w.personOf).map(p => {
+      let url = route.url.replace(':studentId', w.personOf[p])
+      if (gr[2]) url = url.replace(':id', w.ids[`growth_${gr[1]}`][p]!) + (route.method === 'DELETE' ? '?version=999999' : '')
+      return one({ level: 'student', tree: 'school', position: p, url, payload, outOfReach: 'hidden' })
+    })
   }
 
   // --- the records API: /api/v1/<path>[/:id] and /api/v1/<owner>/:<ownerKey>/<path>[/:id]
@@ -308,7 +331,7 @@ t.test('R-16.1 R-17.1 R-17.2 R-17.3 R-17.4 R-17.5 R-17.6 R-17.7 R-19.5 R-20.1 R-
     for (const role of ROLES) {
       const actor = actors[c.tree][role]
       const res = await app.inject({ method: c.method as 'GET', url: c.url, headers: actor.headers, ...(c.payload ? { payload: c.payload } : {}) })
-      // A certificate answers a printable HTML page, every other route JSON.
+      // Printable pages (certificates, growth reports) answer HTML, every other route JSON.
       const body = res.body && String(res.headers['content-type']).includes('json') ? (JSON.parse(res.body) as { code?: string; items?: { id: string }[] }) : {}
       const got = answerOf(res.statusCode, body.code)
       const want = expected(c, role)

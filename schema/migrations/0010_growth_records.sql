@@ -1,0 +1,133 @@
+CREATE TABLE `growth_courses` (
+	`id` text PRIMARY KEY NOT NULL,
+	`home_node` text NOT NULL,
+	`version` integer DEFAULT 1 NOT NULL,
+	`epoch` integer DEFAULT 0 NOT NULL,
+	`created_at` text NOT NULL,
+	`updated_at` text NOT NULL,
+	`student_id` text NOT NULL,
+	`term` text NOT NULL,
+	`module_code` text NOT NULL,
+	`name` text NOT NULL,
+	`class_hours` integer NOT NULL,
+	`exam_score` real,
+	`credits` real NOT NULL,
+	`proficiency_score` real,
+	`verify_state` text DEFAULT 'entered' NOT NULL,
+	`entered_by` text,
+	`entered_at` text,
+	`verified_by` text,
+	`verified_at` text,
+	`return_reason` text,
+	`first_verified_at` text,
+	FOREIGN KEY (`student_id`) REFERENCES `students`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE INDEX `growth_courses_student` ON `growth_courses` (`student_id`,`term`);--> statement-breakpoint
+CREATE TABLE `growth_evaluations` (
+	`id` text PRIMARY KEY NOT NULL,
+	`home_node` text NOT NULL,
+	`version` integer DEFAULT 1 NOT NULL,
+	`epoch` integer DEFAULT 0 NOT NULL,
+	`created_at` text NOT NULL,
+	`updated_at` text NOT NULL,
+	`student_id` text NOT NULL,
+	`overall_comment` text,
+	`course_status` text NOT NULL,
+	`total_credits` real NOT NULL,
+	`required_credits` real NOT NULL,
+	`proficiency_levels` text NOT NULL,
+	`aesthetics_score` real,
+	`sport_score` real,
+	`inquiry_score` real,
+	`labour_score` real,
+	`rules_edition` text NOT NULL,
+	`public_from` text,
+	`public_to` text,
+	`report_year` integer,
+	`report_grade` integer,
+	`reported_at` text,
+	`bureau_reported_at` text,
+	`verify_state` text DEFAULT 'entered' NOT NULL,
+	`entered_by` text,
+	`entered_at` text,
+	`verified_by` text,
+	`verified_at` text,
+	`return_reason` text,
+	`first_verified_at` text,
+	FOREIGN KEY (`student_id`) REFERENCES `students`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `growth_evaluations_student` ON `growth_evaluations` (`student_id`);--> statement-breakpoint
+CREATE TABLE `growth_objections` (
+	`id` text PRIMARY KEY NOT NULL,
+	`home_node` text NOT NULL,
+	`version` integer DEFAULT 1 NOT NULL,
+	`epoch` integer DEFAULT 0 NOT NULL,
+	`created_at` text NOT NULL,
+	`updated_at` text NOT NULL,
+	`student_id` text NOT NULL,
+	`reason` text NOT NULL,
+	`raised_by` text NOT NULL,
+	`raised_at` text NOT NULL,
+	`answer` text,
+	`answered_by` text,
+	`answered_at` text,
+	FOREIGN KEY (`student_id`) REFERENCES `students`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE INDEX `growth_objections_student` ON `growth_objections` (`student_id`);--> statement-breakpoint
+CREATE TABLE `growth_practices` (
+	`id` text PRIMARY KEY NOT NULL,
+	`home_node` text NOT NULL,
+	`version` integer DEFAULT 1 NOT NULL,
+	`epoch` integer DEFAULT 0 NOT NULL,
+	`created_at` text NOT NULL,
+	`updated_at` text NOT NULL,
+	`student_id` text NOT NULL,
+	`kind` text NOT NULL,
+	`term` text NOT NULL,
+	`topic` text NOT NULL,
+	`members` text,
+	`outcome` text,
+	`tasks` text,
+	`place` text,
+	`from_date` text NOT NULL,
+	`to_date` text,
+	`evaluation` text NOT NULL,
+	`verify_state` text DEFAULT 'entered' NOT NULL,
+	`entered_by` text,
+	`entered_at` text,
+	`verified_by` text,
+	`verified_at` text,
+	`return_reason` text,
+	`first_verified_at` text,
+	FOREIGN KEY (`student_id`) REFERENCES `students`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE INDEX `growth_practices_student` ON `growth_practices` (`student_id`,`term`);--> statement-breakpoint
+CREATE TABLE `growth_qualities` (
+	`id` text PRIMARY KEY NOT NULL,
+	`home_node` text NOT NULL,
+	`version` integer DEFAULT 1 NOT NULL,
+	`epoch` integer DEFAULT 0 NOT NULL,
+	`created_at` text NOT NULL,
+	`updated_at` text NOT NULL,
+	`student_id` text NOT NULL,
+	`term` text NOT NULL,
+	`moral_description` text NOT NULL,
+	`aesthetics` real NOT NULL,
+	`sport` real NOT NULL,
+	`inquiry` real NOT NULL,
+	`labour` real NOT NULL,
+	`verify_state` text DEFAULT 'entered' NOT NULL,
+	`entered_by` text,
+	`entered_at` text,
+	`verified_by` text,
+	`verified_at` text,
+	`return_reason` text,
+	`first_verified_at` text,
+	FOREIGN KEY (`student_id`) REFERENCES `students`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `growth_qualities_term` ON `growth_qualities` (`student_id`,`term`);
