@@ -73,7 +73,7 @@ t.test('R-18.2 a student logs in with the user name and password from the school
   t.equal(r.statusCode, 201)
   const s = await loginWith(app, 'wangxiaoming2010', 'xihu primary 2026')
   const me = await app.inject({ url: '/api/v1/auth/me', headers: s.headers })
-  t.same(me.json().permissions, ['student:read', 'sensitive:reveal'])
+  t.same(me.json().permissions, ['student:read', 'growth:object', 'sensitive:reveal'], 'reads their own record, objects to their own evaluation during 公示 (R-23.1)')
   const own = await app.inject({ method: 'POST', url: `/api/v1/reveal/students/${w.students.A1}`, headers: s.headers, payload: { fields: ['idNumber'] } })
   t.equal(own.statusCode, 200, 'checks their own ID number')
   t.equal(own.json().values.idNumber, w.secrets.idNumber)
