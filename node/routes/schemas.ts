@@ -7,6 +7,7 @@ import { authErrors } from '../auth/errors.ts'
 import { nodeErrors } from '../errors.ts'
 import { recordErrors } from '../records/errors.ts'
 import { statusChangeErrors } from '../status-changes/errors.ts'
+import { statisticsErrors } from '../statistics/errors.ts'
 
 /** Schemas shared by the access-control routes. */
 
@@ -20,6 +21,7 @@ export const ERROR_CATALOGUES: Record<string, Record<string, ErrorSpec>> = {
   auth: authErrors,
   records: recordErrors,
   statusChanges: statusChangeErrors,
+  statistics: statisticsErrors,
   codes: codeErrors,
   sync: syncErrors,
 }
