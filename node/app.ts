@@ -23,6 +23,7 @@ import records from './plugins/records.ts'
 import recordsRoutes from './routes/api/records.ts'
 import statusChanges from './status-changes/routes.ts'
 import statistics from './statistics/routes.ts'
+import exportRoutes from './exports/routes.ts'
 import problemRoutes from './routes/api/problems.ts'
 import codeRoutes from './routes/codes.ts'
 import { ERROR_CATALOGUES, ErrorReplySchema } from './routes/schemas.ts'
@@ -116,6 +117,7 @@ const app: FastifyPluginAsync<AppDeps> = async (fastify, deps) => {
   await fastify.register(recordsRoutes)
   await fastify.register(statusChanges)
   await fastify.register(statistics)
+  await fastify.register(exportRoutes)
   await fastify.register(problemRoutes)
   await fastify.register(codeRoutes)
 }

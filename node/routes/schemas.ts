@@ -8,6 +8,7 @@ import { nodeErrors } from '../errors.ts'
 import { recordErrors } from '../records/errors.ts'
 import { statusChangeErrors } from '../status-changes/errors.ts'
 import { statisticsErrors } from '../statistics/errors.ts'
+import { exportErrors } from '../exports/errors.ts'
 
 /** Schemas shared by the access-control routes. */
 
@@ -22,6 +23,7 @@ export const ERROR_CATALOGUES: Record<string, Record<string, ErrorSpec>> = {
   records: recordErrors,
   statusChanges: statusChangeErrors,
   statistics: statisticsErrors,
+  exports: exportErrors,
   codes: codeErrors,
   sync: syncErrors,
 }

@@ -193,6 +193,13 @@ function casesOf(route: ApiRoute, worlds: Record<Tree, TreeWorld>, unit: Partial
     )
   }
 
+  // Exports (R-D.7): anyone with the function asks for one and lists their own; another account's export is hidden.
+  if (route.url === '/api/v1/exports' && route.method === 'POST') {
+    return [one({ level: 'none', tree: 'school', position: 'own', url: route.url, payload: { kind: 'statistics', format: 'csv', query: { subject: 'students', by: 'gender' } }, outOfReach: 'allow' })]
+  }
+  if (route.url === '/api/v1/exports') return [one({ level: 'none', tree: 'school', position: 'own', url: route.url, outOfReach: 'allow' })]
+  if (route.url.startsWith('/api/v1/exports/:id')) return [one({ level: 'account', tree: 'school', position: 'otherCounty', url: route.url.replace(':id', randomUUID()), outOfReach: 'hidden' })]
+
   // --- the records API: /api/v1/<path>[/:id] and /api/v1/<owner>/:<ownerKey>/<path>[/:id]
   const m = /^\/api\/v1\/([a-z-]+)(?:\/:([a-zA-Z]+)\/([a-z-]+))?(\/:id)?$/.exec(route.url)
   // Sub-record paths repeat under students and children (guardians …): match the owner's path too.

@@ -1,0 +1,60 @@
+/**
+ * Sheet writers that stream to a file: CSV (UTF-8 with a BOM, so Excel opens Chinese text) and
+ * Excel through exceljs's streaming WorkbookWriter, which commits each row to the zip stream as it
+ * goes, so a million rows are never held in memory.
+ */
+import { createWriteStream } from 'node:fs'
+import { once } from 'node:events'
+import ExcelJS from 'exceljs'
+
+export type Cell = string | number | boolean | null | undefined
+
+export interface SheetWriter {
+  /** Writes one row; awaits when the file stream asks the writer to wait (backpressure). */
+  row(values: Cell[]): Promise<void>
+  close(): Promise<void>
+}
+
+export type ExportFormat = 'csv' | 'xlsx'
+
+/** RFC 4180 quoting; a leading =, +, - or @ is prefixed with ' so a spreadsheet never runs it as a formula. */
+function csvCell(v: Cell): string {
+  if (v === null || v === undefined) return ''
+  let s = String(v)
+  if (typeof v === 'string' && /^[=+\-@]/.test(s)) s = `'${s}`
+  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s
+}
+
+export async function openSheetWriter(file: string, format: ExportFormat, sheetName: string, header: string[]): Promise<SheetWriter> {
+  if (format === 'csv') {
+    const out = createWriteStream(file, { flags: 'wx' })
+    await once(out, 'open')
+    const line = async (values: Cell[]) => {
+      if (!out.write(`${values.map(csvCell).join(',')}\r\n`)) await once(out, 'drain')
+    }
+    out.write('\ufeff')
+    await line(header)
+    return {
+      row: line,
+      close: () => new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve()))),
+    }
+  }
+  const stream = createWriteStream(file, { flags: 'wx' })
+  await once(stream, 'open')
+  // No shared strings and no styles: both would be kept in memory until the end.
+  const book = new ExcelJS.stream.xlsx.WorkbookWriter({ stream, useSharedStrings: false, useStyles: false })
+  const sheet = book.addWorksheet(sheetName)
+  sheet.addRow(header).commit()
+  let pending = 0
+  return {
+    async row(values) {
+      sheet.addRow(values.map(v => (v === undefined ? null : v))).commit()
+      // Let the zip stream flush now and then: committed rows are written as the event loop turns.
+      if (++pending % 500 === 0 && stream.writableNeedDrain) await once(stream, 'drain')
+    },
+    async close() {
+      sheet.commit()
+      await book.commit()
+    },
+  }
+}
