@@ -29,6 +29,8 @@ declare module 'fastify' {
 /** The BullMQ queue of export jobs (data: the export's id). */
 export const EXPORT_QUEUE = 'exports'
 const CLOSE_WAIT_MS = 5000
+/** How often rows still queued are put on the queue again. */
+const RECONCILE_MS = 10_000
 const tags = ['导出']
 const Id = Type.String({ minLength: 1, maxLength: 64 })
 
@@ -65,12 +67,24 @@ const routes: FastifyPluginAsync = async app => {
   app.decorate('exports', svc)
 
   let worker: Worker | null = null
+  let reconciler: NodeJS.Timeout | null = null
+  // The rows are the truth: a job lost (Redis away, an add that failed) is queued again from them;
+  // the job id dedupes one still waiting or running.
+  const requeue = async (opts: { running?: boolean } = {}) => {
+    for (const id of svc.unfinished(opts)) await queue.add(EXPORT_QUEUE, { id }, { jobId: id }).catch(err => app.log.warn({ err: (err as Error).message, job: id }, 'export not queued; retried later'))
+  }
   app.addHook('onReady', async () => {
     worker = new Worker(EXPORT_QUEUE, async job => svc.run(String(job.data.id)), { connection, prefix, concurrency: 1 })
     worker.on('error', () => undefined)
-    for (const id of svc.unfinished()) await queue.add(EXPORT_QUEUE, { id }, { jobId: id }).catch(() => undefined)
+    // Connected before the node serves: a connection still opening when the event loop is held
+    // (a long synchronous write) can time out and close.
+    await within(Promise.all([connection.status === 'wait' ? connection.connect() : undefined, worker.waitUntilReady()]).catch(() => undefined), CLOSE_WAIT_MS)
+    await requeue({ running: true })
+    reconciler = setInterval(() => void requeue(), RECONCILE_MS)
+    reconciler.unref()
   })
   app.addHook('onClose', async () => {
+    if (reconciler) clearInterval(reconciler)
     svc.stop()
     // The running export stops at its next page; with Redis away BullMQ may never confirm, and SQLite holds the state.
     await within(Promise.all([worker?.close().catch(() => undefined), queue.close().catch(() => undefined)]), CLOSE_WAIT_MS)

@@ -178,7 +178,7 @@ export function createExportService(deps: ExportServiceDeps) {
         // Filter keys only: a filter's values may be a name or an ID number (kept in the exports row).
         () => ({ action: 'export.request', targetTable: 'exports', targetId: id, fields: Object.keys(query) }),
       )
-      // A job lost here (Redis away) is queued again at the next start from the row.
+      // A job lost here (Redis away) is queued again from the row by the plugin's reconciler.
       await deps.enqueue(id).catch(() => undefined)
       return present(load(id)!)
     },
@@ -239,9 +239,10 @@ export function createExportService(deps: ExportServiceDeps) {
       stopping = true
     },
 
-    /** Exports a stop left queued or running, to queue again at start. */
-    unfinished(): string[] {
-      return (sql.prepare(`select id from exports where state in ('queued', 'running') order by created_at`).all() as Row[]).map(r => String(r.id))
+    /** Exports to queue again: every one still queued, and at start (nothing runs yet) those a stop left running. */
+    unfinished(opts: { running?: boolean } = {}): string[] {
+      const states = opts.running ? `('queued', 'running')` : `('queued')`
+      return (sql.prepare(`select id from exports where state in ${states} order by created_at`).all() as Row[]).map(r => String(r.id))
     },
   }
 }

@@ -27,7 +27,7 @@ function csvCell(v: Cell): string {
 
 export async function openSheetWriter(file: string, format: ExportFormat, sheetName: string, header: string[]): Promise<SheetWriter> {
   if (format === 'csv') {
-    const out = createWriteStream(file, { flags: 'wx' })
+    const out = createWriteStream(file, { flags: 'wx', mode: 0o600 })
     await once(out, 'open')
     const line = async (values: Cell[]) => {
       if (!out.write(`${values.map(csvCell).join(',')}\r\n`)) await once(out, 'drain')
@@ -39,18 +39,25 @@ export async function openSheetWriter(file: string, format: ExportFormat, sheetN
       close: () => new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve()))),
     }
   }
-  const stream = createWriteStream(file, { flags: 'wx' })
+  const stream = createWriteStream(file, { flags: 'wx', mode: 0o600 })
   await once(stream, 'open')
   // No shared strings and no styles: both would be kept in memory until the end.
   const book = new ExcelJS.stream.xlsx.WorkbookWriter({ stream, useSharedStrings: false, useStyles: false })
   const sheet = book.addWorksheet(sheetName)
   sheet.addRow(header).commit()
+  // exceljs commits each row into the zip entry's PassThrough without waiting for it, so rows pile
+  // up in memory faster than deflate takes them (100,000 rows: over 1 GB, measured). Waiting for
+  // that stream to drain every few hundred rows keeps the writer's memory flat.
+  const entry = (sheet as unknown as { stream: { pipes?: Array<NodeJS.EventEmitter & { _writableState?: { length: number; highWaterMark: number } }> } }).stream
   let pending = 0
   return {
     async row(values) {
       sheet.addRow(values.map(v => (v === undefined ? null : v))).commit()
-      // Let the zip stream flush now and then: committed rows are written as the event loop turns.
-      if (++pending % 500 === 0 && stream.writableNeedDrain) await once(stream, 'drain')
+      if (++pending % 200 !== 0) return
+      for (const p of entry.pipes ?? []) {
+        const state = p._writableState
+        if (state && state.length > state.highWaterMark) await once(p, 'drain')
+      }
     },
     async close() {
       sheet.commit()

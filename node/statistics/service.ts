@@ -102,7 +102,7 @@ export function createStatisticsService(deps: StatisticsServiceDeps) {
     if (s.kind === 'bureau') {
       if (unit === undefined) return { level: 'division', code: s.node }
       if (/^\d{6}$/.test(unit)) {
-        if (!inSubtree(s.node, unit)) throw unknown()
+        if (!inSubtree(s.node, unit) || !codes.has('division', unit)) throw unknown()
         return { level: 'division', code: unit }
       }
       const school = schoolOf(unit)
