@@ -26,6 +26,8 @@ import recordsRoutes from './routes/api/records.ts'
 import statusChanges from './status-changes/routes.ts'
 import calendar from './calendar/routes.ts'
 import growth from './growth/routes.ts'
+import statistics from './statistics/routes.ts'
+import exportRoutes from './exports/routes.ts'
 import problemRoutes from './routes/api/problems.ts'
 import codeRoutes from './routes/codes.ts'
 import { ERROR_CATALOGUES, ErrorReplySchema } from './routes/schemas.ts'
@@ -121,6 +123,8 @@ const app: FastifyPluginAsync<AppDeps> = async (fastify, deps) => {
   await fastify.register(statusChanges)
   await fastify.register(calendar)
   await fastify.register(growth)
+  await fastify.register(statistics)
+  await fastify.register(exportRoutes)
   await fastify.register(problemRoutes)
   await fastify.register(codeRoutes)
   await fastify.register(certificateRoutes)

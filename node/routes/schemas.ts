@@ -11,6 +11,8 @@ import { statusChangeErrors } from '../status-changes/errors.ts'
 import { backupErrors } from '../backup/errors.ts'
 import { certificateErrors } from '../certificates/errors.ts'
 import { growthErrors } from '../growth/errors.ts'
+import { statisticsErrors } from '../statistics/errors.ts'
+import { exportErrors } from '../exports/errors.ts'
 
 /** Schemas shared by the access-control routes. */
 
@@ -28,6 +30,8 @@ export const ERROR_CATALOGUES: Record<string, Record<string, ErrorSpec>> = {
   backup: backupErrors,
   calendar: calendarErrors,
   growth: growthErrors,
+  statistics: statisticsErrors,
+  exports: exportErrors,
   codes: codeErrors,
   sync: syncErrors,
 }

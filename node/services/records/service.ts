@@ -624,10 +624,10 @@ export function createRecordsService(deps: RecordsServiceDeps) {
       return { items, total, limit, offset }
     },
 
-    /** The SQL a list runs, for EXPLAIN QUERY PLAN in tests and ops. */
-    listSql(actor: RecordsActor, table: string, query: ListQuery = {}, ownerId?: string): { sql: string; params: unknown[] } {
+    /** The SQL a list runs, for EXPLAIN QUERY PLAN in tests and ops, and its WHERE clause (alias t) for exports that page by rowid. */
+    listSql(actor: RecordsActor, table: string, query: ListQuery = {}, ownerId?: string): { sql: string; where: string; params: unknown[] } {
       const { where, params } = listWhere(resource(table), actor.filter, query, ownerId)
-      return { sql: `select t.* from ${table} t where ${where} order by t.rowid`, params }
+      return { sql: `select t.* from ${table} t where ${where} order by t.rowid`, where, params }
     },
 
     /** Problem records (查重) within the actor's scope. */

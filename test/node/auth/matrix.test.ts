@@ -226,6 +226,22 @@ function casesOf(route: ApiRoute, worlds: Record<Tree, TreeWorld>, unit: Partial
     })
   }
 
+  // Statistics (R-17.2–R-17.6): the figures of a unit (here a class) within reach; a unit out of reach is hidden.
+  if (route.url === '/api/v1/statistics/dimensions') return [one({ level: 'none', tree: 'school', position: 'own', url: route.url, outOfReach: 'allow' })]
+  if (route.url === '/api/v1/statistics/annual') return [one({ level: 'none', tree: 'school', position: 'own', url: `${route.url}?from=2025-09-01&to=2026-08-31`, outOfReach: 'allow' })]
+  if (route.url === '/api/v1/statistics/:subject') {
+    return (['school', 'kindergarten'] as const).flatMap(tree =>
+      positions(worlds[tree].classOf).map(p => one({ level: 'class', tree, position: p, url: `/api/v1/statistics/${tree === 'school' ? 'students' : 'children'}?by=gender&unit=${worlds[tree].classOf[p]}`, outOfReach: 'hidden' })),
+    )
+  }
+
+  // Exports (R-D.7): anyone with the function asks for one and lists their own; another account's export is hidden.
+  if (route.url === '/api/v1/exports' && route.method === 'POST') {
+    return [one({ level: 'none', tree: 'school', position: 'own', url: route.url, payload: { kind: 'statistics', format: 'csv', query: { subject: 'students', by: 'gender' } }, outOfReach: 'allow' })]
+  }
+  if (route.url === '/api/v1/exports') return [one({ level: 'none', tree: 'school', position: 'own', url: route.url, outOfReach: 'allow' })]
+  if (route.url.startsWith('/api/v1/exports/:id')) return [one({ level: 'account', tree: 'school', position: 'otherCounty', url: route.url.replace(':id', randomUUID()), outOfReach: 'hidden' })]
+
   // --- the records API: /api/v1/<path>[/:id] and /api/v1/<owner>/:<ownerKey>/<path>[/:id]
   const m = /^\/api\/v1\/([a-z-]+)(?:\/:([a-zA-Z]+)\/([a-z-]+))?(\/:id)?$/.exec(route.url)
   // Sub-record paths repeat under students and children (guardians …): match the owner's path too.

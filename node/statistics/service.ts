@@ -1,0 +1,286 @@
+/**
+ * Statistics over the node's own replica (R-17.2–R-17.6): GROUP BY queries over the covering
+ * indexes `students_stats` / `children_stats` (one range of state × subtree per query; a joined
+ * attribute such as a class's grade is looked up once per class, after grouping), restricted to
+ * what the account may see, with drill-down to the next tier's units.
+ */
+import type { Storage } from '../../schema/db.ts'
+import type { CodeRegistry } from '../../schema/codes/index.ts'
+import { inSubtree, type Actor } from '../auth/access.ts'
+import { PROCESSING } from '../status-changes/rules.ts'
+import { statisticsError } from './errors.ts'
+import { drillUnit, homeNodeRange, periodProblem, subjectSpecs, type Dimension, type StatsScope, type Subject, type SubjectSpec } from './rules.ts'
+
+export interface StatisticsServiceDeps {
+  storage: Storage
+  identity: { code: string }
+  codes: CodeRegistry
+  now?: () => Date
+}
+
+export interface StatsQuery {
+  subject: Subject
+  by: string
+  /** A division code, school (kindergarten) code or class id inside the account's scope; default its whole scope. */
+  unit?: string
+  /** The active state (在校, 在园) unless another state or `all` is asked for (persons only). */
+  state?: string
+  /** Count per unit of the next tier down as well. */
+  drill?: boolean
+  /** Reference date of ages, YYYY-MM-DD (default today, China). */
+  asOf?: string
+}
+
+export interface StatsRow {
+  key: string
+  label: string
+  count: number
+}
+
+export interface StatsUnit {
+  unit: string
+  name: string
+  total: number
+  counts: Record<string, number>
+}
+
+export interface StatsTable {
+  subject: Subject
+  by: string
+  label: string
+  state: string | null
+  scope: { level: StatsScope['level']; unit: string; name: string }
+  asOf: string
+  total: number
+  rows: StatsRow[]
+  /** Per unit of the next tier (with `drill`); empty otherwise or below a class. */
+  units: StatsUnit[]
+}
+
+export interface AnnualTables {
+  from: string
+  to: string
+  scope: StatsTable['scope']
+  /** 在校生 by grade (as of now). */
+  inSchoolByGrade: StatsTable
+  /** 招生: students whose 入学年月 falls in the period, by grade. */
+  entrantsByGrade: StatsTable
+  /** 毕业生: completions (R-10.9) whose 毕结业年月 falls in the period, by the student's grade. */
+  graduatesByGrade: StatsTable
+  /** 学籍异动 carried out (已办理) with a change date in the period, by type. */
+  statusChangesByType: StatsTable
+}
+
+/** A FROM clause other than the subject's table, for the annual tables (alias t stays the person). */
+interface Extra {
+  from?: string
+  where?: string[]
+  params?: unknown[]
+  dimension?: Dimension
+  label?: string
+}
+
+/** China's date (Asia/Shanghai) of an instant, YYYY-MM-DD. */
+function chinaDate(d: Date): string {
+  return new Date(d.getTime() + 8 * 3600_000).toISOString().slice(0, 10)
+}
+
+export function createStatisticsService(deps: StatisticsServiceDeps) {
+  const { storage, codes } = deps
+  const now = deps.now ?? (() => new Date())
+  const specs = subjectSpecs(deps.identity.code.slice(0, 2))
+  const get = (sql: string, ...params: unknown[]) => storage.sqlite.prepare(sql).get(...params) as Record<string, unknown> | undefined
+
+  // ------------------------------------------------------------ scope
+
+  /** The account's scope narrowed to the asked unit; an unknown or unreachable unit is refused alike. */
+  function resolveScope(actor: Actor, spec: SubjectSpec, unit: string | undefined): StatsScope {
+    const s = actor.scope
+    const unknown = () => statisticsError('STATS_UNIT_UNKNOWN', '没有这个统计单位，或不在您的权限范围内', { unit })
+    const schoolOf = (code: string) => get(`select home_node from ${spec.unitTable} where ${spec.unitCodeColumn} = ?`, code)
+    const classOf = (id: string) => (spec.classTable ? get(`select home_node, ${spec.unitCodeColumn} as unit from ${spec.classTable} where id = ?`, id) : undefined)
+    if (s.kind === 'bureau') {
+      if (unit === undefined) return { level: 'division', code: s.node }
+      if (/^\d{6}$/.test(unit)) {
+        if (!inSubtree(s.node, unit) || !codes.has('division', unit)) throw unknown()
+        return { level: 'division', code: unit }
+      }
+      const school = schoolOf(unit)
+      if (school) {
+        if (!inSubtree(s.node, String(school.home_node))) throw unknown()
+        return { level: 'schools', schools: [unit] }
+      }
+      const cls = classOf(unit)
+      if (cls && inSubtree(s.node, String(cls.home_node))) return { level: 'classes', school: String(cls.unit), classes: [unit] }
+      throw unknown()
+    }
+    if (s.kind === 'schools') {
+      if (unit === undefined) return { level: 'schools', schools: [...s.schools] }
+      if (s.schools.includes(unit)) return { level: 'schools', schools: [unit] }
+      const cls = classOf(unit)
+      if (cls && s.schools.includes(String(cls.unit))) return { level: 'classes', school: String(cls.unit), classes: [unit] }
+      throw unknown()
+    }
+    if (s.kind === 'classes') {
+      if (!spec.classTable) throw statisticsError('STATS_SCOPE_TOO_NARROW', '教师按学校统计；您的账号只能查看所带班级的统计')
+      if (unit === undefined) return { level: 'classes', school: s.school, classes: [...s.classes] }
+      if (s.classes.includes(unit)) return { level: 'classes', school: s.school, classes: [unit] }
+      throw unknown()
+    }
+    // Students hold no stats:read; the route refuses them before this.
+    throw unknown()
+  }
+
+  function scopeWhere(spec: SubjectSpec, scope: StatsScope): { where: string[]; params: unknown[] } {
+    const list = (values: string[]) => values.map(() => '?').join(', ')
+    switch (scope.level) {
+      case 'division':
+        return { where: ['t.home_node >= ?', 't.home_node < ?'], params: homeNodeRange(scope.code) }
+      case 'schools':
+        return {
+          where: [scope.schools.length ? `${spec.unitIdColumn} in (select id from ${spec.unitTable} where ${spec.unitCodeColumn} in (${list(scope.schools)}))` : '0'],
+          params: [...scope.schools],
+        }
+      case 'classes':
+        return {
+          where: [`${spec.unitIdColumn} in (select id from ${spec.unitTable} where ${spec.unitCodeColumn} = ?)`, scope.classes.length ? `t.class_id in (${list(scope.classes)})` : '0'],
+          params: [scope.school, ...scope.classes],
+        }
+    }
+  }
+
+  function stateWhere(spec: SubjectSpec, state: string | undefined): { where: string[]; params: unknown[]; state: string | null } {
+    if (!spec.states) {
+      if (state !== undefined && state !== 'all') throw statisticsError('STATS_STATE_UNKNOWN', '教师统计不区分状态', { states: [] })
+      return { where: [], params: [], state: null }
+    }
+    const asked = state ?? spec.active!
+    if (asked === 'all') return { where: [`t.state in (${spec.states.map(() => '?').join(', ')})`], params: [...spec.states], state: 'all' }
+    if (!spec.states.includes(asked)) throw statisticsError('STATS_STATE_UNKNOWN', '没有这个状态', { states: [...spec.states, 'all'] })
+    // An equality on the index's first column: one range, never the whole table.
+    return { where: ['t.state = ?'], params: [asked], state: asked }
+  }
+
+  function scopeName(spec: SubjectSpec, scope: StatsScope): { unit: string; name: string } {
+    if (scope.level === 'division') return { unit: scope.code, name: codes.name('division', scope.code) ?? scope.code }
+    if (scope.level === 'schools') {
+      if (scope.schools.length !== 1) return { unit: scope.schools.join(','), name: `${scope.schools.length} 所学校` }
+      return { unit: scope.schools[0]!, name: String(get(`select name from ${spec.unitTable} where ${spec.unitCodeColumn} = ?`, scope.schools[0])?.name ?? scope.schools[0]) }
+    }
+    if (scope.classes.length !== 1) return { unit: scope.classes.join(','), name: `${scope.classes.length} 个班级` }
+    return { unit: scope.classes[0]!, name: String(get(`select name from ${spec.classTable} where id = ?`, scope.classes[0])?.name ?? scope.classes[0]) }
+  }
+
+  function unitName(spec: SubjectSpec, kind: 'division' | 'school' | 'class', unit: string): string {
+    if (kind === 'division') return codes.name('division', unit) ?? unit
+    if (kind === 'school') return String(get(`select name from ${spec.unitTable} where ${spec.unitCodeColumn} = ?`, unit)?.name ?? unit)
+    return String(get(`select name from ${spec.classTable} where id = ?`, unit)?.name ?? unit)
+  }
+
+  function labelOf(dim: Dimension, key: string): string {
+    if (key === '') return '未填写'
+    if (dim.labels?.[key]) return dim.labels[key]
+    if (dim.codeTable) return codes.name(dim.codeTable, key) ?? key
+    if (dim.key === 'grade') return `${key} 年级`
+    if (dim.key === 'age') return `${key} 岁`
+    return key
+  }
+
+  // ------------------------------------------------------------ the query
+
+  /** The SQL of one table: grouped by the next tier's unit (or not) and the dimension's key. */
+  function sqlOf(spec: SubjectSpec, dim: Dimension, scope: StatsScope, state: string | undefined, drill: boolean, asOf: string, extra: Extra = {}) {
+    const sw = scopeWhere(spec, scope)
+    const st = stateWhere(spec, state)
+    const where = [...st.where, ...sw.where, ...(extra.where ?? [])].join(' and ') || '1'
+    const params = [...st.params, ...sw.params, ...(extra.params ?? [])]
+    const drillTo = drill ? drillUnit(scope, spec) : null
+    const u = drillTo ? drillTo.expr : `''`
+    const from = extra.from ?? `${spec.table} t`
+    // asOf is checked to be a date before it gets here.
+    const expr = dim.expr.replaceAll('?ref', `'${asOf}'`)
+    const sql = dim.via
+      ? `select x.u as u, ${expr} as k, sum(x.n) as n from (select ${u} as u, ${dim.via.column} as jk, count(*) as n from ${from} where ${where} group by u, jk) x left join ${dim.via.table} j on ${dim.via.on} = x.jk group by x.u, k`
+      : `select ${u} as u, ${expr} as k, count(*) as n from ${from} where ${where} group by u, k`
+    return { sql, params, drillTo, state: st.state }
+  }
+
+  function table(actor: Actor, query: StatsQuery, extra: Extra = {}): StatsTable {
+    const spec = specs[query.subject]
+    const dim = extra.dimension ?? spec.dimensions[query.by]
+    if (!dim) throw statisticsError('STATS_DIMENSION_UNKNOWN', '没有这个统计维度', { dimensions: Object.keys(spec.dimensions) })
+    const asOf = query.asOf ?? chinaDate(now())
+    if (periodProblem(asOf, asOf)) throw statisticsError('STATS_PERIOD_INVALID', '统计日期格式应为 YYYY-MM-DD', { field: 'asOf' })
+    const scope = resolveScope(actor, spec, query.unit)
+    const q = sqlOf(spec, dim, scope, query.state, query.drill === true, asOf, extra)
+    const raw = storage.sqlite.prepare(q.sql).all(...q.params) as Array<{ u: string | null; k: string | number | null; n: number }>
+    const totals = new Map<string, number>()
+    const units = new Map<string, StatsUnit>()
+    let total = 0
+    for (const r of raw) {
+      const key = r.k === null ? '' : String(r.k)
+      totals.set(key, (totals.get(key) ?? 0) + r.n)
+      total += r.n
+      if (q.drillTo) {
+        const code = r.u ?? ''
+        let unit = units.get(code)
+        if (!unit) units.set(code, (unit = { unit: code, name: '', total: 0, counts: {} }))
+        unit.total += r.n
+        unit.counts[key] = (unit.counts[key] ?? 0) + r.n
+      }
+    }
+    const order = (a: string, b: string) => (/^\d+$/.test(a) && /^\d+$/.test(b) ? Number(a) - Number(b) : a.localeCompare(b))
+    const rows = [...totals.keys()].sort(order).map(key => ({ key, label: labelOf(dim, key), count: totals.get(key)! }))
+    const unitList = [...units.values()].sort((a, b) => a.unit.localeCompare(b.unit))
+    for (const unit of unitList) unit.name = unit.unit === '' ? '未分班' : unitName(spec, q.drillTo!.kind, unit.unit)
+    return {
+      subject: query.subject, by: dim.key, label: extra.label ?? `${spec.label}：${dim.label}`, state: q.state,
+      scope: { level: scope.level, ...scopeName(spec, scope) }, asOf, total, rows, units: unitList,
+    }
+  }
+
+  return {
+    table,
+
+    /** The dimensions of every subject, for the UI and /docs. */
+    dimensions(): Record<Subject, Array<{ key: string; label: string }>> {
+      return Object.fromEntries(Object.entries(specs).map(([s, spec]) => [s, Object.values(spec.dimensions).map(d => ({ key: d.key, label: d.label }))])) as Record<Subject, Array<{ key: string; label: string }>>
+    },
+
+    /** The SQL a table runs, for EXPLAIN QUERY PLAN in tests and benches. */
+    sqlOf(actor: Actor, query: StatsQuery): { sql: string; params: unknown[] } {
+      const spec = specs[query.subject]
+      const dim = spec.dimensions[query.by]
+      if (!dim) throw statisticsError('STATS_DIMENSION_UNKNOWN', '没有这个统计维度', { dimensions: Object.keys(spec.dimensions) })
+      const q = sqlOf(spec, dim, resolveScope(actor, spec, query.unit), query.state, query.drill === true, query.asOf ?? chinaDate(now()))
+      return { sql: q.sql, params: q.params }
+    },
+
+    /** The annual tables a bureau files (基础报表) for a period, within the account's scope. */
+    annual(actor: Actor, input: { unit?: string; from: string; to: string; drill?: boolean }): AnnualTables {
+      const problem = periodProblem(input.from, input.to)
+      if (problem) throw statisticsError('STATS_PERIOD_INVALID', `统计期间有误：${problem}`, { from: input.from, to: input.to })
+      const base = { subject: 'students' as const, by: 'grade', unit: input.unit, drill: input.drill }
+      const grade = specs.students.dimensions.grade!
+      const fromYm = input.from.slice(0, 7)
+      const toYm = input.to.slice(0, 7)
+      const inSchoolByGrade = table(actor, base, { label: '在校学生数（按年级）' })
+      return {
+        from: input.from, to: input.to, scope: inSchoolByGrade.scope,
+        inSchoolByGrade,
+        entrantsByGrade: table(actor, { ...base, state: 'all' }, { where: ['t.enrolment_ym >= ?', 't.enrolment_ym <= ?'], params: [fromYm, toYm], label: '招生数（按年级）' }),
+        graduatesByGrade: table(actor, { ...base, state: 'all' }, {
+          from: 'student_completions g join students t on t.id = g.student_id', where: ['g.completion_ym >= ?', 'g.completion_ym <= ?'], params: [fromYm, toYm],
+          dimension: grade, label: '毕（结）业生数（按年级）',
+        }),
+        statusChangesByType: table(actor, { ...base, by: 'changeType', state: 'all' }, {
+          from: 'student_status_changes g join students t on t.id = g.student_id',
+          where: ['g.processing_status = ?', 'g.change_date >= ?', 'g.change_date <= ?'], params: [PROCESSING.carriedOut, input.from, input.to],
+          dimension: { key: 'changeType', label: '异动类别', expr: 'g.change_type', codeTable: 'status_change_type' }, label: '学籍异动（已办理，按类别）',
+        }),
+      }
+    },
+  }
+}
+
+export type StatisticsService = ReturnType<typeof createStatisticsService>

@@ -1,0 +1,94 @@
+/**
+ * Exports (R-D.7): a filtered list and a statistics table, as CSV and Excel, written by the job
+ * on the real Redis queue, masked, audited, and only for the account that asked.
+ */
+import t from 'tap'
+import ExcelJS from 'exceljs'
+import { buildTestApp, loginAs } from '../../helper.ts'
+import { exportFile } from './lib.ts'
+import { readAudit } from '../../../node/auth/audit.ts'
+import { seedNode } from '../../../scripts/seed/index.ts'
+
+type Row = Record<string, any>
+
+/** CSV lines split into cells (the test data holds no quoted commas or line breaks in the columns read). */
+function csvRows(buf: Buffer): string[][] {
+  const text = buf.toString('utf8').replace(/^\ufeff/, '')
+  return text.split('\r\n').filter(l => l !== '').map(l => l.split(','))
+}
+
+t.test('exports of a seeded county', async t => {
+  const app = await buildTestApp(t, { code: '330106' })
+  seedNode(app.storage, { node: { tier: 'county', code: '330106' }, students: 400, seed: 3, asOf: new Date('2026-11-20T04:00:00Z') })
+  const bureau = await loginAs(app, 'bureau_user', { kind: 'bureau', node: '330106' })
+
+  t.test('R-D.7 a filtered list exports as CSV with every match, sensitive columns masked, and is audited', async t => {
+    const grade3 = (await app.inject({ method: 'GET', url: '/api/v1/students?grade=3&limit=1', headers: bureau.headers })).json().total
+    t.ok(grade3 > 0)
+    const { record, file } = await exportFile(app, bureau, { kind: 'students', format: 'csv', query: { grade: 3 } })
+    t.equal(record.rowsDone, grade3, 'progress counts every row')
+    t.equal(record.rowsTotal, grade3)
+    const rows = csvRows(file)
+    const header = rows[0]!
+    t.equal(rows.length - 1, grade3, 'one line per matching student')
+    const idCol = header.indexOf('身份证件号')
+    t.ok(idCol >= 0, 'the ID number column is there')
+    const idNumbers = app.storage.sqlite.prepare('select id_number from students where id_number is not null').pluck().all() as string[]
+    const text = file.toString('utf8')
+    t.notOk(idNumbers.some(n => text.includes(n)), 'no ID number in clear anywhere in the file')
+    t.ok(rows.slice(1).every(r => r[idCol] === '' || r[idCol]!.includes('*')), 'ID numbers are masked')
+    const phoneCol = header.indexOf('联系电话')
+    t.ok(rows.slice(1).some(r => r[phoneCol] !== '') && rows.slice(1).every(r => r[phoneCol] === '' || r[phoneCol]!.includes('*')), 'phone numbers are masked')
+    t.ok(rows.slice(1).every(r => ['男', '女'].includes(r[header.indexOf('性别')]!)), 'codes are exported with their names')
+
+    const audit = readAudit(app.storage).filter(e => e.targetId === record.id)
+    t.same(audit.map(e => e.action), ['export.request', 'export.done', 'export.download'], 'asked for, finished and downloaded: each audited')
+    t.ok(audit.every(e => e.actorId === bureau.account.id), 'by whom')
+    t.same(audit[0]!.fields, ['grade'], 'with the filter (its keys; values stay in the exports row)')
+    t.same(record.query, { grade: 3 }, 'the exports row keeps the filter and the row count')
+  })
+
+  t.test('R-D.7 a search (q) exports its matches only', async t => {
+    const one = app.storage.sqlite.prepare(`select student_no from students where state = 'in_school' limit 1`).pluck().get() as string
+    const { record, file } = await exportFile(app, bureau, { kind: 'students', format: 'csv', query: { q: one } })
+    t.equal(record.rowsDone, 1)
+    t.equal(csvRows(file).length, 2)
+  })
+
+  t.test('R-17.3 R-D.7 a drilled statistics table exports to Excel', async t => {
+    const table = (await app.inject({ method: 'GET', url: '/api/v1/statistics/students?by=gender&drill=true', headers: bureau.headers })).json()
+    const { file } = await exportFile(app, bureau, { kind: 'statistics', format: 'xlsx', query: { subject: 'students', by: 'gender', drill: true } })
+    const book = new ExcelJS.Workbook()
+    await book.xlsx.load(file as unknown as ArrayBuffer)
+    const sheet = book.worksheets[0]!
+    const values = (n: number) => (sheet.getRow(n).values as unknown[]).slice(1)
+    t.same(values(1), ['单位代码', '单位', ...table.rows.map((r: Row) => r.label), '合计'])
+    t.equal(sheet.rowCount, table.units.length + 2, 'a line per school and the total')
+    const last = values(sheet.rowCount)
+    t.same(last.slice(1), ['合计', ...table.rows.map((r: Row) => r.count), table.total], 'the total line')
+  })
+
+  t.test('R-17.6 exports stay within the account: a class teacher exports their class; another account cannot fetch it', async t => {
+    const s = app.storage.sqlite.prepare(`select school_code, class_id from students where state = 'in_school' and class_id is not null limit 1`).get() as Row
+    const teacher = await loginAs(app, 'teacher', { kind: 'classes', school: s.school_code, classes: [s.class_id] })
+    const mine = app.storage.sqlite.prepare(`select count(*) from students where class_id = ? and state = 'in_school'`).pluck().get(s.class_id)
+    const { record } = await exportFile(app, teacher, { kind: 'students', format: 'csv' })
+    t.equal(record.rowsDone, mine, 'only the class')
+    for (const url of [`/api/v1/exports/${record.id}`, `/api/v1/exports/${record.id}/file`]) {
+      const res = await app.inject({ method: 'GET', url, headers: bureau.headers })
+      t.equal(res.statusCode, 404, `${url} is hidden from another account`)
+    }
+  })
+
+  t.test('bad export requests: stable codes and nothing recorded', async t => {
+    const before = app.storage.sqlite.prepare('select count(*) from exports').pluck().get()
+    const ask = async (payload: object) => (await app.inject({ method: 'POST', url: '/api/v1/exports', headers: bureau.headers, payload })).json().code
+    t.equal(await ask({ kind: 'students', format: 'csv', query: { shoeSize: 44 } }), 'EXPORT_QUERY_INVALID')
+    t.equal(await ask({ kind: 'students', format: 'csv', query: { q: { $ne: 1 } } }), 'EXPORT_QUERY_INVALID')
+    t.equal(await ask({ kind: 'statistics', format: 'csv', query: { by: 'gender' } }), 'EXPORT_QUERY_INVALID')
+    t.equal(await ask({ kind: 'statistics', format: 'csv', query: { subject: 'students', by: 'shoeSize' } }), 'STATS_DIMENSION_UNKNOWN')
+    t.equal(await ask({ kind: 'statistics', format: 'csv', query: { subject: 'students', by: 'gender', unit: '330108' } }), 'STATS_UNIT_UNKNOWN')
+    t.equal(await ask({ kind: 'students', format: 'pdf' }), 'VALIDATION_FAILED')
+    t.equal(app.storage.sqlite.prepare('select count(*) from exports').pluck().get(), before, 'no export recorded')
+  })
+})
