@@ -170,7 +170,11 @@ export function reportDeadlines(rules: GrowthRules, schoolYear: number, grade: n
   return { school: `${schoolYear + 1}-${d.school}`, bureau: `${schoolYear + 1}-${d.bureau}` }
 }
 
-/** R-24.2: a reported evaluation and its student's records are locked; a change goes through the change-request chain. */
+/**
+ * A reported evaluation and its student's records are locked (R-23.1, R-24.2). `approvals` names who
+ * must agree to a change: the school's bureau once the school reported, the province too once the
+ * bureau reported.
+ */
 export function assertNotReported(evaluation: Rec | undefined): void {
   if (!evaluation || (evaluation.reportedAt === null && evaluation.bureauReportedAt === null)) return
   const toProvince = evaluation.bureauReportedAt !== null
@@ -179,7 +183,7 @@ export function assertNotReported(evaluation: Rec | undefined): void {
     toProvince
       ? '成长记录已由教育局上报省级，修改须由学校申请、教育局同意、省级批准后由省级管理员办理（变更申请）'
       : '成长记录已由学校上报教育局，修改须由学校提出变更申请，经教育局同意',
-    { stage: toProvince ? 'province' : 'bureau', changeRequest: 'R-24.2' },
+    { stage: toProvince ? 'province' : 'bureau', approvals: toProvince ? ['bureau', 'province'] : ['bureau'] },
   )
 }
 

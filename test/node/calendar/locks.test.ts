@@ -113,7 +113,7 @@ t.test('R-22.1 a refusal names its rule, the day it took effect and how to get t
   t.match(r, { ok: false, code: 'CALENDAR_RECORD_LOCKED', details: { rule: 'R-22.1', lockedFrom: '2025-10-01', lastOpenDay: '2025-09-30', table: 'students' } })
   t.match(r.ok ? '' : r.message, /R-22\.1/, 'the message names the rule')
   t.match(r.ok ? '' : r.message, /2025-10-01/, 'and the day the lock took effect')
-  t.match(r.ok ? '' : r.message, /修改申请.*审批/, 'and how the change is made (R-22.5)')
+  t.match(r.ok ? '' : r.message, /修改申请.*审批/, 'and how the change is made (修改申请 and its approval)')
   // Over HTTP, with the node's real clock (its lock took effect long ago): a 409 with the same code.
   const res = await f.node.call('PATCH', `/api/v1/students/${f.ids.students}`, { phone: '13800000008', version: 1 })
   t.match(res, { status: 409, body: { code: 'CALENDAR_RECORD_LOCKED', details: { rule: 'R-22.1' } } })

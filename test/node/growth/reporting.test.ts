@@ -1,5 +1,5 @@
 /**
- * Reporting deadlines and the lock after reporting (R-23.1, R-24.1; the lock of R-24.2), generated from a
+ * Reporting deadlines and the lock after reporting (R-23.1, R-24.1), generated from a
  * table of rule × date: each deadline on both sides of its date, with a clock the test sets; the
  * 公示 period and the objection path before a report.
  */
@@ -66,7 +66,7 @@ t.test('R-23.1 R-24.1 only verified records are reported; reported records lock,
   const file = (await node.call('GET', g.base, undefined, g.teacher)).body
   const locked = await node.call('PATCH', `${g.base}/courses/${file.courses[0].id}`, { version: file.courses[0].version, examScore: 99 }, g.teacher)
   t.equal(locked.status, 409)
-  t.match(locked.body, { code: 'GROWTH_REPORTED_LOCKED', details: { stage: 'bureau', changeRequest: 'R-24.2' } })
+  t.match(locked.body, { code: 'GROWTH_REPORTED_LOCKED', details: { stage: 'bureau', approvals: ['bureau'] } })
   t.equal((await node.call('POST', `${g.base}/practices`, { kind: 'research', term: '2026-1', topic: 'x', fromDate: '2026-10-01', evaluation: '优秀' }, g.teacher)).body.code, 'GROWTH_REPORTED_LOCKED')
   t.equal((await node.call('PUT', `${g.base}/evaluation`, { overallComment: '改' }, g.teacher)).body.code, 'GROWTH_REPORTED_LOCKED')
 
@@ -76,7 +76,7 @@ t.test('R-23.1 R-24.1 only verified records are reported; reported records lock,
   t.equal(bureau.status, 200, JSON.stringify(bureau.body))
   t.equal(bureau.body.reported, 1)
   const after = await node.call('DELETE', `${g.base}/courses/${file.courses[0].id}?version=${file.courses[0].version}`, undefined, g.teacher)
-  t.match(after.body, { code: 'GROWTH_REPORTED_LOCKED', details: { stage: 'province', changeRequest: 'R-24.2' } })
+  t.match(after.body, { code: 'GROWTH_REPORTED_LOCKED', details: { stage: 'province', approvals: ['bureau', 'province'] } })
   t.match(after.body.message, /省级批准/)
   const progress = await node.call('GET', '/api/v1/growth/progress?schoolYear=2026', undefined, node.bureau)
   t.match(progress.body.items, [{ grade: 10, evaluations: 1, verified: 1, reported: 1, bureauReported: 1, schoolDeadline: '2027-07-31', bureauDeadline: '2027-09-30' }])
