@@ -291,7 +291,7 @@ function answerOf(status: number, code: string | undefined): Answer | 'unauthent
   return 'allow'
 }
 
-t.test('R-16.1 R-17.1 R-17.2 R-17.3 R-17.4 R-17.5 R-17.6 R-17.7 R-19.5 R-20.1 R-20.2 generated authorization matrix: every role × every /api/v1 route × {own, sibling class, sibling school, other county}', async t => {
+t.test('R-16.1 R-17.1 R-17.2 R-17.3 R-17.4 R-17.5 R-17.6 R-17.7 R-20.1 R-20.2 generated authorization matrix: every role × every /api/v1 route × {own, sibling class, sibling school, other county}', async t => {
   const app = await buildTestApp(t, { code: HOME })
   const worlds = { school: seedTree(app, 'school', {}), kindergarten: seedTree(app, 'kindergarten', {}) }
   const unit: Partial<Record<Position, string>> = {
