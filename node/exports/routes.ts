@@ -86,8 +86,13 @@ const routes: FastifyPluginAsync = async app => {
   app.addHook('onClose', async () => {
     if (reconciler) clearInterval(reconciler)
     svc.stop()
-    // The running export stops at its next page; with Redis away BullMQ may never confirm, and SQLite holds the state.
-    await within(Promise.all([worker?.close().catch(() => undefined), queue.close().catch(() => undefined)]), CLOSE_WAIT_MS)
+    // The running export stops at its next page; with Redis away BullMQ may never confirm, and SQLite
+    // holds the state. As in sync/queues.ts: force the worker when Redis is down, and disconnect the
+    // worker's own blocking connection, which would otherwise reconnect for ever and keep the process.
+    const force = connection.status !== 'ready'
+    await within(Promise.all([worker?.close(force).catch(() => undefined), queue.close().catch(() => undefined)]), force ? 0 : CLOSE_WAIT_MS)
+    void worker?.disconnect().catch(() => undefined)
+    void queue.disconnect().catch(() => undefined)
     connection.disconnect()
   })
 
