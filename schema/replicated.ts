@@ -84,6 +84,14 @@ export const REPLICATED_TABLES: readonly ReplicatedTable[] = [
   { name: 'problem_records', table: r.problemRecords, key: ['id'], owner: self, order: 6 },
   { name: 'alerts', table: r.alerts, key: ['id'], owner: self, order: 6 },
   {
+    // Homed at the node of the record it changes; the person and school it names lie in that node's area.
+    name: 'change_requests', table: r.changeRequests, key: ['id'], owner: self, order: 6,
+    refs: row => [
+      { from: 'person_id', table: row.person_table === 'children' ? 'children' : 'students', column: 'id', value: row.person_id },
+      { from: 'school_code', table: row.person_table === 'children' ? 'kindergartens' : 'schools', column: row.person_table === 'children' ? 'kindergarten_code' : 'school_code', value: row.school_code },
+    ],
+  },
+  {
     // Owned by the node that found the problem (a city's scan names its counties' students);
     // the persons and the school it names must lie in that node's area.
     name: 'problem_records', table: r.problemRecords, key: ['id'], owner: self, order: 6,

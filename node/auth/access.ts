@@ -57,6 +57,8 @@ export const PERMISSIONS = [
   'stats:read', 'account:manage', 'sensitive:reveal', 'audit:read', 'sync:operate', 'problem:resolve', 'problem:scan',
   // a school or bureau issues 学籍证明 (signed certificates).
   'certificate:issue',
+  // the school applies to change a locked record; the bureau decides.
+  'change_request:write', 'change_request:approve',
 ] as const
 export type Permission = (typeof PERMISSIONS)[number]
 
@@ -72,6 +74,8 @@ const SCHOOL_ADMIN: Permission[] = [
   // deletion), as well as by the bureau.
   'problem:resolve',
   'certificate:issue',
+  // the school applies for the change of a locked record (and may withdraw it).
+  'change_request:write',
 ]
 
 /**
@@ -86,6 +90,8 @@ const ROLE_PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {
     'certificate:issue',
     // the bureau checks its area's growth records and reports them to the province.
     'growth:report',
+    // the bureau approves or rejects a change request (the province too, where it must).
+    'change_request:approve',
   ]),
   // query and statistics only.
   bureau_user: new Set<Permission>([...READ_ALL]),

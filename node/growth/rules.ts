@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs'
 import type { CodeRegistry } from '../../schema/codes/index.ts'
 import { growthError } from './errors.ts'
+import { CHANGE_REQUEST_ROUTE } from '../change-requests/rules.ts'
 
 type Rec = Record<string, unknown>
 
@@ -183,7 +184,7 @@ export function assertNotReported(evaluation: Rec | undefined): void {
     toProvince
       ? '成长记录已由教育局上报省级，修改须由学校申请、教育局同意、省级批准后由省级管理员办理（变更申请）'
       : '成长记录已由学校上报教育局，修改须由学校提出变更申请，经教育局同意',
-    { stage: toProvince ? 'province' : 'bureau', approvals: toProvince ? ['bureau', 'province'] : ['bureau'] },
+    { stage: toProvince ? 'province' : 'bureau', approvals: toProvince ? ['bureau', 'province'] : ['bureau'], changeRequest: CHANGE_REQUEST_ROUTE },
   )
 }
 

@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import { within } from '../../config/within.ts'
 import { createSyncService, type SyncService } from '../../sync/service.ts'
 import { CORRECTION_COMMAND, correctionHandler } from '../services/records/corrections.ts'
+import { PROVINCE_DECISION_COMMAND } from '../change-requests/rules.ts'
 import { createReplicaRules } from '../services/records/replica-rules.ts'
 
 declare module 'fastify' {
@@ -27,7 +28,11 @@ export default fp(
       log: app.log.child({ component: 'sync' }),
       redis: app.redis,
       prefix: app.config.redis.prefix,
-      handlers: new Map([[CORRECTION_COMMAND, correctionHandler(app.records)]]),
+      handlers: new Map([
+        [CORRECTION_COMMAND, correctionHandler(app.records)],
+        // The change-requests plugin registers after this one; the handler runs only once the node is up.
+        [PROVINCE_DECISION_COMMAND, command => app.changeRequests.applyProvinceDecision(command)],
+      ]),
     })
     app.decorate('sync', sync)
     app.addHook('onReady', () => sync.start())

@@ -405,6 +405,14 @@ export const FIELDS: Record<string, Field[]> = {
   ],
   growth_evaluations: [f('overallComment', '综合评语', 'text', { max: 2000 })],
   growth_objections: [req('reason', '异议内容', 'text', { max: 500 }), f('answer', '学校答复', 'text', { max: 500 })],
+  // Change requests (node/change-requests): the typed parts; the patch is the subject record's own fields, checked by its validators.
+  change_requests: [
+    req('reason', '申请理由', 'text', { max: 500 }),
+    req('patch', '变更内容', 'text', { max: 200_000 }),
+    f('bureauReason', '教育局意见', 'text', { max: 500 }),
+    f('provinceReason', '省级意见', 'text', { max: 500 }),
+    f('failureMessage', '未能办理的原因', 'text', { max: 500 }),
+  ],
   child_status_changes: statusChange().map(fl =>
     fl.key === 'responsibility' ? { ...fl, label: '幼儿园责任' } : fl.key === 'changeType' ? { ...fl, table: 'child_status_change_type' } : fl,
   ),

@@ -13,6 +13,7 @@ import { certificateErrors } from '../certificates/errors.ts'
 import { growthErrors } from '../growth/errors.ts'
 import { statisticsErrors } from '../statistics/errors.ts'
 import { exportErrors } from '../exports/errors.ts'
+import { changeRequestErrors } from '../change-requests/errors.ts'
 
 /** Schemas shared by the access-control routes. */
 
@@ -34,6 +35,7 @@ export const ERROR_CATALOGUES: Record<string, Record<string, ErrorSpec>> = {
   exports: exportErrors,
   codes: codeErrors,
   sync: syncErrors,
+  changeRequests: changeRequestErrors,
 }
 
 /** Each code once (NOT_FOUND is in two catalogues, with the same meaning). */

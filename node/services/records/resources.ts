@@ -237,7 +237,15 @@ export const GROWTH: readonly ResourceSpec[] = [
   studentSub('growth_objections', r.growthObjections, 'growth/objections', 'objections', '公示异议', 'R-23.1', { permissions: { read: 'student:read', write: 'growth:object', delete: 'growth:verify' } }),
 ]
 
-const BY_TABLE = new Map([...RESOURCES, PROBLEMS, ALERTS, ...GROWTH].map(s => [s.table, s]))
+/** Change requests for locked records (node/change-requests); written through their own routes only. */
+export const CHANGE_REQUESTS: ResourceSpec = spec({
+  table: 'change_requests', drizzle: r.changeRequests, path: 'change-requests', label: '变更申请', requirement: 'R-22.5',
+  permissions: { read: 'student:read', write: 'change_request:write', delete: 'change_request:write' },
+  scope: { school: 't.school_code', student: 't.person_id' },
+  filters: {},
+})
+
+const BY_TABLE = new Map([...RESOURCES, PROBLEMS, ALERTS, ...GROWTH, CHANGE_REQUESTS].map(s => [s.table, s]))
 
 export function resource(table: string): ResourceSpec {
   const s = BY_TABLE.get(table)

@@ -23,6 +23,7 @@ import { recordError, withPath, issuesError, type Issue } from '../../records/er
 import { chinaToday, derivedStudentNo, prepareRecord, temporaryStudentNo, type RecordInput } from '../../records/validate.ts'
 import { calendarError } from '../../calendar/errors.ts'
 import { lockOf } from '../../calendar/locks.ts'
+import { CHANGE_REQUEST_ROUTE } from '../../change-requests/rules.ts'
 import { statusChangeError } from '../../status-changes/errors.ts'
 import { assertGenericWrite, KINDS, STATUS_CHANGE_TABLES } from '../../status-changes/rules.ts'
 import { createDuplicates } from './duplicates.ts'
@@ -45,6 +46,11 @@ export interface RecordsActor {
    * system, so its locks on expiry (node/calendar/locks.ts) do not judge them.
    */
   initialEntry?: boolean
+  /**
+   * The id of the approved change request (node/change-requests, R-22.5) whose patch this write
+   * carries: the locks on expiry do not judge that one write; every other check does.
+   */
+  changeRequest?: string
 }
 
 /** An actor for the node's own jobs (seed, import, commands applied from above): the whole node. */
@@ -348,13 +354,13 @@ export function createRecordsService(deps: RecordsServiceDeps) {
    * belongs to (the row itself for a person).
    */
   function assertOpen(actor: RecordsActor, spec: ResourceSpec, rec: Rec, person: Rec | undefined): void {
-    if (actor.initialEntry) return
+    if (actor.initialEntry || actor.changeRequest !== undefined) return
     const lock = lockOf(spec.table, rec, person ?? rec, chinaToday(now()), dates)
     if (!lock) return
     throw calendarError(
       'CALENDAR_RECORD_LOCKED',
-      `${spec.label}已于${lock.lockedFrom}起锁定（${lock.rule} ${lock.name}，截止日${lock.lastOpenDay}）。如需修改，请学校提出修改申请并说明理由，经上级教育行政部门审批后由其管理员执行（R-22.5）`,
-      { rule: lock.rule, lockedFrom: lock.lockedFrom, lastOpenDay: lock.lastOpenDay, table: spec.table },
+      `${spec.label}已于${lock.lockedFrom}起锁定（${lock.rule} ${lock.name}，截止日${lock.lastOpenDay}）。如需修改，请学校提出变更申请（${CHANGE_REQUEST_ROUTE}）并说明理由，经上级教育行政部门审批后由其管理员执行（R-22.5）`,
+      { rule: lock.rule, lockedFrom: lock.lockedFrom, lastOpenDay: lock.lastOpenDay, table: spec.table, changeRequest: CHANGE_REQUEST_ROUTE, approvals: ['bureau'] },
     )
   }
 

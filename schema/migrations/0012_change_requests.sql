@@ -1,0 +1,41 @@
+CREATE TABLE `change_requests` (
+	`id` text PRIMARY KEY NOT NULL,
+	`home_node` text NOT NULL,
+	`version` integer DEFAULT 1 NOT NULL,
+	`epoch` integer DEFAULT 0 NOT NULL,
+	`created_at` text NOT NULL,
+	`updated_at` text NOT NULL,
+	`person_table` text NOT NULL,
+	`person_id` text NOT NULL,
+	`school_code` text NOT NULL,
+	`subject_table` text NOT NULL,
+	`subject_id` text NOT NULL,
+	`subject_version` integer NOT NULL,
+	`patch` text NOT NULL,
+	`reason` text NOT NULL,
+	`lock_rule` text NOT NULL,
+	`needs_province` integer DEFAULT false NOT NULL,
+	`status` text DEFAULT 'pending_bureau' NOT NULL,
+	`applied_by` text NOT NULL,
+	`applied_on` text NOT NULL,
+	`bureau_decision` text,
+	`bureau_by` text,
+	`bureau_at` text,
+	`bureau_reason` text,
+	`province_node` text,
+	`province_decision` text,
+	`province_by` text,
+	`province_at` text,
+	`province_reason` text,
+	`carried_out_by` text,
+	`carried_out_at` text,
+	`result_version` integer,
+	`withdrawn_by` text,
+	`withdrawn_at` text,
+	`failure_code` text,
+	`failure_message` text
+);
+--> statement-breakpoint
+CREATE INDEX `change_requests_status` ON `change_requests` (`status`,`applied_on`);--> statement-breakpoint
+CREATE INDEX `change_requests_person` ON `change_requests` (`person_id`);--> statement-breakpoint
+CREATE INDEX `change_requests_school` ON `change_requests` (`school_code`,`status`);
