@@ -111,6 +111,7 @@ function seedTree(app: Awaited<ReturnType<typeof buildTestApp>>, tree: Tree, ids
     }
     if (!kg) for (const g of GROWTH) put(g.table, p, fill(app, g.drizzle, { homeNode: home(o), studentId: personOf[p] }))
     put('problem_records', p, fill(app, resource('problem_records').drizzle, { homeNode: home(o), subjectTable: person.table, subjectId: personOf[p], otherId: personOf[p], schoolCode: orgCode[o] }))
+    if (!kg) put('change_requests', p, fill(app, resource('change_requests').drizzle, { homeNode: home(o), personTable: 'students', personId: personOf[p], schoolCode: orgCode[o], subjectTable: 'students', subjectId: personOf[p], patch: '{}' }))
   }
   return { orgCode, orgId, classOf, personOf, ids }
 }
@@ -224,6 +225,19 @@ function casesOf(route: ApiRoute, worlds: Record<Tree, TreeWorld>, unit: Partial
       if (gr[2]) url = url.replace(':id', w.ids[`growth_${gr[1]}`][p]!) + (route.method === 'DELETE' ? '?version=999999' : '')
       return one({ level: 'student', tree: 'school', position: p, url, payload, outOfReach: 'hidden' })
     })
+  }
+
+  // Change requests (R-22.5, R-24.2): anyone reads those about students in reach; the school applies
+  // (here with a stale version: reached, then refused) and withdraws; the bureau decides.
+  if (route.url === '/api/v1/change-requests' && route.method === 'GET') return [one({ level: 'none', tree: 'school', position: 'own', url: route.url, outOfReach: 'allow' })]
+  if (key === 'POST /api/v1/change-requests') {
+    return positions(w.personOf).map(p => one({ level: 'student', tree: 'school', position: p, url: route.url, payload: { table: 'students', id: w.personOf[p], version: 999999, patch: { name: '矩阵' }, reason: '矩阵测试' }, outOfReach: 'hidden' }))
+  }
+  const cr = /^\/api\/v1\/change-requests\/:id(?:\/(decide|withdraw))?$/.exec(route.url)
+  if (cr) {
+    const ids = w.ids.change_requests
+    const payload = cr[1] === 'decide' ? { version: 999999, decision: 'approve' } : cr[1] ? { version: 999999 } : undefined
+    return positions(ids).map(p => one({ level: 'student', tree: 'school', position: p, url: route.url.replace(':id', ids[p]!), payload, outOfReach: 'hidden' }))
   }
 
   // Statistics (R-17.2–R-17.6): the figures of a unit (here a class) within reach; a unit out of reach is hidden.
