@@ -33,13 +33,13 @@ function engines(node: RecordsNode, clock: { day: string }) {
 }
 
 /**
- * A student entered in September 2026 with four guardians (one per test below), verified through
+ * A student entered in September 2026 with five guardians (one per test below), verified through
  * the API: locked from 1 October 2026 (R-22.1). One node for the R-22.5 tests of this file.
  */
 async function lockedStudent(t: Test) {
   const node = await recordsNode(t)
   const { school, klass } = await withSchool(node)
-  const s = await node.call('POST', '/api/v1/students', { ...fx.student({ enrolmentYm: '2026-09' }), schoolId: school.id, classId: klass.id, guardians: [1, 2, 3, 4].map(i => ({ ...fx.subRecords.guardians[0], name: `监护人${i}` })) })
+  const s = await node.call('POST', '/api/v1/students', { ...fx.student({ enrolmentYm: '2026-09' }), schoolId: school.id, classId: klass.id, guardians: [1, 2, 3, 4, 5].map(i => ({ ...fx.subRecords.guardians[0], name: `监护人${i}` })) })
   t.equal(s.status, 201, 'student entered')
   const grade = await loginAs(node.app, 'grade_admin', { kind: 'classes', school: school.schoolCode, classes: [klass.id] })
   const v = await node.call('POST', `/api/v1/verification/students/${s.body.id}/verify`, undefined, grade)
@@ -157,6 +157,31 @@ t.test('R-22.5 a patch invalid when the school applies is refused with its code;
   t.match(f.cr.get(f.as.bureau, String(move.id)), { status: 'failed', failureCode: 'CHANGE_REQUEST_NO_LONGER_VALID' })
   t.equal(row(f.node, 'students', f.student.id).class_id, f.klass.id, 'the student is not moved')
   t.same({ ...f.node.counts(), outbox: 0 }, { ...mid, outbox: 0 }, 'only the request row changed')
+})
+
+t.test('R-22.5 through the API: the lock refusal points at the route; apply, queue, approve; a stale approval answers its code and is audited as failed', async t => {
+  const f = await fixture(4)
+  const { node, student, guardian } = f
+  const locked = await node.call('PATCH', `/api/v1/students/${student.id}/guardians/${guardian.id}`, { version: 1, phone: '13900000051' })
+  t.match(locked, { status: 409, body: { code: 'CALENDAR_RECORD_LOCKED', details: { rule: 'R-22.1', changeRequest: 'POST /api/v1/change-requests', approvals: ['bureau'] } } })
+  const ask = (phone: string) => node.call('POST', '/api/v1/change-requests', { table: 'student_guardians', id: guardian.id, version: 1, patch: { phone }, reason: '电话变更' })
+  const a = await ask('13900000051')
+  const b = await ask('13900000052')
+  t.equal(a.status, 201, JSON.stringify(a.body))
+  t.match(a.body, { status: 'pending_bureau', lockRule: 'R-22.1', subjectTable: 'student_guardians', decisions: [{ step: 'apply', by: node.school.account.id }] })
+  t.not(a.body.patch.phone, '13900000051', 'the patch reads masked like the record')
+  const queue = await node.call('GET', '/api/v1/change-requests', undefined, node.bureau)
+  t.match(queue.body.items.find((r: Json) => r.id === a.body.id), { ageDays: Number, ageWorkingDays: Number, deadline: String, decisionSent: null }, 'the bureau\'s queue, with age and deadline')
+  t.equal((await node.call('GET', `/api/v1/change-requests/${a.body.id}`, undefined, node.bureau)).body.id, a.body.id)
+  t.equal((await node.call('POST', `/api/v1/change-requests/${a.body.id}/decide`, { version: 1, decision: 'approve' })).status, 403, 'the school does not approve its own request')
+  const approved = await node.call('POST', `/api/v1/change-requests/${a.body.id}/decide`, { version: 1, decision: 'approve', reason: '同意' }, node.bureau)
+  t.match(approved, { status: 200, body: { status: 'carried_out', resultVersion: 2 } })
+  const stale = await node.call('POST', `/api/v1/change-requests/${b.body.id}/decide`, { version: 1, decision: 'approve' }, node.bureau)
+  t.match(stale, { status: 409, body: { code: 'CHANGE_REQUEST_STALE', details: { changeRequest: b.body.id, status: 'failed' } } })
+  const audit = readAudit(node.app.storage).filter(e => e.targetId === a.body.id || e.targetId === b.body.id).map(e => [e.targetId === a.body.id ? 'a' : 'b', e.action, e.outcome])
+  t.same(audit, [['a', 'change_request_apply', 'ok'], ['b', 'change_request_apply', 'ok'], ['a', 'POST /api/v1/change-requests/:id/decide', 'denied'], ['a', 'change_request_approve', 'ok'], ['b', 'change_request_approve', 'failed']], 'each step audited with its write')
+  const docs = (await node.app.inject({ method: 'GET', url: '/docs/json' })).json() as { paths: Record<string, unknown> }
+  t.ok(['/api/v1/change-requests', '/api/v1/change-requests/{id}', '/api/v1/change-requests/{id}/decide', '/api/v1/change-requests/{id}/withdraw'].every(p => p in docs.paths), 'in the OpenAPI document')
 })
 
 t.test('R-24.2 a growth record reported to the province changes after the bureau agrees and the province approves, carried out as the province administrator', async t => {
