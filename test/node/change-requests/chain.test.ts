@@ -17,7 +17,7 @@ import { loginAs } from '../../helper.ts'
 import * as fx from '../../records/fixtures.ts'
 import { recordsNode, withSchool, type Json, type RecordsNode } from '../../records/setup.ts'
 import { serviceActor } from '../status-changes/lib.ts'
-import { course, growthNode, verifiedFile } from '../growth/lib.ts'
+import { growthNode, verifiedFile } from '../growth/lib.ts'
 
 /** The records, growth and change-request services over `node`'s database, deciding "today" by `clock`. */
 function engines(node: RecordsNode, clock: { day: string }) {
@@ -109,7 +109,7 @@ t.test('R-22.5 the bureau rejects with a reason; the school withdraws until deci
   t.match(await thrown(() => f.cr.decide(f.as.bureau, String(a.id), { version: 1, decision: 'reject' })), { code: 'CHANGE_REQUEST_REASON_REQUIRED' }, 'a rejection needs its reason')
   const rejected = await f.cr.decide(f.as.bureau, String(a.id), { version: 1, decision: 'reject', reason: '缺少证明材料' })
   t.match(rejected, { status: 'rejected', bureauDecision: 'reject', bureauReason: '缺少证明材料' })
-  t.match(rejected.decisions.at(-1), { step: 'bureau', decision: 'reject', reason: '缺少证明材料' })
+  t.match((rejected.decisions as Json[]).at(-1), { step: 'bureau', decision: 'reject', reason: '缺少证明材料' })
   t.equal(row(f.node, 'student_guardians', f.guardian.id).version, 1, 'the record is untouched')
   t.match(await thrown(() => f.cr.withdraw(f.as.school, String(a.id), { version: 2 })), { code: 'CHANGE_REQUEST_NOT_PENDING' }, 'a decided request is not withdrawn')
 
@@ -222,7 +222,7 @@ t.test('R-24.2 a growth record reported to the province changes after the bureau
   t.same(result, { changeRequest: a.id, status: 'carried_out' })
   const done = cr.get(bureau, String(a.id))
   t.match(done, { status: 'carried_out', provinceNode: '330000', provinceDecision: 'approve', provinceBy: 'province-admin-1', provinceReason: '准予更正', carriedOutBy: 'province-admin-1' })
-  t.same(done.decisions.map((d: Json) => `${d.step}@${d.node}`), ['apply@330106', 'bureau@330106', 'province@330000', 'carry_out@330106'])
+  t.same((done.decisions as Json[]).map(d => `${d.step}@${d.node}`), ['apply@330106', 'bureau@330106', 'province@330000', 'carry_out@330106'])
   t.match(row(g.node, 'growth_courses', String(c.id)), { proficiency_score: 60, entered_by: 'province-admin-1' }, 'the approved patch, as the province administrator')
   const evAfter = row(g.node, 'growth_evaluations', String(file.evaluation!.id))
   t.not(evAfter.proficiency_levels, evBefore.proficiency_levels, 'the generated figures are recomputed')
