@@ -73,7 +73,7 @@ export async function startFederation(t: Test, opts: { redisUrl?: string; sync?:
       storage: openStorage(join(dir, 'xueji.db')),
       async start() {
         node.process = spawnNode(dir, {}, join(root, `${s.tier}.log`))
-        await waitReady(urls[i], 60000, node.process)
+        await waitReady(urls[i], 240000, node.process)
       },
       async stop() {
         if (node.process) await stopProcess(node.process)
