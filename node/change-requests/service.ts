@@ -271,6 +271,8 @@ export function createChangeRequestService(deps: ChangeRequestServiceDeps) {
       if (typeof p.id !== 'string' || !Number.isInteger(p.version) || (p.decision !== 'approve' && p.decision !== 'reject') || typeof p.by !== 'string' || typeof p.at !== 'string') {
         throw changeRequestError('CHANGE_REQUEST_PATCH_INVALID', '省级审批指令格式不正确', { rule: 'command' })
       }
+      // Only the province approves: a city's command, though signed and from above, is refused.
+      if (!/^\d{2}0000$/.test(command.issuer)) throw changeRequestError('CHANGE_REQUEST_WRONG_TIER', '变更申请的省级审批只能由省级教育行政部门作出', { issuer: command.issuer })
       const row = store.row(CHANGE_REQUESTS, p.id)
       if (!row || row.home_node !== identity.code) throw notFound()
       if (row.status !== 'pending_province') throw changeRequestError('CHANGE_REQUEST_NOT_PENDING', '该变更申请不在待省级审批状态', { status: row.status })

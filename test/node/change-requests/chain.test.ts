@@ -218,6 +218,7 @@ t.test('R-24.2 a growth record reported to the province changes after the bureau
   const approval = { id: a.id, version: 2, decision: 'approve', reason: '准予更正', by: 'province-admin-1', at: '2027-09-21T02:00:00.000Z' }
   const evBefore = row(g.node, 'growth_evaluations', String(file.evaluation!.id))
   t.match(await thrown(() => g.node.app.storage.write(() => cr.applyProvinceDecision(command({ ...approval, version: 1 })))), { code: 'RECORD_VERSION_CONFLICT' }, 'a decision on an older version is refused')
+  t.match(await thrown(() => g.node.app.storage.write(() => cr.applyProvinceDecision({ ...command(approval), issuer: '330100' }))), { code: 'CHANGE_REQUEST_WRONG_TIER' }, 'a city\'s command does not stand for the province\'s approval')
   const result = g.node.app.storage.write(() => cr.applyProvinceDecision(command(approval)))
   t.same(result, { changeRequest: a.id, status: 'carried_out' })
   const done = cr.get(bureau, String(a.id))
