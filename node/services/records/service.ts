@@ -359,7 +359,7 @@ export function createRecordsService(deps: RecordsServiceDeps) {
     if (!lock) return
     throw calendarError(
       'CALENDAR_RECORD_LOCKED',
-      `${spec.label}已于${lock.lockedFrom}起锁定（${lock.rule} ${lock.name}，截止日${lock.lastOpenDay}）。如需修改，请学校提出变更申请（${CHANGE_REQUEST_ROUTE}）并说明理由，经上级教育行政部门审批后由其管理员执行（R-22.5）`,
+      `${spec.label}已于${lock.lockedFrom}起锁定（${lock.rule} ${lock.name}，截止日${lock.lastOpenDay}）。如需修改，请学校提出修改申请（${CHANGE_REQUEST_ROUTE}）并说明理由，经上级教育行政部门审批后由其管理员执行（R-22.5）`,
       { rule: lock.rule, lockedFrom: lock.lockedFrom, lastOpenDay: lock.lastOpenDay, table: spec.table, changeRequest: CHANGE_REQUEST_ROUTE, approvals: ['bureau'] },
     )
   }
