@@ -57,6 +57,8 @@ export const PERMISSIONS = [
   'stats:read', 'account:manage', 'sensitive:reveal', 'audit:read', 'sync:operate', 'problem:resolve', 'problem:scan',
   // a school or bureau issues 学籍证明 (signed certificates).
   'certificate:issue',
+  // the bureau (node) administrator runs the rollover of the node's schools.
+  'calendar:rollover',
 ] as const
 export type Permission = (typeof PERMISSIONS)[number]
 
@@ -86,6 +88,7 @@ const ROLE_PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {
     'certificate:issue',
     // the bureau checks its area's growth records and reports them to the province.
     'growth:report',
+    'calendar:rollover',
   ]),
   // query and statistics only.
   bureau_user: new Set<Permission>([...READ_ALL]),
