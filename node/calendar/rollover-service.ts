@@ -223,8 +223,9 @@ export function createRolloverService(deps: RolloverServiceDeps) {
           const at = now().toISOString()
           const summary = (r: UnitReport) => JSON.stringify({ promoted: r.promoted, completing: r.completing, classes: r.classes.length, blockers: r.blockers.map(b => ({ code: b.code, classId: b.classId, count: b.personIds?.length ?? b.recordIds?.length })) })
           if (startedAfter(u, t.day)) {
-            const r: UnitReport = { unitId: u.id, unitCode: u.code, name: u.name, kind: u.kind, state: 'done', rolledOn: t.today, classes: [], promoted: 0, completing: 0, blockers: [] }
-            if (!marker(u.id, t.schoolYear)) writeMarker.run(u.id, u.kind, u.code, t.schoolYear, 'done', t.term, t.today, summary(r), at)
+            // Its marker carries the rollover day: the year before it is past for this unit from then.
+            const r: UnitReport = { unitId: u.id, unitCode: u.code, name: u.name, kind: u.kind, state: 'done', rolledOn: t.day, classes: [], promoted: 0, completing: 0, blockers: [] }
+            if (!marker(u.id, t.schoolYear)) writeMarker.run(u.id, u.kind, u.code, t.schoolYear, 'done', t.term, t.day, summary(r), at)
             return r
           }
           const { report: r, plan } = report(u, t.schoolYear, t.day)

@@ -118,16 +118,19 @@ const KG_WORDS = ['托', '小', '中', '大']
  */
 export function promotedName(name: string, from: number, to: number, kind: UnitKind): string {
   if (kind === 'kindergarten') {
-    const m = /^(托|小|中|大)(?=班|\(|（)/.exec(name)
+    const m = /^(托|小|中|大)(?=班|\(|（|[一二三四五六七八九十\d])/.exec(name)
     return m && KG_WORDS[from] === m[1] && KG_WORDS[to] ? KG_WORDS[to] + name.slice(1) : name
   }
+  // 三年级 or 3年级, not inside 十三年级.
+  for (const [a, b] of [[NUMERALS[from], NUMERALS[to]], [String(from), String(to)]]) {
+    const year = new RegExp(`(?<![一二三四五六七八九十\\d])${a}年级`)
+    if (year.test(name)) return name.replace(year, `${b}年级`)
+  }
   const stage = (g: number) => (g <= 6 ? { word: '', n: g } : g <= 9 ? { word: '初', n: g - 6 } : { word: '高', n: g - 9 })
-  const year = `${NUMERALS[from]}年级`
-  if (name.includes(year)) return name.replace(year, `${NUMERALS[to]}年级`)
-  const a = stage(from)
-  const b = stage(to)
-  const short = `${a.word}${NUMERALS[a.n]}`
-  if (a.word && b.word && name.startsWith(short)) return `${b.word}${NUMERALS[b.n]}${name.slice(short.length)}`
+  const x = stage(from)
+  const y = stage(to)
+  const short = `${x.word}${NUMERALS[x.n]}`
+  if (x.word && y.word && name.startsWith(short)) return `${y.word}${NUMERALS[y.n]}${name.slice(short.length)}`
   return name
 }
 
