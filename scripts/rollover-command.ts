@@ -26,7 +26,7 @@ export const ROLLOVER_USAGE = `
           grade, graduates complete, 大班 children leave for primary school; one transaction per
           school, a school already rolled is left alone, a blocked one is listed and not rolled.
           --dry-run lists what would change and what blocks it; --as-of runs it as on that day
-          (not after today), e.g. to finish a year's rollover later
+          (not after today), e.g. to finish a year's rollover later; exit 3 when a school is blocked
 `
 
 const line = (i: UnitReport) => {

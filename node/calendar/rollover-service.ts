@@ -126,24 +126,22 @@ export function createRolloverService(deps: RolloverServiceDeps) {
 
   // ------------------------------------------------------------ reports
 
-  const marker = (unitId: string, year: number) => db.prepare('select state, day from calendar_rollovers where unit_id = ? and school_year = ?').get(unitId, year) as { state: 'done' | 'blocked'; day: string } | undefined
+  const marker = (unitId: string, year: number) => db.prepare('select state, day, summary_json summaryJson from calendar_rollovers where unit_id = ? and school_year = ?').get(unitId, year) as { state: 'done' | 'blocked'; day: string; summaryJson: string } | undefined
 
-  function report(u: UnitRow, year: number, day: string): { report: UnitReport; facts: UnitFacts; plan: UnitPlan } {
+  /** What the rollover into `year` does to `u`; a unit already rolled reports what its run did. */
+  function report(u: UnitRow, year: number, day: string): { report: UnitReport; plan: UnitPlan } {
+    const base = { unitId: u.id, unitCode: u.code, name: u.name, kind: u.kind }
+    const done = marker(u.id, year)
+    if (done?.state === 'done') {
+      const summary = JSON.parse(done.summaryJson) as { promoted: number; completing: number }
+      return { plan: { classes: [], misfits: [] }, report: { ...base, state: 'done', rolledOn: done.day, classes: [], promoted: summary.promoted, completing: summary.completing, blockers: [] } }
+    }
     const facts = factsOf(u, day)
     const plan = planUnit(facts)
     const blockers = blockersOf(facts, plan)
-    const done = marker(u.id, year)
     const classes = plan.classes.map(c => ({ ...c, pupils: c.pupils.length }))
     const count = (action: ClassMove['action']) => plan.classes.filter(c => c.action === action).reduce((n, c) => n + c.pupils.length, 0)
-    return {
-      facts, plan,
-      report: {
-        unitId: u.id, unitCode: u.code, name: u.name, kind: u.kind,
-        state: done?.state === 'done' ? 'done' : blockers.length > 0 ? 'blocked' : 'ready',
-        rolledOn: done?.state === 'done' ? done.day : null,
-        classes, promoted: count('up'), completing: count('complete'), blockers,
-      },
-    }
+    return { plan, report: { ...base, state: blockers.length > 0 ? 'blocked' : 'ready', rolledOn: null, classes, promoted: count('up'), completing: count('complete'), blockers } }
   }
 
   /** A unit that came onto this node on or after the rollover day starts in the new year: nothing of it rolls. */
