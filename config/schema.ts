@@ -109,6 +109,8 @@ export const ConfigSchema = Type.Object(
         statusChangeApplyDays: Type.Integer({ minimum: 1, default: 7, description: 'Working days from a status change to its application; later ones are accepted and flagged late (R-19.4).' }),
         statusChangeReviewDays: Type.Integer({ minimum: 1, default: 20, description: 'Working days the bureau has to review a status-change application (R-20.1); after that it escalates to the next tier up.' }),
         escalationCheckMs: Type.Integer({ minimum: 1000, default: 3600000, description: 'How often overdue status-change reviews are looked for and escalated.' }),
+        rolloverCheckMs: Type.Integer({ minimum: 1000, default: 600000, description: 'How often the node checks whether the rollover (R-21.1) of its schools is due and not yet done (it runs it), and raises the deadline reminders (R-19.2, R-19.6) that are due.' }),
+        reminderDaysBefore: Type.Integer({ minimum: 1, maximum: 90, default: 14, description: 'Days before a deadline of new-student entry (R-19.2) or completion info (R-19.6) at which a school that has not finished is reminded, with its bureau.' }),
       },
       'Calendar rules: working days, the status-change deadlines and the dates of locks, deadlines and the rollover.',
     ),

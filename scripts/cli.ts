@@ -14,6 +14,7 @@ import { SYNC_USAGE, syncCommands } from './sync-commands.ts'
 import { SEED_USAGE, seedCommand } from './seed-command.ts'
 import { AUDIT_USAGE, auditCommand } from './audit-command.ts'
 import { BACKUP_USAGE, backupCommands } from './backup-command.ts'
+import { ROLLOVER_USAGE, rolloverCommand } from './rollover-command.ts'
 
 /** A mistake in how the command was called: print usage, exit 2. */
 export class UsageError extends Error {}
@@ -37,6 +38,7 @@ Usage:
 Audit:${AUDIT_USAGE}
 Backups (R-26.2):${BACKUP_USAGE}
 Synthetic data:${SEED_USAGE}
+The school year (R-21.1):${ROLLOVER_USAGE}
 Federation and sync:${SYNC_USAGE}
 Configuration: DIR/xueji.json, overridden by XUEJI_<SECTION>_<KEY> environment variables
 (e.g. XUEJI_SERVER_PORT=8081, XUEJI_REDIS_URL=redis://127.0.0.1:6379). See config/README.md.
@@ -166,6 +168,7 @@ const COMMANDS: Record<string, (args: string[], io: Out, env: Record<string, str
   status,
   audit: auditCommand({ parse: (args, options) => parse(args, options) as Record<string, string | boolean | undefined>, usage: message => new UsageError(message) }),
   seed: seedCommand({ parse: (args, options) => parse(args, options) as Record<string, string | boolean | undefined>, usage: message => new UsageError(message) }),
+  rollover: rolloverCommand({ parse: (args, options) => parse(args, options) as Record<string, string | boolean | undefined>, usage: message => new UsageError(message) }),
   ...backupCommands({ parse: (args, options) => parse(args, options) as Record<string, string | boolean | undefined>, usage: message => new UsageError(message) }),
   ...syncCommands({ parse: (args, options) => parse(args, options) as Record<string, string | boolean | undefined>, usage: message => new UsageError(message) }),
 }

@@ -59,6 +59,8 @@ export const PERMISSIONS = [
   'certificate:issue',
   // the school applies to change a locked record; the bureau decides.
   'change_request:write', 'change_request:approve',
+  // the bureau (node) administrator runs the rollover of the node's schools.
+  'calendar:rollover',
 ] as const
 export type Permission = (typeof PERMISSIONS)[number]
 
@@ -92,6 +94,7 @@ const ROLE_PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {
     'growth:report',
     // the bureau approves or rejects a change request (the province too, where it must).
     'change_request:approve',
+    'calendar:rollover',
   ]),
   // query and statistics only.
   bureau_user: new Set<Permission>([...READ_ALL]),

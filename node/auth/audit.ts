@@ -183,6 +183,15 @@ export function runInRequest(ctx: RequestAudit, fn: () => void): void {
 }
 
 /**
+ * Runs `fn` outside the current request's write context: for a request that commits many
+ * transactions of its own (the rollover, one per school), whose writes would otherwise each add
+ * the request's entry. onSend writes the request's one entry after it.
+ */
+export function outsideRequest<T>(fn: () => T): T {
+  return currentRequest.exit(fn)
+}
+
+/**
  * Runs `fn` as one write transaction that ends by appending the audit entry of the current API
  * request (R-25.2): the write and its entry commit together or not at all, so no crash can leave
  * a committed write unaudited. `note` adds what is known only inside the write (a new record's

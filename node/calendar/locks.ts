@@ -25,7 +25,16 @@ export interface LockRule {
   /** Whose first verification makes the lock hold: the row's own (a completion) or its person's. */
   verifiedBy: 'row' | 'person'
   /** The last day `row` may be written (`person` is the student or child it belongs to), or undefined when the rule does not reach it. */
-  lastOpenDay(row: Row, person: Row, dates: CalendarDates): string | undefined
+  lastOpenDay(row: Row, person: Row, dates: CalendarDates, context: LockContext): string | undefined
+}
+
+/** What the home node knows beyond the row: the rollover of the person's school (rollover-service.ts). */
+export interface LockContext {
+  /**
+   * The marker of the rollover of the person's school or kindergarten into school year `year`:
+   * done on `day`, or blocked (a run found blockers and rolled nothing); undefined when none ran.
+   */
+  rollover?(year: number): { state: 'done' | 'blocked'; day: string } | undefined
 }
 
 /** A term `2026-1` (first term of 2026–27) or `2026-2` as its school year and term number. */
@@ -76,9 +85,16 @@ export const LOCK_RULES: readonly LockRule[] = [
     name: '上一学年的考试、奖惩、异动和注册（班级）信息于8月1日学年升级时锁定',
     verifiedBy: 'person',
     tables: ['student_exams', 'student_awards', 'student_punishments', 'student_status_changes', 'child_status_changes', 'student_registrations', 'child_registrations'],
-    lastOpenDay: (row, _person, dates) => {
+    // The lock follows the school's rollover into the next year: from the day it was done; open
+    // while its run is blocked (the school still has business of that year to finish); from the
+    // rollover day where no run has judged the school (a school new on the system, older years).
+    lastOpenDay: (row, _person, dates, context) => {
       const year = term(row.term)?.year ?? schoolYear(row.awardYm ?? row.punishedOn ?? row.changeDate, dates)
-      return year === undefined ? undefined : endOfSchoolYear(year, dates)
+      if (year === undefined) return undefined
+      const rolled = context.rollover?.(year + 1)
+      if (rolled?.state === 'done') return previousDay(rolled.day)
+      if (rolled?.state === 'blocked') return undefined
+      return endOfSchoolYear(year, dates)
     },
   },
   {
@@ -107,13 +123,13 @@ export interface LockRefusal {
  * The lock that holds `row` on `today`, or undefined when it may be written. Of several, the one
  * that took effect first (it is the one the school missed).
  */
-export function lockOf(table: string, row: Row, person: Row, today: string, dates: CalendarDates): LockRefusal | undefined {
+export function lockOf(table: string, row: Row, person: Row, today: string, dates: CalendarDates, context: LockContext = {}): LockRefusal | undefined {
   let found: LockRefusal | undefined
   for (const rule of LOCK_RULES) {
     if (!rule.tables.includes(table)) continue
     const verified = rule.verifiedBy === 'row' ? row.firstVerifiedAt : person.firstVerifiedAt
     if (verified === null || verified === undefined) continue
-    const last = rule.lastOpenDay(row, person, dates)
+    const last = rule.lastOpenDay(row, person, dates, context)
     if (last === undefined || today <= last) continue
     if (!found || last < found.lastOpenDay) found = { rule: rule.id, name: rule.name, lastOpenDay: last, lockedFrom: nextDay(last) }
   }

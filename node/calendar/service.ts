@@ -1,13 +1,16 @@
 /**
  * The calendar service: the entry and completion deadline state (R-19.2, R-19.6) and the
- * end-of-term check (R-19.3) of every school the caller may see. Reads only; upper tiers see
- * their subtree's schools from their replica.
+ * end-of-term check (R-19.3) of every school the caller may see (upper tiers see their subtree's
+ * schools from their replica), and the reminders before those deadlines (R-19.2, R-19.6): raised
+ * once per school, deadline and school year for the node's own schools, listed in scope.
  */
+import { randomUUID } from 'node:crypto'
 import type { CalendarDates } from '../../config/calendar.ts'
 import type { Storage } from '../../schema/db.ts'
 import type { Target } from '../auth/access.ts'
 import { chinaToday } from '../records/validate.ts'
 import { currentSchoolYear, deadlinesOf, judge, termOf, type Deadline } from './deadlines.ts'
+import { reminderDue } from './reminders.ts'
 
 export interface CalendarServiceDeps {
   storage: Storage
@@ -15,6 +18,26 @@ export interface CalendarServiceDeps {
   dates: CalendarDates
   /** Clock, for tests. */
   now?: () => Date
+  /** This node's division code: the bureau its schools' reminders go to, with the schools. */
+  bureauCode?: string
+  /** Days before a deadline a school that has not finished is reminded (`calendar.reminderDaysBefore`). */
+  reminderDays?: number
+}
+
+/** A reminder before a deadline, to a school and its bureau (R-19.2, R-19.6). */
+export interface Reminder {
+  id: string
+  schoolId: string
+  schoolCode: string
+  bureauCode: string
+  requirement: string
+  schoolYear: number
+  deadline: string
+  /** The state when it was raised: none (nothing entered), open (some unverified). */
+  state: string
+  entered: number
+  verified: number
+  raisedAt: string
 }
 
 export interface SchoolDeadlines {
@@ -67,11 +90,14 @@ export function createCalendarService(deps: CalendarServiceDeps) {
   }
   const problems = db.prepare(`select count(*) from problem_records where school_code = ? and status = 'open'`).pluck()
   const finding = (ids: unknown[]): Finding => ({ count: ids.length, studentIds: (ids as string[]).slice(0, FINDING_IDS) })
-  const schoolsSeen = (reaches: (target: Target) => boolean) =>
+  const schoolsSeen = (reaches: (target: Target) => boolean): Array<{ id: string; school_code: string; name: string; home_node: string }> =>
     (db.prepare('select id, school_code, name, home_node from schools order by school_code').all() as Array<{ id: string; school_code: string; name: string; home_node: string }>)
       .filter(s => reaches({ homeNode: s.home_node, school: s.school_code }))
 
-  return {
+  const insertReminder = db.prepare(`insert into calendar_reminders (id, school_id, school_code, bureau_code, requirement, school_year, deadline, state, entered, verified, raised_at)
+    values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (school_id, requirement, school_year) do nothing`)
+
+  const service = {
     /** The end-of-term check (R-19.3) of the term that holds today, per school `reaches` lets the caller see. */
     termCheck(reaches: (target: Target) => boolean): TermCheck[] {
       const term = termOf(chinaToday(now()), dates)
@@ -99,7 +125,36 @@ export function createCalendarService(deps: CalendarServiceDeps) {
         }
       })
     },
+
+    /**
+     * Raises the reminders due today for this node's own schools: a deadline `reminderDays` or
+     * fewer days ahead that the school has not finished. Once per school, deadline and school
+     * year (a second call, or a restart, raises nothing more). Returns how many were raised.
+     */
+    raiseReminders(): number {
+      const bureau = deps.bureauCode
+      if (bureau === undefined) return 0
+      const at = now().toISOString()
+      return storage.write(() => {
+        let raised = 0
+        for (const s of service.deadlines(t => t.homeNode === bureau)) {
+          for (const d of [s.newStudents, s.completions]) {
+            if (!reminderDue(d, deps.reminderDays ?? 14)) continue
+            raised += insertReminder.run(randomUUID(), s.schoolId, s.schoolCode, bureau, d.requirement, s.schoolYear, d.deadline, d.state, d.entered, d.verified, at).changes
+          }
+        }
+        return raised
+      })
+    },
+
+    /** The reminders of the schools `reaches` lets the caller see, newest first. */
+    reminders(reaches: (target: Target) => boolean): Reminder[] {
+      const rows = db.prepare(`select r.id, r.school_id schoolId, r.school_code schoolCode, r.bureau_code bureauCode, r.requirement, r.school_year schoolYear, r.deadline, r.state, r.entered, r.verified, r.raised_at raisedAt, s.home_node homeNode
+        from calendar_reminders r join schools s on s.id = r.school_id order by r.raised_at desc, r.school_code, r.requirement`).all() as Array<Reminder & { homeNode: string }>
+      return rows.filter(r => reaches({ homeNode: r.homeNode, school: r.schoolCode })).map(({ homeNode: _, ...r }) => r)
+    },
   }
+  return service
 }
 
 export type CalendarService = ReturnType<typeof createCalendarService>

@@ -65,6 +65,14 @@ const notFound = () => authError('NOT_FOUND', '未找到该变更申请')
 /** Thrown to roll back a trial write's savepoint. */
 const TRIAL = Symbol('trial')
 
+/** Pending change requests (awaiting the bureau or the province) of a school or kindergarten, by its id: blockers of the rollover. */
+export function openChangeRequests(storage: Storage, unitId: string): number {
+  return Number(storage.sqlite.prepare(
+    `select count(*) from change_requests where status in ('pending_bureau', 'pending_province')
+     and school_code in (select school_code from schools where id = ? union select kindergarten_code from kindergartens where id = ?)`,
+  ).pluck().get(unitId, unitId))
+}
+
 export function createChangeRequestService(deps: ChangeRequestServiceDeps) {
   const { storage, identity, records, growth, calendar } = deps
   const now = deps.now ?? (() => new Date())
@@ -302,13 +310,8 @@ export function createChangeRequestService(deps: ChangeRequestServiceDeps) {
       return { items, total: items.length }
     },
 
-    /** Pending change requests (awaiting the bureau or the province) of a school or kindergarten, by its id: blockers of the rollover. */
-    openForSchool(schoolId: string): number {
-      return Number(db.prepare(
-        `select count(*) from change_requests where status in ('pending_bureau', 'pending_province')
-         and school_code in (select school_code from schools where id = ? union select kindergarten_code from kindergartens where id = ?)`,
-      ).pluck().get(schoolId, schoolId))
-    },
+    /** Pending change requests of a school or kindergarten, by its id: blockers of the rollover. */
+    openForSchool: (schoolId: string): number => openChangeRequests(storage, schoolId),
   }
   return service
 }

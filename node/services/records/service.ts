@@ -355,7 +355,10 @@ export function createRecordsService(deps: RecordsServiceDeps) {
    */
   function assertOpen(actor: RecordsActor, spec: ResourceSpec, rec: Rec, person: Rec | undefined): void {
     if (actor.initialEntry || actor.changeRequest !== undefined) return
-    const lock = lockOf(spec.table, rec, person ?? rec, chinaToday(now()), dates)
+    const who = person ?? rec
+    const unitId = who.schoolId ?? who.kindergartenId
+    const rollover = (year: number) => store.get('select state, day from calendar_rollovers where unit_id = ? and school_year = ?', unitId, year) as { state: 'done' | 'blocked'; day: string } | undefined
+    const lock = lockOf(spec.table, rec, who, chinaToday(now()), dates, { rollover })
     if (!lock) return
     throw calendarError(
       'CALENDAR_RECORD_LOCKED',

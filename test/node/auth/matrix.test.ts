@@ -145,6 +145,10 @@ function casesOf(route: ApiRoute, worlds: Record<Tree, TreeWorld>, unit: Partial
   if (route.url === '/api/v1/status-changes' || route.url === '/api/v1/status-changes/alerts' || route.url === '/api/v1/calendar/deadlines' || route.url === '/api/v1/calendar/term-check') {
     return [one({ level: 'none', tree: 'school', position: 'own', url: route.url, outOfReach: 'allow' })]
   }
+  // The rollover: the dry run within the reader's scope; the run for bureau administrators
+  // only (a school this node does not hold: refused with 400, nothing rolled); reminders in scope.
+  if (key === 'GET /api/v1/calendar/rollover' || route.url === '/api/v1/calendar/reminders') return [one({ level: 'none', tree: 'school', position: 'own', url: route.url, outOfReach: 'allow' })]
+  if (key === 'POST /api/v1/calendar/rollover') return [one({ level: 'none', tree: 'school', position: 'own', url: route.url, payload: { schoolId: randomUUID() }, outOfReach: 'allow' })]
   // The status-change workflow: the school administrator applies (the
   // records API's create path above) and withdraws, the bureau administrator reviews and carries
   // out; a change out of reach is hidden. Both trees, since one route serves students and children.
