@@ -6,7 +6,8 @@
  * province for a growth record reported to it (the province's decision applied as its command).
  */
 import t, { type Test } from 'tap'
-import { createWorkingCalendar } from '../../../config/calendar.ts'
+import { createWorkingCalendar, PROVINCE_DATES } from '../../../config/calendar.ts'
+import { createRolloverService } from '../../../node/calendar/rollover-service.ts'
 import { createChangeRequestService } from '../../../node/change-requests/service.ts'
 import { PROVINCE_DECISION_COMMAND } from '../../../node/change-requests/rules.ts'
 import { createGrowthService } from '../../../node/growth/service.ts'
@@ -102,7 +103,7 @@ t.test('R-22.5 a guardian locked at the end of September changes only after the 
   t.equal(again.code, 'CALENDAR_RECORD_LOCKED', 'a direct write is still refused: the lock was lifted for the approved patch only')
 })
 
-t.test('R-22.5 the bureau rejects with a reason; the school withdraws until decided', async t => {
+t.test('R-22.5 the bureau rejects with a reason; the school withdraws until decided; an open request blocks the rollover', async t => {
   const f = await fixture(1)
   const ask = (phone: string) => f.cr.apply(f.as.school, { table: 'student_guardians', id: f.guardian.id, version: 1, patch: { phone }, reason: '电话变更' })
   const a = ask('13900000011')
@@ -114,8 +115,12 @@ t.test('R-22.5 the bureau rejects with a reason; the school withdraws until deci
   t.match(await thrown(() => f.cr.withdraw(f.as.school, String(a.id), { version: 2 })), { code: 'CHANGE_REQUEST_NOT_PENDING' }, 'a decided request is not withdrawn')
 
   const b = ask('13900000012')
+  const rollover = createRolloverService({ storage: f.node.app.storage, identity: f.node.app.identity, codes: f.node.app.records.codes, dates: PROVINCE_DATES, now: () => new Date(`${f.clock.day}T04:00:00Z`) })
+  const blockers = () => rollover.dryRun({ schoolYear: 2027 }).items.flatMap(i => i.blockers.map(b => b.code))
+  t.ok(blockers().includes('pending_change_request'), 'a request awaiting the bureau blocks its school\'s rollover (R-21.1)')
   t.match(await thrown(() => f.cr.withdraw(f.as.school, String(b.id), { version: 7 })), { code: 'RECORD_VERSION_CONFLICT' })
   const withdrawn = f.cr.withdraw(f.as.school, String(b.id), { version: 1 })
+  t.notOk(blockers().includes('pending_change_request'), 'once withdrawn it blocks nothing')
   t.match(withdrawn, { status: 'withdrawn', withdrawnBy: f.node.school.account.id })
   t.match(await thrown(() => f.cr.decide(f.as.bureau, String(b.id), { version: 2, decision: 'approve' })), { code: 'CHANGE_REQUEST_NOT_PENDING' }, 'nor is a withdrawn one approved')
   t.same(f.cr.queue(() => true).items, [], 'the queue of open requests is empty')
