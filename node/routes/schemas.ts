@@ -13,6 +13,7 @@ import { certificateErrors } from '../certificates/errors.ts'
 import { growthErrors } from '../growth/errors.ts'
 import { statisticsErrors } from '../statistics/errors.ts'
 import { exportErrors } from '../exports/errors.ts'
+import { importErrors } from '../imports/errors.ts'
 
 /** Schemas shared by the access-control routes. */
 
@@ -32,6 +33,7 @@ export const ERROR_CATALOGUES: Record<string, Record<string, ErrorSpec>> = {
   growth: growthErrors,
   statistics: statisticsErrors,
   exports: exportErrors,
+  imports: importErrors,
   codes: codeErrors,
   sync: syncErrors,
 }
