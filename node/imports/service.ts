@@ -312,6 +312,8 @@ export function createImportService(deps: ImportServiceDeps) {
     return imp
   }
 
+  const templates = new Map<ImportKind, Promise<Buffer>>()
+
   const present = (results: RowResult[]) => results.map(r => ({ row: r.row, action: r.action, errors: r.errors }))
 
   return {
@@ -320,9 +322,15 @@ export function createImportService(deps: ImportServiceDeps) {
       return ownerRow(KINDS[kind], ownerId)
     },
 
-    /** The template of a record type. */
+    /** The template of a record type (made once: it depends on the code tables only). */
     template(kind: ImportKind): Promise<Buffer> {
-      return templateBook(KINDS[kind], codes)
+      let made = templates.get(kind)
+      if (!made) {
+        made = templateBook(KINDS[kind], codes)
+        templates.set(kind, made)
+        made.catch(() => templates.delete(kind))
+      }
+      return made
     },
 
     /**
