@@ -29,6 +29,7 @@ import growth from './growth/routes.ts'
 import statistics from './statistics/routes.ts'
 import exportRoutes from './exports/routes.ts'
 import changeRequests from './change-requests/routes.ts'
+import importRoutes from './imports/routes.ts'
 import problemRoutes from './routes/api/problems.ts'
 import codeRoutes from './routes/codes.ts'
 import { ERROR_CATALOGUES, ErrorReplySchema } from './routes/schemas.ts'
@@ -127,6 +128,7 @@ const app: FastifyPluginAsync<AppDeps> = async (fastify, deps) => {
   await fastify.register(statistics)
   await fastify.register(exportRoutes)
   await fastify.register(changeRequests)
+  await fastify.register(importRoutes)
   await fastify.register(problemRoutes)
   await fastify.register(codeRoutes)
   await fastify.register(certificateRoutes)

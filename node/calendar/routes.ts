@@ -21,11 +21,10 @@ import { datesFor } from '../../config/calendar.ts'
 import { inScope } from '../auth/access.ts'
 import { outsideRequest } from '../auth/audit.ts'
 import { actorOf } from '../plugins/auth.ts'
-import { XuejiError } from '../../config/errors.ts'
 import type { RecordInput } from '../records/validate.ts'
 import { actorFor, flagUnchecked } from '../routes/api/records.ts'
 import { ErrorReply, authErrorReplies } from '../routes/schemas.ts'
-import { checkAcrossFederation } from '../services/records/federation-check.ts'
+import { checkEachAcrossFederation } from '../services/records/federation-check.ts'
 import { createRolloverService, type RolloverService } from './rollover-service.ts'
 import { createCalendarService, FINDING_IDS, type CalendarService } from './service.ts'
 
@@ -225,23 +224,8 @@ const routes: FastifyPluginAsync = async app => {
   }, async req => {
     const { schoolId } = req.params as { schoolId: string }
     const rows = (req.body as { students: RecordInput[] }).students
-    // 查重 across nodes before the transaction (it asks the parent); a holder elsewhere refuses its
-    // row. Once the parent has not answered, the rest are not asked: a file of thousands would
-    // otherwise wait out one timeout per row; they are flagged unchecked like the first.
-    const refused = new Map<number, XuejiError>()
-    const unchecked = new Set<number>()
-    for (const [i, row] of rows.entries()) {
-      if (unchecked.size > 0) {
-        unchecked.add(i)
-        continue
-      }
-      try {
-        if ((await checkAcrossFederation(app.sync.askParent, 'students', row)) === 'unchecked') unchecked.add(i)
-      } catch (err) {
-        if (!(err instanceof XuejiError)) throw err
-        refused.set(i, err)
-      }
-    }
+    // 查重 across nodes before the transaction (it asks the parent); a holder elsewhere refuses its row.
+    const { refused, unchecked } = await checkEachAcrossFederation(app.sync.askParent, 'students', rows)
     const result = app.records.enterStudents(actorFor(req), schoolId, rows, refused)
     for (const c of result.created) if (unchecked.has(c.row)) flagUnchecked(app, 'students', c.id)
     return result

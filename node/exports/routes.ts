@@ -1,6 +1,6 @@
 /**
  * Exports under /api/v1 (R-D.7), permission `stats:read` (every staff role that may query):
- * - `POST /api/v1/exports` {kind: students|children|statistics, format: csv|xlsx, query}: queues
+ * - `POST /api/v1/exports` {kind: students|children|school_teachers|school_classes|kindergarten_teachers|kindergarten_classes|statistics, format: csv|xlsx, query}: queues
  *   the export (202) — `query` is a list filter (q, schoolId, classId, grade, state, verifyState)
  *   or a statistics query (subject, by, unit, state, drill, asOf).
  * - `GET /api/v1/exports`, `GET /api/v1/exports/{id}`: the account's exports, with progress.
@@ -36,7 +36,7 @@ const Id = Type.String({ minLength: 1, maxLength: 64 })
 
 const ExportSchema = Type.Object({
   id: Type.String(),
-  kind: Type.String({ description: 'students | children | statistics' }),
+  kind: Type.String({ description: 'students | children | school_teachers | school_classes | kindergarten_teachers | kindergarten_classes | statistics' }),
   format: Type.String({ description: 'csv | xlsx' }),
   query: Type.Record(Type.String(), Type.Unknown(), { description: '导出条件' }),
   state: Type.String({ description: 'queued | running | done | failed' }),

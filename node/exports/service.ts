@@ -25,7 +25,7 @@ import { SUBJECTS, type Subject } from '../statistics/rules.ts'
 import { exportError } from './errors.ts'
 import { openSheetWriter, type Cell, type ExportFormat } from './writer.ts'
 
-export const EXPORT_KINDS = ['students', 'children', 'statistics'] as const
+export const EXPORT_KINDS = ['students', 'children', 'school_teachers', 'school_classes', 'kindergarten_teachers', 'kindergarten_classes', 'statistics'] as const
 export type ExportKind = (typeof EXPORT_KINDS)[number]
 
 /** Rows read per statement; between pages the event loop serves other requests. */
@@ -102,7 +102,8 @@ export function createExportService(deps: ExportServiceDeps) {
     sql.prepare('update exports set rows_total = ? where id = ?').run(total, rec.id)
     // The photo is an image, not a cell.
     const fields = fieldsOf(table).filter(f => f.key !== 'photo')
-    const header = [...fields.map(f => f.label), '状态']
+    const person = table === 'students' || table === 'children'
+    const header = [...fields.map(f => f.label), ...(person ? ['状态'] : [])]
     const writer = await openSheetWriter(fileOf(rec), rec.format, spec.label, header)
     const page = sql.prepare(`select t.rowid as _rid, t.* from ${table} t where ${where} and t.rowid > ? order by t.rowid limit ${PAGE}`)
     const progress = sql.prepare('update exports set rows_done = ? where id = ?')
@@ -120,7 +121,7 @@ export function createExportService(deps: ExportServiceDeps) {
             // A code is exported with its name (性别 男, not 1); an unknown one as it is.
             return f.table ? (codes.name(f.table, String(v)) ?? String(v)) : (v as Cell)
           })
-          cells.push(String(r.state))
+          if (person) cells.push(String(r.state))
           await writer.row(cells)
         }
         last = Number(rows[rows.length - 1]!._rid)

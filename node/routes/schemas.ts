@@ -14,6 +14,7 @@ import { growthErrors } from '../growth/errors.ts'
 import { statisticsErrors } from '../statistics/errors.ts'
 import { exportErrors } from '../exports/errors.ts'
 import { changeRequestErrors } from '../change-requests/errors.ts'
+import { importErrors } from '../imports/errors.ts'
 
 /** Schemas shared by the access-control routes. */
 
@@ -33,6 +34,7 @@ export const ERROR_CATALOGUES: Record<string, Record<string, ErrorSpec>> = {
   growth: growthErrors,
   statistics: statisticsErrors,
   exports: exportErrors,
+  imports: importErrors,
   codes: codeErrors,
   sync: syncErrors,
   changeRequests: changeRequestErrors,

@@ -6,6 +6,7 @@
  * (`sync_feedback` kind `unchecked`), because a school must not stop registering while a link
  * is down; the replicas raise a 查重 problem if it was a duplicate after all.
  */
+import { XuejiError } from '../../../config/errors.ts'
 import type { PersonHolder, PersonQuery } from '../../../sync/messages.ts'
 import { recordError } from '../../records/errors.ts'
 import type { RecordInput } from '../../records/validate.ts'
@@ -45,4 +46,29 @@ export async function checkAcrossFederation(ask: (q: PersonQuery) => Promise<Per
     `该${holder.table === 'students' ? '学生' : '幼儿'}已在${holder.unitName ?? ''}（${unit}代码 ${holder.unitCode}，所属节点 ${holder.homeNode}）建立学籍（查重），不能重复建立。如已转入本校，请由本校发起转学申请（学籍异动），经转出${unit}及其教育局办理`,
     { field: q.idNumber ? 'idNumber' : 'studentNo', rule: 'registered_elsewhere', schoolCode: holder.unitCode, schoolName: holder.unitName, homeNode: holder.homeNode, transfer: 'R-19.5' },
   )
+}
+
+/**
+ * 查重 across the federation for many rows of one file (initial entry, Excel imports): `inputs[i]`
+ * undefined is not asked. A holder elsewhere refuses its row. Once the parent has not answered,
+ * the rest are not asked and are `unchecked` like the first: a file of thousands would otherwise
+ * wait out one timeout per row.
+ */
+export async function checkEachAcrossFederation(ask: (q: PersonQuery) => Promise<PersonHolder | null>, table: string, inputs: ReadonlyArray<RecordInput | undefined>): Promise<{ refused: Map<number, XuejiError>; unchecked: Set<number> }> {
+  const refused = new Map<number, XuejiError>()
+  const unchecked = new Set<number>()
+  for (const [i, input] of inputs.entries()) {
+    if (input === undefined) continue
+    if (unchecked.size > 0) {
+      unchecked.add(i)
+      continue
+    }
+    try {
+      if ((await checkAcrossFederation(ask, table, input)) === 'unchecked') unchecked.add(i)
+    } catch (err) {
+      if (!(err instanceof XuejiError)) throw err
+      refused.set(i, err)
+    }
+  }
+  return { refused, unchecked }
 }

@@ -16,6 +16,8 @@ import { can, ROLES, PERMISSIONS, type Permission, type Role, type Scope } from 
 import { SENSITIVE_CLASSES } from '../../../node/auth/sensitive.ts'
 import { GROWTH, RESOURCES, resource, type ResourceSpec } from '../../../node/services/records/resources.ts'
 import type { ApiRoute } from '../../../node/plugins/auth.ts'
+import { KINDS as IMPORT_SPECS } from '../../../node/imports/rules.ts'
+import { XLSX_TYPE } from '../../../node/imports/workbook.ts'
 
 const POSITIONS = ['own', 'siblingClass', 'siblingSchool', 'otherCounty'] as const
 type Position = (typeof POSITIONS)[number]
@@ -130,6 +132,8 @@ interface Case {
   outOfReach: Answer
   /** For list routes: fixture ids of the table, to check that the list holds exactly the reachable ones. */
   list?: { table: string }
+  /** Request headers besides the session's (a body that is not JSON). */
+  headers?: Record<string, string>
 }
 
 const RECORD_BY_PATH = new Map<string, ResourceSpec>([...RESOURCES, resource('problem_records')].map(s => [s.path, s]))
@@ -260,6 +264,19 @@ function casesOf(route: ApiRoute, worlds: Record<Tree, TreeWorld>, unit: Partial
   if (route.url === '/api/v1/exports') return [one({ level: 'none', tree: 'school', position: 'own', url: route.url, outOfReach: 'allow' })]
   if (route.url.startsWith('/api/v1/exports/:id')) return [one({ level: 'account', tree: 'school', position: 'otherCounty', url: route.url.replace(':id', randomUUID()), outOfReach: 'hidden' })]
 
+  // Excel imports: the template is reference data; a preview is for a school (or kindergarten) in
+  // reach (a body that is no workbook: refused as such once reached); commit and the errors
+  // file are for the account that previewed, so another account's import is hidden.
+  if (/^\/api\/v1\/imports\/templates\/[a-z]+$/.test(route.url)) return [one({ level: 'none', tree: 'school', position: 'own', url: route.url, outOfReach: 'allow' })]
+  const ip = /^\/api\/v1\/imports\/([a-z]+)\/preview$/.exec(route.url)
+  if (ip) {
+    const tree: Tree = IMPORT_SPECS[ip[1] as keyof typeof IMPORT_SPECS].ownerTable === 'kindergartens' ? 'kindergarten' : 'school'
+    const { orgId } = worlds[tree]
+    const owners: Partial<Record<Position, string>> = { own: orgId.A, siblingSchool: orgId.B, otherCounty: orgId.C }
+    return positions(owners).map(p => one({ level: 'school', tree, position: p, url: `${route.url}?schoolId=${owners[p]}`, payload: Buffer.from('not a workbook'), headers: { 'content-type': XLSX_TYPE }, outOfReach: 'hidden' }))
+  }
+  if (route.url.startsWith('/api/v1/imports/:importId')) return [one({ level: 'account', tree: 'school', position: 'otherCounty', url: route.url.replace(':importId', randomUUID()), outOfReach: 'hidden' })]
+
   // --- the records API: /api/v1/<path>[/:id] and /api/v1/<owner>/:<ownerKey>/<path>[/:id]
   const m = /^\/api\/v1\/([a-z-]+)(?:\/:([a-zA-Z]+)\/([a-z-]+))?(\/:id)?$/.exec(route.url)
   // Sub-record paths repeat under students and children (guardians …): match the owner's path too.
@@ -364,7 +381,7 @@ t.test('R-16.1 R-17.1 R-17.2 R-17.3 R-17.4 R-17.5 R-17.6 R-17.7 R-20.1 R-20.2 ge
   for (const c of cases) {
     for (const role of ROLES) {
       const actor = actors[c.tree][role]
-      const res = await app.inject({ method: c.method as 'GET', url: c.url, headers: actor.headers, ...(c.payload ? { payload: c.payload } : {}) })
+      const res = await app.inject({ method: c.method as 'GET', url: c.url, headers: { ...actor.headers, ...c.headers }, ...(c.payload ? { payload: c.payload } : {}) })
       // Printable pages (certificates, growth reports) answer HTML, every other route JSON.
       const body = res.body && String(res.headers['content-type']).includes('json') ? (JSON.parse(res.body) as { code?: string; items?: { id: string }[] }) : {}
       const got = answerOf(res.statusCode, body.code)

@@ -48,6 +48,17 @@ t.test('exports of a seeded county', async t => {
     t.same(record.query, { grade: 3 }, 'the exports row keeps the filter and the row count')
   })
 
+  t.test('R-D.7 the teacher and class lists export too, one row per record in reach', async t => {
+    for (const [kind, path] of [['school_teachers', 'school-teachers'], ['school_classes', 'classes']] as const) {
+      const total = (await app.inject({ method: 'GET', url: `/api/v1/${path}?limit=1`, headers: bureau.headers })).json().total
+      t.ok(total > 0, `the seed has ${kind}`)
+      const { file } = await exportFile(app, bureau, { kind, format: 'csv' })
+      const rows = csvRows(file)
+      t.equal(rows.length - 1, total, `${kind}: one line per record of the list`)
+      t.ok(rows[0]!.includes('姓名') || rows[0]!.includes('班级名称'), `${kind}: the fields' labels head the columns`)
+    }
+  })
+
   t.test('R-D.7 a search (q) exports its matches only', async t => {
     const one = app.storage.sqlite.prepare(`select student_no from students where state = 'in_school' limit 1`).pluck().get() as string
     const { record, file } = await exportFile(app, bureau, { kind: 'students', format: 'csv', query: { q: one } })
