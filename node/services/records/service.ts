@@ -14,7 +14,7 @@ import type { CodeRegistry } from '../../../schema/codes/index.ts'
 import type { Storage } from '../../../schema/db.ts'
 import { PROVINCE_DATES, type CalendarDates } from '../../../config/calendar.ts'
 import { XuejiError } from '../../../config/errors.ts'
-import { inScope, type Actor, type ScopeFilter, type Target } from '../../auth/access.ts'
+import { inScope, subtreePrefix, type Actor, type ScopeFilter, type Target } from '../../auth/access.ts'
 import { auditedWrite, type AuditNote } from '../../auth/audit.ts'
 import { authError } from '../../auth/errors.ts'
 import { targetOfRow } from '../../auth/targets.ts'
@@ -155,9 +155,11 @@ export function createRecordsService(deps: RecordsServiceDeps) {
       where.push(values.length === 0 ? '0' : `${expr} in (${values.map(() => '?').join(', ')})`)
       params.push(...values)
     }
-    if (f.homeNodePrefix !== undefined) {
-      where.push(`t.home_node like ? || '%'`)
-      params.push(f.homeNodePrefix)
+    // A node holds only its own subtree's rows (sync/apply.ts refuses others), so the prefix of
+    // its own subtree cannot filter: left out, it leaves a count to the index alone.
+    if (f.homeNodePrefix !== undefined && f.homeNodePrefix !== subtreePrefix(identity.code)) {
+      where.push('t.home_node >= ? and t.home_node < ?')
+      params.push(f.homeNodePrefix, `${f.homeNodePrefix}\u{10ffff}`)
     }
     if (f.schools) {
       if (spec.table === 'supervising_units') {
@@ -615,7 +617,8 @@ export function createRecordsService(deps: RecordsServiceDeps) {
       const offset = Math.max(Math.trunc(Number(query.offset ?? 0)) || 0, 0)
       const { where, params } = listWhere(spec, actor.filter, query, ownerId)
       const total = Number(store.get(`select count(*) as n from ${table} t where ${where}`, ...params)!.n)
-      const rows = store.all(`select t.* from ${table} t where ${where} order by t.rowid limit ? offset ?`, ...params, limit, offset)
+      // The page's rowids first: a search's index holds them, so only the page's rows are read.
+      const rows = store.all(`select t.* from ${table} t where t.rowid in (select t.rowid from ${table} t where ${where} order by t.rowid limit ? offset ?) order by t.rowid`, ...params, limit, offset)
       const items = rows.map(r => {
         const rec = fromSql(spec, r)
         if (table.endsWith('_teachers')) rec.age = teacherAge(rec.birthYm, now())
@@ -676,7 +679,8 @@ function searchSql(spec: ResourceSpec, q: string): { sql: string; params: unknow
     if (spec.table === 'students' && /^[GJLgjl][0-9Xx]{18}$/.test(q)) return { sql: 't.student_no = ?', params: [q.toUpperCase()] }
     const compact = compactPinyin(q)
     if (/^[a-zv]+$/.test(compact)) {
-      return { sql: `((t.pinyin_initials >= ? and t.pinyin_initials < ?) or replace(t.name_pinyin, ' ', '') like ?)`, params: [compact, compact + top, `${compact}%`] }
+      // Ranges on students_initials and students_pinyin_compact (the expression as indexed).
+      return { sql: `((t.pinyin_initials >= ? and t.pinyin_initials < ?) or (replace(t.name_pinyin, ' ', '') >= ? and replace(t.name_pinyin, ' ', '') < ?))`, params: [compact, compact + top, compact, compact + top] }
     }
     return { sql: 't.name >= ? and t.name < ?', params: [q, q + top] }
   }
