@@ -202,7 +202,7 @@ export function createSyncService(opts: SyncServiceOptions) {
     timers.push(t)
   }
 
-  return {
+  const service = {
     storage,
     self,
     registry,
@@ -274,10 +274,15 @@ export function createSyncService(opts: SyncServiceOptions) {
     },
 
     /**
-     * Starts queues, workers and timers (when Redis was given) and begins a first reconcile in
-     * the background: packing a large outbox takes minutes, and the node serves meanwhile.
+     * Begins a reconcile in the background (the first after start-up): packing a large outbox
+     * takes minutes, and the node serves meanwhile. close() waits for it to stop at its next round.
      */
-    async start(): Promise<void> {
+    reconcileInBackground(): void {
+      firstReconcile = reconcile().catch(err => log.warn({ err: (err as Error).message }, 'first reconcile failed'))
+    },
+
+    /** Starts queues, workers and timers (when Redis was given) and, unless told not to, a first reconcile in the background. */
+    async start(startOpts: { reconcile?: boolean } = {}): Promise<void> {
       if (opts.redis && opts.prefix) {
         queues = openSyncQueues(opts.redis, opts.prefix)
         workers = startSyncWorkers(
@@ -304,7 +309,7 @@ export function createSyncService(opts: SyncServiceOptions) {
           if (!terminal && parentCode()) enqueue('digest', `digest-${Math.floor(Date.now() / config.antiEntropyIntervalMs)}`)
         })
       }
-      firstReconcile = reconcile().catch(err => log.warn({ err: (err as Error).message }, 'first reconcile failed'))
+      if (startOpts.reconcile !== false) service.reconcileInBackground()
     },
 
     async status() {
@@ -329,6 +334,7 @@ export function createSyncService(opts: SyncServiceOptions) {
       await transport?.close()
     },
   }
+  return service
 }
 
 /** A node's sync service. */
