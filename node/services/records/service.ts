@@ -194,8 +194,11 @@ export function createRecordsService(deps: RecordsServiceDeps) {
     }
     // Lists of people show those in school unless another state (or `all`) is asked for.
     const active = spec.table === 'students' ? KINDS.student.active : spec.table === 'children' ? KINDS.child.active : undefined
+    const q = typeof query.q === 'string' ? query.q.trim() : ''
     if (active && (query.state === undefined || query.state === null || query.state === '')) {
-      where.push('t.state = ?')
+      // With a search, unary + keeps SQLite from answering by the state (nearly every row) on
+      // students_stats: the search's own index, which carries the state, is the narrow one.
+      where.push(q !== '' ? '+t.state = ?' : 't.state = ?')
       params.push(active)
     }
     for (const [name, f] of Object.entries(spec.filters)) {
@@ -204,7 +207,6 @@ export function createRecordsService(deps: RecordsServiceDeps) {
       where.push(f.sql)
       params.push(v)
     }
-    const q = typeof query.q === 'string' ? query.q.trim() : ''
     if (q !== '') {
       const search = searchSql(spec, q)
       where.push(search.sql)
