@@ -43,7 +43,7 @@ t.test('R-25.1 a county with a 10,000-student outbox backlog answers /readyz bef
   const started = Date.now()
   let node = spawnNode(dir, {}, log)
   t.teardown(() => stopProcess(node))
-  await waitReady(url, 60000, node)
+  await waitReady(url, 120000, node)
   t.comment(`/readyz answered ${((Date.now() - started) / 1000).toFixed(1)} s after the process started`)
   t.ok((unpacked.get() as number) > 0, 'ready while the backlog is still unpacked')
   t.equal((await fetch(`${url}/healthz`)).status, 200, 'and it answers requests meanwhile')
@@ -56,7 +56,7 @@ t.test('R-25.1 a county with a 10,000-student outbox backlog answers /readyz bef
   t.equal(mid.rows, packedRows.get(), 'every packed outbox row is in a stored change set')
 
   node = spawnNode(dir, {}, log)
-  await waitReady(url, 60000, node)
+  await waitReady(url, 120000, node)
   await until('the backlog is packed', () => unpacked.get() === 0, 120000)
   const done = chain.get() as { n: number; top: number; rows: number }
   t.equal(done.n, done.top, 'the chain still has no gap')
