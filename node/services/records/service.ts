@@ -14,7 +14,7 @@ import type { CodeRegistry } from '../../../schema/codes/index.ts'
 import type { Storage } from '../../../schema/db.ts'
 import { PROVINCE_DATES, type CalendarDates } from '../../../config/calendar.ts'
 import { XuejiError } from '../../../config/errors.ts'
-import { inScope, subtreePrefix, type Actor, type ScopeFilter, type Target } from '../../auth/access.ts'
+import { inScope, type Actor, type ScopeFilter, type Target } from '../../auth/access.ts'
 import { auditedWrite, type AuditNote } from '../../auth/audit.ts'
 import { authError } from '../../auth/errors.ts'
 import { targetOfRow } from '../../auth/targets.ts'
@@ -155,9 +155,10 @@ export function createRecordsService(deps: RecordsServiceDeps) {
       where.push(values.length === 0 ? '0' : `${expr} in (${values.map(() => '?').join(', ')})`)
       params.push(...values)
     }
-    // A node holds only its own subtree's rows (sync/apply.ts refuses others), so the prefix of
-    // its own subtree cannot filter: left out, it leaves a count to the index alone.
-    if (f.homeNodePrefix !== undefined && f.homeNodePrefix !== subtreePrefix(identity.code)) {
+    // A range, not LIKE ? || '%': the search indexes and students_stats carry home_node, so a
+    // count stays index-only. It stays even on the node's own subtree: a node may hold rows of
+    // other nodes (the authorization matrix places some), and those it must filter out.
+    if (f.homeNodePrefix !== undefined) {
       where.push('t.home_node >= ? and t.home_node < ?')
       params.push(f.homeNodePrefix, `${f.homeNodePrefix}\u{10ffff}`)
     }
