@@ -22,6 +22,8 @@ export interface PackerDeps {
   limits: { maxRows: number; maxBytes: number }
   /** True at the province: its change sets have no parent to go to, so they are born acknowledged. */
   terminal: boolean
+  /** Checked before each round: true ends packing there (the node is stopping); the rest waits for the next start. */
+  stop?: () => boolean
 }
 
 interface OutboxRow {
@@ -36,8 +38,12 @@ interface OutboxRow {
   rekey_json: string | null
 }
 
-/** How many outbox rows one round reads; bounded so a huge backlog does not load at once. */
-const ROUND_ROWS = 20000
+/**
+ * How many outbox rows one round reads; bounded so a huge backlog neither loads at once nor holds
+ * the event loop: reading, parsing and sizing 20,000 rows took 2 s on a busy 2-core machine, 1,000
+ * about 0.1 s, and the round then awaits its signature, letting requests in between.
+ */
+const ROUND_ROWS = 1000
 
 /**
  * Packs every unpacked outbox row; returns the seqs made (in order). Idempotent and safe to call
@@ -71,6 +77,7 @@ export async function packOutbox(deps: PackerDeps, opts: { anchorIdleMs?: number
   const made: number[] = []
 
   for (;;) {
+    if (deps.stop?.()) return made
     const raw = readRows.all(ROUND_ROWS) as OutboxRow[]
     // Nothing to send: only an anchor-only (empty) change set when asked and the audit log moved.
     if (raw.length === 0 && (deps.terminal || opts.anchorIdleMs === undefined || !anchorDue(opts.anchorIdleMs))) return made

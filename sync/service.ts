@@ -69,6 +69,7 @@ export function createSyncService(opts: SyncServiceOptions) {
   let workers: { close(): Promise<void> } | undefined
   const timers: NodeJS.Timeout[] = []
   let closed = false
+  let firstReconcile: Promise<unknown> = Promise.resolve()
 
   /** The parent's code, once enrolled. */
   const parentCode = () => (storage.sqlite.prepare('select parent_code from sync_link where id = 1').pluck().get() as string | undefined) ?? undefined
@@ -136,7 +137,7 @@ export function createSyncService(opts: SyncServiceOptions) {
   const receiver = createReceiver({ storage, self, registry, inbox, downward, death, signer, terminal, lookup, onKeys: () => enqueuePush(self.code, `keys${Date.now()}`), onDeathReport: enqueueDeath })
 
   const pack = serialise(async () => {
-    const seqs = await packOutbox({ storage, self, signerFor: seq => loadSigner(storage, seq), limits: { maxRows: config.maxRows, maxBytes: config.maxBytes }, terminal })
+    const seqs = await packOutbox({ storage, self, signerFor: seq => loadSigner(storage, seq), limits: { maxRows: config.maxRows, maxBytes: config.maxBytes }, terminal, stop: () => closed })
     if (seqs.length > 0) enqueuePush(self.code, seqs[seqs.length - 1])
     return seqs
   })
@@ -145,7 +146,7 @@ export function createSyncService(opts: SyncServiceOptions) {
   // anti-entropy interval and its audit log moved, an empty change set carries the head up, so
   // the parent's anchor stays recent. Run by the reconciler.
   const anchorAudit = async () => {
-    const seqs = await packOutbox({ storage, self, signerFor: seq => loadSigner(storage, seq), limits: { maxRows: config.maxRows, maxBytes: config.maxBytes }, terminal }, { anchorIdleMs: config.antiEntropyIntervalMs })
+    const seqs = await packOutbox({ storage, self, signerFor: seq => loadSigner(storage, seq), limits: { maxRows: config.maxRows, maxBytes: config.maxBytes }, terminal, stop: () => closed }, { anchorIdleMs: config.antiEntropyIntervalMs })
     if (seqs.length > 0) enqueuePush(self.code, seqs[seqs.length - 1])
     return seqs
   }
@@ -201,7 +202,7 @@ export function createSyncService(opts: SyncServiceOptions) {
     timers.push(t)
   }
 
-  return {
+  const service = {
     storage,
     self,
     registry,
@@ -272,8 +273,16 @@ export function createSyncService(opts: SyncServiceOptions) {
       return n
     },
 
-    /** Starts queues, workers and timers (when Redis was given) and reconciles once. */
-    async start(): Promise<void> {
+    /**
+     * Begins a reconcile in the background (the first after start-up): packing a large outbox
+     * takes minutes, and the node serves meanwhile. close() waits for it to stop at its next round.
+     */
+    reconcileInBackground(): void {
+      firstReconcile = reconcile().catch(err => log.warn({ err: (err as Error).message }, 'first reconcile failed'))
+    },
+
+    /** Starts queues, workers and timers (when Redis was given) and, unless told not to, a first reconcile in the background. */
+    async start(startOpts: { reconcile?: boolean } = {}): Promise<void> {
       if (opts.redis && opts.prefix) {
         queues = openSyncQueues(opts.redis, opts.prefix)
         workers = startSyncWorkers(
@@ -300,7 +309,7 @@ export function createSyncService(opts: SyncServiceOptions) {
           if (!terminal && parentCode()) enqueue('digest', `digest-${Math.floor(Date.now() / config.antiEntropyIntervalMs)}`)
         })
       }
-      await reconcile().catch(err => log.warn({ err: (err as Error).message }, 'first reconcile failed'))
+      if (startOpts.reconcile !== false) service.reconcileInBackground()
     },
 
     async status() {
@@ -319,11 +328,13 @@ export function createSyncService(opts: SyncServiceOptions) {
       timers.forEach(t => clearInterval(t))
       await workers?.close()
       await queues?.close()
-      // Let a pack in flight finish before the database closes under it.
+      // Let a pack in flight finish its change set (it stops at the next round) before the database closes under it.
+      await firstReconcile
       await pack().catch(() => undefined)
       await transport?.close()
     },
   }
+  return service
 }
 
 /** A node's sync service. */

@@ -35,7 +35,11 @@ export default fp(
       ]),
     })
     app.decorate('sync', sync)
-    app.addHook('onReady', () => sync.start())
+    // The first reconcile packs whatever the outbox holds, perhaps a backlog of a million rows: it
+    // begins once the server listens, so that start-up and /readyz never wait on it. An app that
+    // never listens (tests through inject) is reconciled by the timer and by its writes.
+    app.addHook('onReady', () => sync.start({ reconcile: false }))
+    app.addHook('onListen', () => sync.reconcileInBackground())
     // Bounded: with Redis gone, BullMQ may never confirm its shutdown, and the node must still
     // stop (SQLite holds everything; the next start reconciles).
     app.addHook('onClose', async () => {

@@ -25,8 +25,10 @@ export const children = sqliteTable(
   t => [
     index('children_id_number').on(t.idNumber),
     index('children_kg_class').on(t.kindergartenId, t.classId),
-    index('children_name').on(t.name),
-    index('children_pinyin').on(t.namePinyin),
+    // Search, as students_name, students_pinyin_compact (here children_pinyin_compact, also
+    // written by hand in 0012_search_indexes.sql) and students_initials.
+    index('children_name').on(t.name, t.state, t.homeNode),
+    index('children_initials').on(t.pinyinInitials, t.state, t.homeNode),
     index('children_dup').on(t.name, t.gender, t.birthDate),
     // Statistics (node/statistics): counted from this index alone, like students_stats.
     index('children_stats').on(t.state, t.homeNode, t.classId, t.kindergartenCode, t.gender, t.ethnicity, t.birthDate, t.childCategory, t.floatingStatus, t.householdRegistration, t.entryYm),

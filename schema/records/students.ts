@@ -39,9 +39,14 @@ export const students = sqliteTable(
     uniqueIndex('students_student_no').on(t.studentNo, t.homeNode),
     index('students_id_number').on(t.idNumber),
     index('students_school_class').on(t.schoolId, t.classId),
-    index('students_name').on(t.name),
-    index('students_pinyin').on(t.namePinyin),
-    index('students_initials').on(t.pinyinInitials),
+    // Search (node/services/records `searchSql`): a prefix of the name, of the pinyin written without
+    // spaces, or of the initials is a range on one of these; with the state beside it a list's
+    // count and its page of rowids are read from the index alone, also within a bureau's range of
+    // home nodes. The pinyin one is an index on an expression, students_pinyin_compact
+    // (replace(name_pinyin, ' ', ''), state, home_node), written by
+    // hand in migration 0012_search_indexes.sql: drizzle-kit splits an expression at its commas.
+    index('students_name').on(t.name, t.state, t.homeNode),
+    index('students_initials').on(t.pinyinInitials, t.state, t.homeNode),
     index('students_dup').on(t.name, t.gender, t.birthDate),
     // Statistics (node/statistics): every dimension is counted from this index alone, over the
     // range of one state and one subtree of home nodes, so a province replica is never read row by row.

@@ -161,9 +161,12 @@ export function createRecordsService(deps: RecordsServiceDeps) {
       where.push(values.length === 0 ? '0' : `${expr} in (${values.map(() => '?').join(', ')})`)
       params.push(...values)
     }
+    // A range, not LIKE ? || '%': the search indexes and students_stats carry home_node, so a
+    // count stays index-only. It stays even on the node's own subtree: a node may hold rows of
+    // other nodes (the authorization matrix places some), and those it must filter out.
     if (f.homeNodePrefix !== undefined) {
-      where.push(`t.home_node like ? || '%'`)
-      params.push(f.homeNodePrefix)
+      where.push('t.home_node >= ? and t.home_node < ?')
+      params.push(f.homeNodePrefix, `${f.homeNodePrefix}\u{10ffff}`)
     }
     if (f.schools) {
       if (spec.table === 'supervising_units') {
@@ -198,8 +201,11 @@ export function createRecordsService(deps: RecordsServiceDeps) {
     }
     // Lists of people show those in school unless another state (or `all`) is asked for.
     const active = spec.table === 'students' ? KINDS.student.active : spec.table === 'children' ? KINDS.child.active : undefined
+    const q = typeof query.q === 'string' ? query.q.trim() : ''
     if (active && (query.state === undefined || query.state === null || query.state === '')) {
-      where.push('t.state = ?')
+      // With a search, unary + keeps SQLite from answering by the state (nearly every row) on
+      // students_stats: the search's own index, which carries the state, is the narrow one.
+      where.push(q !== '' ? '+t.state = ?' : 't.state = ?')
       params.push(active)
     }
     for (const [name, f] of Object.entries(spec.filters)) {
@@ -208,7 +214,6 @@ export function createRecordsService(deps: RecordsServiceDeps) {
       where.push(f.sql)
       params.push(v)
     }
-    const q = typeof query.q === 'string' ? query.q.trim() : ''
     if (q !== '') {
       const search = searchSql(spec, q)
       where.push(search.sql)
@@ -624,7 +629,8 @@ export function createRecordsService(deps: RecordsServiceDeps) {
       const offset = Math.max(Math.trunc(Number(query.offset ?? 0)) || 0, 0)
       const { where, params } = listWhere(spec, actor.filter, query, ownerId)
       const total = Number(store.get(`select count(*) as n from ${table} t where ${where}`, ...params)!.n)
-      const rows = store.all(`select t.* from ${table} t where ${where} order by t.rowid limit ? offset ?`, ...params, limit, offset)
+      // The page's rowids first: a search's index holds them, so only the page's rows are read.
+      const rows = store.all(`select t.* from ${table} t where t.rowid in (select t.rowid from ${table} t where ${where} order by t.rowid limit ? offset ?) order by t.rowid`, ...params, limit, offset)
       const items = rows.map(r => {
         const rec = fromSql(spec, r)
         if (table.endsWith('_teachers')) rec.age = teacherAge(rec.birthYm, now())
@@ -685,7 +691,8 @@ function searchSql(spec: ResourceSpec, q: string): { sql: string; params: unknow
     if (spec.table === 'students' && /^[GJLgjl][0-9Xx]{18}$/.test(q)) return { sql: 't.student_no = ?', params: [q.toUpperCase()] }
     const compact = compactPinyin(q)
     if (/^[a-zv]+$/.test(compact)) {
-      return { sql: `((t.pinyin_initials >= ? and t.pinyin_initials < ?) or replace(t.name_pinyin, ' ', '') like ?)`, params: [compact, compact + top, `${compact}%`] }
+      // Ranges on students_initials and students_pinyin_compact (the expression as indexed).
+      return { sql: `((t.pinyin_initials >= ? and t.pinyin_initials < ?) or (replace(t.name_pinyin, ' ', '') >= ? and replace(t.name_pinyin, ' ', '') < ?))`, params: [compact, compact + top, compact, compact + top] }
     }
     return { sql: 't.name >= ? and t.name < ?', params: [q, q + top] }
   }

@@ -1,0 +1,59 @@
+/**
+ * Search by name and pinyin from indexes (issue #15): every length of name prefix, pinyin initials,
+ * full pinyin and a full syllable followed by initials, each answered by a range on its index; a
+ * bureau's home-node condition is a range those indexes carry, so a search's count stays index-only.
+ */
+import t from 'tap'
+import { systemActor } from '../../node/services/records/service.ts'
+import * as fx from './fixtures.ts'
+import { recordsNode, withKindergarten, withSchool, type Json } from './setup.ts'
+
+t.test('R-10.1 name and pinyin search: 1, 2 and 3+ characters, initials, full and mixed pinyin, from their indexes', async t => {
+  const node = await recordsNode(t)
+  const { school, klass } = await withSchool(node)
+  const names = ['张三', '张三丰', '张珊', '欧阳娜娜', '章子怡', '李四']
+  for (const name of names) {
+    const res = await node.call('POST', '/api/v1/students', { ...fx.student({ idNumber: null, studentNo: null, name, namePinyin: null }), schoolId: school.id, classId: klass.id })
+    t.equal(res.status, 201, `${name} registered`)
+  }
+  const found = async (q: string, by = node.school) => ((await node.call('GET', `/api/v1/students?q=${encodeURIComponent(q)}&limit=50`, undefined, by)).body.items as Json[]).map(s => s.name).sort()
+  const cases: Array<[string, string, string[]]> = [
+    ['1 character', '张', ['张三', '张三丰', '张珊']],
+    ['2 characters', '张三', ['张三', '张三丰']],
+    ['3 characters', '张三丰', ['张三丰']],
+    ['4 characters', '欧阳娜娜', ['欧阳娜娜']],
+    ['initials', 'zs', ['张三', '张三丰', '张珊']],
+    ['initials, 3 letters', 'zsf', ['张三丰']],
+    ['initials of a compound surname', 'oynn', ['欧阳娜娜']],
+    ['full pinyin', 'zhangsan', ['张三', '张三丰']],
+    ['full pinyin with spaces and capitals', 'Zhang San', ['张三', '张三丰']],
+    ['full pinyin, one letter more', 'zhangsh', ['张珊']],
+    ['a syllable then a letter', 'zhangz', ['章子怡']],
+    ['a letter', 'z', ['张三', '张三丰', '张珊', '章子怡']],
+    ['nobody', '王', []],
+  ]
+  for (const [what, q, names] of cases) {
+    t.strictSame(await found(q), [...names].sort(), `${what}: q=${q}`)
+    t.strictSame(await found(q, node.bureau), [...names].sort(), `${what}: the same for the bureau`)
+  }
+
+  const svc = node.app.records
+  const plan = (q: string, actor = systemActor('test')) => {
+    const { sql, params } = svc.listSql(actor, 'students', { q })
+    return (node.app.storage.sqlite.prepare(`explain query plan ${sql}`).all(...params) as Array<{ detail: string }>).map(r => r.detail).join('\n')
+  }
+  const bureau = { accountId: 'x', filter: { all: true, homeNodePrefix: '330106' }, reach: () => true }
+  for (const actor of [systemActor('test'), bureau]) {
+    t.match(plan('张', actor), /USING (COVERING )?INDEX students_name \(name>\? AND name<\?\)/, 'a name prefix is a range on students_name')
+    t.match(plan('zs', actor), /MULTI-INDEX OR[\s\S]*students_initials[\s\S]*students_pinyin_compact/, 'pinyin is a range on students_initials or students_pinyin_compact')
+  }
+  t.match(svc.listSql(bureau, 'students', {}).where, /t\.home_node >= \? and t\.home_node < \?/, "a bureau's subtree is a range on the home node")
+  const count = svc.listSql(bureau, 'students', { q: '张' })
+  t.match((node.app.storage.sqlite.prepare(`explain query plan select count(*) from students t where ${count.where}`).all(...count.params) as Json[]).map(r => r.detail).join('\n'), /COVERING INDEX students_name/, "a bureau's search count is read from the index alone")
+
+  const { kg, kgClass } = await withKindergarten(node)
+  await node.call('POST', '/api/v1/children', { ...fx.child({ idNumber: null, name: '欧阳娜娜', namePinyin: null }), kindergartenId: kg.id, classId: kgClass.id }, node.bureau)
+  t.strictSame((await node.call('GET', '/api/v1/children?q=ouyangn', undefined, node.bureau)).body.items.map((c: Json) => c.name), ['欧阳娜娜'], 'children: full pinyin')
+  const childPlan = svc.listSql(systemActor('test'), 'children', { q: 'oy' })
+  t.match((node.app.storage.sqlite.prepare(`explain query plan ${childPlan.sql}`).all(...childPlan.params) as Json[]).map(r => r.detail).join('\n'), /children_initials[\s\S]*children_pinyin_compact/, 'children: pinyin from children_initials and children_pinyin_compact')
+})
