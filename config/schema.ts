@@ -109,6 +109,11 @@ export const ConfigSchema = Type.Object(
         statusChangeApplyDays: Type.Integer({ minimum: 1, default: 7, description: 'Working days from a status change to its application; later ones are accepted and flagged late (R-19.4).' }),
         statusChangeReviewDays: Type.Integer({ minimum: 1, default: 20, description: 'Working days the bureau has to review a status-change application (R-20.1); after that it escalates to the next tier up.' }),
         escalationCheckMs: Type.Integer({ minimum: 1000, default: 3600000, description: 'How often overdue status-change reviews are looked for and escalated.' }),
+        transferPause: Type.Object(
+          { from: MonthDay('07-15'), to: MonthDay('08-14') },
+          { additionalProperties: false, default: {}, description: 'R-19.5: the national system pauses transfers between nodes from `from` to `to` (MM-DD, both included); a transfer request inside the window is refused (TRANSFER_PAUSED).' },
+        ),
+        transferTimeoutDays: Type.Integer({ minimum: 1, default: 60, description: 'A transfer between nodes not completed this many days after its request is abandoned (expired): the student stays where they were.' }),
       },
       'Calendar rules: working days, the status-change deadlines and the dates of locks, deadlines and the rollover.',
     ),
