@@ -6,7 +6,7 @@ import { errorFactory } from '../../config/errors.ts'
  */
 export const transferErrors = {
   TRANSFER_PAUSED: { status: 409, doc: 'The national system pauses transfers between schools in this window every year (details.from, details.to, config calendar.transferPause); apply after it.' },
-  TRANSFER_CLASS_INVALID: { status: 400, doc: 'The target class does not exist on this node or is not in a school (kindergarten) the account manages.' },
+  TRANSFER_CLASS_INVALID: { status: 400, doc: 'The target class is a replica of another node\'s class: the receiving school is one of this node\'s schools (kindergartens).' },
   TRANSFER_PERSON_REQUIRED: { status: 400, doc: 'Name the person by ID number (idNumber) or 学籍号 (studentNo).' },
   TRANSFER_SAME_NODE: { status: 409, doc: 'The person is registered on this node already: a move between its schools is a status change (转出, then 转入), not a transfer between nodes.' },
   TRANSFER_OPEN_EXISTS: { status: 409, doc: 'A transfer of this person is already under way (details.id); withdraw it first.' },

@@ -147,16 +147,14 @@ export function createTransferService(deps: TransferDeps) {
    */
   function request(actor: RecordsActor, input: { kind: TransferKind; targetClassId: string; idNumber?: string | null; studentNo?: string | null; reason?: string | null }): TransferView {
     const f = FILES[input.kind]
-    const today = chinaToday(now())
-    if (inPause(today, deps.pause)) throw transferError('TRANSFER_PAUSED', `全国学籍系统每年 ${deps.pause.from} 至 ${deps.pause.to} 暂停办理转学，请在此后申请`, deps.pause)
     const idNumber = input.idNumber || null
     const studentNo = input.kind === 'student' ? input.studentNo || null : null
     if (!idNumber && !studentNo) throw transferError('TRANSFER_PERSON_REQUIRED', '请填写转入人员的身份证号或学籍号', { field: 'idNumber', rule: 'required' })
     return step('transfer_request', () => {
       const klass = store.get(`select * from ${f.classes} where id = ?`, input.targetClassId)
-      if (!klass || klass.home_node !== identity.code || !(actor.unrestricted || actor.reach(targetOfRow(storage, f.classes, klass)))) {
-        throw transferError('TRANSFER_CLASS_INVALID', '所选班级不存在或不在您的管理范围内', { field: 'targetClassId', rule: 'reference' })
-      }
+      if (!klass || !(actor.unrestricted || actor.reach(targetOfRow(storage, f.classes, klass)))) throw authError('NOT_FOUND', '未找到该班级')
+      if (klass.home_node !== identity.code) throw transferError('TRANSFER_CLASS_INVALID', '所选班级不属于本节点的学校（幼儿园）', { field: 'targetClassId', rule: 'home' })
+      if (inPause(chinaToday(now()), deps.pause)) throw transferError('TRANSFER_PAUSED', `全国学籍系统每年 ${deps.pause.from} 至 ${deps.pause.to} 暂停办理转学，请在此后申请`, deps.pause)
       const here = store.get(
         `select id from ${f.person} where home_node = ? and ((id_number = ? and id_doc_type = '1')${input.kind === 'student' ? ' or student_no = ?' : ''})`,
         identity.code, idNumber, ...(input.kind === 'student' ? [studentNo] : []),

@@ -147,9 +147,11 @@ t.test('R-19.5 refusals: pause, wrong school, same node, not found, pending busi
   clock.at = '2026-07-20T04:00:00Z'
   t.throws(() => s.b.transfers.request(actor, { kind: 'student', idNumber: String(student.idNumber), targetClassId: String(s.classB.id) }), { code: 'TRANSFER_PAUSED' })
   clock.at = '2026-03-02T04:00:00Z'
-  t.throws(() => s.b.transfers.request(actor, { kind: 'student', idNumber: String(student.idNumber), targetClassId: String(s.classA.id) }), { code: 'TRANSFER_CLASS_INVALID' }, 'a class of another node')
+  t.throws(() => s.b.transfers.request(actor, { kind: 'student', idNumber: String(student.idNumber), targetClassId: String(s.classA.id) }), { code: 'NOT_FOUND' }, 'a class not held here')
+  t.throws(() => s.city.storage.write(() => createTransferService({ storage: s.city.storage, identity: { code: '330100' }, statusChanges: s.a.statusChanges, pause: { from: '07-15', to: '08-14' }, timeoutDays: 60, now })
+    .request(actor, { kind: 'student', idNumber: String(student.idNumber), targetClassId: String(s.classA.id) })), { code: 'TRANSFER_CLASS_INVALID' }, 'a replica of another node\'s class')
   const teacher = { ...actor, unrestricted: false, reach: () => false }
-  t.throws(() => s.b.transfers.request(teacher, { kind: 'student', idNumber: String(student.idNumber), targetClassId: String(s.classB.id) }), { code: 'TRANSFER_CLASS_INVALID' }, 'a school the account does not manage')
+  t.throws(() => s.b.transfers.request(teacher, { kind: 'student', idNumber: String(student.idNumber), targetClassId: String(s.classB.id) }), { code: 'NOT_FOUND' }, 'a school the account does not manage')
   t.throws(() => s.a.transfers.request(actor, { kind: 'student', idNumber: String(student.idNumber), targetClassId: String(s.classA.id) }), { code: 'TRANSFER_SAME_NODE' })
   t.throws(() => s.b.transfers.request(actor, { kind: 'student', targetClassId: String(s.classB.id) }), { code: 'TRANSFER_PERSON_REQUIRED' })
 
