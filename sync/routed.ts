@@ -14,11 +14,13 @@
  *
  * A message that hands a record over (`handoff`) also goes up to the province, so every tier
  * holding a replica of the record checks it against its replica (the current home sends it,
- * with the epoch raised by exactly one) and records it in `sync_handoffs`; the applier then
- * takes the record's rows from the new home (apply.ts `ownershipDecision(…, true)`).
+ * with the epoch raised by exactly one), records it in `sync_handoffs` and re-homes its replica
+ * of the record at the raised epoch; the applier takes the record's rows from the new home over
+ * any older copy (apply.ts `ownershipDecision(…, true)`) and ignores the old home's late rows.
  */
 import { randomUUID } from 'node:crypto'
 import type { Storage } from '../schema/db.ts'
+import { REPLICATED_TABLES } from '../schema/replicated.ts'
 import { inArea, isBelow } from './area.ts'
 import { canonicalJson } from './canonical.ts'
 import type { CommandHandler, Downward } from './downward.ts'
@@ -214,6 +216,14 @@ export function createRouted(deps: RoutedDeps) {
     db.prepare('insert into sync_handoffs (id, subject_table, subject_id, from_node, to_node, epoch, recorded_at) values (?, ?, ?, ?, ?, ?, ?)').run(
       m.id, h.table, h.subjectId, m.origin, m.destination, h.epoch, new Date().toISOString(),
     )
+    // The replica follows the move at once, as the old home's own copy does: homed at the new
+    // node at the raised epoch (its rows, arriving later, then update it like any home's).
+    db.prepare(`update ${h.table} set home_node = ?, epoch = ? where id = ? and home_node = ?`).run(m.destination, h.epoch, h.subjectId, m.origin)
+    for (const t of REPLICATED_TABLES) {
+      if (typeof t.owner === 'object' && t.owner.parent === h.table) {
+        db.prepare(`update ${t.name} set home_node = ?, epoch = ? where ${t.owner.column} = ? and home_node = ?`).run(m.destination, h.epoch, h.subjectId, m.origin)
+      }
+    }
   }
 
   /**

@@ -211,7 +211,8 @@ t.test('R-19.5 forged, replayed and stale handoffs are refused by the tiers abov
   const jws = await signJws(JSON.parse(canonicalJson(good)), ROUTED_TYP, await loadSigner(s.a.node.storage))
   t.match(await s.city.sync.receiver.serve({ code: '330106', tier: 'county' }, { type: 'routed.push', message: jws }), { status: 'stored' })
   t.match(await s.city.sync.receiver.serve({ code: '330106', tier: 'county' }, { type: 'routed.push', message: jws }), { status: 'duplicate' }, 'the same message again changes nothing')
-  await t.rejects(push(s.a.node, handoff('330106', 1)), { code: 'SYNC_HANDOFF_STALE' }, 'a second handoff of the same epoch')
+  t.match(one(s.city, 'select home_node, epoch from students where id = ?', student.id), { home_node: '330108', epoch: 1 }, 'the city re-homed its replica at the raised epoch')
+  await t.rejects(push(s.a.node, handoff('330106', 1)), { code: 'SYNC_HANDOFF_NOT_HOME' }, 'a replayed handoff under a new id: the record is no longer the sender\'s')
   t.equal(one(s.city, 'select count(*) c from sync_handoffs where subject_id = ?', student.id)!.c, 1, 'recorded once')
 
   // At the receiver: a handoff for a transfer it did not request (or completed) is refused.
@@ -238,4 +239,25 @@ t.test('R-12.5 a kindergarten child is transferred on the same path', async t =>
     t.match(one(n, 'select home_node, epoch, state, class_id from children where id = ?', child.id), { home_node: '330108', epoch: 1, state: 'in_kindergarten', class_id: classB.id }, `${n.code}`)
     t.equal(one(n, 'select count(*) c from child_guardians where child_id = ?', child.id)!.c, 1)
   }
+})
+
+t.test('R-19.5 the applier takes a person\'s rows from the new home only through a recorded handoff, and ignores the old home\'s late rows', async t => {
+  const moved = newStudent()
+  const other = newStudent()
+  await s.go()
+  const p = s.province
+  const image = (id: unknown, over: Json) => ({ ...one(p, 'select * from students where id = ?', id)!, ...over })
+  const fromB = (id: unknown) => {
+    const row = image(id, { home_node: '330108', epoch: 1, school_id: s.schoolB.id, school_code: '3301080101', class_id: s.classB.id })
+    row.version = Number(row.version) + 1
+    return { table: 'students', key: { id: String(id) }, op: 'upsert' as const, row, version: Number(row.version) }
+  }
+  const apply = (rows: any[], code: string) => p.storage.write(() => p.sync.applier.apply(rows, { code, tier: 'county' }))
+  t.match(apply([fromB(other.id)], '330108'), { upserts: 0, bad: [{ code: 'SYNC_ROW_OUTSIDE_OWNERSHIP', reason: 'home' }] }, 'no handoff: another node cannot take the record')
+  // A handoff recorded before the old home's copy was re-homed here (its rows came after it).
+  p.storage.sqlite.prepare(`insert into sync_handoffs (id, subject_table, subject_id, from_node, to_node, epoch, recorded_at) values (?, 'students', ?, '330106', '330108', 1, ?)`).run(crypto.randomUUID(), moved.id, new Date().toISOString())
+  t.match(apply([fromB(moved.id)], '330108'), { upserts: 1, bad: [] }, 'the new home of a verified handoff writes at the raised epoch')
+  t.match(one(p, 'select home_node, epoch from students where id = ?', moved.id), { home_node: '330108', epoch: 1 })
+  const late = image(moved.id, { home_node: '330106', epoch: 0, name: '旧名' })
+  t.match(apply([{ table: 'students', key: { id: String(moved.id) }, op: 'upsert', row: late, version: Number(late.version) }], '330106'), { upserts: 0, stale: 1, bad: [] }, 'the old home\'s late row is stale, not refused')
 })
