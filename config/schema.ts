@@ -111,6 +111,11 @@ export const ConfigSchema = Type.Object(
         escalationCheckMs: Type.Integer({ minimum: 1000, default: 3600000, description: 'How often overdue status-change reviews are looked for and escalated.' }),
         rolloverCheckMs: Type.Integer({ minimum: 1000, default: 600000, description: 'How often the node checks whether the rollover (R-21.1) of its schools is due and not yet done (it runs it), and raises the deadline reminders (R-19.2, R-19.6) that are due.' }),
         reminderDaysBefore: Type.Integer({ minimum: 1, maximum: 90, default: 14, description: 'Days before a deadline of new-student entry (R-19.2) or completion info (R-19.6) at which a school that has not finished is reminded, with its bureau.' }),
+        transferPause: Type.Object(
+          { from: MonthDay('07-15'), to: MonthDay('08-14') },
+          { additionalProperties: false, default: {}, description: 'R-19.5: the national system pauses transfers between nodes from `from` to `to` (MM-DD, both included); a transfer request inside the window is refused (TRANSFER_PAUSED).' },
+        ),
+        transferTimeoutDays: Type.Integer({ minimum: 1, default: 60, description: 'A transfer between nodes not completed this many days after its request is abandoned (expired): the student stays where they were.' }),
       },
       'Calendar rules: working days, the status-change deadlines and the dates of locks, deadlines and the rollover.',
     ),

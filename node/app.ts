@@ -32,6 +32,7 @@ import changeRequests from './change-requests/routes.ts'
 import importRoutes from './imports/routes.ts'
 import problemRoutes from './routes/api/problems.ts'
 import codeRoutes from './routes/codes.ts'
+import transfers from './transfers/routes.ts'
 import { ERROR_CATALOGUES, ErrorReplySchema } from './routes/schemas.ts'
 import { CSRF_HEADER, SESSION_COOKIE, type RouteAccess } from './plugins/auth.ts'
 
@@ -132,6 +133,7 @@ const app: FastifyPluginAsync<AppDeps> = async (fastify, deps) => {
   await fastify.register(problemRoutes)
   await fastify.register(codeRoutes)
   await fastify.register(certificateRoutes)
+  await fastify.register(transfers)
 }
 
 /**

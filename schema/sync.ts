@@ -290,3 +290,56 @@ export const syncFeedback = sqliteTable(
     index('sync_feedback_school').on(t.schoolCode),
   ],
 )
+
+/**
+ * Routed messages (sync/routed.ts): signed by their origin, sent up hop by hop to the lowest
+ * node whose area holds the destination (or, for a `find` message, whose replica holds the
+ * person), which hands them down as a `routed.deliver` command. Stored once per node by id.
+ */
+export const syncRouted = sqliteTable(
+  'sync_routed',
+  {
+    /** UUID made by the origin. */
+    id: text('id').primaryKey(),
+    /** Division code of the node whose key signs. */
+    origin: text('origin').notNull(),
+    /** The node it is for; null while a `find` message has not reached a node that knows the person. */
+    destination: text('destination'),
+    type: text('type').notNull(),
+    /** The message as signed (canonical JSON). */
+    body: text('body').notNull(),
+    /** Compact JWS by the origin; null at the origin until first sent. */
+    jws: text('jws'),
+    /** The child it came from; null at the origin (and at a destination it came down to). */
+    receivedFrom: text('received_from'),
+    receivedAt: text('received_at').notNull(),
+    /** 1 while it must still go to the parent. */
+    upward: integer('upward').notNull().default(0),
+    sentAt: text('sent_at'),
+    /** The parent's refusal (stable code); not retried. */
+    refusedCode: text('refused_code'),
+    /** What this node did with it: `up`, `down:<node>:<seq>`, `here`, `undeliverable`, `held`. */
+    routed: text('routed'),
+  },
+  t => [index('sync_routed_upward').on(t.upward, t.sentAt)],
+)
+
+/**
+ * Verified ownership handoffs (DESIGN.md §8) seen here: from then on rows of the subject (a
+ * student or child and its sub-records) are taken from `to_node` at `epoch` or above, and late
+ * rows of `from_node` below that epoch are ignored as stale.
+ */
+export const syncHandoffs = sqliteTable(
+  'sync_handoffs',
+  {
+    /** The routed message that carried it. */
+    id: text('id').primaryKey(),
+    subjectTable: text('subject_table').notNull(),
+    subjectId: text('subject_id').notNull(),
+    fromNode: text('from_node').notNull(),
+    toNode: text('to_node').notNull(),
+    epoch: integer('epoch').notNull(),
+    recordedAt: text('recorded_at').notNull(),
+  },
+  t => [uniqueIndex('sync_handoffs_subject_epoch').on(t.subjectId, t.epoch)],
+)

@@ -110,6 +110,9 @@ export function ownershipDecision(
   return handoff && incoming.epoch > existing.epoch ? 'ok' : 'home'
 }
 
+/** The person tables whose records a transfer hands over with their sub-records. */
+const PERSONS: ReadonlySet<string> = new Set(['students', 'children'])
+
 /** A column's SQL shape, checked on every incoming value (SQLite itself would store anything). */
 interface ColumnCheck {
   name: string
@@ -124,6 +127,11 @@ interface Prepared {
   checks: ColumnCheck[]
   hasDivision: boolean
   upsert: Database.Statement
+  /** The upsert of a verified handoff: any home, a higher epoch only. */
+  takeOver: Database.Statement
+  /** The person (student or child id) a row belongs to, for handoffs; undefined for other tables. */
+  subjectColumn?: string
+  subjectOf?: Database.Statement
   existing: Database.Statement
   remove: Database.Statement
   rekey: Database.Statement
@@ -168,6 +176,15 @@ export function createApplier(storage: Storage, rules: RowRules, tables: readonl
          on conflict (${key.map(q).join(', ')}) do update set ${nonKey.map(c => `${q(c)} = excluded.${q(c)}`).join(', ')}
          where ${t}.home_node = excluded.home_node and excluded.epoch >= ${t}.epoch and excluded.version >= ${t}.version`,
       ),
+      takeOver: db.prepare(
+        `insert into ${t} (${columns.map(q).join(', ')}) values (${columns.map(() => '?').join(', ')})
+         on conflict (${key.map(q).join(', ')}) do update set ${nonKey.map(c => `${q(c)} = excluded.${q(c)}`).join(', ')}
+         where excluded.epoch > ${t}.epoch`,
+      ),
+      ...(() => {
+        const column = PERSONS.has(spec.name) ? 'id' : typeof spec.owner === 'object' && PERSONS.has(spec.owner.parent) ? spec.owner.column : undefined
+        return column ? { subjectColumn: column, subjectOf: db.prepare(`select ${q(column)} from ${t} where ${keyWhere}`).pluck() } : {}
+      })(),
       existing: db.prepare(`select home_node as homeNode, epoch, version from ${t} where ${keyWhere}`),
       remove: db.prepare(`delete from ${t} where ${keyWhere} and home_node = ?`),
       rekey: db.prepare(`update ${t} set ${key.map(k => `${q(k)} = ?`).join(', ')} where ${keyWhere} and home_node = ?`),
@@ -179,6 +196,19 @@ export function createApplier(storage: Storage, rules: RowRules, tables: readonl
     const parent = byName.get(p.spec.owner.parent)
     if (!parent) throw new Error(`replicated table ${p.spec.name}: owner table ${p.spec.owner.parent} is not replicated`)
     p.parent = { column: p.spec.owner.column, lookup: db.prepare(`select home_node from ${q(parent.spec.name)} where ${q(parent.spec.key[0])} = ?`).pluck() }
+  }
+
+  const handedTo = db.prepare('select max(epoch) from sync_handoffs where subject_id = ? and to_node = ?').pluck()
+  const handedFrom = db.prepare('select max(epoch) from sync_handoffs where subject_id = ? and from_node = ?').pluck()
+  /** A verified handoff of `subject` to `origin` at an epoch `epoch` reaches. */
+  const handoffTo = (subject: unknown, origin: string, epoch: number) => {
+    const e = typeof subject === 'string' ? (handedTo.get(subject, origin) as number | null) : null
+    return e !== null && epoch >= e
+  }
+  /** `origin` handed `subject` away at an epoch above `epoch`: its late rows are stale, not refused. */
+  const handedAway = (subject: unknown, origin: string, epoch: number) => {
+    const e = typeof subject === 'string' ? (handedFrom.get(subject, origin) as number | null) : null
+    return e !== null && e > epoch
   }
 
   return {
@@ -211,8 +241,10 @@ export function createApplier(storage: Storage, rules: RowRules, tables: readonl
             continue
           }
           const held = p.existing.get(...keyVals) as { homeNode: string; epoch: number } | undefined
-          // A tombstone for a row we never had (or already removed) is idempotent.
-          if (held) bad(i, change, 'SYNC_ROW_OUTSIDE_OWNERSHIP', 'home')
+          // A tombstone for a row we never had (or already removed) is idempotent; one from a
+          // home that has since handed the record over is stale.
+          if (held && p.subjectOf && handedAway(p.subjectOf.get(...keyVals), origin.code, Number(change.epoch ?? 0))) result.stale++
+          else if (held) bad(i, change, 'SYNC_ROW_OUTSIDE_OWNERSHIP', 'home')
           continue
         }
 
@@ -256,7 +288,8 @@ export function createApplier(storage: Storage, rules: RowRules, tables: readonl
             continue
           }
           if (home !== origin.code) {
-            bad(i, change, 'SYNC_ROW_OUTSIDE_OWNERSHIP', 'parent')
+            if (p.subjectColumn && handedAway(row[p.subjectColumn], origin.code, Number(row.epoch ?? 0))) result.stale++
+            else bad(i, change, 'SYNC_ROW_OUTSIDE_OWNERSHIP', 'parent')
             continue
           }
         }
@@ -318,9 +351,17 @@ export function createApplier(storage: Storage, rules: RowRules, tables: readonl
           continue
         }
         const held = p.existing.get(...keyVals) as { homeNode: string; epoch: number; version: number }
-        const decision = ownershipDecision(held, { homeNode: origin.code, epoch: Number(row.epoch ?? 0) }, false)
-        if (decision !== 'ok') bad(i, change, 'SYNC_ROW_OUTSIDE_OWNERSHIP', decision)
-        else result.stale++
+        const incoming = { homeNode: origin.code, epoch: Number(row.epoch ?? 0) }
+        const subject = p.subjectColumn ? row[p.subjectColumn] : undefined
+        const decision = ownershipDecision(held, incoming, held.homeNode !== origin.code && handoffTo(subject, origin.code, incoming.epoch))
+        if (decision === 'ok' && held.homeNode !== origin.code) {
+          // The new home of a verified handoff writes the record at the raised epoch.
+          p.takeOver.run(values)
+          result.upserts++
+          result.notices.push(...rules.applied(p.spec.name, row, origin))
+          parentHome.delete(keyVals[0])
+        } else if (decision === 'ok' || handedAway(subject, origin.code, incoming.epoch)) result.stale++
+        else bad(i, change, 'SYNC_ROW_OUTSIDE_OWNERSHIP', decision)
       }
       return result
     },

@@ -118,6 +118,22 @@ export const syncErrors = {
     status: 409,
     doc: 'Command seq for this (issuer, destination) was already used; commands apply exactly once, a different body under an old seq is refused.',
   },
+  // ── Routed messages and ownership handoffs (sync/routed.ts, DESIGN.md §8) ────────────────
+  /** A routed message id already stored here with a different body. */
+  SYNC_ROUTED_REPLAY: {
+    status: 409,
+    doc: 'A routed message id was already used for a different message; a routed message is stored once and never replaced.',
+  },
+  /** A handoff not sent by the node that holds the record now (per this node's replica). */
+  SYNC_HANDOFF_NOT_HOME: {
+    status: 409,
+    doc: 'An ownership handoff came from a node that is not the home of the record here (details.homeNode); only the current home hands a record over.',
+  },
+  /** A handoff whose epoch is not the replica's epoch plus one, or a second handoff of one epoch. */
+  SYNC_HANDOFF_STALE: {
+    status: 409,
+    doc: 'An ownership handoff must raise the record epoch by exactly one (details.epoch, details.expected) and each epoch is handed over once; a replayed or stale handoff is refused.',
+  },
   // ── Receipts and enrolment ────────────────────────────────────────────────────────────────
   /** The parent's receipt does not verify or does not match what was sent. */
   SYNC_RECEIPT_INVALID: {

@@ -33,6 +33,8 @@ export type FederationRequest =
   | { type: 'audit.anchors'; after: number; limit: number }
   /** A death report (R-20.2) of a node in the sender's subtree: compact JWS by its origin (sync/death.ts). */
   | { type: 'death.report'; report: string }
+  /** A routed message (sync/routed.ts) of a node in the sender's subtree: compact JWS by its origin. */
+  | { type: 'routed.push'; message: string }
   /** 查重 across the federation (sync/lookup.ts): is this person registered outside the sender's subtree? */
   | ({ type: 'person.lookup' } & PersonQuery)
 
@@ -66,6 +68,7 @@ export interface FederationResponses {
   'audit.anchors': { anchors: (AuditAnchor & { changeSetSeq: number })[]; scannedTo: number | null }
   /** `acknowledged`: this node's bureau has acknowledged the report already. */
   'death.report': { status: 'stored' | 'duplicate'; acknowledged: boolean }
+  'routed.push': { status: 'stored' | 'duplicate' }
   'person.lookup': { holder: PersonHolder | null }
 }
 
@@ -99,6 +102,7 @@ export const HTTP_ROUTES = {
   'digest.push': { method: 'POST', path: '/digests' },
   'audit.anchors': { method: 'GET', path: '/audit-anchors' },
   'death.report': { method: 'POST', path: '/death-reports' },
+  'routed.push': { method: 'POST', path: '/routed' },
   // POST: an ID number never goes into a URL (access logs).
   'person.lookup': { method: 'POST', path: '/persons/lookup' },
 } as const satisfies Record<FederationRequest['type'], { method: 'GET' | 'POST'; path: string }>
@@ -143,6 +147,9 @@ export function assertRequest(m: unknown): FederationRequest {
       break
     case 'death.report':
       if (!str(m.report)) throw bad('report')
+      break
+    case 'routed.push':
+      if (!str(m.message)) throw bad('message')
       break
     case 'digest.push':
       if (!isPlainObject(m.digest) || !str(m.digest.origin) || !int(m.digest.seq, 0) || !Array.isArray(m.digest.units) || !m.digest.units.every(isUnitDigest)) throw bad('digest')

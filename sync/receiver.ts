@@ -12,6 +12,7 @@ import type { Downward } from './downward.ts'
 import { acceptEnrolment, acceptRotation } from './enrolment.ts'
 import { syncError } from './errors.ts'
 import type { Inbox } from './inbox.ts'
+import type { Routed } from './routed.ts'
 import { openCompactJws, type Signer, type Tier } from './keys.ts'
 import { assertEnrollRequest, assertRequest, type EnrollRequest, type EnrollResponse, type FederationRequest, type FederationResponses, type PersonHolder, type PersonQuery, type ResponseOf } from './messages.ts'
 import { verifyNodeToken } from './node-token.ts'
@@ -25,12 +26,15 @@ export interface ReceiverDeps {
   inbox: Inbox
   downward: Downward
   death: DeathReports
+  routed: Routed
   signer(): Promise<Signer>
   terminal: boolean
   /** Key records arrived from a child: relay them upward. */
   onKeys?(): void
   /** A new death report arrived from a child: relay it upward at once. */
   onDeathReport?(): void
+  /** A new routed message arrived from a child: send on what must go upward. */
+  onRouted?(): void
   /** 查重 across the federation: this node's replica, then its parent (sync/lookup.ts). */
   lookup(q: PersonQuery, except: SelfNode): Promise<PersonHolder | null>
 }
@@ -104,6 +108,11 @@ export function createReceiver(deps: ReceiverDeps): Receiver {
       case 'death.report': {
         const out = await deps.death.receive(sender, m.report)
         if (out.status === 'stored') deps.onDeathReport?.()
+        return out
+      }
+      case 'routed.push': {
+        const out = await deps.routed.receive(sender, m.message)
+        if (out.status === 'stored') deps.onRouted?.()
         return out
       }
       case 'person.lookup':

@@ -28,6 +28,7 @@ import { issueNodeToken } from './node-token.ts'
 import { packOutbox, serialise } from './packer.ts'
 import { openSyncQueues, startSyncWorkers, type SyncQueueName, type SyncQueues } from './queues.ts'
 import { createReceiver } from './receiver.ts'
+import { createRouted, ROUTED_DELIVER, ROUTED_UNDELIVERABLE, type RoutedHandler } from './routed.ts'
 import { createKeyRegistry, type SelfNode } from './registry.ts'
 import { keysDirOf, loadSigner, loadSignerByKid } from './signers.ts'
 import { syncStatus } from './status.ts'
@@ -51,6 +52,8 @@ export interface SyncServiceOptions {
   makeTransport?: (token: () => Promise<string>) => ParentTransport
   /** Downward command handlers besides the built-in ones (the workflows register theirs). */
   handlers?: ReadonlyMap<string, CommandHandler>
+  /** The domain's handlers of routed messages by type (sync/routed.ts), e.g. the transfers'. */
+  routedHandlers?: ReadonlyMap<string, RoutedHandler>
   /** The replicated tables (default: the registry of schema/replicated.ts). */
   tables?: readonly ReplicatedTable[]
   /** The domain's validation and 查重 of replicated rows (node/services/records/replica-rules.ts). */
@@ -63,7 +66,12 @@ export function createSyncService(opts: SyncServiceOptions) {
   const signer = () => loadSigner(storage)
   const registry = createKeyRegistry(storage, self, { signer })
   const applier = createApplier(storage, opts.rules, opts.tables)
-  const downward = createDownward({ storage, self, registry, signer, handlers: new Map([...BUILTIN_COMMAND_HANDLERS, [FEEDBACK_COMMAND, feedbackHandler], [DEATH_ACK, deathAckHandler], ...(opts.handlers ?? [])]) })
+  const routedHandlers = new Map(opts.routedHandlers ?? [])
+  const commandHandlers = new Map([...BUILTIN_COMMAND_HANDLERS, [FEEDBACK_COMMAND, feedbackHandler], [DEATH_ACK, deathAckHandler], ...(opts.handlers ?? [])])
+  const downward = createDownward({ storage, self, registry, signer, handlers: commandHandlers })
+  const routed = createRouted({ storage, self, registry, downward, signer, handlers: routedHandlers })
+  commandHandlers.set(ROUTED_DELIVER, routed.deliverHandler)
+  commandHandlers.set(ROUTED_UNDELIVERABLE, routed.undeliverableHandler)
   const death = createDeathReports({ storage, self, registry, signer, resendMs: config.deathResendMs })
   let queues: SyncQueues | undefined
   let workers: { close(): Promise<void> } | undefined
@@ -134,7 +142,11 @@ export function createSyncService(opts: SyncServiceOptions) {
     },
   })
   const lookup = (q: PersonQuery, except?: SelfNode) => lookupPerson({ storage, transport, enrolled: parentCode() !== undefined }, q, except)
-  const receiver = createReceiver({ storage, self, registry, inbox, downward, death, signer, terminal, lookup, onKeys: () => enqueuePush(self.code, `keys${Date.now()}`), onDeathReport: enqueueDeath })
+  /** Queues a push of this node's link: routed messages due upward go first (upstream.ts `prepareLink`). */
+  const enqueueRouted = () => {
+    if (!terminal && parentCode() && routed.anyDue()) enqueuePush(self.code, `routed${Date.now()}`)
+  }
+  const receiver = createReceiver({ storage, self, registry, inbox, downward, death, routed, signer, terminal, lookup, onKeys: () => enqueuePush(self.code, `keys${Date.now()}`), onDeathReport: enqueueDeath, onRouted: enqueueRouted })
 
   const pack = serialise(async () => {
     const seqs = await packOutbox({ storage, self, signerFor: seq => loadSigner(storage, seq), limits: { maxRows: config.maxRows, maxBytes: config.maxBytes }, terminal, stop: () => closed })
@@ -163,7 +175,7 @@ export function createSyncService(opts: SyncServiceOptions) {
   const unsubscribe = storage.onOutboxCommit(wake)
 
   const upstreamDeps: UpstreamDeps = {
-    storage, self, registry, transport, downward, signer, retry: { baseMs: config.retryBaseMs, maxMs: config.retryMaxMs }, log,
+    storage, self, registry, transport, downward, routed, signer, retry: { baseMs: config.retryBaseMs, maxMs: config.retryMaxMs }, log,
     // A whole change set refused above (fork, key, format …): its origin hears it. Row refusals
     // come from the refusing node itself, row by row (inbox `onRefused`).
     onHalt: (origin, seq, err) => {
@@ -176,6 +188,8 @@ export function createSyncService(opts: SyncServiceOptions) {
   async function reconcile(): Promise<void> {
     // First: a death report must not wait behind packing a large outbox.
     enqueueDeath()
+    await routed.routePending().catch(err => log.warn({ err: (err as Error).message }, 'routing held messages failed; retried at the next reconcile'))
+    enqueueRouted()
     await pack()
     if (terminal || !parentCode()) return
     await anchorAudit()
@@ -225,10 +239,27 @@ export function createSyncService(opts: SyncServiceOptions) {
     recordFeedback: (entries: FeedbackEntry[]) => storage.write(() => recordFeedback(storage, self.code, entries)),
     /** Runs one upstream step directly (tests, CLI). */
     pushOrigin: (origin: string) => pushOrigin({ origin }, upstreamDeps),
-    pullCommands: () => pullCommands({}, upstreamDeps),
+    pullCommands: async () => {
+      const out = await pullCommands({}, upstreamDeps)
+      await routed.routePending()
+      enqueueRouted()
+      return out
+    },
     sendDeathReports: () => sendDeathReports({}, { ...upstreamDeps, death }),
     /** Death reports (R-20.2): this node's, and those received from below. */
     death,
+    /** Routed messages (sync/routed.ts): held, sent and delivered here. */
+    routed,
+    /** A domain registers its handler of a routed message type (before the first delivery). */
+    registerRouted: (type: string, handler: RoutedHandler) => void routedHandlers.set(type, handler),
+    /**
+     * Call after committing a routed message (`recordRouted`): routes it and queues its push.
+     * Routing failures are logged; the reconciler routes it again.
+     */
+    async routedRecorded(): Promise<void> {
+      await routed.routePending().catch(err => log.warn({ err: (err as Error).message }, 'routing a message failed; retried at the next reconcile'))
+      enqueueRouted()
+    },
     /** Call after committing a death report: queues it on the priority path at once. */
     deathReported: enqueueDeath,
     sendDigest: () => sendDigest({}, upstreamDeps),
@@ -291,7 +322,13 @@ export function createSyncService(opts: SyncServiceOptions) {
           {
             push: data => pushOrigin({ origin: data.origin }, upstreamDeps),
             pack: () => pack(),
-            pull: () => pullCommands({}, upstreamDeps),
+            pull: async () => {
+              // A command applied here may have written routed messages (a transfer's answer).
+              const out = await pullCommands({}, upstreamDeps)
+              await routed.routePending()
+              enqueueRouted()
+              return out
+            },
             digest: () => sendDigest({}, upstreamDeps),
             death: () => sendDeathReports({}, { ...upstreamDeps, death }),
           },

@@ -23,6 +23,7 @@ import { isRefusal } from './inbox.ts'
 import type { Signer } from './keys.ts'
 import { verifyReceipt } from './receipt.ts'
 import type { KeyRegistry, SelfNode } from './registry.ts'
+import type { Routed } from './routed.ts'
 import { loadSignerByKid } from './signers.ts'
 import type { ParentTransport } from './transport.ts'
 
@@ -47,6 +48,8 @@ export interface UpstreamDeps {
   retry: { baseMs: number; maxMs: number }
   log: SyncLog
   now?: () => number
+  /** Routed messages (sync/routed.ts): those due upward go before change sets. */
+  routed?: Routed
   /** The parent refused a change set of `origin` (first time for that seq and code): tell the origin. */
   onHalt?(origin: string, seq: number, err: XuejiError): void
 }
@@ -121,6 +124,8 @@ async function prepareLink(deps: UpstreamDeps, l: ReturnType<typeof link>): Prom
     await l.transport.request({ type: 'keys.push', records: pending.map(p => p.record) })
     deps.registry.markRelayed(pending)
   }
+  // A handoff must reach the tiers above before the new home's rows do.
+  if (deps.routed?.anyDue()) await deps.routed.send(l.transport)
 }
 
 /**

@@ -8,6 +8,7 @@ import { calendarErrors } from '../calendar/errors.ts'
 import { nodeErrors } from '../errors.ts'
 import { recordErrors } from '../records/errors.ts'
 import { statusChangeErrors } from '../status-changes/errors.ts'
+import { transferErrors } from '../transfers/errors.ts'
 import { backupErrors } from '../backup/errors.ts'
 import { certificateErrors } from '../certificates/errors.ts'
 import { growthErrors } from '../growth/errors.ts'
@@ -38,6 +39,7 @@ export const ERROR_CATALOGUES: Record<string, Record<string, ErrorSpec>> = {
   codes: codeErrors,
   sync: syncErrors,
   changeRequests: changeRequestErrors,
+  transfers: transferErrors,
 }
 
 /** Each code once (NOT_FOUND is in two catalogues, with the same meaning). */

@@ -274,8 +274,13 @@ export function createStatusChangeService(deps: StatusChangeServiceDeps) {
      * change, the person and their school (kindergarten), at the home node.
      */
     certificate(actor: RecordsActor, id: string): { kind: PersonKind; change: Rec; person: Rec; org: { name: string; code: string } | undefined } {
-      const found = reachableChange(actor, id)
+      const found = locate(id)
+      if (!found || !reaches(actor, KINDS[found.kind].table, found.row)) throw notFound()
       const k = KINDS[found.kind]
+      // A person handed over to another node (node/transfers) keeps its 转出 here, read-only:
+      // the sending school, whose unit is still homed here, prints its certificate.
+      const unit = store.get(`select home_node from ${k.org} where id = (select ${k.orgColumn} from ${k.person} where id = ?)`, found.row[k.personColumn])
+      if (unit?.home_node !== identity.code) assertHome(found.row)
       const change = fromSql(resource(k.table), found.row)
       assertCertifiable({ changeType: change.changeType, processingStatus: change.processingStatus })
       const row = personRow(found.kind, found.row[k.personColumn])!

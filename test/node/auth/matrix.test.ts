@@ -170,6 +170,18 @@ function casesOf(route: ApiRoute, worlds: Record<Tree, TreeWorld>, unit: Partial
     const ids = w.ids.sync_death_reports ?? {}
     return positions(ids).map(p => one({ level: 'school', tree: 'school', position: p, url: route.url.replace(':id', ids[p]!), outOfReach: 'hidden' }))
   }
+  // Transfers between nodes (R-19.5): the school administrator requests for a class in reach and
+  // withdraws, the bureau sends, approves and rejects; anyone reads those of schools in reach.
+  if (route.url === '/api/v1/transfers' && route.method === 'GET') return [one({ level: 'none', tree: 'school', position: 'own', url: route.url, outOfReach: 'allow' })]
+  if (route.url === '/api/v1/transfers' && route.method === 'POST') {
+    return positions(w.classOf).map((p, i) => one({ level: 'class', tree: 'school', position: p, url: route.url, payload: { kind: 'student', idNumber: `33010820100101${String(i).padStart(3, '0')}X`, targetClassId: w.classOf[p] }, outOfReach: 'hidden' }))
+  }
+  const tr = /^\/api\/v1\/transfers\/:id\/(send|withdraw|approve|reject)$/.exec(route.url)
+  if (tr) {
+    const ids = w.ids.transfers ?? {}
+    const payload = tr[1] === 'reject' ? { reason: '矩阵' } : tr[1] === 'approve' ? {} : undefined
+    return positions(ids).map(p => one({ level: 'school', tree: 'school', position: p, url: route.url.replace(':id', ids[p]!), payload, outOfReach: 'hidden' }))
+  }
   if (route.url === '/api/v1/auth/me' || route.url === '/api/v1/verification/queue' || route.url.startsWith('/api/v1/audit') || route.url === '/api/v1/sync/status' || route.url === '/api/v1/sync/feedback' || route.url === '/api/v1/problems/scan') {
     return [one({ level: 'none', tree: 'school', position: 'own', url: route.url, payload: route.method === 'POST' ? {} : undefined, outOfReach: 'allow' })]
   }
@@ -341,6 +353,14 @@ t.test('R-16.1 R-17.1 R-17.2 R-17.3 R-17.4 R-17.5 R-17.6 R-17.7 R-20.1 R-20.2 ge
     const report = { format: 1, id, origin, event: 'death', kind: 'student', subjectId: w.personOf[p], name: '矩阵', unitCode: w.orgCode[o], changeId: randomUUID(), eventDate: '2026-02-26', reverses: null, priorState: 'in_school', createdAt: new Date().toISOString() }
     app.storage.sqlite.prepare('insert into sync_death_reports (id, origin, event, report, jws, received_from, received_at) values (?, ?, ?, ?, ?, ?, ?)').run(id, origin, 'death', JSON.stringify(report), 'x.y.z', origin, report.createdAt)
     ;(w.ids.sync_death_reports ??= {})[p] = id
+  }
+  // Transfer requests of the receiving schools at each position (local rows of this node).
+  for (const [p, o] of [['own', 'A'], ['siblingSchool', 'B']] as const) {
+    const id = randomUUID()
+    const at = new Date().toISOString()
+    app.storage.sqlite.prepare(`insert into transfers (id, role, kind, status, receiver_node, receiver_unit_code, target_class_id, id_number, steps, created_at, updated_at) values (?, 'receiver', 'student', 'requested', ?, ?, ?, ?, '[]', ?, ?)`)
+      .run(id, HOME, w.orgCode[o], w.classOf[p], `33010820100101${p.length}9X`, at, at)
+    ;(w.ids.transfers ??= {})[p] = id
   }
   const accounts: Partial<Record<Position, string>> = {}
   for (const p of ['own', 'siblingClass', 'siblingSchool'] as const) {

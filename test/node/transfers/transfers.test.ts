@@ -1,0 +1,263 @@
+/**
+ * Transfers between schools of different nodes in one process (test/sync/lib: real node
+ * databases and keys, signed routed messages and commands over the in-memory transport):
+ * county 330106 → county 330108 under city 330100, each step's checks and refusals, the handoff
+ * with its epoch, the forged, replayed and stale handoffs the tiers above refuse (R-19.5), and a
+ * kindergarten child on the same path (R-12.5).
+ */
+import t, { type Test } from 'tap'
+import { createWorkingCalendar } from '../../../config/calendar.ts'
+import { codes } from '../../../schema/codes/index.ts'
+import { createRecordsService, systemActor } from '../../../node/services/records/service.ts'
+import { createStatusChangeService } from '../../../node/status-changes/service.ts'
+import { createTransferService } from '../../../node/transfers/service.ts'
+import { inPause, subTables } from '../../../node/transfers/rules.ts'
+import { canonicalJson } from '../../../sync/canonical.ts'
+import { signJws } from '../../../sync/keys.ts'
+import { ROUTED_TYP, type RoutedMessage } from '../../../sync/routed.ts'
+import { loadSigner } from '../../../sync/signers.ts'
+import * as fx from '../../records/fixtures.ts'
+import { makeFederation, settle, type TestSyncNode } from '../../sync/lib/nodes.ts'
+
+type Json = Record<string, any>
+const actor = systemActor('test')
+const clock = { at: '2026-03-02T04:00:00Z' }
+const now = () => new Date(clock.at)
+
+function servicesOf(node: TestSyncNode) {
+  const records = createRecordsService({ storage: node.storage, identity: { code: node.code }, codes, now })
+  const statusChanges = createStatusChangeService({ storage: node.storage, identity: { code: node.code }, codes, calendar: createWorkingCalendar(), days: { apply: 7, review: 20 }, now })
+  const transfers = createTransferService({ storage: node.storage, identity: { code: node.code }, statusChanges, pause: { from: '07-15', to: '08-14' }, timeoutDays: 60, now })
+  for (const [type, h] of transfers.handlers) node.sync.registerRouted(type, h)
+  return { records, statusChanges, transfers }
+}
+
+/** Packs, pushes, relays and pulls until the federation is quiet. */
+async function drive(...nodes: TestSyncNode[]): Promise<void> {
+  for (let round = 0; round < 20; round++) {
+    await settle(...nodes)
+    let moved = 0
+    for (const n of nodes) {
+      if (n.tier === 'province') continue
+      await n.sync.routed.routePending()
+      if (n.sync.routed.anyDue()) {
+        await n.sync.pushOrigin(n.code)
+        moved++
+      }
+      const { pulled, applied } = await n.sync.pullCommands()
+      moved += pulled + applied
+    }
+    if (moved === 0) return
+  }
+  throw new Error('the federation did not settle')
+}
+
+const one = (node: TestSyncNode, sql: string, ...args: unknown[]) => node.storage.sqlite.prepare(sql).get(...args) as Json | undefined
+const all = (node: TestSyncNode, sql: string, ...args: unknown[]) => node.storage.sqlite.prepare(sql).all(...args) as Json[]
+
+/** The sub-records of a student as held on a node, without what a handoff changes (home, epoch, version). */
+function file(node: TestSyncNode, id: string): Json {
+  const out: Json = {}
+  for (const table of subTables('student').filter(x => x !== 'student_status_changes')) {
+    out[table] = all(node, `select * from ${table} where student_id = ? order by id`, id).map(({ home_node: _h, epoch: _e, version: _v, ...rest }) => rest)
+  }
+  return out
+}
+
+async function setup(t: Test) {
+  const fed = await makeFederation(t, { secondCounty: true })
+  const a = { node: fed.county, ...servicesOf(fed.county) }
+  const b = { node: fed.county2!, ...servicesOf(fed.county2!) }
+  a.records.create(actor, 'supervising_units', fx.unit())
+  const schoolA = a.records.create(actor, 'schools', fx.school())
+  const classA = a.records.create(actor, 'school_classes', { ...fx.klass(), schoolId: schoolA.id })
+  b.records.create(actor, 'supervising_units', fx.unit({ unitCode: '3301080001', divisionCode: '330108', name: '杭州市滨江区教育局' }))
+  const schoolB = b.records.create(actor, 'schools', fx.school({ schoolCode: '3301080101', unitCode: '3301080001', divisionCode: '330108', name: '杭州市滨江区江南小学' }))
+  const classB = b.records.create(actor, 'school_classes', { ...fx.klass(), schoolId: schoolB.id })
+  const nodes = [fed.county, fed.county2!, fed.city, fed.province]
+  return { ...fed, a, b, schoolA, classA, schoolB, classB, nodes, go: () => drive(...nodes) }
+}
+
+// One federation for the file (starting four nodes costs seconds); each test has its own students.
+const s = await setup(t)
+let seq = 10
+/** A new student of county 330106's school, with its own ID number. */
+const newStudent = (over: Json = {}) => {
+  seq++
+  return s.a.records.create(actor, 'students', { ...fx.student({ idNumber: fx.idNumber('2016-03-15', '1', seq), studentNo: null, name: `学生${seq}` }), schoolId: s.schoolA.id, classId: s.classA.id, ...over })
+}
+
+t.test('R-19.5 pure rules: the yearly pause and the complete file', async t => {
+  t.ok(inPause('2026-07-15', { from: '07-15', to: '08-14' }))
+  t.ok(inPause('2026-08-14', { from: '07-15', to: '08-14' }))
+  t.notOk(inPause('2026-08-15', { from: '07-15', to: '08-14' }))
+  t.ok(inPause('2027-01-02', { from: '12-30', to: '01-03' }), 'a window may wrap the new year')
+  t.ok(subTables('student').includes('student_guardians') && subTables('student').includes('growth_courses') && subTables('student').includes('student_status_changes'))
+  t.strictSame(subTables('child').sort(), ['child_attendances', 'child_family_members', 'child_guardians', 'child_registrations', 'child_status_changes'])
+})
+
+t.test('R-19.5 a student transferred from a county to another ends homed at the receiver with the epoch raised; the sender keeps a read-only record; the city and province hold one student with every sub-record', async t => {
+  const student = newStudent(fx.subRecords)
+  await s.go()
+  const before = file(s.province, String(student.id))
+  t.equal(before.student_guardians.length, 1)
+
+  const req = s.b.transfers.request(actor, { kind: 'student', idNumber: String(student.idNumber), targetClassId: String(s.classB.id) })
+  t.match(req, { role: 'receiver', status: 'requested', receiverNode: '330108' })
+  s.b.transfers.send(actor, req.id)
+  await s.go()
+  const atA = s.a.transfers.list(() => true).find(r => r.id === req.id)!
+  t.match(atA, { role: 'sender', status: 'received', subjectId: student.id, senderNode: '330106' }, 'the sending node received it, through the city')
+  t.match(one(s.a.node, 'select change_type, processing_status from student_status_changes where id = ?', atA.statusChangeId), { change_type: '21', processing_status: '1' }, 'the engine applied the 转出')
+  t.match(s.b.transfers.list(() => true).find(r => r.id === req.id), { status: 'received', senderUnitCode: '3301060101', subjectId: student.id }, 'the receiver sees it received')
+
+  const approved = s.a.transfers.approve(actor, req.id, { approvalDocNo: '西教〔2026〕9号' })
+  t.match(approved, { status: 'approved', epoch: 1 })
+  t.match(one(s.a.node, 'select home_node, epoch, state from students where id = ?', student.id), { home_node: '330108', epoch: 1, state: 'transferred_out' }, 'the sender keeps a read-only record of the departure')
+  t.throws(() => s.a.records.update(actor, 'students', String(student.id), { name: '改名', version: 99 }), { code: 'RECORD_NOT_HOME' }, 'writes at the sender are refused, naming the new home')
+  t.match(s.a.statusChanges.certificate(actor, String(atA.statusChangeId)), { change: { changeType: '21', processingStatus: '5' }, org: { code: '3301060101' } }, 'the sending school prints the 转学证明 from its record of the departure')
+  await s.go()
+
+  const atB = s.b.transfers.list(() => true).find(r => r.id === req.id)!
+  t.match(atB, { status: 'completed', epoch: 1, subjectId: student.id })
+  t.same(atB.steps.map((x: Json) => x.step), ['requested', 'sent', 'received', 'completed'], 'each step with its time')
+  t.match(one(s.b.node, 'select home_node, epoch, state, class_id, school_code from students where id = ?', student.id), { home_node: '330108', epoch: 1, state: 'in_school', class_id: s.classB.id, school_code: '3301080101' })
+  for (const n of [s.city, s.province]) {
+    t.equal(one(n, 'select count(*) c from students where id_number = ?', student.idNumber)!.c, 1, `${n.code} holds one student`)
+    t.match(one(n, 'select home_node, epoch, state, school_code from students where id = ?', student.id), { home_node: '330108', epoch: 1, state: 'in_school', school_code: '3301080101' }, `${n.code}: the receiver is the home`)
+    t.same(file(n, String(student.id)), before, `${n.code}: every sub-record equal to the sender's`)
+    t.same(all(n, 'select change_type, processing_status, home_node from student_status_changes where student_id = ? order by change_type', student.id), [
+      { change_type: '21', processing_status: '5', home_node: '330108' }, { change_type: '22', processing_status: '5', home_node: '330108' },
+    ], `${n.code}: the 转出 and the 转入, carried out`)
+    t.equal(one(n, 'select count(*) c from sync_quarantine')!.c, 0, `${n.code}: nothing quarantined`)
+  }
+  // The new home writes; the tiers above take it at the new epoch.
+  const cur = one(s.b.node, 'select version from students where id = ?', student.id)!
+  s.b.records.update(actor, 'students', String(student.id), { name: '曾小明改', version: cur.version })
+  await s.go()
+  t.equal(one(s.province, 'select name from students where id = ?', student.id)!.name, '曾小明改', 'the province takes the new home\'s writes')
+})
+
+t.test('R-19.5 refusals: pause, wrong school, same node, not found, pending business; a rejected or withdrawn transfer leaves the student where they were', async t => {
+  const student = newStudent()
+  const busy = newStudent()
+  s.a.statusChanges.apply(actor, 'student', String(busy.id), fx.application({ changeType: '11', changeDate: '2026-02-27' }))
+  await s.go()
+
+  clock.at = '2026-07-20T04:00:00Z'
+  t.throws(() => s.b.transfers.request(actor, { kind: 'student', idNumber: String(student.idNumber), targetClassId: String(s.classB.id) }), { code: 'TRANSFER_PAUSED' })
+  clock.at = '2026-03-02T04:00:00Z'
+  t.throws(() => s.b.transfers.request(actor, { kind: 'student', idNumber: String(student.idNumber), targetClassId: String(s.classA.id) }), { code: 'NOT_FOUND' }, 'a class not held here')
+  t.throws(() => s.city.storage.write(() => createTransferService({ storage: s.city.storage, identity: { code: '330100' }, statusChanges: s.a.statusChanges, pause: { from: '07-15', to: '08-14' }, timeoutDays: 60, now })
+    .request(actor, { kind: 'student', idNumber: String(student.idNumber), targetClassId: String(s.classA.id) })), { code: 'TRANSFER_CLASS_INVALID' }, 'a replica of another node\'s class')
+  const teacher = { ...actor, unrestricted: false, reach: () => false }
+  t.throws(() => s.b.transfers.request(teacher, { kind: 'student', idNumber: String(student.idNumber), targetClassId: String(s.classB.id) }), { code: 'NOT_FOUND' }, 'a school the account does not manage')
+  t.throws(() => s.a.transfers.request(actor, { kind: 'student', idNumber: String(student.idNumber), targetClassId: String(s.classA.id) }), { code: 'TRANSFER_SAME_NODE' })
+  t.throws(() => s.b.transfers.request(actor, { kind: 'student', targetClassId: String(s.classB.id) }), { code: 'TRANSFER_PERSON_REQUIRED' })
+
+  const ghost = s.b.transfers.request(actor, { kind: 'student', idNumber: fx.idNumber('2016-03-15', '1', 77), targetClassId: String(s.classB.id) })
+  const pending = s.b.transfers.request(actor, { kind: 'student', idNumber: String(busy.idNumber), targetClassId: String(s.classB.id) })
+  const rejected = s.b.transfers.request(actor, { kind: 'student', idNumber: String(student.idNumber), targetClassId: String(s.classB.id) })
+  t.throws(() => s.b.transfers.request(actor, { kind: 'student', idNumber: String(student.idNumber), targetClassId: String(s.classB.id) }), { code: 'TRANSFER_OPEN_EXISTS' })
+  t.throws(() => s.b.transfers.approve(actor, rejected.id, {}), { code: 'TRANSFER_STEP_INVALID' }, 'only the sender approves')
+  for (const r of [ghost, pending, rejected]) s.b.transfers.send(actor, r.id)
+  await s.go()
+  const status = () => Object.fromEntries(s.b.transfers.list(() => true).map(r => [r.id, [r.status, r.code]]))
+  t.match(status(), { [ghost.id]: ['not_found', 'TRANSFER_NOT_FOUND'], [pending.id]: ['refused', 'TRANSFER_PENDING_BUSINESS'], [rejected.id]: ['received', null] })
+
+  t.throws(() => s.a.transfers.reject(actor, rejected.id, { reason: '' }), { code: 'STATUS_CHANGE_REASON_REQUIRED' })
+  s.a.transfers.reject(actor, rejected.id, { reason: '材料不全' })
+  await s.go()
+  t.match(s.b.transfers.list(() => true).find(r => r.id === rejected.id), { status: 'rejected', reason: '材料不全' })
+  t.match(one(s.a.node, 'select home_node, epoch, state from students where id = ?', student.id), { home_node: '330106', epoch: 0, state: 'in_school' }, 'rejected: the student stays')
+  t.match(one(s.province, 'select home_node, epoch, state from students where id = ?', student.id), { home_node: '330106', epoch: 0, state: 'in_school' })
+
+  const withdrawn = s.b.transfers.request(actor, { kind: 'student', idNumber: String(student.idNumber), targetClassId: String(s.classB.id) })
+  s.b.transfers.send(actor, withdrawn.id)
+  await s.go()
+  s.b.transfers.withdraw(actor, withdrawn.id)
+  await s.go()
+  const sent = s.a.transfers.list(() => true).find(r => r.id === withdrawn.id)!
+  t.match(sent, { status: 'withdrawn' }, 'the sender hears of the withdrawal')
+  t.match(one(s.a.node, 'select processing_status from student_status_changes where id = ?', sent.statusChangeId), { processing_status: '6' }, 'its 转出 is withdrawn by the engine')
+  t.match(one(s.a.node, 'select home_node, state from students where id = ?', student.id), { home_node: '330106', state: 'in_school' }, 'withdrawn: the student stays')
+  t.throws(() => s.a.transfers.approve(actor, withdrawn.id, {}), { code: 'TRANSFER_STEP_INVALID' })
+
+  const late = s.b.transfers.request(actor, { kind: 'student', idNumber: String(student.idNumber), targetClassId: String(s.classB.id) })
+  s.b.transfers.send(actor, late.id)
+  clock.at = '2026-05-02T04:00:00Z'
+  t.equal(s.b.transfers.expire(), 1, 'abandoned after the configured days')
+  await s.go()
+  t.match(s.b.transfers.list(() => true).find(r => r.id === late.id), { status: 'expired', code: 'TRANSFER_EXPIRED' })
+  t.match(s.a.transfers.list(() => true).find(r => r.id === late.id), { status: 'withdrawn', code: 'TRANSFER_EXPIRED' })
+  t.match(one(s.a.node, 'select home_node, state from students where id = ?', student.id), { home_node: '330106', state: 'in_school' })
+  clock.at = '2026-03-02T04:00:00Z'
+})
+
+t.test('R-19.5 forged, replayed and stale handoffs are refused by the tiers above; a replayed handoff is refused by the receiver', async t => {
+  const student = newStudent()
+  await s.go()
+  const handoff = (origin: string, epoch: number, destination = '330108'): RoutedMessage => ({
+    format: 1, id: crypto.randomUUID(), origin, destination, find: null, type: 'transfer.handoff',
+    handoff: { table: 'students', subjectId: String(student.id), epoch }, body: { transferId: 'x', kind: 'student', file: {} }, createdAt: new Date().toISOString(),
+  })
+  const push = async (from: TestSyncNode, m: RoutedMessage) =>
+    s.city.sync.receiver.serve({ code: from.code, tier: 'county' }, { type: 'routed.push', message: await signJws(JSON.parse(canonicalJson(m)), ROUTED_TYP, await loadSigner(from.storage)) })
+
+  await t.rejects(push(s.b.node, handoff('330108', 1)), { code: 'SYNC_HANDOFF_NOT_HOME' }, 'a node that is not the home cannot hand the record over')
+  await t.rejects(push(s.b.node, handoff('330106', 1)), { code: /SYNC_(SIGNATURE_INVALID|KEY_UNKNOWN)/ }, 'forged: signed by another node than the origin it names')
+  await t.rejects(push(s.a.node, handoff('330106', 2)), { code: 'SYNC_HANDOFF_STALE' }, 'the epoch must rise by exactly one')
+  const good = handoff('330106', 1)
+  const jws = await signJws(JSON.parse(canonicalJson(good)), ROUTED_TYP, await loadSigner(s.a.node.storage))
+  t.match(await s.city.sync.receiver.serve({ code: '330106', tier: 'county' }, { type: 'routed.push', message: jws }), { status: 'stored' })
+  t.match(await s.city.sync.receiver.serve({ code: '330106', tier: 'county' }, { type: 'routed.push', message: jws }), { status: 'duplicate' }, 'the same message again changes nothing')
+  t.match(one(s.city, 'select home_node, epoch from students where id = ?', student.id), { home_node: '330108', epoch: 1 }, 'the city re-homed its replica at the raised epoch')
+  await t.rejects(push(s.a.node, handoff('330106', 1)), { code: 'SYNC_HANDOFF_NOT_HOME' }, 'a replayed handoff under a new id: the record is no longer the sender\'s')
+  t.equal(one(s.city, 'select count(*) c from sync_handoffs where subject_id = ?', student.id)!.c, 1, 'recorded once')
+
+  // At the receiver: a handoff for a transfer it did not request (or completed) is refused.
+  const msg = handoff('330106', 1)
+  t.throws(() => s.b.transfers.handlers.get('transfer.handoff')!.deliver(msg, { storage: s.b.node.storage, self: { code: '330108', tier: 'county' } }), { code: 'TRANSFER_HANDOFF_UNEXPECTED' })
+  t.equal(one(s.b.node, 'select count(*) c from students where id = ?', student.id)!.c, 0, 'nothing imported')
+})
+
+t.test('R-12.5 a kindergarten child is transferred on the same path', async t => {
+  s.a.records.create(actor, 'kindergartens', fx.kindergarten())
+  const kgA = one(s.a.node, 'select id from kindergartens')!
+  const classA = s.a.records.create(actor, 'kindergarten_classes', { ...fx.kgClass(), kindergartenId: kgA.id })
+  const kgB = s.b.records.create(actor, 'kindergartens', fx.kindergarten({ kindergartenCode: '3301080201', unitCode: '3301080001', divisionCode: '330108', name: '滨江区第一幼儿园' }))
+  const classB = s.b.records.create(actor, 'kindergarten_classes', { ...fx.kgClass(), kindergartenId: kgB.id })
+  const child = s.a.records.create(actor, 'children', { ...fx.child(), kindergartenId: kgA.id, classId: classA.id, ...fx.childSubRecords })
+  await s.go()
+  const req = s.b.transfers.request(actor, { kind: 'child', idNumber: String(child.idNumber), targetClassId: String(classB.id) })
+  s.b.transfers.send(actor, req.id)
+  await s.go()
+  s.a.transfers.approve(actor, req.id, {})
+  await s.go()
+  t.match(s.b.transfers.list(() => true).find(r => r.id === req.id), { kind: 'child', status: 'completed', epoch: 1 })
+  for (const n of [s.b.node, s.province]) {
+    t.match(one(n, 'select home_node, epoch, state, class_id from children where id = ?', child.id), { home_node: '330108', epoch: 1, state: 'in_kindergarten', class_id: classB.id }, `${n.code}`)
+    t.equal(one(n, 'select count(*) c from child_guardians where child_id = ?', child.id)!.c, 1)
+  }
+})
+
+t.test('R-19.5 the applier takes a person\'s rows from the new home only through a recorded handoff, and ignores the old home\'s late rows', async t => {
+  const moved = newStudent()
+  const other = newStudent()
+  await s.go()
+  const p = s.province
+  const image = (id: unknown, over: Json) => ({ ...one(p, 'select * from students where id = ?', id)!, ...over })
+  const fromB = (id: unknown) => {
+    const row = image(id, { home_node: '330108', epoch: 1, school_id: s.schoolB.id, school_code: '3301080101', class_id: s.classB.id })
+    row.version = Number(row.version) + 1
+    return { table: 'students', key: { id: String(id) }, op: 'upsert' as const, row, version: Number(row.version) }
+  }
+  const apply = (rows: any[], code: string) => p.storage.write(() => p.sync.applier.apply(rows, { code, tier: 'county' }))
+  t.match(apply([fromB(other.id)], '330108'), { upserts: 0, bad: [{ code: 'SYNC_ROW_OUTSIDE_OWNERSHIP', reason: 'home' }] }, 'no handoff: another node cannot take the record')
+  // A handoff recorded before the old home's copy was re-homed here (its rows came after it).
+  p.storage.sqlite.prepare(`insert into sync_handoffs (id, subject_table, subject_id, from_node, to_node, epoch, recorded_at) values (?, 'students', ?, '330106', '330108', 1, ?)`).run(crypto.randomUUID(), moved.id, new Date().toISOString())
+  t.match(apply([fromB(moved.id)], '330108'), { upserts: 1, bad: [] }, 'the new home of a verified handoff writes at the raised epoch')
+  t.match(one(p, 'select home_node, epoch from students where id = ?', moved.id), { home_node: '330108', epoch: 1 })
+  const late = image(moved.id, { home_node: '330106', epoch: 0, name: '旧名' })
+  t.match(apply([{ table: 'students', key: { id: String(moved.id) }, op: 'upsert', row: late, version: Number(late.version) }], '330106'), { upserts: 0, stale: 1, bad: [] }, 'the old home\'s late row is stale, not refused')
+})
