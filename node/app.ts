@@ -30,6 +30,7 @@ import statistics from './statistics/routes.ts'
 import exportRoutes from './exports/routes.ts'
 import problemRoutes from './routes/api/problems.ts'
 import codeRoutes from './routes/codes.ts'
+import web from './plugins/web.ts'
 import { ERROR_CATALOGUES, ErrorReplySchema } from './routes/schemas.ts'
 import { CSRF_HEADER, SESSION_COOKIE, type RouteAccess } from './plugins/auth.ts'
 
@@ -128,6 +129,7 @@ const app: FastifyPluginAsync<AppDeps> = async (fastify, deps) => {
   await fastify.register(problemRoutes)
   await fastify.register(codeRoutes)
   await fastify.register(certificateRoutes)
+  await fastify.register(web)
 }
 
 /**
