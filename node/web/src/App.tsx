@@ -1,6 +1,6 @@
 import { lazy, Suspense, useCallback, useEffect, useState, type ReactNode } from 'react'
 import { Layout, Menu, Button, Spin, Result, Space, Tag } from 'antd'
-import { ApiError, get, post, setCsrf, type Me } from './api.ts'
+import { get, post, setCsrf, type Me } from './api.ts'
 import { SessionContext, can, ROLE_NAMES } from './session.ts'
 import { match, navigate, useLocation } from './router.tsx'
 import { Login } from './Login.tsx'
@@ -51,10 +51,8 @@ export function App() {
         setCsrf(m.csrfToken)
         setMe(m)
       },
-      (e: unknown) => {
-        if (e instanceof ApiError && (e.status === 401 || e.status === 403)) setMe(null)
-        else setMe(null)
-      },
+      // Not signed in (401), or the session ended: the login page.
+      () => setMe(null),
     )
   }, [])
   useEffect(refresh, [refresh])

@@ -15,17 +15,18 @@ export function typedFields(table: string): Field[] {
 
 const PLACEHOLDER: Partial<Record<Field['kind'], string>> = { date: 'YYYY-MM-DD', ym: 'YYYY-MM', term: 'YYYY-1 或 YYYY-2', place: '6 位行政区划代码', division: '6 位行政区划代码' }
 
-export function FieldInput({ field, id }: { field: Field; id?: string }) {
+/** The control of one field; Form.Item hands it `value` and `onChange`, passed on to the input. */
+export function FieldInput({ field, id, ...control }: { field: Field; id?: string; value?: any; onChange?: (v: any) => void }) {
   switch (field.kind) {
     case 'code':
-      return <CodeSelect table={field.table!} id={id} />
+      return <CodeSelect table={field.table!} id={id} {...control} />
     case 'bool':
-      return <Select id={id} allowClear options={[{ value: true, label: '是' }, { value: false, label: '否' }]} />
+      return <Select id={id} allowClear options={[{ value: true, label: '是' }, { value: false, label: '否' }]} {...control} />
     case 'int':
     case 'number':
-      return <InputNumber id={id} style={{ width: '100%' }} min={field.min} max={field.maxValue} />
+      return <InputNumber id={id} style={{ width: '100%' }} min={field.min} max={field.maxValue} {...control} />
     default:
-      return <Input id={id} maxLength={field.max} placeholder={PLACEHOLDER[field.kind]} autoComplete="off" />
+      return <Input id={id} maxLength={field.max} placeholder={PLACEHOLDER[field.kind]} autoComplete="off" {...control} />
   }
 }
 

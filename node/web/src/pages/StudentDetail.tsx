@@ -35,18 +35,34 @@ function Value({ field, value }: { field: Field; value: unknown }) {
   return <>{String(value)}</>
 }
 
+/** A sub-record table; a row with masked values has 显示, which reveals them (audited) for this view. */
 function SubTable({ rows, table }: { rows: Json[]; table: string }) {
+  const { me } = useSession()
+  const { message } = App.useApp()
+  const [clear, setClear] = useState<Record<string, Json>>({})
   const fields = (FIELDS[table] ?? []).filter(f => f.kind !== 'edition' && f.kind !== 'ref')
+  const masked = (r: Json) => fields.filter(f => r[f.key] === '***').map(f => f.key)
+  const reveal = async (r: Json) => {
+    try {
+      const got = await post(`/api/v1/reveal/${table}/${r.id}`, { fields: masked(r) })
+      setClear(c => ({ ...c, [r.id]: got.values }))
+    } catch (e) {
+      message.error((e as Error).message)
+    }
+  }
   return (
     <Table
       size="small"
       rowKey="id"
       pagination={false}
-      dataSource={rows}
+      dataSource={rows.map(r => ({ ...r, ...clear[r.id] }))}
       scroll={{ x: 'max-content' }}
       columns={[
         ...fields.map(f => ({ title: f.label, dataIndex: f.key, render: (v: unknown) => <Value field={f} value={v} /> })),
         ...(table === 'student_status_changes' ? [{ title: '处理状态', dataIndex: 'processingStatus', render: (s: string) => PROCESSING[s] ?? s }] : []),
+        ...(can(me, 'sensitive:reveal') && rows.some(r => masked(r).length > 0)
+          ? [{ title: '', key: 'reveal', render: (_v: unknown, r: Json) => (masked(r).length > 0 ? <Button type="link" size="small" className="xj-no-print" onClick={() => reveal(r)}>显示</Button> : null) }]
+          : []),
       ]}
     />
   )

@@ -33,15 +33,17 @@ export default function StudentEntry() {
   const nameRef = useRef<HTMLElement | null>(null)
   const schoolId = Form.useWatch('schoolId', form)
 
-  useEffect(() => {
+  // The draft this browser kept, else a blank entry for the class the list was showing.
+  const [initial] = useState<Json>(() => {
     const draft = localStorage.getItem(DRAFT_KEY)
-    const start = draft ? (JSON.parse(draft) as Json) : blank(query.get('schoolId') ?? undefined, query.get('classId') ?? undefined)
-    form.setFieldsValue(start)
+    return draft ? (JSON.parse(draft) as Json) : blank(query.get('schoolId') ?? undefined, query.get('classId') ?? undefined)
+  })
+  useEffect(() => {
     get('/api/v1/schools?limit=500').then(r => {
       setSchools(r.items)
       if (!form.getFieldValue('schoolId') && r.items.length === 1) form.setFieldValue('schoolId', r.items[0].id)
     })
-  }, [])
+  }, [form])
   useEffect(() => {
     if (!schoolId) return
     get(`/api/v1/classes${qs({ schoolId, limit: 500 })}`).then(r => {
@@ -59,6 +61,12 @@ export default function StudentEntry() {
     localStorage.setItem(DRAFT_KEY, JSON.stringify({ ...all, ...form.getFieldsValue() }))
   }
 
+  /** Every field emptied, then the shared defaults and the same school and class. */
+  const startBlank = (schoolId?: string, classId?: string) => {
+    form.setFieldsValue({ ...Object.fromEntries(typedFields('students').map(f => [f.key, undefined])), ...blank(schoolId, classId) })
+    form.setFields(typedFields('students').map(f => ({ name: f.key, errors: [] })))
+  }
+
   const save = async (values: Json) => {
     setBusy(true)
     setError(null)
@@ -68,8 +76,7 @@ export default function StudentEntry() {
       localStorage.removeItem(DRAFT_KEY)
       setSaved(s => [created, ...s])
       message.success(`已保存：${created.name}`)
-      form.resetFields()
-      form.setFieldsValue(blank(values.schoolId, values.classId))
+      startBlank(values.schoolId, values.classId)
       nameRef.current?.focus()
     } catch (e) {
       const rest = showFieldErrors(form, e)
@@ -83,7 +90,7 @@ export default function StudentEntry() {
   return (
     <Card title="录入学生" size="small" extra={<Button onClick={() => navigate('/students')}>返回列表</Button>}>
       {error && <Alert type="error" showIcon title={error} style={{ marginBottom: 12 }} id="entry-error" />}
-      <Form form={form} layout="vertical" onFinish={save} onValuesChange={onValuesChange} size="small" id="student-entry">
+      <Form form={form} layout="vertical" initialValues={initial} onFinish={save} onValuesChange={onValuesChange} size="small" id="student-entry">
         <Row gutter={12}>
           <Col span={12}>
             <Form.Item label="学校" name="schoolId" rules={[{ required: true, message: '请选择学校' }]} style={{ marginBottom: 10 }}>
@@ -97,7 +104,11 @@ export default function StudentEntry() {
           </Col>
           {fields.map(f => (
             <Col key={f.key} xs={12} md={8} xl={6}>
-              {f.key === 'name' ? (
+              {f.key === 'studentNo' ? (
+                <Form.Item label={f.label} name="studentNo" style={{ marginBottom: 10 }}>
+                  <Input id="studentNo" placeholder="留空则由系统生成" autoComplete="off" />
+                </Form.Item>
+              ) : f.key === 'name' ? (
                 <Form.Item label={f.label} name="name" required style={{ marginBottom: 10 }}>
                   <NameInput inputRef={nameRef} />
                 </Form.Item>
@@ -139,8 +150,7 @@ export default function StudentEntry() {
             tabIndex={-1}
             onClick={() => {
               localStorage.removeItem(DRAFT_KEY)
-              form.resetFields()
-              form.setFieldsValue(blank(form.getFieldValue('schoolId'), form.getFieldValue('classId')))
+              startBlank(form.getFieldValue('schoolId'), form.getFieldValue('classId'))
             }}
           >
             清空
