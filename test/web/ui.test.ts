@@ -46,11 +46,14 @@ async function apiLoginAt(url: string, username: string, secret: string, step: n
   return { call: send }
 }
 
+// A build, three nodes and a browser: on a busy machine more than the suite's default 300 s.
+t.setTimeout(600_000)
+
 t.test('R-D.6 R-25.1 schools and bureaus work in the browser on their own node', async t => {
   const built: string[] = []
   await ensureWebBuilt(s => built.push(s))
   if (built.length) t.comment(built.join('').trim())
-  const [, city, county] = await startFederation(t)
+  const [, city, county] = await startFederation(t, { readyMs: 180000 })
   const browser = await startBrowser(t)
   t.comment(`screenshots: ${SCREENSHOTS}`)
 
