@@ -7,7 +7,7 @@ import './app.css'
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
-    <ConfigProvider locale={zhCN} theme={{ token: { borderRadius: 4 } }} componentSize="middle">
+    <ConfigProvider locale={zhCN} theme={{ token: { borderRadius: 4 } }} componentSize="middle" button={{ autoInsertSpace: false }}>
       <AntApp>
         <App />
       </AntApp>
