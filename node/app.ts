@@ -33,6 +33,7 @@ import importRoutes from './imports/routes.ts'
 import problemRoutes from './routes/api/problems.ts'
 import codeRoutes from './routes/codes.ts'
 import transfers from './transfers/routes.ts'
+import web from './plugins/web.ts'
 import { ERROR_CATALOGUES, ErrorReplySchema } from './routes/schemas.ts'
 import { CSRF_HEADER, SESSION_COOKIE, type RouteAccess } from './plugins/auth.ts'
 
@@ -134,6 +135,7 @@ const app: FastifyPluginAsync<AppDeps> = async (fastify, deps) => {
   await fastify.register(codeRoutes)
   await fastify.register(certificateRoutes)
   await fastify.register(transfers)
+  await fastify.register(web)
 }
 
 /**

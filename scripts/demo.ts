@@ -10,6 +10,7 @@ import { openStorage } from '../schema/db.ts'
 import { main as cli } from './cli.ts'
 import { seedNode } from './seed/index.ts'
 import { describeSeed } from './seed-command.ts'
+import { ensureWebBuilt } from './build-web.ts'
 import { redisAnswersAt, spawnNode, startPrivateRedis, stopProcess, waitReady } from './lib/processes.ts'
 
 /**
@@ -55,6 +56,8 @@ async function main(): Promise<number> {
     await createDemoAccounts(n.tier, dataDir)
   }
 
+  // Every node serves the web UI from node/web/dist/: built here when a source is newer.
+  await ensureWebBuilt(s => process.stdout.write(s))
   const children = NODES.map((n, i) =>
     spawnNode(join(root, n.dir), { ...DEMO_RELAXED, XUEJI_REDIS_URL: redisUrl, XUEJI_REDIS_PREFIX: `${redisPrefix}:${n.code}`, XUEJI_SERVER_PORT: String(basePort + i), XUEJI_NODE_PARENT_URL: i === 0 ? '' : urls[i - 1] }, join(root, n.dir, 'node.log')),
   )
@@ -103,7 +106,7 @@ async function main(): Promise<number> {
     return 1
   }
   process.stdout.write(
-    ['', 'Xueji demo federation is running (Ctrl-C stops it):', ...NODES.map((n, i) => `  ${n.tier.padEnd(8)} ${n.code} ${n.name}  ${urls[i]}   (API docs ${urls[i]}/docs)`), `  Redis    ${redisUrl}`, `  logs     ${root}/<tier>/node.log`, '', demoAccountsText(), ''].join('\n'),
+    ['', 'Xueji demo federation is running (Ctrl-C stops it):', ...NODES.map((n, i) => `  ${n.tier.padEnd(8)} ${n.code} ${n.name}  web UI ${urls[i]}/   (API docs ${urls[i]}/docs)`), `  Redis    ${redisUrl}`, `  logs     ${root}/<tier>/node.log`, '', demoAccountsText(), ''].join('\n'),
   )
   return await Promise.race([failed, interrupted])
 }
@@ -167,6 +170,8 @@ function demoAccountsText(): string {
     '  grade-admin      grade administrator of its first class                       county node',
     '  teacher          teacher of that class                                        county node',
     '  student          a student of that class (own record only)                    county node',
+    '',
+    'Open a web UI address above in a browser and sign in with one of these accounts.',
     '',
     'Relaxed for the demo only (XUEJI_SECURITY_DEMO_LOGIN_WITHOUT_TOTP=true on these three processes):',
     '  administrators sign in without a TOTP authenticator. A node started with `xueji start` requires',

@@ -43,7 +43,7 @@ export async function cli(args: string[]): Promise<string> {
   return out
 }
 
-export async function startFederation(t: Test, opts: { redisUrl?: string; sync?: Record<string, unknown> } = {}): Promise<RealNode[]> {
+export async function startFederation(t: Test, opts: { redisUrl?: string; sync?: Record<string, unknown>; readyMs?: number } = {}): Promise<RealNode[]> {
   // Not t.testdir(): a tap run started elsewhere in this tree may clear .tap/fixtures under a
   // long test; the nodes' own directory under the OS temp dir is ours alone.
   const root = mkdtempSync(join(tmpdir(), 'xueji-fed-'))
@@ -73,7 +73,7 @@ export async function startFederation(t: Test, opts: { redisUrl?: string; sync?:
       storage: openStorage(join(dir, 'xueji.db')),
       async start() {
         node.process = spawnNode(dir, {}, join(root, `${s.tier}.log`))
-        await waitReady(urls[i], 240000, node.process)
+        await waitReady(urls[i], opts.readyMs ?? 240000, node.process)
       },
       async stop() {
         if (node.process) await stopProcess(node.process)

@@ -1,0 +1,197 @@
+/**
+ * The web UI end to end (issue 12): Debian chromium against three real node processes (province,
+ * city, county; test/federation/lib/federation.ts). Setup goes through the HTTP API; everything the
+ * test proves is done in the browser, as the registrar would. One browser and one federation for
+ * the whole file.
+ */
+import t from 'tap'
+import * as fx from '../records/fixtures.ts'
+import { TEST_PASSWORD } from '../helper.ts'
+import { totpCode, timeStep } from '../../node/auth/totp.ts'
+import { SESSION_COOKIE } from '../../node/plugins/auth.ts'
+import { ensureWebBuilt } from '../../scripts/build-web.ts'
+import { apiLogin, startFederation, type ApiSession } from '../federation/lib/federation.ts'
+import { SCREENSHOTS, choose, startBrowser, uiLogin } from './lib.ts'
+
+type Json = Record<string, any>
+const SCHOOL = '3301060101'
+
+const ok = (r: { status: number; json: Json }, status: number, what: string) => {
+  if (r.status !== status) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.json)}`)
+  return r.json
+}
+
+async function poll<T>(what: string, probe: () => Promise<T | undefined | false>, ms = 60000): Promise<T> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const v = await probe()
+    if (v) return v
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise(r => setTimeout(r, 200))
+  }
+}
+
+/** A session through the API with a known TOTP code step (the browser signs in with later steps). */
+async function apiLoginAt(url: string, username: string, secret: string, step: number): Promise<ApiSession> {
+  const login = await fetch(`${url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password: TEST_PASSWORD }) })
+  const json = (await login.json()) as Json
+  const cookie = login.headers.getSetCookie().find(c => c.startsWith(`${SESSION_COOKIE}=`))!.split(';')[0]
+  const headers = { cookie, 'x-csrf-token': json.csrfToken as string }
+  const send = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${url}${path}`, { method, headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) })
+    const text = await res.text()
+    return { status: res.status, json: text ? JSON.parse(text) : {} }
+  }
+  ok(await send('POST', '/api/v1/auth/totp/verify', { code: totpCode(secret, step) }), 200, 'totp')
+  return { call: send }
+}
+
+// A build, three nodes and a browser: on a busy machine more than the suite's default 300 s.
+t.setTimeout(600_000)
+
+t.test('R-D.6 R-25.1 schools and bureaus work in the browser on their own node', async t => {
+  const built: string[] = []
+  await ensureWebBuilt(s => built.push(s))
+  if (built.length) t.comment(built.join('').trim())
+  const [, city, county] = await startFederation(t, { readyMs: 180000 })
+  const browser = await startBrowser(t)
+  t.comment(`screenshots: ${SCREENSHOTS}`)
+
+  // The county's first administrator enrols the authenticator in the browser (the page shows the
+  // secret); the test plays the authenticator.
+  const admin = await (await browser.context()).newPage()
+  let secret = ''
+  await uiLogin(admin, county.url, 'admin', TEST_PASSWORD, shown => {
+    secret = shown ?? ''
+    return totpCode(secret, timeStep(Date.now()) - 1)
+  })
+  t.ok(secret, 'the administrator enrolled TOTP at the first login in the browser')
+  await browser.shot(admin, '01-bureau-home')
+
+  // Setup through the API: the school, its class and the school's accounts.
+  const bureau = await apiLoginAt(county.url, 'admin', secret, timeStep(Date.now()))
+  ok(await bureau.call('POST', '/api/v1/units', fx.unit()), 201, 'unit')
+  const school = ok(await bureau.call('POST', '/api/v1/schools', fx.school()), 201, 'school')
+  const klass = ok(await bureau.call('POST', '/api/v1/classes', { ...fx.klass(), schoolId: school.id }), 201, 'class')
+  ok(await bureau.call('POST', '/api/v1/accounts', { username: 'xiaozhang', password: TEST_PASSWORD, role: 'school_admin', scope: { kind: 'schools', schools: [SCHOOL] }, leader: true }), 201, 'school admin')
+  const head = await apiLogin(county, 'xiaozhang')
+  const classScope = { kind: 'classes', school: SCHOOL, classes: [klass.id] }
+  ok(await head.call('POST', '/api/v1/accounts', { username: 'laoshi', password: TEST_PASSWORD, role: 'teacher', scope: classScope }), 201, 'teacher')
+  ok(await head.call('POST', '/api/v1/accounts', { username: 'nianji', password: TEST_PASSWORD, role: 'grade_admin', scope: classScope }), 201, 'grade admin')
+  const cityAdmin = await apiLogin(city)
+  ok(await cityAdmin.call('POST', '/api/v1/accounts', { username: 'shiju', password: TEST_PASSWORD, role: 'bureau_user', scope: { kind: 'bureau', node: '330100' } }), 201, 'city user')
+
+  let entered: Json = {}
+  let second: Json = {}
+  await t.test('R-D.6 R-10.1 a teacher enters a student with a guardian, sees the field error of a bad ID number, fixes it and saves', async t => {
+    const page = await (await browser.context()).newPage()
+    await uiLogin(page, county.url, 'laoshi', TEST_PASSWORD)
+    await page.click('.ant-menu >> text=学生学籍')
+    await page.click('button:has-text("录入学生")')
+    await page.waitForSelector('#student-entry')
+    // School and class are the teacher's own: pre-filled.
+    await page.locator('#student-entry').getByText('杭州市西湖区文三路小学').first().waitFor()
+    await page.locator('#student-entry').getByText('四年级（1）班').first().waitFor()
+    const good = fx.idNumber('2016-04-21', '2', 3)
+    const bad = good.slice(0, 17) + (good[17] === '0' ? '1' : '0')
+    await page.fill('#name', '林小雨')
+    await page.fill('#idNumber', bad)
+    await page.waitForFunction(() => (document.querySelector('#birthDate') as HTMLInputElement | null)?.value === '2016-04-21')
+    t.pass('the birth date is read from the ID number as it is typed')
+    await page.fill('#guardians-0-name', '林大山')
+    await choose(page, '#guardians-0-relationship', '父亲')
+    await page.fill('#guardians-0-phone', '13912345678')
+    const refused = page.waitForResponse(r => r.url().endsWith('/api/v1/students') && r.request().method() === 'POST')
+    await page.press('#name', 'Enter')
+    t.equal((await refused).status(), 400, 'Enter sent the entry; the node refused the bad ID number')
+    const error = page.locator('.ant-form-item', { has: page.locator('#idNumber') }).locator('.ant-form-item-explain-error')
+    await error.waitFor()
+    const fieldError = (await error.textContent()) ?? ''
+    t.match(fieldError, /身份证/, `the API's field error shows under the ID number: ${fieldError}`)
+    await browser.shot(page, '02-entry-field-error')
+    t.equal((await head.call('GET', '/api/v1/students')).json.total, 0, 'nothing was saved')
+    await page.fill('#idNumber', good)
+    const saved = page.waitForResponse(r => r.url().endsWith('/api/v1/students') && r.request().method() === 'POST', { timeout: 60000 })
+    await page.press('#idNumber', 'Enter')
+    const answer = await saved
+    t.equal(answer.status(), 201, `saved: ${answer.status() === 201 ? '' : await answer.text()}`)
+    await page.waitForSelector('#entry-saved')
+    t.equal(await page.inputValue('#name'), '', 'Enter saved and opened the next blank record')
+    await browser.shot(page, '03-entry-saved')
+    const list = ok(await head.call('GET', '/api/v1/students?q=林小雨'), 200, 'list').items as Json[]
+    t.equal(list.length, 1, 'the student is on the node')
+    entered = ok(await head.call('GET', `/api/v1/students/${list[0].id}`), 200, 'read')
+    t.match(entered, { schoolId: school.id, classId: klass.id, gender: '2', birthDate: '2016-04-21', verifyState: 'entered' })
+    t.match(entered.guardians, [{ relationship: '51' }], 'with the guardian (its name and phone are masked without a grant)')
+    t.equal(entered.guardians.length, 1)
+  })
+
+  await t.test('R-D.6 R-18.1 the grade administrator verifies the entered student from the home page queue', async t => {
+    const page = await (await browser.context()).newPage()
+    await uiLogin(page, county.url, 'nianji', TEST_PASSWORD)
+    await page.locator('#verification-queue a:has-text("核对")').first().click()
+    await page.waitForSelector('#student-card')
+    t.equal(await page.locator('#verify-state').textContent(), '待核对')
+    await browser.shot(page, '04-student-card')
+    await page.click('#verify-ok')
+    await page.waitForFunction(() => document.querySelector('#verify-state')?.textContent === '已核对')
+    t.equal((await head.call('GET', `/api/v1/students/${entered.id}`)).json.verifyState, 'verified', 'verified on the node')
+  })
+
+  await t.test('R-D.6 R-20.1 the bureau administrator approves and carries out a status change', async t => {
+    const other = (second = ok(await head.call('POST', '/api/v1/students', { ...fx.student({ idNumber: fx.idNumber('2016-03-15', '1', 9), studentNo: null, name: '周小川' }), schoolId: school.id, classId: klass.id }), 201, 'second student'))
+    const today = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10)
+    const applied = ok(await head.call('POST', `/api/v1/students/${other.id}/status-changes`, { changeType: '11', changeDate: today, reason: '因病休学' }), 201, 'apply')
+    await admin.goto(`${county.url}/status-changes`)
+    await admin.locator('.xj-review').first().click()
+    await admin.fill('#approval-doc-no', '西教〔2026〕12号')
+    const reviewed = admin.waitForResponse(r => r.url().endsWith(`/status-changes/${applied.id}/review`))
+    await admin.click('#review-submit')
+    const answer = await reviewed
+    t.equal(answer.status(), 200, `reviewed ${answer.status() === 200 ? '' : await answer.text()}`)
+    await admin.locator('button:has-text("办理")').first().waitFor()
+    await browser.shot(admin, '05-status-change-approved')
+    t.match((await head.call('GET', `/api/v1/students/${other.id}`)).json.statusChanges, [{ id: applied.id, processingStatus: '3', approvalDocNo: '西教〔2026〕12号' }], 'approved with its document number')
+    await admin.locator('button:has-text("办理")').first().click()
+    await poll('carried out', async () => (await head.call('GET', `/api/v1/students/${other.id}`)).json.state === 'suspended')
+    t.pass('carried out: the student is suspended')
+  })
+
+  await t.test('R-D.6 R-17.3 a city user sees the county\'s student in the city\'s statistics after sync', async t => {
+    const cityUser = await apiLogin(city, 'shiju')
+    const atCounty = (await head.call('GET', '/api/v1/students')).json.total as number
+    await poll('the county\'s students at the city', async () => (await cityUser.call('GET', '/api/v1/students')).json.total === atCounty)
+    const expected = ok(await cityUser.call('GET', '/api/v1/statistics/students?by=gender'), 200, 'stats').total as number
+    const page = await (await browser.context()).newPage()
+    await uiLogin(page, city.url, 'shiju', TEST_PASSWORD)
+    await page.click('.ant-menu >> text=统计分析')
+    await page.waitForSelector('#stats-total')
+    await page.waitForSelector('.xj-chart canvas')
+    t.equal(Number(await page.locator('#stats-total').textContent()), expected, `the city's total (${expected}) is shown`)
+    t.ok(expected >= 1, 'and counts the county\'s student')
+    t.ok(await page.locator('#stats-units >> text=西湖区').count(), 'drill-down lists the county')
+    await browser.shot(page, '06-city-statistics')
+    await page.locator('#stats-units a:has-text("西湖区")').click()
+    await page.waitForSelector('.ant-breadcrumb >> text=西湖区')
+    await page.click('.ant-menu >> text=学生学籍')
+    await page.fill('#student-search', '林小雨')
+    await page.press('#student-search', 'Enter')
+    await page.locator('#students-table >> text=林小雨').waitFor()
+    await browser.shot(page, '07-city-students')
+  })
+
+  await t.test('R-D.6 R-17.7 a student signs in and sees only their own record', async t => {
+    ok(await head.call('POST', '/api/v1/accounts', { username: 'linxiaoyu', password: TEST_PASSWORD, role: 'student', scope: { kind: 'student', school: SCHOOL, studentId: entered.id } }), 201, 'student account')
+    const page = await (await browser.context()).newPage()
+    await uiLogin(page, county.url, 'linxiaoyu', TEST_PASSWORD)
+    await page.waitForSelector('#student-card')
+    t.match(await page.locator('#student-card .ant-card-head').textContent(), /林小雨/, 'the home page is their own 学籍卡')
+    t.equal(await page.locator('.ant-menu-item').count(), 1, 'no other page in the menu')
+    await browser.shot(page, '08-student-own-record')
+    const seen = await page.evaluate(async () => (await (await fetch('/api/v1/students')).json()) as { items: Array<{ name: string }> })
+    t.same(seen.items.map(s => s.name), ['林小雨'], 'the API behind the page answers their record alone')
+    await page.goto(`${county.url}/students/${second.id}`)
+    await page.locator('text=没有找到该学生').waitFor()
+    t.pass('another student\'s page answers not found')
+  })
+})
