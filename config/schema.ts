@@ -159,6 +159,12 @@ export const ConfigSchema = Type.Object(
       },
       'Code tables.',
     ),
+    exports: obj(
+      {
+        keepDays: Type.Number({ exclusiveMinimum: 0, default: 7, description: 'Finished export files (CSV, Excel) are deleted this many days after they were finished; a download after that answers EXPORT_EXPIRED.' }),
+      },
+      'Exports of lists and statistics tables (R-D.7).',
+    ),
   },
   { additionalProperties: false },
 )

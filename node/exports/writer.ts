@@ -12,6 +12,8 @@ export type Cell = string | number | boolean | null | undefined
 export interface SheetWriter {
   /** Writes one row; awaits when the file stream asks the writer to wait (backpressure). */
   row(values: Cell[]): Promise<void>
+  /** Starts the next table: a new sheet in Excel; in CSV a blank line, the table's name, then its header. */
+  sheet(name: string, header: string[]): Promise<void>
   close(): Promise<void>
 }
 
@@ -36,6 +38,11 @@ export async function openSheetWriter(file: string, format: ExportFormat, sheetN
     await line(header)
     return {
       row: line,
+      async sheet(name, next) {
+        await line([])
+        await line([name])
+        await line(next)
+      },
       close: () => new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve()))),
     }
   }
@@ -43,21 +50,26 @@ export async function openSheetWriter(file: string, format: ExportFormat, sheetN
   await once(stream, 'open')
   // No shared strings and no styles: both would be kept in memory until the end.
   const book = new ExcelJS.stream.xlsx.WorkbookWriter({ stream, useSharedStrings: false, useStyles: false })
-  const sheet = book.addWorksheet(sheetName)
+  let sheet = book.addWorksheet(sheetName)
   sheet.addRow(header).commit()
   // exceljs commits each row into the zip entry's PassThrough without waiting for it, so rows pile
   // up in memory faster than deflate takes them (100,000 rows: over 1 GB, measured). Waiting for
   // that stream to drain every few hundred rows keeps the writer's memory flat.
-  const entry = (sheet as unknown as { stream: { pipes?: Array<NodeJS.EventEmitter & { _writableState?: { length: number; highWaterMark: number } }> } }).stream
+  type Entry = { stream: { pipes?: Array<NodeJS.EventEmitter & { _writableState?: { length: number; highWaterMark: number } }> } }
   let pending = 0
   return {
     async row(values) {
       sheet.addRow(values.map(v => (v === undefined ? null : v))).commit()
       if (++pending % 200 !== 0) return
-      for (const p of entry.pipes ?? []) {
+      for (const p of (sheet as unknown as Entry).stream.pipes ?? []) {
         const state = p._writableState
         if (state && state.length > state.highWaterMark) await once(p, 'drain')
       }
+    },
+    async sheet(name, next) {
+      sheet.commit()
+      sheet = book.addWorksheet(name)
+      sheet.addRow(next).commit()
     },
     async close() {
       sheet.commit()

@@ -106,6 +106,8 @@ const person = (): Field[] => [
   f('currentAddress', '现住址', 'name'),
   f('householdRegistration', '户口所在地', 'place'),
   code('floatingStatus', '流动人口状况', 'floating_status'),
+  code('householdType', '户口性质', 'household_type'),
+  code('leftBehind', '留守儿童', 'left_behind'),
   req('country', '国籍/地区', 'code', { table: 'country' }),
   f('phone', '联系电话', 'phone'),
   f('postalAddress', '通信地址', 'name'),

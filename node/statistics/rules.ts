@@ -6,7 +6,7 @@
 import { subtreePrefix } from '../auth/access.ts'
 
 /** What is counted. */
-export const SUBJECTS = ['students', 'children', 'school-teachers', 'kindergarten-teachers'] as const
+export const SUBJECTS = ['students', 'children', 'school-teachers', 'kindergarten-teachers', 'schools', 'kindergartens'] as const
 export type Subject = (typeof SUBJECTS)[number]
 
 /**
@@ -65,6 +65,8 @@ function personDimensions(kind: 'student' | 'child', provincePrefix: string): Re
     { key: 'ethnicity', label: '民族', expr: 't.ethnicity', codeTable: 'ethnicity' },
     { key: 'household', label: '户口所在地', expr: HOUSEHOLD(provincePrefix), labels: HOUSEHOLD_LABELS },
     { key: 'floating', label: '流动人口状况（随迁子女）', expr: 't.floating_status', codeTable: 'floating_status' },
+    { key: 'householdType', label: '户口性质', expr: 't.household_type', codeTable: 'household_type' },
+    { key: 'leftBehind', label: '留守儿童', expr: 't.left_behind', codeTable: 'left_behind' },
     { key: 'state', label: student ? '学籍状态' : '在园状态', expr: 't.state', labels: student ? STUDENT_STATE_LABELS : CHILD_STATE_LABELS },
     { key: 'category', label: student ? '学生类别（随班就读、残疾）' : '幼儿类别（残疾）', expr: student ? 't.student_category' : 't.child_category', codeTable: student ? 'student_category' : 'child_category' },
     ...(student
@@ -93,6 +95,21 @@ function teacherDimensions(): Record<string, Dimension> {
   return Object.fromEntries(dims.map(d => [d.key, d]))
 }
 
+/** Schools and kindergartens themselves, by their own attributes. */
+function unitDimensions(kind: 'school' | 'kindergarten'): Record<string, Dimension> {
+  const dims: Dimension[] =
+    kind === 'school'
+      ? [
+          { key: 'schoolCategory', label: '学校类别', expr: 't.category', codeTable: 'school_category' },
+          { key: 'runType', label: '学校办别', expr: 't.run_type', codeTable: 'school_run_type' },
+        ]
+      : [
+          { key: 'nature', label: '办园性质', expr: 't.nature', codeTable: 'kindergarten_nature' },
+          { key: 'rating', label: '幼儿园等级', expr: 't.rating', codeTable: 'kindergarten_grade' },
+        ]
+  return Object.fromEntries(dims.map(d => [d.key, d]))
+}
+
 /** The subjects of a node in the province whose codes start with `provincePrefix` (two digits). */
 export function subjectSpecs(provincePrefix: string): Record<Subject, SubjectSpec> {
   return {
@@ -115,6 +132,16 @@ export function subjectSpecs(provincePrefix: string): Record<Subject, SubjectSpe
       table: 'kindergarten_teachers', label: '幼儿园教师',
       unitCode: '(select k.kindergarten_code from kindergartens k where k.id = t.kindergarten_id)', unitTable: 'kindergartens', unitCodeColumn: 'kindergarten_code', unitIdColumn: 't.kindergarten_id',
       dimensions: teacherDimensions(),
+    },
+    schools: {
+      table: 'schools', label: '学校',
+      unitCode: 't.school_code', unitTable: 'schools', unitCodeColumn: 'school_code', unitIdColumn: 't.id',
+      dimensions: unitDimensions('school'),
+    },
+    kindergartens: {
+      table: 'kindergartens', label: '幼儿园',
+      unitCode: 't.kindergarten_code', unitTable: 'kindergartens', unitCodeColumn: 'kindergarten_code', unitIdColumn: 't.id',
+      dimensions: unitDimensions('kindergarten'),
     },
   }
 }

@@ -122,7 +122,7 @@ export function createStatisticsService(deps: StatisticsServiceDeps) {
       throw unknown()
     }
     if (s.kind === 'classes') {
-      if (!spec.classTable) throw statisticsError('STATS_SCOPE_TOO_NARROW', '教师按学校统计；您的账号只能查看所带班级的统计')
+      if (!spec.classTable) throw statisticsError('STATS_SCOPE_TOO_NARROW', '教师、学校和幼儿园按学校统计；您的账号只能查看所带班级的学生统计')
       if (unit === undefined) return { level: 'classes', school: s.school, classes: [...s.classes] }
       if (s.classes.includes(unit)) return { level: 'classes', school: s.school, classes: [unit] }
       throw unknown()

@@ -31,7 +31,7 @@ export const children = sqliteTable(
     index('children_initials').on(t.pinyinInitials, t.state, t.homeNode),
     index('children_dup').on(t.name, t.gender, t.birthDate),
     // Statistics (node/statistics): counted from this index alone, like students_stats.
-    index('children_stats').on(t.state, t.homeNode, t.classId, t.kindergartenCode, t.gender, t.ethnicity, t.birthDate, t.childCategory, t.floatingStatus, t.householdRegistration, t.entryYm),
+    index('children_stats').on(t.state, t.homeNode, t.classId, t.kindergartenCode, t.gender, t.ethnicity, t.birthDate, t.childCategory, t.floatingStatus, t.householdRegistration, t.entryYm, t.householdType, t.leftBehind),
   ],
 )
 

@@ -44,6 +44,10 @@ export const personColumns = () => ({
   householdRegistration: text('household_registration'),
   /** 流动人口状况 (floating_status) */
   floatingStatus: text('floating_status'),
+  /** 户口性质 (household_type): agricultural, non-agricultural, resident */
+  householdType: text('household_type'),
+  /** 留守儿童 (left_behind): not left behind, one parent or both parents away for work */
+  leftBehind: text('left_behind'),
   /** 国别 (country, GB/T 2659 alpha-3) */
   country: text('country').notNull().default('CHN'),
   /** 联系电话 */

@@ -50,7 +50,7 @@ export const students = sqliteTable(
     index('students_dup').on(t.name, t.gender, t.birthDate),
     // Statistics (node/statistics): every dimension is counted from this index alone, over the
     // range of one state and one subtree of home nodes, so a province replica is never read row by row.
-    index('students_stats').on(t.state, t.homeNode, t.classId, t.schoolCode, t.gender, t.ethnicity, t.birthDate, t.studentCategory, t.floatingStatus, t.householdRegistration, t.enrolmentYm),
+    index('students_stats').on(t.state, t.homeNode, t.classId, t.schoolCode, t.gender, t.ethnicity, t.birthDate, t.studentCategory, t.floatingStatus, t.householdRegistration, t.enrolmentYm, t.householdType, t.leftBehind),
   ],
 )
 

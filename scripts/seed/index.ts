@@ -74,6 +74,7 @@ export function seedNode(storage: Storage, o: SeedOptions): SeedResult {
       clock,
     },
     rng,
+    extra: new Rng(`${o.seed ?? 1}:extra`),
     area: nodeArea(o.node.tier, o.node.code),
     cal: schoolCalendar(chinaDate),
     now,

@@ -11,6 +11,8 @@ import { SEED_ACTOR, type Row, type SeedWriter } from './writer.ts'
 /** Everything the generators share for one seeding run. */
 export interface SeedContext {
   rng: Rng
+  /** A second stream for fields added after the first edition (户口性质, 留守儿童): drawing them leaves every earlier field of a seed as it was. */
+  extra: Rng
   area: NodeArea
   cal: SchoolCalendar
   /** ISO timestamp written as created_at / updated_at / entered_at. */
@@ -103,6 +105,11 @@ const ETHNICITY = new Weighted<string>([['01', 975], ['22', 8], ['06', 4], ['15'
 const SHE = new Weighted<string>([['01', 70], ['22', 30]])
 export const ethnicity = (rng: Rng, county: County) => (county.code === '331127' ? SHE.draw(rng) : ETHNICITY.draw(rng))
 
+const HOUSEHOLD_URBAN = new Weighted<string>([['1', 25], ['2', 35], ['3', 40]])
+const HOUSEHOLD_RURAL = new Weighted<string>([['1', 65], ['2', 10], ['3', 25]])
+const LEFT_BEHIND_URBAN = new Weighted<string>([['0', 96], ['1', 3], ['2', 1]])
+const LEFT_BEHIND_RURAL = new Weighted<string>([['0', 85], ['1', 10], ['2', 5]])
+
 const BLOOD = new Weighted<string>([['0', 25], ['1', 21], ['2', 18], ['3', 7], ['4', 27], ['9', 2]])
 
 export interface PersonOptions {
@@ -158,6 +165,9 @@ export function person(ctx: SeedContext, o: PersonOptions): Person {
       current_address: addr,
       household_registration: elsewhere && elsewhere.code !== o.county.code ? elsewhere.code : division,
       floating_status: elsewhere && elsewhere.code !== o.county.code ? '2' : '1',
+      household_type: (o.county.urban ? HOUSEHOLD_URBAN : HOUSEHOLD_RURAL).draw(ctx.extra),
+      // A child living away from its registration lives with its parents.
+      left_behind: elsewhere ? '0' : (o.county.urban ? LEFT_BEHIND_URBAN : LEFT_BEHIND_RURAL).draw(ctx.extra),
       country: 'CHN',
       phone: mobile(rng),
       postal_address: addr,

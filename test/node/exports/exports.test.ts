@@ -2,6 +2,8 @@
  * Exports (R-D.7): a filtered list and a statistics table, as CSV and Excel, written by the job
  * on the real Redis queue, masked, audited, and only for the account that asked.
  */
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import t from 'tap'
 import ExcelJS from 'exceljs'
 import { buildTestApp, loginAs } from '../../helper.ts'
@@ -89,6 +91,47 @@ t.test('exports of a seeded county', async t => {
       const res = await app.inject({ method: 'GET', url, headers: bureau.headers })
       t.equal(res.statusCode, 404, `${url} is hidden from another account`)
     }
+  })
+
+  t.test('R-17.3 R-D.7 the annual tables export: four sheets in Excel, four sections in CSV, audited', async t => {
+    const period = 'from=2025-09-01&to=2026-08-31'
+    const annual = (await app.inject({ method: 'GET', url: `/api/v1/statistics/annual?${period}`, headers: bureau.headers })).json()
+    const tables = [annual.inSchoolByGrade, annual.entrantsByGrade, annual.graduatesByGrade, annual.statusChangesByType]
+    const query = { from: '2025-09-01', to: '2026-08-31' }
+    const xlsx = await exportFile(app, bureau, { kind: 'annual', format: 'xlsx', query })
+    const book = new ExcelJS.Workbook()
+    await book.xlsx.load(xlsx.file as unknown as ArrayBuffer)
+    t.equal(book.worksheets.length, 4, 'a sheet per table')
+    for (const [i, table] of tables.entries()) {
+      const sheet = book.worksheets[i]!
+      const values = (n: number) => (sheet.getRow(n).values as unknown[]).slice(1)
+      t.same(values(1), [table.label, '人数'], `${table.label}: header`)
+      t.same(Array.from({ length: table.rows.length }, (_, n) => values(n + 2)), table.rows.map((r: Row) => [r.label, r.count]), `${table.label}: a line per key, as the route answers`)
+      t.same(values(sheet.rowCount), ['合计', table.total], `${table.label}: the total`)
+    }
+    const csv = csvRows((await exportFile(app, bureau, { kind: 'annual', format: 'csv', query })).file)
+    for (const table of tables.slice(1)) t.ok(csv.some(r => r.length === 1 && r[0]!.startsWith(table.label)), `the CSV names the section ${table.label}`)
+    t.equal(csv.filter(r => r[0] === '合计').length, 4, 'and ends each with its total')
+    const audit = readAudit(app.storage).filter(e => e.targetId === xlsx.record.id).map(e => e.action)
+    t.same(audit, ['export.request', 'export.done', 'export.download'])
+    const ask = async (payload: object) => (await app.inject({ method: 'POST', url: '/api/v1/exports', headers: bureau.headers, payload })).json().code
+    t.equal(await ask({ kind: 'annual', format: 'csv', query: { from: '2025-09-01' } }), 'EXPORT_QUERY_INVALID', 'a period needs both ends')
+    t.equal(await ask({ kind: 'annual', format: 'csv', query: { from: '2026-09-01', to: '2026-01-01' } }), 'STATS_PERIOD_INVALID')
+  })
+
+  t.test('R-D.7 a finished file is deleted after exports.keepDays; its download then answers EXPORT_EXPIRED', async t => {
+    const { record } = await exportFile(app, bureau, { kind: 'statistics', format: 'csv', query: { subject: 'schools', by: 'schoolCategory' } })
+    const file = join(app.dataDir, 'exports', `${record.id}.csv`)
+    t.ok(existsSync(file))
+    t.equal(app.exports.expire(new Date(Date.parse(record.finishedAt) + 6.9 * 86_400_000)), 0, 'kept for 7 days (the default)')
+    t.ok(existsSync(file))
+    t.ok(app.exports.expire(new Date(Date.parse(record.finishedAt) + 7.1 * 86_400_000)) >= 1, 'deleted after them')
+    t.notOk(existsSync(file), 'the file is gone')
+    const res = await app.inject({ method: 'GET', url: `/api/v1/exports/${record.id}/file`, headers: bureau.headers })
+    t.equal(res.statusCode, 410)
+    t.equal(res.json().code, 'EXPORT_EXPIRED')
+    t.equal((await app.inject({ method: 'GET', url: `/api/v1/exports/${record.id}`, headers: bureau.headers })).json().state, 'expired')
+    t.ok(readAudit(app.storage).some(e => e.targetId === record.id && e.action === 'export.expire'), 'the deletion is audited')
   })
 
   t.test('bad export requests: stable codes and nothing recorded', async t => {
