@@ -99,23 +99,30 @@ export function createInbox(deps: InboxDeps) {
       }
       const { body, manifest, kid } = verified
       // Earlier change sets of this origin still arriving go first (they settle, applied or refused).
-      if (ordered && body.origin === claimed && body.seq === claimedSeq) await ordered.before
+      if (ordered && body.origin === claimed && body.seq === claimedSeq) await ordered.earlier()
       return await withLock(body.origin, () => accept(sender, signed, body, manifest.hash, manifest.bytes, kid, times))
     } finally {
       ordered?.done()
     }
   }
 
-  /** Registers an arrival of `origin` seq `seq`: `before` settles when every earlier one in flight has. */
-  function arrival(origin: string, seq: number): { before: Promise<unknown>; done(): void } {
+  /** Registers an arrival of `origin` seq `seq`; `earlier()` settles when no earlier one is in flight. */
+  function arrival(origin: string, seq: number): { earlier(): Promise<void>; done(): void } {
     let mine = arriving.get(origin)
     if (!mine) arriving.set(origin, (mine = new Map()))
-    const earlier = [...mine].filter(([s]) => s < seq).map(([, p]) => p)
     let done!: () => void
     const settled = new Promise<void>(resolve => (done = resolve))
     mine.set(seq, settled)
+    const table = mine
     return {
-      before: Promise.all(earlier),
+      async earlier() {
+        // Earlier ones never wait for later ones, so this ends.
+        for (;;) {
+          const waiting = [...table].filter(([s]) => s < seq).map(([, p]) => p)
+          if (waiting.length === 0) return
+          await Promise.all(waiting)
+        }
+      },
       done() {
         done()
         if (mine.get(seq) === settled) mine.delete(seq)
