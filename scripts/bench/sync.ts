@@ -256,9 +256,9 @@ async function endToEnd(redisUrl: string): Promise<void> {
   const children: ChildProcess[] = []
   try {
     children.push(spawnNode(provDir, prof, logs.province))
-    await waitReady(urls[0], 60000, children[0])
+    await waitReady(urls[0], 180000, children[0])
     children.push(spawnNode(cityDir, prof, logs.city))
-    await waitReady(urls[1], 60000, children[1])
+    await waitReady(urls[1], 180000, children[1])
     const token = (dir: string, child: string) => cli(['join-token', '--data', dir, '--child', child]).then(s => /xjt_[A-Za-z0-9_-]+/.exec(s)![0])
     await cli(['enroll', '--data', cityDir, '--token', await token(provDir, '330100')])
     await cli(['enroll', '--data', countyDir, '--token', await token(cityDir, '330106')])
