@@ -66,7 +66,7 @@ export const ConfigSchema = Type.Object(
       {
         maxRows: Type.Integer({ minimum: 1, default: 1000, description: 'Most rows in one change set.' }),
         maxBytes: Type.Integer({ minimum: 1024, default: 4194304, description: 'Most bytes of row images in one change set.' }),
-        debounceMs: Type.Integer({ minimum: 0, default: 20, description: 'How long the packer waits after a commit to gather more rows.' }),
+        debounceMs: Type.Integer({ minimum: 0, default: 2, description: 'How long the packer waits after a commit to gather more rows.' }),
         reconcileIntervalMs: Type.Integer({ minimum: 1000, default: 15000, description: 'How often jobs missing from Redis are rebuilt from SQLite.' }),
         antiEntropyIntervalMs: Type.Integer({ minimum: 1000, default: 600000, description: 'How often the digest of owned rows is sent to the parent.' }),
         requestTimeoutMs: Type.Integer({ minimum: 100, default: 30000, description: 'Timeout of one HTTP request to the parent.' }),

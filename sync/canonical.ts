@@ -15,7 +15,52 @@ import { syncError } from './errors.ts'
  * @throws XuejiError `SYNC_MALFORMED` with `details.path` pointing at the offending value.
  */
 export function canonicalJson(value: unknown): string {
+  try {
+    return fast(value, 0)
+  } catch (err) {
+    if (err !== NOT_FAST) throw err
+  }
+  // Something fast() does not write: the careful writer names the path and the reason.
   return write(value, '$', new Set())
+}
+
+/** Thrown by `fast` when the value needs the careful writer (which refuses with a path). */
+const NOT_FAST = new Error('not canonicalisable on the fast path')
+
+/**
+ * The same text as `write` for values it accepts, without building paths or tracking the
+ * stack: a cycle shows as nesting beyond `MAX_JSON_DEPTH`. Throws `NOT_FAST` for anything else.
+ */
+function fast(value: unknown, depth: number): string {
+  if (value === null) return 'null'
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return JSON.stringify(value)
+    case 'number':
+      if (!Number.isFinite(value)) throw NOT_FAST
+      return JSON.stringify(value)
+    case 'object':
+      break
+    default:
+      throw NOT_FAST
+  }
+  if (depth >= MAX_JSON_DEPTH) throw NOT_FAST
+  if (Array.isArray(value)) {
+    let out = '['
+    for (let i = 0; i < value.length; i++) {
+      if (!(i in value)) throw NOT_FAST
+      out += (i === 0 ? '' : ',') + fast(value[i], depth + 1)
+    }
+    return out + ']'
+  }
+  const proto = Object.getPrototypeOf(value)
+  if (proto !== Object.prototype && proto !== null) throw NOT_FAST
+  const rec = value as Record<string, unknown>
+  const keys = Object.keys(rec).sort()
+  let out = '{'
+  for (let i = 0; i < keys.length; i++) out += (i === 0 ? '' : ',') + JSON.stringify(keys[i]) + ':' + fast(rec[keys[i]], depth + 1)
+  return out + '}'
 }
 
 /**
@@ -81,12 +126,31 @@ export function parseCanonicalJson(text: string): unknown {
   } catch {
     throw syncError('SYNC_MALFORMED', 'text is not valid JSON', { reason: 'not-json' })
   }
-  if (canonicalJson(value) !== text) {
+  // Native JSON.stringify gives the canonical text when every object's keys are already in
+  // sorted order (and JSON.parse yields only what JSON can carry); otherwise, or when it differs
+  // (integer-like keys, which V8 orders numerically), the canonical writer decides.
+  if (!(sortedWithin(value, 0) && JSON.stringify(value) === text) && canonicalJson(value) !== text) {
     throw syncError('SYNC_MALFORMED', 'JSON text is not in canonical form (key order, whitespace or number spelling)', {
       reason: 'not-canonical',
     })
   }
   return value
+}
+
+/** Whether every object in a parsed JSON value has its keys in sorted order, within `MAX_JSON_DEPTH`. */
+function sortedWithin(value: unknown, depth: number): boolean {
+  if (value === null || typeof value !== 'object') return true
+  if (depth >= MAX_JSON_DEPTH) return false
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!sortedWithin(value[i], depth + 1)) return false
+    return true
+  }
+  const keys = Object.keys(value)
+  for (let i = 0; i < keys.length; i++) {
+    if (i > 0 && !(keys[i - 1] < keys[i])) return false
+    if (!sortedWithin((value as Record<string, unknown>)[keys[i]], depth + 1)) return false
+  }
+  return true
 }
 
 /** SHA-256 as lowercase hex; strings are hashed as their UTF-8 bytes. */

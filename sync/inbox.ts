@@ -26,6 +26,7 @@ import { syncError, type SyncErrorCode } from './errors.ts'
 import { isPlainObject, isPositiveInt, openCompactJws, verifyJws, type Signer } from './keys.ts'
 import { signReceipt, type Receipt } from './receipt.ts'
 import type { KeyRegistry, SelfNode } from './registry.ts'
+import { lap, type StageTimes } from './stages.ts'
 
 /** What the inbox needs. */
 export interface InboxDeps {
@@ -44,6 +45,8 @@ export interface InboxDeps {
   onRefused?(origin: string, seq: number, bad: readonly BadRow[]): void
   /** Called after a commit whose rows raised notices (duplicates across nodes): tell the homes. */
   onNotices?(notices: readonly RowNotice[]): void
+  /** Called after a change set was applied, with the time of its receiving stages (sync/stages.ts). */
+  onTimed?(origin: string, seq: number, rows: number, times: StageTimes): void
 }
 
 /** A change set the receiver took: its receipt (JWS) and what it was. */
@@ -62,6 +65,9 @@ export function createInbox(deps: InboxDeps) {
   const insert = db.prepare(`insert into sync_change_sets (origin, seq, hash, prev, body, jws, kid, rows, bytes, created_at, received_from, stored_at, acked_at)
     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
   const locks = new Map<string, Promise<unknown>>()
+  // origin → claimed seq → settles when that arrival is done: a sender may have several change
+  // sets of one origin in flight, and a later one that finishes verifying first waits for them.
+  const arriving = new Map<string, Map<number, Promise<void>>>()
 
   const receipt = async (origin: string, seq: number, hash: string, status: Receipt['status']): Promise<Accepted> => ({
     receipt: await signReceipt({ receiver: deps.self.code, origin, seq, hash, appliedAt: new Date().toISOString(), status }, await deps.signer()),
@@ -79,16 +85,50 @@ export function createInbox(deps: InboxDeps) {
     if (typeof claimed !== 'string' || !inArea(sender, claimed)) {
       throw syncError('SYNC_ORIGIN_OUTSIDE_SUBTREE', `origin ${String(claimed)} is not in the subtree of ${sender.code}`, { origin: claimed ?? null, sender: sender.code })
     }
-    // (3)
-    let verified: Awaited<ReturnType<typeof verifyChangeSet>>
+    const claimedSeq = openCompactJws(signed.jws, CHANGESET_TYP).unverifiedPayload.seq
+    const ordered = isPositiveInt(claimedSeq) ? arrival(claimed, claimedSeq) : undefined
     try {
-      verified = await verifyChangeSet(signed, deps.registry)
-    } catch (err) {
-      if (err instanceof XuejiError && err.code === 'SYNC_MALFORMED') await holdIfSigned(sender, signed, err)
-      throw err
+      // (3)
+      const times: StageTimes = {}
+      let verified: Awaited<ReturnType<typeof verifyChangeSet>>
+      try {
+        verified = await verifyChangeSet(signed, deps.registry, times)
+      } catch (err) {
+        if (err instanceof XuejiError && err.code === 'SYNC_MALFORMED') await holdIfSigned(sender, signed, err)
+        throw err
+      }
+      const { body, manifest, kid } = verified
+      // Earlier change sets of this origin still arriving go first (they settle, applied or refused).
+      if (ordered && body.origin === claimed && body.seq === claimedSeq) await ordered.earlier()
+      return await withLock(body.origin, () => accept(sender, signed, body, manifest.hash, manifest.bytes, kid, times))
+    } finally {
+      ordered?.done()
     }
-    const { body, manifest, kid } = verified
-    return withLock(body.origin, () => accept(sender, signed, body, manifest.hash, manifest.bytes, kid))
+  }
+
+  /** Registers an arrival of `origin` seq `seq`; `earlier()` settles when no earlier one is in flight. */
+  function arrival(origin: string, seq: number): { earlier(): Promise<void>; done(): void } {
+    let mine = arriving.get(origin)
+    if (!mine) arriving.set(origin, (mine = new Map()))
+    let done!: () => void
+    const settled = new Promise<void>(resolve => (done = resolve))
+    mine.set(seq, settled)
+    const table = mine
+    return {
+      async earlier() {
+        // Earlier ones never wait for later ones, so this ends.
+        for (;;) {
+          const waiting = [...table].filter(([s]) => s < seq).map(([, p]) => p)
+          if (waiting.length === 0) return
+          await Promise.all(waiting)
+        }
+      },
+      done() {
+        done()
+        if (mine.get(seq) === settled) mine.delete(seq)
+        if (mine.size === 0 && arriving.get(origin) === mine) arriving.delete(origin)
+      },
+    }
   }
 
   /**
@@ -117,8 +157,9 @@ export function createInbox(deps: InboxDeps) {
     })
   }
 
-  async function accept(sender: SelfNode, signed: SignedChangeSet, body: ChangeSetBody, hash: string, bytes: number, kid: string): Promise<Accepted> {
+  async function accept(sender: SelfNode, signed: SignedChangeSet, body: ChangeSetBody, hash: string, bytes: number, kid: string, times: StageTimes): Promise<Accepted> {
     const { origin, seq } = body
+    let t = performance.now()
     const last = head.get(origin) as { seq: number; hash: string } | undefined
     const expected = (last?.seq ?? 0) + 1
     // (4)
@@ -148,15 +189,18 @@ export function createInbox(deps: InboxDeps) {
     let bad: BadRow[] = []
     let notices: RowNotice[] = []
     try {
+      t = lap(times, 'check', t)
       deps.storage.write(() => {
         const result = deps.applier.apply(body.rows, originNode)
         if (result.bad.length > 0) {
           bad = result.bad
           throw new RollBack()
         }
+        t = lap(times, 'apply', t)
         notices = result.notices
         insert.run(origin, seq, hash, body.prev, signed.body, signed.jws, kid, body.rows.length, bytes, body.createdAt, sender.code, now, deps.terminal ? now : null)
       })
+      t = lap(times, 'commit', t)
     } catch (err) {
       if (!(err instanceof RollBack)) throw err
       quarantine(origin, seq, hash, signed, kid, bad, sender.code)
@@ -170,7 +214,10 @@ export function createInbox(deps: InboxDeps) {
     }
     if (notices.length > 0) deps.onNotices?.(notices)
     deps.onStored?.(origin, seq)
-    return receipt(origin, seq, hash, 'applied')
+    const out = await receipt(origin, seq, hash, 'applied')
+    lap(times, 'receipt', t)
+    deps.onTimed?.(origin, seq, body.rows.length, times)
+    return out
   }
 
   function quarantine(origin: string, seq: number, hash: string, signed: SignedChangeSet, kid: string, bad: readonly (Omit<BadRow, 'code'> & { code: SyncErrorCode })[], from: string) {

@@ -12,6 +12,7 @@ import type { Storage } from '../schema/db.ts'
 import { CHANGESET_FORMAT, CHANGESET_TYP, signChangeSet, splitIntoChangeSets, type AuditAnchor, type ChangeRow, type ChangeSetBody } from './changeset.ts'
 import { openCompactJws, type Signer } from './keys.ts'
 import type { SelfNode } from './registry.ts'
+import { lap, type StageTimes } from './stages.ts'
 
 /** What the packer needs. */
 export interface PackerDeps {
@@ -24,6 +25,8 @@ export interface PackerDeps {
   terminal: boolean
   /** Checked before each round: true ends packing there (the node is stopping); the rest waits for the next start. */
   stop?: () => boolean
+  /** Called after each change set was stored, with the time of its packing stages (sync/stages.ts). */
+  onTimed?(seq: number, rows: number, times: StageTimes): void
 }
 
 interface OutboxRow {
@@ -78,15 +81,20 @@ export async function packOutbox(deps: PackerDeps, opts: { anchorIdleMs?: number
 
   for (;;) {
     if (deps.stop?.()) return made
+    const round = performance.now()
     const raw = readRows.all(ROUND_ROWS) as OutboxRow[]
     // Nothing to send: only an anchor-only (empty) change set when asked and the audit log moved.
     if (raw.length === 0 && (deps.terminal || opts.anchorIdleMs === undefined || !anchorDue(opts.anchorIdleMs))) return made
     const ids: number[] = raw.map(r => r.id)
     const rows = raw.map(toChangeRow)
     const chunks = raw.length === 0 ? [[]] : splitIntoChangeSets(rows, deps.limits)
+    // Reading and cutting the round is shared out among its change sets.
+    const share = (performance.now() - round) / chunks.length
     let offset = 0
     let restart = false
     for (const chunk of chunks) {
+      const times: StageTimes = { pack: share }
+      let t = performance.now()
       const first = ids[offset]
       const last = ids[offset + chunk.length - 1]
       offset += chunk.length
@@ -95,6 +103,7 @@ export async function packOutbox(deps: PackerDeps, opts: { anchorIdleMs?: number
       const body: ChangeSetBody = { format: CHANGESET_FORMAT, origin: self.code, seq, prev: head?.hash ?? null, createdAt: new Date().toISOString(), rows: chunk }
       const signer = await deps.signerFor(seq)
       const signed = await signChangeSet(body, signer, auditHead.get() as AuditAnchor | undefined)
+      t = lap(times, 'sign', t)
       const stored = tryStore(() => storage.write(() => {
         const now = readHead.get(self.code) as { seq: number; hash: string } | undefined
         if ((now?.seq ?? 0) + 1 !== seq || !keyValid.get(signer.kid, seq, seq)) return false
@@ -110,6 +119,8 @@ export async function packOutbox(deps: PackerDeps, opts: { anchorIdleMs?: number
         restart = true
         break
       }
+      lap(times, 'pack', t)
+      deps.onTimed?.(seq, chunk.length, times)
       made.push(seq)
     }
     if (restart) continue

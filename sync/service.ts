@@ -35,6 +35,7 @@ import { syncStatus } from './status.ts'
 import { createHttpTransport } from './transport-http.ts'
 import type { ParentTransport } from './transport.ts'
 import { pullCommands, pushOrigin, sendDeathReports, sendDigest, type SyncLog, type UpstreamDeps } from './upstream.ts'
+import { rounded, STAGE_LOG_MSG, type StageTimes } from './stages.ts'
 import { within } from '../config/within.ts'
 
 /** What a node's sync service is built from. */
@@ -78,6 +79,7 @@ export function createSyncService(opts: SyncServiceOptions) {
   const timers: NodeJS.Timeout[] = []
   let closed = false
   let firstReconcile: Promise<unknown> = Promise.resolve()
+  const timed = (origin: string, seq: number, rows: number, times: StageTimes) => log.debug({ changeSet: `${origin}/${seq}`, rows, stages: rounded(times) }, STAGE_LOG_MSG)
 
   /** The parent's code, once enrolled. */
   const parentCode = () => (storage.sqlite.prepare('select parent_code from sync_link where id = 1').pluck().get() as string | undefined) ?? undefined
@@ -140,6 +142,7 @@ export function createSyncService(opts: SyncServiceOptions) {
     onNotices: notices => {
       for (const n of notices) for (const [home, entry] of duplicateEntries(n)) report(home, [entry])
     },
+    onTimed: timed,
   })
   const lookup = (q: PersonQuery, except?: SelfNode) => lookupPerson({ storage, transport, enrolled: parentCode() !== undefined }, q, except)
   /** Queues a push of this node's link: routed messages due upward go first (upstream.ts `prepareLink`). */
@@ -148,8 +151,9 @@ export function createSyncService(opts: SyncServiceOptions) {
   }
   const receiver = createReceiver({ storage, self, registry, inbox, downward, death, routed, signer, terminal, lookup, onKeys: () => enqueuePush(self.code, `keys${Date.now()}`), onDeathReport: enqueueDeath, onRouted: enqueueRouted })
 
+  const onPacked = (seq: number, rows: number, times: StageTimes) => timed(self.code, seq, rows, times)
   const pack = serialise(async () => {
-    const seqs = await packOutbox({ storage, self, signerFor: seq => loadSigner(storage, seq), limits: { maxRows: config.maxRows, maxBytes: config.maxBytes }, terminal, stop: () => closed })
+    const seqs = await packOutbox({ storage, self, signerFor: seq => loadSigner(storage, seq), limits: { maxRows: config.maxRows, maxBytes: config.maxBytes }, terminal, stop: () => closed, onTimed: onPacked })
     if (seqs.length > 0) enqueuePush(self.code, seqs[seqs.length - 1])
     return seqs
   })
@@ -184,6 +188,26 @@ export function createSyncService(opts: SyncServiceOptions) {
     },
   }
 
+  /**
+   * Deletes outbox rows whose change set the parent acknowledged (at the province: stored),
+   * a batch per transaction: the stored change set is what resend and rebuild read, never these.
+   */
+  function pruneOutbox(): number {
+    const db = storage.sqlite
+    const below = db
+      .prepare('select coalesce((select min(seq) from sync_change_sets where origin = ? and acked_at is null), (select max(seq) + 1 from sync_change_sets where origin = ?))')
+      .pluck()
+      .get(self.code, self.code) as number | null
+    if (below === null) return 0
+    const del = db.prepare('delete from outbox where id in (select id from outbox where change_set_seq is not null and change_set_seq < ? limit 10000)')
+    let pruned = 0
+    for (;;) {
+      const n = storage.write(() => del.run(below).changes)
+      if (n === 0) return pruned
+      pruned += n
+    }
+  }
+
   /** Rebuilds every job SQLite says is due (see the file comment). */
   async function reconcile(): Promise<void> {
     // First: a death report must not wait behind packing a large outbox.
@@ -191,6 +215,7 @@ export function createSyncService(opts: SyncServiceOptions) {
     await routed.routePending().catch(err => log.warn({ err: (err as Error).message }, 'routing held messages failed; retried at the next reconcile'))
     enqueueRouted()
     await pack()
+    pruneOutbox()
     if (terminal || !parentCode()) return
     await anchorAudit()
     const now = Date.now()
@@ -226,6 +251,8 @@ export function createSyncService(opts: SyncServiceOptions) {
     applier,
     transport,
     pack,
+    /** Deletes the outbox rows of acknowledged change sets (also done by the reconciler); returns how many. */
+    pruneOutbox,
     /** Packs an empty change set carrying the audit head when it moved and nothing was sent for an anti-entropy interval. */
     anchorAudit,
     reconcile,

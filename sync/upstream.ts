@@ -25,6 +25,7 @@ import { verifyReceipt } from './receipt.ts'
 import type { KeyRegistry, SelfNode } from './registry.ts'
 import type { Routed } from './routed.ts'
 import { loadSignerByKid } from './signers.ts'
+import { lap, rounded, STAGE_LOG_MSG, type StageTimes } from './stages.ts'
 import type { ParentTransport } from './transport.ts'
 
 /** The logging the sync layer needs (pino and Fastify loggers fit). */
@@ -129,64 +130,103 @@ async function prepareLink(deps: UpstreamDeps, l: ReturnType<typeof link>): Prom
 }
 
 /**
- * Sends every unacknowledged change set of `origin` to the parent, in order.
+ * Change sets of one origin in flight to the parent at once. The parent applies them in seq
+ * order (sync/inbox.ts waits for earlier arrivals); the HTTP pool (4 connections) and the
+ * parent's per-child limit (4) leave a slot for the other queues.
+ */
+export const PUSH_WINDOW = 3
+
+/**
+ * Sends every unacknowledged change set of `origin` to the parent, in order, up to
+ * `PUSH_WINDOW` at once; their answers are taken in seq order.
  * @throws LinkBackoff (wait), a refusal `XuejiError` (the origin is halted: unrecoverable), or
  *   an unavailability error (retried).
  */
 export async function pushOrigin(data: { origin: string }, deps: UpstreamDeps): Promise<{ sent: number; acked: number }> {
   const { origin } = data
   const db = deps.storage.sqlite
-  const next = db.prepare('select seq, hash, body, jws from sync_change_sets where origin = ? and acked_at is null order by seq limit 1')
+  const next = db.prepare('select seq, hash, body, jws, rows, stored_at from sync_change_sets where origin = ? and acked_at is null order by seq limit ?')
+  const stamp = db.prepare('update sync_change_sets set sent_at = ? where origin = ? and seq = ?')
   const ack = db.prepare('update sync_change_sets set acked_at = ?, receipt = ? where origin = ? and seq = ? and acked_at is null')
+  const relayed = origin !== deps.self.code
   let sent = 0
   let acked = 0
   let keysResent = false
   return onLink(deps, async l => {
     await prepareLink(deps, l)
     for (;;) {
-      const cs = next.get(origin) as { seq: number; hash: string; body: string; jws: string } | undefined
-      if (!cs) break
-      const log = deps.log.child({ peer: l.parent_code, changeSet: `${origin}/${cs.seq}` })
-      db.prepare('update sync_change_sets set sent_at = ? where origin = ? and seq = ?').run(new Date().toISOString(), origin, cs.seq)
-      let res
-      try {
-        sent++
-        res = await l.transport.request({ type: 'changeset.push', changeSet: { body: cs.body, jws: cs.jws, hash: cs.hash } })
-      } catch (err) {
-        if (!(err instanceof XuejiError) || isUnavailable(err)) throw err
-        const expected = err.details?.expectedSeq
-        if ((err.code === 'SYNC_SEQ_GAP' || err.code === 'SYNC_PREV_MISMATCH') && typeof expected === 'number' && expected !== cs.seq) {
-          if (expected > cs.seq) {
-            // The parent already holds these (our receipts were lost in a crash): acknowledged.
-            const n = deps.storage.write(() => db.prepare('update sync_change_sets set acked_at = ? where origin = ? and seq < ? and acked_at is null').run(new Date().toISOString(), origin, expected).changes)
-            log.info({ expectedSeq: expected, acked: n }, 'parent already holds these change sets')
-            continue
-          }
-          const have = db.prepare('select 1 from sync_change_sets where origin = ? and seq = ?').get(origin, expected)
-          if (have) {
-            deps.storage.write(() => db.prepare('update sync_change_sets set acked_at = null, receipt = null where origin = ? and seq >= ?').run(origin, expected))
-            log.warn({ expectedSeq: expected }, 'parent expects an earlier seq: resending from there')
-            continue
-          }
-        }
-        if (err.code === 'SYNC_KEY_UNKNOWN' && !keysResent) {
-          keysResent = true
-          deps.storage.write(() => db.prepare('update sync_keys set relayed_at = null where node = ? and parent is not null').run(origin))
-          await prepareLink(deps, l)
+      const batch = next.all(origin, PUSH_WINDOW) as { seq: number; hash: string; body: string; jws: string; rows: number; stored_at: string }[]
+      if (batch.length === 0) break
+      const at = new Date().toISOString()
+      deps.storage.write(() => batch.forEach(cs => stamp.run(at, origin, cs.seq)))
+      const times: StageTimes[] = batch.map(cs => ({ [relayed ? 'relay' : 'enqueue']: Math.max(0, Date.now() - Date.parse(cs.stored_at)) }))
+      const t0 = performance.now()
+      sent += batch.length
+      const answers = await Promise.allSettled(
+        batch.map((cs, i) =>
+          l.transport.request({ type: 'changeset.push', changeSet: { body: cs.body, jws: cs.jws, hash: cs.hash } }).then(res => (lap(times[i], 'send', t0), res)),
+        ),
+      )
+      let again = false
+      for (let i = 0; i < batch.length && !again; i++) {
+        const cs = batch[i]
+        const answer = answers[i]
+        const log = deps.log.child({ peer: l.parent_code, changeSet: `${origin}/${cs.seq}` })
+        if (answer.status === 'rejected') {
+          const err = answer.reason as unknown
+          // A later one of the window refused for order (it overtook an earlier one, or one
+          // before it failed): sent again from the first unacknowledged.
+          if (i > 0 && err instanceof XuejiError && (err.code === 'SYNC_SEQ_GAP' || err.code === 'SYNC_PREV_MISMATCH')) break
+          again = await recover(deps, l, origin, cs.seq, err, log, keysResent)
+          keysResent ||= err instanceof XuejiError && err.code === 'SYNC_KEY_UNKNOWN'
           continue
         }
-        halt(deps, origin, cs.seq, err)
-        log.error({ code: err.code, details: err.details }, 'change set refused by the parent: origin halted')
-        throw err
+        const res = answer.value
+        const t = performance.now()
+        await verifyReceipt(res.receipt, deps.registry, { receiver: l.parent_code, origin, seq: cs.seq, hash: cs.hash })
+        deps.storage.write(() => {
+          acked += ack.run(new Date().toISOString(), res.receipt, origin, cs.seq).changes
+          db.prepare('delete from sync_halts where origin = ?').run(origin)
+        })
+        lap(times[i], 'receipt', t)
+        log.debug({ rows: cs.rows, stages: rounded(times[i]) }, STAGE_LOG_MSG)
       }
-      await verifyReceipt(res.receipt, deps.registry, { receiver: l.parent_code, origin, seq: cs.seq, hash: cs.hash })
-      deps.storage.write(() => {
-        acked += ack.run(new Date().toISOString(), res.receipt, origin, cs.seq).changes
-        db.prepare('delete from sync_halts where origin = ?').run(origin)
-      })
     }
     return { sent, acked }
   })
+}
+
+/**
+ * What a refused or failed send of `origin` seq `seq` means: true to go on from the first
+ * unacknowledged change set (the chain was re-aligned, or keys were sent again); otherwise throws
+ * (unavailable: retried; a refusal: the origin is halted).
+ */
+async function recover(deps: UpstreamDeps, l: ReturnType<typeof link>, origin: string, seq: number, err: unknown, log: SyncLog, keysResent: boolean): Promise<boolean> {
+  const db = deps.storage.sqlite
+  if (!(err instanceof XuejiError) || isUnavailable(err)) throw err
+  const expected = err.details?.expectedSeq
+  if ((err.code === 'SYNC_SEQ_GAP' || err.code === 'SYNC_PREV_MISMATCH') && typeof expected === 'number' && expected !== seq) {
+    if (expected > seq) {
+      // The parent already holds these (our receipts were lost in a crash): acknowledged.
+      const n = deps.storage.write(() => db.prepare('update sync_change_sets set acked_at = ? where origin = ? and seq < ? and acked_at is null').run(new Date().toISOString(), origin, expected).changes)
+      log.info({ expectedSeq: expected, acked: n }, 'parent already holds these change sets')
+      return true
+    }
+    const have = db.prepare('select 1 from sync_change_sets where origin = ? and seq = ?').get(origin, expected)
+    if (have) {
+      deps.storage.write(() => db.prepare('update sync_change_sets set acked_at = null, receipt = null where origin = ? and seq >= ?').run(origin, expected))
+      log.warn({ expectedSeq: expected }, 'parent expects an earlier seq: resending from there')
+      return true
+    }
+  }
+  if (err.code === 'SYNC_KEY_UNKNOWN' && !keysResent) {
+    deps.storage.write(() => db.prepare('update sync_keys set relayed_at = null where node = ? and parent is not null').run(origin))
+    await prepareLink(deps, l)
+    return true
+  }
+  halt(deps, origin, seq, err)
+  log.error({ code: err.code, details: err.details }, 'change set refused by the parent: origin halted')
+  throw err
 }
 
 function halt(deps: UpstreamDeps, origin: string, seq: number, err: XuejiError) {

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { XuejiError } from '../../config/errors.ts'
 import { ENROLL_PATH, FEDERATION_PREFIX, HTTP_ROUTES, type FederationRequest } from '../../sync/messages.ts'
 import type { SelfNode } from '../../sync/registry.ts'
+import { STAGE_LOG_MSG } from '../../sync/stages.ts'
 
 /** Requests handled at once; beyond this a child gets 429 and retries with backoff. */
 const MAX_IN_FLIGHT = 32
@@ -56,8 +57,10 @@ const federation: FastifyPluginAsync = async app => {
   const receiver = app.sync.receiver
   const senders = new WeakMap<FastifyRequest, SelfNode>()
   const perChild = new Map<string, number>()
+  const startedAt = new WeakMap<FastifyRequest, number>()
   let inFlight = 0
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+    startedAt.set(req, performance.now())
     let child: string | undefined
     if (req.routeOptions.url !== `${FEDERATION_PREFIX}${ENROLL_PATH}`) {
       try {
@@ -84,6 +87,13 @@ const federation: FastifyPluginAsync = async app => {
     })
   })
   const bodyLimit = app.config.server.federationBodyLimitBytes
+  // The `receive` stage of a change set (sync/stages.ts): request start to its body read and parsed.
+  app.addHook('preHandler', async (req: FastifyRequest) => {
+    const t0 = startedAt.get(req)
+    if (t0 !== undefined && req.routeOptions.url === `${FEDERATION_PREFIX}${HTTP_ROUTES['changeset.push'].path}` && (req.log.level === 'debug' || req.log.level === 'trace')) {
+      req.log.debug({ stages: { receive: Math.round((performance.now() - t0) * 100) / 100 } }, STAGE_LOG_MSG)
+    }
+  })
 
   for (const [type, route] of Object.entries(HTTP_ROUTES) as [FederationRequest['type'], (typeof HTTP_ROUTES)[keyof typeof HTTP_ROUTES]][]) {
     app.route({

@@ -1,20 +1,29 @@
 /**
- * `npm run bench:sync`: the sync layer's figures on this machine (issue 5). Prints, in one run:
+ * `npm run bench:sync`: the sync layer's figures on this machine (issues 5 and 15). Prints, in
+ * one run, each figure with its ceiling measured in the same run:
  *
  * (a) rows/s the city applies from verified change sets (ownership checks, prepared upserts,
- *     recording the change set, one transaction per change set);
+ *     recording the change set, one transaction per change set), and including verification;
  * (b) rows/s of a plain prepared better-sqlite3 upsert of the same rows into the same schema;
- * (c) their ratio (target ≥ 0.7);
- * (d) end-to-end latency county → province for single changes, p50/p99 (targets ≤ 100/500 ms):
+ * (c) their ratios (target: with verification ≥ 0.8);
+ * (d) end-to-end latency county → province for single changes, p50/p99 (targets ≤ 20/50 ms):
  *     the county runs in this process (its packer woken by the commit, BullMQ on Redis, HTTP),
  *     the city and the province are real node processes;
- * (e) the time for 100,000 student rows to reach the province.
+ * (e) 100,000 student rows county → province, rows/s against (b) (target ≥ 0.5);
+ * (f) with `--large`: 1,000,000 students the same way, rows/s against (e), and each node's peak RSS;
+ * (g) the time per stage of a change set at each tier (sync/stages.ts, read from debug log lines),
+ *     for the single changes of (d) and the bulk of (e);
+ * (h) bytes on disk per student at the county and the province after (e), acknowledged and the
+ *     outbox pruned, against the students table's own bytes (SQLite's dbstat), the outbox and
+ *     the change-set store shown apart (target ≤ 2× the rows' bytes).
  *
  * Figures only: nothing here asserts a timing. `BENCH_ROWS` (default 20000) sizes (a)/(b),
  * `BENCH_ROUNDS` (default 3) how many alternating runs of (a) and (b) are compared by their
- * medians, `BENCH_E2E_ROWS` (default 100000) sizes (e).
+ * medians, `BENCH_E2E_ROWS` (default 100000) sizes (e), `BENCH_LARGE_ROWS` (default 1000000)
+ * sizes (f). `BENCH_CPU_PROF=DIR` writes a CPU profile of the city and the province there
+ * (run this process with `node --cpu-prof` for the county's).
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ChildProcess } from 'node:child_process'
@@ -31,12 +40,29 @@ import type { SyncLog } from '../../sync/upstream.ts'
 import { main } from '../cli.ts'
 import { deleteRedisPrefix, freePort, redisAnswersAt, spawnNode, startPrivateRedis, stopProcess, waitReady } from '../lib/processes.ts'
 import { schoolRow, studentRow, writeRows } from '../lib/sync-fixtures.ts'
+import { STAGE_LOG_MSG, STAGES, type StageTimes } from '../../sync/stages.ts'
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 20000)
 /** Alternating runs of (a) and (b) whose medians are compared. */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const E2E_ROWS = Number(process.env.BENCH_E2E_ROWS ?? 100000)
+const LARGE = process.argv.includes('--large')
+const LARGE_ROWS = Number(process.env.BENCH_LARGE_ROWS ?? 1000000)
+const CPU_PROF = process.env.BENCH_CPU_PROF
 const quiet: SyncLog = { info() {}, warn() {}, error() {}, debug() {}, child: () => quiet }
+/** The county's stage lines (it runs in this process), gathered per phase. */
+let countyStages: { rows?: number; stages: StageTimes }[] = []
+const stageLog: SyncLog = {
+  info() {},
+  warn() {},
+  error() {},
+  debug(obj, msg) {
+    if (msg === STAGE_LOG_MSG) countyStages.push(obj as { rows?: number; stages: StageTimes })
+  },
+  child: () => stageLog,
+}
+/** The plain upsert rate of (b), the ceiling of (a) and (e). */
+let plainRate = 0
 const root = mkdtempSync(join(tmpdir(), 'xueji-bench-'))
 /** One Redis key prefix for this run (each node adds its name); removed at the end. */
 const runPrefix = `xueji-bench:${Date.now()}`
@@ -50,14 +76,14 @@ async function cli(args: string[]): Promise<string> {
   return text
 }
 
-async function node(dir: string, tier: 'province' | 'city' | 'county', code: string, parentUrl: string | null, port: number, redisUrl: string) {
+async function node(dir: string, tier: 'province' | 'city' | 'county', code: string, parentUrl: string | null, port: number, redisUrl: string, level = 'warn') {
   await initNode({
     dataDir: join(root, dir),
     tier,
     code,
     name: dir,
     parentUrl,
-    config: { server: { port }, redis: { url: redisUrl, prefix: `${runPrefix}:${dir}` }, log: { level: 'warn' } },
+    config: { server: { port }, redis: { url: redisUrl, prefix: `${runPrefix}:${dir}` }, log: { level } },
   })
   return join(root, dir)
 }
@@ -142,10 +168,12 @@ async function applyRates(): Promise<void> {
 
   const a = rate(ROWS, applyMs)
   const p = rate(ROWS, plainMs)
+  const av = rate(ROWS, applyMs + verifyMs)
+  plainRate = p
   out(`(a) city applies verified change sets:     ${a.toLocaleString('en')} rows/s (${ROWS} students in ${bodies.length} change sets, median of ${ROUNDS} runs ${applyMs.toFixed(0)} ms)`)
-  out(`    … including signature + hash + canonical-form verification: ${rate(ROWS, applyMs + verifyMs).toLocaleString('en')} rows/s (verify ${verifyMs.toFixed(0)} ms)`)
+  out(`    … including signature + hash + canonical-form verification: ${av.toLocaleString('en')} rows/s (verify ${verifyMs.toFixed(0)} ms)`)
   out(`(b) plain prepared better-sqlite3 upsert:   ${p.toLocaleString('en')} rows/s (median of ${ROUNDS} runs ${plainMs.toFixed(0)} ms)`)
-  out(`(c) ratio (a)/(b):                          ${(a / p).toFixed(2)} (target ≥ 0.7)`)
+  out(`(c) ratio (a)/(b):                          ${(a / p).toFixed(2)}; with verification ${(av / p).toFixed(2)} (target ≥ 0.8)`)
 }
 
 function writeRowsPlain(s: Storage, table: string, rows: Record<string, unknown>[]) {
@@ -154,19 +182,83 @@ function writeRowsPlain(s: Storage, table: string, rows: Record<string, unknown>
   s.write(() => rows.forEach(r => stmt.run(cols.map(c => r[c]))))
 }
 
-/** (d), (e): through a real city and province. */
+/** Mean ms per change set of each stage in stage log lines, and rows per change set. */
+function stageSummary(lines: { rows?: number; stages: StageTimes }[]): string {
+  const sum: StageTimes = {}
+  const n: Partial<Record<keyof StageTimes, number>> = {}
+  let rows = 0
+  let sets = 0
+  for (const l of lines) {
+    for (const [k, v] of Object.entries(l.stages) as [keyof StageTimes, number][]) {
+      sum[k] = (sum[k] ?? 0) + v
+      n[k] = (n[k] ?? 0) + 1
+    }
+    if (typeof l.rows === 'number') {
+      rows += l.rows
+      sets++
+    }
+  }
+  const parts = STAGES.filter(k => n[k]).map(k => `${k} ${((sum[k] ?? 0) / n[k]!).toFixed(1)}`)
+  return parts.length ? `${parts.join(', ')} ms${sets ? ` (${(rows / sets).toFixed(0)} rows/set)` : ''}` : 'none'
+}
+
+/** Stage log lines of a node's log file from byte `from` on. */
+function stageLines(file: string, from: number): { rows?: number; stages: StageTimes }[] {
+  return readFileSync(file, 'utf8')
+    .slice(from)
+    .split('\n')
+    .flatMap(line => {
+      if (!line.includes(STAGE_LOG_MSG)) return []
+      try {
+        return [JSON.parse(line) as { rows?: number; stages: StageTimes }]
+      } catch {
+        return []
+      }
+    })
+}
+
+/** Bytes of the students table with its indexes, the outbox, the change sets, and the file. */
+function footprint(s: Storage, file: string) {
+  const sizes = new Map((s.sqlite.prepare('select name, sum(pgsize) bytes from dbstat group by name').all() as { name: string; bytes: number }[]).map(r => [r.name, r.bytes]))
+  const tableBytes = (table: string) => {
+    const names = [table, ...(s.sqlite.prepare("select name from sqlite_schema where type = 'index' and tbl_name = ?").pluck().all(table) as string[])]
+    return names.reduce((n, x) => n + (sizes.get(x) ?? 0), 0)
+  }
+  const wal = (() => {
+    try {
+      return statSync(`${file}-wal`).size
+    } catch {
+      return 0
+    }
+  })()
+  return { students: tableBytes('students'), outbox: tableBytes('outbox'), changeSets: tableBytes('sync_change_sets'), file: statSync(file).size + wal }
+}
+
+/** Peak resident set of a process in MB (Linux), or null. */
+function peakRssMb(pid: number | undefined): string {
+  try {
+    const kb = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
+    return kb ? `${(Number(kb) / 1024).toFixed(0)} MB` : 'n/a'
+  } catch {
+    return 'n/a'
+  }
+}
+
+/** (d) … (h): through a real city and province. */
 async function endToEnd(redisUrl: string): Promise<void> {
   const ports = [await freePort(), await freePort()]
   const urls = ports.map(p => `http://127.0.0.1:${p}`)
-  const provDir = await node('province', 'province', '330000', null, ports[0], redisUrl)
-  const cityDir = await node('city', 'city', '330100', urls[0], ports[1], redisUrl)
+  const provDir = await node('province', 'province', '330000', null, ports[0], redisUrl, 'debug')
+  const cityDir = await node('city', 'city', '330100', urls[0], ports[1], redisUrl, 'debug')
   const countyDir = await node('county', 'county', '330106', urls[1], 0, redisUrl)
+  const logs = { city: join(root, 'city.log'), province: join(root, 'province.log') }
+  const prof: Record<string, string> = CPU_PROF ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${CPU_PROF}` } : {}
   const children: ChildProcess[] = []
   try {
-    children.push(spawnNode(provDir, {}, join(root, 'province.log')))
-    await waitReady(urls[0], 60000, children[0])
-    children.push(spawnNode(cityDir, {}, join(root, 'city.log')))
-    await waitReady(urls[1], 60000, children[1])
+    children.push(spawnNode(provDir, prof, logs.province))
+    await waitReady(urls[0], 180000, children[0])
+    children.push(spawnNode(cityDir, prof, logs.city))
+    await waitReady(urls[1], 180000, children[1])
     const token = (dir: string, child: string) => cli(['join-token', '--data', dir, '--child', child]).then(s => /xjt_[A-Za-z0-9_-]+/.exec(s)![0])
     await cli(['enroll', '--data', cityDir, '--token', await token(provDir, '330100')])
     await cli(['enroll', '--data', countyDir, '--token', await token(cityDir, '330106')])
@@ -176,14 +268,36 @@ async function endToEnd(redisUrl: string): Promise<void> {
     const county = openStorage(join(countyDir, 'xueji.db'))
     const redis = createRedis(redisUrl)
     await redis.connect()
-    const sync = createSyncService({ storage: county, self: { code: '330106', tier: 'county', name: 'county' }, rules: createReplicaRules({ storage: county, self: { code: '330106', tier: 'county' }, codes }), parentUrl: urls[1], config: config.sync, log: quiet, redis, prefix: config.redis.prefix })
+    const sync = createSyncService({ storage: county, self: { code: '330106', tier: 'county', name: 'county' }, rules: createReplicaRules({ storage: county, self: { code: '330106', tier: 'county' }, codes }), parentUrl: urls[1], config: config.sync, log: stageLog, redis, prefix: config.redis.prefix })
     await sync.start()
     const province = openStorage(join(provDir, 'xueji.db'))
     const has = province.sqlite.prepare('select 1 from students where id = ?').pluck()
     const count = province.sqlite.prepare('select count(*) from students').pluck()
+    const logAt = () => ({ city: statSync(logs.city).size, province: statSync(logs.province).size })
+    const stagesSince = (at: { city: number; province: number }) => {
+      out(`    county:   ${stageSummary(countyStages)}`)
+      out(`    city:     ${stageSummary(stageLines(logs.city, at.city))}`)
+      out(`    province: ${stageSummary(stageLines(logs.province, at.province))}`)
+    }
+    /** Writes `n` students from number `from` on, 1,000 a transaction, and waits for the province to hold them. */
+    const bulk = async (school: Record<string, unknown>, from: number, n: number) => {
+      const before = count.get() as number
+      const t0 = performance.now()
+      for (let i = 0; i < n; i += 1000) {
+        writeRows(county, 'students', Array.from({ length: Math.min(1000, n - i) }, (_, j) => studentRow('330106', school as never, from + i + j)))
+        // Yield so the packer and the push worker run while we write, as in a real node.
+        await new Promise(r => setImmediate(r))
+      }
+      const written = performance.now() - t0
+      while ((count.get() as number) < before + n) await new Promise(r => setTimeout(r, 20))
+      return { total: performance.now() - t0, written }
+    }
     try {
       const school = schoolRow('330106', '330106', 1)
       writeRows(county, 'schools', [school])
+      while (!province.sqlite.prepare('select 1 from schools where id = ?').get(school.id)) await new Promise(r => setTimeout(r, 5))
+      let at = logAt()
+      countyStages = []
       const lat: number[] = []
       for (let i = 0; i < 200; i++) {
         const row = studentRow('330106', school, i)
@@ -194,19 +308,38 @@ async function endToEnd(redisUrl: string): Promise<void> {
       }
       lat.sort((x, y) => x - y)
       const pct = (q: number) => lat[Math.min(lat.length - 1, Math.floor(q * lat.length))].toFixed(1)
-      out(`(d) single change county → province:        p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms over ${lat.length} changes (targets ≤ 100 / ≤ 500 ms)`)
+      out(`(d) single change county → province:        p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms over ${lat.length} changes (targets ≤ 20 / ≤ 50 ms; debounce ${config.sync.debounceMs} ms)`)
+      out(`(g) time per stage of one change set, single changes (mean ms):`)
+      stagesSince(at)
 
-      const before = count.get() as number
-      const t0 = performance.now()
-      for (let i = 0; i < E2E_ROWS; i += 1000) {
-        writeRows(county, 'students', Array.from({ length: Math.min(1000, E2E_ROWS - i) }, (_, j) => studentRow('330106', school, 1000 + i + j)))
-        // Yield so the packer and the push worker run while we write, as in a real node.
-        await new Promise(r => setImmediate(r))
+      at = logAt()
+      countyStages = []
+      const e = await bulk(school, 1000, E2E_ROWS)
+      const eRate = rate(E2E_ROWS, e.total)
+      out(`(e) ${E2E_ROWS.toLocaleString('en')} student rows county → province:  ${(e.total / 1000).toFixed(1)} s = ${eRate.toLocaleString('en')} rows/s end to end, ${(eRate / plainRate).toFixed(2)}× (b) (target ≥ 0.5; writing them at the county took ${(e.written / 1000).toFixed(1)} s)`)
+      out(`(g) time per stage of one change set, bulk of (e) (mean ms):`)
+      stagesSince(at)
+
+      // (h): once every change set is acknowledged, the outbox pruned and the WAL checkpointed.
+      const unacked = county.sqlite.prepare('select count(*) from sync_change_sets where acked_at is null').pluck()
+      while ((unacked.get() as number) > 0) await new Promise(r => setTimeout(r, 50))
+      sync.pruneOutbox()
+      const students = count.get() as number
+      out(`(h) bytes on disk per student after (e), acknowledged (${students.toLocaleString('en')} students; target ≤ 2× the students table's own bytes):`)
+      for (const [name, s, file] of [['county', county, join(countyDir, 'xueji.db')], ['province', province, join(provDir, 'xueji.db')]] as const) {
+        if (name === 'county') s.sqlite.pragma('wal_checkpoint(TRUNCATE)')
+        const f = footprint(s, file)
+        const per = (b: number) => (b / students).toFixed(0)
+        out(`    ${name.padEnd(8)} file ${per(f.file)} B/student = ${(f.file / f.students).toFixed(1)}× the students table with its indexes (${per(f.students)} B); outbox ${per(f.outbox)} B, change sets ${per(f.changeSets)} B`)
       }
-      const written = performance.now() - t0
-      while ((count.get() as number) < before + E2E_ROWS) await new Promise(r => setTimeout(r, 20))
-      const total = performance.now() - t0
-      out(`(e) ${E2E_ROWS.toLocaleString('en')} student rows county → province:  ${(total / 1000).toFixed(1)} s (${rate(E2E_ROWS, total).toLocaleString('en')} rows/s end to end; writing them took ${(written / 1000).toFixed(1)} s)`)
+
+      if (LARGE) {
+        countyStages = []
+        const big = await bulk(school, 1000 + E2E_ROWS, LARGE_ROWS)
+        const fRate = rate(LARGE_ROWS, big.total)
+        out(`(f) ${LARGE_ROWS.toLocaleString('en')} student rows county → province: ${(big.total / 1000).toFixed(1)} s = ${fRate.toLocaleString('en')} rows/s, ${(fRate / eRate).toFixed(2)}× (e) (target ≥ 0.8)`)
+        out(`    peak RSS: county (this process, with the benchmark's own rows) ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB, city ${peakRssMb(children[1].pid)}, province ${peakRssMb(children[0].pid)}`)
+      }
     } finally {
       await sync.close()
       await redis.quit().catch(() => redis.disconnect())

@@ -144,3 +144,22 @@ t.test('R-D.3 change sets delivered twice and out of order: applied once, in ord
   t.same(dump(city.storage, 'students'), dump(county.storage, 'students'))
   t.same(dump(province.storage, 'students'), dump(county.storage, 'students'))
 })
+
+t.test('R-D.2 change sets of one origin in flight together are applied in seq order, whichever arrives first', async t => {
+  const { city, county } = await makeFederation(t)
+  const school = schoolRow('330106', '330106', 1)
+  writeRows(county.storage, 'schools', [school])
+  await county.sync.pack()
+  for (let i = 1; i <= 3; i++) {
+    writeRows(county.storage, 'students', [studentRow('330106', school, i)])
+    await county.sync.pack()
+  }
+  const sets = county.storage.sqlite.prepare('select body, jws, hash from sync_change_sets where origin = ? order by seq').all('330106') as SignedChangeSet[]
+  t.equal(sets.length, 4, 'four change sets: the school, then one student each')
+  const answers = await Promise.all([...sets].reverse().map(cs => push(county, cs)))
+  t.same(answers.map(a => a.status), ['applied', 'applied', 'applied', 'applied'], 'each is applied, none refused as a gap')
+  t.equal(head(city, '330106').seq, 4, 'the chain at the parent is complete')
+  t.equal(count(city, 'students'), 3)
+  const gap = await signAs(county, body('330106', 6, head(city, '330106').hash, [upsert('students', studentRow('330106', school, 9))]))
+  await t.rejects(push(county, gap), { code: 'SYNC_SEQ_GAP', details: { expectedSeq: 5 } }, 'with no earlier one in flight, a gap is still refused')
+})
