@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { Storage } from '../../schema/db.ts'
+import { checkIdNumber, checkStudentNumber } from '../../schema/ids.ts'
 import { recordRouted, type RoutedHandler, type RoutedMessage } from '../../sync/routed.ts'
 import type { Target } from '../auth/access.ts'
 import { auditedWrite } from '../auth/audit.ts'
@@ -147,13 +148,24 @@ export function createTransferService(deps: TransferDeps) {
    */
   function request(actor: RecordsActor, input: { kind: TransferKind; targetClassId: string; idNumber?: string | null; studentNo?: string | null; reason?: string | null }): TransferView {
     const f = FILES[input.kind]
-    const idNumber = input.idNumber || null
-    const studentNo = input.kind === 'student' ? input.studentNo || null : null
+    let idNumber = input.idNumber || null
+    let studentNo = input.kind === 'student' ? input.studentNo || null : null
     if (!idNumber && !studentNo) throw transferError('TRANSFER_PERSON_REQUIRED', '请填写转入人员的身份证号或学籍号', { field: 'idNumber', rule: 'required' })
     return step('transfer_request', () => {
       const klass = store.get(`select * from ${f.classes} where id = ?`, input.targetClassId)
       if (!klass || !(actor.unrestricted || actor.reach(targetOfRow(storage, f.classes, klass)))) throw authError('NOT_FOUND', '未找到该班级')
       if (klass.home_node !== identity.code) throw transferError('TRANSFER_CLASS_INVALID', '所选班级不属于本节点的学校（幼儿园）', { field: 'targetClassId', rule: 'home' })
+      // The sending node finds the person by the exact number: a masked or mistyped one finds nobody.
+      if (idNumber !== null) {
+        const id = checkIdNumber(idNumber, { now: now() })
+        if (!id.ok) throw transferError('TRANSFER_PERSON_INVALID', '身份证号无效：请填写完整的 18 位身份证号（不能使用脱敏显示的号码）', { field: 'idNumber', rule: id.rule })
+        idNumber = id.idNumber
+      }
+      if (studentNo !== null) {
+        const xjh = checkStudentNumber(studentNo, { now: now() })
+        if (!xjh.ok) throw transferError('TRANSFER_PERSON_INVALID', '学籍号无效：请填写完整的 19 位学籍号（不能使用脱敏显示的号码）', { field: 'studentNo', rule: xjh.rule })
+        studentNo = xjh.studentNumber
+      }
       if (inPause(chinaToday(now()), deps.pause)) throw transferError('TRANSFER_PAUSED', `全国学籍系统每年 ${deps.pause.from} 至 ${deps.pause.to} 暂停办理转学，请在此后申请`, deps.pause)
       const here = store.get(
         `select id from ${f.person} where home_node = ? and ((id_number = ? and id_doc_type = '1')${input.kind === 'student' ? ' or student_no = ?' : ''})`,

@@ -31,7 +31,7 @@ export interface FiveNode {
   stop(): Promise<void>
 }
 
-export async function startFiveNodes(t: Test, opts: { sync?: Record<string, unknown> } = {}): Promise<Record<string, FiveNode>> {
+export async function startFiveNodes(t: Test, opts: { sync?: Record<string, unknown>; calendar?: Record<string, unknown> } = {}): Promise<Record<string, FiveNode>> {
   const root = mkdtempSync(join(tmpdir(), 'xueji-five-'))
   const urls: Record<string, string> = {}
   for (const s of FIVE) urls[s.code] = `http://127.0.0.1:${await freePort()}`
@@ -47,6 +47,7 @@ export async function startFiveNodes(t: Test, opts: { sync?: Record<string, unkn
         redis: { url: REDIS_URL, prefix: uniquePrefix() },
         log: { level: 'warn' },
         sync: { debounceMs: 5, reconcileIntervalMs: 1000, commandPollMs: 300, retryBaseMs: 100, retryMaxMs: 1000, haltedRetryMs: 2000, ...opts.sync },
+        ...(opts.calendar ? { calendar: opts.calendar } : {}),
       },
     })
     const node: FiveNode = {
@@ -64,7 +65,8 @@ export async function startFiveNodes(t: Test, opts: { sync?: Record<string, unkn
   }
   t.teardown(async () => {
     await Promise.all(Object.values(nodes).map(n => n.stop()))
-    rmSync(root, { recursive: true, force: true })
+    if (process.env.XUEJI_KEEP_TEST_DIRS === '1') t.comment(`five nodes kept in ${root}`)
+    else rmSync(root, { recursive: true, force: true })
   })
   const tokenFor = async (parent: FiveNode, child: string) => /xjt_[A-Za-z0-9_-]+/.exec(await cli(['join-token', '--data', parent.dir, '--child', child]))![0]
   for (const s of FIVE) {

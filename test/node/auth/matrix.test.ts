@@ -18,6 +18,7 @@ import { GROWTH, RESOURCES, resource, type ResourceSpec } from '../../../node/se
 import type { ApiRoute } from '../../../node/plugins/auth.ts'
 import { KINDS as IMPORT_SPECS } from '../../../node/imports/rules.ts'
 import { XLSX_TYPE } from '../../../node/imports/workbook.ts'
+import { idCheckChar } from '../../../schema/ids.ts'
 
 const POSITIONS = ['own', 'siblingClass', 'siblingSchool', 'otherCounty'] as const
 type Position = (typeof POSITIONS)[number]
@@ -174,7 +175,7 @@ function casesOf(route: ApiRoute, worlds: Record<Tree, TreeWorld>, unit: Partial
   // withdraws, the bureau sends, approves and rejects; anyone reads those of schools in reach.
   if (route.url === '/api/v1/transfers' && route.method === 'GET') return [one({ level: 'none', tree: 'school', position: 'own', url: route.url, outOfReach: 'allow' })]
   if (route.url === '/api/v1/transfers' && route.method === 'POST') {
-    return positions(w.classOf).map((p, i) => one({ level: 'class', tree: 'school', position: p, url: route.url, payload: { kind: 'student', idNumber: `33010820100101${String(i).padStart(3, '0')}X`, targetClassId: w.classOf[p] }, outOfReach: 'hidden' }))
+    return positions(w.classOf).map((p, i) => one({ level: 'class', tree: 'school', position: p, url: route.url, payload: { kind: 'student', idNumber: `33010820100101${String(i).padStart(3, '0')}${idCheckChar(`33010820100101${String(i).padStart(3, '0')}`)}`, targetClassId: w.classOf[p] }, outOfReach: 'hidden' }))
   }
   const tr = /^\/api\/v1\/transfers\/:id\/(send|withdraw|approve|reject)$/.exec(route.url)
   if (tr) {

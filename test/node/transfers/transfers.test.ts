@@ -8,6 +8,7 @@
 import t, { type Test } from 'tap'
 import { createWorkingCalendar } from '../../../config/calendar.ts'
 import { codes } from '../../../schema/codes/index.ts'
+import { maskIdNumber } from '../../../schema/ids.ts'
 import { createRecordsService, systemActor } from '../../../node/services/records/service.ts'
 import { createStatusChangeService } from '../../../node/status-changes/service.ts'
 import { createTransferService } from '../../../node/transfers/service.ts'
@@ -138,7 +139,7 @@ t.test('R-19.5 a student transferred from a county to another ends homed at the 
   t.equal(one(s.province, 'select name from students where id = ?', student.id)!.name, '曾小明改', 'the province takes the new home\'s writes')
 })
 
-t.test('R-19.5 refusals: pause, wrong school, same node, not found, pending business; a rejected or withdrawn transfer leaves the student where they were', async t => {
+t.test('R-19.5 refusals: pause, wrong school, same node, a masked or mistyped ID number or 学籍号, not found, pending business; a rejected or withdrawn transfer leaves the student where they were', async t => {
   const student = newStudent()
   const busy = newStudent()
   s.a.statusChanges.apply(actor, 'student', String(busy.id), fx.application({ changeType: '11', changeDate: '2026-02-27' }))
@@ -154,6 +155,10 @@ t.test('R-19.5 refusals: pause, wrong school, same node, not found, pending busi
   t.throws(() => s.b.transfers.request(teacher, { kind: 'student', idNumber: String(student.idNumber), targetClassId: String(s.classB.id) }), { code: 'NOT_FOUND' }, 'a school the account does not manage')
   t.throws(() => s.a.transfers.request(actor, { kind: 'student', idNumber: String(student.idNumber), targetClassId: String(s.classA.id) }), { code: 'TRANSFER_SAME_NODE' })
   t.throws(() => s.b.transfers.request(actor, { kind: 'student', targetClassId: String(s.classB.id) }), { code: 'TRANSFER_PERSON_REQUIRED' })
+  // The API shows ID numbers and 学籍号 masked; a masked or mistyped number would find nobody.
+  t.throws(() => s.b.transfers.request(actor, { kind: 'student', idNumber: maskIdNumber(String(student.idNumber)), targetClassId: String(s.classB.id) }), { code: 'TRANSFER_PERSON_INVALID', details: { field: 'idNumber', rule: 'ID_FORMAT' } }, 'a masked ID number')
+  t.throws(() => s.b.transfers.request(actor, { kind: 'student', idNumber: `${String(student.idNumber).slice(0, 17)}${String(student.idNumber)[17] === '0' ? '1' : '0'}`, targetClassId: String(s.classB.id) }), { code: 'TRANSFER_PERSON_INVALID', details: { rule: 'ID_CHECKSUM' } }, 'a mistyped ID number')
+  t.throws(() => s.b.transfers.request(actor, { kind: 'student', studentNo: 'G330106********0034', targetClassId: String(s.classB.id) }), { code: 'TRANSFER_PERSON_INVALID', details: { field: 'studentNo' } }, 'a masked 学籍号')
 
   const ghost = s.b.transfers.request(actor, { kind: 'student', idNumber: fx.idNumber('2016-03-15', '1', 77), targetClassId: String(s.classB.id) })
   const pending = s.b.transfers.request(actor, { kind: 'student', idNumber: String(busy.idNumber), targetClassId: String(s.classB.id) })
