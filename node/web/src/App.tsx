@@ -15,12 +15,14 @@ const Schools = lazy(() => import('./pages/Schools.tsx'))
 const Roster = lazy(() => import('./pages/Roster.tsx'))
 const SyncStatus = lazy(() => import('./pages/SyncStatus.tsx'))
 const Accounts = lazy(() => import('./pages/Accounts.tsx'))
+const Import = lazy(() => import('./pages/Import.tsx'))
 
 /** The pages, in the side menu's order, with the permission that shows each one. */
 const MENU: Array<{ key: string; label: string; show: (me: Me) => boolean }> = [
   { key: '/', label: '工作台', show: () => true },
   { key: '/students', label: '学生学籍', show: me => can(me, 'student:read') && me.role !== 'student' },
   { key: '/schools', label: '学校与班级', show: me => can(me, 'school:read') },
+  { key: '/imports', label: 'Excel 导入', show: me => me.role !== 'student' && ['student:write', 'class:write', 'school:write'].some(p => can(me, p)) },
   { key: '/status-changes', label: '学籍异动', show: me => can(me, 'status_change:write') || can(me, 'status_change:approve') || can(me, 'status_change:verify') },
   { key: '/statistics', label: '统计分析', show: me => can(me, 'stats:read') },
   { key: '/sync', label: '同步状态', show: me => can(me, 'sync:operate') },
@@ -33,6 +35,7 @@ function page(path: string, me: Me): ReactNode {
   if (path === '/students') return <Students />
   if (path === '/students/new') return <StudentEntry />
   if ((m = match('/students/:id', path))) return <StudentDetail id={m.id} />
+  if (path === '/imports') return <Import />
   if (path === '/status-changes') return <StatusChanges />
   if (path === '/statistics') return <Statistics />
   if (path === '/schools') return <Schools />
