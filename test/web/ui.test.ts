@@ -282,5 +282,41 @@ t.test('R-D.6 R-25.1 schools and bureaus work in the browser on their own node',
     await page.waitForSelector('#import-result')
     t.match(await page.locator('#import-result').textContent(), /新增0.*修改0.*不变197/, 'committing it changes nothing')
     t.equal((await head.call('GET', '/api/v1/students?limit=1')).json.total, before + 200, 'no student added')
+
+    // 修改 on the 学籍卡 writes through the record's PATCH route (an open record: no change request needed).
+    const one = (ok(await head.call('GET', '/api/v1/students?q=导入生7'), 200, 'find').items as Json[]).find(s => s.name === '导入生7')!
+    await page.goto(`${county.url}/students/${one.id}`)
+    await page.click('#change-record-open')
+    await choose(page, '#change-record-field', '现住址')
+    await page.fill('#change-currentAddress', '杭州市西湖区文二路 7 号')
+    const patched = page.waitForResponse(r => r.url().endsWith(`/api/v1/students/${one.id}`) && r.request().method() === 'PATCH')
+    await page.click('#change-record-submit')
+    t.equal((await patched).status(), 200, 'the change is saved')
+    t.equal((await head.call('GET', `/api/v1/students/${one.id}`)).json.version, one.version + 1, 'the record has its new version')
+  })
+
+  await t.test('R-D.6 R-21.1 the bureau administrator sees the rollover dry run per school, this school year and the next, with its state and blockers; the change-request and transfer pages answer', async t => {
+    await admin.goto(`${county.url}/rollover`)
+    const row = admin.locator('#rollover-table tr', { hasText: '杭州市西湖区文三路小学' })
+    const sameAsApi = async (query: string, what: string) => {
+      const plan = ok(await bureau.call('GET', `/api/v1/calendar/rollover${query}`), 200, 'dry run')
+      const unit = (plan.items as Json[]).find(u => u.unitId === school.id)!
+      await admin.locator('#rollover-page .ant-card-head', { hasText: `升入 ${plan.schoolYear}` }).waitFor()
+      await row.waitFor()
+      const state = { ready: '可以升级', blocked: '有阻碍', done: '已升级' }[unit.state as string]!
+      t.match(await row.textContent(), state, `${what}: the school's state as the dry run answers it (${state})`)
+      for (const b of unit.blockers as Json[]) t.match(await row.textContent(), b.message, `blocker shown: ${b.message}`)
+      return plan.schoolYear as number
+    }
+    const year = await sameAsApi('', 'this school year')
+    t.equal(await admin.locator('#rollover-run').count(), 1, 'the bureau administrator may run it')
+    await choose(admin, '#rollover-year', '预览下一学年')
+    await sameAsApi(`?schoolYear=${year + 1}`, 'the next school year')
+    await browser.shot(admin, '10-rollover-dry-run')
+    await admin.click('.ant-menu >> text=修改申请')
+    await admin.waitForSelector('#change-request-table')
+    await admin.click('.ant-menu >> text=转学')
+    await admin.waitForSelector('#transfer-table')
+    t.pass('the change-request and transfer pages render for the bureau')
   })
 })
