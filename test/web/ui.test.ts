@@ -1,11 +1,15 @@
 /**
  * The web UI end to end (issue 12): Debian chromium against three real node processes (province,
  * city, county; test/federation/lib/federation.ts). Setup goes through the HTTP API; everything the
- * test proves is done in the browser, as the registrar would. One browser and one federation for
+ * test proves is done in the browser, as the registrar would (Excel files are made with exceljs,
+ * as a registrar's spreadsheet program would). One browser and one federation for
  * the whole file.
  */
+import { readFile } from 'node:fs/promises'
+import ExcelJS from 'exceljs'
 import t from 'tap'
 import * as fx from '../records/fixtures.ts'
+import { idCheckChar } from '../../schema/ids.ts'
 import { TEST_PASSWORD } from '../helper.ts'
 import { totpCode, timeStep } from '../../node/auth/totp.ts'
 import { SESSION_COOKIE } from '../../node/plugins/auth.ts'
@@ -193,5 +197,126 @@ t.test('R-D.6 R-25.1 schools and bureaus work in the browser on their own node',
     await page.goto(`${county.url}/students/${second.id}`)
     await page.locator('text=没有找到该学生').waitFor()
     t.pass('another student\'s page answers not found')
+  })
+
+  await t.test('R-D.6 R-19.1 a registrar imports 200 students from Excel with 3 bad rows, sees the errors, commits 197, fixes the 3 from the errors file and imports them again', async t => {
+    // The school's registrar (a school administrator: the second factor, enrolled at the first login).
+    ok(await bureau.call('POST', '/api/v1/accounts', { username: 'jiaowu', password: TEST_PASSWORD, role: 'school_admin', scope: { kind: 'schools', schools: [SCHOOL] } }), 201, 'registrar')
+    const page = await (await browser.context()).newPage()
+    await uiLogin(page, county.url, 'jiaowu', TEST_PASSWORD, shown => totpCode(shown ?? '', timeStep(Date.now())))
+    await page.click('.ant-menu >> text=Excel 导入')
+    await page.waitForSelector('#import-page')
+    await page.locator('#import-owner').locator('xpath=ancestor::div[contains(@class,"ant-select")][1]').getByText('杭州市西湖区文三路小学').waitFor()
+    // The registrar downloads the template from the page and fills it in (codes typed as codes).
+    const downloading = page.waitForEvent('download')
+    await page.click('#import-template')
+    const template = await readFile((await (await downloading).path())!)
+    const book = new ExcelJS.Workbook()
+    await book.xlsx.load(template as unknown as ArrayBuffer)
+    const sheet = book.worksheets[0]
+    const cols = new Map<string, number>()
+    sheet.getRow(1).eachCell((c, col) => cols.set(String(c.value), col))
+    const row = (i: number): Record<string, string> => ({
+      班级代码: klass.classCode, 姓名: `导入生${i}`, 身份证件类型: '1', 身份证件号: fx.idNumber('2015-06-01', '1', i), 性别: '1', 出生日期: '2015-06-01',
+      民族: '01', '国籍/地区': 'CHN', 入学年月: '2021-09', 学生类别: '00', 现住址: `杭州市西湖区文三路 ${i} 号`,
+      监护人1姓名: `家长${i}`, 监护人1关系: '51', 监护人1联系电话: '13900000000',
+    })
+    const good = Array.from({ length: 200 }, (_, i) => row(i + 1))
+    const id = good[10].身份证件号
+    const original = good.map((r, i) =>
+      i === 10 ? { ...r, 身份证件号: id.slice(0, 17) + (idCheckChar(id.slice(0, 17)) === '0' ? '1' : '0') } : i === 50 ? { ...r, 民族: '火星族' } : i === 120 ? { ...r, 姓名: '' } : r,
+    )
+    const write = async (target: ExcelJS.Workbook, rows: Array<Record<string, string>>, from: number) => {
+      const ws = target.worksheets[0]
+      const at = new Map<string, number>()
+      ws.getRow(1).eachCell((c, col) => at.set(String(c.value), col))
+      ;(ws as unknown as { dataValidations: { model: object } }).dataValidations.model = {}
+      rows.forEach((r, n) => {
+        for (const [h, v] of Object.entries(r)) ws.getRow(from + n).getCell(at.get(h)!).value = v === '' ? null : v
+      })
+      return Buffer.from(await target.xlsx.writeBuffer())
+    }
+    t.ok(cols.has('身份证件号') && cols.has('监护人1姓名'), 'the template has the paper form\'s columns')
+    const file = await write(book, original, 3)
+    const xlsx = (name: string, buffer: Buffer) => ({ name, mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', buffer })
+    const before = (await head.call('GET', '/api/v1/students?limit=1')).json.total as number
+
+    const counts = async () => (await page.locator('#import-counts .ant-statistic-content-value').allTextContents()).map(Number)
+    const previewOf = async (name: string, buffer: Buffer) => {
+      const answered = page.waitForResponse(r => r.url().includes('/api/v1/imports/students/preview'), { timeout: 120000 })
+      await page.setInputFiles('#import-file', xlsx(name, buffer))
+      const res = await answered
+      t.equal(res.status(), 200, `previewed ${name}`)
+      await page.waitForSelector('#import-counts')
+      return counts()
+    }
+    t.same(await previewOf('students.xlsx', file), [197, 0, 0, 3], 'the preview: 197 新增, 0 修改, 0 不变, 3 错误')
+    const errorText = (await page.locator('#import-rows tbody tr').allTextContents()).slice(0, 3)
+    t.match(errorText[0], /^13错误身份证件号：.*校验位/, `row 13: the ID number's check digit, in Chinese: ${errorText[0]}`)
+    t.match(errorText[1], /^53错误民族：.*火星族.*下拉列表/, `row 53: the ethnicity not in the list: ${errorText[1]}`)
+    t.match(errorText[2], /^123错误姓名：姓名为必填项/, `row 123: the missing name: ${errorText[2]}`)
+    await browser.shot(page, '09-import-preview')
+    t.equal((await head.call('GET', '/api/v1/students?limit=1')).json.total, before, 'the preview wrote nothing')
+
+    await page.click('#import-commit')
+    await page.waitForSelector('#import-result')
+    t.match(await page.locator('#import-result').textContent(), /新增197.*未导入（有错误）3/, 'committed: 197 created, 3 rows not imported')
+    t.equal((await head.call('GET', '/api/v1/students?limit=1')).json.total, before + 197, '197 students on the node')
+
+    const gettingErrors = page.waitForEvent('download')
+    await page.click('#import-errors-file')
+    const errorsBook = new ExcelJS.Workbook()
+    await errorsBook.xlsx.load((await readFile((await (await gettingErrors).path())!)) as unknown as ArrayBuffer)
+    const errSheet = errorsBook.worksheets[0]
+    t.equal(errSheet.actualRowCount, 5, 'the errors file: headers, notes and the 3 rows in error')
+    // The registrar corrects the three rows in the errors file and uploads it as it is.
+    const fixed = await write(errorsBook, [{ 身份证件号: good[10].身份证件号 }, { 民族: good[50].民族 }, { 姓名: good[120].姓名 }], 3)
+    t.same(await previewOf('errors-fixed.xlsx', fixed), [3, 0, 0, 0], 'the fixed rows preview as 3 新增')
+    await page.click('#import-commit')
+    await page.waitForSelector('#import-result')
+    t.match(await page.locator('#import-result').textContent(), /新增3/, '3 created')
+    t.equal((await head.call('GET', '/api/v1/students?limit=1')).json.total, before + 200, 'all 200 on the node')
+
+    t.same(await previewOf('students.xlsx', file), [0, 0, 197, 3], 'the original file again: every valid row 不变')
+    await page.click('#import-commit')
+    await page.waitForSelector('#import-result')
+    t.match(await page.locator('#import-result').textContent(), /新增0.*修改0.*不变197/, 'committing it changes nothing')
+    t.equal((await head.call('GET', '/api/v1/students?limit=1')).json.total, before + 200, 'no student added')
+
+    // 修改 on the 学籍卡 writes through the record's PATCH route (an open record: no change request needed).
+    const one = (ok(await head.call('GET', '/api/v1/students?q=导入生7'), 200, 'find').items as Json[]).find(s => s.name === '导入生7')!
+    await page.goto(`${county.url}/students/${one.id}`)
+    await page.click('#change-record-open')
+    await choose(page, '#change-record-field', '现住址')
+    await page.fill('#change-currentAddress', '杭州市西湖区文二路 7 号')
+    const patched = page.waitForResponse(r => r.url().endsWith(`/api/v1/students/${one.id}`) && r.request().method() === 'PATCH')
+    await page.click('#change-record-submit')
+    t.equal((await patched).status(), 200, 'the change is saved')
+    t.equal((await head.call('GET', `/api/v1/students/${one.id}`)).json.version, one.version + 1, 'the record has its new version')
+  })
+
+  await t.test('R-D.6 R-21.1 the bureau administrator sees the rollover dry run per school, this school year and the next, with its state and blockers; the change-request and transfer pages answer', async t => {
+    await admin.goto(`${county.url}/rollover`)
+    const row = admin.locator('#rollover-table tr', { hasText: '杭州市西湖区文三路小学' })
+    const sameAsApi = async (query: string, what: string) => {
+      const plan = ok(await bureau.call('GET', `/api/v1/calendar/rollover${query}`), 200, 'dry run')
+      const unit = (plan.items as Json[]).find(u => u.unitId === school.id)!
+      await admin.locator('#rollover-page .ant-card-head', { hasText: `升入 ${plan.schoolYear}` }).waitFor()
+      await row.waitFor()
+      const state = { ready: '可以升级', blocked: '有阻碍', done: '已升级' }[unit.state as string]!
+      t.match(await row.textContent(), state, `${what}: the school's state as the dry run answers it (${state})`)
+      for (const b of unit.blockers as Json[]) t.match(await row.textContent(), b.message, `blocker shown: ${b.message}`)
+      return plan.schoolYear as number
+    }
+    const year = await sameAsApi('', 'this school year')
+    t.equal(await admin.locator('#rollover-run').count(), 1, 'the bureau administrator may run it')
+    await choose(admin, '#rollover-year', '预览下一学年')
+    await sameAsApi(`?schoolYear=${year + 1}`, 'the next school year')
+    await browser.shot(admin, '10-rollover-dry-run')
+    await admin.click('.ant-menu >> text=修改申请')
+    await admin.waitForSelector('#change-request-table')
+    await admin.click('.ant-menu >> text=转学')
+    await admin.waitForSelector('#transfer-table')
+    t.pass('the change-request and transfer pages render for the bureau')
   })
 })

@@ -1462,6 +1462,170 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/federation/v1/routed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** routed.push */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        message: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/federation/v1/persons/lookup": {
         parameters: {
             query?: never;
@@ -2276,7 +2440,7 @@ export interface paths {
                             };
                             leader: boolean;
                             grants: string[];
-                            permissions: ("unit:read" | "unit:write" | "unit:verify" | "school:read" | "school:write" | "school:verify" | "class:read" | "class:write" | "class:verify" | "student:read" | "student:write" | "student:delete" | "student:verify" | "status_change:write" | "status_change:verify" | "status_change:approve" | "growth:write" | "growth:verify" | "growth:report" | "growth:object" | "stats:read" | "account:manage" | "sensitive:reveal" | "audit:read" | "sync:operate" | "problem:resolve" | "problem:scan" | "certificate:issue")[];
+                            permissions: ("unit:read" | "unit:write" | "unit:verify" | "school:read" | "school:write" | "school:verify" | "class:read" | "class:write" | "class:verify" | "student:read" | "student:write" | "student:delete" | "student:verify" | "status_change:write" | "status_change:verify" | "status_change:approve" | "growth:write" | "growth:verify" | "growth:report" | "growth:object" | "stats:read" | "account:manage" | "sensitive:reveal" | "audit:read" | "sync:operate" | "problem:resolve" | "problem:scan" | "certificate:issue" | "change_request:write" | "change_request:approve" | "calendar:rollover")[];
                             csrfToken: string;
                         };
                     };
@@ -22858,6 +23022,307 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/calendar/rollover": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 学年升级预览（R-21.1）：各校（园）将升级的班级、毕业（离园）人数和阻碍升级的事项，不做任何修改 */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description 升入的学年（起始年份）；默认今天所在学年，也可预览下一学年 */
+                    schoolYear?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description 升入的学年（起始年份） */
+                            schoolYear: number;
+                            /** @description 学年升级日（YYYY-MM-DD，北京时间） */
+                            day: string;
+                            /** @description 升级后的学期，如 2026-1 */
+                            term: string;
+                            items: {
+                                unitId: string;
+                                unitCode: string;
+                                name: string;
+                                kind: "school" | "kindergarten";
+                                /** @description ready 可以升级 | blocked 有阻碍，不升级 | done 已升级 */
+                                state: "ready" | "blocked" | "done";
+                                /** @description 完成升级的日期 */
+                                rolledOn: string | null;
+                                classes: {
+                                    classId: string;
+                                    classCode: string;
+                                    grade: number;
+                                    name: string;
+                                    /** @description up 升入高一年级 | complete 毕业（离园） */
+                                    action: "up" | "complete";
+                                    toGrade: number;
+                                    toName: string;
+                                    /** @description 随班升级或毕业（离园）的在校学生（在园幼儿） */
+                                    pupils: number;
+                                }[];
+                                /** @description 升入高一年级的学生（幼儿） */
+                                promoted: number;
+                                /** @description 毕业的学生、离园升入小学的幼儿 */
+                                completing: number;
+                                blockers: {
+                                    /** @description pending_status_change 未办结的学籍异动 | pending_change_request 未决定的修改申请 | not_in_school 班内有休学、停学者 | schooling_mismatch 学制与年级不符 | attendance_missing 缺少入园与离园信息 */
+                                    code: string;
+                                    message: string;
+                                    classId?: string;
+                                    personIds?: string[];
+                                    recordIds?: string[];
+                                }[];
+                            }[];
+                        };
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** 执行学年升级（R-21.1）：本节点各校（园）各自一个事务，已升级的不再升级，有阻碍的不升级；变更随同步上报 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description 只升级这所学校或幼儿园 */
+                        schoolId?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description 升入的学年（起始年份） */
+                            schoolYear: number;
+                            /** @description 学年升级日（YYYY-MM-DD，北京时间） */
+                            day: string;
+                            /** @description 升级后的学期，如 2026-1 */
+                            term: string;
+                            items: {
+                                unitId: string;
+                                unitCode: string;
+                                name: string;
+                                kind: "school" | "kindergarten";
+                                /** @description ready 可以升级 | blocked 有阻碍，不升级 | done 已升级 */
+                                state: "ready" | "blocked" | "done";
+                                /** @description 完成升级的日期 */
+                                rolledOn: string | null;
+                                classes: {
+                                    classId: string;
+                                    classCode: string;
+                                    grade: number;
+                                    name: string;
+                                    /** @description up 升入高一年级 | complete 毕业（离园） */
+                                    action: "up" | "complete";
+                                    toGrade: number;
+                                    toName: string;
+                                    /** @description 随班升级或毕业（离园）的在校学生（在园幼儿） */
+                                    pupils: number;
+                                }[];
+                                /** @description 升入高一年级的学生（幼儿） */
+                                promoted: number;
+                                /** @description 毕业的学生、离园升入小学的幼儿 */
+                                completing: number;
+                                blockers: {
+                                    /** @description pending_status_change 未办结的学籍异动 | pending_change_request 未决定的修改申请 | not_in_school 班内有休学、停学者 | schooling_mismatch 学制与年级不符 | attendance_missing 缺少入园与离园信息 */
+                                    code: string;
+                                    message: string;
+                                    classId?: string;
+                                    personIds?: string[];
+                                    recordIds?: string[];
+                                }[];
+                            }[];
+                        };
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/calendar/reminders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 截止日前的提醒（R-19.2 新生录入核对、R-19.6 毕业生结业信息）：发给学校及其教育行政部门 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                id: string;
+                                schoolId: string;
+                                schoolCode: string;
+                                /** @description 同时提醒的教育行政部门（本节点） */
+                                bureauCode: string;
+                                requirement: string;
+                                schoolYear: number;
+                                /** @description 截止日（YYYY-MM-DD，北京时间） */
+                                deadline: string;
+                                /** @description 提醒时的状态：none 未录入 | open 有未核对 */
+                                state: string;
+                                entered: number;
+                                verified: number;
+                                /** @description 提醒时间（UTC） */
+                                raisedAt: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/calendar/deadlines": {
         parameters: {
             query?: never;
@@ -25810,7 +26275,7 @@ export interface paths {
                         "application/json": {
                             items: {
                                 id: string;
-                                /** @description students | children | statistics */
+                                /** @description students | children | school_teachers | school_classes | kindergarten_teachers | kindergarten_classes | statistics */
                                 kind: string;
                                 /** @description csv | xlsx */
                                 format: string;
@@ -25872,7 +26337,7 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        kind: "students" | "children" | "statistics";
+                        kind: "students" | "children" | "school_teachers" | "school_classes" | "kindergarten_teachers" | "kindergarten_classes" | "statistics";
                         format: "csv" | "xlsx";
                         /** @description 学生、幼儿：q（姓名、拼音、身份证号、学籍号）、schoolId、classId、grade、state、verifyState；统计：subject、by、unit、state、drill、asOf */
                         query?: {
@@ -25890,7 +26355,7 @@ export interface paths {
                     content: {
                         "application/json": {
                             id: string;
-                            /** @description students | children | statistics */
+                            /** @description students | children | school_teachers | school_classes | kindergarten_teachers | kindergarten_classes | statistics */
                             kind: string;
                             /** @description csv | xlsx */
                             format: string;
@@ -25981,7 +26446,7 @@ export interface paths {
                     content: {
                         "application/json": {
                             id: string;
-                            /** @description students | children | statistics */
+                            /** @description students | children | school_teachers | school_classes | kindergarten_teachers | kindergarten_classes | statistics */
                             kind: string;
                             /** @description csv | xlsx */
                             format: string;
@@ -26095,6 +26560,1660 @@ export interface paths {
                 };
                 /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
                 409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/change-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 变更申请队列：每项的申请天数和期限（R-22.5、R-24.2） */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description open（未办结，默认）| pending_bureau | pending_province | carried_out | rejected | withdrawn | failed | all */
+                    status?: "open" | "all" | "pending_bureau" | "pending_province" | "carried_out" | "rejected" | "withdrawn" | "failed";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                id: string;
+                                homeNode: string;
+                                version: number;
+                                epoch: number;
+                                createdAt: string;
+                                updatedAt: string;
+                                personTable: string;
+                                personId: string;
+                                schoolCode: string;
+                                subjectTable: string;
+                                subjectId: string;
+                                subjectVersion: number;
+                                /** @description 变更内容：记录字段及其新值（敏感字段脱敏显示） */
+                                patch: {
+                                    [key: string]: unknown;
+                                };
+                                reason: string;
+                                lockRule: string;
+                                needsProvince: boolean;
+                                status: string;
+                                appliedBy: string;
+                                appliedOn: string;
+                                bureauDecision: string | null;
+                                bureauBy: string | null;
+                                bureauAt: string | null;
+                                bureauReason: string | null;
+                                provinceNode: string | null;
+                                provinceDecision: string | null;
+                                provinceBy: string | null;
+                                provinceAt: string | null;
+                                provinceReason: string | null;
+                                carriedOutBy: string | null;
+                                carriedOutAt: string | null;
+                                resultVersion: number | null;
+                                withdrawnBy: string | null;
+                                withdrawnAt: string | null;
+                                failureCode: string | null;
+                                failureMessage: string | null;
+                                /** @description 审批链：申请、教育局、省级、办理（或撤回、未能办理），谁、何时、意见、理由 */
+                                decisions: {
+                                    step: "apply" | "bureau" | "province" | "carry_out" | "withdraw" | "fail";
+                                    node: string;
+                                    by: string | null;
+                                    at: string;
+                                    decision?: "approve" | "reject";
+                                    reason?: string | null;
+                                    code?: string | null;
+                                }[];
+                                ageDays: number | null;
+                                ageWorkingDays: number | null;
+                                deadline: string | null;
+                                /** @description 期限所在年份尚无官方日历，按周一至周五计算（暂定） */
+                                deadlineProvisional: boolean;
+                                overdue: boolean;
+                                decisionSent: {
+                                    seq: number;
+                                    decision: string;
+                                    at: string;
+                                } | null;
+                            }[];
+                            total: number;
+                        };
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** 申请变更已锁定的记录（R-22.5；成长记录报送省级后 R-24.2） */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description 要变更的记录所在的表 */
+                        table: "students" | "student_resumes" | "student_guardians" | "student_family_members" | "student_enrolments" | "children" | "child_guardians" | "child_family_members" | "student_registrations" | "child_registrations" | "student_exams" | "student_awards" | "student_punishments" | "student_completions" | "growth_courses" | "growth_practices" | "growth_qualities" | "growth_evaluations";
+                        id: string;
+                        /** @description 读取时的版本号（乐观并发） */
+                        version: number;
+                        /** @description 要修改的字段及其新值，与该记录的修改（PATCH）接口相同，不含 version */
+                        patch: {
+                            [key: string]: unknown;
+                        };
+                        /** @description 申请理由（必填） */
+                        reason: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            homeNode: string;
+                            version: number;
+                            epoch: number;
+                            createdAt: string;
+                            updatedAt: string;
+                            personTable: string;
+                            personId: string;
+                            schoolCode: string;
+                            subjectTable: string;
+                            subjectId: string;
+                            subjectVersion: number;
+                            /** @description 变更内容：记录字段及其新值（敏感字段脱敏显示） */
+                            patch: {
+                                [key: string]: unknown;
+                            };
+                            reason: string;
+                            lockRule: string;
+                            needsProvince: boolean;
+                            status: string;
+                            appliedBy: string;
+                            appliedOn: string;
+                            bureauDecision: string | null;
+                            bureauBy: string | null;
+                            bureauAt: string | null;
+                            bureauReason: string | null;
+                            provinceNode: string | null;
+                            provinceDecision: string | null;
+                            provinceBy: string | null;
+                            provinceAt: string | null;
+                            provinceReason: string | null;
+                            carriedOutBy: string | null;
+                            carriedOutAt: string | null;
+                            resultVersion: number | null;
+                            withdrawnBy: string | null;
+                            withdrawnAt: string | null;
+                            failureCode: string | null;
+                            failureMessage: string | null;
+                            /** @description 审批链：申请、教育局、省级、办理（或撤回、未能办理），谁、何时、意见、理由 */
+                            decisions: {
+                                step: "apply" | "bureau" | "province" | "carry_out" | "withdraw" | "fail";
+                                node: string;
+                                by: string | null;
+                                at: string;
+                                decision?: "approve" | "reject";
+                                reason?: string | null;
+                                code?: string | null;
+                            }[];
+                            ageDays: number | null;
+                            ageWorkingDays: number | null;
+                            deadline: string | null;
+                            /** @description 期限所在年份尚无官方日历，按周一至周五计算（暂定） */
+                            deadlineProvisional: boolean;
+                            overdue: boolean;
+                            decisionSent: {
+                                seq: number;
+                                decision: string;
+                                at: string;
+                            } | null;
+                        };
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/change-requests/{id}/decide": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 审批变更申请：学校所属教育局批准或驳回；报送省级的成长记录再经省级批准（R-22.5、R-24.2） */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description 读取时的版本号（乐观并发） */
+                        version: number;
+                        decision: "approve" | "reject";
+                        reason?: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            homeNode: string;
+                            version: number;
+                            epoch: number;
+                            createdAt: string;
+                            updatedAt: string;
+                            personTable: string;
+                            personId: string;
+                            schoolCode: string;
+                            subjectTable: string;
+                            subjectId: string;
+                            subjectVersion: number;
+                            /** @description 变更内容：记录字段及其新值（敏感字段脱敏显示） */
+                            patch: {
+                                [key: string]: unknown;
+                            };
+                            reason: string;
+                            lockRule: string;
+                            needsProvince: boolean;
+                            status: string;
+                            appliedBy: string;
+                            appliedOn: string;
+                            bureauDecision: string | null;
+                            bureauBy: string | null;
+                            bureauAt: string | null;
+                            bureauReason: string | null;
+                            provinceNode: string | null;
+                            provinceDecision: string | null;
+                            provinceBy: string | null;
+                            provinceAt: string | null;
+                            provinceReason: string | null;
+                            carriedOutBy: string | null;
+                            carriedOutAt: string | null;
+                            resultVersion: number | null;
+                            withdrawnBy: string | null;
+                            withdrawnAt: string | null;
+                            failureCode: string | null;
+                            failureMessage: string | null;
+                            /** @description 审批链：申请、教育局、省级、办理（或撤回、未能办理），谁、何时、意见、理由 */
+                            decisions: {
+                                step: "apply" | "bureau" | "province" | "carry_out" | "withdraw" | "fail";
+                                node: string;
+                                by: string | null;
+                                at: string;
+                                decision?: "approve" | "reject";
+                                reason?: string | null;
+                                code?: string | null;
+                            }[];
+                            ageDays: number | null;
+                            ageWorkingDays: number | null;
+                            deadline: string | null;
+                            /** @description 期限所在年份尚无官方日历，按周一至周五计算（暂定） */
+                            deadlineProvisional: boolean;
+                            overdue: boolean;
+                            decisionSent: {
+                                seq: number;
+                                decision: string;
+                                at: string;
+                            } | null;
+                        };
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/change-requests/{id}/withdraw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 撤回尚未办结的变更申请 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description 读取时的版本号（乐观并发） */
+                        version: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            homeNode: string;
+                            version: number;
+                            epoch: number;
+                            createdAt: string;
+                            updatedAt: string;
+                            personTable: string;
+                            personId: string;
+                            schoolCode: string;
+                            subjectTable: string;
+                            subjectId: string;
+                            subjectVersion: number;
+                            /** @description 变更内容：记录字段及其新值（敏感字段脱敏显示） */
+                            patch: {
+                                [key: string]: unknown;
+                            };
+                            reason: string;
+                            lockRule: string;
+                            needsProvince: boolean;
+                            status: string;
+                            appliedBy: string;
+                            appliedOn: string;
+                            bureauDecision: string | null;
+                            bureauBy: string | null;
+                            bureauAt: string | null;
+                            bureauReason: string | null;
+                            provinceNode: string | null;
+                            provinceDecision: string | null;
+                            provinceBy: string | null;
+                            provinceAt: string | null;
+                            provinceReason: string | null;
+                            carriedOutBy: string | null;
+                            carriedOutAt: string | null;
+                            resultVersion: number | null;
+                            withdrawnBy: string | null;
+                            withdrawnAt: string | null;
+                            failureCode: string | null;
+                            failureMessage: string | null;
+                            /** @description 审批链：申请、教育局、省级、办理（或撤回、未能办理），谁、何时、意见、理由 */
+                            decisions: {
+                                step: "apply" | "bureau" | "province" | "carry_out" | "withdraw" | "fail";
+                                node: string;
+                                by: string | null;
+                                at: string;
+                                decision?: "approve" | "reject";
+                                reason?: string | null;
+                                code?: string | null;
+                            }[];
+                            ageDays: number | null;
+                            ageWorkingDays: number | null;
+                            deadline: string | null;
+                            /** @description 期限所在年份尚无官方日历，按周一至周五计算（暂定） */
+                            deadlineProvisional: boolean;
+                            overdue: boolean;
+                            decisionSent: {
+                                seq: number;
+                                decision: string;
+                                at: string;
+                            } | null;
+                        };
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/change-requests/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 读取一项变更申请及其审批链 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            homeNode: string;
+                            version: number;
+                            epoch: number;
+                            createdAt: string;
+                            updatedAt: string;
+                            personTable: string;
+                            personId: string;
+                            schoolCode: string;
+                            subjectTable: string;
+                            subjectId: string;
+                            subjectVersion: number;
+                            /** @description 变更内容：记录字段及其新值（敏感字段脱敏显示） */
+                            patch: {
+                                [key: string]: unknown;
+                            };
+                            reason: string;
+                            lockRule: string;
+                            needsProvince: boolean;
+                            status: string;
+                            appliedBy: string;
+                            appliedOn: string;
+                            bureauDecision: string | null;
+                            bureauBy: string | null;
+                            bureauAt: string | null;
+                            bureauReason: string | null;
+                            provinceNode: string | null;
+                            provinceDecision: string | null;
+                            provinceBy: string | null;
+                            provinceAt: string | null;
+                            provinceReason: string | null;
+                            carriedOutBy: string | null;
+                            carriedOutAt: string | null;
+                            resultVersion: number | null;
+                            withdrawnBy: string | null;
+                            withdrawnAt: string | null;
+                            failureCode: string | null;
+                            failureMessage: string | null;
+                            /** @description 审批链：申请、教育局、省级、办理（或撤回、未能办理），谁、何时、意见、理由 */
+                            decisions: {
+                                step: "apply" | "bureau" | "province" | "carry_out" | "withdraw" | "fail";
+                                node: string;
+                                by: string | null;
+                                at: string;
+                                decision?: "approve" | "reject";
+                                reason?: string | null;
+                                code?: string | null;
+                            }[];
+                            ageDays: number | null;
+                            ageWorkingDays: number | null;
+                            deadline: string | null;
+                            /** @description 期限所在年份尚无官方日历，按周一至周五计算（暂定） */
+                            deadlineProvisional: boolean;
+                            overdue: boolean;
+                            decisionSent: {
+                                seq: number;
+                                decision: string;
+                                at: string;
+                            } | null;
+                        };
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/imports/templates/students": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 下载学生导入模板（身份证号、电话列为文本，代码列为名称下拉） */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Excel 文件（.xlsx） */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": string;
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/imports/students/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 预览学生导入：逐行校验并与本校已有记录比对，尚不写入 */
+        post: {
+            parameters: {
+                query: {
+                    /** @description 学校记录编号 */
+                    schoolId: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description 填写好的学生导入模板（.xlsx 文件内容，Content-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet），最多 5000 行 */
+            requestBody: {
+                content: {
+                    "application/json": string;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            importId: string;
+                            counts: {
+                                create: number;
+                                update: number;
+                                unchanged: number;
+                                error: number;
+                            };
+                            rows: {
+                                /** @description Excel 中的行号（数据从第 3 行起） */
+                                row: number;
+                                /** @description create 新建 | update 修改 | unchanged 无变化 | error 有错误 */
+                                action: "create" | "update" | "unchanged" | "error";
+                                errors: {
+                                    /** @description 字段（路径，如 idNumber、guardians[0].phone） */
+                                    field: string | null;
+                                    /** @description 模板中的列名 */
+                                    column: string | null;
+                                    /** @description 稳定的错误代码（GET /api/v1/errors） */
+                                    code: string;
+                                    /** @description 中文说明 */
+                                    message: string;
+                                }[];
+                            }[];
+                        };
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/imports/templates/children": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 下载幼儿导入模板（身份证号、电话列为文本，代码列为名称下拉） */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Excel 文件（.xlsx） */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": string;
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/imports/children/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 预览幼儿导入：逐行校验并与本园已有记录比对，尚不写入 */
+        post: {
+            parameters: {
+                query: {
+                    /** @description 幼儿园记录编号 */
+                    schoolId: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description 填写好的幼儿导入模板（.xlsx 文件内容，Content-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet），最多 5000 行 */
+            requestBody: {
+                content: {
+                    "application/json": string;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            importId: string;
+                            counts: {
+                                create: number;
+                                update: number;
+                                unchanged: number;
+                                error: number;
+                            };
+                            rows: {
+                                /** @description Excel 中的行号（数据从第 3 行起） */
+                                row: number;
+                                /** @description create 新建 | update 修改 | unchanged 无变化 | error 有错误 */
+                                action: "create" | "update" | "unchanged" | "error";
+                                errors: {
+                                    /** @description 字段（路径，如 idNumber、guardians[0].phone） */
+                                    field: string | null;
+                                    /** @description 模板中的列名 */
+                                    column: string | null;
+                                    /** @description 稳定的错误代码（GET /api/v1/errors） */
+                                    code: string;
+                                    /** @description 中文说明 */
+                                    message: string;
+                                }[];
+                            }[];
+                        };
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/imports/templates/classes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 下载班级导入模板（身份证号、电话列为文本，代码列为名称下拉） */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Excel 文件（.xlsx） */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": string;
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/imports/classes/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 预览班级导入：逐行校验并与本校已有记录比对，尚不写入 */
+        post: {
+            parameters: {
+                query: {
+                    /** @description 学校记录编号 */
+                    schoolId: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description 填写好的班级导入模板（.xlsx 文件内容，Content-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet），最多 5000 行 */
+            requestBody: {
+                content: {
+                    "application/json": string;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            importId: string;
+                            counts: {
+                                create: number;
+                                update: number;
+                                unchanged: number;
+                                error: number;
+                            };
+                            rows: {
+                                /** @description Excel 中的行号（数据从第 3 行起） */
+                                row: number;
+                                /** @description create 新建 | update 修改 | unchanged 无变化 | error 有错误 */
+                                action: "create" | "update" | "unchanged" | "error";
+                                errors: {
+                                    /** @description 字段（路径，如 idNumber、guardians[0].phone） */
+                                    field: string | null;
+                                    /** @description 模板中的列名 */
+                                    column: string | null;
+                                    /** @description 稳定的错误代码（GET /api/v1/errors） */
+                                    code: string;
+                                    /** @description 中文说明 */
+                                    message: string;
+                                }[];
+                            }[];
+                        };
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/imports/templates/teachers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 下载教师导入模板（身份证号、电话列为文本，代码列为名称下拉） */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Excel 文件（.xlsx） */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": string;
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/imports/teachers/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 预览教师导入：逐行校验并与本校已有记录比对，尚不写入 */
+        post: {
+            parameters: {
+                query: {
+                    /** @description 学校记录编号 */
+                    schoolId: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description 填写好的教师导入模板（.xlsx 文件内容，Content-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet），最多 5000 行 */
+            requestBody: {
+                content: {
+                    "application/json": string;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            importId: string;
+                            counts: {
+                                create: number;
+                                update: number;
+                                unchanged: number;
+                                error: number;
+                            };
+                            rows: {
+                                /** @description Excel 中的行号（数据从第 3 行起） */
+                                row: number;
+                                /** @description create 新建 | update 修改 | unchanged 无变化 | error 有错误 */
+                                action: "create" | "update" | "unchanged" | "error";
+                                errors: {
+                                    /** @description 字段（路径，如 idNumber、guardians[0].phone） */
+                                    field: string | null;
+                                    /** @description 模板中的列名 */
+                                    column: string | null;
+                                    /** @description 稳定的错误代码（GET /api/v1/errors） */
+                                    code: string;
+                                    /** @description 中文说明 */
+                                    message: string;
+                                }[];
+                            }[];
+                        };
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/imports/{importId}/commit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 确认导入：预览中无错误的行写入学籍（一个事务）；重复确认不会重复写入 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    importId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            created: number;
+                            updated: number;
+                            unchanged: number;
+                            /** @description 有错误、未写入的行数 */
+                            errorRows: number;
+                        };
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                410: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/imports/{importId}/errors.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 下载有错误的行（模板格式，末列为错误原因），改正后重新上传 */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    importId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Excel 文件（.xlsx） */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": string;
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -26929,6 +29048,668 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/transfers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** 转学申请及各步骤时间（转入、转出双方） */
+        get: {
+            parameters: {
+                query?: {
+                    status?: string;
+                    role?: "receiver" | "sender";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                id: string;
+                                /** @description receiver 转入方 | sender 转出方 */
+                                role: "receiver" | "sender";
+                                kind: "student" | "child";
+                                /** @description requested 已申请 | sent 已报送 | received 转出方已受理 | approved 转出方已批准并移交 | completed 已转入 | rejected | withdrawn | expired | not_found | refused */
+                                status: string;
+                                receiverNode: string;
+                                receiverUnitCode: string;
+                                targetClassId: string;
+                                senderNode: string | null;
+                                senderUnitCode: string | null;
+                                subjectId: string | null;
+                                name: string | null;
+                                statusChangeId: string | null;
+                                /** @description 移交后的归属纪元 */
+                                epoch: number | null;
+                                code: string | null;
+                                reason: string | null;
+                                /** @description 各步骤及其时间（UTC） */
+                                steps: {
+                                    step: string;
+                                    at: string;
+                                }[];
+                                createdAt: string;
+                                updatedAt: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** 转入学校申请转学：按身份证号或学籍号找到学籍所在节点（R-19.5、R-12.5） */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @default student */
+                        kind: "student" | "child";
+                        idNumber?: string | null;
+                        studentNo?: string | null;
+                        targetClassId: string;
+                        reason?: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            /** @description receiver 转入方 | sender 转出方 */
+                            role: "receiver" | "sender";
+                            kind: "student" | "child";
+                            /** @description requested 已申请 | sent 已报送 | received 转出方已受理 | approved 转出方已批准并移交 | completed 已转入 | rejected | withdrawn | expired | not_found | refused */
+                            status: string;
+                            receiverNode: string;
+                            receiverUnitCode: string;
+                            targetClassId: string;
+                            senderNode: string | null;
+                            senderUnitCode: string | null;
+                            subjectId: string | null;
+                            name: string | null;
+                            statusChangeId: string | null;
+                            /** @description 移交后的归属纪元 */
+                            epoch: number | null;
+                            code: string | null;
+                            reason: string | null;
+                            /** @description 各步骤及其时间（UTC） */
+                            steps: {
+                                step: string;
+                                at: string;
+                            }[];
+                            createdAt: string;
+                            updatedAt: string;
+                        };
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/transfers/{id}/send": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 转入地教育局同意并报送转学申请 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            /** @description receiver 转入方 | sender 转出方 */
+                            role: "receiver" | "sender";
+                            kind: "student" | "child";
+                            /** @description requested 已申请 | sent 已报送 | received 转出方已受理 | approved 转出方已批准并移交 | completed 已转入 | rejected | withdrawn | expired | not_found | refused */
+                            status: string;
+                            receiverNode: string;
+                            receiverUnitCode: string;
+                            targetClassId: string;
+                            senderNode: string | null;
+                            senderUnitCode: string | null;
+                            subjectId: string | null;
+                            name: string | null;
+                            statusChangeId: string | null;
+                            /** @description 移交后的归属纪元 */
+                            epoch: number | null;
+                            code: string | null;
+                            reason: string | null;
+                            /** @description 各步骤及其时间（UTC） */
+                            steps: {
+                                step: string;
+                                at: string;
+                            }[];
+                            createdAt: string;
+                            updatedAt: string;
+                        };
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/transfers/{id}/withdraw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 转入方撤回转学申请（转出方批准前） */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            /** @description receiver 转入方 | sender 转出方 */
+                            role: "receiver" | "sender";
+                            kind: "student" | "child";
+                            /** @description requested 已申请 | sent 已报送 | received 转出方已受理 | approved 转出方已批准并移交 | completed 已转入 | rejected | withdrawn | expired | not_found | refused */
+                            status: string;
+                            receiverNode: string;
+                            receiverUnitCode: string;
+                            targetClassId: string;
+                            senderNode: string | null;
+                            senderUnitCode: string | null;
+                            subjectId: string | null;
+                            name: string | null;
+                            statusChangeId: string | null;
+                            /** @description 移交后的归属纪元 */
+                            epoch: number | null;
+                            code: string | null;
+                            reason: string | null;
+                            /** @description 各步骤及其时间（UTC） */
+                            steps: {
+                                step: string;
+                                at: string;
+                            }[];
+                            createdAt: string;
+                            updatedAt: string;
+                        };
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/transfers/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 转出地教育局批准：办理转出，并将完整学籍档案签名移交转入节点 */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        approvalDocNo?: string | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            /** @description receiver 转入方 | sender 转出方 */
+                            role: "receiver" | "sender";
+                            kind: "student" | "child";
+                            /** @description requested 已申请 | sent 已报送 | received 转出方已受理 | approved 转出方已批准并移交 | completed 已转入 | rejected | withdrawn | expired | not_found | refused */
+                            status: string;
+                            receiverNode: string;
+                            receiverUnitCode: string;
+                            targetClassId: string;
+                            senderNode: string | null;
+                            senderUnitCode: string | null;
+                            subjectId: string | null;
+                            name: string | null;
+                            statusChangeId: string | null;
+                            /** @description 移交后的归属纪元 */
+                            epoch: number | null;
+                            code: string | null;
+                            reason: string | null;
+                            /** @description 各步骤及其时间（UTC） */
+                            steps: {
+                                step: string;
+                                at: string;
+                            }[];
+                            createdAt: string;
+                            updatedAt: string;
+                        };
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/transfers/{id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** 转出地教育局驳回转学申请（学生留在原校） */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        reason: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            /** @description receiver 转入方 | sender 转出方 */
+                            role: "receiver" | "sender";
+                            kind: "student" | "child";
+                            /** @description requested 已申请 | sent 已报送 | received 转出方已受理 | approved 转出方已批准并移交 | completed 已转入 | rejected | withdrawn | expired | not_found | refused */
+                            status: string;
+                            receiverNode: string;
+                            receiverUnitCode: string;
+                            targetClassId: string;
+                            senderNode: string | null;
+                            senderUnitCode: string | null;
+                            subjectId: string | null;
+                            name: string | null;
+                            statusChangeId: string | null;
+                            /** @description 移交后的归属纪元 */
+                            epoch: number | null;
+                            code: string | null;
+                            reason: string | null;
+                            /** @description 各步骤及其时间（UTC） */
+                            steps: {
+                                step: string;
+                                at: string;
+                            }[];
+                            createdAt: string;
+                            updatedAt: string;
+                        };
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -26939,7 +29720,7 @@ export interface components {
              * @description Stable error code; every code with its cause and fix: GET /api/v1/errors.
              * @enum {unknown}
              */
-            code: "NOT_FOUND" | "VALIDATION_FAILED" | "QUERY_EMPTY" | "BAD_REQUEST" | "BODY_TOO_LARGE" | "INTERNAL" | "NOT_READY" | "REDIS_UNREACHABLE" | "REDIS_EVICTION_POLICY" | "NODE_NOT_INITIALISED" | "NODE_ALREADY_INITIALISED" | "NODE_DATA_DIR_NOT_EMPTY" | "NODE_START_RECORD_INVALID" | "NODE_RESTORE_PENDING" | "NODE_IDENTITY_MISMATCH" | "AUTH_REQUIRED" | "AUTH_FAILED" | "AUTH_LOCKED" | "AUTH_TOTP_REQUIRED" | "AUTH_TOTP_INVALID" | "AUTH_STAGE_INVALID" | "CSRF_FAILED" | "FORBIDDEN" | "PASSWORD_TOO_SHORT" | "PASSWORD_TOO_LONG" | "PASSWORD_COMMON" | "ACCOUNT_EXISTS" | "ACCOUNT_DELEGATION_DENIED" | "ACCOUNT_SCOPE_UNKNOWN" | "VERIFY_NOT_ALLOWED" | "VERIFY_STATE_INVALID" | "VERIFY_TABLE_UNKNOWN" | "RETURN_REASON_REQUIRED" | "REVEAL_NOT_GRANTED" | "REVEAL_FIELD_UNKNOWN" | "SECRET_TAMPERED" | "SECRET_KEY_INVALID" | "AUDIT_CHAIN_BROKEN" | "AUDIT_KEY_MISSING" | "RECORD_FIELD_REQUIRED" | "RECORD_FIELD_FORMAT" | "RECORD_FIELD_NOT_ALLOWED" | "RECORD_FIELD_DERIVED" | "RECORD_NAME_CHARACTER" | "RECORD_CODE_UNKNOWN" | "RECORD_ID_FORMAT" | "RECORD_ID_CHECKSUM" | "RECORD_ID_BIRTHDATE_MISMATCH" | "RECORD_ID_GENDER_MISMATCH" | "RECORD_STUDENT_NO_INVALID" | "RECORD_DATE_ORDER" | "RECORD_PHOTO_INVALID" | "RECORD_DIVISION_OUTSIDE_NODE" | "RECORD_REFERENCE_INVALID" | "RECORD_DUPLICATE_ID" | "RECORD_DUPLICATE_ELSEWHERE" | "RECORD_DUPLICATE_STUDENT_NO" | "RECORD_DUPLICATE_KEY" | "RECORD_VERSION_CONFLICT" | "RECORD_IN_USE" | "RECORD_NOT_HOME" | "RECORD_PROBLEM_STATE" | "STATUS_CHANGE_PROCESSING_RESERVED" | "STATUS_CHANGE_NOT_PENDING" | "STATUS_CHANGE_FIELD_FIXED" | "STATUS_CHANGE_STATE_INVALID" | "STATUS_CHANGE_PENDING_EXISTS" | "STATUS_CHANGE_CLASS_INVALID" | "STATUS_CHANGE_NOT_ALLOWED" | "STATUS_CHANGE_PERSON_DECEASED" | "DEATH_REPORT_OWN" | "DEATH_REPORT_ACKED" | "STATUS_CHANGE_NO_CERTIFICATE" | "STATUS_CHANGE_REASON_REQUIRED" | "RECORD_DELETE_VERIFIED" | "CERT_LOOKUP_INVALID" | "CERT_INVALID" | "BACKUP_TARGET_INVALID" | "BACKUP_KEY_MISSING" | "BACKUP_KEY_INSIDE_DATA" | "BACKUP_NOT_FOUND" | "BACKUP_MANIFEST_INVALID" | "BACKUP_TAMPERED" | "BACKUP_RESTORE_TARGET_EXISTS" | "BACKUP_SFTP_FAILED" | "CALENDAR_RECORD_LOCKED" | "GROWTH_NOT_SENIOR_HIGH" | "GROWTH_MODULE_UNKNOWN" | "GROWTH_SCORE_OUT_OF_SCALE" | "GROWTH_CREDIT_OUT_OF_RULE" | "GROWTH_FIELD_NOT_ALLOWED" | "GROWTH_GENERATED_READONLY" | "GROWTH_REPORTED_LOCKED" | "GROWTH_NOT_VERIFIED" | "GROWTH_ALREADY_REPORTED" | "GROWTH_PUBLICITY_INVALID" | "GROWTH_PUBLICITY_PENDING" | "GROWTH_NOT_IN_PUBLICITY" | "GROWTH_OBJECTION_ANSWERED" | "STATS_UNIT_UNKNOWN" | "STATS_DIMENSION_UNKNOWN" | "STATS_STATE_UNKNOWN" | "STATS_SCOPE_TOO_NARROW" | "STATS_PERIOD_INVALID" | "EXPORT_QUERY_INVALID" | "EXPORT_NOT_READY" | "CODE_TABLE_INVALID" | "CODE_TABLE_UNKNOWN" | "SYNC_SIGNATURE_INVALID" | "SYNC_ALG_NOT_ALLOWED" | "SYNC_KEY_UNKNOWN" | "SYNC_EMBEDDED_KEY_REFUSED" | "SYNC_KEY_NOT_VOUCHED" | "SYNC_HASH_MISMATCH" | "SYNC_MALFORMED" | "SYNC_FORMAT_UNSUPPORTED" | "SYNC_SEQ_GAP" | "SYNC_SEQ_REPLAY" | "SYNC_FORK" | "SYNC_PREV_MISMATCH" | "SYNC_NOT_CHILD" | "SYNC_ORIGIN_OUTSIDE_SUBTREE" | "SYNC_ROW_OUTSIDE_OWNERSHIP" | "SYNC_ROW_INVALID" | "SYNC_TOKEN_INVALID" | "SYNC_TOKEN_EXPIRED" | "SYNC_COMMAND_NOT_FOR_ME" | "SYNC_COMMAND_REPLAY" | "SYNC_RECEIPT_INVALID" | "SYNC_ENROLL_TOKEN_INVALID" | "SYNC_ENROLL_REFUSED" | "SYNC_NOT_ENROLLED" | "SYNC_BUSY" | "SYNC_PARENT_UNAVAILABLE" | "SYNC_COMMAND_UNKNOWN_TYPE" | "SYNC_QUARANTINE_NOT_FOUND" | "KEY_FILE_PERMISSIONS";
+            code: "NOT_FOUND" | "VALIDATION_FAILED" | "QUERY_EMPTY" | "BAD_REQUEST" | "BODY_TOO_LARGE" | "INTERNAL" | "NOT_READY" | "REDIS_UNREACHABLE" | "REDIS_EVICTION_POLICY" | "NODE_NOT_INITIALISED" | "NODE_ALREADY_INITIALISED" | "NODE_DATA_DIR_NOT_EMPTY" | "NODE_START_RECORD_INVALID" | "NODE_RESTORE_PENDING" | "NODE_IDENTITY_MISMATCH" | "AUTH_REQUIRED" | "AUTH_FAILED" | "AUTH_LOCKED" | "AUTH_TOTP_REQUIRED" | "AUTH_TOTP_INVALID" | "AUTH_STAGE_INVALID" | "CSRF_FAILED" | "FORBIDDEN" | "PASSWORD_TOO_SHORT" | "PASSWORD_TOO_LONG" | "PASSWORD_COMMON" | "ACCOUNT_EXISTS" | "ACCOUNT_DELEGATION_DENIED" | "ACCOUNT_SCOPE_UNKNOWN" | "VERIFY_NOT_ALLOWED" | "VERIFY_STATE_INVALID" | "VERIFY_TABLE_UNKNOWN" | "RETURN_REASON_REQUIRED" | "REVEAL_NOT_GRANTED" | "REVEAL_FIELD_UNKNOWN" | "SECRET_TAMPERED" | "SECRET_KEY_INVALID" | "AUDIT_CHAIN_BROKEN" | "AUDIT_KEY_MISSING" | "RECORD_FIELD_REQUIRED" | "RECORD_FIELD_FORMAT" | "RECORD_FIELD_NOT_ALLOWED" | "RECORD_FIELD_DERIVED" | "RECORD_NAME_CHARACTER" | "RECORD_CODE_UNKNOWN" | "RECORD_ID_FORMAT" | "RECORD_ID_CHECKSUM" | "RECORD_ID_BIRTHDATE_MISMATCH" | "RECORD_ID_GENDER_MISMATCH" | "RECORD_STUDENT_NO_INVALID" | "RECORD_DATE_ORDER" | "RECORD_PHOTO_INVALID" | "RECORD_DIVISION_OUTSIDE_NODE" | "RECORD_REFERENCE_INVALID" | "RECORD_DUPLICATE_ID" | "RECORD_DUPLICATE_ELSEWHERE" | "RECORD_DUPLICATE_STUDENT_NO" | "RECORD_DUPLICATE_KEY" | "RECORD_VERSION_CONFLICT" | "RECORD_IN_USE" | "RECORD_NOT_HOME" | "RECORD_PROBLEM_STATE" | "STATUS_CHANGE_PROCESSING_RESERVED" | "STATUS_CHANGE_NOT_PENDING" | "STATUS_CHANGE_FIELD_FIXED" | "STATUS_CHANGE_STATE_INVALID" | "STATUS_CHANGE_PENDING_EXISTS" | "STATUS_CHANGE_CLASS_INVALID" | "STATUS_CHANGE_NOT_ALLOWED" | "STATUS_CHANGE_PERSON_DECEASED" | "DEATH_REPORT_OWN" | "DEATH_REPORT_ACKED" | "STATUS_CHANGE_NO_CERTIFICATE" | "STATUS_CHANGE_REASON_REQUIRED" | "RECORD_DELETE_VERIFIED" | "CERT_LOOKUP_INVALID" | "CERT_INVALID" | "BACKUP_TARGET_INVALID" | "BACKUP_KEY_MISSING" | "BACKUP_KEY_INSIDE_DATA" | "BACKUP_NOT_FOUND" | "BACKUP_MANIFEST_INVALID" | "BACKUP_TAMPERED" | "BACKUP_RESTORE_TARGET_EXISTS" | "BACKUP_SFTP_FAILED" | "CALENDAR_RECORD_LOCKED" | "CALENDAR_ROLLOVER_YEAR" | "CALENDAR_ROLLOVER_UNIT" | "GROWTH_NOT_SENIOR_HIGH" | "GROWTH_MODULE_UNKNOWN" | "GROWTH_SCORE_OUT_OF_SCALE" | "GROWTH_CREDIT_OUT_OF_RULE" | "GROWTH_FIELD_NOT_ALLOWED" | "GROWTH_GENERATED_READONLY" | "GROWTH_REPORTED_LOCKED" | "GROWTH_NOT_VERIFIED" | "GROWTH_ALREADY_REPORTED" | "GROWTH_PUBLICITY_INVALID" | "GROWTH_PUBLICITY_PENDING" | "GROWTH_NOT_IN_PUBLICITY" | "GROWTH_OBJECTION_ANSWERED" | "STATS_UNIT_UNKNOWN" | "STATS_DIMENSION_UNKNOWN" | "STATS_STATE_UNKNOWN" | "STATS_SCOPE_TOO_NARROW" | "STATS_PERIOD_INVALID" | "EXPORT_QUERY_INVALID" | "EXPORT_NOT_READY" | "IMPORT_FILE_INVALID" | "IMPORT_TOO_MANY_ROWS" | "IMPORT_EMPTY" | "IMPORT_EXPIRED" | "IMPORT_CELL_PRECISION" | "IMPORT_CODE_NAME_UNKNOWN" | "IMPORT_ROW_DUPLICATE" | "CODE_TABLE_INVALID" | "CODE_TABLE_UNKNOWN" | "SYNC_SIGNATURE_INVALID" | "SYNC_ALG_NOT_ALLOWED" | "SYNC_KEY_UNKNOWN" | "SYNC_EMBEDDED_KEY_REFUSED" | "SYNC_KEY_NOT_VOUCHED" | "SYNC_HASH_MISMATCH" | "SYNC_MALFORMED" | "SYNC_FORMAT_UNSUPPORTED" | "SYNC_SEQ_GAP" | "SYNC_SEQ_REPLAY" | "SYNC_FORK" | "SYNC_PREV_MISMATCH" | "SYNC_NOT_CHILD" | "SYNC_ORIGIN_OUTSIDE_SUBTREE" | "SYNC_ROW_OUTSIDE_OWNERSHIP" | "SYNC_ROW_INVALID" | "SYNC_TOKEN_INVALID" | "SYNC_TOKEN_EXPIRED" | "SYNC_COMMAND_NOT_FOR_ME" | "SYNC_COMMAND_REPLAY" | "SYNC_ROUTED_REPLAY" | "SYNC_HANDOFF_NOT_HOME" | "SYNC_HANDOFF_STALE" | "SYNC_RECEIPT_INVALID" | "SYNC_ENROLL_TOKEN_INVALID" | "SYNC_ENROLL_REFUSED" | "SYNC_NOT_ENROLLED" | "SYNC_BUSY" | "SYNC_PARENT_UNAVAILABLE" | "SYNC_COMMAND_UNKNOWN_TYPE" | "SYNC_QUARANTINE_NOT_FOUND" | "KEY_FILE_PERMISSIONS" | "CHANGE_REQUEST_TABLE_INVALID" | "CHANGE_REQUEST_PATCH_INVALID" | "CHANGE_REQUEST_NOT_LOCKED" | "CHANGE_REQUEST_NOT_PENDING" | "CHANGE_REQUEST_WRONG_TIER" | "CHANGE_REQUEST_DECISION_SENT" | "CHANGE_REQUEST_REASON_REQUIRED" | "CHANGE_REQUEST_STALE" | "CHANGE_REQUEST_NO_LONGER_VALID" | "TRANSFER_PAUSED" | "TRANSFER_CLASS_INVALID" | "TRANSFER_PERSON_REQUIRED" | "TRANSFER_SAME_NODE" | "TRANSFER_OPEN_EXISTS" | "TRANSFER_NOT_FOUND" | "TRANSFER_PENDING_BUSINESS" | "TRANSFER_STATE_INVALID" | "TRANSFER_STEP_INVALID" | "TRANSFER_HANDOFF_UNEXPECTED";
             /** @description For people: Chinese where a registrar reads it. */
             message: string;
             /** @description Machine-readable detail: field (path), rule, issues … never personal values. */

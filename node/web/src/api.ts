@@ -57,6 +57,26 @@ export async function api<T = any>(method: string, path: string, body?: unknown)
   return json as T
 }
 
+/** POSTs a file's bytes as they are (an Excel upload) with the CSRF token. */
+export async function postFile<T = any>(path: string, file: Blob, type: string): Promise<T> {
+  const res = await fetch(path, { method: 'POST', credentials: 'same-origin', headers: { 'content-type': type, ...(csrfToken ? { 'x-csrf-token': csrfToken } : {}) }, body: file })
+  const text = await res.text()
+  const json = text ? JSON.parse(text) : null
+  if (!res.ok) throw new ApiError(res.status, json?.code ?? 'HTTP_' + res.status, json?.message ?? `请求失败（${res.status}）`, json?.details)
+  return json as T
+}
+
+/** POSTs with the CSRF token and answers the reply's text (an HTML document such as a certificate). */
+export async function postForText(path: string): Promise<string> {
+  const res = await fetch(path, { method: 'POST', credentials: 'same-origin', headers: csrfToken ? { 'x-csrf-token': csrfToken } : {} })
+  const text = await res.text()
+  if (!res.ok) {
+    const json = text.startsWith('{') ? JSON.parse(text) : null
+    throw new ApiError(res.status, json?.code ?? 'HTTP_' + res.status, json?.message ?? `请求失败（${res.status}）`, json?.details)
+  }
+  return text
+}
+
 export const get = <T = any>(path: string) => api<T>('GET', path)
 export const post = <T = any>(path: string, body?: unknown) => api<T>('POST', path, body)
 export const patch = <T = any>(path: string, body?: unknown) => api<T>('PATCH', path, body)

@@ -7,6 +7,7 @@ import { FIELDS, type Field } from '../../../records/fields.ts'
 import { CodeName } from '../codes.tsx'
 import { PROCESSING, STUDENT_STATE, VERIFY_STATE } from '../labels.ts'
 import { FieldItem, cleanValues, showFieldErrors } from '../fieldform.tsx'
+import { ChangeRecord } from '../ChangeRecord.tsx'
 
 type Json = Record<string, any>
 
@@ -79,6 +80,7 @@ export default function StudentDetail({ id }: { id: string }) {
   const [revealed, setRevealed] = useState<Json>({})
   const [returning, setReturning] = useState(false)
   const [applying, setApplying] = useState(false)
+  const [changing, setChanging] = useState(false)
   const [applyForm] = Form.useForm()
   const [applyError, setApplyError] = useState<string | null>(null)
 
@@ -157,6 +159,7 @@ export default function StudentDetail({ id }: { id: string }) {
               </Button>
             </>
           )}
+          {can(me, 'student:write') && <Button id="change-record-open" onClick={() => setChanging(true)}>修改</Button>}
           {can(me, 'status_change:write') && s.state !== 'deceased' && <Button onClick={() => setApplying(true)}>申请学籍异动</Button>}
           <Button onClick={() => window.print()}>打印学籍卡</Button>
           {me.role !== 'student' && <Button onClick={() => navigate('/students')}>返回</Button>}
@@ -195,6 +198,7 @@ export default function StudentDetail({ id }: { id: string }) {
           </Button>
         </Form>
       </Modal>
+      <ChangeRecord table="students" route="/api/v1/students" id={s.id} version={s.version} open={changing} onClose={() => setChanging(false)} onSaved={load} />
       <Modal title="申请学籍异动" open={applying} onCancel={() => setApplying(false)} footer={null} width={640} destroyOnHidden>
         {applyError && <Alert type="error" showIcon title={applyError} style={{ marginBottom: 8 }} />}
         <Form form={applyForm} onFinish={apply} layout="vertical" size="small">
