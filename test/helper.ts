@@ -4,7 +4,7 @@ import tap, { type Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { loadConfigFile } from '../config/load.ts'
 import type { Tier } from '../config/schema.ts'
-import { openStorage } from '../schema/db.ts'
+import { openStorage, type Storage } from '../schema/db.ts'
 import { initNode, loadIdentity } from '../node/identity.ts'
 import { createRedis } from '../node/redis.ts'
 import { createServer } from '../node/server.ts'
@@ -41,6 +41,8 @@ export interface TestNodeOptions {
   logStream?: NodeJS.WritableStream
   /** Extra configuration written into xueji.json (e.g. `{ codes: { localDir } }`). */
   config?: Record<string, unknown>
+  /** Runs on the node's database before the app is made (a large seed, which would block a started app's queues). */
+  prepare?: (storage: Storage) => void
 }
 
 /**
@@ -60,6 +62,7 @@ export async function buildTestApp(t: Test, opts: TestNodeOptions = {}): Promise
   })
   const config = loadConfigFile(join(dataDir, 'xueji.json'))
   const storage = openStorage(join(dataDir, 'xueji.db'))
+  opts.prepare?.(storage)
   const redis = createRedis(config.redis.url)
   await redis.connect()
   const identity = loadIdentity(storage, config)

@@ -2,7 +2,7 @@
  * The export run of `npm run bench:export` and of its in-suite test: a county node seeded with
  * `xueji seed`, started as its own process, exporting every student through the HTTP API.
  */
-import { createReadStream, createWriteStream, readFileSync, statSync } from 'node:fs'
+import { createReadStream, createWriteStream, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { pipeline } from 'node:stream/promises'
@@ -25,8 +25,9 @@ export interface ExportRun {
   bytes: number
   /** No ID number or phone in clear in the file, and every non-empty one shows the mask. */
   masked: boolean
-  /** The node process's peak RSS (VmHWM, kB) just before the export was asked for and after it. */
-  peakBeforeKb: number
+  /** The node process's RSS (kB) just before the export was asked for, its peak (VmHWM) having been reset to it there. */
+  rssBeforeKb: number
+  /** The node process's peak RSS (VmHWM, kB) once the export was done: the peak during the export. */
   peakAfterKb: number
 }
 
@@ -39,6 +40,11 @@ export interface ExportBenchOptions {
   /** Filters exported one after another (default one: every student, `{}`). */
   queries?: Array<Record<string, unknown>>
   log?: (line: string) => void
+}
+
+/** Sets a process's VmHWM back to its current RSS (Linux: 5 written to /proc/PID/clear_refs). */
+export function resetPeak(pid: number): void {
+  writeFileSync(`/proc/${pid}/clear_refs`, '5')
 }
 
 /** VmHWM and VmRSS of a process, kB. */
@@ -119,7 +125,8 @@ export async function runExportBench(o: ExportBenchOptions): Promise<{ seedSecon
     const idleRssKb = memoryOf(child.pid!).rssKb
     for (const query of o.queries ?? [{}]) {
       for (const format of o.formats) {
-        const peakBeforeKb = memoryOf(child.pid!).hwmKb
+        resetPeak(child.pid!)
+        const rssBeforeKb = memoryOf(child.pid!).rssKb
         const started = Date.now()
         const asked = await fetch(`${url}/api/v1/exports`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'students', format, query }) })
         if (asked.status !== 202) throw new Error(`export refused: ${asked.status} ${await asked.text()}`)
@@ -145,7 +152,7 @@ export async function runExportBench(o: ExportBenchOptions): Promise<{ seedSecon
         const cols = await readColumns(file, format)
         const masked =
           cols.ids.every(v => !clearIds.has(v) && (v === '' || v.includes('*'))) && cols.phones.every(v => !clearPhones.has(v) && (v === '' || v.includes('*'))) && cols.ids.some(v => v !== '')
-        runs.push({ format, rows: cols.rows, seconds, bytes: statSync(file).size, masked, peakBeforeKb, peakAfterKb })
+        runs.push({ format, rows: cols.rows, seconds, bytes: statSync(file).size, masked, rssBeforeKb, peakAfterKb })
         log(`  ${format}: ${cols.rows} rows in ${seconds.toFixed(1)} s`)
       }
     }

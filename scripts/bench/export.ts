@@ -3,7 +3,7 @@
  * (default 100,000) into an empty county node with `xueji seed`, starts the node as its own
  * process, signs in over HTTP, exports every student through `POST /api/v1/exports` (the job),
  * downloads the file, and prints rows/s, the file's row count, whether the masked columns are
- * masked, and the node process's peak RSS (VmHWM) before and after each export (R-D.7).
+ * masked, and the node process's RSS before each export and its peak (VmHWM, reset just before) during it (R-D.7).
  * `NODE_OPTIONS="--cpu-prof --cpu-prof-dir=DIR"` profiles the node process (and this one).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -23,7 +23,7 @@ try {
   const result = await runExportBench({ root, students, formats, log: s => process.stderr.write(`${s}\n`) })
   const line = (r: ExportRun) =>
     `  ${r.format.padEnd(4)} ${r.rows} rows in ${r.seconds.toFixed(1)} s = ${Math.round(r.rows / r.seconds)} rows/s, file ${(r.bytes / 1e6).toFixed(1)} MB, ` +
-    `ID numbers and phones masked: ${r.masked ? 'yes' : 'NO'}, node peak RSS ${mb(r.peakBeforeKb)} before → ${mb(r.peakAfterKb)} after`
+    `ID numbers and phones masked: ${r.masked ? 'yes' : 'NO'}, node RSS ${mb(r.rssBeforeKb)} before, peak ${mb(r.peakAfterKb)} during`
   process.stdout.write(
     [
       `export bench: ${students} students seeded by xueji seed in ${result.seedSeconds.toFixed(1)} s; node process idle RSS ${mb(result.idleRssKb)}`,
