@@ -37,7 +37,7 @@ t.test('R-7.1 R-8.1 R-8.2 R-9.1 supervising unit, school, teacher and class read
 t.test('R-10.1 R-10.2 R-10.3 R-10.4 R-10.5 R-10.6 R-10.7 R-10.8 a student with every sub-record in one request', async t => {
   const node = await recordsNode(t)
   const { school, klass } = await withSchool(node)
-  const input = { ...fx.student(), schoolId: school.id, classId: klass.id }
+  const input = { ...fx.student({ householdType: '3', leftBehind: '0' }), schoolId: school.id, classId: klass.id }
   const created = await node.call('POST', '/api/v1/students', { ...input, ...fx.subRecords })
   t.equal(created.status, 201, JSON.stringify(created.body).slice(0, 300))
   const read = (await node.call('GET', `/api/v1/students/${created.body.id}`)).body
@@ -108,7 +108,7 @@ t.test('R-10.9 R-10.10 completion and status changes, with death details for typ
 t.test('R-8.3 R-8.4 R-11.1 R-12.1 R-12.2 R-12.3 R-12.4 R-12.5 kindergarten, teacher, class, child and its records', async t => {
   const node = await recordsNode(t)
   const { kg, kgClass } = await withKindergarten(node)
-  const child = { ...fx.child(), kindergartenId: kg.id, classId: kgClass.id }
+  const child = { ...fx.child({ householdType: '1', leftBehind: '2' }), kindergartenId: kg.id, classId: kgClass.id }
   const created = await node.call('POST', '/api/v1/children', { ...child, ...fx.childSubRecords })
   t.equal(created.status, 201, JSON.stringify(created.body).slice(0, 300))
   const c = created.body
