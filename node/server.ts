@@ -12,6 +12,7 @@ import { nodeError } from './errors.ts'
 import { existsSync } from 'node:fs'
 import { loadSecretsKey } from './auth/secrets.ts'
 import { recordStartEnv } from './config.ts'
+import { lazyCompilers } from './lazy-compilers.ts'
 
 /** Builds the Fastify server of a node from ready parts (used by `start` and by tests). */
 export async function createServer(deps: { config: Config; storage: Storage; redis: Redis; identity: NodeIdentity; secretKey: Buffer; logger?: boolean | object; dataDir?: string }): Promise<FastifyInstance> {
@@ -23,6 +24,7 @@ export async function createServer(deps: { config: Config; storage: Storage; red
     // Idle keep-alive sockets are closed at shutdown; requests in flight are finished.
     forceCloseConnections: 'idle',
     pluginTimeout: 30000,
+    schemaController: { compilersFactory: lazyCompilers() },
   })
   await server.register(app, deps)
   return server

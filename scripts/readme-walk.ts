@@ -31,6 +31,8 @@ export interface WalkOptions {
   redisUrl: string
   /** Progress lines (each command as run, and the figures). */
   log: (line: string) => void
+  /** Run on the built copy after a successful walk, once its nodes have stopped (before the copy is removed). */
+  afterWalk?: (copy: string) => Promise<void> | void
 }
 
 export interface WalkResult {
@@ -47,7 +49,7 @@ export interface WalkResult {
  * A copy of this checkout at `dest` as a clean clone has it (sources; no dist/, data/, .git), with
  * this checkout's node_modules linked in. Answers `dest`.
  */
-export function checkoutCopy(dest: string): string {
+function checkoutCopy(dest: string): string {
   const skip = new Set(['node_modules', 'dist', 'data', '.git', '.tap'].map(d => join(CHECKOUT, d)))
   cpSync(CHECKOUT, dest, { recursive: true, filter: src => !skip.has(src) })
   symlinkSync(join(CHECKOUT, 'node_modules'), join(dest, 'node_modules'), 'dir')
@@ -166,23 +168,32 @@ export async function walkReadme(opts: WalkOptions): Promise<WalkResult> {
 
     const province = await login(specs[0].url)
     const deadline = Date.now() + 60_000
+    let result: WalkResult
     for (;;) {
       const res = await fetch(`${specs[0].url}/api/v1/students/${String(student.id)}`, { headers: province })
       if (res.status === 200) {
         const replicationMs = Date.now() - written
         opts.log(`read at the province after ${replicationMs} ms`)
-        return { commands, buildMs, replicationMs, provinceRead: (await res.json()) as Record<string, unknown> }
+        result = { commands, buildMs, replicationMs, provinceRead: (await res.json()) as Record<string, unknown> }
+        break
       }
       if (Date.now() > deadline) throw new Error(`the province did not have the student within 60 s (last answer ${res.status})`)
       await new Promise(r => setTimeout(r, 250))
     }
+    await stopAll()
+    await opts.afterWalk?.(copy)
+    return result
   } finally {
-    await Promise.all(processes.map(stopGroup))
-    for (const s of specs) {
+    await stopAll()
+    rmSync(root, { recursive: true, force: true })
+  }
+
+  async function stopAll() {
+    await Promise.all(processes.splice(0).map(stopGroup))
+    for (const s of specs.splice(0)) {
       const config = existsSync(join(s.dir, 'xueji.json')) ? (JSON.parse(readFileSync(join(s.dir, 'xueji.json'), 'utf8')) as { redis?: { prefix?: string } }) : {}
       if (config.redis?.prefix) await deleteRedisPrefix(opts.redisUrl, config.redis.prefix)
     }
-    rmSync(root, { recursive: true, force: true })
   }
 }
 

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto'
 import { copyFile, mkdir, readdir, rename, rm } from 'node:fs/promises'
 import { readFileSync } from 'node:fs'
 import { join, posix } from 'node:path'
-import { Client, type SFTPWrapper } from 'ssh2'
+import type { SFTPWrapper } from 'ssh2'
 import { backupError } from './errors.ts'
 import { backupTime, type Target } from './rules.ts'
 
@@ -86,6 +86,8 @@ async function sftpStore(target: Extract<Target, { kind: 'sftp' }>, opts: SftpOp
   } catch (err) {
     throw backupError('BACKUP_SFTP_FAILED', `cannot read the SFTP identity file ${opts.identityFile}: ${(err as Error).message}`, { cause: 'identity file' })
   }
+  // Loaded on first use: only SFTP targets need it.
+  const { Client } = await import('ssh2')
   const client = new Client()
   let seen = ''
   const sftp = await new Promise<SFTPWrapper>((resolve, reject) => {

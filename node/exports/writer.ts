@@ -5,7 +5,7 @@
  */
 import { createWriteStream } from 'node:fs'
 import { once } from 'node:events'
-import ExcelJS from 'exceljs'
+import type ExcelJS from 'exceljs'
 
 export type Cell = string | number | boolean | null | undefined
 
@@ -49,7 +49,9 @@ export async function openSheetWriter(file: string, format: ExportFormat, sheetN
   const stream = createWriteStream(file, { flags: 'wx', mode: 0o600 })
   await once(stream, 'open')
   // No shared strings and no styles: both would be kept in memory until the end.
-  const book = new ExcelJS.stream.xlsx.WorkbookWriter({ stream, useSharedStrings: false, useStyles: false })
+  // Loaded on first use: exceljs is a large module most processes never need.
+  const { default: excel } = await import('exceljs')
+  const book: ExcelJS.stream.xlsx.WorkbookWriter = new excel.stream.xlsx.WorkbookWriter({ stream, useSharedStrings: false, useStyles: false })
   let sheet = book.addWorksheet(sheetName)
   sheet.addRow(header).commit()
   // exceljs commits each row into the zip entry's PassThrough without waiting for it, so rows pile

@@ -4,10 +4,13 @@
  * columns as drop-downs of names from a hidden code sheet), the same layout with the rows in error
  * and a last column 错误原因, and reading an uploaded workbook back into cells.
  */
-import ExcelJS from 'exceljs'
+import type ExcelJS from 'exceljs'
 import type { CodeRegistry } from '../../schema/codes/index.ts'
 import { importError } from './errors.ts'
 import { codeNames, FIRST_DATA_ROW, MAX_ROWS, REASON_HEADER, type CodeNames, type KindSpec, type Raw } from './rules.ts'
+
+/** exceljs, loaded on first use: a large module most processes never need. */
+const excel = async () => (await import('exceljs')).default
 
 export const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'
 export const CODE_SHEET = '代码表'
@@ -34,7 +37,7 @@ interface DataValidations {
  * reasons in the last column 错误原因.
  */
 export async function templateBook(spec: KindSpec, codes: CodeRegistry, rows?: Array<{ cells: Array<string | null>; reason: string }>): Promise<Buffer> {
-  const book = new ExcelJS.Workbook()
+  const book = new (await excel()).Workbook()
   book.creator = 'Xueji'
   const sheet = book.addWorksheet(`${spec.label}信息`, { views: [{ state: 'frozen', ySplit: FIRST_DATA_ROW - 1 }] })
   const codeSheet = book.addWorksheet(CODE_SHEET)
@@ -112,7 +115,7 @@ const headerKey = (s: string) => s.normalize('NFKC').replace(/[\s*＊]/g, '')
  * Empty rows are skipped. Throws IMPORT_FILE_INVALID, IMPORT_EMPTY or IMPORT_TOO_MANY_ROWS.
  */
 export async function readSheet(spec: KindSpec, file: Buffer): Promise<SheetRow[]> {
-  const book = new ExcelJS.Workbook()
+  const book = new (await excel()).Workbook()
   try {
     await book.xlsx.load(file as unknown as ArrayBuffer)
   } catch {

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { openSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
@@ -20,10 +20,24 @@ export function freePort(): Promise<number> {
   })
 }
 
-/** Starts `xueji start --data DIR` as a child process with its output appended to `logFile`. */
+let bundle: string | undefined
+
+/**
+ * The node's sources as one ES module (scripts/lib/node-bundle.mjs; built once per process, reused
+ * while the sources are unchanged): a node started from it is ready seconds sooner than through tsx.
+ */
+export function nodeBundle(): string {
+  bundle ??= execFileSync(process.execPath, [fileURLToPath(new URL('./node-bundle.mjs', import.meta.url))], { encoding: 'utf8' })
+  return bundle
+}
+
+/**
+ * Starts `xueji start --data DIR` (from the bundle of the sources) as a child process with its
+ * output appended to `logFile`.
+ */
 export function spawnNode(dataDir: string, env: Record<string, string>, logFile?: string): ChildProcess {
   const out = logFile ? openSync(logFile, 'a') : 'ignore'
-  return spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, 'start', '--data', dataDir], {
+  return spawn(process.execPath, [nodeBundle(), 'start', '--data', dataDir], {
     env: { ...process.env, ...env },
     stdio: ['ignore', out, out],
   })

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { dump, schoolRow, studentRow, writeRows } from '../../scripts/lib/sync-fixtures.ts'
-import { CLI_ENTRY, freePort, spawnNode, stopProcess, waitReady } from '../../scripts/lib/processes.ts'
+import { freePort, nodeBundle, spawnNode, stopProcess, waitReady } from '../../scripts/lib/processes.ts'
 import { openStorage } from '../../schema/db.ts'
 import { dumpAll } from '../node/backup/tables.ts'
 import { cli, countRows, startFederation, until } from './lib/federation.ts'
@@ -40,7 +40,7 @@ t.test('R-26.2 a county backed up while writes run, lost, restored into a new di
   write(100)
 
   // `xueji backup` as its own process while this one keeps writing (and the node packs and sends).
-  const backup = spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, 'backup', '--data', county.dir, '--to', target, '--key', key], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const backup = spawn(process.execPath, [nodeBundle(), 'backup', '--data', county.dir, '--to', target, '--key', key], { stdio: ['ignore', 'pipe', 'pipe'] })
   let backupOut = ''
   backup.stdout!.on('data', d => (backupOut += d))
   backup.stderr!.on('data', d => (backupOut += d))

@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { initNode } from '../../../node/identity.ts'
 import { openStorage } from '../../../schema/db.ts'
 import { main } from '../../../scripts/cli.ts'
-import { CLI_ENTRY } from '../../../scripts/lib/processes.ts'
+import { nodeBundle } from '../../../scripts/lib/processes.ts'
 import { seedNode } from '../../../scripts/seed/index.ts'
 import { REDIS_URL, TEST_PASSWORD } from '../../helper.ts'
 
@@ -43,7 +43,7 @@ t.test('R-21.1 a rollover killed with SIGKILL half-way and run again moves every
   t.equal(db.prepare('select count(*) from calendar_rollovers').pluck().get(), 0, 'the dry run writes nothing')
 
   // A real process, killed as soon as it reports its first school done.
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, 'rollover', '--data', dir, '--as-of', '2026-08-01'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, XUEJI_REDIS_URL: REDIS_URL } })
+  const child = spawn(process.execPath, [nodeBundle(), 'rollover', '--data', dir, '--as-of', '2026-08-01'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, XUEJI_REDIS_URL: REDIS_URL } })
   let out = ''
   const exit = new Promise<{ code: number | null; signal: string | null }>(resolve => child.once('exit', (code, signal) => resolve({ code, signal })))
   child.stdout.on('data', (chunk: Buffer) => {
