@@ -36,6 +36,7 @@ export const ConfigSchema = Type.Object(
         federationBodyLimitBytes: Type.Integer({ minimum: 1024, default: 16777216, description: 'Largest change set accepted from a child node.' }),
         trustProxy: Type.Boolean({ default: false, description: 'Trust X-Forwarded-* headers (only behind your own reverse proxy).' }),
         shutdownTimeoutMs: Type.Integer({ minimum: 100, default: 10000, description: 'How long graceful shutdown waits for in-flight work before giving up.' }),
+        readWorkers: Type.Integer({ minimum: 0, maximum: 16, default: 2, description: 'Worker threads that run list and search queries on read-only database connections, so a slow search never holds other requests, health probes or sync; 0 runs them on the main thread.' }),
       },
       'HTTP server.',
     ),

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import { datesFor } from '../../config/calendar.ts'
 import { nodeCodes, type CodeRegistry } from '../../schema/codes/index.ts'
+import { createReadPool } from '../../schema/read-pool.ts'
 import { createRecordsService, type RecordsService } from '../services/records/service.ts'
 
 declare module 'fastify' {
@@ -22,7 +23,11 @@ export default fp(
     const codes = nodeCodes(app.config.codes.localDir)
     app.decorate('codes', codes)
     const { dates, local } = app.config.calendar
-    app.decorate('records', createRecordsService({ storage: app.storage, identity: app.identity, codes, dates: datesFor(app.identity.code, dates, local) }))
+    // Lists and searches on read-only connections in worker threads (server.readWorkers).
+    const file = app.storage.sqlite.name
+    const reads = app.config.server.readWorkers > 0 && !app.storage.sqlite.memory ? createReadPool(file, app.config.server.readWorkers) : undefined
+    if (reads) app.addHook('onClose', () => reads.close())
+    app.decorate('records', createRecordsService({ storage: app.storage, identity: app.identity, codes, dates: datesFor(app.identity.code, dates, local), reads }))
   },
   { name: 'records', dependencies: ['errors'] },
 )

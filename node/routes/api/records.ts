@@ -221,7 +221,7 @@ const recordsRoutes: FastifyPluginAsync = async app => {
       // An empty search box would otherwise list everyone: refused, so a client sees its mistake.
       const q = (req.query as { q?: string }).q
       if (q !== undefined && q.trim() === '') throw nodeError('QUERY_EMPTY', '查询条件为空：请输入姓名、拼音、身份证号或学籍号，或去掉 q 以列出全部')
-      const page = svc.list(actorFor(req), spec.table, req.query as Record<string, unknown>, ownerIdOf(req.params))
+      const page = await svc.list(actorFor(req), spec.table, req.query as Record<string, unknown>, ownerIdOf(req.params))
       return { ...page, items: page.items.map(item => masked(spec, item)) }
     })
 

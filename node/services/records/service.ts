@@ -12,6 +12,7 @@
 import { randomInt, randomUUID } from 'node:crypto'
 import type { CodeRegistry } from '../../../schema/codes/index.ts'
 import type { Storage } from '../../../schema/db.ts'
+import type { ReadPool } from '../../../schema/read-pool.ts'
 import { PROVINCE_DATES, type CalendarDates } from '../../../config/calendar.ts'
 import { XuejiError } from '../../../config/errors.ts'
 import { inScope, type Actor, type ScopeFilter, type Target } from '../../auth/access.ts'
@@ -81,6 +82,8 @@ export interface RecordsServiceDeps {
   dates?: CalendarDates
   /** Record ids (default: random UUIDs); the seed generator makes its own, deterministic ones. */
   newId?: () => string
+  /** Where list and search queries run (schema/read-pool.ts); without it, on `storage`'s connection. */
+  reads?: ReadPool
 }
 
 export interface ListQuery {
@@ -621,16 +624,20 @@ export function createRecordsService(deps: RecordsServiceDeps) {
       })
     },
 
-    /** A page of records within the actor's scope, with the total matching count. */
-    list(actor: RecordsActor, table: string, query: ListQuery = {}, ownerId?: string): ListResult {
+    /** A page of records within the actor's scope, with the total matching count (both queries on the read pool when there is one). */
+    async list(actor: RecordsActor, table: string, query: ListQuery = {}, ownerId?: string): Promise<ListResult> {
       const spec = resource(table)
       if (spec.owner?.viaPath) reachable(actor, resource(spec.owner.table), String(ownerId))
       const limit = Math.min(Math.max(Math.trunc(Number(query.limit ?? DEFAULT_LIMIT)) || DEFAULT_LIMIT, 1), MAX_LIMIT)
       const offset = Math.max(Math.trunc(Number(query.offset ?? 0)) || 0, 0)
       const { where, params } = listWhere(spec, actor.filter, query, ownerId)
-      const total = Number(store.get(`select count(*) as n from ${table} t where ${where}`, ...params)!.n)
-      // The page's rowids first: a search's index holds them, so only the page's rows are read.
-      const rows = store.all(`select t.* from ${table} t where t.rowid in (select t.rowid from ${table} t where ${where} order by t.rowid limit ? offset ?) order by t.rowid`, ...params, limit, offset)
+      const read = async (sql: string, args: unknown[]) => (deps.reads ? ((await deps.reads.all(sql, args)) as SqlRow[]) : store.all(sql, ...args))
+      const [counted, rows] = await Promise.all([
+        read(`select count(*) as n from ${table} t where ${where}`, params),
+        // The page's rowids first: a search's index holds them, so only the page's rows are read.
+        read(`select t.* from ${table} t where t.rowid in (select t.rowid from ${table} t where ${where} order by t.rowid limit ? offset ?) order by t.rowid`, [...params, limit, offset]),
+      ])
+      const total = Number(counted[0].n)
       const items = rows.map(r => {
         const rec = fromSql(spec, r)
         if (table.endsWith('_teachers')) rec.age = teacherAge(rec.birthYm, now())

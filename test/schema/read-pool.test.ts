@@ -1,0 +1,52 @@
+import t, { type Test } from 'tap'
+import { join } from 'node:path'
+import { openStorage } from '../../schema/db.ts'
+import { createReadPool } from '../../schema/read-pool.ts'
+
+function setup(t: Test, size = 2) {
+  const storage = openStorage(join(t.testdir(), 'x.db'))
+  const reads = createReadPool(storage.sqlite.name, size)
+  t.teardown(async () => {
+    await reads.close()
+    storage.close()
+  })
+  storage.sqlite.exec('create table items (id integer primary key, name text not null)')
+  return { storage, reads }
+}
+
+t.test('the readers see every committed write, including those made after they started', async t => {
+  const { storage, reads } = setup(t)
+  storage.write(() => storage.sqlite.prepare('insert into items (name) values (?)').run('甲'))
+  t.same(await reads.all('select name from items order by id', []), [{ name: '甲' }])
+  storage.write(() => storage.sqlite.prepare('insert into items (name) values (?)').run('乙'))
+  t.same(await reads.all('select name from items where id >= ? order by id', [1]), [{ name: '甲' }, { name: '乙' }])
+})
+
+t.test('concurrent queries each get their own answer', async t => {
+  const { storage, reads } = setup(t, 3)
+  const insert = storage.sqlite.prepare('insert into items (id, name) values (?, ?)')
+  storage.write(() => {
+    for (let i = 1; i <= 200; i++) insert.run(i, `n${i}`)
+  })
+  const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => reads.all('select name from items where id = ?', [i + 1])))
+  t.same(answers.map(a => a[0].name), Array.from({ length: 200 }, (_, i) => `n${i + 1}`))
+})
+
+t.test('a query the database refuses fails alone; the readers stay usable; they are read-only', async t => {
+  const { reads } = setup(t)
+  await t.rejects(reads.all('select nope from items', []), { message: /no such column: nope/ })
+  await t.rejects(reads.all('insert into items (name) values (?) returning id', ['x']), { code: 'SQLITE_READONLY' })
+  t.same(await reads.all('select count(*) n from items', []), [{ n: 0 }])
+  await reads.close()
+  await t.rejects(reads.all('select 1', []), { message: /closed/ })
+})
+
+t.test('the main thread keeps running while a long query runs on a reader', async t => {
+  const { reads } = setup(t, 1)
+  let ticks = 0
+  const timer = setInterval(() => ticks++, 1)
+  const [row] = await reads.all('with recursive c(i) as (select 1 union all select i + 1 from c where i < 3000000) select count(*) n from c', [])
+  clearInterval(timer)
+  t.equal(row.n, 3000000)
+  t.ok(ticks > 0, `the event loop turned ${ticks} times during the query (it would not, were the query on this thread)`)
+})
