@@ -319,4 +319,117 @@ t.test('R-D.6 R-25.1 schools and bureaus work in the browser on their own node',
     await admin.waitForSelector('#transfer-table')
     t.pass('the change-request and transfer pages render for the bureau')
   })
+
+  // Record pages (pages/Records.tsx) and the 学籍卡's sub-record editing.
+  await t.test('R-D.6 R-8.2 R-12.1 R-10.3 the bureau administrator enters a teacher (field errors shown), a kindergarten child with a guardian, edits a student\'s guardian and adds an award, and exports the kindergarten list', async t => {
+    const kg = ok(await bureau.call('POST', '/api/v1/kindergartens', fx.kindergarten()), 201, 'kindergarten')
+    ok(await bureau.call('POST', '/api/v1/kindergarten-classes', { ...fx.kgClass(), kindergartenId: kg.id }), 201, 'kindergarten class')
+    const page = admin
+    const posted = (path: string, method = 'POST') => page.waitForResponse(r => r.url().endsWith(path) && r.request().method() === method)
+
+    // A teacher: the gender left out and a bad 出生年月 come back as errors under their fields.
+    await page.click('.ant-menu >> text=教师')
+    await page.waitForSelector('#table-school-teachers')
+    await page.click('#new-school-teachers')
+    await page.locator('#rec-owner').locator('xpath=ancestor::div[contains(@class,"ant-select")][1]').getByText('杭州市西湖区文三路小学').waitFor()
+    await page.fill('#rec-name', '钱老师')
+    await page.fill('#rec-birthYm', '1985-13')
+    const refused = posted('/api/v1/school-teachers')
+    await page.click('#rec-submit')
+    t.equal((await refused).status(), 400, 'the node refused the teacher')
+    const errorOf = (id: string) => page.locator('.ant-form-item', { has: page.locator(id) }).locator('.ant-form-item-explain-error')
+    await errorOf('#rec-gender').waitFor()
+    await errorOf('#rec-birthYm').waitFor()
+    t.match(await errorOf('#rec-gender').textContent(), /性别/, 'the missing gender is named under its field')
+    t.match(await errorOf('#rec-birthYm').textContent(), /出生年月/, 'the bad 出生年月 is named under its field')
+    await browser.shot(page, '20-teacher-field-errors')
+    await page.fill('#rec-birthYm', '1985-03')
+    await choose(page, '#rec-gender', '女')
+    await choose(page, '#rec-title', '一级')
+    const created = posted('/api/v1/school-teachers')
+    await page.click('#rec-submit')
+    t.equal((await created).status(), 201, 'the teacher is saved')
+    await page.waitForSelector('#record-card >> text=钱老师')
+    const teachers = ok(await bureau.call('GET', `/api/v1/school-teachers?schoolId=${school.id}&q=钱老师`), 200, 'teachers').items as Json[]
+    t.match(teachers, [{ name: '钱老师', gender: '2', birthYm: '1985-03' }], 'on the node')
+    await browser.shot(page, '21-teacher-detail')
+
+    // The kindergarten's full record, with its classes, teachers and children.
+    await page.click('.ant-menu >> text=幼儿园')
+    await page.locator('#table-kindergartens >> text=西湖区文三路幼儿园').click()
+    await page.waitForSelector('#record-card >> text=许可证号')
+    await page.locator('#table-kindergarten-classes >> text=小一班').waitFor()
+    await browser.shot(page, '22-kindergarten-detail')
+
+    await page.click('.ant-menu >> text=学校')
+    await page.locator('#table-schools >> text=杭州市西湖区文三路小学').click()
+    await page.locator('#table-classes >> text=四年级（1）班').waitFor()
+    await browser.shot(page, '23-school-detail')
+
+    // A child: entered on the children's page, then a guardian on the child's card.
+    await page.click('.ant-menu >> text=幼儿学籍')
+    await page.click('#new-children')
+    await page.locator('#rec-owner').locator('xpath=ancestor::div[contains(@class,"ant-select")][1]').getByText('西湖区文三路幼儿园').waitFor()
+    await choose(page, '#rec-classId', '小一班')
+    await page.fill('#rec-name', '沈小禾')
+    await page.fill('#rec-idNumber', fx.idNumber('2022-05-20', '2', 8))
+    await choose(page, '#rec-gender', '女')
+    await page.fill('#rec-birthDate', '2022-05-20')
+    await choose(page, '#rec-ethnicity', '汉族')
+    await page.fill('#rec-entryYm', '2025-09')
+    await choose(page, '#rec-childCategory', '普通幼儿')
+    const child = posted('/api/v1/children')
+    await page.click('#rec-submit')
+    const childAnswer = await child
+    t.equal(childAnswer.status(), 201, `the child is saved ${childAnswer.status() === 201 ? '' : await childAnswer.text()}`)
+    const childId = (await childAnswer.json()).id as string
+    await page.waitForSelector('#record-card >> text=沈小禾')
+    await page.click('#sub-guardians-add')
+    await page.fill('#sub-guardians-name', '沈大河')
+    await choose(page, '#sub-guardians-relationship', '父亲')
+    await page.fill('#sub-guardians-phone', '13800001111')
+    const guardian = posted(`/api/v1/children/${childId}/guardians`)
+    await page.click('#sub-guardians-submit')
+    t.equal((await guardian).status(), 201, 'the guardian is saved')
+    await page.locator('#sub-guardians tbody tr >> text=父亲').waitFor()
+    const saved = ok(await bureau.call('GET', `/api/v1/children/${childId}`), 200, 'child')
+    t.match(saved, { kindergartenId: kg.id, name: '沈小禾', verifyState: 'entered', guardians: [{ relationship: '51' }] }, 'the child and the guardian are on the node')
+    await page.locator('#sub-guardians button:has-text("显示")').click()
+    await page.locator('#sub-guardians >> text=沈大河').waitFor()
+    t.pass('显示 reveals the guardian\'s masked name')
+    await browser.shot(page, '24-child-card')
+
+    // A student's sub-records on the 学籍卡: edit the guardian, add an award.
+    const one = (ok(await head.call('GET', '/api/v1/students?q=导入生8'), 200, 'find').items as Json[]).find(s => s.name === '导入生8')!
+    const before = ok(await head.call('GET', `/api/v1/students/${one.id}`), 200, 'student').guardians[0] as Json
+    await page.goto(`${county.url}/students/${one.id}`)
+    await page.locator('#sub-guardians .xj-sub-edit').first().click()
+    await page.fill('#sub-guardians-phone', '13922223333')
+    const edited = posted(`/api/v1/students/${one.id}/guardians/${before.id}`, 'PATCH')
+    await page.click('#sub-guardians-submit')
+    t.equal((await edited).status(), 200, 'the guardian\'s phone is changed')
+    const after = ok(await head.call('GET', `/api/v1/students/${one.id}`), 200, 'student').guardians[0] as Json
+    t.equal(after.version, before.version + 1, 'through its own PATCH route')
+    const clearName = ok(await bureau.call('POST', `/api/v1/reveal/student_guardians/${before.id}`, { fields: ['name', 'phone'] }), 200, 'reveal').values
+    t.same(clearName, { name: '家长8', phone: '13922223333' }, 'the new phone is saved and the masked name was not sent back')
+    await page.click('#sub-awards-add')
+    await page.fill('#sub-awards-name', '优秀少先队员')
+    await choose(page, '#sub-awards-level', '校级')
+    await page.fill('#sub-awards-awardYm', '2026-06')
+    const award = posted(`/api/v1/students/${one.id}/awards`)
+    await page.click('#sub-awards-submit')
+    t.equal((await award).status(), 201, 'the award is saved')
+    await page.locator('#sub-awards >> text=优秀少先队员').waitFor()
+    await browser.shot(page, '25-student-subrecords')
+
+    // Export of a list from its page (the export job, then the file).
+    await page.click('.ant-menu >> text=幼儿园')
+    await page.waitForSelector('#table-kindergartens')
+    const downloading = page.waitForEvent('download')
+    await page.locator('#list-kindergartens button:has-text("导出")').hover()
+    await page.locator('.ant-dropdown-menu-item:has-text("CSV")').click()
+    const csv = await readFile((await (await downloading).path())!, 'utf8')
+    t.match(csv, /幼儿园名称/, 'the export has the fields\' labels')
+    t.match(csv, /西湖区文三路幼儿园/, 'and the kindergarten')
+  })
 })
