@@ -85,13 +85,18 @@ export function RecordForm(props: {
   const [busy, setBusy] = useState(false)
   const initial = props.record ?? props.initial ?? {}
   const fields = (props.fields ?? typedFields(props.table)).map(f => fieldFor(f, initial))
+  // On opening: the record's values (or the given ones); undefined ones are left alone, so a
+  // control above the fields (the one school in reach) may have set its value already.
   useEffect(() => {
     if (props.open) {
-      form.resetFields()
-      form.setFieldsValue(initial)
+      form.setFieldsValue(Object.fromEntries(Object.entries(initial).filter(([, v]) => v !== undefined)))
       setError(null)
     }
   }, [props.open]) // eslint-disable-line react-hooks/exhaustive-deps
+  const close = () => {
+    form.resetFields()
+    props.onClose()
+  }
 
   const save = async (v: Json) => {
     setError(null)
@@ -102,7 +107,7 @@ export function RecordForm(props: {
         : await post(props.route, cleanValues(v))
       message.success('已保存')
       props.onSaved(rec)
-      props.onClose()
+      close()
     } catch (e) {
       // Issues placed under their fields are counted above the form (a long form scrolls); anything else is shown as it is.
       setError(showFieldErrors(form, e) ?? `有 ${e instanceof ApiError ? e.issues().length : 1} 处需要修改，见各字段下的提示`)
@@ -112,7 +117,7 @@ export function RecordForm(props: {
   }
   const prefix = props.idPrefix ?? 'rec-'
   return (
-    <Modal title={props.title} open={props.open} onCancel={props.onClose} footer={null} width={960} destroyOnHidden>
+    <Modal title={props.title} open={props.open} onCancel={close} footer={null} width={960} destroyOnHidden>
       {error && <Alert type="error" showIcon title={error} style={{ marginBottom: 8 }} id={`${prefix}error`} />}
       <Form form={form} onFinish={save} layout="vertical" size="small" id={`${prefix}form`}>
         {props.extra}

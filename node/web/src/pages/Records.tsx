@@ -117,10 +117,14 @@ function useClasses(kindergartenId: string | undefined): Json[] {
 }
 
 /** The owner and (for a child) class controls of a record's form. */
-function OwnerFields({ kind, owners, fixedOwner, creating }: { kind: Kind; owners: Json[]; fixedOwner?: string; creating: boolean }) {
+function OwnerFields({ kind, owners, creating }: { kind: Kind; owners: Json[]; creating: boolean }) {
   const form = Form.useFormInstance()
   const ownerId = Form.useWatch(kind.owner?.key ?? '_', form) as string | undefined
-  const classes = useClasses(kind.person ? (ownerId ?? fixedOwner) : undefined)
+  const classes = useClasses(kind.person ? ownerId : undefined)
+  // An account with one school (or kindergarten) in reach enters for it: chosen once the list is in.
+  useEffect(() => {
+    if (creating && kind.owner && !form.getFieldValue(kind.owner.key) && owners.length === 1) form.setFieldValue(kind.owner.key, owners[0].id)
+  }, [creating, kind, owners, form])
   if (!kind.owner) return null
   return (
     <Space wrap>
@@ -239,7 +243,7 @@ export function RecordList({ kind, fixed, embedded }: { kind: Kind; fixed?: Json
           table={kind.table}
           route={`/api/v1/${kind.api}`}
           open={creating}
-          initial={kind.owner ? { [kind.owner.key]: fixed?.[kind.owner.key] ?? filter[kind.owner.key] ?? (owners.length === 1 ? owners[0].id : undefined) } : {}}
+          initial={kind.owner ? { [kind.owner.key]: fixed?.[kind.owner.key] ?? filter[kind.owner.key] } : {}}
           onClose={() => setCreating(false)}
           onSaved={rec => (embedded ? setTick(t => t + 1) : navigate(`${kind.route}/${rec.id}`))}
           extra={<OwnerFields kind={kind} owners={owners} creating />}
