@@ -1,6 +1,6 @@
 /**
  * Exports under /api/v1 (R-D.7), permission `stats:read` (every staff role that may query):
- * - `POST /api/v1/exports` {kind: students|children|school_teachers|school_classes|kindergarten_teachers|kindergarten_classes|statistics|annual, format: csv|xlsx, query}: queues
+ * - `POST /api/v1/exports` {kind: students|children|school_teachers|school_classes|kindergarten_teachers|kindergarten_classes|schools|kindergartens|supervising_units|statistics|annual, format: csv|xlsx, query}: queues
  *   the export (202) — `query` is a list filter (q, schoolId, classId, grade, state, verifyState)
  *   or a statistics query (subject, by, unit, state, drill, asOf).
  * - `GET /api/v1/exports`, `GET /api/v1/exports/{id}`: the account's exports, with progress.
@@ -38,7 +38,7 @@ const Id = Type.String({ minLength: 1, maxLength: 64 })
 
 const ExportSchema = Type.Object({
   id: Type.String(),
-  kind: Type.String({ description: 'students | children | school_teachers | school_classes | kindergarten_teachers | kindergarten_classes | statistics | annual' }),
+  kind: Type.String({ description: 'students | children | school_teachers | school_classes | kindergarten_teachers | kindergarten_classes | schools | kindergartens | supervising_units | statistics | annual' }),
   format: Type.String({ description: 'csv | xlsx' }),
   query: Type.Record(Type.String(), Type.Unknown(), { description: '导出条件' }),
   state: Type.String({ description: 'queued | running | done | failed | expired（文件已过保存期限被删除）' }),
@@ -135,7 +135,7 @@ const routes: FastifyPluginAsync = async app => {
       body: Type.Object({
         kind: Type.Union(EXPORT_KINDS.map(k => Type.Literal(k))),
         format: Type.Union([Type.Literal('csv'), Type.Literal('xlsx')]),
-        query: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: '学生、幼儿：q（姓名、拼音、身份证号、学籍号）、schoolId、classId、grade、state、verifyState；统计：subject、by、unit、state、drill、asOf；年度报表（annual）：from、to、unit、drill' })),
+        query: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: '学生、幼儿：q（姓名、拼音、身份证号、学籍号）、schoolId、classId、grade、state、verifyState；教师、班级、学校、幼儿园、主管单位：q（名称）及该列表的筛选条件；统计：subject、by、unit、state、drill、asOf；年度报表（annual）：from、to、unit、drill' })),
       }, { additionalProperties: false }),
       response: { 202: ExportSchema, 400: ErrorReply, ...authErrorReplies },
     },

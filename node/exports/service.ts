@@ -1,5 +1,6 @@
 /**
- * Exports (R-D.7): a filtered list of students or children, or a statistics table, written to a
+ * Exports (R-D.7): a filtered record list (students, children, teachers, classes, schools,
+ * kindergartens, supervising units), or a statistics table, written to a
  * CSV or Excel file under the data directory by a job. The `exports` row is the record of the
  * export (who, what filter, how many rows, where it stands); the job carries its id only.
  * Every value goes through `maskRecord`, as on every read; every export is audited when asked
@@ -12,7 +13,7 @@ import { setImmediate as yieldToLoop } from 'node:timers/promises'
 import { XuejiError } from '../../config/errors.ts'
 import type { Storage } from '../../schema/db.ts'
 import type { CodeRegistry } from '../../schema/codes/index.ts'
-import { scopeFilter, type Actor } from '../auth/access.ts'
+import { can, scopeFilter, type Actor } from '../auth/access.ts'
 import { appendAudit, auditedWrite } from '../auth/audit.ts'
 import { maskRecord } from '../auth/sensitive.ts'
 import { authError } from '../auth/errors.ts'
@@ -27,7 +28,7 @@ import { openSheetWriter, type Cell, type ExportFormat, type SheetWriter } from 
 
 type AnnualQuery = { from: string; to: string; unit?: string; drill?: boolean }
 
-export const EXPORT_KINDS = ['students', 'children', 'school_teachers', 'school_classes', 'kindergarten_teachers', 'kindergarten_classes', 'statistics', 'annual'] as const
+export const EXPORT_KINDS = ['students', 'children', 'school_teachers', 'school_classes', 'kindergarten_teachers', 'kindergarten_classes', 'schools', 'kindergartens', 'supervising_units', 'statistics', 'annual'] as const
 export type ExportKind = (typeof EXPORT_KINDS)[number]
 
 /** Rows read per statement; between pages the event loop serves other requests. */
@@ -91,6 +92,11 @@ export function createExportService(deps: ExportServiceDeps) {
   /** The filter must be one the list (or the statistics table) takes; values are scalars. */
   function checkQuery(actor: Actor, kind: ExportKind, query: Record<string, unknown>): void {
     const allowed = kind === 'statistics' ? STATS_KEYS : kind === 'annual' ? ANNUAL_KEYS : ['q', ...Object.keys(resource(kind).filters)]
+    // A list exports only for an account that may read it (a grade administrator has no unit:read).
+    if (kind !== 'statistics' && kind !== 'annual') {
+      const permission = resource(kind).permissions.read
+      if (!can(actor, permission)) throw authError('FORBIDDEN', '您的角色无权进行此操作', { permission })
+    }
     for (const [key, value] of Object.entries(query)) {
       if (!allowed.includes(key)) throw exportError('EXPORT_QUERY_INVALID', `导出条件不支持“${key}”`, { field: key, allowed })
       if (value !== null && !['string', 'number', 'boolean'].includes(typeof value)) throw exportError('EXPORT_QUERY_INVALID', `导出条件“${key}”的值应为文字或数字`, { field: key })

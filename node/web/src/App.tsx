@@ -11,7 +11,7 @@ const StudentEntry = lazy(() => import('./pages/StudentEntry.tsx'))
 const StudentDetail = lazy(() => import('./pages/StudentDetail.tsx'))
 const StatusChanges = lazy(() => import('./pages/StatusChanges.tsx'))
 const Statistics = lazy(() => import('./pages/Statistics.tsx'))
-const Schools = lazy(() => import('./pages/Schools.tsx'))
+const Records = lazy(() => import('./pages/Records.tsx'))
 const Roster = lazy(() => import('./pages/Roster.tsx'))
 const SyncStatus = lazy(() => import('./pages/SyncStatus.tsx'))
 const Accounts = lazy(() => import('./pages/Accounts.tsx'))
@@ -24,7 +24,12 @@ const Rollover = lazy(() => import('./pages/Rollover.tsx'))
 const MENU: Array<{ key: string; label: string; show: (me: Me) => boolean }> = [
   { key: '/', label: '工作台', show: () => true },
   { key: '/students', label: '学生学籍', show: me => can(me, 'student:read') && me.role !== 'student' },
-  { key: '/schools', label: '学校与班级', show: me => can(me, 'school:read') },
+  { key: '/children', label: '幼儿学籍', show: me => can(me, 'student:read') && me.role !== 'student' },
+  { key: '/schools', label: '学校', show: me => can(me, 'school:read') },
+  { key: '/kindergartens', label: '幼儿园', show: me => can(me, 'school:read') },
+  { key: '/classes', label: '班级', show: me => can(me, 'class:read') },
+  { key: '/teachers', label: '教师', show: me => can(me, 'school:read') },
+  { key: '/units', label: '主管单位', show: me => can(me, 'unit:read') },
   { key: '/imports', label: 'Excel 导入', show: me => me.role !== 'student' && ['student:write', 'class:write', 'school:write'].some(p => can(me, p)) },
   { key: '/status-changes', label: '学籍异动', show: me => can(me, 'status_change:write') || can(me, 'status_change:approve') || can(me, 'status_change:verify') },
   { key: '/change-requests', label: '修改申请', show: me => can(me, 'change_request:write') || can(me, 'change_request:approve') },
@@ -33,6 +38,12 @@ const MENU: Array<{ key: string; label: string; show: (me: Me) => boolean }> = [
   { key: '/statistics', label: '统计分析', show: me => can(me, 'stats:read') },
   { key: '/sync', label: '同步状态', show: me => can(me, 'sync:operate') },
   { key: '/accounts', label: '账号管理', show: me => can(me, 'account:manage') },
+]
+
+/** Record pages (pages/Records.tsx): the kind and its path; `/<path>/:id` is one record. */
+const RECORD_PAGES: Array<[string, string]> = [
+  ['units', '/units'], ['schools', '/schools'], ['kindergartens', '/kindergartens'], ['teachers', '/teachers'], ['kgTeachers', '/kindergarten-teachers'],
+  ['classes', '/classes'], ['kgClasses', '/kindergarten-classes'], ['children', '/children'],
 ]
 
 function page(path: string, me: Me): ReactNode {
@@ -47,8 +58,11 @@ function page(path: string, me: Me): ReactNode {
   if (path === '/transfers') return <Transfers />
   if (path === '/rollover') return <Rollover />
   if (path === '/statistics') return <Statistics />
-  if (path === '/schools') return <Schools />
   if ((m = match('/classes/:id/roster', path))) return <Roster classId={m.id} />
+  for (const [kind, route] of RECORD_PAGES) {
+    if (path === route) return <Records key={kind} kind={kind} />
+    if ((m = match(`${route}/:id`, path))) return <Records key={`${kind}/${m.id}`} kind={kind} id={m.id} />
+  }
   if (path === '/sync') return <SyncStatus />
   if (path === '/accounts') return <Accounts />
   return <Result status="404" title="没有这个页面" extra={<Button onClick={() => navigate('/')}>回到工作台</Button>} />

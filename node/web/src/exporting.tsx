@@ -3,7 +3,10 @@ import { useState } from 'react'
 import { App, Button, Dropdown } from 'antd'
 import { get, post } from './api.ts'
 
-export function ExportButton({ kind, query }: { kind: 'students' | 'children' | 'statistics'; query: Record<string, unknown> }) {
+/** The kinds of POST /api/v1/exports (node/exports/service.ts EXPORT_KINDS) that a page exports. */
+export type ExportKind = 'students' | 'children' | 'school_teachers' | 'school_classes' | 'kindergarten_teachers' | 'kindergarten_classes' | 'schools' | 'kindergartens' | 'supervising_units' | 'statistics'
+
+export function ExportButton({ kind, query }: { kind: ExportKind; query: Record<string, unknown> }) {
   const { message } = App.useApp()
   const [busy, setBusy] = useState(false)
   const run = async (format: 'xlsx' | 'csv') => {

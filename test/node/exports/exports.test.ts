@@ -50,15 +50,27 @@ t.test('exports of a seeded county', async t => {
     t.same(record.query, { grade: 3 }, 'the exports row keeps the filter and the row count')
   })
 
-  t.test('R-D.7 the teacher and class lists export too, one row per record in reach', async t => {
-    for (const [kind, path] of [['school_teachers', 'school-teachers'], ['school_classes', 'classes']] as const) {
+  t.test('R-D.7 the teacher, class, school, kindergarten and unit lists export too, one row per record in reach', async t => {
+    const lists = [
+      ['school_teachers', 'school-teachers', '姓名'], ['school_classes', 'classes', '班级名称'], ['kindergarten_teachers', 'kindergarten-teachers', '姓名'],
+      ['schools', 'schools', '学校名称'], ['kindergartens', 'kindergartens', '幼儿园名称'], ['supervising_units', 'units', '单位名称'],
+    ] as const
+    for (const [kind, path, label] of lists) {
       const total = (await app.inject({ method: 'GET', url: `/api/v1/${path}?limit=1`, headers: bureau.headers })).json().total
       t.ok(total > 0, `the seed has ${kind}`)
       const { file } = await exportFile(app, bureau, { kind, format: 'csv' })
       const rows = csvRows(file)
       t.equal(rows.length - 1, total, `${kind}: one line per record of the list`)
-      t.ok(rows[0]!.includes('姓名') || rows[0]!.includes('班级名称'), `${kind}: the fields' labels head the columns`)
+      t.ok(rows[0]!.includes(label), `${kind}: the fields' labels head the columns`)
     }
+  })
+
+  t.test('a list exports only for an account that may read it', async t => {
+    const klass = app.storage.sqlite.prepare('select id, school_code from school_classes limit 1').get() as { id: string; school_code: string }
+    const grade = await loginAs(app, 'grade_admin', { kind: 'classes', school: klass.school_code, classes: [klass.id] })
+    const res = await app.inject({ method: 'POST', url: '/api/v1/exports', headers: grade.headers, payload: { kind: 'supervising_units', format: 'csv' } })
+    t.equal(res.statusCode, 403)
+    t.equal(res.json().code, 'FORBIDDEN', 'a grade administrator (no unit:read) cannot export the units')
   })
 
   t.test('R-D.7 a search (q) exports its matches only', async t => {

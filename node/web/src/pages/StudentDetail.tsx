@@ -1,73 +1,15 @@
 import { useCallback, useEffect, useState } from 'react'
-import { Alert, App, Button, Card, Descriptions, Form, Input, Modal, Result, Space, Spin, Table, Tag, Typography } from 'antd'
+import { Alert, App, Button, Card, Descriptions, Form, Input, Modal, Result, Space, Spin, Tag, Typography } from 'antd'
 import { ApiError, get, post, type Student } from '../api.ts'
 import { can, useSession } from '../session.ts'
 import { navigate } from '../router.tsx'
-import { FIELDS, type Field } from '../../../records/fields.ts'
-import { CodeName } from '../codes.tsx'
-import { PROCESSING, STUDENT_STATE, VERIFY_STATE } from '../labels.ts'
+import { FIELDS } from '../../../records/fields.ts'
+import { STUDENT_STATE, VERIFY_STATE } from '../labels.ts'
 import { FieldItem, cleanValues, showFieldErrors } from '../fieldform.tsx'
 import { ChangeRecord } from '../ChangeRecord.tsx'
+import { STUDENT_SUBRECORDS, SubRecordSection, Value, revealable } from '../records.tsx'
 
 type Json = Record<string, any>
-
-/** Fields of a student shown masked until the reader asks for them (POST /api/v1/reveal, audited). */
-const SENSITIVE = new Set(['idNumber', 'studentNo', 'health', 'photo', 'currentAddress', 'postalAddress', 'householdRegistration', 'phone', 'email'])
-
-/** The sub-records of a student as the API returns them, with their table's fields. */
-const SUBRECORDS: Array<{ key: string; table: string; title: string }> = [
-  { key: 'guardians', table: 'student_guardians', title: '监护人' },
-  { key: 'familyMembers', table: 'student_family_members', title: '家庭成员' },
-  { key: 'resumes', table: 'student_resumes', title: '个人简历' },
-  { key: 'registrations', table: 'student_registrations', title: '注册信息' },
-  { key: 'exams', table: 'student_exams', title: '考试成绩' },
-  { key: 'awards', table: 'student_awards', title: '奖励' },
-  { key: 'punishments', table: 'student_punishments', title: '处分' },
-  { key: 'enrolment', table: 'student_enrolments', title: '入学信息' },
-  { key: 'completion', table: 'student_completions', title: '毕业结业' },
-  { key: 'statusChanges', table: 'student_status_changes', title: '学籍异动' },
-]
-
-function Value({ field, value }: { field: Field; value: unknown }) {
-  if (value === null || value === undefined || value === '') return <>—</>
-  if (field.kind === 'code' && field.table) return <CodeName table={field.table} code={String(value)} />
-  if (field.kind === 'bool') return <>{value ? '是' : '否'}</>
-  if (field.kind === 'photo') return <>已上传</>
-  return <>{String(value)}</>
-}
-
-/** A sub-record table; a row with masked values has 显示, which reveals them (audited) for this view. */
-function SubTable({ rows, table }: { rows: Json[]; table: string }) {
-  const { me } = useSession()
-  const { message } = App.useApp()
-  const [clear, setClear] = useState<Record<string, Json>>({})
-  const fields = (FIELDS[table] ?? []).filter(f => f.kind !== 'edition' && f.kind !== 'ref')
-  const masked = (r: Json) => fields.filter(f => r[f.key] === '***').map(f => f.key)
-  const reveal = async (r: Json) => {
-    try {
-      const got = await post(`/api/v1/reveal/${table}/${r.id}`, { fields: masked(r) })
-      setClear(c => ({ ...c, [r.id]: got.values }))
-    } catch (e) {
-      message.error((e as Error).message)
-    }
-  }
-  return (
-    <Table
-      size="small"
-      rowKey="id"
-      pagination={false}
-      dataSource={rows.map(r => ({ ...r, ...clear[r.id] }))}
-      scroll={{ x: 'max-content' }}
-      columns={[
-        ...fields.map(f => ({ title: f.label, dataIndex: f.key, render: (v: unknown) => <Value field={f} value={v} /> })),
-        ...(table === 'student_status_changes' ? [{ title: '处理状态', dataIndex: 'processingStatus', render: (s: string) => PROCESSING[s] ?? s }] : []),
-        ...(can(me, 'sensitive:reveal') && rows.some(r => masked(r).length > 0)
-          ? [{ title: '', key: 'reveal', render: (_v: unknown, r: Json) => (masked(r).length > 0 ? <Button type="link" size="small" className="xj-no-print" onClick={() => reveal(r)}>显示</Button> : null) }]
-          : []),
-      ]}
-    />
-  )
-}
 
 /**
  * One student's 学籍卡: every field and sub-record, the verification state with the verifier's
@@ -174,7 +116,7 @@ export default function StudentDetail({ id }: { id: string }) {
         {fields.map(f => (
           <Descriptions.Item key={f.key} label={f.label}>
             <Value field={f} value={f.key in revealed ? revealed[f.key] : s[f.key]} />
-            {SENSITIVE.has(f.key) && s[f.key] !== null && !(f.key in revealed) && can(me, 'sensitive:reveal') && (
+            {!(f.key in revealed) && revealable(me, 'students', f.key, s[f.key]) && (
               <Button type="link" size="small" className="xj-no-print" onClick={() => reveal(f.key)}>
                 显示
               </Button>
@@ -182,11 +124,8 @@ export default function StudentDetail({ id }: { id: string }) {
           </Descriptions.Item>
         ))}
       </Descriptions>
-      {SUBRECORDS.map(r => ({ ...r, rows: ([] as Json[]).concat(s[r.key] ?? []) })).filter(r => r.rows.length > 0).map(r => (
-        <div key={r.key} style={{ marginTop: 12 }}>
-          <Typography.Title level={5}>{r.title}</Typography.Title>
-          <SubTable rows={r.rows} table={r.table} />
-        </div>
+      {STUDENT_SUBRECORDS.map(r => (
+        <SubRecordSection key={r.key} spec={r} ownerRoute={`/api/v1/students/${id}`} rows={([] as Json[]).concat(s[r.key] ?? [])} write={can(me, 'student:write')} onChanged={load} />
       ))}
       <Modal title="退回（须写明原因）" open={returning} onCancel={() => setReturning(false)} footer={null} destroyOnHidden>
         <Form onFinish={giveBack} layout="vertical">
