@@ -364,8 +364,11 @@ async function run(): Promise<number> {
   const lags: number[] = []
   const tally = new Map<string, number>()
   let writing = true
+  /** Set once the writes end: how long the rows may take to reach the province. */
+  let deadline = Infinity
   const watcher = (async () => {
     while (writing || pending.length) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${pending.length} writes at the province`)
       for (let i = pending.length - 1; i >= 0; i--) {
         const p = pending[i]
         const v = province.db.sqlite.prepare(`select version from "${p.table}" where id = ?`).pluck().get(p.id) as number | undefined
@@ -380,11 +383,15 @@ async function run(): Promise<number> {
   t0 = performance.now()
   try {
     await Promise.all(counties.map((c, i) => countyDay(c, i, 100, pending, tally)))
+  } catch (err) {
+    pending.length = 0
+    throw err
   } finally {
     writing = false
+    deadline = Date.now() + 600000
   }
   const writeMs = performance.now() - t0
-  await Promise.race([watcher, sleep(600000).then(() => { throw new Error('timed out waiting for the writes at the province') })])
+  await watcher
   out(`    ${lags.length} writes in ${secs(writeMs)} (${(lags.length / (writeMs / 1000)).toFixed(1)}/s across the counties); answers: ${[...tally].map(([k, v]) => `${k} ×${v}`).join(', ')}`)
   out(`    lag county API answer → row at the province: p50 ${pct(lags, 0.5).toFixed(0)} ms, p90 ${pct(lags, 0.9).toFixed(0)} ms, p99 ${pct(lags, 0.99).toFixed(0)} ms, max ${Math.max(...lags).toFixed(0)} ms`)
 
