@@ -54,10 +54,11 @@ export function memoryOf(pid: number): { hwmKb: number; rssKb: number } {
   return { hwmKb: kb('VmHWM'), rssKb: kb('VmRSS') }
 }
 
-async function login(url: string): Promise<Record<string, string>> {
+/** Signs in through the API (password, then TOTP enrolment and a code at the first login); the session's headers. */
+export async function login(url: string, password = PASSWORD, username = 'admin'): Promise<Record<string, string>> {
   const call = (path: string, headers: Record<string, string>, body?: unknown) =>
     fetch(`${url}/api/v1/auth/${path}`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) })
-  const first = await call('login', {}, { username: 'admin', password: PASSWORD })
+  const first = await call('login', {}, { username, password })
   if (first.status !== 200) throw new Error(`login: ${first.status} ${await first.text()}`)
   const cookie = first.headers.getSetCookie().find(c => c.startsWith(`${SESSION_COOKIE}=`))!.split(';')[0]!
   const { stage, csrfToken } = (await first.json()) as { stage: string; csrfToken: string }
