@@ -29,6 +29,7 @@ t.test('R-D.5 the README\'s deployment and federation sections, walked as writte
         const assets = ['config', 'schema', 'sync', 'node'].flatMap(dir => files(join(copy, dir)).map(f => join(dir, f))).filter(f => !/\.(ts|md)$/.test(f))
         t.ok(assets.includes(join('node', 'auth', 'data', 'common-passwords.txt')))
         for (const f of assets) t.ok(existsSync(join(copy, 'dist', f)), `dist/${f}`)
+        t.ok(existsSync(join(copy, 'dist', 'node', 'web', 'dist', 'index.html')), 'the same command built the web UI into dist/')
       })
       await t.test('R-D.5 init from dist/ makes a node; a failed init leaves nothing behind and can be run again', async t => {
         const root = mkdtempSync(join(tmpdir(), 'xueji-dist-'))

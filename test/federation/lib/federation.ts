@@ -43,7 +43,16 @@ export async function cli(args: string[]): Promise<string> {
   return out
 }
 
-export async function startFederation(t: Test, opts: { redisUrl?: string; sync?: Record<string, unknown>; readyMs?: number } = {}): Promise<RealNode[]> {
+export interface FederationOptions {
+  redisUrl?: string
+  sync?: Record<string, unknown>
+  calendar?: Record<string, unknown>
+  readyMs?: number
+  /** Runs on each node's database after enrolment, before the node first starts (a large seed, which would stall a started node's queues). */
+  beforeStart?: (node: RealNode) => void
+}
+
+export async function startFederation(t: Test, opts: FederationOptions = {}): Promise<RealNode[]> {
   // Not t.testdir(): a tap run started elsewhere in this tree may clear .tap/fixtures under a
   // long test; the nodes' own directory under the OS temp dir is ours alone.
   const root = mkdtempSync(join(tmpdir(), 'xueji-fed-'))
@@ -63,6 +72,7 @@ export async function startFederation(t: Test, opts: { redisUrl?: string; sync?:
         redis: { url: opts.redisUrl ?? REDIS_URL, prefix: uniquePrefix() },
         log: { level: 'warn' },
         sync: { debounceMs: 5, reconcileIntervalMs: 1000, commandPollMs: 300, retryBaseMs: 100, retryMaxMs: 1000, haltedRetryMs: 2000, ...opts.sync },
+        ...(opts.calendar ? { calendar: opts.calendar } : {}),
       },
     })
     const node: RealNode = {
@@ -96,11 +106,14 @@ export async function startFederation(t: Test, opts: { redisUrl?: string; sync?:
     rmSync(root, { recursive: true, force: true })
   })
   const [province, city, county] = nodes
+  opts.beforeStart?.(province)
   await province.start()
+  opts.beforeStart?.(city)
   await city.start()
   const tokenFor = async (parent: RealNode, child: string) => /xjt_[A-Za-z0-9_-]+/.exec(await cli(['join-token', '--data', parent.dir, '--child', child]))![0]
   await cli(['enroll', '--data', city.dir, '--token', await tokenFor(province, '330100')])
   await cli(['enroll', '--data', county.dir, '--token', await tokenFor(city, '330106')])
+  opts.beforeStart?.(county)
   await county.start()
   return nodes
 }

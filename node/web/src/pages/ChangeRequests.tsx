@@ -1,9 +1,10 @@
-import { useCallback, useEffect, useState } from 'react'
-import { App, Button, Card, Form, Input, Modal, Radio, Select, Space, Table, Tag, Timeline } from 'antd'
-import { get, post, qs, type Reply } from '../api.ts'
+import { useState } from 'react'
+import { Button, Card, Form, Input, Select, Space, Tag, Timeline } from 'antd'
+import { post, qs, type Reply } from '../api.ts'
 import { can, useSession } from '../session.ts'
 import { Link } from '../router.tsx'
 import { FIELDS } from '../../../records/fields.ts'
+import { DecisionModal, QueueTable, useQueue, type Decision } from '../queue.tsx'
 
 type ChangeRequest = Reply<'/api/v1/change-requests', 'get'>['items'][number]
 
@@ -28,29 +29,11 @@ const fieldLabel = (table: string, key: string) => (FIELDS[table] ?? []).find(f 
  */
 export default function ChangeRequests() {
   const { me } = useSession()
-  const { message } = App.useApp()
   const [status, setStatus] = useState('open')
-  const [items, setItems] = useState<ChangeRequest[] | null>(null)
+  const { items, act } = useQueue<ChangeRequest>(`/api/v1/change-requests${qs({ status })}`)
   const [deciding, setDeciding] = useState<ChangeRequest | null>(null)
-  const [decideForm] = Form.useForm()
 
-  const load = useCallback(() => {
-    setItems(null)
-    get(`/api/v1/change-requests${qs({ status })}`).then(r => setItems(r.items), () => setItems([]))
-  }, [status])
-  useEffect(load, [load])
-
-  const act = async (what: string, fn: () => Promise<unknown>) => {
-    try {
-      await fn()
-      message.success(what)
-      load()
-    } catch (e) {
-      message.error((e as Error).message)
-    }
-  }
-
-  const decide = (v: { decision: 'approve' | 'reject'; reason?: string }) =>
+  const decide = (v: { decision: Decision; reason?: string }) =>
     act(v.decision === 'approve' ? '已批准' : '已不予批准', async () => {
       await post(`/api/v1/change-requests/${deciding!.id}/decide`, { version: deciding!.version, decision: v.decision, reason: v.reason || null })
       setDeciding(null)
@@ -58,14 +41,9 @@ export default function ChangeRequests() {
 
   return (
     <Card title="修改申请" size="small" extra={<Select id="change-request-status" value={status} onChange={setStatus} options={STATUS_FILTER} style={{ width: 140 }} />}>
-      <Table
+      <QueueTable
         id="change-request-table"
-        size="small"
-        rowKey="id"
-        loading={!items}
-        dataSource={items ?? []}
-        scroll={{ x: 1000 }}
-        pagination={{ pageSize: 20 }}
+        items={items}
         expandable={{
           expandedRowRender: r => (
             <Timeline
@@ -99,21 +77,18 @@ export default function ChangeRequests() {
           },
         ]}
       />
-      <Modal title="审批修改申请" open={!!deciding} onCancel={() => setDeciding(null)} footer={null} destroyOnHidden>
-        <Form form={decideForm} layout="vertical" onFinish={decide} initialValues={{ decision: 'approve' }}>
-          <Form.Item name="decision" label="审批意见">
-            <Radio.Group options={[{ value: 'approve', label: '批准' }, { value: 'reject', label: '不批准' }]} />
+      <DecisionModal
+        title="审批修改申请"
+        open={!!deciding}
+        onClose={() => setDeciding(null)}
+        onFinish={decide}
+        submitId="change-request-decide"
+        fields={decision => (
+          <Form.Item label="理由" name="reason" rules={[{ required: decision === 'reject', message: '不批准须填写理由' }]}>
+            <Input.TextArea id="change-request-reason" rows={3} />
           </Form.Item>
-          <Form.Item noStyle shouldUpdate>
-            {() => (
-              <Form.Item label="理由" name="reason" rules={[{ required: decideForm.getFieldValue('decision') === 'reject', message: '不批准须填写理由' }]}>
-                <Input.TextArea id="change-request-reason" rows={3} />
-              </Form.Item>
-            )}
-          </Form.Item>
-          <Button type="primary" htmlType="submit" id="change-request-decide">提交</Button>
-        </Form>
-      </Modal>
+        )}
+      />
     </Card>
   )
 }

@@ -130,7 +130,7 @@ export default function Home() {
                   dataIndex: k,
                   render: (v: Json) => (
                     <span>
-                      {v.entered}/{v.verified}，{v.deadline}（剩 {v.daysLeft} 天） <Tag color={DEADLINE_STATE[v.state]?.color}>{DEADLINE_STATE[v.state]?.text ?? v.state}</Tag>
+                      {v.entered}/{v.verified}，{v.deadline}（{v.daysLeft >= 0 ? `剩 ${v.daysLeft} 天` : `已过 ${-v.daysLeft} 天`}） <Tag color={DEADLINE_STATE[v.state]?.color}>{DEADLINE_STATE[v.state]?.text ?? v.state}</Tag>
                     </span>
                   ),
                 })),

@@ -1,10 +1,11 @@
-import { useCallback, useEffect, useState } from 'react'
-import { App, Button, Card, Form, Input, Modal, Radio, Select, Space, Table, Tag } from 'antd'
-import { get, post, type StatusChange } from '../api.ts'
+import { useState } from 'react'
+import { Button, Card, Form, Input, Select, Space, Tag } from 'antd'
+import { post, type StatusChange } from '../api.ts'
 import { can, useSession } from '../session.ts'
 import { Link } from '../router.tsx'
 import { CodeName } from '../codes.tsx'
 import { PROCESSING, VERIFY_STATE } from '../labels.ts'
+import { DecisionModal, QueueTable, useQueue, type Decision } from '../queue.tsx'
 
 const STATUS_FILTER = [
   { value: 'open', label: '未办结' },
@@ -22,27 +23,11 @@ const STATUS_FILTER = [
  */
 export default function StatusChanges() {
   const { me } = useSession()
-  const { message } = App.useApp()
   const [status, setStatus] = useState('open')
-  const [items, setItems] = useState<StatusChange[] | null>(null)
+  const { items, act } = useQueue<StatusChange>(`/api/v1/status-changes?status=${status}`)
   const [reviewing, setReviewing] = useState<StatusChange | null>(null)
 
-  const load = useCallback(() => {
-    setItems(null)
-    get(`/api/v1/status-changes?status=${status}`).then(r => setItems(r.items), () => setItems([]))
-  }, [status])
-  useEffect(load, [load])
-
-  const act = async (what: string, fn: () => Promise<unknown>) => {
-    try {
-      await fn()
-      message.success(what)
-      load()
-    } catch (e) {
-      message.error((e as Error).message)
-    }
-  }
-  const review = (v: { decision: 'approve' | 'reject'; approvalDocNo?: string; reason?: string }) =>
+  const review = (v: { decision: Decision; approvalDocNo?: string; reason?: string }) =>
     act(v.decision === 'approve' ? '已批准' : '已不予批准', async () => {
       await post(`/api/v1/status-changes/${reviewing!.id}/review`, { version: reviewing!.version, decision: v.decision, approvalDocNo: v.approvalDocNo || null, reason: v.reason || null })
       setReviewing(null)
@@ -50,14 +35,9 @@ export default function StatusChanges() {
 
   return (
     <Card title="学籍异动" size="small" extra={<Select value={status} onChange={setStatus} options={STATUS_FILTER} style={{ width: 120 }} />}>
-      <Table
+      <QueueTable
         id="status-change-table"
-        size="small"
-        rowKey="id"
-        loading={!items}
-        dataSource={items ?? []}
-        scroll={{ x: 1000 }}
-        pagination={{ pageSize: 20 }}
+        items={items}
         columns={[
           { title: '学生', dataIndex: 'studentId', render: (sid, r) => (r.kind === 'student' ? <Link to={`/students/${sid}`}>查看</Link> : '幼儿') },
           { title: '异动类别', dataIndex: 'changeType', render: c => <CodeName table="status_change_type" code={c} /> },
@@ -89,22 +69,23 @@ export default function StatusChanges() {
           },
         ]}
       />
-      <Modal title="审批学籍异动" open={!!reviewing} onCancel={() => setReviewing(null)} footer={null} destroyOnHidden>
-        <Form layout="vertical" onFinish={review} initialValues={{ decision: 'approve' }}>
-          <Form.Item name="decision" label="审批结果">
-            <Radio.Group options={[{ value: 'approve', label: '批准' }, { value: 'reject', label: '不批准' }]} />
-          </Form.Item>
-          <Form.Item name="approvalDocNo" label="批准文号">
-            <Input id="approval-doc-no" />
-          </Form.Item>
-          <Form.Item name="reason" label="意见">
-            <Input.TextArea rows={2} />
-          </Form.Item>
-          <Button type="primary" htmlType="submit" id="review-submit">
-            提交
-          </Button>
-        </Form>
-      </Modal>
+      <DecisionModal
+        title="审批学籍异动"
+        open={!!reviewing}
+        onClose={() => setReviewing(null)}
+        onFinish={review}
+        submitId="review-submit"
+        fields={() => (
+          <>
+            <Form.Item name="approvalDocNo" label="批准文号">
+              <Input id="approval-doc-no" />
+            </Form.Item>
+            <Form.Item name="reason" label="理由">
+              <Input.TextArea rows={2} />
+            </Form.Item>
+          </>
+        )}
+      />
     </Card>
   )
 }

@@ -54,7 +54,7 @@ export default function Students() {
       <Space wrap style={{ marginBottom: 12 }}>
         <Input.Search id="student-search" allowClear placeholder="姓名、拼音、身份证件号、学籍号" style={{ width: 260 }} onSearch={v => set('q', v.trim())} />
         {schools.length > 1 && (
-          <Select allowClear showSearch={{ optionFilterProp: 'label' }} placeholder="学校" style={{ width: 220 }} value={filter.schoolId} onChange={v => set('schoolId', v)} options={schools.map(s => ({ value: s.id, label: s.name }))} />
+          <Select id="student-school" allowClear showSearch={{ optionFilterProp: 'label' }} placeholder="学校" style={{ width: 220 }} value={filter.schoolId} onChange={v => set('schoolId', v)} options={schools.map(s => ({ value: s.id, label: s.name }))} />
         )}
         <Select allowClear showSearch={{ optionFilterProp: 'label' }} placeholder="班级" style={{ width: 160 }} value={filter.classId} onChange={v => set('classId', v)} options={classes.map(c => ({ value: c.id, label: c.name }))} />
         <Select allowClear placeholder="学籍状态" style={{ width: 110 }} value={filter.state} onChange={v => set('state', v)} options={Object.entries(STUDENT_STATE).map(([value, label]) => ({ value, label }))} />

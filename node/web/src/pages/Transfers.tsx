@@ -1,7 +1,8 @@
-import { useCallback, useEffect, useState } from 'react'
-import { Alert, App, Button, Card, Form, Input, Modal, Radio, Select, Space, Steps, Table, Tag } from 'antd'
+import { useEffect, useState } from 'react'
+import { Alert, App, Button, Card, Form, Input, Modal, Radio, Select, Space, Steps, Tag } from 'antd'
 import { get, post, postForText, qs, type Reply } from '../api.ts'
 import { can, useSession } from '../session.ts'
+import { DecisionModal, QueueTable, useQueue, type Decision } from '../queue.tsx'
 
 type Transfer = Reply<'/api/v1/transfers', 'get'>['items'][number]
 type Json = Record<string, any>
@@ -54,32 +55,18 @@ export default function Transfers() {
   const { me } = useSession()
   const { message } = App.useApp()
   const [role, setRole] = useState<string>('')
-  const [items, setItems] = useState<Transfer[] | null>(null)
+  const { items, load, act } = useQueue<Transfer>(`/api/v1/transfers${qs({ role })}`)
   const [requesting, setRequesting] = useState(false)
   const [deciding, setDeciding] = useState<Transfer | null>(null)
+  // Every transfer shows its steps unless folded (the table's defaultExpandAllRows only sees the first, empty render).
+  const [folded, setFolded] = useState<ReadonlySet<string>>(new Set())
   const [classes, setClasses] = useState<Json[]>([])
   const [error, setError] = useState<string | null>(null)
   const [requestForm] = Form.useForm()
-  const [decideForm] = Form.useForm()
 
-  const load = useCallback(() => {
-    setItems(null)
-    get(`/api/v1/transfers${qs({ role })}`).then(r => setItems(r.items), () => setItems([]))
-  }, [role])
-  useEffect(load, [load])
   useEffect(() => {
     if (requesting) get('/api/v1/classes?limit=500').then(r => setClasses(r.items), () => setClasses([]))
   }, [requesting])
-
-  const act = async (what: string, fn: () => Promise<unknown>) => {
-    try {
-      await fn()
-      message.success(what)
-      load()
-    } catch (e) {
-      message.error((e as Error).message)
-    }
-  }
 
   const request = async (v: { by: 'idNumber' | 'studentNo'; number: string; targetClassId: string; reason?: string }) => {
     setError(null)
@@ -94,7 +81,7 @@ export default function Transfers() {
     }
   }
 
-  const decide = (v: { decision: 'approve' | 'reject'; approvalDocNo?: string; reason?: string }) =>
+  const decide = (v: { decision: Decision; approvalDocNo?: string; reason?: string }) =>
     act(v.decision === 'approve' ? '已批准并移交学籍' : '已驳回', async () => {
       if (v.decision === 'approve') await post(`/api/v1/transfers/${deciding!.id}/approve`, { approvalDocNo: v.approvalDocNo || null })
       else await post(`/api/v1/transfers/${deciding!.id}/reject`, { reason: v.reason })
@@ -128,15 +115,14 @@ export default function Transfers() {
         </Space>
       }
     >
-      <Table
+      <QueueTable
         id="transfer-table"
-        size="small"
-        rowKey="id"
-        loading={!items}
-        dataSource={items ?? []}
-        scroll={{ x: 1000 }}
-        pagination={{ pageSize: 20 }}
-        expandable={{ expandedRowRender: t => <TransferSteps t={t} />, defaultExpandAllRows: true }}
+        items={items}
+        expandable={{
+          expandedRowRender: t => <TransferSteps t={t} />,
+          expandedRowKeys: (items ?? []).map(t => t.id).filter(id => !folded.has(id)),
+          onExpand: (open, t) => setFolded(f => new Set([...f].filter(id => id !== t.id).concat(open ? [] : [t.id]))),
+        }}
         columns={[
           { title: '方向', dataIndex: 'role', render: r => (r === 'receiver' ? '转入' : '转出') },
           { title: '学生', dataIndex: 'name', render: n => n ?? '—' },
@@ -183,27 +169,25 @@ export default function Transfers() {
           <Button type="primary" htmlType="submit" id="transfer-submit">提交申请</Button>
         </Form>
       </Modal>
-      <Modal title="审批转出" open={!!deciding} onCancel={() => setDeciding(null)} footer={null} destroyOnHidden>
-        <Form form={decideForm} layout="vertical" onFinish={decide} initialValues={{ decision: 'approve' }}>
-          <Form.Item name="decision" label="审批意见">
-            <Radio.Group options={[{ value: 'approve', label: '批准（移交学籍档案）' }, { value: 'reject', label: '驳回' }]} />
-          </Form.Item>
-          <Form.Item noStyle shouldUpdate>
-            {() =>
-              decideForm.getFieldValue('decision') === 'reject' ? (
-                <Form.Item label="驳回理由" name="reason" rules={[{ required: true, message: '请填写驳回理由' }]}>
-                  <Input.TextArea rows={3} />
-                </Form.Item>
-              ) : (
-                <Form.Item label="批准文号" name="approvalDocNo">
-                  <Input />
-                </Form.Item>
-              )
-            }
-          </Form.Item>
-          <Button type="primary" htmlType="submit">提交</Button>
-        </Form>
-      </Modal>
+      <DecisionModal
+        title="审批转出"
+        open={!!deciding}
+        onClose={() => setDeciding(null)}
+        onFinish={decide}
+        labels={['批准（移交学籍档案）', '驳回']}
+        submitId="transfer-decide-submit"
+        fields={decision =>
+          decision === 'reject' ? (
+            <Form.Item label="驳回理由" name="reason" rules={[{ required: true, message: '请填写驳回理由' }]}>
+              <Input.TextArea rows={3} />
+            </Form.Item>
+          ) : (
+            <Form.Item label="批准文号" name="approvalDocNo">
+              <Input id="transfer-doc-no" />
+            </Form.Item>
+          )
+        }
+      />
     </Card>
   )
 }
