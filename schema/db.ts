@@ -29,10 +29,14 @@ export const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'mig
 /**
  * Opens (creating if needed) a node database and applies pending migrations.
  * WAL + synchronous=FULL so an acknowledged write survives power loss (DESIGN.md §3).
+ * A new database is made with `auto_vacuum = INCREMENTAL` (SQLite takes it only before the first
+ * table), so that pages freed in bulk (the outbox of acknowledged change sets) can be handed back
+ * to the file system (`releaseFreePages`); an older database keeps its setting.
  */
 export function openStorage(file: string, opts: { migrate?: boolean } = {}): Storage {
   mkdirSync(dirname(file), { recursive: true })
   const sqlite = new Database(file, { timeout: 5000 })
+  sqlite.pragma('auto_vacuum = INCREMENTAL')
   sqlite.pragma('journal_mode = WAL')
   sqlite.pragma('synchronous = FULL')
   sqlite.pragma('foreign_keys = ON')
@@ -72,4 +76,17 @@ export function openStorage(file: string, opts: { migrate?: boolean } = {}): Sto
       if (sqlite.open) sqlite.close()
     },
   }
+}
+
+/**
+ * Hands free pages back to the file system when they are more than a quarter of the file
+ * (a database made with `auto_vacuum = INCREMENTAL`; otherwise SQLite reuses them for later
+ * writes and this does nothing). Outside any transaction. Returns the pages released.
+ */
+export function releaseFreePages(storage: Storage): number {
+  const free = storage.sqlite.pragma('freelist_count', { simple: true }) as number
+  const pages = storage.sqlite.pragma('page_count', { simple: true }) as number
+  if (free * 4 <= pages || storage.sqlite.pragma('auto_vacuum', { simple: true }) !== 2) return 0
+  storage.sqlite.pragma('incremental_vacuum')
+  return free - (storage.sqlite.pragma('freelist_count', { simple: true }) as number)
 }

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm'
-import { sqliteTable, text, integer, primaryKey, index, uniqueIndex } from 'drizzle-orm/sqlite-core'
+import { sqliteTable, text, integer, blob, primaryKey, index, uniqueIndex } from 'drizzle-orm/sqlite-core'
 
 /**
  * The sync table group (DESIGN.md §3–6, §10). SQLite is the record of the federation: every
@@ -21,8 +21,11 @@ export const syncChangeSets = sqliteTable(
     /** sha256 of `body`: the change set's identity. */
     hash: text('hash').notNull(),
     prev: text('prev'),
-    /** Canonical JSON body, byte for byte as signed. */
-    body: text('body').notNull(),
+    /**
+     * The canonical JSON body, byte for byte as signed, compressed at rest (sync/changeset.ts
+     * `packBody`/`unpackBody`); a change set stored before compression holds the text itself.
+     */
+    body: blob('body', { mode: 'buffer' }).notNull(),
     /** Compact JWS over the manifest (signed by the origin). */
     jws: text('jws').notNull(),
     kid: text('kid').notNull(),

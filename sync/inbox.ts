@@ -21,7 +21,7 @@ import { XuejiError } from '../config/errors.ts'
 import type { Applier, BadRow, RowNotice } from './apply.ts'
 import { inArea } from './area.ts'
 import { sha256Hex } from './canonical.ts'
-import { CHANGESET_TYP, verifyChangeSet, type ChangeSetBody, type SignedChangeSet } from './changeset.ts'
+import { CHANGESET_TYP, packBody, verifyChangeSet, type ChangeSetBody, type SignedChangeSet } from './changeset.ts'
 import { syncError, type SyncErrorCode } from './errors.ts'
 import { isPlainObject, isPositiveInt, openCompactJws, verifyJws, type Signer } from './keys.ts'
 import { signReceipt, type Receipt } from './receipt.ts'
@@ -68,6 +68,9 @@ export function createInbox(deps: InboxDeps) {
   // origin → claimed seq → settles when that arrival is done: a sender may have several change
   // sets of one origin in flight, and a later one that finishes verifying first waits for them.
   const arriving = new Map<string, Map<number, Promise<void>>>()
+  // origin → seq → a verified change set waiting for the earlier ones: the one before it applies
+  // it in its own transaction when it continues the chain (fewer commits, issue 15).
+  const waiting = new Map<string, Map<number, Waiting>>()
 
   const receipt = async (origin: string, seq: number, hash: string, status: Receipt['status']): Promise<Accepted> => ({
     receipt: await signReceipt({ receiver: deps.self.code, origin, seq, hash, appliedAt: new Date().toISOString(), status }, await deps.signer()),
@@ -99,7 +102,24 @@ export function createInbox(deps: InboxDeps) {
       }
       const { body, manifest, kid } = verified
       // Earlier change sets of this origin still arriving go first (they settle, applied or refused).
-      if (ordered && body.origin === claimed && body.seq === claimedSeq) await ordered.earlier()
+      if (ordered && body.origin === claimed && body.seq === claimedSeq) {
+        const w: Waiting = { sender, signed, body, hash: manifest.hash, bytes: manifest.bytes, kid, times, applied: false }
+        let mine = waiting.get(body.origin)
+        if (!mine) waiting.set(body.origin, (mine = new Map()))
+        const first = !mine.has(body.seq)
+        if (first) mine.set(body.seq, w)
+        try {
+          // One turn of the event loop: the sender's other change sets in flight, read meanwhile,
+          // are parsed and verified and wait here too, so the first of them applies them all.
+          await new Promise(resolve => setImmediate(resolve))
+          await ordered.earlier()
+        } finally {
+          if (first) mine.delete(body.seq)
+          if (mine.size === 0 && waiting.get(body.origin) === mine) waiting.delete(body.origin)
+        }
+        // Applied and recorded in the transaction of the change set before it.
+        if (w.applied) return await receiptFor(w)
+      }
       return await withLock(body.origin, () => accept(sender, signed, body, manifest.hash, manifest.bytes, kid, times))
     } finally {
       ordered?.done()
@@ -183,24 +203,44 @@ export function createInbox(deps: InboxDeps) {
     if ((last?.hash ?? null) !== body.prev) {
       throw syncError('SYNC_PREV_MISMATCH', `prev of ${origin} seq ${seq} is not the hash of seq ${seq - 1}`, { origin, expectedSeq: expected })
     }
-    // (6) + record, in one transaction.
+    // (6) + record, in one transaction, with the verified change sets of this origin that wait
+    // for this one and continue its chain (each checked and recorded as if it came alone). A bad
+    // row among those followers undoes the group, and this one goes alone: they come after it.
     const originNode = { code: origin, tier: deps.registry.tierOf(origin) ?? 'county' }
     const now = new Date().toISOString()
     let bad: BadRow[] = []
     let notices: RowNotice[] = []
+    const stored = packBody(signed.body)
+    let group = followers(origin, seq, hash)
+    const packed = group.map(f => packBody(f.signed.body))
     try {
       t = lap(times, 'check', t)
-      deps.storage.write(() => {
-        const result = deps.applier.apply(body.rows, originNode)
-        if (result.bad.length > 0) {
-          bad = result.bad
-          throw new RollBack()
+      for (;;) {
+        try {
+          deps.storage.write(() => {
+            const result = deps.applier.apply(body.rows, originNode)
+            if (result.bad.length > 0) {
+              bad = result.bad
+              throw new RollBack()
+            }
+            notices = result.notices
+            insert.run(origin, seq, hash, body.prev, stored, signed.jws, kid, body.rows.length, bytes, body.createdAt, sender.code, now, deps.terminal ? now : null)
+            group.forEach((f, i) => {
+              const r = deps.applier.apply(f.body.rows, originNode)
+              if (r.bad.length > 0) throw new GroupRollBack()
+              notices.push(...r.notices)
+              insert.run(origin, f.body.seq, f.hash, f.body.prev, packed[i], f.signed.jws, f.kid, f.body.rows.length, f.bytes, f.body.createdAt, f.sender.code, now, deps.terminal ? now : null)
+            })
+            t = lap(times, 'apply', t)
+          })
+          break
+        } catch (err) {
+          if (!(err instanceof GroupRollBack)) throw err
+          group = []
         }
-        t = lap(times, 'apply', t)
-        notices = result.notices
-        insert.run(origin, seq, hash, body.prev, signed.body, signed.jws, kid, body.rows.length, bytes, body.createdAt, sender.code, now, deps.terminal ? now : null)
-      })
+      }
       t = lap(times, 'commit', t)
+      for (const f of group) f.applied = true
     } catch (err) {
       if (!(err instanceof RollBack)) throw err
       quarantine(origin, seq, hash, signed, kid, bad, sender.code)
@@ -214,9 +254,32 @@ export function createInbox(deps: InboxDeps) {
     }
     if (notices.length > 0) deps.onNotices?.(notices)
     deps.onStored?.(origin, seq)
+    for (const f of group) deps.onStored?.(origin, f.body.seq)
     const out = await receipt(origin, seq, hash, 'applied')
     lap(times, 'receipt', t)
     deps.onTimed?.(origin, seq, body.rows.length, times)
+    return out
+  }
+
+  /** The verified change sets waiting right after `seq` of `origin`, in order, each continuing the chain. */
+  function followers(origin: string, seq: number, hash: string): Waiting[] {
+    const mine = waiting.get(origin)
+    const out: Waiting[] = []
+    for (let prev = hash; mine && out.length < GROUP_MAX; ) {
+      const f = mine.get(seq + out.length + 1)
+      if (!f || f.applied || f.body.prev !== prev) break
+      out.push(f)
+      prev = f.hash
+    }
+    return out
+  }
+
+  /** The receipt of a change set applied in its predecessor's transaction. */
+  async function receiptFor(w: Waiting): Promise<Accepted> {
+    const t = performance.now()
+    const out = await receipt(w.body.origin, w.body.seq, w.hash, 'applied')
+    lap(w.times, 'receipt', t)
+    deps.onTimed?.(w.body.origin, w.body.seq, w.body.rows.length, w.times)
     return out
   }
 
@@ -240,6 +303,7 @@ export function createInbox(deps: InboxDeps) {
       | undefined
     if (!row) throw syncError('SYNC_QUARANTINE_NOT_FOUND', `no held change set ${origin} seq ${seq}`, { origin, seq })
     const { body, manifest, kid } = await verifyChangeSet({ body: row.body, jws: row.jws, hash: row.hash }, deps.registry)
+    const stored = packBody(row.body)
     return withLock(origin, async () => {
       const last = head.get(origin) as { seq: number; hash: string } | undefined
       if ((last?.seq ?? 0) + 1 !== seq || (last?.hash ?? null) !== body.prev) {
@@ -257,7 +321,7 @@ export function createInbox(deps: InboxDeps) {
             throw new RollBack()
           }
           notices = result.notices
-          insert.run(origin, seq, manifest.hash, body.prev, row.body, row.jws, kid, body.rows.length, manifest.bytes, body.createdAt, row.received_from, now, deps.terminal ? now : null)
+          insert.run(origin, seq, manifest.hash, body.prev, stored, row.jws, kid, body.rows.length, manifest.bytes, body.createdAt, row.received_from, now, deps.terminal ? now : null)
           db.prepare("update sync_quarantine set status = 'released', decided_at = ?, decided_by = ? where origin = ? and seq = ? and status = 'held'").run(now, decidedBy, origin, seq)
         })
         if (done) break
@@ -297,6 +361,25 @@ export type Inbox = ReturnType<typeof createInbox>
 
 /** Thrown inside an apply transaction to roll it back (bad rows). */
 class RollBack extends Error {}
+
+/** Thrown inside a group's transaction when a follower has bad rows: the first goes alone. */
+class GroupRollBack extends Error {}
+
+/** Most change sets of one origin applied and recorded in one transaction. */
+const GROUP_MAX = 8
+
+/** A verified change set waiting for the earlier ones of its origin (see `followers`). */
+interface Waiting {
+  sender: SelfNode
+  signed: SignedChangeSet
+  body: ChangeSetBody
+  hash: string
+  bytes: number
+  kid: string
+  times: StageTimes
+  /** Set when the change set before it applied and recorded it in its transaction. */
+  applied: boolean
+}
 
 /** Whether an error is a refusal of the change set by its content (never retried by the sender). */
 export function isRefusal(err: unknown): err is XuejiError {

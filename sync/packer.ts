@@ -9,7 +9,7 @@
  * therefore never have gaps and never repeat, whoever packs.
  */
 import type { Storage } from '../schema/db.ts'
-import { CHANGESET_FORMAT, CHANGESET_TYP, signChangeSet, splitIntoChangeSets, type AuditAnchor, type ChangeRow, type ChangeSetBody } from './changeset.ts'
+import { CHANGESET_FORMAT, CHANGESET_TYP, packBody, signChangeSet, splitIntoChangeSets, type AuditAnchor, type ChangeRow, type ChangeSetBody } from './changeset.ts'
 import { openCompactJws, type Signer } from './keys.ts'
 import type { SelfNode } from './registry.ts'
 import { lap, type StageTimes } from './stages.ts'
@@ -25,8 +25,8 @@ export interface PackerDeps {
   terminal: boolean
   /** Checked before each round: true ends packing there (the node is stopping); the rest waits for the next start. */
   stop?: () => boolean
-  /** Called after each change set was stored, with the time of its packing stages (sync/stages.ts). */
-  onTimed?(seq: number, rows: number, times: StageTimes): void
+  /** Called after each change set was stored (to send it at once), with the time of its packing stages (sync/stages.ts). */
+  onStored?(seq: number, rows: number, times: StageTimes): void
 }
 
 interface OutboxRow {
@@ -103,6 +103,7 @@ export async function packOutbox(deps: PackerDeps, opts: { anchorIdleMs?: number
       const body: ChangeSetBody = { format: CHANGESET_FORMAT, origin: self.code, seq, prev: head?.hash ?? null, createdAt: new Date().toISOString(), rows: chunk }
       const signer = await deps.signerFor(seq)
       const signed = await signChangeSet(body, signer, auditHead.get() as AuditAnchor | undefined)
+      const packed = packBody(signed.body)
       t = lap(times, 'sign', t)
       const stored = tryStore(() => storage.write(() => {
         const now = readHead.get(self.code) as { seq: number; hash: string } | undefined
@@ -112,7 +113,7 @@ export async function packOutbox(deps: PackerDeps, opts: { anchorIdleMs?: number
         if (chunk.length > 0 && mark.run(seq, first, last).changes !== chunk.length) throw new PackRaceError()
         if (chunk.length === 0 && readRows.all(1).length > 0) return false // rows arrived: pack them instead
         const at = new Date().toISOString()
-        insert.run(self.code, seq, signed.hash, body.prev, signed.body, signed.jws, signer.kid, chunk.length, Buffer.byteLength(signed.body), body.createdAt, at, deps.terminal ? at : null)
+        insert.run(self.code, seq, signed.hash, body.prev, packed, signed.jws, signer.kid, chunk.length, Buffer.byteLength(signed.body), body.createdAt, at, deps.terminal ? at : null)
         return true
       }))
       if (!stored) {
@@ -120,7 +121,7 @@ export async function packOutbox(deps: PackerDeps, opts: { anchorIdleMs?: number
         break
       }
       lap(times, 'pack', t)
-      deps.onTimed?.(seq, chunk.length, times)
+      deps.onStored?.(seq, chunk.length, times)
       made.push(seq)
     }
     if (restart) continue

@@ -4,7 +4,7 @@
  * every check happens in one place whatever the transport.
  */
 import type { Storage } from '../schema/db.ts'
-import { CHANGESET_TYP, type AuditAnchor } from './changeset.ts'
+import { CHANGESET_TYP, unpackBody, type AuditAnchor } from './changeset.ts'
 import { inArea } from './area.ts'
 import { compareUnits, computeUnits, type DigestResult } from './digest.ts'
 import type { DeathReports } from './death.ts'
@@ -94,8 +94,8 @@ export function createReceiver(deps: ReceiverDeps): Receiver {
         if (!inArea(sender, m.origin)) throw syncError('SYNC_ORIGIN_OUTSIDE_SUBTREE', `${m.origin} is not in the subtree of ${sender.code}`, { origin: m.origin })
         const rows = db
           .prepare('select seq, body, jws, hash from sync_change_sets where origin = ? and seq > ? order by seq limit ?')
-          .all(m.origin, m.after, Math.min(m.limit, PAGE_MAX)) as { seq: number; body: string; jws: string; hash: string }[]
-        return { changeSets: rows }
+          .all(m.origin, m.after, Math.min(m.limit, PAGE_MAX)) as { seq: number; body: Buffer | string; jws: string; hash: string }[]
+        return { changeSets: rows.map(r => ({ ...r, body: unpackBody(r.body) })) }
       }
       case 'origins.list': {
         const rows = db.prepare('select origin, max(seq) seq from sync_change_sets group by origin').all() as { origin: string; seq: number }[]

@@ -7,7 +7,7 @@
 import type { Storage } from '../schema/db.ts'
 import type { Applier } from './apply.ts'
 import { inArea } from './area.ts'
-import { verifyChangeSet } from './changeset.ts'
+import { packBody, unpackBody, verifyChangeSet } from './changeset.ts'
 import { syncError } from './errors.ts'
 import type { KeyRegistry, SelfNode } from './registry.ts'
 import type { ParentTransport } from './transport.ts'
@@ -28,10 +28,10 @@ export async function verifyStored(storage: Storage, registry: KeyRegistry): Pro
   for (const origin of origins) {
     let prevSeq = 0
     let prevHash: string | null = null
-    for (const cs of storage.sqlite.prepare('select seq, hash, body, jws from sync_change_sets where origin = ? order by seq').iterate(origin) as Iterable<{ seq: number; hash: string; body: string; jws: string }>) {
+    for (const cs of storage.sqlite.prepare('select seq, hash, body, jws from sync_change_sets where origin = ? order by seq').iterate(origin) as Iterable<{ seq: number; hash: string; body: Buffer | string; jws: string }>) {
       checked++
       try {
-        const { body } = await verifyChangeSet({ body: cs.body, jws: cs.jws, hash: cs.hash }, registry)
+        const { body } = await verifyChangeSet({ body: unpackBody(cs.body), jws: cs.jws, hash: cs.hash }, registry)
         if (body.seq !== cs.seq || body.origin !== origin) problems.push({ origin, seq: cs.seq, code: 'SYNC_MALFORMED', message: 'stored under another origin/seq than it says' })
         if (cs.seq !== prevSeq + 1) problems.push({ origin, seq: cs.seq, code: 'SYNC_SEQ_GAP', message: `seq ${prevSeq + 1} … ${cs.seq - 1} missing` })
         else if (body.prev !== prevHash) problems.push({ origin, seq: cs.seq, code: 'SYNC_PREV_MISMATCH', message: 'prev is not the hash of the previous change set' })
@@ -76,7 +76,7 @@ export async function rebuildFromParent(deps: { storage: Storage; self: SelfNode
           const result = deps.applier.apply(body.rows, { code: origin, tier: deps.registry.tierOf(origin) ?? 'county' })
           if (result.bad.length > 0) throw syncError(result.bad[0].code, `${origin} seq ${body.seq}: ${result.bad.length} row(s) do not apply here`, { origin, seq: body.seq, rows: result.bad.slice(0, 20) })
           const now = new Date().toISOString()
-          insert.run(origin, body.seq, manifest.hash, body.prev, cs.body, cs.jws, kid, body.rows.length, manifest.bytes, body.createdAt, origin === self.code ? null : origin, now, now)
+          insert.run(origin, body.seq, manifest.hash, body.prev, packBody(cs.body), cs.jws, kid, body.rows.length, manifest.bytes, body.createdAt, origin === self.code ? null : origin, now, now)
         })
         changeSets++
         rows += body.rows.length

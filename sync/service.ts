@@ -11,7 +11,7 @@
  */
 import type { Redis } from 'ioredis'
 import type { Config } from '../config/schema.ts'
-import type { Storage } from '../schema/db.ts'
+import { releaseFreePages, type Storage } from '../schema/db.ts'
 import type { ReplicatedTable } from '../schema/replicated.ts'
 import type { AuditAnchor } from './changeset.ts'
 import { createApplier, type RowRules } from './apply.ts'
@@ -21,7 +21,7 @@ import { FEEDBACK_COMMAND, duplicateEntries, feedbackHandler, recordFeedback, re
 import { enrolWithParent, issueJoinToken, rotateOwnKey, tokenKid } from './enrolment.ts'
 import { syncError } from './errors.ts'
 import { rebuildFromParent, verifyStored } from './recovery.ts'
-import { createInbox } from './inbox.ts'
+import { createInbox, isRefusal } from './inbox.ts'
 import { askParent, lookupPerson } from './lookup.ts'
 import type { PersonQuery } from './messages.ts'
 import { issueNodeToken } from './node-token.ts'
@@ -109,6 +109,34 @@ export function createSyncService(opts: SyncServiceOptions) {
   const enqueuePush = (origin: string, tag: string | number) => {
     if (!terminal) enqueue('push', `push-${origin}-${tag}`, { origin })
   }
+  // Pushes run one at a time in this process, whoever asks (the push worker, or `pushNow` right
+  // after a change set was stored), as with the worker alone (concurrency 1): the link never has
+  // more than PUSH_WINDOW change sets in flight. An origin already waiting its turn is not queued twice.
+  let pushChain: Promise<unknown> = Promise.resolve()
+  const pushWaiting = new Map<string, Promise<{ sent: number; acked: number }>>()
+  function pushSerially(origin: string): Promise<{ sent: number; acked: number }> {
+    const waiting = pushWaiting.get(origin)
+    if (waiting) return waiting
+    const run = pushChain.then(() => {
+      pushWaiting.delete(origin)
+      return pushOrigin({ origin }, upstreamDeps)
+    })
+    pushWaiting.set(origin, run)
+    pushChain = run.catch(() => undefined)
+    return run
+  }
+  /**
+   * A change set of `origin` was stored: sends it now, in this process, instead of through a job
+   * (adding a job and a worker taking it are Redis round trips, issue 15 (d)). When the parent is
+   * unavailable or the link in backoff, the job takes over with its retries; a refusal has halted
+   * the origin (upstream.ts). Without queues (CLI use) nothing is sent, as before.
+   */
+  const pushNow = (origin: string, tag: string | number) => {
+    if (terminal || !queues || closed) return
+    pushSerially(origin).catch(err => {
+      if (!isRefusal(err)) enqueuePush(origin, tag)
+    })
+  }
   /** Queues every due death report on the priority queue (job ids from SQLite state). */
   const enqueueDeath = () => {
     if (terminal || !parentCode()) return
@@ -136,7 +164,7 @@ export function createSyncService(opts: SyncServiceOptions) {
     applier,
     signer,
     terminal,
-    onStored: (origin, seq) => enqueuePush(origin, seq),
+    onStored: (origin, seq) => pushNow(origin, seq),
     onConflict: c => log.error({ ...c, alarm: true }, 'change-set conflict refused and kept: possible fork, investigate'),
     onRefused: (origin, seq, bad) => report(origin, refusalEntries(seq, bad)),
     onNotices: notices => {
@@ -151,12 +179,14 @@ export function createSyncService(opts: SyncServiceOptions) {
   }
   const receiver = createReceiver({ storage, self, registry, inbox, downward, death, routed, signer, terminal, lookup, onKeys: () => enqueuePush(self.code, `keys${Date.now()}`), onDeathReport: enqueueDeath, onRouted: enqueueRouted })
 
-  const onPacked = (seq: number, rows: number, times: StageTimes) => timed(self.code, seq, rows, times)
-  const pack = serialise(async () => {
-    const seqs = await packOutbox({ storage, self, signerFor: seq => loadSigner(storage, seq), limits: { maxRows: config.maxRows, maxBytes: config.maxBytes }, terminal, stop: () => closed, onTimed: onPacked })
-    if (seqs.length > 0) enqueuePush(self.code, seqs[seqs.length - 1])
-    return seqs
-  })
+  // Each change set goes as soon as it is stored, while the packer cuts the next one.
+  const onPacked = (seq: number, rows: number, times: StageTimes) => {
+    timed(self.code, seq, rows, times)
+    pushNow(self.code, seq)
+  }
+  const pack = serialise(() =>
+    packOutbox({ storage, self, signerFor: seq => loadSigner(storage, seq), limits: { maxRows: config.maxRows, maxBytes: config.maxBytes }, terminal, stop: () => closed, onStored: onPacked }),
+  )
 
   // A node that only logs (logins, reveals) writes no rows: when it sent nothing for an
   // anti-entropy interval and its audit log moved, an empty change set carries the head up, so
@@ -191,6 +221,7 @@ export function createSyncService(opts: SyncServiceOptions) {
   /**
    * Deletes outbox rows whose change set the parent acknowledged (at the province: stored),
    * a batch per transaction: the stored change set is what resend and rebuild read, never these.
+   * Then hands the freed pages back to the file system when they are a large part of the file.
    */
   function pruneOutbox(): number {
     const db = storage.sqlite
@@ -203,9 +234,11 @@ export function createSyncService(opts: SyncServiceOptions) {
     let pruned = 0
     for (;;) {
       const n = storage.write(() => del.run(below).changes)
-      if (n === 0) return pruned
+      if (n === 0) break
       pruned += n
     }
+    if (pruned > 0) releaseFreePages(storage)
+    return pruned
   }
 
   /** Rebuilds every job SQLite says is due (see the file comment). */
@@ -347,7 +380,7 @@ export function createSyncService(opts: SyncServiceOptions) {
           opts.redis,
           opts.prefix,
           {
-            push: data => pushOrigin({ origin: data.origin }, upstreamDeps),
+            push: data => pushSerially(data.origin),
             pack: () => pack(),
             pull: async () => {
               // A command applied here may have written routed messages (a transfer's answer).
@@ -392,6 +425,7 @@ export function createSyncService(opts: SyncServiceOptions) {
       timers.forEach(t => clearInterval(t))
       await workers?.close()
       await queues?.close()
+      for (let last; last !== pushChain; ) await (last = pushChain)
       // Let a pack in flight finish its change set (it stops at the next round) before the database closes under it.
       await firstReconcile
       await pack().catch(() => undefined)

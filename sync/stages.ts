@@ -4,7 +4,7 @@
  * (`STAGE_LOG_MSG`), which `npm run bench:sync` reads back. Nothing else consumes them.
  *
  * Sending side: `pack` (outbox rows read and cut into change sets), `sign` (canonical body,
- * hash, manifest JWS), `enqueue` (stored → this node starts sending it: the job hop and any
+ * hash, manifest JWS), `enqueue` (stored → this node starts sending it: waiting for the push in progress and any
  * change set ahead of it), `send` (the request to the parent until its answer), `receipt`
  * (receipt verified and recorded). A relay's `relay` is `enqueue` for another origin's change
  * set. Receiving side: `receive` (request start → body read and parsed by HTTP), `parse` (the

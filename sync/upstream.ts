@@ -21,6 +21,7 @@ import { finishRotation, tokenKid, unregisteredOwnKey } from './enrolment.ts'
 import { syncError } from './errors.ts'
 import { isRefusal } from './inbox.ts'
 import type { Signer } from './keys.ts'
+import { unpackBody } from './changeset.ts'
 import { verifyReceipt } from './receipt.ts'
 import type { KeyRegistry, SelfNode } from './registry.ts'
 import type { Routed } from './routed.ts'
@@ -155,7 +156,7 @@ export async function pushOrigin(data: { origin: string }, deps: UpstreamDeps): 
   return onLink(deps, async l => {
     await prepareLink(deps, l)
     for (;;) {
-      const batch = next.all(origin, PUSH_WINDOW) as { seq: number; hash: string; body: string; jws: string; rows: number; stored_at: string }[]
+      const batch = next.all(origin, PUSH_WINDOW) as { seq: number; hash: string; body: Buffer | string; jws: string; rows: number; stored_at: string }[]
       if (batch.length === 0) break
       const at = new Date().toISOString()
       deps.storage.write(() => batch.forEach(cs => stamp.run(at, origin, cs.seq)))
@@ -164,7 +165,7 @@ export async function pushOrigin(data: { origin: string }, deps: UpstreamDeps): 
       sent += batch.length
       const answers = await Promise.allSettled(
         batch.map((cs, i) =>
-          l.transport.request({ type: 'changeset.push', changeSet: { body: cs.body, jws: cs.jws, hash: cs.hash } }).then(res => (lap(times[i], 'send', t0), res)),
+          l.transport.request({ type: 'changeset.push', changeSet: { body: unpackBody(cs.body), jws: cs.jws, hash: cs.hash } }).then(res => (lap(times[i], 'send', t0), res)),
         ),
       )
       let again = false

@@ -32,7 +32,7 @@ import { openStorage, type Storage } from '../../schema/db.ts'
 import { initNode } from '../../node/identity.ts'
 import { createRedis } from '../../node/redis.ts'
 import { createApplier } from '../../sync/apply.ts'
-import { verifyChangeSet, type ChangeSetBody } from '../../sync/changeset.ts'
+import { packBody, unpackBody, verifyChangeSet, type ChangeSetBody } from '../../sync/changeset.ts'
 import { createSyncService } from '../../sync/service.ts'
 import { codes } from '../../schema/codes/index.ts'
 import { createReplicaRules } from '../../node/services/records/replica-rules.ts'
@@ -105,7 +105,9 @@ async function applyRates(): Promise<void> {
   const k = c.sqlite.prepare('select kid, public_jwk from node_keys').get() as { kid: string; public_jwk: string }
   const keys = staticKeyResolver([{ node: '330106', kid: k.kid, key: await importPublicJwk(JSON.parse(k.public_jwk)) }])
   let verifyMs = 0
-  for (const cs of c.sqlite.prepare('select body, jws, hash from sync_change_sets order by seq').all() as { body: string; jws: string; hash: string }[]) {
+  for (const stored of c.sqlite.prepare('select body, jws, hash from sync_change_sets order by seq').all() as { body: Buffer; jws: string; hash: string }[]) {
+    // As the city has it: the text as received (the county's stored copy is compressed).
+    const cs = { ...stored, body: unpackBody(stored.body) }
     const t0 = performance.now()
     const { body } = await verifyChangeSet(cs, keys)
     verifyMs += performance.now() - t0
@@ -129,7 +131,7 @@ async function applyRates(): Promise<void> {
       city.write(() => {
         const r = applier.apply(b.body.rows, { code: '330106', tier: 'county' })
         if (r.bad.length) throw new Error(`bad rows: ${JSON.stringify(r.bad.slice(0, 3))}`)
-        record.run('330106', b.body.seq, b.hash, b.body.prev, b.text, b.jws, k.kid, stud.length, b.text.length, b.body.createdAt, '330106', new Date().toISOString())
+        record.run('330106', b.body.seq, b.hash, b.body.prev, packBody(b.text), b.jws, k.kid, stud.length, b.text.length, b.body.createdAt, '330106', new Date().toISOString())
       })
     }
     const ms = performance.now() - t0

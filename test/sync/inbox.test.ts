@@ -1,7 +1,7 @@
 import t from 'tap'
 import { CompactSign, generateKeyPair } from 'jose'
 import { sha256Hex } from '../../sync/canonical.ts'
-import { CHANGESET_TYP, signChangeSet, type ChangeRow, type ChangeSetBody, type SignedChangeSet } from '../../sync/changeset.ts'
+import { CHANGESET_TYP, signChangeSet, unpackBody, type ChangeRow, type ChangeSetBody, type SignedChangeSet } from '../../sync/changeset.ts'
 import { loadSigner } from '../../sync/signers.ts'
 import { issueNodeToken } from '../../sync/node-token.ts'
 import { NODE_AUTH_SCHEME } from '../../sync/transport.ts'
@@ -133,7 +133,7 @@ t.test('R-D.3 change sets delivered twice and out of order: applied once, in ord
     writeRows(county.storage, 'students', [studentRow('330106', school, i)])
     await county.sync.pack()
   }
-  const sets = county.storage.sqlite.prepare("select seq, body, jws, hash from sync_change_sets where origin = '330106' order by seq").all() as (SignedChangeSet & { seq: number })[]
+  const sets = (county.storage.sqlite.prepare("select seq, body, jws, hash from sync_change_sets where origin = '330106' order by seq").all() as (SignedChangeSet & { seq: number })[]).map(cs => ({ ...cs, body: unpackBody(cs.body) }))
   t.equal(sets.length, 5)
   for (const i of [2, 0, 0, 4, 1, 1, 3, 2]) {
     await push(county, sets[i]).catch((err: { code: string }) => t.equal(err.code, 'SYNC_SEQ_GAP', `seq ${i + 1} early: gap`))
@@ -154,7 +154,7 @@ t.test('R-D.2 change sets of one origin in flight together are applied in seq or
     writeRows(county.storage, 'students', [studentRow('330106', school, i)])
     await county.sync.pack()
   }
-  const sets = county.storage.sqlite.prepare('select body, jws, hash from sync_change_sets where origin = ? order by seq').all('330106') as SignedChangeSet[]
+  const sets = (county.storage.sqlite.prepare('select body, jws, hash from sync_change_sets where origin = ? order by seq').all('330106') as SignedChangeSet[]).map(cs => ({ ...cs, body: unpackBody(cs.body) }))
   t.equal(sets.length, 4, 'four change sets: the school, then one student each')
   const answers = await Promise.all([...sets].reverse().map(cs => push(county, cs)))
   t.same(answers.map(a => a.status), ['applied', 'applied', 'applied', 'applied'], 'each is applied, none refused as a gap')

@@ -5,7 +5,7 @@
  */
 import type { Test } from 'tap'
 import { verifyReceipt } from '../../sync/receipt.ts'
-import { signChangeSet } from '../../sync/changeset.ts'
+import { signChangeSet, unpackBody } from '../../sync/changeset.ts'
 import { loadSigner } from '../../sync/signers.ts'
 import type { ParentTransport } from '../../sync/transport.ts'
 import type { TestSyncNode } from './lib/nodes.ts'
@@ -31,7 +31,8 @@ export async function transportSuite(t: Test, make: (t: Test) => Promise<Transpo
     const { parent, child } = await make(t)
     writeRows(child.storage, 'schools', [schoolRow(child.code, child.code, 1)])
     const [seq] = await child.sync.pack()
-    const cs = child.storage.sqlite.prepare('select body, jws, hash from sync_change_sets where origin = ? and seq = ?').get(child.code, seq) as { body: string; jws: string; hash: string }
+    const stored = child.storage.sqlite.prepare('select body, jws, hash from sync_change_sets where origin = ? and seq = ?').get(child.code, seq) as { body: Buffer; jws: string; hash: string }
+    const cs = { ...stored, body: unpackBody(stored.body) }
     const res = await child.sync.transport!.request({ type: 'changeset.push', changeSet: cs })
     t.equal(res.status, 'applied')
     const { receipt } = await verifyReceipt(res.receipt, child.sync.registry, { receiver: parent.code, origin: child.code, seq, hash: cs.hash })

@@ -33,14 +33,15 @@ export function createReplicaRules(deps: { storage: Storage; self: SelfNode; cod
     const spec = resource(table)
     let keys = fieldKeys.get(table)
     if (!keys) fieldKeys.set(table, (keys = new Set((FIELDS[table] ?? []).map(f => f.key))))
+    // The record as fromSql reads it, in the same pass: booleans travel as 0/1 (SQL row images) or true/false.
+    const record: Record<string, unknown> = {}
     for (const c of spec.columns) {
       const v = row[c.name]
       if (!keys.has(c.key) && typeof v === 'string' && v.length > SYSTEM_TEXT_MAX) return [{ code: 'RECORD_FIELD_FORMAT', field: c.key, rule: 'max_length' }]
+      record[c.key] = c.type === 'boolean' && v !== null && v !== undefined ? v === 1 || v === true : v
     }
     // Problem records have no typed fields: their columns' enumerations are checked by the applier.
     if (!(table in FIELDS)) return []
-    // Booleans travel as 0/1 (SQL row images); fromSql reads them so.
-    const record = fromSql(spec, Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === 'boolean' ? (v ? 1 : 0) : v])))
     let parent: Record<string, unknown> | undefined
     if (spec.owner?.viaPath) {
       const owner = store.row(resource(spec.owner.table), String(row[spec.owner.column]))
