@@ -37,7 +37,7 @@ import { idCheckChar } from '../../schema/ids.ts'
 import { seedNode } from '../seed/index.ts'
 import { nodeArea } from '../seed/area.ts'
 import { main } from '../cli.ts'
-import { deleteRedisPrefix, freePort, redisAnswersAt, spawnNode, startPrivateRedis, stopProcess, waitReady } from '../lib/processes.ts'
+import { deleteRedisPrefix, freePort, redisForRun, spawnNode, stopProcess, waitReady } from '../lib/processes.ts'
 import { login } from './export-lib.ts'
 
 const PROVINCE_STUDENTS = 8_500_000
@@ -264,16 +264,13 @@ async function run(): Promise<number> {
     process.stderr.write(`--factor ${values.factor} gives ${PER_COUNTY} students per county; the seed takes 100 to 1,000,000 (factor ${(100 / (PROVINCE_STUDENTS / COUNTIES_IN_PROVINCE)).toFixed(5)} to ${(1e6 / (PROVINCE_STUDENTS / COUNTIES_IN_PROVINCE)).toFixed(2)})\n`)
     return 2
   }
-  let redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
-  if (!(await redisAnswersAt(redisUrl))) {
-    const own = await startPrivateRedis()
-    if (!own) {
-      process.stderr.write(`no Redis at ${redisUrl} and no redis-server to start\n`)
-      return 1
-    }
-    privateRedis = own.process
-    redisUrl = own.url
+  const redis = await redisForRun()
+  if (!redis) {
+    process.stderr.write('no Redis at REDIS_URL (default 127.0.0.1:6379) and no redis-server to start\n')
+    return 1
   }
+  privateRedis = redis.own
+  const redisUrl = redis.url
 
   // The slice: the province, CITIES cities, COUNTIES_PER_CITY counties each, as in the division table.
   const province = await makeNode('province', '330000', '浙江省教育厅', null, redisUrl)

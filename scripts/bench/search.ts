@@ -18,7 +18,7 @@ import { openStorage } from '../../schema/db.ts'
 import { initNode } from '../../node/identity.ts'
 import { SESSION_COOKIE } from '../../node/plugins/auth.ts'
 import { seedNode } from '../seed/index.ts'
-import { deleteRedisPrefix, freePort, redisAnswersAt, spawnNode, startPrivateRedis, stopProcess, waitReady } from '../lib/processes.ts'
+import { deleteRedisPrefix, freePort, redisForRun, spawnNode, stopProcess, waitReady } from '../lib/processes.ts'
 
 const { values } = parseArgs({ options: { students: { type: 'string', default: '100000' }, requests: { type: 'string', default: '400' }, keep: { type: 'boolean', default: false } } })
 const students = Number(values.students)
@@ -27,9 +27,9 @@ const PASSWORD = 'bench-search-password-2026'
 
 const root = mkdtempSync(join(tmpdir(), 'xueji-bench-search-'))
 const dir = join(root, 'county')
-let redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
-const privateRedis = (await redisAnswersAt(redisUrl)) ? null : await startPrivateRedis()
-if (privateRedis) redisUrl = privateRedis.url
+const redis = await redisForRun()
+if (!redis) throw new Error('no Redis at REDIS_URL (default 127.0.0.1:6379) and no redis-server to start')
+const redisUrl = redis.url
 const prefix = `xueji-bench-search-${process.pid}`
 const port = await freePort()
 const url = `http://127.0.0.1:${port}`
@@ -120,7 +120,7 @@ try {
   await pool.close()
   await stopProcess(node)
   await deleteRedisPrefix(redisUrl, prefix).catch(() => undefined)
-  if (privateRedis) privateRedis.process.kill()
+  redis.own?.kill()
   if (values.keep) process.stdout.write(`kept ${root}\n`)
   else rmSync(root, { recursive: true, force: true })
 }

@@ -38,7 +38,7 @@ import { codes } from '../../schema/codes/index.ts'
 import { createReplicaRules } from '../../node/services/records/replica-rules.ts'
 import type { SyncLog } from '../../sync/upstream.ts'
 import { main } from '../cli.ts'
-import { deleteRedisPrefix, freePort, redisAnswersAt, spawnNode, startPrivateRedis, stopProcess, waitReady } from '../lib/processes.ts'
+import { deleteRedisPrefix, freePort, redisForRun, spawnNode, stopProcess, waitReady } from '../lib/processes.ts'
 import { schoolRow, studentRow, writeRows } from '../lib/sync-fixtures.ts'
 import { STAGE_LOG_MSG, STAGES, type StageTimes } from '../../sync/stages.ts'
 
@@ -355,24 +355,18 @@ async function endToEnd(redisUrl: string): Promise<void> {
 
 async function run(): Promise<number> {
   out(`Xueji sync benchmark — node ${process.version}, ${new Date().toISOString()}`)
-  let redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
-  let privateRedis: ChildProcess | undefined
-  if (!(await redisAnswersAt(redisUrl))) {
-    const own = await startPrivateRedis()
-    if (!own) {
-      process.stderr.write(`no Redis at ${redisUrl} and no redis-server to start\n`)
-      return 1
-    }
-    privateRedis = own.process
-    redisUrl = own.url
+  const redis = await redisForRun()
+  if (!redis) {
+    process.stderr.write('no Redis at REDIS_URL (default 127.0.0.1:6379) and no redis-server to start\n')
+    return 1
   }
   try {
     await applyRates()
-    await endToEnd(redisUrl)
+    await endToEnd(redis.url)
     return 0
   } finally {
-    if (privateRedis) await stopProcess(privateRedis)
-    else await deleteRedisPrefix(redisUrl, runPrefix)
+    if (redis.own) await stopProcess(redis.own)
+    else await deleteRedisPrefix(redis.url, runPrefix)
     rmSync(root, { recursive: true, force: true })
   }
 }

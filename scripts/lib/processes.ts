@@ -114,6 +114,17 @@ export async function startPrivateRedis(extraArgs: string[] = []): Promise<{ url
 }
 
 /**
+ * The Redis for a script's run: the one at REDIS_URL (default 127.0.0.1:6379) when it answers,
+ * else a private redis-server started for the run (`own`: stop it at the end); null when neither.
+ */
+export async function redisForRun(): Promise<{ url: string; own?: ChildProcess } | null> {
+  const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+  if (await redisAnswersAt(url)) return { url }
+  const started = await startPrivateRedis()
+  return started && { url: started.url, own: started.process }
+}
+
+/**
  * Removes every key under `prefix:` (SCAN + UNLINK). Tests and benchmarks share the machine's
  * Redis under fresh prefixes; this keeps it from filling up run after run. Quietly does nothing
  * when Redis does not answer.
