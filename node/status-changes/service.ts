@@ -277,15 +277,19 @@ export function createStatusChangeService(deps: StatusChangeServiceDeps) {
       const found = locate(id)
       if (!found || !reaches(actor, KINDS[found.kind].table, found.row)) throw notFound()
       const k = KINDS[found.kind]
+      const codeColumn = found.kind === 'student' ? 'school_code' : 'kindergarten_code'
       // A person handed over to another node (node/transfers) keeps its 转出 here, read-only:
-      // the sending school, whose unit is still homed here, prints its certificate.
-      const unit = store.get(`select home_node from ${k.org} where id = (select ${k.orgColumn} from ${k.person} where id = ?)`, found.row[k.personColumn])
-      if (unit?.home_node !== identity.code) assertHome(found.row)
+      // the sending school, whose unit is still homed here, prints its certificate. Its transfer
+      // record names that school: the person's own row may sit in the receiving school by now
+      // (a city holds the copy of a county below it that received the person).
+      const sent = store.get(`select sender_unit_code from transfers where status_change_id = ? and role = 'sender'`, id)
+      const org = sent
+        ? store.get(`select name, home_node, ${codeColumn} code from ${k.org} where ${codeColumn} = ?`, sent.sender_unit_code)
+        : store.get(`select name, home_node, ${codeColumn} code from ${k.org} where id = (select ${k.orgColumn} from ${k.person} where id = ?)`, found.row[k.personColumn])
+      if (org?.home_node !== identity.code) assertHome(found.row)
       const change = fromSql(resource(k.table), found.row)
       assertCertifiable({ changeType: change.changeType, processingStatus: change.processingStatus })
       const row = personRow(found.kind, found.row[k.personColumn])!
-      const codeColumn = found.kind === 'student' ? 'school_code' : 'kindergarten_code'
-      const org = store.get(`select name, ${codeColumn} code from ${k.org} where id = ?`, row[k.orgColumn])
       return { kind: found.kind, change, person: fromSql(resource(k.person), row), org: org ? { name: String(org.name), code: String(org.code) } : undefined }
     },
 

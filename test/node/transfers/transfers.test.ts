@@ -139,6 +139,27 @@ t.test('R-19.5 a student transferred from a county to another ends homed at the 
   t.equal(one(s.province, 'select name from students where id = ?', student.id)!.name, '曾小明改', 'the province takes the new home\'s writes')
 })
 
+t.test('R-19.5 a city-run school sends a student to a county below it: after the county took the student in, the city still prints the 转学证明 of its own school', async t => {
+  const c = { node: s.city, ...servicesOf(s.city) }
+  c.records.create(actor, 'supervising_units', fx.unit({ unitCode: '3301000001', divisionCode: '330100', name: '杭州市教育局' }))
+  const school = c.records.create(actor, 'schools', fx.school({ schoolCode: '3301000101', unitCode: '3301000001', divisionCode: '330100', name: '杭州市直属实验小学' }))
+  const klass = c.records.create(actor, 'school_classes', { ...fx.klass(), schoolId: school.id })
+  seq++
+  const student = c.records.create(actor, 'students', { ...fx.student({ idNumber: fx.idNumber('2016-03-15', '1', seq), studentNo: null, name: `学生${seq}` }), schoolId: school.id, classId: klass.id })
+  await s.go()
+
+  const req = s.b.transfers.request(actor, { kind: 'student', idNumber: String(student.idNumber), targetClassId: String(s.classB.id) })
+  s.b.transfers.send(actor, req.id)
+  await s.go()
+  const atCity = c.transfers.list(() => true).find(r => r.id === req.id)!
+  t.match(atCity, { role: 'sender', status: 'received', senderNode: '330100', senderUnitCode: '3301000101' })
+  c.transfers.approve(actor, req.id, { approvalDocNo: '杭教〔2026〕3号' })
+  await s.go()
+  t.match(one(s.b.node, 'select home_node, school_code from students where id = ?', student.id), { home_node: '330108', school_code: '3301080101' }, 'the county took the student in')
+  t.match(one(s.city, 'select home_node, school_code from students where id = ?', student.id), { home_node: '330108', school_code: '3301080101' }, 'the city holds the county\'s record of the student now')
+  t.match(c.statusChanges.certificate(actor, String(atCity.statusChangeId)), { change: { changeType: '21' }, org: { code: '3301000101', name: '杭州市直属实验小学' } }, 'the 转学证明 names the city\'s school that sent the student')
+})
+
 t.test('R-19.5 refusals: pause, wrong school, same node, a masked or mistyped ID number or 学籍号, not found, pending business; a rejected or withdrawn transfer leaves the student where they were', async t => {
   const student = newStudent()
   const busy = newStudent()
