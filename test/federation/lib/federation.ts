@@ -103,7 +103,8 @@ export async function startFederation(t: Test, opts: FederationOptions = {}): Pr
   t.teardown(async () => {
     await Promise.all(nodes.map(n => n.stop()))
     nodes.forEach(n => n.storage.close())
-    rmSync(root, { recursive: true, force: true })
+    if (process.env.XUEJI_KEEP_TEST_DIRS === '1') t.comment(`three nodes kept in ${root}`)
+    else rmSync(root, { recursive: true, force: true })
   })
   const [province, city, county] = nodes
   opts.beforeStart?.(province)
