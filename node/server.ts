@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify'
+import { pino } from 'pino'
 import type { Redis } from 'ioredis'
 import { loadConfigFile } from '../config/load.ts'
 import type { Config } from '../config/schema.ts'
@@ -70,7 +71,9 @@ export async function startNode(dataDir: string, env: Record<string, string | un
       server: s,
       url,
       identity,
-      stop: () => (stopping ??= s.close().then(() => undefined)),
+      // Then a log file's transport: pino-roll writes in a worker thread, which is ended and
+      // waited for, so every line is in the file when the stop resolves.
+      stop: () => (stopping ??= s.close().then(() => (config.log.file ? endTransport(s.log) : undefined))),
     }
   } catch (err) {
     if (server) await server.close().catch(() => undefined)
@@ -80,4 +83,16 @@ export async function startNode(dataDir: string, env: Record<string, string | un
     }
     throw err
   }
+}
+
+/** Ends the logger's transport (a worker thread's stream) and waits until its worker has written everything. */
+function endTransport(log: FastifyInstance['log']): Promise<void> {
+  const stream = (log as unknown as Record<symbol, NodeJS.WritableStream & NodeJS.EventEmitter>)[pino.symbols.streamSym]
+  if (!stream || typeof stream.end !== 'function') return Promise.resolve()
+  return new Promise(resolve => {
+    // thread-stream says 'finish' once its worker has written everything, 'close' if it had to end it.
+    stream.once('finish', () => resolve())
+    stream.once('close', () => resolve())
+    stream.end()
+  })
 }

@@ -32,7 +32,13 @@ t.test('R-25.2 log.file writes through pino-roll: rotated by size, old files rem
   t.equal(code, 0, err)
   const port = await freePort()
   const node = await startNode(dir, { XUEJI_REDIS_URL: REDIS_URL, XUEJI_SERVER_PORT: String(port), XUEJI_LOG_FILE: 'logs/node.log', XUEJI_LOG_ROTATE_SIZE: '1k', XUEJI_LOG_KEEP: '2' })
-  for (let i = 0; i < 60; i++) await fetch(`${node.url}/api/v1/auth/me`)
+  // Flushed every few requests, so the file grows past the size between writes as it would
+  // over a day (one burst is written as one write, and a file is rotated at the write after it is full).
+  const flushed = () => new Promise<void>(resolve => (node.server.log as unknown as { flush(cb: () => void): void }).flush(() => resolve()))
+  for (let i = 0; i < 60; i++) {
+    await fetch(`${node.url}/api/v1/auth/me`)
+    if (i % 5 === 4) await flushed()
+  }
   await node.stop()
   const files = readdirSync(join(dir, 'logs')).sort()
   t.comment(`log files: ${files.join(' ')}`)
