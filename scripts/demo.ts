@@ -1,6 +1,5 @@
 import { existsSync, mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import type { ChildProcess } from 'node:child_process'
 import { initNode } from '../node/identity.ts'
 import { dataPaths } from '../node/paths.ts'
 import { createAuthService } from '../node/auth/service.ts'
@@ -11,7 +10,7 @@ import { main as cli } from './cli.ts'
 import { seedNode } from './seed/index.ts'
 import { describeSeed } from './seed-command.ts'
 import { ensureWebBuilt } from './build-web.ts'
-import { redisAnswersAt, spawnNode, startPrivateRedis, stopProcess, waitReady } from './lib/processes.ts'
+import { redisForRun, spawnNode, stopProcess, waitReady } from './lib/processes.ts'
 
 /**
  * `npm run demo`: the whole federation on one machine. Initialises (once) a province, a city and a
@@ -29,21 +28,16 @@ const basePort = Number(process.env.DEMO_BASE_PORT ?? 8300)
 const redisPrefix = process.env.DEMO_REDIS_PREFIX ?? 'xueji-demo'
 
 async function main(): Promise<number> {
-  let redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
-  let privateRedis: ChildProcess | undefined
-  if (!(await redisAnswersAt(redisUrl))) {
-    const own = await startPrivateRedis()
-    if (!own) {
-      process.stderr.write(
-        `No Redis answers at ${redisUrl}, and redis-server is not installed.\n` +
-          'Install and start one (Debian/Ubuntu: sudo apt-get install redis-server), or set REDIS_URL=redis://host:port, then run npm run demo again.\n',
-      )
-      return 1
-    }
-    privateRedis = own.process
-    redisUrl = own.url
-    process.stdout.write(`No Redis at the default address: started a private one at ${redisUrl}\n`)
+  const redis = await redisForRun()
+  if (!redis) {
+    process.stderr.write(
+      `No Redis answers at ${process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'}, and redis-server is not installed.\n` +
+        'Install and start one (Debian/Ubuntu: sudo apt-get install redis-server), or set REDIS_URL=redis://host:port, then run npm run demo again.\n',
+    )
+    return 1
   }
+  const { url: redisUrl, own: privateRedis } = redis
+  if (privateRedis) process.stdout.write(`No Redis at the default address: started a private one at ${redisUrl}\n`)
 
   mkdirSync(root, { recursive: true })
   const urls = NODES.map((_n, i) => `http://127.0.0.1:${basePort + i}`)
