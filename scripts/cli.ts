@@ -8,18 +8,55 @@ import { initNode, loadIdentity } from '../node/identity.ts'
 import { dataPaths } from '../node/paths.ts'
 import { nodeConfig, startedEnv } from '../node/config.ts'
 import { createRedis, checkRedis } from '../node/redis.ts'
-import { startNode } from '../node/server.ts'
 import { VERSION } from '../node/version.ts'
-import { SYNC_USAGE, syncCommands } from './sync-commands.ts'
-import { SEED_USAGE, seedCommand } from './seed-command.ts'
-import { AUDIT_USAGE, auditCommand } from './audit-command.ts'
-import { BACKUP_USAGE, backupCommands } from './backup-command.ts'
-import { ROLLOVER_USAGE, rolloverCommand } from './rollover-command.ts'
+import type { CliHelpers } from './sync-commands.ts'
 
 /** A mistake in how the command was called: print usage, exit 2. */
 export class UsageError extends Error {}
 
-const USAGE = `xueji ${VERSION}: student electronic registration node (学籍系统节点)
+type Command = (args: string[], io: Out, env: Record<string, string | undefined>) => Promise<number>
+
+/** The other commands' modules (each loaded when one of its commands runs: a CLI call loads only what it needs). */
+const helpers: CliHelpers = { parse: (args, options) => parse(args, options) as Record<string, string | boolean | undefined>, usage: message => new UsageError(message) }
+export const MODULES: Record<string, () => Promise<{ usage: string; commands: Record<string, Command> }>> = {
+  audit: async () => {
+    const m = await import('./audit-command.ts')
+    return { usage: m.AUDIT_USAGE, commands: { audit: m.auditCommand(helpers) } }
+  },
+  backup: async () => {
+    const m = await import('./backup-command.ts')
+    return { usage: m.BACKUP_USAGE, commands: m.backupCommands(helpers) }
+  },
+  seed: async () => {
+    const m = await import('./seed-command.ts')
+    return { usage: m.SEED_USAGE, commands: { seed: m.seedCommand(helpers) } }
+  },
+  rollover: async () => {
+    const m = await import('./rollover-command.ts')
+    return { usage: m.ROLLOVER_USAGE, commands: { rollover: m.rolloverCommand(helpers) } }
+  },
+  sync: async () => {
+    const m = await import('./sync-commands.ts')
+    return { usage: m.SYNC_USAGE, commands: m.syncCommands(helpers) }
+  },
+}
+/** Which module holds each of those commands. */
+export const MODULE_OF: Record<string, keyof typeof MODULES> = {
+  audit: 'audit',
+  backup: 'backup',
+  'backup-key': 'backup',
+  restore: 'backup',
+  seed: 'seed',
+  rollover: 'rollover',
+  sync: 'sync',
+  'join-token': 'sync',
+  enroll: 'sync',
+}
+
+/** The full usage text (it loads every command module, for their parts of it). */
+async function usageText(): Promise<string> {
+  const u = Object.fromEntries(await Promise.all(Object.entries(MODULES).map(async ([k, load]) => [k, (await load()).usage] as const)))
+  return `xueji ${VERSION}: student electronic registration node (学籍系统节点)
 
 Usage:
   xueji init   --tier province|city|county --code CODE --name NAME [--parent URL] --data DIR [--port N] [--admin-user NAME]
@@ -35,14 +72,15 @@ Usage:
           init also creates the first bureau administrator (user "admin" unless --admin-user)
           and prints its password once; set XUEJI_INIT_ADMIN_PASSWORD to choose it instead
 
-Audit:${AUDIT_USAGE}
-Backups (R-26.2):${BACKUP_USAGE}
-Synthetic data:${SEED_USAGE}
-The school year (R-21.1):${ROLLOVER_USAGE}
-Federation and sync:${SYNC_USAGE}
+Audit:${u.audit}
+Backups (R-26.2):${u.backup}
+Synthetic data:${u.seed}
+The school year (R-21.1):${u.rollover}
+Federation and sync:${u.sync}
 Configuration: DIR/xueji.json, overridden by XUEJI_<SECTION>_<KEY> environment variables
 (e.g. XUEJI_SERVER_PORT=8081, XUEJI_REDIS_URL=redis://127.0.0.1:6379). See config/README.md.
 `
+}
 
 type Out = { out: (s: string) => void; err: (s: string) => void }
 
@@ -88,6 +126,7 @@ async function init(args: string[], io: Out, env: Record<string, string | undefi
 async function start(args: string[], io: Out, env: Record<string, string | undefined>): Promise<number> {
   const v = parse(args, { data: { type: 'string' } })
   required(v, 'data')
+  const { startNode } = await import('../node/server.ts')
   const node = await startNode(resolve(v.data!), env)
   io.out(`${node.identity.tier} node ${node.identity.code} listening on ${node.url}\n`)
   return await new Promise<number>(done => {
@@ -162,31 +201,29 @@ async function status(args: string[], io: Out, env: Record<string, string | unde
   return 0
 }
 
-const COMMANDS: Record<string, (args: string[], io: Out, env: Record<string, string | undefined>) => Promise<number>> = {
-  init,
-  start,
-  status,
-  audit: auditCommand({ parse: (args, options) => parse(args, options) as Record<string, string | boolean | undefined>, usage: message => new UsageError(message) }),
-  seed: seedCommand({ parse: (args, options) => parse(args, options) as Record<string, string | boolean | undefined>, usage: message => new UsageError(message) }),
-  rollover: rolloverCommand({ parse: (args, options) => parse(args, options) as Record<string, string | boolean | undefined>, usage: message => new UsageError(message) }),
-  ...backupCommands({ parse: (args, options) => parse(args, options) as Record<string, string | boolean | undefined>, usage: message => new UsageError(message) }),
-  ...syncCommands({ parse: (args, options) => parse(args, options) as Record<string, string | boolean | undefined>, usage: message => new UsageError(message) }),
+const COMMANDS: Record<string, Command> = { init, start, status }
+
+/** The command's function: one of this file's, or from its module (loaded now). */
+async function commandOf(name: string): Promise<Command | undefined> {
+  if (Object.hasOwn(COMMANDS, name)) return COMMANDS[name]
+  const module = Object.hasOwn(MODULE_OF, name) ? MODULE_OF[name] : undefined
+  return module ? (await MODULES[module]()).commands[name] : undefined
 }
 
 /** Runs one CLI invocation; returns the exit code. Never lets a stack trace reach the user. */
 export async function main(argv: string[], env: Record<string, string | undefined>, io: Out): Promise<number> {
   const [command, ...rest] = argv
   if (!command || command === 'help' || command === '--help' || command === '-h') {
-    ;(command ? io.out : io.err)(USAGE)
+    ;(command ? io.out : io.err)(await usageText())
     return command ? 0 : 2
   }
-  const run = COMMANDS[command]
   try {
+    const run = await commandOf(command)
     if (!run) throw new UsageError(`unknown command "${command}"`)
     return await run(rest, io, env)
   } catch (err) {
     if (err instanceof UsageError) {
-      io.err(`xueji: ${err.message}\n\n${USAGE}`)
+      io.err(`xueji: ${err.message}\n\n${await usageText()}`)
       return 2
     }
     if (err instanceof XuejiError) {

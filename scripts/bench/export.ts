@@ -1,7 +1,8 @@
 /**
  * `npm run bench:export [-- --students N] [--format csv|xlsx|both] [--keep]`: seeds N students
  * (default 100,000) into an empty county node with `xueji seed`, starts the node as its own
- * process, signs in over HTTP, exports every student through `POST /api/v1/exports` (the job),
+ * process, signs in over HTTP, waits until the node's start-up has packed the seeded outbox (so
+ * the export is measured alone), exports every student through `POST /api/v1/exports` (the job),
  * downloads the file, and prints rows/s, the file's row count, whether the masked columns are
  * masked, and the node process's RSS before each export and its peak (VmHWM, reset just before) during it (R-D.7).
  * `NODE_OPTIONS="--cpu-prof --cpu-prof-dir=DIR"` profiles the node process (and this one).
@@ -26,7 +27,7 @@ try {
     `ID numbers and phones masked: ${r.masked ? 'yes' : 'NO'}, node RSS ${mb(r.rssBeforeKb)} before, peak ${mb(r.peakAfterKb)} during`
   process.stdout.write(
     [
-      `export bench: ${students} students seeded by xueji seed in ${result.seedSeconds.toFixed(1)} s; node process idle RSS ${mb(result.idleRssKb)}`,
+      `export bench: ${students} students seeded by xueji seed in ${result.seedSeconds.toFixed(1)} s; the node's start-up packed their outbox in ${result.packSeconds.toFixed(1)} s after sign-in, before the exports; node process idle RSS ${mb(result.idleRssKb)}`,
       ...result.runs.map(line),
       `machine: ${readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown'}, ${(await import('node:os')).cpus().length} cores, Node ${process.version}`,
       '',

@@ -458,7 +458,7 @@ async function run(): Promise<number> {
   const tCounty = perCountyRows / countyRate
   const tCity = perCityRows / cityRate
   const tProvince = provinceRows / provinceRate
-  const hours = (s: number) => `${(s / 3600).toFixed(1)} h`
+  const hours = (s: number) => (s < 3600 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`)
   out('\nsummary (measured on this machine, all processes sharing its cores)')
   out('| figure | value |')
   out('| --- | --- |')

@@ -20,6 +20,29 @@ export function freePort(): Promise<number> {
   })
 }
 
+/** Whether a TCP port on loopback is free now. */
+function portFree(port: number): Promise<boolean> {
+  return new Promise(resolve => {
+    const srv = createServer()
+    srv.unref()
+    srv.once('error', () => resolve(false))
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)))
+  })
+}
+
+/**
+ * The first of `count` consecutive free ports on loopback (for a program that takes a base port,
+ * as the demo does): random bases are tried until every port of the run is free.
+ */
+export async function freePortRun(count: number): Promise<number> {
+  for (;;) {
+    const base = 20000 + Math.floor(Math.random() * 30000)
+    let free = true
+    for (let i = 0; i < count && free; i++) free = await portFree(base + i)
+    if (free) return base
+  }
+}
+
 let bundle: string | undefined
 
 /**
@@ -57,6 +80,21 @@ export async function waitReady(url: string, timeoutMs: number, child?: ChildPro
     await new Promise(r => setTimeout(r, 200))
   }
   throw new Error(`node at ${url} was not ready within ${timeoutMs} ms`)
+}
+
+/**
+ * Waits until a started node has packed its whole outbox into change sets (its first start after a
+ * large seed packs in the background): polls `GET /api/v1/sync/status` with a session allowed
+ * `sync:operate`; returns the seconds it waited.
+ */
+export async function waitPacked(url: string, headers: Record<string, string>): Promise<number> {
+  const started = Date.now()
+  for (;;) {
+    const r = await fetch(`${url}/api/v1/sync/status`, { headers })
+    if (r.status !== 200) throw new Error(`sync status: ${r.status} ${await r.text()}`)
+    if (((await r.json()) as { outbox: { unpacked: number } }).outbox.unpacked === 0) return (Date.now() - started) / 1000
+    await new Promise(res => setTimeout(res, 500))
+  }
 }
 
 /** Sends SIGTERM and resolves with the exit code (SIGKILL after `graceMs`). */

@@ -2,7 +2,7 @@ import t from 'tap'
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { statSync, readFileSync, readdirSync } from 'node:fs'
-import { main } from '../../scripts/cli.ts'
+import { MODULES, MODULE_OF, main } from '../../scripts/cli.ts'
 import { CLI_ENTRY } from '../../scripts/lib/processes.ts'
 import { REDIS_URL } from '../helper.ts'
 
@@ -23,6 +23,14 @@ t.test('R-D.5 usage errors print the usage and exit 2, never a stack trace', asy
   const help = await run('help')
   t.equal(help.code, 0)
   t.match(help.out, /xueji init/)
+  t.match(help.out, /xueji sync rebuild/, 'the help has every command module\'s part')
+})
+
+t.test('every command a module defines is found by its name (the CLI loads a module only for its own commands)', async t => {
+  for (const [name, load] of Object.entries(MODULES)) {
+    for (const command of Object.keys((await load()).commands)) t.equal(MODULE_OF[command], name, `xueji ${command}`)
+  }
+  t.equal(Object.keys(MODULE_OF).length, (await Promise.all(Object.values(MODULES).map(l => l()))).reduce((n, m) => n + Object.keys(m.commands).length, 0), 'and no name points at a command that is not there')
 })
 
 t.test('R-D.5 init makes the data directory, database, 0600 key and identity; status prints them', async t => {

@@ -1,6 +1,6 @@
 /**
- * Start-up never waits on a backlog (issue #15): a county seeded with 10,000 students holds
- * ~145,000 unpacked outbox rows. Packing them takes ~12 s of CPU (3.7 s per 3,000 students,
+ * Start-up never waits on a backlog (issue #15): a county seeded with 5,000 students holds
+ * ~73,000 unpacked outbox rows. Packing them takes ~6 s of CPU (3.7 s per 3,000 students,
  * measured with process.cpuUsage), which the node used to spend before it listened. Here it is a
  * real node process: ready first, packing in the background, stopping cleanly mid-backlog, and
  * finishing after a restart with a gapless chain.
@@ -15,9 +15,9 @@ import { freePort, spawnNode, stopProcess, waitReady } from '../../scripts/lib/p
 import { cli, until } from '../federation/lib/federation.ts'
 import { REDIS_URL, TEST_PASSWORD, uniquePrefix } from '../helper.ts'
 
-const STUDENTS = 10000
+const STUDENTS = 5000
 
-t.test('R-25.1 a county with a 10,000-student outbox backlog answers /readyz before its backlog is packed, packs in the background, stops mid-backlog and finishes after a restart', async t => {
+t.test('R-25.1 a county with a 5,000-student outbox backlog answers /readyz before its backlog is packed, packs in the background, stops mid-backlog and finishes after a restart', async t => {
   const root = mkdtempSync(join(tmpdir(), 'xueji-backlog-'))
   t.teardown(() => rmSync(root, { recursive: true, force: true }))
   const dir = join(root, 'county')
@@ -35,7 +35,7 @@ t.test('R-25.1 a county with a 10,000-student outbox backlog answers /readyz bef
   const packedRows = storage.sqlite.prepare('select count(*) from outbox where change_set_seq is not null').pluck()
   const chain = storage.sqlite.prepare("select count(*) n, coalesce(max(seq), 0) top, coalesce(sum(rows), 0) rows from sync_change_sets where origin = '330106'")
   const backlog = unpacked.get() as number
-  t.ok(backlog > 100000, `the seed left a backlog (${backlog} outbox rows)`)
+  t.ok(backlog > 50000, `the seed left a backlog (${backlog} outbox rows)`)
 
   const log = join(root, 'node.log')
   // The issue asks for /readyz within 10 s; the time is printed, not asserted (no timing

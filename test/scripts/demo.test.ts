@@ -2,11 +2,13 @@ import t from 'tap'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { REDIS_URL, uniquePrefix } from '../helper.ts'
+import { freePortRun } from '../../scripts/lib/processes.ts'
 
 const DEMO = fileURLToPath(new URL('../../scripts/demo.ts', import.meta.url))
 
 t.test('R-D.5 the demo starts province, city and county, and Ctrl-C stops all three with exit 0', async t => {
-  const base = 20000 + Math.floor(Math.random() * 30000)
+  // Three consecutive ports that nothing on this machine listens on (a random base once met RabbitMQ's 25672).
+  const base = await freePortRun(3)
   const child = spawn(process.execPath, ['--import', 'tsx', DEMO], {
     env: { ...process.env, DEMO_DIR: t.testdir(), DEMO_BASE_PORT: String(base), DEMO_REDIS_PREFIX: uniquePrefix(), REDIS_URL },
     detached: true, // its own process group, as a terminal's Ctrl-C would signal

@@ -1,0 +1,101 @@
+// `npm test`: runs every test/**/*.test.ts (node-tap tests, each its own process through tsx),
+// TEST_JOBS at a time (default: the machine's cores), the longest-running directories first so
+// no long file starts last and runs alone. Prints each file's TAP output when it ends, then
+// "# { total: N, pass: N, fail: N }". `npm test -- test/records test/sync/keys.test.ts` runs
+// the files under those paths only.
+//
+// Why not tap's own runner: it adds @tapjs/processinfo (coverage bookkeeping; this suite has
+// coverage off) to NODE_OPTIONS, so every node process a test starts loads its modules through
+// an extra loader thread: +70 % CPU for each node started (1.9 → 3.2 CPU-s, measured), and the
+// suite starts about seventy. Single files still run with `npx tap FILE` (.taprc).
+import { spawn } from 'node:child_process'
+import { availableParallelism } from 'node:os'
+import { readdirSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+/** Directories whose files take longest (browsers, whole-tree builds, real node processes): started first. */
+const FIRST = ['test/web/', 'test/scripts/', 'test/federation/', 'test/node/startup-backlog', 'test/sync/forged-input', 'test/node/auth/matrix']
+/** tap's own limit per file (seconds; a test may raise its own), and the runner's hard stop for a hung file. */
+const TAP_TIMEOUT = 300
+const HARD_STOP_MS = 20 * 60 * 1000
+
+const jobs = Number(process.env.TEST_JOBS) || availableParallelism()
+const wanted = process.argv.slice(2).map(a => a.replace(/\/$/, ''))
+const files = readdirSync(join(ROOT, 'test'), { recursive: true, withFileTypes: true })
+  .filter(e => e.isFile() && e.name.endsWith('.test.ts'))
+  .map(e => relative(ROOT, join(e.parentPath, e.name)))
+  .filter(f => !wanted.length || wanted.some(w => f === w || f.startsWith(`${w}/`)))
+  .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b, 'en'))
+
+function rank(file) {
+  const i = FIRST.findIndex(p => file.startsWith(p))
+  return i === -1 ? FIRST.length : i
+}
+
+/** Counts of one file's TAP output: assertions (points without a subtest's "# time="), failed ones, skipped or todo ones. */
+function count(output) {
+  let total = 0
+  let fail = 0
+  let skip = 0
+  for (const line of output.split('\n')) {
+    const m = /^\s*(not )?ok \d+\b(.*)$/.exec(line)
+    if (!m || /# time=/.test(m[2])) continue
+    total++
+    if (/#\s*(SKIP|TODO)\b/i.test(m[2])) skip++
+    else if (m[1]) fail++
+  }
+  return { total, fail, skip }
+}
+
+function runFile(file) {
+  return new Promise(resolve => {
+    const started = Date.now()
+    const child = spawn(process.execPath, ['--import=tsx', file], {
+      cwd: ROOT,
+      env: { ...process.env, TAP_TIMEOUT: String(TAP_TIMEOUT) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: a hung file is stopped with every node process it started.
+      detached: true,
+    })
+    let output = ''
+    child.stdout.on('data', d => (output += d))
+    child.stderr.on('data', d => (output += d))
+    const stop = setTimeout(() => {
+      output += `\n# stopped by the runner after ${HARD_STOP_MS / 60000} min\n`
+      process.kill(-child.pid, 'SIGKILL')
+    }, HARD_STOP_MS)
+    child.on('close', code => {
+      clearTimeout(stop)
+      resolve({ file, code, output, ms: Date.now() - started, ...count(output) })
+    })
+  })
+}
+
+const started = Date.now()
+const results = []
+let next = 0
+let n = 0
+process.stdout.write(`TAP version 14\n1..${files.length}\n`)
+await Promise.all(
+  Array.from({ length: Math.min(jobs, files.length) }, async () => {
+    while (next < files.length) {
+      const r = await runFile(files[next++])
+      results.push(r)
+      const ok = r.code === 0 && r.fail === 0
+      const body = r.output.trimEnd().split('\n').map(l => `    ${l}`).join('\n')
+      process.stdout.write(`# Subtest: ${r.file}\n${body}\n${ok ? 'ok' : 'not ok'} ${++n} - ${r.file} # time=${r.ms}ms\n\n`)
+    }
+  }),
+)
+// A file that failed without a failing assertion (a crash, a timeout) counts as one failure.
+const failed = results.filter(r => r.code !== 0 || r.fail > 0)
+const total = results.reduce((s, r) => s + r.total, 0) + failed.filter(r => r.fail === 0).length
+const fail = results.reduce((s, r) => s + r.fail, 0) + failed.filter(r => r.fail === 0).length
+const skip = results.reduce((s, r) => s + r.skip, 0)
+const slowest = [...results].sort((a, b) => b.ms - a.ms).slice(0, 10)
+process.stdout.write(`# slowest files: ${slowest.map(r => `${r.file} ${(r.ms / 1000).toFixed(0)} s`).join(', ')}\n`)
+if (failed.length) process.stdout.write(`# failed files: ${failed.map(r => r.file).join(', ')}\n`)
+process.stdout.write(`# { total: ${total}, pass: ${total - fail - skip}, fail: ${fail}${skip ? `, skip: ${skip}` : ''} }\n# time=${Date.now() - started}ms\n`)
+process.exitCode = failed.length ? 1 : 0
