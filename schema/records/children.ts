@@ -25,6 +25,9 @@ export const children = sqliteTable(
   t => [
     index('children_id_number').on(t.idNumber),
     index('children_kg_class').on(t.kindergartenId, t.classId),
+    // A kindergarten's own list (scope: its code) and a class teacher's, as for students.
+    index('children_kindergarten_code').on(t.kindergartenCode, t.state, t.homeNode),
+    index('children_class').on(t.classId, t.state, t.homeNode),
     // Search, as students_name, students_pinyin_compact (here children_pinyin_compact, also
     // written by hand in 0012_search_indexes.sql) and students_initials.
     index('children_name').on(t.name, t.state, t.homeNode),

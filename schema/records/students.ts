@@ -39,6 +39,10 @@ export const students = sqliteTable(
     uniqueIndex('students_student_no').on(t.studentNo, t.homeNode),
     index('students_id_number').on(t.idNumber),
     index('students_school_class').on(t.schoolId, t.classId),
+    // A registrar's list (scope: the school's code) and a class teacher's (the class), with the
+    // state and the home node beside them so the count is read from the index alone.
+    index('students_school_code').on(t.schoolCode, t.state, t.homeNode),
+    index('students_class').on(t.classId, t.state, t.homeNode),
     // Search (node/services/records `searchSql`): a prefix of the name, of the pinyin written without
     // spaces, or of the initials is a range on one of these; with the state beside it a list's
     // count and its page of rowids are read from the index alone, also within a bureau's range of

@@ -57,3 +57,34 @@ t.test('R-10.1 name and pinyin search: 1, 2 and 3+ characters, initials, full an
   const childPlan = svc.listSql(systemActor('test'), 'children', { q: 'oy' })
   t.match((node.app.storage.sqlite.prepare(`explain query plan ${childPlan.sql}`).all(...childPlan.params) as Json[]).map(r => r.detail).join('\n'), /children_initials[\s\S]*children_pinyin_compact/, 'children: pinyin from children_initials and children_pinyin_compact')
 })
+
+t.test("R-25.1 a school's, a class's and a registrar's list are read from an index of their own, not by the state (nearly every row); a bureau's page walks the rowids", async t => {
+  const node = await recordsNode(t)
+  const { school, klass } = await withSchool(node)
+  const svc = node.app.records
+  const explain = (sql: string, params: unknown[]) => (node.app.storage.sqlite.prepare(`explain query plan ${sql}`).all(...params) as Array<{ detail: string }>).map(r => r.detail).join('\n')
+  const plans = (actor: Parameters<typeof svc.listSql>[0], query: Record<string, unknown>, table = 'students') => {
+    const count = svc.listSql(actor, table, query)
+    const page = svc.listSql(actor, table, query, undefined, true)
+    return { count: explain(`select count(*) from ${table} t where ${count.where}`, count.params), page: explain(page.sql, page.params) }
+  }
+  const bureau = { accountId: 'x', filter: { all: true, homeNodePrefix: '330106' }, reach: () => true }
+  const registrar = { accountId: 'x', filter: { all: false, schools: [String(school.schoolCode)], homeNodePrefix: '330106' }, reach: () => true }
+  const teacher = { accountId: 'x', filter: { all: false, classes: [String(klass.id)], homeNodePrefix: '330106' }, reach: () => true }
+  for (const [what, p, index] of [
+    ["a bureau's list of one school", plans(bureau, { schoolId: school.id }), /students_school_class \(school_id=\?\)/],
+    ["a bureau's list of one class", plans(bureau, { classId: klass.id }), /students_class \(class_id=\?\)/],
+    ["a bureau's list of one grade", plans(bureau, { grade: 1 }), /students_class \(class_id=\?\)/],
+    ["a registrar's list", plans(registrar, {}), /students_school_code \(school_code=\?\)/],
+    ["a class teacher's list", plans(teacher, {}), /students_class \(class_id=\?\)/],
+  ] as const) {
+    t.match(p.count, index, `${what}: the count`)
+    t.match(p.page, index, `${what}: the page`)
+    t.notMatch(`${p.count}\n${p.page}`, /students_stats/, `${what}: not by the state`)
+  }
+  const broad = plans(bureau, {})
+  t.match(broad.count, /COVERING INDEX students_stats/, "a bureau's whole list counts from students_stats alone")
+  t.notMatch(broad.page, /students_stats|TEMP B-TREE/, "and its page walks the table in rowid order, sorting nothing")
+  const kgRegistrar = { accountId: 'x', filter: { all: false, schools: ['3301069001'], homeNodePrefix: '330106' }, reach: () => true }
+  t.match(plans(kgRegistrar, {}, 'children').page, /children_kindergarten_code \(kindergarten_code=\?\)/, "children: a kindergarten's own list from children_kindergarten_code")
+})

@@ -123,6 +123,8 @@ const DEPENDANTS: Record<string, Array<{ table: string; column: string; by: 'id'
 
 /** The natural code other tiers and copied columns use; it cannot change while dependants exist. */
 const NATURAL_CODE: Record<string, string> = { supervising_units: 'unitCode', schools: 'schoolCode', kindergartens: 'kindergartenCode' }
+/** List filters of people that an index of their own answers (students_school_class, students_class, children_kg_class, children_class). */
+const NARROW_FILTERS = ['schoolId', 'kindergartenId', 'classId', 'grade']
 
 const notFound = () => authError('NOT_FOUND', '未找到该记录')
 
@@ -196,7 +198,7 @@ export function createRecordsService(deps: RecordsServiceDeps) {
    * The WHERE clause and parameters of a list: scope, the owner (sub-records), filters, search.
    * Exported through the service so a test can show its query plan.
    */
-  function listWhere(spec: ResourceSpec, filter: ScopeFilter, query: ListQuery, ownerId?: string): { where: string; params: unknown[] } {
+  function listWhere(spec: ResourceSpec, filter: ScopeFilter, query: ListQuery, ownerId?: string, page = false): { where: string; params: unknown[] } {
     const { where, params } = scopeSql(spec, filter)
     if (spec.owner?.viaPath) {
       where.push(`t.${spec.owner.column} = ?`)
@@ -206,9 +208,13 @@ export function createRecordsService(deps: RecordsServiceDeps) {
     const active = spec.table === 'students' ? KINDS.student.active : spec.table === 'children' ? KINDS.child.active : undefined
     const q = typeof query.q === 'string' ? query.q.trim() : ''
     if (active && (query.state === undefined || query.state === null || query.state === '')) {
-      // With a search, unary + keeps SQLite from answering by the state (nearly every row) on
-      // students_stats: the search's own index, which carries the state, is the narrow one.
-      where.push(q !== '' ? '+t.state = ?' : 't.state = ?')
+      // The state matches nearly every row, yet SQLite prefers students_stats (state, home node
+      // range) to one narrow column: unary + keeps it off when something narrower is asked (a
+      // search, a school, a class, one student: each has an index of its own that carries the
+      // state), and off for a page, which is read in rowid order and stops at its limit. A
+      // broad count keeps it: the count is read from students_stats alone.
+      const narrow = q !== '' || filter.schools !== undefined || filter.classes !== undefined || filter.studentId !== undefined || Boolean(spec.owner?.viaPath) || NARROW_FILTERS.some(k => query[k] !== undefined && query[k] !== null && query[k] !== '')
+      where.push(narrow || page ? '+t.state = ?' : 't.state = ?')
       params.push(active)
     }
     for (const [name, f] of Object.entries(spec.filters)) {
@@ -631,11 +637,12 @@ export function createRecordsService(deps: RecordsServiceDeps) {
       const limit = Math.min(Math.max(Math.trunc(Number(query.limit ?? DEFAULT_LIMIT)) || DEFAULT_LIMIT, 1), MAX_LIMIT)
       const offset = Math.max(Math.trunc(Number(query.offset ?? 0)) || 0, 0)
       const { where, params } = listWhere(spec, actor.filter, query, ownerId)
+      const page = listWhere(spec, actor.filter, query, ownerId, true)
       const read = async (sql: string, args: unknown[]) => (deps.reads ? ((await deps.reads.all(sql, args)) as SqlRow[]) : store.all(sql, ...args))
       const [counted, rows] = await Promise.all([
         read(`select count(*) as n from ${table} t where ${where}`, params),
         // The page's rowids first: a search's index holds them, so only the page's rows are read.
-        read(`select t.* from ${table} t where t.rowid in (select t.rowid from ${table} t where ${where} order by t.rowid limit ? offset ?) order by t.rowid`, [...params, limit, offset]),
+        read(`select t.* from ${table} t where t.rowid in (select t.rowid from ${table} t where ${page.where} order by t.rowid limit ? offset ?) order by t.rowid`, [...page.params, limit, offset]),
       ])
       const total = Number(counted[0].n)
       const items = rows.map(r => {
@@ -646,9 +653,12 @@ export function createRecordsService(deps: RecordsServiceDeps) {
       return { items, total, limit, offset }
     },
 
-    /** The SQL a list runs, for EXPLAIN QUERY PLAN in tests and ops, and its WHERE clause (alias t) for exports that page by rowid. */
-    listSql(actor: RecordsActor, table: string, query: ListQuery = {}, ownerId?: string): { sql: string; where: string; params: unknown[] } {
-      const { where, params } = listWhere(resource(table), actor.filter, query, ownerId)
+    /**
+     * The SQL a list runs, for EXPLAIN QUERY PLAN in tests and ops, and its WHERE clause (alias t)
+     * for exports that page by rowid: as its count has it, or (`page`) as its page of rowids has it.
+     */
+    listSql(actor: RecordsActor, table: string, query: ListQuery = {}, ownerId?: string, page = false): { sql: string; where: string; params: unknown[] } {
+      const { where, params } = listWhere(resource(table), actor.filter, query, ownerId, page)
       return { sql: `select t.* from ${table} t where ${where} order by t.rowid`, where, params }
     },
 
