@@ -62,14 +62,33 @@ function runFile(file) {
     let output = ''
     child.stdout.on('data', d => (output += d))
     child.stderr.on('data', d => (output += d))
+    const killGroup = () => {
+      try {
+        process.kill(-child.pid, 'SIGKILL')
+      } catch {
+        // The group is empty: nothing of the file's is left running.
+      }
+    }
     const stop = setTimeout(() => {
       output += `\n# stopped by the runner after ${HARD_STOP_MS / 60000} min\n`
-      process.kill(-child.pid, 'SIGKILL')
+      killGroup()
     }, HARD_STOP_MS)
-    child.on('close', code => {
+    let exitCode = null
+    let done = false
+    const finish = () => {
+      if (done) return
+      done = true
       clearTimeout(stop)
-      resolve({ file, code, output, ms: Date.now() - started, ...count(output) })
+      resolve({ file, code: exitCode, output, ms: Date.now() - started, ...count(output) })
+    }
+    child.on('exit', (code, signal) => {
+      exitCode = code ?? (signal ? 1 : 0)
+      // Whatever the file left running (a node process it failed to stop) goes with it, and a
+      // grandchild still holding the output pipes cannot keep the runner waiting.
+      killGroup()
+      setTimeout(finish, 5000).unref()
     })
+    child.on('close', finish)
   })
 }
 
