@@ -156,23 +156,31 @@ t.test('R-26.2 the node backs itself up on its schedule while writes go on, and 
   const key = join(outside, 'backup.key')
   await run(['backup-key', '--out', key])
   const target = join(outside, 'target')
-  // '00:00' Beijing time has always passed today: the first tick finds the backup due.
-  const app = await buildTestApp(t, { config: { backup: { at: '00:00', target, keyFile: key } } })
+  // '00:00' Beijing time has always passed today: the first tick finds the backup due, so it may
+  // start as soon as the app does. The school and its first students are written before that, so
+  // the copy holds some whatever the timing; the writes go on while the backup runs.
   const school = schoolRow('330106', '330106', 1)
-  writeRows(app.storage, 'schools', [school])
-  let written = 0
+  const BEFORE = 20
+  const app = await buildTestApp(t, {
+    config: { backup: { at: '00:00', target, keyFile: key } },
+    prepare: storage => {
+      writeRows(storage, 'schools', [school])
+      writeRows(storage, 'students', Array.from({ length: BEFORE }, (_, i) => studentRow('330106', school, i)))
+    },
+  })
+  let written = BEFORE
   while (!(existsSync(target) && readdirSync(target).some(n => !n.endsWith('.partial')))) {
     writeRows(app.storage, 'students', [studentRow('330106', school, written++)])
     await new Promise(r => setImmediate(r))
   }
-  t.comment(`${written} students written while the scheduled backup ran`)
+  t.comment(`${written - BEFORE} students written while the scheduled backup ran`)
   const restored = join(outside, 'restored')
   const r = await run(['restore', '--from', target, '--key', key, '--data', restored])
   t.equal(r.code, 0, r.err)
   const copy = dumpAll(join(restored, 'xueji.db'))
   const live = dumpAll(join(app.dataDir, 'xueji.db'))
   const ids = (rows: Record<string, unknown>[]) => rows.map(r => r.id as string)
-  t.ok(copy.students.length > 0, `the copy holds ${copy.students.length} students`)
+  t.ok(copy.students.length >= BEFORE, `the copy holds ${copy.students.length} students, at least the ${BEFORE} written before the node started`)
   t.same(copy.students, live.students.slice(0, copy.students.length), 'the copy is the live table as of one moment: a prefix, row-identical')
   const outboxKeys = new Set(copy.outbox.map(o => JSON.parse(o.key_json as string).id))
   t.ok(ids(copy.students).every(id => outboxKeys.has(id)) && copy.outbox.filter(o => o.table_name === 'students').length === copy.students.length, 'every student with its outbox row and no outbox row without its student (whole transactions)')
