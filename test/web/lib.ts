@@ -47,9 +47,20 @@ export async function uiLogin(page: Page, url: string, username: string, passwor
   await page.waitForSelector('.ant-menu')
 }
 
-/** Chooses an option of an antd Select by typing part of its label. */
+/**
+ * Chooses an option of an antd Select by typing part of its label, and waits until the select
+ * shows it, as the registrar would see it before going on (on a loaded machine a click made while
+ * the dropdown was still opening was once lost, and the form went without the value).
+ */
 export async function choose(page: Page, selector: string, text: string): Promise<void> {
-  await page.click(selector)
-  await page.fill(selector, text)
-  await page.locator('.ant-select-dropdown:visible .ant-select-item-option').filter({ hasText: text }).first().click()
+  for (let attempt = 1; ; attempt++) {
+    await page.click(selector)
+    await page.fill(selector, text)
+    await page.locator('.ant-select-dropdown:visible .ant-select-item-option').filter({ hasText: text }).first().click()
+    const shown = await page
+      .waitForFunction(([sel, want]) => ((document.querySelector(sel)?.closest('.ant-select') as HTMLElement | null)?.innerText ?? '').includes(want), [selector, text] as const, { timeout: 5000 })
+      .then(() => true, () => false)
+    if (shown) return
+    if (attempt === 2) throw new Error(`${selector}: "${text}" was clicked twice and is still not chosen`)
+  }
 }

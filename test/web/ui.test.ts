@@ -458,7 +458,8 @@ t.test('R-D.6 R-25.1 schools and bureaus work in the browser on their own node',
     await page.fill('#sub-awards-awardYm', '2026-06')
     const award = posted(`/api/v1/students/${one.id}/awards`)
     await page.click('#sub-awards-submit')
-    t.equal((await award).status(), 201, 'the award is saved')
+    const awarded = await award
+    t.equal(awarded.status(), 201, `the award is saved${awarded.status() === 201 ? '' : `: ${await awarded.text()}`}`)
     await page.locator('#sub-awards >> text=优秀少先队员').waitFor()
     await browser.shot(page, '25-student-subrecords')
 
