@@ -101,7 +101,7 @@ function birthDateOf(yyyymmdd: string, now = new Date()): string | undefined {
 }
 
 /** Today's date in China. A fixed +08:00 is exact: China has kept no daylight saving since 1991. */
-function chinaToday(now: Date): string {
+export function chinaToday(now = new Date()): string {
   return new Date(now.getTime() + 8 * 3600_000).toISOString().slice(0, 10)
 }
 
@@ -173,14 +173,21 @@ export function checkStudentNumber(xjh: string, options: DateOptions = {}): Stud
  * value must never equal the clear one.
  */
 export function maskText(text: string, keepStart: number, keepEnd = 0, maskChar = '*'): string {
-  const chars = Array.from(text)
+  // By code points: a character outside the BMP (𠮷) is one character, not two halves. Without
+  // such a character (nearly always) the string's own indexes are code points already.
+  const chars: ArrayLike<string> & { slice(a: number, b?: number): string | string[] } = SURROGATE.test(text) ? Array.from(text) : text
+  const part = (a: number, b?: number) => {
+    const p = chars.slice(a, b)
+    return typeof p === 'string' ? p : p.join('')
+  }
   if (chars.length === 0) return ''
   if (chars.length <= keepStart + keepEnd) {
     const keep = Math.min(keepStart, chars.length - 1)
-    return chars.slice(0, keep).join('') + maskChar.repeat(chars.length - keep)
+    return part(0, keep) + maskChar.repeat(chars.length - keep)
   }
-  return chars.slice(0, keepStart).join('') + maskChar.repeat(chars.length - keepStart - keepEnd) + chars.slice(chars.length - keepEnd).join('')
+  return part(0, keepStart) + maskChar.repeat(chars.length - keepStart - keepEnd) + part(chars.length - keepEnd)
 }
+const SURROGATE = /[\uD800-\uDFFF]/
 
 /** `330106200001011234` → `330106********1234`: region code and last four stay readable. */
 export function maskIdNumber(id: string): string {

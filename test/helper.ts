@@ -58,7 +58,7 @@ export async function buildTestApp(t: Test, opts: TestNodeOptions = {}): Promise
     code: opts.code ?? (tier === 'province' ? '330000' : tier === 'city' ? '330100' : '330106'),
     name: opts.name ?? '测试教育局',
     parentUrl: opts.parentUrl !== undefined ? opts.parentUrl : tier === 'province' ? null : 'http://127.0.0.1:1',
-    config: { ...opts.config, redis: { url: opts.redisUrl ?? REDIS_URL, prefix: uniquePrefix() }, server: { port: 0 } },
+    config: { ...opts.config, redis: { url: opts.redisUrl ?? REDIS_URL, prefix: uniquePrefix() }, server: { ...(opts.config?.server as object | undefined), port: 0 } },
   })
   const config = loadConfigFile(join(dataDir, 'xueji.json'))
   const storage = openStorage(join(dataDir, 'xueji.db'))

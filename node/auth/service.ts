@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import type { Config } from '../../config/schema.ts'
 import type { Storage } from '../../schema/db.ts'
+import { statementCache } from '../../schema/statements.ts'
 import { ROLES, SCOPE_KIND_OF_ROLE, type Actor, type Role, type Scope } from './access.ts'
 import { auditedWrite } from './audit.ts'
 import { authError } from './errors.ts'
@@ -99,17 +100,18 @@ export interface AuthServiceDeps {
 export function createAuthService({ storage, config, secretKey, now = Date.now }: AuthServiceDeps) {
   const sec = config.security
   const argon: Argon2Params = { memoryKiB: sec.hashMemoryKib, timeCost: sec.hashIterations, parallelism: sec.hashParallelism }
-  const db = storage.sqlite
+  // Kept: a session is looked up on every request.
+  const prepare = statementCache(storage.sqlite)
   const windowMs = sec.lockoutWindowMinutes * 60_000
   // Verifying against a dummy hash when the user does not exist keeps the answer time the same,
   // so timing does not tell which user names exist.
   let dummyHash: Promise<string> | undefined
 
-  const getAccount = (id: string) => db.prepare('select * from accounts where id = ?').get(id) as AccountRow | undefined
-  const getByUsername = (u: string) => db.prepare('select * from accounts where username = ?').get(normaliseUsername(u)) as AccountRow | undefined
+  const getAccount = (id: string) => prepare('select * from accounts where id = ?').get(id) as AccountRow | undefined
+  const getByUsername = (u: string) => prepare('select * from accounts where username = ?').get(normaliseUsername(u)) as AccountRow | undefined
 
   function endSessionsOf(accountId: string): number {
-    return auditedWrite(storage, () => db.prepare('delete from sessions where account_id = ?').run(accountId).changes)
+    return auditedWrite(storage, () => prepare('delete from sessions where account_id = ?').run(accountId).changes)
   }
 
   /**
@@ -122,20 +124,20 @@ export function createAuthService({ storage, config, secretKey, now = Date.now }
     return storage.write(() => {
       const t = now()
       const since = t - windowMs
-      const perAccount = (db.prepare('select count(*) n from login_attempts where user_key = ? and at > ? and ok = 0').get(userKey, since) as { n: number }).n
-      const perAddress = (db.prepare('select count(*) n from login_attempts where ip = ? and at > ? and ok = 0').get(ip, since) as { n: number }).n
+      const perAccount = (prepare('select count(*) n from login_attempts where user_key = ? and at > ? and ok = 0').get(userKey, since) as { n: number }).n
+      const perAddress = (prepare('select count(*) n from login_attempts where ip = ? and at > ? and ok = 0').get(ip, since) as { n: number }).n
       if (perAccount >= sec.lockoutMaxPerAccount || perAddress >= sec.lockoutMaxPerAddress) {
         throw authError('AUTH_LOCKED', `登录失败次数过多，请 ${sec.lockoutWindowMinutes} 分钟后再试`, { windowMinutes: sec.lockoutWindowMinutes })
       }
       // Old attempts serve no purpose once outside the window; keep the table small.
-      db.prepare('delete from login_attempts where at < ?').run(t - 2 * windowMs)
-      return Number(db.prepare('insert into login_attempts (user_key, ip, at, ok) values (?, ?, ?, 0)').run(userKey, ip, t).lastInsertRowid)
+      prepare('delete from login_attempts where at < ?').run(t - 2 * windowMs)
+      return Number(prepare('insert into login_attempts (user_key, ip, at, ok) values (?, ?, ?, 0)').run(userKey, ip, t).lastInsertRowid)
     })
   }
 
   /** A reserved attempt that succeeded no longer counts as a failure. */
   function settleAttempt(id: number) {
-    storage.write(() => db.prepare('update login_attempts set ok = 1 where id = ?').run(id))
+    storage.write(() => prepare('update login_attempts set ok = 1 where id = ?').run(id))
   }
 
   function newSession(account: AccountRow, stage: LoginStage, ip: string) {
@@ -143,7 +145,7 @@ export function createAuthService({ storage, config, secretKey, now = Date.now }
     const csrfToken = randomBytes(32).toString('base64url')
     const t = now()
     storage.write(() => {
-      db.prepare('insert into sessions (id, account_id, csrf_token, stage, created_at, last_seen_at, ip) values (?, ?, ?, ?, ?, ?, ?)').run(sha256(token), account.id, csrfToken, stage, t, t, ip)
+      prepare('insert into sessions (id, account_id, csrf_token, stage, created_at, last_seen_at, ip) values (?, ?, ?, ?, ?, ?, ?)').run(sha256(token), account.id, csrfToken, stage, t, t, ip)
     })
     return { token, csrfToken, stage }
   }
@@ -164,7 +166,7 @@ export function createAuthService({ storage, config, secretKey, now = Date.now }
       auditedWrite(
         storage,
         () => {
-          db.prepare('insert into accounts (id, username, password_hash, role, scope_json, leader, grants_json, created_by, created_at, password_changed_at) values (?,?,?,?,?,?,?,?,?,?)').run(
+          prepare('insert into accounts (id, username, password_hash, role, scope_json, leader, grants_json, created_by, created_at, password_changed_at) values (?,?,?,?,?,?,?,?,?,?)').run(
             id, username, passwordHash, input.role, JSON.stringify(input.scope), input.leader ? 1 : 0, JSON.stringify(input.grants ?? []), createdBy, at, at,
           )
         },
@@ -174,17 +176,17 @@ export function createAuthService({ storage, config, secretKey, now = Date.now }
     },
 
     listAccounts(): AccountRow[] {
-      return db.prepare('select * from accounts order by created_at, username').all() as AccountRow[]
+      return prepare('select * from accounts order by created_at, username').all() as AccountRow[]
     },
 
     /** Changes scope, leader flag or grants. The caller has checked delegation. */
     updateAccount(id: string, patch: { scope?: Scope; leader?: boolean; grants?: string[] }): AccountView {
       auditedWrite(storage, () => {
-        if (patch.scope) db.prepare('update accounts set scope_json = ? where id = ?').run(JSON.stringify(patch.scope), id)
-        if (patch.leader !== undefined) db.prepare('update accounts set leader = ? where id = ?').run(patch.leader ? 1 : 0, id)
-        if (patch.grants) db.prepare('update accounts set grants_json = ? where id = ?').run(JSON.stringify(patch.grants), id)
+        if (patch.scope) prepare('update accounts set scope_json = ? where id = ?').run(JSON.stringify(patch.scope), id)
+        if (patch.leader !== undefined) prepare('update accounts set leader = ? where id = ?').run(patch.leader ? 1 : 0, id)
+        if (patch.grants) prepare('update accounts set grants_json = ? where id = ?').run(JSON.stringify(patch.grants), id)
         // A narrower scope or fewer rights take effect at once: the account signs in again.
-        db.prepare('delete from sessions where account_id = ?').run(id)
+        prepare('delete from sessions where account_id = ?').run(id)
       })
       return viewOfAccount(getAccount(id)!)
     },
@@ -192,8 +194,8 @@ export function createAuthService({ storage, config, secretKey, now = Date.now }
     /** Disabling ends every session of the account at once (R-17.2, R-17.4). */
     setDisabled(id: string, disabled: boolean): AccountView {
       auditedWrite(storage, () => {
-        db.prepare('update accounts set disabled_at = ? where id = ?').run(disabled ? new Date(now()).toISOString() : null, id)
-        if (disabled) db.prepare('delete from sessions where account_id = ?').run(id)
+        prepare('update accounts set disabled_at = ? where id = ?').run(disabled ? new Date(now()).toISOString() : null, id)
+        if (disabled) prepare('delete from sessions where account_id = ?').run(id)
       })
       return viewOfAccount(getAccount(id)!)
     },
@@ -202,16 +204,16 @@ export function createAuthService({ storage, config, secretKey, now = Date.now }
       checkPasswordPolicy(password)
       const passwordHash = await hashPassword(password, argon)
       auditedWrite(storage, () => {
-        db.prepare('update accounts set password_hash = ?, password_changed_at = ? where id = ?').run(passwordHash, new Date(now()).toISOString(), id)
-        db.prepare('delete from sessions where account_id = ?').run(id)
+        prepare('update accounts set password_hash = ?, password_changed_at = ? where id = ?').run(passwordHash, new Date(now()).toISOString(), id)
+        prepare('delete from sessions where account_id = ?').run(id)
       })
     },
 
     /** Forgets the TOTP secret: the account enrols again at its next login. */
     resetTotp(id: string): void {
       auditedWrite(storage, () => {
-        db.prepare('update accounts set totp_secret = null, totp_pending_secret = null, totp_last_step = null where id = ?').run(id)
-        db.prepare('delete from sessions where account_id = ?').run(id)
+        prepare('update accounts set totp_secret = null, totp_pending_secret = null, totp_last_step = null where id = ?').run(id)
+        prepare('delete from sessions where account_id = ?').run(id)
       })
     },
 
@@ -246,28 +248,28 @@ export function createAuthService({ storage, config, secretKey, now = Date.now }
      */
     session(token: string): { session: SessionRow; account: AccountRow } | null {
       const id = sha256(token)
-      const s = db.prepare('select * from sessions where id = ?').get(id) as SessionRow | undefined
+      const s = prepare('select * from sessions where id = ?').get(id) as SessionRow | undefined
       if (!s) return null
       const t = now()
       const account = getAccount(s.account_id)
       const expired = t - s.last_seen_at > sec.idleTimeoutMinutes * 60_000 || t - s.created_at > sec.absoluteTimeoutHours * 3_600_000
       if (expired || !account || account.disabled_at !== null) {
-        storage.write(() => db.prepare('delete from sessions where id = ?').run(id))
+        storage.write(() => prepare('delete from sessions where id = ?').run(id))
         return null
       }
       // Touch at most every 15 s: a page load's burst of requests then costs one write.
-      if (t - s.last_seen_at > 15_000) storage.write(() => db.prepare('update sessions set last_seen_at = ? where id = ?').run(t, id))
+      if (t - s.last_seen_at > 15_000) storage.write(() => prepare('update sessions set last_seen_at = ? where id = ?').run(t, id))
       return { session: s, account }
     },
 
     endSession(token: string): void {
-      auditedWrite(storage, () => db.prepare('delete from sessions where id = ?').run(sha256(token)))
+      auditedWrite(storage, () => prepare('delete from sessions where id = ?').run(sha256(token)))
     },
 
     /** Starts TOTP enrolment: a new secret, shown once, confirmed by the first valid code. */
     beginTotpEnrolment(account: AccountRow, issuer: string): { secret: string; uri: string } {
       const secret = newTotpSecret()
-      auditedWrite(storage, () => db.prepare('update accounts set totp_pending_secret = ? where id = ?').run(encryptSecret(secretKey, secret, account.id), account.id))
+      auditedWrite(storage, () => prepare('update accounts set totp_pending_secret = ? where id = ?').run(encryptSecret(secretKey, secret, account.id), account.id))
       return { secret, uri: otpauthUri(secret, account.username, issuer) }
     },
 
@@ -276,11 +278,11 @@ export function createAuthService({ storage, config, secretKey, now = Date.now }
      * many accounts had one. Run at start; a clear value is refused afterwards.
      */
     encryptClearSecrets(): number {
-      const rows = db.prepare('select id, totp_secret, totp_pending_secret from accounts where totp_secret is not null or totp_pending_secret is not null').all() as Pick<AccountRow, 'id' | 'totp_secret' | 'totp_pending_secret'>[]
+      const rows = prepare('select id, totp_secret, totp_pending_secret from accounts where totp_secret is not null or totp_pending_secret is not null').all() as Pick<AccountRow, 'id' | 'totp_secret' | 'totp_pending_secret'>[]
       const seal = (id: string, v: string | null) => (v === null || isEncrypted(v) ? v : encryptSecret(secretKey, v, id))
       const clear = rows.filter(r => [r.totp_secret, r.totp_pending_secret].some(v => v !== null && !isEncrypted(v)))
       storage.write(() => {
-        for (const r of clear) db.prepare('update accounts set totp_secret = ?, totp_pending_secret = ? where id = ?').run(seal(r.id, r.totp_secret), seal(r.id, r.totp_pending_secret), r.id)
+        for (const r of clear) prepare('update accounts set totp_secret = ?, totp_pending_secret = ? where id = ?').run(seal(r.id, r.totp_secret), seal(r.id, r.totp_pending_secret), r.id)
       })
       return clear.length
     },
@@ -300,9 +302,9 @@ export function createAuthService({ storage, config, secretKey, now = Date.now }
       }
       auditedWrite(storage, () => {
         // The pending secret becomes the secret as stored (encrypted, bound to the same account).
-        if (enrolling) db.prepare('update accounts set totp_secret = ?, totp_pending_secret = null, totp_last_step = ? where id = ?').run(stored, step, account.id)
-        else db.prepare('update accounts set totp_last_step = ? where id = ?').run(step, account.id)
-        db.prepare("update sessions set stage = 'ok', last_seen_at = ? where id = ?").run(now(), sha256(token))
+        if (enrolling) prepare('update accounts set totp_secret = ?, totp_pending_secret = null, totp_last_step = ? where id = ?').run(stored, step, account.id)
+        else prepare('update accounts set totp_last_step = ? where id = ?').run(step, account.id)
+        prepare("update sessions set stage = 'ok', last_seen_at = ? where id = ?").run(now(), sha256(token))
         settleAttempt(attempt)
       })
     },

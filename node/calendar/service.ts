@@ -135,11 +135,18 @@ export function createCalendarService(deps: CalendarServiceDeps) {
       const bureau = deps.bureauCode
       if (bureau === undefined) return 0
       const at = now().toISOString()
+      const today = chinaToday(now())
+      const due = deadlinesOf(currentSchoolYear(today, dates).year, dates)
+      const days = deps.reminderDays ?? 14
+      // Outside both reminder windows nothing can be due, whatever the schools' figures: they are
+      // not read (on a county of 100,000 students reading them holds the node for a second).
+      const inWindow = (deadline: string) => reminderDue({ state: 'none', daysLeft: judge('R-19.2', deadline, today, 0, 0).daysLeft }, days)
+      if (!inWindow(due.newStudents) && !inWindow(due.completions)) return 0
       return storage.write(() => {
         let raised = 0
         for (const s of service.deadlines(t => t.homeNode === bureau)) {
           for (const d of [s.newStudents, s.completions]) {
-            if (!reminderDue(d, deps.reminderDays ?? 14)) continue
+            if (!reminderDue(d, days)) continue
             raised += insertReminder.run(randomUUID(), s.schoolId, s.schoolCode, bureau, d.requirement, s.schoolYear, d.deadline, d.state, d.entered, d.verified, at).changes
           }
         }

@@ -4,7 +4,7 @@
  * database import: checks that need the database (duplicates, references) live in the service.
  */
 import type { CodeRegistry } from '../../schema/codes/index.ts'
-import { checkIdNumber, checkStudentNumber, crossCheckIdNumber, type IdMismatch, type IdRule } from '../../schema/ids.ts'
+import { chinaToday, checkIdNumber, checkStudentNumber, crossCheckIdNumber, type IdMismatch, type IdRule } from '../../schema/ids.ts'
 import { inSubtree } from '../auth/access.ts'
 import { issuesError, type Issue, type RecordErrorCode } from './errors.ts'
 import { DERIVED_FIELDS, fieldsOf, type Field } from './fields.ts'
@@ -364,10 +364,7 @@ function isSmallJpeg(v: string): boolean {
   return bytes.length <= PHOTO_MAX_BYTES && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff
 }
 
-/** Today's date in China (+08:00, no daylight saving since 1991). */
-export function chinaToday(now = new Date()): string {
-  return new Date(now.getTime() + 8 * 3600_000).toISOString().slice(0, 10)
-}
+export { chinaToday }
 
 /**
  * The G 学籍号 a student with a resident ID number has: "G" + the ID number (STANDARDS.md), made by

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:search [-- --students N --requests N]`: seeds a county (西湖区 330106) with N
+ * `npm run bench:search [-- --students N --requests N --keep | --reuse DIR]`: seeds a county (西湖区 330106) with N
  * students (default 100,000, as `npm run bench:seed`), starts it as a node process and times
  * searches and reads through its HTTP API at 1 and 10 concurrent clients: p50 / p99 of each, and
  * `/healthz` p99 while 10 clients search. Targets (issue #15): p99 ≤ 5 ms for every search at one
@@ -14,36 +14,47 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Pool } from 'undici'
+import { loadConfigFile } from '../../config/load.ts'
 import { openStorage } from '../../schema/db.ts'
 import { initNode } from '../../node/identity.ts'
 import { SESSION_COOKIE } from '../../node/plugins/auth.ts'
 import { seedNode } from '../seed/index.ts'
 import { deleteRedisPrefix, freePort, redisForRun, spawnNode, stopProcess, waitReady } from '../lib/processes.ts'
 
-const { values } = parseArgs({ options: { students: { type: 'string', default: '100000' }, requests: { type: 'string', default: '400' }, keep: { type: 'boolean', default: false } } })
+const { values } = parseArgs({ options: { students: { type: 'string', default: '100000' }, requests: { type: 'string', default: '400' }, keep: { type: 'boolean', default: false }, reuse: { type: 'string' } } })
 const students = Number(values.students)
 const requests = Number(values.requests)
 const PASSWORD = 'bench-search-password-2026'
 
-const root = mkdtempSync(join(tmpdir(), 'xueji-bench-search-'))
+// --reuse DIR: the county a run with --keep left in DIR (its seed is the slow part of a run).
+const root = values.reuse ?? mkdtempSync(join(tmpdir(), 'xueji-bench-search-'))
 const dir = join(root, 'county')
 const redis = await redisForRun()
 if (!redis) throw new Error('no Redis at REDIS_URL (default 127.0.0.1:6379) and no redis-server to start')
 const redisUrl = redis.url
-const prefix = `xueji-bench-search-${process.pid}`
-const port = await freePort()
+let prefix = `xueji-bench-search-${process.pid}`
+let port = await freePort()
+if (values.reuse) {
+  const config = loadConfigFile(join(dir, 'xueji.json'))
+  ;({ port } = config.server)
+  ;({ prefix } = config.redis)
+} else {
+  await initNode({
+    dataDir: dir, tier: 'county', code: '330106', name: '西湖区教育局', parentUrl: 'http://127.0.0.1:9/', adminPassword: PASSWORD,
+    config: { server: { port }, redis: { url: redisUrl, prefix }, log: { level: 'warn' } },
+  })
+}
 const url = `http://127.0.0.1:${port}`
-await initNode({
-  dataDir: dir, tier: 'county', code: '330106', name: '西湖区教育局', parentUrl: 'http://127.0.0.1:9/', adminPassword: PASSWORD,
-  config: { server: { port }, redis: { url: redisUrl, prefix }, log: { level: 'warn' } },
-})
 
 const storage = openStorage(join(dir, 'xueji.db'))
-process.stderr.write(`seeding ${students} students …\n`)
-const seeded = seedNode(storage, { node: { tier: 'county', code: '330106' }, students, seed: 1, onProgress: p => process.stderr.write(`\r${p.students} students`) })
-process.stderr.write(`\nseeded in ${seeded.seconds.toFixed(0)} s\n`)
-storage.write(() => storage.sqlite.prepare('delete from outbox').run())
+if (!values.reuse) {
+  process.stderr.write(`seeding ${students} students …\n`)
+  const seeded = seedNode(storage, { node: { tier: 'county', code: '330106' }, students, seed: 1, onProgress: p => process.stderr.write(`\r${p.students} students`) })
+  process.stderr.write(`\nseeded in ${seeded.seconds.toFixed(0)} s\n`)
+  storage.write(() => storage.sqlite.prepare('delete from outbox').run())
+}
 const pick = <T>(sql: string) => storage.sqlite.prepare(sql).get() as T
+const held = pick<{ n: number }>('select count(*) n from students').n
 // A student in the middle of the table, a school with students, and the most common surname.
 const one = pick<{ id: string; id_number: string; student_no: string; school_id: string }>(`select id, id_number, student_no, school_id from students where id_number is not null order by rowid limit 1 offset ${Math.floor(students / 2)}`)
 const surname = pick<{ s: string }>("select substr(name, 1, 1) s from students group by s order by count(*) desc limit 1").s
@@ -115,12 +126,12 @@ try {
   await probe
   lines.push(`| /healthz alone | ${ms(pct(alone, 50))} / ${ms(pct(alone, 99))} | |`)
   lines.push(`| /healthz while 10 clients search q=${surname} | | ${ms(pct(health, 50))} / ${ms(pct(health, 99))} (${health.length} probes) |`)
-  process.stdout.write(`${students} students, ${requests} requests per figure, node ${process.version}; other processes on this machine share its cores\n${lines.join('\n')}\n`)
+  process.stdout.write(`${held} students, ${requests} requests per figure, node ${process.version}; other processes on this machine share its cores\n${lines.join('\n')}\n`)
 } finally {
   await pool.close()
   await stopProcess(node)
   await deleteRedisPrefix(redisUrl, prefix).catch(() => undefined)
   redis.own?.kill()
-  if (values.keep) process.stdout.write(`kept ${root}\n`)
+  if (values.keep || values.reuse) process.stdout.write(`kept ${root}\n`)
   else rmSync(root, { recursive: true, force: true })
 }

@@ -152,6 +152,29 @@ t.test('R-8.3 R-8.4 R-11.1 R-12.1 R-12.2 R-12.3 R-12.4 R-12.5 kindergarten, teac
 })
 
 /** Completed years at today (China time is close enough for these fixed dates). */
+t.test('R-27.1 R-25.1 a list item is its record as read alone, masked the same, whether the read workers or the main thread make the page', async t => {
+  for (const readWorkers of [2, 0]) {
+    const node = await recordsNode(t, { config: { server: { readWorkers } } })
+    const { school } = await withSchool(node)
+    const { kg } = await withKindergarten(node)
+    const made = [
+      await node.call('POST', '/api/v1/students', { ...fx.student({ householdType: '3', leftBehind: '0' }), schoolId: school.id }),
+      await node.call('POST', '/api/v1/school-teachers', { ...fx.teacher(), schoolId: school.id }),
+      await node.call('POST', '/api/v1/children', { ...fx.child(), kindergartenId: kg.id }),
+    ]
+    for (const r of made) t.equal(r.status, 201, JSON.stringify(r.body).slice(0, 200))
+    const groups = new Set(['resumes', 'guardians', 'familyMembers', 'registrations', 'exams', 'awards', 'punishments', 'enrolment', 'completion', 'statusChanges', 'attendance', 'problems'])
+    for (const [path, id] of [['students', made[0].body.id], ['school-teachers', made[1].body.id], ['children', made[2].body.id], ['schools', school.id]]) {
+      const read = (await node.call('GET', `/api/v1/${path}/${id}`)).body
+      const listed = await node.app.inject({ method: 'GET', url: `/api/v1/${path}`, headers: node.school.headers })
+      t.equal(listed.headers['content-type'], 'application/json; charset=utf-8')
+      const item = (listed.json() as Json).items.find((i: Json) => i.id === id)
+      const alone = Object.fromEntries(Object.entries(read).filter(([k]) => !groups.has(k) && k !== 'derived'))
+      t.strictSame(item, alone, `${path} (readWorkers ${readWorkers}): every field, masked as a read masks it`)
+    }
+  }
+})
+
 function ageOn(birth: string): number {
   const today = new Date().toISOString().slice(0, 10)
   const years = Number(today.slice(0, 4)) - Number(birth.slice(0, 4))

@@ -149,4 +149,6 @@ t.test('R-27.1 masking of sensitive fields', async t => {
   t.equal(maskText('张', 1, 1), '*', 'never shown in clear')
   t.equal(maskText('', 1, 1), '')
   t.equal(maskText('abc', 0, 0, '#'), '###')
+  t.equal(maskText('𠮷野家', 1), '𠮷**', 'a character outside the BMP counts as one')
+  t.equal(maskText('杭州市𠮷野路1号', 3, 1), '杭州市****号')
 })

@@ -217,12 +217,13 @@ const recordsRoutes: FastifyPluginAsync = async app => {
         tags, summary: summary('列出'), params: Type.Object(ownerParams), querystring: listQuerySchema(spec),
         response: { 200: Type.Object({ items: Type.Array(outputSchema(spec, false)), total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() }), ...Replies },
       },
-    }, async req => {
+    }, async (req, reply) => {
       // An empty search box would otherwise list everyone: refused, so a client sees its mistake.
       const q = (req.query as { q?: string }).q
       if (q !== undefined && q.trim() === '') throw nodeError('QUERY_EMPTY', '查询条件为空：请输入姓名、拼音、身份证号或学籍号，或去掉 q 以列出全部')
-      const page = await svc.list(actorFor(req), spec.table, req.query as Record<string, unknown>, ownerIdOf(req.params))
-      return { ...page, items: page.items.map(item => masked(spec, item)) }
+      // Already JSON of the response schema's shape, masked (services/records/list-items.ts).
+      const body = await svc.listPage(actorFor(req), spec.table, req.query as Record<string, unknown>, ownerIdOf(req.params))
+      return reply.type('application/json; charset=utf-8').send(body)
     })
 
     // Status changes are created by applying for them (node/status-changes/routes.ts, same path).

@@ -8,7 +8,7 @@
  * school's students dated in that year; enrolment counts the school's students whose enrolment
  * year-month falls in it.
  */
-import { chinaToday } from '../../records/validate.ts'
+import { chinaToday } from '../../../schema/ids.ts'
 import type { Store } from './store.ts'
 
 const counts = <K extends string>(rows: Record<string, unknown>[], key: K) => rows.map(r => ({ [key]: Number(r[key]), count: Number(r.n) }) as { [P in K]: number } & { count: number })

@@ -12,7 +12,6 @@
 import { randomInt, randomUUID } from 'node:crypto'
 import type { CodeRegistry } from '../../../schema/codes/index.ts'
 import type { Storage } from '../../../schema/db.ts'
-import type { ReadPool } from '../../../schema/read-pool.ts'
 import { PROVINCE_DATES, type CalendarDates } from '../../../config/calendar.ts'
 import { XuejiError } from '../../../config/errors.ts'
 import { inScope, type Actor, type ScopeFilter, type Target } from '../../auth/access.ts'
@@ -29,6 +28,8 @@ import { statusChangeError } from '../../status-changes/errors.ts'
 import { assertGenericWrite, KINDS, STATUS_CHANGE_TABLES } from '../../status-changes/rules.ts'
 import { createDuplicates } from './duplicates.ts'
 import { kindergartenFigures, schoolFigures, teacherAge } from './derived.ts'
+import { listItemsJson } from './list-items.ts'
+import type { ReadPool } from './read-pool.ts'
 import { cascadedBy, ownedBy, resource, PROBLEMS, type ResourceSpec } from './resources.ts'
 import { createStore, fromSql, type Rec, type SqlRow } from './store.ts'
 
@@ -82,7 +83,7 @@ export interface RecordsServiceDeps {
   dates?: CalendarDates
   /** Record ids (default: random UUIDs); the seed generator makes its own, deterministic ones. */
   newId?: () => string
-  /** Where list and search queries run (schema/read-pool.ts); without it, on `storage`'s connection. */
+  /** Where list and search queries run (read-pool.ts); without it, on `storage`'s connection. */
   reads?: ReadPool
 }
 
@@ -198,7 +199,7 @@ export function createRecordsService(deps: RecordsServiceDeps) {
    * The WHERE clause and parameters of a list: scope, the owner (sub-records), filters, search.
    * Exported through the service so a test can show its query plan.
    */
-  function listWhere(spec: ResourceSpec, filter: ScopeFilter, query: ListQuery, ownerId?: string, page = false): { where: string; params: unknown[] } {
+  function listWhere(spec: ResourceSpec, filter: ScopeFilter, query: ListQuery, ownerId?: string, page = false): { where: string; params: unknown[]; order: string } {
     const { where, params } = scopeSql(spec, filter)
     if (spec.owner?.viaPath) {
       where.push(`t.${spec.owner.column} = ?`)
@@ -223,12 +224,14 @@ export function createRecordsService(deps: RecordsServiceDeps) {
       where.push(f.sql)
       params.push(v)
     }
+    let order = 't.rowid'
     if (q !== '') {
       const search = searchSql(spec, q)
       where.push(search.sql)
       params.push(...search.params)
+      if (search.order) order = search.order
     }
-    return { where: where.length ? where.join(' and ') : '1', params }
+    return { where: where.length ? where.join(' and ') : '1', params, order }
   }
 
   // ------------------------------------------------------------ reads
@@ -630,27 +633,29 @@ export function createRecordsService(deps: RecordsServiceDeps) {
       })
     },
 
-    /** A page of records within the actor's scope, with the total matching count (both queries on the read pool when there is one). */
-    async list(actor: RecordsActor, table: string, query: ListQuery = {}, ownerId?: string): Promise<ListResult> {
+    /**
+     * A page of records within the actor's scope with the total matching count, as the API
+     * answers it: UTF-8 JSON `{items, total, limit, offset}`, the items masked (list-items.ts).
+     * With a read pool the count and the page run side by side on its readers, and the page's
+     * mapping, masking and serialisation with them.
+     */
+    async listPage(actor: RecordsActor, table: string, query: ListQuery = {}, ownerId?: string): Promise<Buffer> {
       const spec = resource(table)
       if (spec.owner?.viaPath) reachable(actor, resource(spec.owner.table), String(ownerId))
       const limit = Math.min(Math.max(Math.trunc(Number(query.limit ?? DEFAULT_LIMIT)) || DEFAULT_LIMIT, 1), MAX_LIMIT)
       const offset = Math.max(Math.trunc(Number(query.offset ?? 0)) || 0, 0)
       const { where, params } = listWhere(spec, actor.filter, query, ownerId)
       const page = listWhere(spec, actor.filter, query, ownerId, true)
-      const read = async (sql: string, args: unknown[]) => (deps.reads ? ((await deps.reads.all(sql, args)) as SqlRow[]) : store.all(sql, ...args))
-      const [counted, rows] = await Promise.all([
-        read(`select count(*) as n from ${table} t where ${where}`, params),
-        // The page's rowids first: a search's index holds them, so only the page's rows are read.
-        read(`select t.* from ${table} t where t.rowid in (select t.rowid from ${table} t where ${page.where} order by t.rowid limit ? offset ?) order by t.rowid`, [...page.params, limit, offset]),
-      ])
+      const countSql = `select count(*) as n from ${table} t where ${where}`
+      // The page's rowids first: a search's index holds them, so only the page's rows are read.
+      const pageSql = `select t.* from ${table} t where t.rowid in (select t.rowid from ${table} t where ${page.where} order by ${page.order} limit ? offset ?) order by ${page.order}`
+      const pageParams = [...page.params, limit, offset]
+      const at = now()
+      const [counted, items] = deps.reads
+        ? await Promise.all([deps.reads.all(countSql, params), deps.reads.items(table, pageSql, pageParams, at)])
+        : [store.all(countSql, ...params), Buffer.from(listItemsJson(table, spec.columns, store.all(pageSql, ...pageParams), at))]
       const total = Number(counted[0].n)
-      const items = rows.map(r => {
-        const rec = fromSql(spec, r)
-        if (table.endsWith('_teachers')) rec.age = teacherAge(rec.birthYm, now())
-        return rec
-      })
-      return { items, total, limit, offset }
+      return Buffer.concat([Buffer.from('{"items":'), items, Buffer.from(`,"total":${total},"limit":${limit},"offset":${offset}}`)])
     },
 
     /**
@@ -700,8 +705,12 @@ export function createRecordsService(deps: RecordsServiceDeps) {
 
 export type RecordsService = ReturnType<typeof createRecordsService>
 
-/** Search conditions (alias t) for `q`. ID numbers and 学籍号 are equality on their indexes. */
-function searchSql(spec: ResourceSpec, q: string): { sql: string; params: unknown[] } {
+/**
+ * Search conditions (alias t) for `q`. ID numbers and 学籍号 are equality on their indexes. A name
+ * prefix is listed in name order: the order of its index (students_name: name, state, home node),
+ * so a page stops at its last row instead of sorting every match.
+ */
+function searchSql(spec: ResourceSpec, q: string): { sql: string; params: unknown[]; order?: string } {
   const top = String.fromCodePoint(0x10ffff)
   if (spec.personSearch) {
     if (/^\d{17}[\dXx]$|^\d{15}$/.test(q)) return { sql: 't.id_number = ?', params: [q.toUpperCase()] }
@@ -711,7 +720,7 @@ function searchSql(spec: ResourceSpec, q: string): { sql: string; params: unknow
       // Ranges on students_initials and students_pinyin_compact (the expression as indexed).
       return { sql: `((t.pinyin_initials >= ? and t.pinyin_initials < ?) or (replace(t.name_pinyin, ' ', '') >= ? and replace(t.name_pinyin, ' ', '') < ?))`, params: [compact, compact + top, compact, compact + top] }
     }
-    return { sql: 't.name >= ? and t.name < ?', params: [q, q + top] }
+    return { sql: 't.name >= ? and t.name < ?', params: [q, q + top], order: 't.name, t.state, t.home_node, t.rowid' }
   }
   if (spec.columns.some(c => c.name === 'name')) return { sql: `t.name like ? escape '\\'`, params: [`%${q.replace(/[\\%_]/g, m => `\\${m}`)}%`] }
   return { sql: '1', params: [] }

@@ -5,9 +5,10 @@
  */
 import type Database from 'better-sqlite3'
 import type { Storage } from '../../../schema/db.ts'
+import { statementCache } from '../../../schema/statements.ts'
 import { appendOutbox } from '../../../sync/outbox.ts'
 import type { ChangeRow } from '../../../sync/changeset.ts'
-import type { ResourceSpec } from './resources.ts'
+import type { Column, ResourceSpec } from './resources.ts'
 
 export type Rec = Record<string, unknown>
 export type SqlRow = Record<string, unknown>
@@ -27,7 +28,8 @@ export interface Store {
   tombstone(spec: ResourceSpec, row: SqlRow, actor: string): void
 }
 
-export function fromSql(spec: ResourceSpec, row: SqlRow): Rec {
+/** A SQL row in the API's form (camelCase keys, booleans); `spec` is a table's spec, or its columns alone. */
+export function fromSql(spec: { columns: readonly Column[] }, row: SqlRow): Rec {
   const out: Rec = {}
   for (const c of spec.columns) {
     const v = row[c.name]
@@ -46,15 +48,7 @@ function toSqlValues(spec: ResourceSpec, rec: Rec): unknown[] {
 
 export function createStore(storage: Storage): Store {
   const { sqlite } = storage
-  const cache = new Map<string, Database.Statement>()
-  const stmt = (sql: string) => {
-    let s = cache.get(sql)
-    if (!s) {
-      s = sqlite.prepare(sql)
-      cache.set(sql, s)
-    }
-    return s
-  }
+  const stmt = statementCache(sqlite, 1024)
   const all = (sql: string, ...params: unknown[]) => stmt(sql).all(...params) as SqlRow[]
   const get = (sql: string, ...params: unknown[]) => stmt(sql).get(...params) as SqlRow | undefined
   const run = (sql: string, ...params: unknown[]) => stmt(sql).run(...params)

@@ -1,7 +1,8 @@
 import t, { type Test } from 'tap'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { openStorage } from '../../schema/db.ts'
-import { createReadPool } from '../../schema/read-pool.ts'
+import { createReadPool } from '../../node/services/records/read-pool.ts'
 
 function setup(t: Test, size = 2) {
   const storage = openStorage(join(t.testdir(), 'x.db'))
@@ -49,4 +50,13 @@ t.test('the main thread keeps running while a long query runs on a reader', asyn
   clearInterval(timer)
   t.equal(row.n, 3000000)
   t.ok(ticks > 0, `the event loop turned ${ticks} times during the query (it would not, were the query on this thread)`)
+})
+
+t.test('the readers run below the main thread\'s priority (Linux: each thread has its own nice value)', { skip: process.platform !== 'linux' && 'threads have no priority of their own here' }, async t => {
+  const { reads } = setup(t, 2)
+  await Promise.all([reads.all('select 1', []), reads.all('select 2', [])])
+  const nice = (tid: string) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')[16])
+  const threads = readdirSync('/proc/self/task')
+  t.equal(nice(String(process.pid)), 0, 'the main thread keeps the process\'s priority')
+  t.equal(threads.filter(tid => nice(tid) === 10).length, 2, 'both readers run at nice 10')
 })
