@@ -43,6 +43,8 @@ export interface WalkResult {
   replicationMs: number
   /** The student as the province reads it. */
   provinceRead: Record<string, unknown>
+  /** The province's answer to a search by the student's surname. */
+  provinceSearch: Record<string, unknown>[]
 }
 
 /**
@@ -174,7 +176,11 @@ export async function walkReadme(opts: WalkOptions): Promise<WalkResult> {
       if (res.status === 200) {
         const replicationMs = Date.now() - written
         opts.log(`read at the province after ${replicationMs} ms`)
-        result = { commands, buildMs, replicationMs, provinceRead: (await res.json()) as Record<string, unknown> }
+        // A name search there too: a list is made by the built read worker (dist/…/read-worker.js).
+        const search = await fetch(`${specs[0].url}/api/v1/students?q=${encodeURIComponent(STUDENT.name.slice(0, 1))}`, { headers: province })
+        if (search.status !== 200) throw new Error(`the province's search answered ${search.status}`)
+        const { items } = (await search.json()) as { items: Record<string, unknown>[] }
+        result = { commands, buildMs, replicationMs, provinceRead: (await res.json()) as Record<string, unknown>, provinceSearch: items }
         break
       }
       if (Date.now() > deadline) throw new Error(`the province did not have the student within 60 s (last answer ${res.status})`)

@@ -70,5 +70,7 @@ t.test('R-D.5 the README\'s deployment and federation sections, walked as writte
   t.ok(result.commands.some(c => c === 'npm run build'), 'built with npm run build')
   t.match(result.provinceRead, { name: '曾小明', homeNode: '330106', schoolCode: '3301060101' })
   t.match(String(result.provinceRead.studentNo), /^G/, 'the 学籍号 the county derived travelled with the record')
+  t.strictSame(result.provinceSearch.map(i => i.id), [result.provinceRead.id], 'R-25.1 a name search at the province (the built read worker) finds it')
+  t.equal(result.provinceSearch[0]?.idNumber, result.provinceRead.idNumber, 'R-27.1 masked in the list as in the read')
   t.comment(`npm run build ${(result.buildMs / 1000).toFixed(1)} s; county write → province read ${result.replicationMs} ms`)
 })
