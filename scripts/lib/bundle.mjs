@@ -17,29 +17,34 @@ const root = fileURLToPath(new URL('../../', import.meta.url))
 // and the plugin below must not rewrite its own search string.
 const META_URL = 'import.meta' + '.url'
 
+/** What every bundle of this checkout's sources shares: packages external, import.meta.url kept. */
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  packages: 'external',
+  logLevel: 'error',
+  plugins: [
+    {
+      name: 'source-import-meta-url',
+      setup(b) {
+        b.onLoad({ filter: /\.m?[tj]s$/ }, args => ({
+          contents: readFileSync(args.path, 'utf8').replaceAll(META_URL, JSON.stringify(pathToFileURL(args.path).href)),
+          loader: args.path.endsWith('.ts') ? 'ts' : 'js',
+        }))
+      },
+    },
+  ],
+}
+
 /** Bundles `entry` (a path relative to the checkout) and returns the bundle's absolute path. */
 export async function bundleSources(entry, name) {
   const result = await build({
+    ...common,
     entryPoints: [`${root}${entry}`],
-    bundle: true,
     write: false,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
     outfile: `${root}node_modules/.cache/xueji/${name}.mjs`,
-    logLevel: 'error',
-    plugins: [
-      {
-        name: 'source-import-meta-url',
-        setup(b) {
-          b.onLoad({ filter: /\.m?[tj]s$/ }, args => ({
-            contents: readFileSync(args.path, 'utf8').replaceAll(META_URL, JSON.stringify(pathToFileURL(args.path).href)),
-            loader: args.path.endsWith('.ts') ? 'ts' : 'js',
-          }))
-        },
-      },
-    ],
   })
   const code = result.outputFiles[0].contents
   const dir = `${root}node_modules/.cache/xueji`
@@ -51,4 +56,24 @@ export async function bundleSources(entry, name) {
     renameSync(tmp, file)
   }
   return file
+}
+
+/**
+ * Bundles test files (paths relative to the checkout) into `outdir` in one build, the code they
+ * share in common chunks, with source maps so stack traces and tap's source excerpts name the
+ * TypeScript lines. Answers each entry's bundle, `outdir/<entry>.mjs`.
+ */
+export async function bundleTests(entries, outdir) {
+  await build({
+    ...common,
+    entryPoints: entries.map(e => `${root}${e}`),
+    outdir,
+    outbase: root,
+    splitting: true,
+    sourcemap: 'linked',
+    entryNames: '[dir]/[name]',
+    chunkNames: 'chunks/[name]-[hash]',
+    outExtension: { '.js': '.mjs' },
+  })
+  return new Map(entries.map(e => [e, `${outdir}/${e.replace(/\.ts$/, '.mjs')}`]))
 }

@@ -75,7 +75,13 @@ const subRecords = async (c: ApiSession, id: string) => {
   }
   return out
 }
+/**
+ * The receiving school's request, sent by its bureau. The province routes it by its replica, so
+ * first the student must have reached the province: a request for someone it does not hold yet
+ * ends not_found at the receiver (and the sender never hears of it).
+ */
 const request = async (student: Json) => {
+  await poll('the student at the province', async () => (await province.call('GET', `/api/v1/students/${student.id}`)).status === 200)
   const req = ok(await rHead.call('POST', '/api/v1/transfers', { kind: 'student', idNumber: student.idNumber, targetClassId: classR.id }), 201, 'request')
   ok(await rBureau.call('POST', `/api/v1/transfers/${req.id}/send`), 200, 'send')
   return req
@@ -85,8 +91,6 @@ t.test('R-19.5 five nodes through the HTTP API: a student with sub-records moves
   const student = await newStudent(fx.subRecords)
   const original = await subRecords(sHead, student.id)
   t.equal(original.guardians.length, 1)
-  // The province holds the student before the transfer (the request is routed by its replica).
-  await poll('the student at the province', async () => (await province.call('GET', `/api/v1/students/${student.id}`)).status === 200)
 
   const req = await request(student)
   const atS = await transfer(sBureau, req.id, 'received')

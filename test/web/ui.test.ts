@@ -11,7 +11,7 @@ import t from 'tap'
 import type { Page } from 'playwright-core'
 import * as fx from '../records/fixtures.ts'
 import { idCheckChar } from '../../schema/ids.ts'
-import { TEST_PASSWORD } from '../helper.ts'
+import { TEST_PASSWORD, totpStepAfter } from '../helper.ts'
 import { totpCode, timeStep } from '../../node/auth/totp.ts'
 import { SESSION_COOKIE } from '../../node/plugins/auth.ts'
 import { ensureWebBuilt } from '../../scripts/build-web.ts'
@@ -103,15 +103,17 @@ t.test('R-D.6 R-25.1 schools and bureaus work in the browser on their own node',
   // secret); the test plays the authenticator.
   const admin = await (await browser.context()).newPage()
   let secret = ''
+  let used = 0
   await uiLogin(admin, county.url, 'admin', TEST_PASSWORD, shown => {
     secret = shown ?? ''
-    return totpCode(secret, timeStep(Date.now()) - 1)
+    used = timeStep(Date.now())
+    return totpCode(secret, used)
   })
   t.ok(secret, 'the administrator enrolled TOTP at the first login in the browser')
   await browser.shot(admin, '01-bureau-home')
 
   // Setup through the API: the school, its class and the school's accounts.
-  const bureau = await apiLoginAt(county.url, 'admin', secret, timeStep(Date.now()))
+  const bureau = await apiLoginAt(county.url, 'admin', secret, await totpStepAfter(used))
   ok(await bureau.call('POST', '/api/v1/units', fx.unit()), 201, 'unit')
   const school = ok(await bureau.call('POST', '/api/v1/schools', fx.school()), 201, 'school')
   const klass = ok(await bureau.call('POST', '/api/v1/classes', { ...fx.klass(), schoolId: school.id }), 201, 'class')
@@ -125,9 +127,10 @@ t.test('R-D.6 R-25.1 schools and bureaus work in the browser on their own node',
   let citySecret = ''
   await uiLogin(cityBureau, city.url, 'admin', TEST_PASSWORD, shown => {
     citySecret = shown ?? ''
-    return totpCode(citySecret, timeStep(Date.now()) - 1)
+    used = timeStep(Date.now())
+    return totpCode(citySecret, used)
   })
-  const cityAdmin = await apiLoginAt(city.url, 'admin', citySecret, timeStep(Date.now()))
+  const cityAdmin = await apiLoginAt(city.url, 'admin', citySecret, await totpStepAfter(used))
   ok(await cityAdmin.call('POST', '/api/v1/accounts', { username: 'shiju', password: TEST_PASSWORD, role: 'bureau_user', scope: { kind: 'bureau', node: '330100' } }), 201, 'city user')
 
   let entered: Json = {}

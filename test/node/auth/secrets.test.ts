@@ -2,11 +2,11 @@ import t from 'tap'
 import { chmodSync, existsSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { buildTestApp, createTestAccount, loginAs, loginWith } from '../../helper.ts'
+import { buildTestApp, createTestAccount, loginAs, loginWith, totpStepAfter } from '../../helper.ts'
 import { SESSION_COOKIE } from '../../../node/plugins/auth.ts'
 import { createSecretsKey, decryptSecret, encryptSecret, loadSecretsKey } from '../../../node/auth/secrets.ts'
 import { readAudit } from '../../../node/auth/audit.ts'
-import { totpCode, timeStep } from '../../../node/auth/totp.ts'
+import { totpCode } from '../../../node/auth/totp.ts'
 import { startNode } from '../../../node/server.ts'
 
 const BUREAU = { kind: 'bureau', node: '330106' } as const
@@ -23,7 +23,7 @@ async function passwordStep(app: App, username: string, password: string) {
   return { stage, headers: { cookie: `${SESSION_COOKIE}=${res.cookies.find(c => c.name === SESSION_COOKIE)!.value}`, 'x-csrf-token': csrfToken } }
 }
 
-const nextCode = (app: App, username: string, secret: string) => totpCode(secret, Math.max(timeStep(Date.now()) - 1, (app.auth.getByUsername(username)?.totp_last_step ?? -1) + 1))
+const nextCode = async (app: App, username: string, secret: string) => totpCode(secret, await totpStepAfter(app.auth.getByUsername(username)?.totp_last_step ?? null))
 
 t.test('R-25.2 TOTP secrets are stored encrypted (AES-256-GCM, v1:iv:tag:ciphertext); enrolment and login with TOTP still work', async t => {
   const app = await buildTestApp(t)
@@ -36,7 +36,7 @@ t.test('R-25.2 TOTP secrets are stored encrypted (AES-256-GCM, v1:iv:tag:ciphert
   t.match(pending, STORED, 'the pending secret is stored encrypted')
   t.notOk(pending.includes(secret))
 
-  const verify = await app.inject({ method: 'POST', url: '/api/v1/auth/totp/verify', headers: first.headers, payload: { code: nextCode(app, account.username, secret) } })
+  const verify = await app.inject({ method: 'POST', url: '/api/v1/auth/totp/verify', headers: first.headers, payload: { code: await nextCode(app, account.username, secret) } })
   t.equal(verify.statusCode, 200, verify.body)
   const row = totpColumns(app, account.id)
   t.match(row.totp_secret, STORED, 'the confirmed secret is stored encrypted')
@@ -66,7 +66,7 @@ t.test('R-25.2 a tampered TOTP ciphertext is refused with SECRET_TAMPERED, and s
     sql.prepare('update accounts set totp_secret = ? where id = ?').run(value, a.account.id)
     const step = await passwordStep(app, a.account.username, a.password)
     t.equal(step.stage, 'totp', `${what}: the password step passes`)
-    const res = await app.inject({ method: 'POST', url: '/api/v1/auth/totp/verify', headers: step.headers, payload: { code: nextCode(app, a.account.username, a.totpSecret!) } })
+    const res = await app.inject({ method: 'POST', url: '/api/v1/auth/totp/verify', headers: step.headers, payload: { code: await nextCode(app, a.account.username, a.totpSecret!) } })
     t.equal(res.json().code, 'SECRET_TAMPERED', `${what}: refused`)
     t.equal(res.statusCode, 500)
   }
