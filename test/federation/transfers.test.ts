@@ -108,7 +108,7 @@ t.test('R-19.5 five nodes through the HTTP API: a student with sub-records moves
 
   const held = await poll('the receiver as home at the province', async () => {
     const r = await province.call('GET', `/api/v1/students/${student.id}`)
-    return r.status === 200 && r.json.homeNode === '330203' && r.json.state === 'in_school' ? r.json : undefined
+    return r.status === 200 && r.json.homeNode === '330203' && r.json.state === 'in_school' && r.json.schoolCode === SCHOOL_R ? r.json : undefined
   })
   t.match(held, { epoch: 1, schoolCode: SCHOOL_R })
   const found = ok(await province.call('GET', `/api/v1/students?q=${student.idNumber}&state=all`), 200, 'search')
