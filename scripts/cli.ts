@@ -127,6 +127,18 @@ async function start(args: string[], io: Out, env: Record<string, string | undef
   const v = parse(args, { data: { type: 'string' } })
   required(v, 'data')
   const { startNode } = await import('../node/server.ts')
+  // The handlers go in before the start: the server answers /readyz as soon as it listens, and a
+  // SIGTERM between that and the end of the start (a supervisor, a test that saw it ready) must
+  // still shut it down cleanly, not kill it by the signal's default action (a CI run did). A
+  // signal during the start stops the node once started; a second one ends the process at once
+  // (Ctrl-C twice on a start that hangs).
+  let early: string | undefined
+  let onSignal = (signal: string): void => {
+    if (early) process.exit(1)
+    early = signal
+  }
+  process.on('SIGTERM', () => onSignal('SIGTERM'))
+  process.on('SIGINT', () => onSignal('SIGINT'))
   const node = await startNode(resolve(v.data!), env)
   io.out(`${node.identity.tier} node ${node.identity.code} listening on ${node.url}\n`)
   return await new Promise<number>(done => {
@@ -152,8 +164,8 @@ async function start(args: string[], io: Out, env: Record<string, string | undef
         },
       )
     }
-    process.on('SIGTERM', () => stop('SIGTERM'))
-    process.on('SIGINT', () => stop('SIGINT'))
+    onSignal = stop
+    if (early) stop(early)
   })
 }
 

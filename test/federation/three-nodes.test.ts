@@ -1,7 +1,8 @@
 import t from 'tap'
+import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { initNode } from '../../node/identity.ts'
-import { freePort, spawnNode, stopProcess, waitReady } from '../../scripts/lib/processes.ts'
+import { freePort, nodeBundle, spawnNode, stopProcess, waitReady } from '../../scripts/lib/processes.ts'
 import { REDIS_URL, uniquePrefix } from '../helper.ts'
 
 t.test('R-D.1 R-5.1 R-4.1 province, city and county run the same software as three real processes', async t => {
@@ -26,4 +27,16 @@ t.test('R-D.1 R-5.1 R-4.1 province, city and county run the same software as thr
   }
   const codes = await Promise.all(children.map(c => stopProcess(c)))
   t.same(codes, [0, 0, 0], 'each node exits 0 on SIGTERM')
+
+  // A SIGTERM while the node starts (here: at its first log line, before it listens) stops it
+  // cleanly once started; the signal's default action would kill it (exit code null).
+  const starting = spawn(process.execPath, [nodeBundle(), 'start', '--data', join(root, 'province')], { env: { ...process.env, XUEJI_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] })
+  let log = ''
+  starting.stdout!.on('data', d => {
+    if (!log) starting.kill('SIGTERM')
+    log += d
+  })
+  const code = await new Promise(resolve => starting.once('exit', resolve))
+  t.equal(code, 0, 'a SIGTERM during the start: exit 0')
+  t.match(log, /"signal":"SIGTERM".*shutting down/, 'after a shutdown')
 })
