@@ -1,4 +1,4 @@
-// `npm test`: runs every test/**/*.test.ts (node-tap tests, each its own process through tsx),
+// `npm test`: runs every test/**/*.test.ts (node-tap tests, each its own process, run from a bundle; see below),
 // TEST_JOBS at a time (default: the machine's cores + 1), the longest-running directories first so
 // no long file starts last and runs alone. Prints each file's TAP output when it ends, then
 // "# { total: N, pass: N, fail: N }". `npm test -- test/records test/sync/keys.test.ts` runs

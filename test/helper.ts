@@ -12,7 +12,7 @@ import { loadSecretsKey } from '../node/auth/secrets.ts'
 import { loggerOptions } from '../node/logger.ts'
 import type { Actor, Role, Scope } from '../node/auth/access.ts'
 import type { AccountView } from '../node/auth/service.ts'
-import { totpCode, timeStep } from '../node/auth/totp.ts'
+import { STEP_SECONDS, totpCode, timeStep } from '../node/auth/totp.ts'
 import { SESSION_COOKIE } from '../node/plugins/auth.ts'
 import { deleteRedisPrefix } from '../scripts/lib/processes.ts'
 
@@ -137,7 +137,7 @@ export async function totpStepAfter(last: number | null): Promise<number> {
   for (;;) {
     const now = Date.now()
     const current = timeStep(now)
-    const left = (current + 1) * 30_000 - now
+    const left = (current + 1) * STEP_SECONDS * 1000 - now
     const step = Math.max(left > 5000 ? current - 1 : current, (last ?? -Infinity) + 1)
     if (step <= current + 1) return step
     await new Promise(resolve => setTimeout(resolve, left + 10))

@@ -4,7 +4,8 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
  * TOTP (RFC 6238) with the parameters every authenticator app understands: HMAC-SHA1, 6 digits,
  * 30-second steps. node:crypto is enough; no library needed.
  */
-const STEP_SECONDS = 30
+/** Seconds a code is valid for (RFC 6238 §4: X = 30). */
+export const STEP_SECONDS = 30
 const DIGITS = 6
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
 
