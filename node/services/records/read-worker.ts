@@ -33,10 +33,9 @@ const statement = statementCache(db)
 parentPort!.on('message', (m: ReadRequest) => {
   let reply: ReadReply
   try {
-    const rows = statement(m.sql).all(...m.params) as Record<string, unknown>[]
-    if (m.op === 'all') reply = { id: m.id, rows }
+    if (m.op === 'all') reply = { id: m.id, rows: statement(m.sql).all(...m.params) as Record<string, unknown>[] }
     else {
-      const json = encoder.encode(listItemsJson(m.table, columns[m.table], rows, new Date(m.now)))
+      const json = encoder.encode(listItemsJson(m.table, columns[m.table], statement(m.sql), m.params, new Date(m.now)))
       // The bytes' memory moves to the main thread instead of being copied.
       parentPort!.postMessage({ id: m.id, json } satisfies ReadReply, [json.buffer])
       return

@@ -653,7 +653,7 @@ export function createRecordsService(deps: RecordsServiceDeps) {
       const at = now()
       const [counted, items] = deps.reads
         ? await Promise.all([deps.reads.all(countSql, params), deps.reads.items(table, pageSql, pageParams, at)])
-        : [store.all(countSql, ...params), Buffer.from(listItemsJson(table, spec.columns, store.all(pageSql, ...pageParams), at))]
+        : [store.all(countSql, ...params), Buffer.from(listItemsJson(table, spec.columns, store.statement(pageSql), pageParams, at))]
       const total = Number(counted[0].n)
       return Buffer.concat([Buffer.from('{"items":'), items, Buffer.from(`,"total":${total},"limit":${limit},"offset":${offset}}`)])
     },

@@ -15,6 +15,8 @@ export type SqlRow = Record<string, unknown>
 
 export interface Store {
   sqlite: Database.Database
+  /** The prepared statement of `sql`, kept for the next call. */
+  statement(sql: string): Database.Statement
   all(sql: string, ...params: unknown[]): SqlRow[]
   get(sql: string, ...params: unknown[]): SqlRow | undefined
   run(sql: string, ...params: unknown[]): Database.RunResult
@@ -61,7 +63,7 @@ export function createStore(storage: Storage): Store {
   }
 
   return {
-    sqlite, all, get, run, row,
+    sqlite, statement: stmt, all, get, run, row,
     insert(spec, rec, actor) {
       const names = spec.columns.map(c => c.name)
       run(`insert into ${spec.table} (${names.join(', ')}) values (${names.map(() => '?').join(', ')})`, ...toSqlValues(spec, rec))
