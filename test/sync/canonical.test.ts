@@ -10,6 +10,19 @@ t.test('keys are sorted at every depth, no whitespace, null kept', async (t) => 
   t.equal(sha256Hex(canonicalJson(b)), sha256Hex(text))
 })
 
+t.test('objects that share a first key and a key count but not their keys or order each get their own order', async (t) => {
+  // The writer keeps each key order it has seen (by first key and count): none may stand for another.
+  const seen = [
+    [{ id: 1, z: 2, a: 3 }, '{"a":3,"id":1,"z":2}'],
+    [{ id: 1, y: 2, b: 3 }, '{"b":3,"id":1,"y":2}'],
+    [{ id: 1, a: 3, z: 2 }, '{"a":3,"id":1,"z":2}'],
+    [{ id: 1, z: 2, a: 3 }, '{"a":3,"id":1,"z":2}'],
+    [{ id: 1, z: 2, c: 3 }, '{"c":3,"id":1,"z":2}'],
+    [{}, '{}'],
+  ] as const
+  for (let round = 0; round < 2; round++) for (const [value, text] of seen) t.equal(canonicalJson(value), text)
+})
+
 t.test('numbers, booleans and arrays as JSON writes them', async (t) => {
   t.equal(canonicalJson([1.5, -0, 1e21, 0.1, true, false, 'é']), '[1.5,0,1e+21,0.1,true,false,"é"]')
   t.equal(canonicalJson(null), 'null')
