@@ -46,6 +46,9 @@ t.test('R-10.1 name and pinyin search: 1, 2 and 3+ characters, initials, full an
   for (const actor of [systemActor('test'), bureau]) {
     t.match(plan('张', actor), /USING (COVERING )?INDEX students_name \(name>\? AND name<\?\)/, 'a name prefix is a range on students_name')
     t.match(plan('zs', actor), /MULTI-INDEX OR[\s\S]*students_initials[\s\S]*students_pinyin_compact/, 'pinyin is a range on students_initials or students_pinyin_compact')
+    // These two run on the main thread, not on a reader (service.ts listPage): one index lookup each.
+    t.match(plan('33010620150101001X', actor), /INDEX students_id_number \(id_number=\?\)/, 'an ID number is one lookup on students_id_number')
+    t.match(plan('G33010620150101001X', actor), /INDEX students_student_no \(student_no=\?/, 'a 学籍号 is one lookup on students_student_no')
   }
   t.match(svc.listSql(bureau, 'students', {}).where, /t\.home_node >= \? and t\.home_node < \?/, "a bureau's subtree is a range on the home node")
   const count = svc.listSql(bureau, 'students', { q: '张' })
@@ -87,4 +90,20 @@ t.test("R-25.1 a school's, a class's and a registrar's list are read from an ind
   t.notMatch(broad.page, /students_stats|TEMP B-TREE/, "and its page walks the table in rowid order, sorting nothing")
   const kgRegistrar = { accountId: 'x', filter: { all: false, schools: ['3301069001'], homeNodePrefix: '330106' }, reach: () => true }
   t.match(plans(kgRegistrar, {}, 'children').page, /children_kindergarten_code \(kindergarten_code=\?\)/, "children: a kindergarten's own list from children_kindergarten_code")
+})
+
+t.test('R-10.1 an ID number or a 学籍号 finds its student (a 学籍号 in lower case too), with the count', async t => {
+  const node = await recordsNode(t)
+  const { school } = await withSchool(node)
+  const made = await node.call('POST', '/api/v1/students', { ...fx.student(), schoolId: school.id })
+  t.equal(made.status, 201, JSON.stringify(made.body).slice(0, 200))
+  const read = (await node.call('GET', `/api/v1/students/${made.body.id}`)).body
+  const full = node.app.storage.sqlite.prepare('select id_number, student_no from students where id = ?').get(made.body.id) as { id_number: string; student_no: string }
+  for (const q of [full.id_number, full.student_no, full.student_no.toLowerCase()]) {
+    for (const by of [node.school, node.bureau]) {
+      const page = (await node.call('GET', `/api/v1/students?q=${encodeURIComponent(q)}`, undefined, by)).body
+      t.strictSame([page.total, page.items.map((s: Json) => s.id)], [1, [read.id]], `q=${q.slice(0, 4)}…`)
+      t.equal(page.items[0].idNumber, read.idNumber, 'masked as a read masks it')
+    }
+  }
 })

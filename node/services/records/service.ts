@@ -199,7 +199,7 @@ export function createRecordsService(deps: RecordsServiceDeps) {
    * The WHERE clause and parameters of a list: scope, the owner (sub-records), filters, search.
    * Exported through the service so a test can show its query plan.
    */
-  function listWhere(spec: ResourceSpec, filter: ScopeFilter, query: ListQuery, ownerId?: string, page = false): { where: string; params: unknown[]; order: string } {
+  function listWhere(spec: ResourceSpec, filter: ScopeFilter, query: ListQuery, ownerId?: string, page = false): { where: string; params: unknown[]; order: string; exact: boolean } {
     const { where, params } = scopeSql(spec, filter)
     if (spec.owner?.viaPath) {
       where.push(`t.${spec.owner.column} = ?`)
@@ -225,13 +225,15 @@ export function createRecordsService(deps: RecordsServiceDeps) {
       params.push(v)
     }
     let order = 't.rowid'
+    let exact = false
     if (q !== '') {
       const search = searchSql(spec, q)
       where.push(search.sql)
       params.push(...search.params)
       if (search.order) order = search.order
+      exact = search.exact === true
     }
-    return { where: where.length ? where.join(' and ') : '1', params, order }
+    return { where: where.length ? where.join(' and ') : '1', params, order, exact }
   }
 
   // ------------------------------------------------------------ reads
@@ -644,15 +646,18 @@ export function createRecordsService(deps: RecordsServiceDeps) {
       if (spec.owner?.viaPath) reachable(actor, resource(spec.owner.table), String(ownerId))
       const limit = Math.min(Math.max(Math.trunc(Number(query.limit ?? DEFAULT_LIMIT)) || DEFAULT_LIMIT, 1), MAX_LIMIT)
       const offset = Math.max(Math.trunc(Number(query.offset ?? 0)) || 0, 0)
-      const { where, params } = listWhere(spec, actor.filter, query, ownerId)
+      const { where, params, exact } = listWhere(spec, actor.filter, query, ownerId)
       const page = listWhere(spec, actor.filter, query, ownerId, true)
+      // An ID number or 学籍号 is one lookup on its index (a few rows at most): cheaper here than
+      // the two hand-offs to the readers and back (bench:search, 1 client p50 1.1–1.4 → 0.9 ms).
+      const reads = exact ? undefined : deps.reads
       const countSql = `select count(*) as n from ${table} t where ${where}`
       // The page's rowids first: a search's index holds them, so only the page's rows are read.
       const pageSql = `select t.* from ${table} t where t.rowid in (select t.rowid from ${table} t where ${page.where} order by ${page.order} limit ? offset ?) order by ${page.order}`
       const pageParams = [...page.params, limit, offset]
       const at = now()
-      const [counted, items] = deps.reads
-        ? await Promise.all([deps.reads.all(countSql, params), deps.reads.items(table, pageSql, pageParams, at)])
+      const [counted, items] = reads
+        ? await Promise.all([reads.all(countSql, params), reads.items(table, pageSql, pageParams, at)])
         : [store.all(countSql, ...params), Buffer.from(listItemsJson(table, spec.columns, store.statement(pageSql), pageParams, at))]
       const total = Number(counted[0].n)
       return Buffer.concat([Buffer.from('{"items":'), items, Buffer.from(`,"total":${total},"limit":${limit},"offset":${offset}}`)])
@@ -710,11 +715,11 @@ export type RecordsService = ReturnType<typeof createRecordsService>
  * prefix is listed in name order: the order of its index (students_name: name, state, home node),
  * so a page stops at its last row instead of sorting every match.
  */
-function searchSql(spec: ResourceSpec, q: string): { sql: string; params: unknown[]; order?: string } {
+function searchSql(spec: ResourceSpec, q: string): { sql: string; params: unknown[]; order?: string; exact?: boolean } {
   const top = String.fromCodePoint(0x10ffff)
   if (spec.personSearch) {
-    if (/^\d{17}[\dXx]$|^\d{15}$/.test(q)) return { sql: 't.id_number = ?', params: [q.toUpperCase()] }
-    if (spec.table === 'students' && /^[GJLgjl][0-9Xx]{18}$/.test(q)) return { sql: 't.student_no = ?', params: [q.toUpperCase()] }
+    if (/^\d{17}[\dXx]$|^\d{15}$/.test(q)) return { sql: 't.id_number = ?', params: [q.toUpperCase()], exact: true }
+    if (spec.table === 'students' && /^[GJLgjl][0-9Xx]{18}$/.test(q)) return { sql: 't.student_no = ?', params: [q.toUpperCase()], exact: true }
     const compact = compactPinyin(q)
     if (/^[a-zv]+$/.test(compact)) {
       // Ranges on students_initials and students_pinyin_compact (the expression as indexed).
