@@ -13,16 +13,23 @@ import { appendOutbox } from '../../sync/outbox.ts'
 
 type Row = Record<string, string | number | null>
 
+/** Each table's columns with the filler of a value not given (drizzle's getTableConfig is slow: once per table). */
+const fillers = new Map<string, { name: string; filler: string | number | null }[]>()
+
 /** A full row image of `table` with `values`; other NOT NULL columns get a plain filler. */
 export function fullRow(table: string, values: Row): Row {
-  const spec = replicatedTable(table)
-  if (!spec) throw new Error(`not replicated: ${table}`)
-  const row: Row = {}
-  for (const c of getTableConfig(spec.table).columns) {
-    if (c.name in values) row[c.name] = values[c.name]
-    else if (c.notNull) row[c.name] = c.columnType.includes('Integer') || c.columnType.includes('Real') ? 0 : ((c as { enumValues?: string[] }).enumValues?.[0] ?? 'x')
-    else row[c.name] = null
+  let columns = fillers.get(table)
+  if (!columns) {
+    const spec = replicatedTable(table)
+    if (!spec) throw new Error(`not replicated: ${table}`)
+    columns = getTableConfig(spec.table).columns.map(c => ({
+      name: c.name,
+      filler: !c.notNull ? null : c.columnType.includes('Integer') || c.columnType.includes('Real') ? 0 : ((c as { enumValues?: string[] }).enumValues?.[0] ?? 'x'),
+    }))
+    fillers.set(table, columns)
   }
+  const row: Row = {}
+  for (const c of columns) row[c.name] = c.name in values ? values[c.name] : c.filler
   return row
 }
 
