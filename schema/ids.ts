@@ -100,9 +100,18 @@ function birthDateOf(yyyymmdd: string, now = new Date()): string | undefined {
   return iso <= chinaToday(now) ? iso : undefined
 }
 
+/** The instant `chinaToday` was last asked about and its answer: one record's checks ask several times. */
+let askedAt = Number.NaN
+let answer = ''
+
 /** Today's date in China. A fixed +08:00 is exact: China has kept no daylight saving since 1991. */
 export function chinaToday(now = new Date()): string {
-  return new Date(now.getTime() + 8 * 3600_000).toISOString().slice(0, 10)
+  const t = now.getTime()
+  if (t !== askedAt) {
+    answer = new Date(t + 8 * 3600_000).toISOString().slice(0, 10)
+    askedAt = t
+  }
+  return answer
 }
 
 // ---------------------------------------------------------------- national student number (学籍号)

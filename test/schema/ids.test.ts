@@ -1,5 +1,6 @@
 import t from 'tap'
 import {
+  chinaToday,
   checkIdNumber,
   checkStudentNumber,
   crossCheckIdNumber,
@@ -151,4 +152,16 @@ t.test('R-27.1 masking of sensitive fields', async t => {
   t.equal(maskText('abc', 0, 0, '#'), '###')
   t.equal(maskText('𠮷野家', 1), '𠮷**', 'a character outside the BMP counts as one')
   t.equal(maskText('杭州市𠮷野路1号', 3, 1), '杭州市****号')
+})
+
+t.test("chinaToday: the date in China at an instant, midnight at 16:00 UTC, asked again and in turns", async t => {
+  const before = new Date('2026-03-31T15:59:59.999Z')
+  const after = new Date('2026-03-31T16:00:00.000Z')
+  // It keeps its last answer by instant: asking about two instants in turns must not mix them up.
+  for (let i = 0; i < 2; i++) {
+    t.equal(chinaToday(before), '2026-03-31')
+    t.equal(chinaToday(before), '2026-03-31')
+    t.equal(chinaToday(after), '2026-04-01')
+  }
+  t.throws(() => chinaToday(new Date(Number.NaN)), RangeError, 'an invalid date is no date')
 })
