@@ -72,7 +72,7 @@ interface KeyOrder {
 /**
  * Key orders seen, by first key and count: the rows of one table list the same keys in the same
  * order, so sorting and quoting ~50 keys is done once per table instead of once per row (a
- * student row's canonical text cost 19 µs before, about 8 after). Bounded: a caller with ever
+ * student row's canonical text: 29 µs before, 12 after, in one run). Bounded: a caller with ever
  * new shapes only replaces entries.
  */
 const keyOrders = new Map<string, KeyOrder>()
