@@ -60,6 +60,41 @@ export interface RowRules {
   validate(table: string, row: Record<string, unknown>, origin: SelfNode): RowIssue[]
   /** After a row was written, in the same transaction: 查重 across nodes. */
   applied(table: string, row: Record<string, unknown>, origin: SelfNode): RowNotice[]
+  /**
+   * Optional: a received change set's body checks on another thread, so that the applying thread
+   * only parses and writes: the hash, length and canonical form against its verified manifest and
+   * the change-set shape (`openSignedBody`, `assertChangeSetBody`, refusing as they do), then
+   * `precheckRows` with this `validate`, and the body compressed as it is stored (`packBody`).
+   * The inbox uses it for large bodies.
+   */
+  checkBody?(signed: { body: string; hash?: string }, manifest: { hash: string; bytes: number; origin: string; seq: number }, origin: SelfNode): Promise<CheckedBody>
+  /** Ends what `checkBody` started. */
+  close?(): Promise<void>
+}
+
+/** What `RowRules.checkBody` found and made: the rows' findings, the body as stored (`packBody`), the milliseconds of its stages. */
+export interface CheckedBody {
+  prechecked: Prechecked
+  stored: Uint8Array
+  ms: { verify: number; parse: number; fields: number; pack: number }
+}
+
+/** What the checks of one row that need no database found (`precheckRows`). */
+export interface RowFinding {
+  /** `columns`: a column the table does not have; `fields`: a column's type or enumeration, or field validation. */
+  step: 'columns' | 'fields'
+  reason: string
+  issues?: RowIssue[]
+}
+
+/**
+ * The checks of a change set's rows that need no database, made before the apply (on another
+ * thread): `apply` takes their findings at the point of its own order where it would have made
+ * them. Rows in `unchecked` (a rule of theirs reads the database) it checks itself.
+ */
+export interface Prechecked {
+  findings: Map<number, RowFinding>
+  unchecked: Set<number>
 }
 
 /** Why one row of a change set was not applied (ids and codes only, never row data). */
@@ -90,9 +125,10 @@ export interface Applier {
    * Checks and applies `rows` from `origin`. MUST run inside `storage.write()`. Every row is
    * tried (SQLite undoes a failed statement alone), so `bad` lists every bad row; the caller
    * rolls the whole transaction back when it is not empty. `skip`: indexes to leave out (an
-   * operator's release of a quarantined change set).
+   * operator's release of a quarantined change set). `prechecked`: what `precheckRows` found on
+   * these rows with the same rules, not checked again.
    */
-  apply(rows: readonly ChangeRow[], origin: SelfNode, skip?: ReadonlySet<number>): ApplyResult
+  apply(rows: readonly ChangeRow[], origin: SelfNode, skip?: ReadonlySet<number>, prechecked?: Prechecked): ApplyResult
 }
 
 /**
@@ -140,6 +176,70 @@ interface Prepared {
 
 const q = (name: string) => `"${name.replaceAll('"', '""')}"`
 
+/** A table's columns and their SQL shapes, from drizzle's config. */
+function tableColumns(spec: ReplicatedTable): { columns: string[]; columnSet: Set<string>; checks: ColumnCheck[] } {
+  const config = getTableConfig(spec.table).columns
+  const columns = config.map(c => c.name)
+  return {
+    columns,
+    columnSet: new Set(columns),
+    checks: config.map(c => ({
+      name: c.name,
+      type: c.columnType === 'SQLiteBoolean' ? 'boolean' : c.columnType === 'SQLiteInteger' ? 'integer' : c.columnType === 'SQLiteReal' ? 'real' : 'text',
+      values: (c as { enumValues?: readonly string[] }).enumValues?.length ? (c as { enumValues?: readonly string[] }).enumValues : undefined,
+    })),
+  }
+}
+
+/** A column of `row` that its table does not have. */
+function unknownColumn(columnSet: ReadonlySet<string>, row: Record<string, unknown>): string | undefined {
+  for (const c in row) if (!columnSet.has(c)) return c
+  return undefined
+}
+
+/** The checks of one row image that need no database, in `apply`'s order; undefined: nothing found. */
+function rowFinding(t: { columnSet: ReadonlySet<string>; checks: readonly ColumnCheck[] }, issues: () => RowIssue[], row: Record<string, unknown>): RowFinding | undefined {
+  const unknown = unknownColumn(t.columnSet, row)
+  if (unknown !== undefined) return { step: 'columns', reason: `unknown column ${unknown}` }
+  const shape = columnShape(t.checks, row)
+  if (shape) return { step: 'fields', reason: shape }
+  const found = issues()
+  return found.length > 0 ? { step: 'fields', reason: `${found[0].code} ${found[0].field}`, issues: found } : undefined
+}
+
+const columnsOf = new WeakMap<ReplicatedTable, ReturnType<typeof tableColumns>>()
+
+/**
+ * The checks of `rows` from `origin` that need no database (a row's columns, their types and
+ * enumerations, and `validate`), for `apply(…, prechecked)`. `validate` answers undefined for a
+ * row it cannot judge without the database: that row is left to the applier.
+ */
+export function precheckRows(
+  rows: readonly ChangeRow[],
+  origin: SelfNode,
+  validate: (table: string, row: Record<string, unknown>, origin: SelfNode) => RowIssue[] | undefined,
+  tables: readonly ReplicatedTable[] = REPLICATED_TABLES,
+): Prechecked {
+  const out: Prechecked = { findings: new Map(), unchecked: new Set() }
+  for (let i = 0; i < rows.length; i++) {
+    const change = rows[i]
+    const spec = tables.find(t => t.name === change.table)
+    if (!spec || change.op === 'delete' || typeof change.row !== 'object' || change.row === null) continue
+    let t = columnsOf.get(spec)
+    if (!t) columnsOf.set(spec, (t = tableColumns(spec)))
+    const row = change.row as Record<string, unknown>
+    let unjudged = false
+    const finding = rowFinding(t, () => {
+      const found = validate(spec.name, row, origin)
+      if (found === undefined) unjudged = true
+      return found ?? []
+    }, row)
+    if (unjudged) out.unchecked.add(i)
+    else if (finding) out.findings.set(i, finding)
+  }
+  return out
+}
+
 /**
  * Prepares the statements of every table in `tables` (default: the registry) once. `rules` is
  * required so that no apply path (inbox, release, rebuild, CLI) can leave validation out.
@@ -155,21 +255,15 @@ export function createApplier(storage: Storage, rules: RowRules, tables: readonl
     return stmt.get(value) as string | undefined
   }
   for (const spec of tables) {
-    const config = getTableConfig(spec.table).columns
-    const columns = config.map(c => c.name)
+    const shape = tableColumns(spec)
+    const columns = shape.columns
     const key = spec.key
     const t = q(spec.name)
     const nonKey = columns.filter(c => !key.includes(c))
     const keyWhere = key.map(k => `${q(k)} = ?`).join(' and ')
     byName.set(spec.name, {
       spec,
-      columns,
-      columnSet: new Set(columns),
-      checks: config.map(c => ({
-        name: c.name,
-        type: c.columnType === 'SQLiteBoolean' ? 'boolean' : c.columnType === 'SQLiteInteger' ? 'integer' : c.columnType === 'SQLiteReal' ? 'real' : 'text',
-        values: (c as { enumValues?: readonly string[] }).enumValues?.length ? (c as { enumValues?: readonly string[] }).enumValues : undefined,
-      })),
+      ...shape,
       hasDivision: spec.owner === 'self' && columns.includes('division_code'),
       upsert: db.prepare(
         `insert into ${t} (${columns.map(q).join(', ')}) values (${columns.map(() => '?').join(', ')})
@@ -212,7 +306,7 @@ export function createApplier(storage: Storage, rules: RowRules, tables: readonl
   }
 
   return {
-    apply(rows, origin, skip) {
+    apply(rows, origin, skip, prechecked) {
       const result: ApplyResult = { bad: [], upserts: 0, deletes: 0, stale: 0, notices: [] }
       // Parent homes seen in this change set: most students of a set share a few schools.
       const parentHome = new Map<string, string | undefined>()
@@ -253,15 +347,11 @@ export function createApplier(storage: Storage, rules: RowRules, tables: readonl
           bad(i, change, 'SYNC_ROW_OUTSIDE_OWNERSHIP', 'home_node')
           continue
         }
-        let unknown: string | undefined
-        for (const c in row) {
-          if (!p.columnSet.has(c)) {
-            unknown = c
-            break
-          }
-        }
-        if (unknown !== undefined) {
-          bad(i, change, 'SYNC_ROW_INVALID', `unknown column ${unknown}`)
+        // Checked beforehand (prechecked), or here in the same order: the columns now, the rest below.
+        const found = prechecked && !prechecked.unchecked.has(i) ? { finding: prechecked.findings.get(i) } : undefined
+        const finding = found ? found.finding : rowFinding(p, () => rules.validate(p.spec.name, row, origin), row)
+        if (finding?.step === 'columns') {
+          bad(i, change, 'SYNC_ROW_INVALID', finding.reason)
           continue
         }
         if (!keyCols.every(k => row[k] === change.key[k])) {
@@ -304,14 +394,8 @@ export function createApplier(storage: Storage, rules: RowRules, tables: readonl
           bad(i, change, 'SYNC_ROW_OUTSIDE_OWNERSHIP', `reference ${foreign.from}`)
           continue
         }
-        const shape = columnShape(p.checks, row)
-        if (shape) {
-          bad(i, change, 'SYNC_ROW_INVALID', shape)
-          continue
-        }
-        const issues = rules.validate(p.spec.name, row, origin)
-        if (issues.length > 0) {
-          bad(i, change, 'SYNC_ROW_INVALID', `${issues[0].code} ${issues[0].field}`, issues)
+        if (finding) {
+          bad(i, change, 'SYNC_ROW_INVALID', finding.reason, finding.issues)
           continue
         }
         // 学籍号 L → G and other key changes: move the record before writing its new image.

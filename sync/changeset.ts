@@ -168,7 +168,22 @@ export async function verifyChangeSet(
   keys: KeyResolver,
   times?: StageTimes,
 ): Promise<{ body: ChangeSetBody; manifest: Manifest; kid: string }> {
-  let t = performance.now()
+  const { manifest, kid } = await verifyManifest(signed, keys, times)
+  const t = performance.now()
+  const body = assertChangeSetBody(
+    openSignedBody(signed, manifest, { origin: manifest.origin, seq: manifest.seq }, times),
+  )
+  if (times) lap(times, 'parse', t)
+  assertBodyAgrees(body, manifest)
+  return { body, manifest, kid }
+}
+
+/**
+ * The signature half of `verifyChangeSet`: the manifest JWS with the origin's key and the
+ * manifest's shape. The body is still to be checked against it (`openSignedBody`).
+ */
+export async function verifyManifest(signed: SignedChangeSet, keys: KeyResolver, times?: StageTimes): Promise<{ manifest: Manifest; kid: string }> {
+  const t = performance.now()
   if (!isPlainObject(signed) || typeof signed.body !== 'string' || typeof signed.jws !== 'string') {
     throw syncError('SYNC_MALFORMED', 'signed change set must have string body and jws')
   }
@@ -189,11 +204,12 @@ export async function verifyChangeSet(
     })
   }
   const manifest = assertManifest(payload)
-  if (times) t = lap(times, 'verify', t)
-  const body = assertChangeSetBody(
-    openSignedBody(signed, manifest, { origin: manifest.origin, seq: manifest.seq }, times),
-  )
-  if (times) lap(times, 'parse', t)
+  if (times) lap(times, 'verify', t)
+  return { manifest, kid }
+}
+
+/** The fields a change set's body and its manifest both carry agree (`SYNC_MALFORMED` otherwise). */
+export function assertBodyAgrees(body: ChangeSetBody, manifest: Manifest): void {
   const { format, origin, seq, prev, createdAt } = body
   assertAgrees({ format, origin, seq, prev, createdAt, rows: body.rows.length }, manifest, [
     'format',
@@ -203,7 +219,6 @@ export async function verifyChangeSet(
     'createdAt',
     'rows',
   ])
-  return { body, manifest, kid }
 }
 
 /**

@@ -18,12 +18,12 @@
  */
 import type { Storage } from '../schema/db.ts'
 import { XuejiError } from '../config/errors.ts'
-import type { Applier, BadRow, RowNotice } from './apply.ts'
+import type { Applier, BadRow, CheckedBody, Prechecked, RowNotice, RowRules } from './apply.ts'
 import { inArea } from './area.ts'
 import { sha256Hex } from './canonical.ts'
-import { CHANGESET_TYP, packBody, verifyChangeSet, type ChangeSetBody, type SignedChangeSet } from './changeset.ts'
+import { assertBodyAgrees, CHANGESET_TYP, packBody, verifyChangeSet, verifyManifest, type ChangeSetBody, type Manifest, type SignedChangeSet } from './changeset.ts'
 import { syncError, type SyncErrorCode } from './errors.ts'
-import { isPlainObject, isPositiveInt, openCompactJws, verifyJws, type Signer } from './keys.ts'
+import { isPlainObject, isPositiveInt, openCompactJws, verifyJws, type KeyResolver, type Signer } from './keys.ts'
 import { signReceipt, type Receipt } from './receipt.ts'
 import type { KeyRegistry, SelfNode } from './registry.ts'
 import { lap, type StageTimes } from './stages.ts'
@@ -34,6 +34,8 @@ export interface InboxDeps {
   self: SelfNode
   registry: KeyRegistry
   applier: Applier
+  /** The rules the applier has: their checking thread, if any, checks large bodies (`verifyReceived`). */
+  rules?: Pick<RowRules, 'checkBody'>
   signer(): Promise<Signer>
   /** True at the province: what it accepts goes no further up. */
   terminal: boolean
@@ -93,17 +95,17 @@ export function createInbox(deps: InboxDeps) {
     try {
       // (3)
       const times: StageTimes = {}
-      let verified: Awaited<ReturnType<typeof verifyChangeSet>>
+      let verified: Verified
       try {
-        verified = await verifyChangeSet(signed, deps.registry, times)
+        verified = await verifyReceived(signed, deps.registry, deps.rules ?? {}, originOf, times)
       } catch (err) {
         if (err instanceof XuejiError && err.code === 'SYNC_MALFORMED') await holdIfSigned(sender, signed, err)
         throw err
       }
-      const { body, manifest, kid } = verified
+      const { body } = verified
       // Earlier change sets of this origin still arriving go first (they settle, applied or refused).
       if (ordered && body.origin === claimed && body.seq === claimedSeq) {
-        const w: Waiting = { sender, signed, body, hash: manifest.hash, bytes: manifest.bytes, kid, times, applied: false }
+        const w: Waiting = { sender, signed, v: verified, times, applied: false }
         let mine = waiting.get(body.origin)
         if (!mine) waiting.set(body.origin, (mine = new Map()))
         const first = !mine.has(body.seq)
@@ -120,7 +122,7 @@ export function createInbox(deps: InboxDeps) {
         // Applied and recorded in the transaction of the change set before it.
         if (w.applied) return await receiptFor(w)
       }
-      return await withLock(body.origin, () => accept(sender, signed, body, manifest.hash, manifest.bytes, kid, times))
+      return await withLock(body.origin, () => accept(sender, signed, verified, times))
     } finally {
       ordered?.done()
     }
@@ -177,7 +179,14 @@ export function createInbox(deps: InboxDeps) {
     })
   }
 
-  async function accept(sender: SelfNode, signed: SignedChangeSet, body: ChangeSetBody, hash: string, bytes: number, kid: string, times: StageTimes): Promise<Accepted> {
+  /** The origin's node as the applier and the field checks judge it. */
+  function originOf(code: string): SelfNode {
+    return { code, tier: deps.registry.tierOf(code) ?? 'county' }
+  }
+
+  async function accept(sender: SelfNode, signed: SignedChangeSet, v: Verified, times: StageTimes): Promise<Accepted> {
+    const { body, kid, prechecked } = v
+    const { hash, bytes } = v.manifest
     const { origin, seq } = body
     let t = performance.now()
     const last = head.get(origin) as { seq: number; hash: string } | undefined
@@ -206,19 +215,19 @@ export function createInbox(deps: InboxDeps) {
     // (6) + record, in one transaction, with the verified change sets of this origin that wait
     // for this one and continue its chain (each checked and recorded as if it came alone). A bad
     // row among those followers undoes the group, and this one goes alone: they come after it.
-    const originNode = { code: origin, tier: deps.registry.tierOf(origin) ?? 'county' }
+    const originNode = originOf(origin)
     const now = new Date().toISOString()
     let bad: BadRow[] = []
     let notices: RowNotice[] = []
-    const stored = packBody(signed.body)
+    const stored = v.stored ?? packBody(signed.body)
     let group = followers(origin, seq, hash)
-    const packed = group.map(f => packBody(f.signed.body))
+    const packed = group.map(f => f.v.stored ?? packBody(f.signed.body))
     try {
       t = lap(times, 'check', t)
       for (;;) {
         try {
           deps.storage.write(() => {
-            const result = deps.applier.apply(body.rows, originNode)
+            const result = deps.applier.apply(body.rows, originNode, undefined, prechecked)
             if (result.bad.length > 0) {
               bad = result.bad
               throw new RollBack()
@@ -226,10 +235,10 @@ export function createInbox(deps: InboxDeps) {
             notices = result.notices
             insert.run(origin, seq, hash, body.prev, stored, signed.jws, kid, body.rows.length, bytes, body.createdAt, sender.code, now, deps.terminal ? now : null)
             group.forEach((f, i) => {
-              const r = deps.applier.apply(f.body.rows, originNode)
+              const r = deps.applier.apply(f.v.body.rows, originNode, undefined, f.v.prechecked)
               if (r.bad.length > 0) throw new GroupRollBack()
               notices.push(...r.notices)
-              insert.run(origin, f.body.seq, f.hash, f.body.prev, packed[i], f.signed.jws, f.kid, f.body.rows.length, f.bytes, f.body.createdAt, f.sender.code, now, deps.terminal ? now : null)
+              insert.run(origin, f.v.body.seq, f.v.manifest.hash, f.v.body.prev, packed[i], f.signed.jws, f.v.kid, f.v.body.rows.length, f.v.manifest.bytes, f.v.body.createdAt, f.sender.code, now, deps.terminal ? now : null)
             })
             t = lap(times, 'apply', t)
           })
@@ -254,7 +263,7 @@ export function createInbox(deps: InboxDeps) {
     }
     if (notices.length > 0) deps.onNotices?.(notices)
     deps.onStored?.(origin, seq)
-    for (const f of group) deps.onStored?.(origin, f.body.seq)
+    for (const f of group) deps.onStored?.(origin, f.v.body.seq)
     const out = await receipt(origin, seq, hash, 'applied')
     lap(times, 'receipt', t)
     deps.onTimed?.(origin, seq, body.rows.length, times)
@@ -267,9 +276,9 @@ export function createInbox(deps: InboxDeps) {
     const out: Waiting[] = []
     for (let prev = hash; mine && out.length < GROUP_MAX; ) {
       const f = mine.get(seq + out.length + 1)
-      if (!f || f.applied || f.body.prev !== prev) break
+      if (!f || f.applied || f.v.body.prev !== prev) break
       out.push(f)
-      prev = f.hash
+      prev = f.v.manifest.hash
     }
     return out
   }
@@ -277,9 +286,9 @@ export function createInbox(deps: InboxDeps) {
   /** The receipt of a change set applied in its predecessor's transaction. */
   async function receiptFor(w: Waiting): Promise<Accepted> {
     const t = performance.now()
-    const out = await receipt(w.body.origin, w.body.seq, w.hash, 'applied')
+    const out = await receipt(w.v.body.origin, w.v.body.seq, w.v.manifest.hash, 'applied')
     lap(w.times, 'receipt', t)
-    deps.onTimed?.(w.body.origin, w.body.seq, w.body.rows.length, w.times)
+    deps.onTimed?.(w.v.body.origin, w.v.body.seq, w.v.body.rows.length, w.times)
     return out
   }
 
@@ -310,7 +319,7 @@ export function createInbox(deps: InboxDeps) {
         throw syncError('SYNC_SEQ_GAP', `${origin} seq ${seq} is not the next change set to apply here`, { origin, expectedSeq: (last?.seq ?? 0) + 1 })
       }
       const skip = new Set<number>((JSON.parse(row.bad_rows) as BadRow[]).map(b => b.index))
-      const originNode = { code: origin, tier: deps.registry.tierOf(origin) ?? 'county' }
+      const originNode = originOf(origin)
       const now = new Date().toISOString()
       let notices: RowNotice[] = []
       for (let round = 0; round <= body.rows.length; round++) {
@@ -359,6 +368,44 @@ export function createInbox(deps: InboxDeps) {
 /** The inbox of one node. */
 export type Inbox = ReturnType<typeof createInbox>
 
+/** Bodies of at least this many characters (about 50 students) go to the rules' checking thread; smaller ones cost less than the hop. */
+export const CHECK_THREAD_MIN_CHARS = 64 * 1024
+
+/**
+ * A received change set, verified; from the checking thread also `prechecked`, its rows' findings,
+ * and `stored`, the body as stored (`packBody`).
+ */
+export type Verified = Awaited<ReturnType<typeof verifyChangeSet>> & { prechecked?: Prechecked; stored?: Uint8Array }
+
+/**
+ * `verifyChangeSet`'s checks of a received change set, the body's half on the rules' checking
+ * thread when they have one and the body is large (`RowRules.checkBody`, with the field checks
+ * of its rows): the signature here, the hash, canonical form, shape and field checks there,
+ * while this thread applies what came before; then the text, found canonical, parsed here again.
+ * A failure of the thread itself (not a refusal) falls back to checking here.
+ */
+export async function verifyReceived(signed: SignedChangeSet, keys: KeyResolver, rules: Pick<RowRules, 'checkBody'>, originOf: (code: string) => SelfNode, times: StageTimes): Promise<Verified> {
+  if (!rules.checkBody || typeof signed?.body !== 'string' || signed.body.length < CHECK_THREAD_MIN_CHARS) return verifyChangeSet(signed, keys, times)
+  const { manifest, kid } = await verifyManifest(signed, keys, times)
+  let checked: CheckedBody
+  try {
+    checked = await rules.checkBody(signed, manifest, originOf(manifest.origin))
+  } catch (err) {
+    if (err instanceof XuejiError) throw err
+    return verifyChangeSet(signed, keys, times)
+  }
+  // The checking thread's time, in the stages it would have taken here (field checks: apply; compressing: check).
+  times.verify = (times.verify ?? 0) + checked.ms.verify
+  times.parse = (times.parse ?? 0) + checked.ms.parse
+  times.apply = (times.apply ?? 0) + checked.ms.fields
+  times.check = (times.check ?? 0) + checked.ms.pack
+  const t = performance.now()
+  const body = JSON.parse(signed.body) as ChangeSetBody
+  lap(times, 'parse', t)
+  assertBodyAgrees(body, manifest as Manifest)
+  return { body, manifest, kid, prechecked: checked.prechecked, stored: checked.stored }
+}
+
 /** Thrown inside an apply transaction to roll it back (bad rows). */
 class RollBack extends Error {}
 
@@ -372,10 +419,7 @@ const GROUP_MAX = 8
 interface Waiting {
   sender: SelfNode
   signed: SignedChangeSet
-  body: ChangeSetBody
-  hash: string
-  bytes: number
-  kid: string
+  v: Verified
   times: StageTimes
   /** Set when the change set before it applied and recorded it in its transaction. */
   applied: boolean

@@ -57,7 +57,7 @@ export interface SyncServiceOptions {
   routedHandlers?: ReadonlyMap<string, RoutedHandler>
   /** The replicated tables (default: the registry of schema/replicated.ts). */
   tables?: readonly ReplicatedTable[]
-  /** The domain's validation and 查重 of replicated rows (node/services/records/replica-rules.ts). */
+  /** The domain's validation and 查重 of replicated rows (node/services/records/replica-rules.ts); `close()` ends their checking thread. */
   rules: RowRules
 }
 
@@ -162,6 +162,7 @@ export function createSyncService(opts: SyncServiceOptions) {
     self,
     registry,
     applier,
+    rules: opts.rules,
     signer,
     terminal,
     onStored: (origin, seq) => pushNow(origin, seq),
@@ -430,6 +431,7 @@ export function createSyncService(opts: SyncServiceOptions) {
       await firstReconcile
       await pack().catch(() => undefined)
       await transport?.close()
+      await opts.rules.close?.()
     },
   }
   return service

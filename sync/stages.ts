@@ -10,7 +10,10 @@
  * set. Receiving side: `receive` (request start → body read and parsed by HTTP), `parse` (the
  * body text parsed and checked canonical), `verify` (signature and hash), `check` (chain checks,
  * after waiting for this origin's earlier change sets), `apply` (rows checked and written),
- * `commit` (change set recorded and committed), `receipt` (the signed receipt).
+ * `commit` (change set recorded and committed), `receipt` (the signed receipt). A large body's
+ * hash, canonical parse, field checks and compression on the checking thread (inbox.ts
+ * `verifyReceived`) are counted in `verify`, `parse`, `apply` and `check` as if made here, beside
+ * this thread's own share.
  */
 
 export const STAGES = ['pack', 'sign', 'enqueue', 'send', 'receive', 'parse', 'verify', 'check', 'apply', 'commit', 'receipt', 'relay'] as const

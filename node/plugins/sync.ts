@@ -22,7 +22,7 @@ export default fp(
     const sync = createSyncService({
       storage: app.storage,
       self,
-      rules: createReplicaRules({ storage: app.storage, self, codes: app.records.codes }),
+      rules: createReplicaRules({ storage: app.storage, self, codes: app.records.codes, checkThread: { codesDir: app.config.codes.localDir ?? null } }),
       parentUrl: app.identity.parentUrl,
       config: app.config.sync,
       log: app.log.child({ component: 'sync' }),

@@ -1,5 +1,4 @@
-import { pathToFileURL } from 'node:url'
-import { Worker } from 'node:worker_threads'
+import { createWorkerPool, workerScript, type WorkerError } from '../../worker-pool.ts'
 import type { Column } from './resources.ts'
 
 /** A row as better-sqlite3 returns it. */
@@ -29,31 +28,7 @@ export interface ReadReply {
   id: number
   rows?: ReadRow[]
   json?: Uint8Array
-  error?: { message: string; code?: string }
-}
-
-let script: Promise<URL> | undefined
-/**
- * The reader's module: beside this one when compiled (dist/). From the TypeScript sources (tsx,
- * or the node bundle of scripts/lib/node-bundle.mjs) it is bundled once per content with
- * scripts/lib/bundle.mjs: a worker cannot load TypeScript without tsx's hooks, and registering
- * them costs each worker about a second of CPU.
- */
-function readerScript(): Promise<URL> {
-  script ??= import.meta.url.endsWith('.js')
-    ? Promise.resolve(new URL('./read-worker.js', import.meta.url))
-    : import('../../../scripts/lib/bundle.mjs').then(async m => pathToFileURL(await m.bundleSources('node/services/records/read-worker.ts', 'read-worker')))
-  return script
-}
-
-interface Pending {
-  resolve(reply: ReadReply): void
-  reject(err: Error): void
-}
-
-interface Reader {
-  worker: Promise<Worker>
-  pending: Map<number, Pending>
+  error?: WorkerError
 }
 
 /**
@@ -62,57 +37,8 @@ interface Reader {
  * next query. `columns`: each listed table's columns (resources.ts), for `items`.
  */
 export function createReadPool(file: string, size: number, columns: Record<string, readonly Column[]> = {}): ReadPool {
-  const readers: Reader[] = []
-  const started: Worker[] = []
-  let nextId = 0
-  let closed = false
-
-  function start(): Reader {
-    const reader: Reader = { worker: undefined!, pending: new Map() }
-    const fail = (err: Error) => {
-      const i = readers.indexOf(reader)
-      if (i >= 0) readers.splice(i, 1)
-      for (const p of reader.pending.values()) p.reject(err)
-      reader.pending.clear()
-    }
-    reader.worker = readerScript().then(url => {
-      const worker = new Worker(url, { workerData: { file, columns } })
-      // Closed while the script was being bundled: this reader ends at once.
-      if (closed) void worker.terminate()
-      else started.push(worker)
-      worker.on('message', (m: ReadReply) => {
-        const p = reader.pending.get(m.id)
-        if (!p) return
-        reader.pending.delete(m.id)
-        if (m.error) p.reject(Object.assign(new Error(m.error.message), { code: m.error.code }))
-        else p.resolve(m)
-      })
-      worker.on('error', fail)
-      worker.on('exit', code => fail(new Error(`database reader exited (${code})`)))
-      return worker
-    })
-    reader.worker.catch(fail)
-    readers.push(reader)
-    return reader
-  }
-
-  function pick(): Reader {
-    const idle = readers.find(r => r.pending.size === 0)
-    if (idle) return idle
-    if (readers.length < size) return start()
-    return readers.reduce((a, b) => (b.pending.size < a.pending.size ? b : a))
-  }
-
-  function send(request: Request): Promise<ReadReply> {
-    if (closed) return Promise.reject(new Error('the database readers are closed'))
-    const reader = pick()
-    const id = nextId++
-    return new Promise<ReadReply>((resolve, reject) => {
-      reader.pending.set(id, { resolve, reject })
-      reader.worker.then(w => w.postMessage({ ...request, id }), () => undefined)
-    })
-  }
-
+  const pool = createWorkerPool<Request, ReadReply>(() => workerScript(import.meta.url, 'node/services/records/read-worker.ts'), { file, columns }, size, 'database reader')
+  const send = (request: Request) => pool.send(request)
   return {
     async all(sql, params) {
       return (await send({ op: 'all', sql, params })).rows!
@@ -120,10 +46,6 @@ export function createReadPool(file: string, size: number, columns: Record<strin
     async items(table, sql, params, now) {
       return (await send({ op: 'items', sql, params, table, now: now.toISOString() })).json!
     },
-    async close() {
-      closed = true
-      readers.length = 0
-      await Promise.all(started.splice(0).map(w => w.terminate()))
-    },
+    close: () => pool.close(),
   }
 }

@@ -11,6 +11,7 @@ import Database from 'better-sqlite3'
 import { statementCache } from '../../../schema/statements.ts'
 import { listItemsJson } from './list-items.ts'
 import type { ReadRequest, ReadReply } from './read-pool.ts'
+import { workerError } from '../../worker-pool.ts'
 import type { Column } from './resources.ts'
 
 /** The readers' nice value (0 is the process's, 19 the lowest). */
@@ -41,7 +42,7 @@ parentPort!.on('message', (m: ReadRequest) => {
       return
     }
   } catch (err) {
-    reply = { id: m.id, error: { message: (err as Error).message, code: (err as { code?: string }).code } }
+    reply = { id: m.id, error: workerError(err) }
   }
   parentPort!.postMessage(reply)
 })

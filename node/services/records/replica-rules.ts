@@ -18,18 +18,20 @@ import { validateRecord } from '../../records/validate.ts'
 import { createDuplicates } from './duplicates.ts'
 import { resource } from './resources.ts'
 import { createStore, fromSql, type SqlRow } from './store.ts'
+import { createCheckPool } from './check-pool.ts'
 
 /** Columns the system fills (ids, timestamps, account ids, pinyin initials) are short; fields have their own limits. */
 const SYSTEM_TEXT_MAX = 1000
 
-export function createReplicaRules(deps: { storage: Storage; self: SelfNode; codes: CodeRegistry; now?: () => Date }): RowRules {
-  const { self, codes } = deps
-  const now = deps.now ?? (() => new Date())
-  const store = createStore(deps.storage)
-  const duplicates = createDuplicates({ store, identity: self, now })
+/**
+ * The field validation of replicated rows (`RowRules.validate`) as a function of the code tables:
+ * the same on the applying thread and on the checking thread (check-worker.ts). `ownerOf` reads
+ * the owner record of a sub-record whose fields are judged against it (a student's, a child's);
+ * without it such a row is not judged here (undefined).
+ */
+export function createFieldCheck(codes: CodeRegistry) {
   const fieldKeys = new Map<string, Set<string>>()
-
-  function validate(table: string, row: Record<string, unknown>, origin: SelfNode): RowIssue[] {
+  return function check(table: string, row: Record<string, unknown>, origin: SelfNode, now: Date, ownerOf?: (table: string, id: string) => SqlRow | undefined): RowIssue[] | undefined {
     const spec = resource(table)
     let keys = fieldKeys.get(table)
     if (!keys) fieldKeys.set(table, (keys = new Set((FIELDS[table] ?? []).map(f => f.key))))
@@ -44,11 +46,30 @@ export function createReplicaRules(deps: { storage: Storage; self: SelfNode; cod
     if (!(table in FIELDS)) return []
     let parent: Record<string, unknown> | undefined
     if (spec.owner?.viaPath) {
-      const owner = store.row(resource(spec.owner.table), String(row[spec.owner.column]))
+      if (!ownerOf) return undefined
+      const owner = ownerOf(spec.owner.table, String(row[spec.owner.column]))
       if (owner) parent = fromSql(resource(spec.owner.table), owner)
     }
     // The origin's area, not ours: a county's school lies in the county.
-    return validateRecord(table, record, { codes, now: now(), nodeCode: origin.code, parent }).map(i => ({ code: i.code, field: i.field, rule: i.rule }))
+    return validateRecord(table, record, { codes, now, nodeCode: origin.code, parent }).map(i => ({ code: i.code, field: i.field, rule: i.rule }))
+  }
+}
+
+/**
+ * `checkThread`: check large received change-set bodies on a worker thread (check-pool.ts), whose code
+ * tables are the shipped ones plus `codesDir`'s (the node's `codes.localDir`, as `codes` was made).
+ */
+export function createReplicaRules(deps: { storage: Storage; self: SelfNode; codes: CodeRegistry; now?: () => Date; checkThread?: { codesDir: string | null } }): RowRules {
+  const { self, codes } = deps
+  const now = deps.now ?? (() => new Date())
+  const store = createStore(deps.storage)
+  const duplicates = createDuplicates({ store, identity: self, now })
+  const fields = createFieldCheck(codes)
+  const ownerOf = (table: string, id: string) => store.row(resource(table), id)
+  const checks = deps.checkThread ? createCheckPool(deps.checkThread.codesDir) : undefined
+
+  function validate(table: string, row: Record<string, unknown>, origin: SelfNode): RowIssue[] {
+    return fields(table, row, origin, now(), ownerOf)!
   }
 
   /** Whether `a` and `b` lie under one child of this node (that child, lower, saw both first). */
@@ -79,5 +100,14 @@ export function createReplicaRules(deps: { storage: Storage; self: SelfNode; cod
     return notices
   }
 
-  return { validate, applied }
+  return {
+    validate,
+    applied,
+    ...(checks
+      ? {
+          checkBody: (signed, manifest, origin) => checks.check(signed, manifest, origin, now()),
+          close: () => checks.close(),
+        }
+      : {}),
+  }
 }

@@ -15,6 +15,7 @@ import { initNode } from '../../../node/identity.ts'
 import { createSyncService, type SyncService } from '../../../sync/service.ts'
 import { codes } from '../../../schema/codes/index.ts'
 import { createReplicaRules } from '../../../node/services/records/replica-rules.ts'
+import type { RowRules } from '../../../sync/apply.ts'
 import { createMemoryTransport, type ParentTransport } from '../../../sync/transport.ts'
 import type { SyncLog } from '../../../sync/upstream.ts'
 import type { CommandHandler } from '../../../sync/downward.ts'
@@ -24,6 +25,8 @@ export interface TestSyncNode {
   tier: Tier
   storage: Storage
   sync: SyncService
+  /** The rules its applier has (replica-rules.ts). */
+  rules?: RowRules
   dataDir: string
   /** Cut or restore this node's link to its parent (in-memory transport only). */
   link: { up: boolean }
@@ -39,6 +42,8 @@ export async function makeNode(
     tier: Tier; code: string; parent?: TestSyncNode; redis?: Redis; prefix?: string; sync?: Record<string, unknown>; transport?: (token: () => Promise<string>) => ParentTransport
     /** Downward command handlers of this node (given the node's storage, which they usually write through). */
     handlers?: (storage: Storage) => ReadonlyMap<string, CommandHandler>
+    /** Check large received bodies on a checking thread, as a node does (node/plugins/sync.ts); default true. */
+    checkThread?: boolean
   },
 ): Promise<TestSyncNode> {
   // Not t.testdir(): a second call empties the directory of the first node.
@@ -49,10 +54,11 @@ export async function makeNode(
   const storage = openStorage(join(dataDir, 'xueji.db'))
   const link = { up: true }
   const parent = opts.parent
+  const rules = createReplicaRules({ storage, self: { code: opts.code, tier: opts.tier }, codes, ...(opts.checkThread !== false ? { checkThread: { codesDir: null } } : {}) })
   const sync = createSyncService({
     storage,
     self: { code: opts.code, tier: opts.tier, name: NAMES[opts.code] ?? opts.code },
-    rules: createReplicaRules({ storage, self: { code: opts.code, tier: opts.tier }, codes }),
+    rules,
     parentUrl,
     config: config.sync,
     log: silentLog,
@@ -66,7 +72,7 @@ export async function makeNode(
     storage.close()
     rmSync(dirname(dataDir), { recursive: true, force: true })
   })
-  const node = { code: opts.code, tier: opts.tier, storage, sync, dataDir, link }
+  const node = { code: opts.code, tier: opts.tier, storage, sync, rules, dataDir, link }
   if (parent) {
     const { token } = parent.sync.joinToken({ code: opts.code, tier: opts.tier as 'city' | 'county' })
     await sync.enrol(token)
