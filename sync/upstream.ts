@@ -139,14 +139,17 @@ export const PUSH_WINDOW = 3
 
 /**
  * Sends every unacknowledged change set of `origin` to the parent, in order, up to
- * `PUSH_WINDOW` at once; their answers are taken in seq order.
+ * `PUSH_WINDOW` in flight: their answers are taken in seq order, and each one taken makes room
+ * for the next change set, so the parent always has the next ones arriving while it applies.
+ * After a refused or failed answer the ones still in flight are let settle and sending goes on
+ * from the first unacknowledged (`recover`).
  * @throws LinkBackoff (wait), a refusal `XuejiError` (the origin is halted: unrecoverable), or
  *   an unavailability error (retried).
  */
 export async function pushOrigin(data: { origin: string }, deps: UpstreamDeps): Promise<{ sent: number; acked: number }> {
   const { origin } = data
   const db = deps.storage.sqlite
-  const next = db.prepare('select seq, hash, body, jws, rows, stored_at from sync_change_sets where origin = ? and acked_at is null order by seq limit ?')
+  const next = db.prepare('select seq, hash, body, jws, rows, stored_at from sync_change_sets where origin = ? and acked_at is null and seq > ? order by seq limit ?')
   const stamp = db.prepare('update sync_change_sets set sent_at = ? where origin = ? and seq = ?')
   const ack = db.prepare('update sync_change_sets set acked_at = ?, receipt = ? where origin = ? and seq = ? and acked_at is null')
   const relayed = origin !== deps.self.code
@@ -156,30 +159,52 @@ export async function pushOrigin(data: { origin: string }, deps: UpstreamDeps): 
   return onLink(deps, async l => {
     await prepareLink(deps, l)
     for (;;) {
-      const batch = next.all(origin, PUSH_WINDOW) as { seq: number; hash: string; body: Buffer | string; jws: string; rows: number; stored_at: string }[]
-      if (batch.length === 0) break
-      const at = new Date().toISOString()
-      deps.storage.write(() => batch.forEach(cs => stamp.run(at, origin, cs.seq)))
-      const times: StageTimes[] = batch.map(cs => ({ [relayed ? 'relay' : 'enqueue']: Math.max(0, Date.now() - Date.parse(cs.stored_at)) }))
-      const t0 = performance.now()
-      sent += batch.length
-      const answers = await Promise.allSettled(
-        batch.map((cs, i) =>
-          l.transport.request({ type: 'changeset.push', changeSet: { body: unpackBody(cs.body), jws: cs.jws, hash: cs.hash } }).then(res => (lap(times[i], 'send', t0), res)),
-        ),
-      )
+      const window: InFlight[] = []
+      let last = 0
+      let started = 0
+      /** Tops the window up with the next unacknowledged change sets after the last one sent. */
+      const fill = () => {
+        const batch = next.all(origin, last, PUSH_WINDOW - window.length) as StoredChangeSet[]
+        if (batch.length === 0) return
+        const at = new Date().toISOString()
+        deps.storage.write(() => batch.forEach(cs => stamp.run(at, origin, cs.seq)))
+        for (const cs of batch) {
+          const times: StageTimes = { [relayed ? 'relay' : 'enqueue']: Math.max(0, Date.now() - Date.parse(cs.stored_at)) }
+          const t0 = performance.now()
+          const answer = l.transport.request({ type: 'changeset.push', changeSet: { body: unpackBody(cs.body), jws: cs.jws, hash: cs.hash } }).then(
+            value => (lap(times, 'send', t0), { ok: true as const, value }),
+            (reason: unknown) => ({ ok: false as const, reason }),
+          )
+          window.push({ cs, times, answer, first: started++ === 0 })
+          last = cs.seq
+        }
+        sent += batch.length
+      }
+      fill()
+      if (window.length === 0) break
       let again = false
-      for (let i = 0; i < batch.length && !again; i++) {
-        const cs = batch[i]
-        const answer = answers[i]
+      while (window.length > 0) {
+        const { cs, times, answer: pending, first } = window.shift()!
+        const answer = await pending
         const log = deps.log.child({ peer: l.parent_code, changeSet: `${origin}/${cs.seq}` })
-        if (answer.status === 'rejected') {
-          const err = answer.reason as unknown
-          // A later one of the window refused for order (it overtook an earlier one, or one
-          // before it failed): sent again from the first unacknowledged.
-          if (i > 0 && err instanceof XuejiError && (err.code === 'SYNC_SEQ_GAP' || err.code === 'SYNC_PREV_MISMATCH')) break
-          again = await recover(deps, l, origin, cs.seq, err, log, keysResent)
+        if (!answer.ok) {
+          const err = answer.reason
+          // The rest of the window settles first (a later one may still be applied there).
+          const settle = () => Promise.all(window.splice(0).map(w => w.answer))
+          // A later one refused for order (it overtook an earlier one, or one before it
+          // failed): sent again from the first unacknowledged.
+          if (!first && err instanceof XuejiError && (err.code === 'SYNC_SEQ_GAP' || err.code === 'SYNC_PREV_MISMATCH')) {
+            await settle()
+            again = true
+            break
+          }
+          try {
+            again = await recover(deps, l, origin, cs.seq, err, log, keysResent)
+          } finally {
+            await settle()
+          }
           keysResent ||= err instanceof XuejiError && err.code === 'SYNC_KEY_UNKNOWN'
+          if (again) break
           continue
         }
         const res = answer.value
@@ -189,12 +214,33 @@ export async function pushOrigin(data: { origin: string }, deps: UpstreamDeps): 
           acked += ack.run(new Date().toISOString(), res.receipt, origin, cs.seq).changes
           db.prepare('delete from sync_halts where origin = ?').run(origin)
         })
-        lap(times[i], 'receipt', t)
-        log.debug({ rows: cs.rows, stages: rounded(times[i]) }, STAGE_LOG_MSG)
+        lap(times, 'receipt', t)
+        log.debug({ rows: cs.rows, stages: rounded(times) }, STAGE_LOG_MSG)
+        fill()
       }
+      if (!again) break
     }
     return { sent, acked }
   })
+}
+
+/** A stored change set as `pushOrigin` sends it. */
+interface StoredChangeSet {
+  seq: number
+  hash: string
+  body: Buffer | string
+  jws: string
+  rows: number
+  stored_at: string
+}
+
+/** A change set in flight to the parent, with its answer (never rejects). */
+interface InFlight {
+  cs: StoredChangeSet
+  times: StageTimes
+  answer: Promise<{ ok: true; value: { receipt: string } } | { ok: false; reason: unknown }>
+  /** The first one sent since sending (re)started from the first unacknowledged. */
+  first: boolean
 }
 
 /**

@@ -5,7 +5,8 @@ import { CHANGESET_TYP, signChangeSet, unpackBody, type ChangeRow, type ChangeSe
 import { loadSigner } from '../../sync/signers.ts'
 import { issueNodeToken } from '../../sync/node-token.ts'
 import { NODE_AUTH_SCHEME } from '../../sync/transport.ts'
-import { makeFederation, settle, type TestSyncNode } from './lib/nodes.ts'
+import { makeFederation, makeNode, settle, type TestSyncNode } from './lib/nodes.ts'
+import { createMemoryTransport } from '../../sync/transport.ts'
 import { dump, schoolRow, studentRow, writeRows } from '../../scripts/lib/sync-fixtures.ts'
 
 /** Signs a body as the county would (its real key), for hand-made change sets. */
@@ -162,4 +163,59 @@ t.test('R-D.2 change sets of one origin in flight together are applied in seq or
   t.equal(count(city, 'students'), 3)
   const gap = await signAs(county, body('330106', 6, head(city, '330106').hash, [upsert('students', studentRow('330106', school, 9))]))
   await t.rejects(push(county, gap), { code: 'SYNC_SEQ_GAP', details: { expectedSeq: 5 } }, 'with no earlier one in flight, a gap is still refused')
+})
+
+t.test('R-D.2 a sender keeps its window full: each receipt sends the next change set, without waiting for the rest of the window', async t => {
+  const province = await makeNode(t, { tier: 'province', code: '330000' })
+  const city = await makeNode(t, { tier: 'city', code: '330100', parent: province })
+  const events: string[] = []
+  const sent = new Set<number>()
+  let last = 0
+  // The parent answers change set s only once s + 2 is on its way: a sender that waits for its
+  // whole window before sending more would never send s + 2 while s + 1 is unanswered.
+  const sentBy = (seq: number) =>
+    new Promise<void>(resolve => {
+      const deadline = Date.now() + 3000
+      const poll = () => {
+        if (sent.has(seq) || seq > last) resolve()
+        else if (Date.now() > deadline) (events.push(`waited for ${seq}`), resolve())
+        else setTimeout(poll, 5)
+      }
+      poll()
+    })
+  const county = await makeNode(t, {
+    tier: 'county',
+    code: '330106',
+    parent: city,
+    sync: { maxRows: 1 },
+    transport: token => {
+      const inner = createMemoryTransport(() => city.sync.receiver, token)
+      return {
+        ...inner,
+        async request(message) {
+          if (message.type !== 'changeset.push') return inner.request(message)
+          const seq = (JSON.parse(message.changeSet.body) as ChangeSetBody).seq
+          sent.add(seq)
+          events.push(`send ${seq}`)
+          const answer = await inner.request(message)
+          await sentBy(seq + 2)
+          events.push(`answer ${seq}`)
+          return answer
+        },
+      }
+    },
+  })
+  const school = schoolRow('330106', '330106', 1)
+  writeRows(county.storage, 'schools', [school])
+  await settle(county, city)
+  const first = head(city, '330106').seq + 1
+  last = first + 5
+  events.length = 0
+  // One commit, packed at once into six change sets of one row each.
+  writeRows(county.storage, 'students', Array.from({ length: 6 }, (_, i) => studentRow('330106', school, i)))
+  await settle(county, city)
+  t.equal(head(city, '330106').seq, last, 'all six applied at the parent')
+  t.equal(count(city, 'students'), 6)
+  t.same(events.filter(e => e.startsWith('waited')), [], 'no answer waited for a send the window should have made')
+  t.ok(events.indexOf(`send ${first + 3}`) < events.indexOf(`answer ${first + 1}`), 'the fourth went before the second was answered')
 })
