@@ -27,9 +27,9 @@
  * (run this process with `node --cpu-prof` for the county's).
  */
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { ChildProcess } from 'node:child_process'
+import { execFileSync, type ChildProcess } from 'node:child_process'
 import { loadConfigFile } from '../../config/load.ts'
 import { openStorage, type Storage } from '../../schema/db.ts'
 import { initNode } from '../../node/identity.ts'
@@ -272,6 +272,19 @@ function peakRssMb(pid: number | undefined): string {
   }
 }
 
+/** CPU seconds a process has used so far, all its threads (this process when `pid` is undefined; else from /proc). */
+function cpuSeconds(pid?: number): number {
+  if (pid === undefined) {
+    const u = process.cpuUsage()
+    return (u.user + u.system) / 1e6
+  }
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  // Fields 14 and 15 (utime, stime), counted after the command name in parentheses.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS
+}
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim())
+
 /** (d) … (h): through a real city and province. */
 async function endToEnd(redisUrl: string): Promise<void> {
   const ports = [await freePort(), await freePort()]
@@ -280,12 +293,13 @@ async function endToEnd(redisUrl: string): Promise<void> {
   const cityDir = await node('city', 'city', '330100', urls[0], ports[1], redisUrl, 'debug')
   const countyDir = await node('county', 'county', '330106', urls[1], 0, redisUrl)
   const logs = { city: join(root, 'city.log'), province: join(root, 'province.log') }
-  const prof: Record<string, string> = CPU_PROF ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${CPU_PROF}` } : {}
+  // Node refuses --cpu-prof in NODE_OPTIONS: given as the process's own arguments.
+  const prof = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : []
   const children: ChildProcess[] = []
   try {
-    children.push(spawnNode(provDir, prof, logs.province))
+    children.push(spawnNode(provDir, {}, logs.province, prof))
     await waitReady(urls[0], 180000, children[0])
-    children.push(spawnNode(cityDir, prof, logs.city))
+    children.push(spawnNode(cityDir, {}, logs.city, prof))
     await waitReady(urls[1], 180000, children[1])
     const token = (dir: string, child: string) => cli(['join-token', '--data', dir, '--child', child]).then(s => /xjt_[A-Za-z0-9_-]+/.exec(s)![0])
     await cli(['enroll', '--data', cityDir, '--token', await token(provDir, '330100')])
@@ -310,6 +324,7 @@ async function endToEnd(redisUrl: string): Promise<void> {
     /** Writes `n` students from number `from` on, 1,000 a transaction, and waits for the province to hold them. */
     const bulk = async (school: Record<string, unknown>, from: number, n: number) => {
       const before = count.get() as number
+      const cpu0 = [cpuSeconds(), cpuSeconds(children[1].pid), cpuSeconds(children[0].pid)]
       const t0 = performance.now()
       for (let i = 0; i < n; i += 1000) {
         writeRows(county, 'students', Array.from({ length: Math.min(1000, n - i) }, (_, j) => studentRow('330106', school as never, from + i + j)))
@@ -318,7 +333,9 @@ async function endToEnd(redisUrl: string): Promise<void> {
       }
       const written = performance.now() - t0
       while ((count.get() as number) < before + n) await new Promise(r => setTimeout(r, 20))
-      return { total: performance.now() - t0, written }
+      const total = performance.now() - t0
+      const [atCounty, atCity, atProvince] = [cpuSeconds(), cpuSeconds(children[1].pid), cpuSeconds(children[0].pid)].map((c, i) => c - cpu0[i])
+      return { total, written, cpu: { county: atCounty, city: atCity, province: atProvince } }
     }
     try {
       const school = schoolRow('330106', '330106', 1)
@@ -345,6 +362,9 @@ async function endToEnd(redisUrl: string): Promise<void> {
       const e = await bulk(school, 1000, E2E_ROWS)
       const eRate = rate(E2E_ROWS, e.total)
       out(`(e) ${E2E_ROWS.toLocaleString('en')} student rows county → province:  ${(e.total / 1000).toFixed(1)} s = ${eRate.toLocaleString('en')} rows/s end to end, ${(eRate / plainRate).toFixed(2)}× (b) (target ≥ 0.5; writing them at the county took ${(e.written / 1000).toFixed(1)} s)`)
+      const cpu = e.cpu.county + e.cpu.city + e.cpu.province
+      const cores = availableParallelism()
+      out(`    CPU meanwhile: county ${e.cpu.county.toFixed(1)} s (this process, writing them too), city ${e.cpu.city.toFixed(1)} s, province ${e.cpu.province.toFixed(1)} s = ${((cpu / E2E_ROWS) * 1e6).toFixed(0)} µs a row; the ${cores} cores give at most ${rate(E2E_ROWS, (cpu / cores) * 1000).toLocaleString('en')} rows/s = ${(rate(E2E_ROWS, (cpu / cores) * 1000) / plainRate).toFixed(2)}× (b) with this work, were none of it waiting`)
       out(`(g) time per stage of one change set, bulk of (e) (mean ms):`)
       stagesSince(at)
 

@@ -58,9 +58,9 @@ export function nodeBundle(): string {
  * Starts `xueji start --data DIR` (from the bundle of the sources) as a child process with its
  * output appended to `logFile`.
  */
-export function spawnNode(dataDir: string, env: Record<string, string>, logFile?: string): ChildProcess {
+export function spawnNode(dataDir: string, env: Record<string, string>, logFile?: string, nodeArgs: string[] = []): ChildProcess {
   const out = logFile ? openSync(logFile, 'a') : 'ignore'
-  return spawn(process.execPath, [nodeBundle(), 'start', '--data', dataDir], {
+  return spawn(process.execPath, [...nodeArgs, nodeBundle(), 'start', '--data', dataDir], {
     env: { ...process.env, ...env },
     stdio: ['ignore', out, out],
   })
