@@ -8,8 +8,8 @@ import { Worker } from 'node:worker_threads'
  * or `{ id, error: { message, code?, details? } }`.
  */
 export interface WorkerPool<Req extends object, Reply extends { id: number }> {
-  /** Sends `request` to the worker with the fewest waiting; `transfer`: buffers to move, not copy. */
-  send(request: Req, transfer?: ArrayBuffer[]): Promise<Reply>
+  /** Sends `request` to the worker with the fewest waiting. */
+  send(request: Req): Promise<Reply>
   close(): Promise<void>
 }
 
@@ -104,13 +104,13 @@ export function createWorkerPool<Req extends object, Reply extends { id: number;
   }
 
   return {
-    send(request, transfer) {
+    send(request) {
       if (closed) return Promise.reject(new Error(`the ${what} is closed`))
       const w = pick()
       const id = nextId++
       return new Promise<Reply>((resolve, reject) => {
         w.pending.set(id, { resolve, reject })
-        w.worker.then(worker => worker.postMessage({ ...request, id }, transfer), () => undefined)
+        w.worker.then(worker => worker.postMessage({ ...request, id }), () => undefined)
       })
     },
     async close() {

@@ -348,8 +348,7 @@ export function createApplier(storage: Storage, rules: RowRules, tables: readonl
           continue
         }
         // Checked beforehand (prechecked), or here in the same order: the columns now, the rest below.
-        const found = prechecked && !prechecked.unchecked.has(i) ? { finding: prechecked.findings.get(i) } : undefined
-        const finding = found ? found.finding : rowFinding(p, () => rules.validate(p.spec.name, row, origin), row)
+        const finding = prechecked && !prechecked.unchecked.has(i) ? prechecked.findings.get(i) : rowFinding(p, () => rules.validate(p.spec.name, row, origin), row)
         if (finding?.step === 'columns') {
           bad(i, change, 'SYNC_ROW_INVALID', finding.reason)
           continue

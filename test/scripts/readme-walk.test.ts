@@ -6,7 +6,8 @@
  */
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { pathToFileURL } from 'node:url'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { walkReadme, sectionCommands } from '../../scripts/readme-walk.ts'
@@ -30,6 +31,34 @@ t.test('R-D.5 the README\'s deployment and federation sections, walked as writte
         t.ok(assets.includes(join('node', 'auth', 'data', 'common-passwords.txt')))
         for (const f of assets) t.ok(existsSync(join(copy, 'dist', f)), `dist/${f}`)
         t.ok(existsSync(join(copy, 'dist', 'node', 'web', 'dist', 'index.html')), 'the same command built the web UI into dist/')
+      })
+      await t.test('R-D.2 the built node starts its worker threads from dist/: the checking thread of received change sets and a database reader', async t => {
+        // Both start only on a large body or a search, which the walk above may not make.
+        const script = `
+          import { createHash } from 'node:crypto'
+          import { createCheckPool } from '${pathToFileURL(join(copy, 'dist/node/services/records/check-pool.js')).href}'
+          import { createReadPool } from '${pathToFileURL(join(copy, 'dist/node/services/records/read-pool.js')).href}'
+          import Database from '${pathToFileURL(join(copy, 'node_modules/better-sqlite3/lib/index.js')).href}'
+          const body = JSON.stringify({ createdAt: '2026-01-01T00:00:00.000Z', format: 1, origin: '330106', prev: null, rows: [], seq: 1 })
+          const manifest = { hash: createHash('sha256').update(body).digest('hex'), bytes: Buffer.byteLength(body), origin: '330106', seq: 1 }
+          const origin = { code: '330106', tier: 'county' }
+          const checks = createCheckPool(null)
+          const ok = await checks.check({ body }, manifest, origin, new Date())
+          const refused = await checks.check({ body: body + ' ' }, manifest, origin, new Date()).then(() => 'applied', e => e.code)
+          await checks.close()
+          const file = process.argv[2]
+          new Database(file).exec('create table t (v integer); insert into t values (7)')
+          const reads = createReadPool(file, 1)
+          const rows = await reads.all('select v from t', [])
+          await reads.close()
+          console.log(JSON.stringify({ findings: ok.prechecked.findings.size, stored: ok.stored.length > 0, refused, rows }))`
+        // A file, not --eval: worker threads inherit the process's flags, and --input-type stops them.
+        const dir = mkdtempSync(join(tmpdir(), 'xueji-dist-workers-'))
+        t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+        writeFileSync(join(dir, 'workers.mjs'), script)
+        const run = spawnSync(process.execPath, [join(dir, 'workers.mjs'), join(dir, 'w.db')], { cwd: copy, encoding: 'utf8' })
+        t.equal(run.status, 0, run.stderr)
+        t.same(JSON.parse(run.stdout), { findings: 0, stored: true, refused: 'SYNC_HASH_MISMATCH', rows: [{ v: 7 }] })
       })
       await t.test('R-D.5 init from dist/ makes a node; a failed init leaves nothing behind and can be run again', async t => {
         const root = mkdtempSync(join(tmpdir(), 'xueji-dist-'))

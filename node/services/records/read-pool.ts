@@ -38,13 +38,12 @@ export interface ReadReply {
  */
 export function createReadPool(file: string, size: number, columns: Record<string, readonly Column[]> = {}): ReadPool {
   const pool = createWorkerPool<Request, ReadReply>(() => workerScript(import.meta.url, 'node/services/records/read-worker.ts'), { file, columns }, size, 'database reader')
-  const send = (request: Request) => pool.send(request)
   return {
     async all(sql, params) {
-      return (await send({ op: 'all', sql, params })).rows!
+      return (await pool.send({ op: 'all', sql, params })).rows!
     },
     async items(table, sql, params, now) {
-      return (await send({ op: 'items', sql, params, table, now: now.toISOString() })).json!
+      return (await pool.send({ op: 'items', sql, params, table, now: now.toISOString() })).json!
     },
     close: () => pool.close(),
   }
