@@ -131,8 +131,7 @@ async function start(args: string[], io: Out, env: Record<string, string | undef
   // one starts. With V8's own factor (about 1.5 for a node's 47 MB heap) the room left stays below
   // the young generation's size, and V8 then marks again as soon as it finishes: on a county of
   // 100,000 students one full collection every 0.4 s, its marking threads taking the cores from
-  // the database readers (bench:search, 1 client p99 of the pinyin and school pages 40–57 ms with
-  // V8's factor, 11–14 ms with this one).
+  // the database readers (node/README.md, the bench:search figures before and after).
   setFlagsFromString('--heap-growing-percent=100')
   const { startNode } = await import('../node/server.ts')
   // The handlers go in before the start: the server answers /readyz as soon as it listens, and a
