@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { initNode } from '../node/identity.ts'
 import { dataPaths } from '../node/paths.ts'
@@ -66,7 +66,9 @@ async function main(): Promise<number> {
     children.forEach((c, i) =>
       c.once('exit', code => {
         if (stopping) return
-        process.stderr.write(`the ${NODES[i].tier} node exited unexpectedly (code ${code}); see ${join(root, NODES[i].dir, 'node.log')}\n`)
+        const log = join(root, NODES[i].dir, 'node.log')
+        const tail = existsSync(log) ? readFileSync(log, 'utf8').trimEnd().split('\n').slice(-5).join('\n') : ''
+        process.stderr.write(`the ${NODES[i].tier} node exited unexpectedly (code ${code}); the end of ${log}:\n${tail}\n`)
         void stopAll().then(() => res(1))
       }),
     ),

@@ -32,11 +32,14 @@ function portFree(port: number): Promise<boolean> {
 
 /**
  * The first of `count` consecutive free ports on loopback (for a program that takes a base port,
- * as the demo does): random bases are tried until every port of the run is free.
+ * as the demo does): random bases are tried until every port of the run is free. The bases lie
+ * below Linux's ephemeral range (32768 and up): a port there can be taken, between this check and
+ * the program's listen, as the local port of any outgoing connection or by `freePort` (a CI run's
+ * demo province once exited on a port it had been given).
  */
 export async function freePortRun(count: number): Promise<number> {
   for (;;) {
-    const base = 20000 + Math.floor(Math.random() * 30000)
+    const base = 20000 + Math.floor(Math.random() * (12000 - count))
     let free = true
     for (let i = 0; i < count && free; i++) free = await portFree(base + i)
     if (free) return base
