@@ -133,16 +133,37 @@ export async function signChangeSet(body: ChangeSetBody, signer: Signer, audit?:
   // JSON would not carry as it is, so the receiver parses this very value (and parsing a
   // 1,000-row body again cost the packer about as much as writing it).
   assertChangeSetBody(body)
+  return signText(text, body, body.rows.length, signer, audit)
+}
+
+/** A change set's envelope: the body without its rows. */
+export type ChangeSetHead = Omit<ChangeSetBody, 'rows'>
+
+/**
+ * Signs a change set whose rows are given as their canonical JSON texts (`rowTexts`, each what
+ * `canonicalJson` writes for a `ChangeRow`): the body text is assembled around them, byte for
+ * byte what `canonicalJson` writes for the whole body, without parsing and writing the rows
+ * again. The packer's rows come from the outbox, whose texts are canonical when written
+ * (sync/outbox.ts); a row that is not is refused by every receiver's canonical parse.
+ */
+export async function signChangeSetRows(head: ChangeSetHead, rowTexts: readonly string[], signer: Signer, audit?: AuditAnchor): Promise<SignedChangeSet> {
+  assertChangeSetBody({ ...head, rows: [] })
+  // The body's keys in canonical order: createdAt, format, origin, prev, rows, seq.
+  const text = `{"createdAt":${JSON.stringify(head.createdAt)},"format":${head.format},"origin":${JSON.stringify(head.origin)},"prev":${JSON.stringify(head.prev)},"rows":[${rowTexts.join(',')}],"seq":${head.seq}}`
+  return signText(text, head, rowTexts.length, signer, audit)
+}
+
+async function signText(text: string, head: ChangeSetHead, rows: number, signer: Signer, audit?: AuditAnchor): Promise<SignedChangeSet> {
   const hash = sha256Hex(text)
   const manifest: Manifest = {
-    format: body.format,
-    origin: body.origin,
-    seq: body.seq,
-    prev: body.prev,
+    format: head.format,
+    origin: head.origin,
+    seq: head.seq,
+    prev: head.prev,
     hash,
-    rows: body.rows.length,
+    rows,
     bytes: Buffer.byteLength(text, 'utf8'),
-    createdAt: body.createdAt,
+    createdAt: head.createdAt,
     ...(audit ? { audit: { seq: audit.seq, hash: audit.hash } } : {}),
   }
   return { body: text, jws: await signJws(manifest, CHANGESET_TYP, signer), hash }
@@ -346,23 +367,25 @@ function isStringRecord(v: unknown): v is Record<string, string> {
 
 /**
  * Groups rows, in order, into chunks of at most `maxRows` rows and at most `maxBytes` bytes,
- * counting each row as its canonical JSON plus a separating comma (the body envelope adds a
- * few hundred bytes on top). A single row larger than `maxBytes` goes alone in its own chunk
- * rather than being refused: a student file with many attachments must still travel.
+ * counting each row as its canonical JSON (or `bytesOf` it, when its size is known otherwise)
+ * plus a separating comma (the body envelope adds a few hundred bytes on top). A single row
+ * larger than `maxBytes` goes alone in its own chunk rather than being refused: a student file
+ * with many attachments must still travel.
  */
-export function splitIntoChangeSets(
-  rows: readonly ChangeRow[],
+export function splitIntoChangeSets<T = ChangeRow>(
+  rows: readonly T[],
   limits: { maxRows: number; maxBytes: number },
-): ChangeRow[][] {
+  bytesOf: (row: T) => number = row => Buffer.byteLength(canonicalJson(row), 'utf8'),
+): T[][] {
   const { maxRows, maxBytes } = limits
   if (!isPositiveInt(maxRows) || !isPositiveInt(maxBytes)) {
     throw new RangeError('splitIntoChangeSets: maxRows and maxBytes must be positive integers')
   }
-  const chunks: ChangeRow[][] = []
-  let current: ChangeRow[] = []
+  const chunks: T[][] = []
+  let current: T[] = []
   let bytes = 0
   for (const row of rows) {
-    const size = Buffer.byteLength(canonicalJson(row), 'utf8') + 1
+    const size = bytesOf(row) + 1
     if (current.length > 0 && (current.length >= maxRows || bytes + size > maxBytes)) {
       chunks.push(current)
       current = []

@@ -26,3 +26,20 @@ t.test('R-D.3 outbox rows are pruned only once their change set is acknowledged,
   await county.sync.reconcile()
   t.equal(outboxRows(county.storage.sqlite), 0, 'the reconciler prunes what was acknowledged since')
 })
+
+t.test('R-D.3 pruning hands freed pages back to the file system once the outbox is empty, not while rows still wait', async t => {
+  const { province, city, county } = await makeFederation(t)
+  const db = county.storage.sqlite
+  const free = () => db.pragma('freelist_count', { simple: true }) as number
+  const school = schoolRow('330106', '330106', 1)
+  writeRows(county.storage, 'schools', [school])
+  for (let i = 0; i < 3000; i += 500) writeRows(county.storage, 'students', Array.from({ length: 500 }, (_, j) => studentRow('330106', school, i + j)))
+  await settle(county, city, province)
+  writeRows(county.storage, 'students', [studentRow('330106', school, 3000)])
+  t.equal(county.sync.pruneOutbox(), 3001, 'the acknowledged rows are pruned')
+  const kept = free()
+  t.ok(kept * 4 > (db.pragma('page_count', { simple: true }) as number), `a row still waits: the ${kept} freed pages stay in the file for the next rows`)
+  await settle(county, city, province)
+  t.equal(county.sync.pruneOutbox(), 1)
+  t.ok(free() < kept / 10, `the outbox empty: the freed pages are handed back (${free()} left)`)
+})
