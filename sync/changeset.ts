@@ -102,6 +102,36 @@ export interface SignedChangeSet {
   jws: string
   /** sha256Hex(body): the change set's identity, used for `prev` and receipts. */
   hash: string
+  /**
+   * The body as stored (`packBody`), when the sender holds it so: what the HTTP transport sends
+   * (`CHANGESET_MEDIA_TYPE`). Not enumerable, so a JSON copy of the change set leaves it out.
+   */
+  readonly packed?: Uint8Array
+}
+
+/**
+ * The media type of a change set pushed over HTTP as its body's bytes, Brotli-compressed
+ * (`content-encoding: br`) as stored, its JWS and hash in the `x-xueji-jws` and `x-xueji-hash`
+ * headers: the text neither escaped into a JSON string by the sender nor unescaped by the
+ * receiver, and a tenth of the bytes on the wire (node/routes/federation.ts).
+ */
+export const CHANGESET_MEDIA_TYPE = 'application/vnd.xueji.changeset'
+
+/**
+ * A stored change set as sent: `packed` its stored bytes, and `body` its text, unpacked only
+ * when read (the in-memory transport reads it; the HTTP transport sends `packed`).
+ */
+export function storedChangeSet(cs: { body: Buffer | string; jws: string; hash: string }): SignedChangeSet {
+  let text: string | undefined
+  const out = {
+    get body() {
+      return (text ??= unpackBody(cs.body))
+    },
+    jws: cs.jws,
+    hash: cs.hash,
+  }
+  if (typeof cs.body !== 'string') Object.defineProperty(out, 'packed', { value: cs.body, enumerable: false })
+  return out
 }
 
 /**

@@ -4,6 +4,7 @@
  */
 import { Agent, request as undiciRequest } from 'undici'
 import { XuejiError } from '../config/errors.ts'
+import { CHANGESET_MEDIA_TYPE, packBody, type SignedChangeSet } from './changeset.ts'
 import { syncError } from './errors.ts'
 import { ENROLL_PATH, FEDERATION_PREFIX, HTTP_ROUTES, type EnrollRequest, type EnrollResponse, type FederationRequest, type ResponseOf } from './messages.ts'
 import { NODE_AUTH_SCHEME, type ParentTransport } from './transport.ts'
@@ -20,14 +21,16 @@ export function createHttpTransport(opts: HttpTransportOptions): ParentTransport
   const base = opts.parentUrl.replace(/\/+$/, '') + FEDERATION_PREFIX
   const agent = new Agent({ keepAliveTimeout: 10_000, connections: 4, headersTimeout: opts.timeoutMs, bodyTimeout: opts.timeoutMs, connectTimeout: Math.min(opts.timeoutMs, 10_000) })
 
-  async function send(method: 'GET' | 'POST', path: string, body: unknown, auth?: string): Promise<unknown> {
+  /** Sends `body` as JSON, or as it is when it is bytes (`headers` then give its type). */
+  async function send(method: 'GET' | 'POST', path: string, body: unknown, auth?: string, headers: Record<string, string> = {}): Promise<unknown> {
+    const raw = body instanceof Uint8Array
     let res
     try {
       res = await undiciRequest(base + path, {
         method,
         dispatcher: agent,
-        headers: { accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(auth ? { authorization: auth } : {}) },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        headers: { accept: 'application/json', ...(body !== undefined && !raw ? { 'content-type': 'application/json' } : {}), ...(auth ? { authorization: auth } : {}), ...headers },
+        body: body === undefined ? undefined : raw ? body : JSON.stringify(body),
         signal: AbortSignal.timeout(opts.timeoutMs),
       })
     } catch (err) {
@@ -50,9 +53,27 @@ export function createHttpTransport(opts: HttpTransportOptions): ParentTransport
     throw new XuejiError(e.code, typeof e.message === 'string' ? e.message : e.code, res.statusCode, (e.details as Record<string, unknown>) ?? undefined)
   }
 
+  /** Set when the parent answered 415 to a change set as bytes (a parent not yet upgraded): JSON from then on. */
+  let changeSetsAsJson = false
+  /** A change set as its stored bytes; false when the parent does not take them. */
+  async function pushBytes(cs: SignedChangeSet, path: string): Promise<unknown> {
+    const headers = { 'content-type': CHANGESET_MEDIA_TYPE, 'content-encoding': 'br', 'x-xueji-jws': cs.jws, 'x-xueji-hash': cs.hash }
+    try {
+      return await send('POST', path, cs.packed ?? packBody(cs.body), `${NODE_AUTH_SCHEME} ${await opts.token()}`, headers)
+    } catch (err) {
+      if (!(err instanceof XuejiError) || err.statusCode !== 415) throw err
+      changeSetsAsJson = true
+      return false
+    }
+  }
+
   return {
     async request<T extends FederationRequest>(message: T): Promise<ResponseOf<T>> {
       const route = HTTP_ROUTES[message.type]
+      if (message.type === 'changeset.push' && !changeSetsAsJson) {
+        const answer = await pushBytes(message.changeSet, route.path)
+        if (answer !== false) return answer as ResponseOf<T>
+      }
       const auth = `${NODE_AUTH_SCHEME} ${await opts.token()}`
       const { type: _type, ...fields } = message
       if (route.method === 'GET') {

@@ -21,7 +21,7 @@ import { finishRotation, tokenKid, unregisteredOwnKey } from './enrolment.ts'
 import { syncError } from './errors.ts'
 import { isRefusal } from './inbox.ts'
 import type { Signer } from './keys.ts'
-import { unpackBody } from './changeset.ts'
+import { storedChangeSet } from './changeset.ts'
 import { verifyReceipt } from './receipt.ts'
 import type { KeyRegistry, SelfNode } from './registry.ts'
 import type { Routed } from './routed.ts'
@@ -171,7 +171,7 @@ export async function pushOrigin(data: { origin: string }, deps: UpstreamDeps): 
         for (const cs of batch) {
           const times: StageTimes = { [relayed ? 'relay' : 'enqueue']: Math.max(0, Date.now() - Date.parse(cs.stored_at)) }
           const t0 = performance.now()
-          const answer = l.transport.request({ type: 'changeset.push', changeSet: { body: unpackBody(cs.body), jws: cs.jws, hash: cs.hash } }).then(
+          const answer = l.transport.request({ type: 'changeset.push', changeSet: storedChangeSet(cs) }).then(
             value => (lap(times, 'send', t0), { ok: true as const, value }),
             (reason: unknown) => ({ ok: false as const, reason }),
           )

@@ -1,5 +1,8 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { XuejiError } from '../../config/errors.ts'
+import { brotliDecompressSync } from 'node:zlib'
+import { CHANGESET_MEDIA_TYPE, type SignedChangeSet } from '../../sync/changeset.ts'
+import { syncError } from '../../sync/errors.ts'
 import { ENROLL_PATH, FEDERATION_PREFIX, HTTP_ROUTES, type FederationRequest } from '../../sync/messages.ts'
 import type { SelfNode } from '../../sync/registry.ts'
 import { STAGE_LOG_MSG } from '../../sync/stages.ts'
@@ -89,6 +92,16 @@ const federation: FastifyPluginAsync = async app => {
     })
   })
   const bodyLimit = app.config.server.federationBodyLimitBytes
+  // A change set as its body's bytes (the HTTP transport's push, sync/changeset.ts): read as the
+  // JSON form would be, `{ changeSet }`, and checked by the same schema. The text is held to the
+  // same limit as a JSON body, however well it compresses.
+  app.addContentTypeParser(CHANGESET_MEDIA_TYPE, { parseAs: 'buffer', bodyLimit }, (req, bytes, done) => {
+    try {
+      done(null, { changeSet: changeSetFromBytes(bytes as Buffer, req.headers, bodyLimit) })
+    } catch (err) {
+      done(err as Error, undefined)
+    }
+  })
   // The `receive` stage of a change set (sync/stages.ts): request start to its body read and parsed.
   app.addHook('preHandler', async (req: FastifyRequest) => {
     const t0 = startedAt.get(req)
@@ -133,6 +146,25 @@ const federation: FastifyPluginAsync = async app => {
     }
     throw err
   })
+}
+
+/** A change set pushed as `CHANGESET_MEDIA_TYPE`: its text at most `limit` bytes, its JWS and hash from the headers. */
+function changeSetFromBytes(bytes: Buffer, headers: FastifyRequest['headers'], limit: number): SignedChangeSet {
+  const bad = (why: string) => syncError('SYNC_MALFORMED', `change set: ${why}`, { reason: why })
+  const header = (name: string) => (typeof headers[name] === 'string' ? (headers[name] as string) : undefined)
+  const encoding = header('content-encoding') ?? 'identity'
+  let text: string
+  if (encoding === 'br') {
+    try {
+      text = brotliDecompressSync(bytes, { maxOutputLength: limit }).toString('utf8')
+    } catch {
+      throw bad('body not Brotli or larger than the limit once decompressed')
+    }
+  } else if (encoding === 'identity') text = bytes.toString('utf8')
+  else throw bad(`content-encoding ${encoding}`)
+  const jws = header('x-xueji-jws')
+  const hash = header('x-xueji-hash')
+  return { body: text, ...(jws !== undefined ? { jws } : {}), ...(hash !== undefined ? { hash } : {}) } as SignedChangeSet
 }
 
 export default async function federationRoutes(app: Parameters<FastifyPluginAsync>[0]) {
