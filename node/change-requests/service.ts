@@ -11,10 +11,10 @@
  * The patch is judged by the subject's own validators twice: when the school applies (a trial
  * write in a savepoint that is rolled back) and when it is applied.
  */
-import { randomUUID } from 'node:crypto'
 import type { WorkingCalendar } from '../../config/calendar.ts'
 import { XuejiError } from '../../config/errors.ts'
 import type { Storage } from '../../schema/db.ts'
+import { newRecordId } from '../../schema/record-ids.ts'
 import type { Command } from '../../sync/command.ts'
 import type { Target } from '../auth/access.ts'
 import { appendAudit, auditedWrite } from '../auth/audit.ts'
@@ -203,7 +203,7 @@ export function createChangeRequestService(deps: ChangeRequestServiceDeps) {
         const person = personOf(input.table, subject)
         const personRow = loadRow(storage, person.table, person.id)!
         return store.insert(CHANGE_REQUESTS, {
-          id: randomUUID(), homeNode: identity.code, version: 1, epoch: 0, createdAt: at, updatedAt: at,
+          id: newRecordId(), homeNode: identity.code, version: 1, epoch: 0, createdAt: at, updatedAt: at,
           personTable: person.table, personId: person.id, schoolCode: person.table === 'students' ? personRow.school_code : personRow.kindergarten_code,
           subjectTable: input.table, subjectId: input.id, subjectVersion: input.version, patch: text.patch, reason: text.reason,
           lockRule: lock.rule, needsProvince: lock.needsProvince, status: 'pending_bureau', appliedBy: actor.accountId, appliedOn: chinaToday(now()),

@@ -4,7 +4,6 @@
  * regenerates the student's comprehensive evaluation from the records it depends on (its own
  * outbox row when a figure moved). The evaluation's overall comment is the only typed part of it.
  */
-import { randomUUID } from 'node:crypto'
 import type { CodeRegistry } from '../../schema/codes/index.ts'
 import type { Storage } from '../../schema/db.ts'
 import { auditedWrite } from '../auth/audit.ts'
@@ -18,6 +17,7 @@ import { targetOfRow } from '../auth/targets.ts'
 import { growthError } from './errors.ts'
 import { chinaToday } from '../records/validate.ts'
 import { PROVINCE_RULES, assertNoGenerated, assertNotReported, reportDeadlines, checkCourse, checkPractice, checkQuality, evaluate, isSeniorHigh, type Evaluation, type GrowthRules } from './rules.ts'
+import { newRecordId } from '../../schema/record-ids.ts'
 
 /** The three kinds of growth record and their tables. */
 export const GROWTH_KINDS = {
@@ -104,7 +104,7 @@ export function createGrowthService(deps: GrowthServiceDeps) {
     const row = store.get('select * from growth_evaluations where student_id = ?', studentId)
     if (!row) {
       store.insert(EVALUATION, {
-        id: randomUUID(), homeNode: identity.code, version: 1, epoch: student.epoch, createdAt: at, updatedAt: at, studentId,
+        id: newRecordId(), homeNode: identity.code, version: 1, epoch: student.epoch, createdAt: at, updatedAt: at, studentId,
         overallComment: null, ...figures, verifyState: 'entered', enteredBy: actor.accountId, enteredAt: at,
       }, actor.accountId)
       return
@@ -247,7 +247,7 @@ export function createGrowthService(deps: GrowthServiceDeps) {
         }
         const prepared = prepareRecord('growth_objections', { reason }, { codes, now: now(), nodeCode: identity.code })
         return store.insert(OBJECTIONS, {
-          id: randomUUID(), homeNode: identity.code, version: 1, epoch: student.epoch, createdAt: at, updatedAt: at, studentId,
+          id: newRecordId(), homeNode: identity.code, version: 1, epoch: student.epoch, createdAt: at, updatedAt: at, studentId,
           reason: prepared.reason, raisedBy: actor.accountId, raisedAt: at, answer: null, answeredBy: null, answeredAt: null,
         }, actor.accountId)
       }, r => ({ targetTable: 'growth_objections', targetId: String(r.id) }))
@@ -319,7 +319,7 @@ export function createGrowthService(deps: GrowthServiceDeps) {
         const student = writableStudent(actor, studentId)
         const rec = prepare(kind, input, student)
         const stored = store.insert(spec, {
-          ...rec, id: randomUUID(), studentId, homeNode: identity.code, version: 1, epoch: student.epoch, createdAt: at, updatedAt: at,
+          ...rec, id: newRecordId(), studentId, homeNode: identity.code, version: 1, epoch: student.epoch, createdAt: at, updatedAt: at,
           verifyState: 'entered', enteredBy: actor.accountId, enteredAt: at,
         }, actor.accountId)
         regenerate(actor, student, at)

@@ -9,7 +9,6 @@
  * Only this service sets `processingStatus` and a person's `state` (besides a completion, which
  * the records service marks as graduated).
  */
-import { randomUUID } from 'node:crypto'
 import type { WorkingCalendar } from '../../config/calendar.ts'
 import type { CodeRegistry } from '../../schema/codes/index.ts'
 import type { Storage } from '../../schema/db.ts'
@@ -26,6 +25,7 @@ import { createStore, fromSql, type Rec, type SqlRow } from '../services/records
 import { assertCertifiable } from './certificate.ts'
 import { statusChangeError } from './errors.ts'
 import { DEATH, DECEASED, KINDS, OPEN_STATUSES, PROCESSING, WORKFLOW_FIELDS, ageOf, assertNotFrozen, assertStep, assertTransition, deadlines, parentDivision, type PersonKind } from './rules.ts'
+import { newRecordId } from '../../schema/record-ids.ts'
 
 export interface StatusChangeServiceDeps {
   storage: Storage
@@ -59,7 +59,7 @@ const notFound = () => authError('NOT_FOUND', '未找到该记录')
 export function createStatusChangeService(deps: StatusChangeServiceDeps) {
   const { storage, identity, codes, calendar, days } = deps
   const now = deps.now ?? (() => new Date())
-  const newId = deps.newId ?? randomUUID
+  const newId = deps.newId ?? newRecordId
   const store = createStore(storage)
 
   const kindOfTable = (table: string) => (Object.keys(KINDS) as PersonKind[]).find(k => KINDS[k].table === table)!

@@ -3,13 +3,13 @@
  * names), written the way domain code writes them: the row and its outbox entry in one
  * transaction.
  */
-import { randomUUID } from 'node:crypto'
 import { getTableConfig } from 'drizzle-orm/sqlite-core'
 import type { Storage } from '../../schema/db.ts'
 import { replicatedTable } from '../../schema/replicated.ts'
 import { idCheckChar } from '../../schema/ids.ts'
 import type { ChangeRow } from '../../sync/changeset.ts'
 import { appendOutbox } from '../../sync/outbox.ts'
+import { newRecordId } from '../../schema/record-ids.ts'
 
 type Row = Record<string, string | number | null>
 
@@ -37,14 +37,14 @@ const now = () => new Date().toISOString()
 
 export function schoolRow(home: string, division: string, i = 0): Row {
   return fullRow('schools', {
-    id: randomUUID(), home_node: home, version: 1, epoch: 0, created_at: now(), updated_at: now(),
+    id: newRecordId(), home_node: home, version: 1, epoch: 0, created_at: now(), updated_at: now(),
     school_code: `${division}${String(i).padStart(4, '0')}`, name: `第${i}中学`, division_code: division, category: '211',
   })
 }
 
 export function classRow(home: string, school: Row, i = 1): Row {
   return fullRow('school_classes', {
-    id: randomUUID(), home_node: home, version: 1, epoch: 0, created_at: now(), updated_at: now(),
+    id: newRecordId(), home_node: home, version: 1, epoch: 0, created_at: now(), updated_at: now(),
     school_id: school.id as string, school_code: school.school_code as string, class_code: `1${String(i).padStart(2, '0')}`, name: `一（${i}）班`,
     founded_ym: '2021-09', schooling_length: '6', class_type: '10', grade: 1,
   })
@@ -59,7 +59,7 @@ export function studentRow(home: string, school: Row, i: number): Row {
   const born = new Date(Date.UTC(2015, 0, 1 + Math.floor(i / 1000))).toISOString().slice(0, 10)
   const first17 = `${division}${born.replaceAll('-', '')}${String(i % 1000).padStart(3, '0')}`
   return fullRow('students', {
-    id: randomUUID(), home_node: home, version: 1, epoch: 0, created_at: now(), updated_at: now(),
+    id: newRecordId(), home_node: home, version: 1, epoch: 0, created_at: now(), updated_at: now(),
     school_id: school.id as string, school_code: school.school_code as string,
     student_no: `L${division}${born.replaceAll('-', '')}${String(i % 10000).padStart(4, '0')}`, name: `学生${i}`, name_pinyin: `xuesheng${i}`, pinyin_initials: 'xs',
     gender: i % 2 ? '1' : '2', birth_date: born, ethnicity: '01', enrolment_ym: '2021-09', student_category: '00', country: 'CHN', id_doc_type: '1', state: 'in_school', verify_state: 'entered',

@@ -42,6 +42,8 @@ t.test('R-10.1 R-10.2 R-10.3 R-10.4 R-10.5 R-10.6 R-10.7 R-10.8 a student with e
   t.equal(created.status, 201, JSON.stringify(created.body).slice(0, 300))
   const read = (await node.call('GET', `/api/v1/students/${created.body.id}`)).body
   t.strictSame(read, created.body, 'the create answers the record as a read does')
+  const v7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
+  t.ok([read.id, read.guardians[0].id, read.resumes[0].id].every(id => v7.test(id)), 'new records get time-ordered (version-7) ids')
 
   const expected = expectedRead('students', input, read, node.school, { schoolCode: school.schoolCode, pinyinInitials: 'zxm', state: 'in_school' })
   const groups = ['resumes', 'guardians', 'familyMembers', 'registrations', 'exams', 'awards', 'punishments', 'enrolment', 'completion', 'statusChanges', 'problems']

@@ -6,10 +6,10 @@
  * entry (RECORD_DUPLICATE_ID); the scan still finds such pairs in data that arrived otherwise
  * (imports of old data, replicas of several counties at an upper tier).
  */
-import { randomUUID } from 'node:crypto'
 import { recordError } from '../../records/errors.ts'
 import { PROBLEMS } from './resources.ts'
 import { fromSql, type SqlRow, type Store } from './store.ts'
+import { newRecordId } from '../../../schema/record-ids.ts'
 
 type Kind = 'duplicate_id_number' | 'duplicate_name_gender_birth'
 const PERSON_TABLES = ['students', 'children'] as const
@@ -27,7 +27,7 @@ export function createDuplicates(deps: { store: Store; identity: { code: string 
     if (exists) return false
     const at = now().toISOString()
     store.insert(PROBLEMS, {
-      id: randomUUID(), homeNode: identity.code, version: 1, epoch: 0, createdAt: at, updatedAt: at,
+      id: newRecordId(), homeNode: identity.code, version: 1, epoch: 0, createdAt: at, updatedAt: at,
       kind, subjectTable: table, subjectId: subject.id, otherId, schoolCode: schoolCodeOf(table, subject), status: 'open',
       resolution: null, resolutionNote: null, resolvedBy: null, resolvedAt: null,
     }, actor)

@@ -9,7 +9,7 @@
  * writes join the outer transaction. Called for an API request, a write commits the request's
  * audit entry in its own transaction (`auditedWrite`, R-25.2).
  */
-import { randomInt, randomUUID } from 'node:crypto'
+import { randomInt } from 'node:crypto'
 import type { CodeRegistry } from '../../../schema/codes/index.ts'
 import type { Storage } from '../../../schema/db.ts'
 import { PROVINCE_DATES, type CalendarDates } from '../../../config/calendar.ts'
@@ -32,6 +32,7 @@ import { listItemsJson } from './list-items.ts'
 import type { ReadPool } from './read-pool.ts'
 import { cascadedBy, ownedBy, resource, PROBLEMS, type ResourceSpec } from './resources.ts'
 import { createStore, fromSql, type Rec, type SqlRow } from './store.ts'
+import { newRecordId } from '../../../schema/record-ids.ts'
 
 /** Who is writing or reading, as the service needs it: an id to stamp and a scope to respect. */
 export interface RecordsActor {
@@ -132,7 +133,7 @@ const notFound = () => authError('NOT_FOUND', '未找到该记录')
 export function createRecordsService(deps: RecordsServiceDeps) {
   const { storage, identity, codes } = deps
   const now = deps.now ?? (() => new Date())
-  const newId = deps.newId ?? randomUUID
+  const newId = deps.newId ?? newRecordId
   const dates = deps.dates ?? PROVINCE_DATES
   const store = createStore(storage)
   const duplicates = createDuplicates({ store, identity, now })
