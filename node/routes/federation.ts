@@ -1,6 +1,6 @@
+import { brotliDecompressSync } from 'node:zlib'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { XuejiError } from '../../config/errors.ts'
-import { brotliDecompressSync } from 'node:zlib'
 import { CHANGESET_MEDIA_TYPE, type SignedChangeSet } from '../../sync/changeset.ts'
 import { syncError } from '../../sync/errors.ts'
 import { ENROLL_PATH, FEDERATION_PREFIX, HTTP_ROUTES, type FederationRequest } from '../../sync/messages.ts'
