@@ -17,10 +17,19 @@ export function newRecordId(now = Date.now()): string {
     randomFillSync(pool)
     at = 0
   }
-  const time = now.toString(16).padStart(12, '0')
-  const r = pool.toString('hex', at, at + 10)
+  const id = uuid7(now, pool.readUInt16BE(at) & 0xfff, pool.readUInt32BE(at + 2) & 0x3fffffff, pool.readUInt32BE(at + 6))
   at += 10
-  // rand_a: 12 bits after the version nibble; rand_b: 62 bits after the variant bits 10.
-  const variant = ((parseInt(r[3], 16) & 0x3) | 0x8).toString(16)
-  return `${time.slice(0, 8)}-${time.slice(8)}-7${r.slice(0, 3)}-${variant}${r.slice(4, 7)}-${r.slice(7, 19)}`
+  return id
+}
+
+/**
+ * A version-7 UUID's text from its fields: `ms` (48 bits), `randA` (12 bits), and rand_b as
+ * `randB` (its top 30 bits) and `randC` (its low 32). The seed fills them from its seeded
+ * generator (scripts/seed/random.ts), `newRecordId` from the system's.
+ */
+export function uuid7(ms: number, randA: number, randB: number, randC: number): string {
+  const hex = (n: number, width: number) => n.toString(16).padStart(width, '0')
+  const time = hex(ms, 12)
+  const variantAndB = hex(0x80000000 + randB, 8) // the variant bits 10, then randB
+  return `${time.slice(0, 8)}-${time.slice(8)}-7${hex(randA, 3)}-${variantAndB.slice(0, 4)}-${variantAndB.slice(4)}${hex(randC, 8)}`
 }

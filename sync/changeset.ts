@@ -116,6 +116,8 @@ export interface SignedChangeSet {
  * receiver, and a tenth of the bytes on the wire (node/routes/federation.ts).
  */
 export const CHANGESET_MEDIA_TYPE = 'application/vnd.xueji.changeset'
+/** The request headers of a change set sent as `CHANGESET_MEDIA_TYPE`: its JWS and its hash. */
+export const CHANGESET_HEADERS = { jws: 'x-xueji-jws', hash: 'x-xueji-hash' } as const
 
 /**
  * A stored change set as sent: `packed` its stored bytes, and `body` its text, unpacked only

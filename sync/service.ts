@@ -241,7 +241,7 @@ export function createSyncService(opts: SyncServiceOptions) {
     }
     // While rows wait, the next ones reuse the freed pages: handing them back only for the file to
     // grow again cost a bulk load about a second of this thread per 100,000 rows (bench:sync (e)).
-    if (!db.prepare('select 1 from outbox limit 1').get()) releaseFreePages(storage)
+    if (pruned > 0 && !db.prepare('select 1 from outbox limit 1').get()) releaseFreePages(storage)
     return pruned
   }
 

@@ -4,7 +4,7 @@
  */
 import { Agent, request as undiciRequest } from 'undici'
 import { XuejiError } from '../config/errors.ts'
-import { CHANGESET_MEDIA_TYPE, packBody, type SignedChangeSet } from './changeset.ts'
+import { CHANGESET_HEADERS, CHANGESET_MEDIA_TYPE, packBody, type SignedChangeSet } from './changeset.ts'
 import { syncError } from './errors.ts'
 import { ENROLL_PATH, FEDERATION_PREFIX, HTTP_ROUTES, type EnrollRequest, type EnrollResponse, type FederationRequest, type ResponseOf } from './messages.ts'
 import { NODE_AUTH_SCHEME, type ParentTransport } from './transport.ts'
@@ -57,7 +57,7 @@ export function createHttpTransport(opts: HttpTransportOptions): ParentTransport
   let changeSetsAsJson = false
   /** A change set as its stored bytes; false when the parent does not take them. */
   async function pushBytes(cs: SignedChangeSet, path: string): Promise<unknown> {
-    const headers = { 'content-type': CHANGESET_MEDIA_TYPE, 'content-encoding': 'br', 'x-xueji-jws': cs.jws, 'x-xueji-hash': cs.hash }
+    const headers = { 'content-type': CHANGESET_MEDIA_TYPE, 'content-encoding': 'br', [CHANGESET_HEADERS.jws]: cs.jws, [CHANGESET_HEADERS.hash]: cs.hash }
     try {
       return await send('POST', path, cs.packed ?? packBody(cs.body), `${NODE_AUTH_SCHEME} ${await opts.token()}`, headers)
     } catch (err) {

@@ -1,7 +1,7 @@
 import { brotliDecompressSync } from 'node:zlib'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { XuejiError } from '../../config/errors.ts'
-import { CHANGESET_MEDIA_TYPE, type SignedChangeSet } from '../../sync/changeset.ts'
+import { CHANGESET_HEADERS, CHANGESET_MEDIA_TYPE, type SignedChangeSet } from '../../sync/changeset.ts'
 import { syncError } from '../../sync/errors.ts'
 import { ENROLL_PATH, FEDERATION_PREFIX, HTTP_ROUTES, type FederationRequest } from '../../sync/messages.ts'
 import type { SelfNode } from '../../sync/registry.ts'
@@ -162,8 +162,8 @@ function changeSetFromBytes(bytes: Buffer, headers: FastifyRequest['headers'], l
     }
   } else if (encoding === 'identity') text = bytes.toString('utf8')
   else throw bad(`content-encoding ${encoding}`)
-  const jws = header('x-xueji-jws')
-  const hash = header('x-xueji-hash')
+  const jws = header(CHANGESET_HEADERS.jws)
+  const hash = header(CHANGESET_HEADERS.hash)
   return { body: text, ...(jws !== undefined ? { jws } : {}), ...(hash !== undefined ? { hash } : {}) } as SignedChangeSet
 }
 

@@ -1,3 +1,5 @@
+import { uuid7 } from '../../schema/record-ids.ts'
+
 /**
  * A seeded pseudo-random source. The generator must give the same data for the same seed on every
  * machine, so it never touches Math.random or crypto: sfc32 (small, fast, passes PractRand) seeded
@@ -67,13 +69,8 @@ export class Rng {
    * instead of touching a random page each (measured ~15 % faster seeding than v4 ids).
    */
   uuid7(ms: number, counter: number): string {
-    const hex = (n: number, w: number) => Math.floor(n).toString(16).padStart(w, '0')
-    const hi = Math.floor(counter / 2 ** 30) // 12 bits of rand_a
-    const lo = counter % 2 ** 30 // top 30 bits of rand_b
-    const time = hex(ms, 12)
-    const r = this.u32()
-    const varAndLo = hex(2 * 2 ** 30 + lo, 8) // variant 10, then the counter
-    return `${time.slice(0, 8)}-${time.slice(8)}-7${hex(hi & 0xfff, 3)}-${varAndLo.slice(0, 4)}-${varAndLo.slice(4)}${hex(r, 8)}`
+    // rand_a: the counter's bits above 30; rand_b: its low 30 bits, then 32 random ones.
+    return uuid7(ms, Math.floor(counter / 2 ** 30) & 0xfff, counter % 2 ** 30, this.u32())
   }
 }
 

@@ -1,9 +1,9 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { brotliCompressSync } from 'node:zlib'
 import { request } from 'undici'
-import { CHANGESET_MEDIA_TYPE, unpackBody } from '../../sync/changeset.ts'
+import { CHANGESET_HEADERS, CHANGESET_MEDIA_TYPE, unpackBody } from '../../sync/changeset.ts'
 import { NODE_AUTH_SCHEME } from '../../sync/transport.ts'
 import { schoolRow, writeRows } from '../../scripts/lib/sync-fixtures.ts'
 import { freePort } from '../../scripts/lib/processes.ts'
@@ -15,48 +15,43 @@ import { buildTestApp } from '../helper.ts'
 import { makeNode, type TestSyncNode } from './lib/nodes.ts'
 import { transportSuite } from './transport-suite.ts'
 
-t.test('HTTP transport (undici ↔ Fastify federation routes) passes the transport acceptance suite', t =>
-  transportSuite(t, async t => {
-    const province = await makeNode(t, { tier: 'province', code: '330000' })
-    const app = await buildTestApp(t, { tier: 'city', code: '330100' })
-    const url = await app.listen({ host: '127.0.0.1', port: 0 })
-    const { token } = province.sync.joinToken({ code: '330100', tier: 'city' })
-    // The city app enrols under the in-process province through the in-memory transport.
-    const cityAsParent: TestSyncNode = { code: '330100', tier: 'city', storage: app.storage, sync: app.sync, dataDir: app.dataDir, link: { up: true } }
-    const s = await loadSigner(app.storage)
-    const jwk = JSON.parse(app.storage.sqlite.prepare('select public_jwk from node_keys where kid = ?').pluck().get(s.kid) as string)
-    await enrolWithParent(
-      { storage: app.storage, self: { code: '330100', tier: 'city', name: '杭州市教育局' }, registry: app.sync.registry, signer: s, publicJwk: jwk, transport: createMemoryTransport(() => province.sync.receiver, async () => ''), rootKid: null },
-      token,
-    )
-    const child = await makeNode(t, {
-      tier: 'county',
-      code: '330106',
-      parent: cityAsParent,
-      transport: tok => createHttpTransport({ parentUrl: url, token: tok, timeoutMs: 5000 }),
-    })
-    const dead = await freePort()
-    return { parent: cityAsParent, child, unreachable: () => createHttpTransport({ parentUrl: `http://127.0.0.1:${dead}`, token: async () => 'x', timeoutMs: 2000 }) }
-  }),
-)
-
-t.test('R-D.2 a change set crosses HTTP as its stored Brotli bytes, its JWS and hash in headers; bad bytes are refused SYNC_MALFORMED and change nothing', async t => {
+/**
+ * A city app listening on HTTP, enrolled under an in-process province, and a county enrolled
+ * under it whose sync service pushes over HTTP; `nodeToken` makes the county's node tokens.
+ */
+async function cityOverHttp(t: Test) {
   const province = await makeNode(t, { tier: 'province', code: '330000' })
   const app = await buildTestApp(t, { tier: 'city', code: '330100' })
   const url = await app.listen({ host: '127.0.0.1', port: 0 })
-  const { token: join } = province.sync.joinToken({ code: '330100', tier: 'city' })
+  const { token } = province.sync.joinToken({ code: '330100', tier: 'city' })
+  // The city app enrols under the in-process province through the in-memory transport.
+  const cityAsParent: TestSyncNode = { code: '330100', tier: 'city', storage: app.storage, sync: app.sync, dataDir: app.dataDir, link: { up: true } }
   const s = await loadSigner(app.storage)
   const jwk = JSON.parse(app.storage.sqlite.prepare('select public_jwk from node_keys where kid = ?').pluck().get(s.kid) as string)
   await enrolWithParent(
     { storage: app.storage, self: { code: '330100', tier: 'city', name: '杭州市教育局' }, registry: app.sync.registry, signer: s, publicJwk: jwk, transport: createMemoryTransport(() => province.sync.receiver, async () => ''), rootKid: null },
-    join,
+    token,
   )
-  const cityAsParent: TestSyncNode = { code: '330100', tier: 'city', storage: app.storage, sync: app.sync, dataDir: app.dataDir, link: { up: true } }
   let nodeToken: () => Promise<string> = async () => ''
   const child = await makeNode(t, {
-    tier: 'county', code: '330106', parent: cityAsParent,
+    tier: 'county',
+    code: '330106',
+    parent: cityAsParent,
     transport: tok => ((nodeToken = tok), createHttpTransport({ parentUrl: url, token: tok, timeoutMs: 5000 })),
   })
+  return { app, url, parent: cityAsParent, child, nodeToken: () => nodeToken() }
+}
+
+t.test('HTTP transport (undici ↔ Fastify federation routes) passes the transport acceptance suite', t =>
+  transportSuite(t, async t => {
+    const { parent, child } = await cityOverHttp(t)
+    const dead = await freePort()
+    return { parent, child, unreachable: () => createHttpTransport({ parentUrl: `http://127.0.0.1:${dead}`, token: async () => 'x', timeoutMs: 2000 }) }
+  }),
+)
+
+t.test('R-D.2 a change set crosses HTTP as its stored Brotli bytes, its JWS and hash in headers; bad bytes are refused SYNC_MALFORMED and change nothing', async t => {
+  const { app, url, child, nodeToken } = await cityOverHttp(t)
   writeRows(child.storage, 'schools', [schoolRow('330106', '330106', 1)])
   const [seq] = await child.sync.pack()
   const stored = child.storage.sqlite.prepare('select body, jws, hash from sync_change_sets where origin = ? and seq = ?').get('330106', seq) as { body: Buffer; jws: string; hash: string }
@@ -64,7 +59,7 @@ t.test('R-D.2 a change set crosses HTTP as its stored Brotli bytes, its JWS and 
     const res = await request(`${url}/federation/v1/changesets`, { method: 'POST', body, headers: { authorization: `${NODE_AUTH_SCHEME} ${await nodeToken()}`, ...headers } })
     return { status: res.statusCode, json: (await res.body.json()) as Record<string, unknown> }
   }
-  const bytes = (extra: Record<string, string> = {}) => ({ 'content-type': CHANGESET_MEDIA_TYPE, 'content-encoding': 'br', 'x-xueji-jws': stored.jws, 'x-xueji-hash': stored.hash, ...extra })
+  const bytes = (extra: Record<string, string> = {}) => ({ 'content-type': CHANGESET_MEDIA_TYPE, 'content-encoding': 'br', [CHANGESET_HEADERS.jws]: stored.jws, [CHANGESET_HEADERS.hash]: stored.hash, ...extra })
   const held = () => app.storage.sqlite.prepare("select count(*) from sync_change_sets where origin = '330106'").pluck().get()
 
   const tooLarge = brotliCompressSync(Buffer.alloc(app.config.server.federationBodyLimitBytes + 1, 0x20))
@@ -72,7 +67,7 @@ t.test('R-D.2 a change set crosses HTTP as its stored Brotli bytes, its JWS and 
   t.match(await post(tooLarge, bytes()), { status: 400, json: { code: 'SYNC_MALFORMED' } }, 'bytes that decompress beyond the body limit')
   t.match(await post(stored.body, bytes({ 'content-encoding': 'gzip' })), { status: 400, json: { code: 'SYNC_MALFORMED' } }, 'an encoding other than br')
   t.match(await post(Buffer.from('not brotli'), bytes()), { status: 400, json: { code: 'SYNC_MALFORMED' } }, 'bytes that are not Brotli')
-  t.match(await post(stored.body, bytes({ 'x-xueji-hash': 'a'.repeat(64) })), { status: 400, json: { code: 'SYNC_HASH_MISMATCH' } }, 'a hash header that is not the body’s')
+  t.match(await post(stored.body, bytes({ [CHANGESET_HEADERS.hash]: 'a'.repeat(64) })), { status: 400, json: { code: 'SYNC_HASH_MISMATCH' } }, 'a hash header that is not the body’s')
   t.equal(held(), 0, 'nothing stored')
 
   t.match(await post(stored.body, bytes()), { status: 200, json: { status: 'applied' } }, 'the stored bytes as they are')
