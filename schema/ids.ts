@@ -92,12 +92,16 @@ function birthDateOf(yyyymmdd: string, now = new Date()): string | undefined {
   const y = Number(yyyymmdd.slice(0, 4))
   const m = Number(yyyymmdd.slice(4, 6))
   const d = Number(yyyymmdd.slice(6, 8))
-  if (y < 1900) return undefined
-  const date = new Date(Date.UTC(y, m - 1, d))
-  // Date.UTC rolls 2023-02-29 over to 03-01: a real date survives the round trip unchanged.
-  if (date.getUTCFullYear() !== y || date.getUTCMonth() !== m - 1 || date.getUTCDate() !== d) return undefined
+  if (y < 1900 || !isCalendarDate(y, m, d)) return undefined
   const iso = `${yyyymmdd.slice(0, 4)}-${yyyymmdd.slice(4, 6)}-${yyyymmdd.slice(6, 8)}`
   return iso <= chinaToday(now) ? iso : undefined
+}
+
+/** Whether year `y`, month `m` (1–12) and day `d` name a day of the Gregorian calendar. */
+export function isCalendarDate(y: number, m: number, d: number): boolean {
+  if (!Number.isInteger(y) || !Number.isInteger(m) || !Number.isInteger(d) || m < 1 || m > 12 || d < 1) return false
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0)
+  return d <= (m === 2 ? (leap ? 29 : 28) : m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31)
 }
 
 /** The instant `chinaToday` was last asked about and its answer: one record's checks ask several times. */

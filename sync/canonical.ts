@@ -170,14 +170,34 @@ export function parseCanonicalJson(text: string): unknown {
 function sortedWithin(value: unknown, depth: number): boolean {
   if (value === null || typeof value !== 'object') return true
   if (depth >= MAX_JSON_DEPTH) return false
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) if (!sortedWithin(value[i], depth + 1)) return false
-    return true
+  const values = Array.isArray(value) ? value : Object.values(value)
+  if (values !== value && !sortedKeys(Object.keys(value))) return false
+  for (let i = 0; i < values.length; i++) {
+    const v: unknown = values[i]
+    if (v !== null && typeof v === 'object' && !sortedWithin(v, depth + 1)) return false
   }
-  const keys = Object.keys(value)
-  for (let i = 0; i < keys.length; i++) {
-    if (i > 0 && !(keys[i - 1] < keys[i])) return false
-    if (!sortedWithin((value as Record<string, unknown>)[keys[i]], depth + 1)) return false
+  return true
+}
+
+/**
+ * Key lists found sorted, most recent last: the rows of one table list the same keys, so most
+ * objects are matched against one list (the same strings, compared by reference first) instead of
+ * comparing neighbours. Bounded like `keyOrders`.
+ */
+const sortedKeyLists: string[][] = []
+
+function sortedKeys(keys: string[]): boolean {
+  for (let s = sortedKeyLists.length - 1; s >= 0; s--) {
+    const known = sortedKeyLists[s]
+    if (known.length !== keys.length) continue
+    let i = 0
+    while (i < keys.length && known[i] === keys[i]) i++
+    if (i === keys.length) return true
+  }
+  for (let i = 1; i < keys.length; i++) if (!(keys[i - 1] < keys[i])) return false
+  if (keys.length > 1) {
+    if (sortedKeyLists.length >= 16) sortedKeyLists.shift()
+    sortedKeyLists.push(keys)
   }
   return true
 }

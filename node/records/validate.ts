@@ -4,7 +4,7 @@
  * database import: checks that need the database (duplicates, references) live in the service.
  */
 import type { CodeRegistry } from '../../schema/codes/index.ts'
-import { chinaToday, checkIdNumber, checkStudentNumber, crossCheckIdNumber, type IdMismatch, type IdRule } from '../../schema/ids.ts'
+import { chinaToday, checkIdNumber, isCalendarDate, checkStudentNumber, crossCheckIdNumber, type IdMismatch, type IdRule } from '../../schema/ids.ts'
 import { inSubtree } from '../auth/access.ts'
 import { issuesError, type Issue, type RecordErrorCode } from './errors.ts'
 import { DERIVED_FIELDS, fieldsOf, type Field } from './fields.ts'
@@ -87,10 +87,13 @@ export function checkDerived(table: string, input: RecordInput): Issue[] {
 /** Every problem of a normalised record; an empty list means it is valid. */
 export function validateRecord(table: string, record: RecordInput, ctx: ValidationContext): Issue[] {
   const issues: Issue[] = []
-  for (const field of fieldsOf(table)) issues.push(...checkField(field, record, ctx))
+  for (const field of fieldsOf(table)) {
+    const found = checkField(field, record, ctx)
+    if (found) issues.push(found)
+  }
   // Cross-field rules only on fields that passed their own check, so one typo gives one message.
-  const bad = new Set(issues.map(i => i.field))
-  const ok = (key: string) => !bad.has(key) && !isMissing(record[key])
+  const bad = issues.length > 0 ? new Set(issues.map(i => i.field)) : undefined
+  const ok = (key: string) => !bad?.has(key) && !isMissing(record[key])
   issues.push(...crossChecks(table, record, ctx, ok))
   return issues
 }
@@ -112,60 +115,62 @@ function issue(code: RecordErrorCode, field: string, rule: string, message: stri
   return { code, field, rule, message }
 }
 
-function checkField(field: Field, record: RecordInput, ctx: ValidationContext): Issue[] {
+/** The issue of one field on its own, if any. */
+function checkField(field: Field, record: RecordInput, ctx: ValidationContext): Issue | undefined {
   const v = record[field.key]
   const { key, label } = field
-  if (isMissing(v)) return field.required ? [issue('RECORD_FIELD_REQUIRED', key, 'required', `${label}为必填项`)] : []
-  const format = (rule: string, message: string) => [issue('RECORD_FIELD_FORMAT', key, rule, message)]
+  if (isMissing(v)) return field.required ? issue('RECORD_FIELD_REQUIRED', key, 'required', `${label}为必填项`) : undefined
   switch (field.kind) {
     case 'int':
     case 'number': {
-      if (typeof v !== 'number' || !Number.isFinite(v)) return format('number', `${label}应为数字`)
-      if (field.kind === 'int' && !Number.isInteger(v)) return format('integer', `${label}应为整数`)
-      if (field.min !== undefined && v < field.min) return format('range', `${label}不能小于 ${field.min}`)
-      if (field.maxValue !== undefined && v > field.maxValue) return format('range', `${label}不能大于 ${field.maxValue}`)
-      return []
+      if (typeof v !== 'number' || !Number.isFinite(v)) return issue('RECORD_FIELD_FORMAT', key, 'number', `${label}应为数字`)
+      if (field.kind === 'int' && !Number.isInteger(v)) return issue('RECORD_FIELD_FORMAT', key, 'integer', `${label}应为整数`)
+      if (field.min !== undefined && v < field.min) return issue('RECORD_FIELD_FORMAT', key, 'range', `${label}不能小于 ${field.min}`)
+      if (field.maxValue !== undefined && v > field.maxValue) return issue('RECORD_FIELD_FORMAT', key, 'range', `${label}不能大于 ${field.maxValue}`)
+      return undefined
     }
     case 'bool':
-      return typeof v === 'boolean' ? [] : format('boolean', `${label}应为是或否`)
+      return typeof v === 'boolean' ? undefined : issue('RECORD_FIELD_FORMAT', key, 'boolean', `${label}应为是或否`)
   }
-  if (typeof v !== 'string') return format('text', `${label}应为文本`)
-  if ([...v].length > (field.max ?? (field.kind === 'photo' ? Infinity : 200))) return format('max_length', `${label}不能超过 ${field.max ?? 200} 个字`)
+  if (typeof v !== 'string') return issue('RECORD_FIELD_FORMAT', key, 'text', `${label}应为文本`)
+  const max = field.max ?? (field.kind === 'photo' ? Infinity : 200)
+  // A string has no more characters than UTF-16 units: only a long one needs counting.
+  if (v.length > max && characterCount(v) > max) return issue('RECORD_FIELD_FORMAT', key, 'max_length', `${label}不能超过 ${field.max ?? 200} 个字`)
   switch (field.kind) {
     case 'name': {
       const bad = nameCharacterProblem(v)
-      return bad ? [issue('RECORD_NAME_CHARACTER', key, 'name_characters', `${label}的第 ${bad.position} 个字符（${bad.codePoint}）是控制符、换行、制表符或不可见的格式字符，请删除后重新输入`)] : []
+      return bad ? issue('RECORD_NAME_CHARACTER', key, 'name_characters', `${label}的第 ${bad.position} 个字符（${bad.codePoint}）是控制符、换行、制表符或不可见的格式字符，请删除后重新输入`) : undefined
     }
     case 'ym':
-      return YM_RE.test(v) ? [] : format('year_month', `${label}应为年月，格式 YYYY-MM`)
+      return YM_RE.test(v) ? undefined : issue('RECORD_FIELD_FORMAT', key, 'year_month', `${label}应为年月，格式 YYYY-MM`)
     case 'date':
-      return isRealDate(v) ? [] : format('date', `${label}应为有效日期，格式 YYYY-MM-DD`)
+      return isRealDate(v) ? undefined : issue('RECORD_FIELD_FORMAT', key, 'date', `${label}应为有效日期，格式 YYYY-MM-DD`)
     case 'term':
-      return TERM_RE.test(v) ? [] : format('term', `${label}应为“学年-学期”，如 2026-1（第一学期）或 2026-2`)
+      return TERM_RE.test(v) ? undefined : issue('RECORD_FIELD_FORMAT', key, 'term', `${label}应为“学年-学期”，如 2026-1（第一学期）或 2026-2`)
     case 'postcode':
-      return /^\d{6}$/.test(v) ? [] : format('postcode', `${label}应为6位数字`)
+      return /^\d{6}$/.test(v) ? undefined : issue('RECORD_FIELD_FORMAT', key, 'postcode', `${label}应为6位数字`)
     case 'phone':
-      return /^[0-9+\-() ]{5,30}$/.test(v) ? [] : format('phone', `${label}只能包含数字、空格和 + - ( )`)
+      return /^[0-9+\-() ]{5,30}$/.test(v) ? undefined : issue('RECORD_FIELD_FORMAT', key, 'phone', `${label}只能包含数字、空格和 + - ( )`)
     case 'email':
-      return /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v) ? [] : format('email', `${label}格式不正确`)
+      return /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v) ? undefined : issue('RECORD_FIELD_FORMAT', key, 'email', `${label}格式不正确`)
     case 'url':
-      return /^(https?:\/\/)?[^\s/]+\.[^\s]+$/i.test(v) ? [] : format('url', `${label}应为网址，如 http://www.example.edu.cn`)
+      return /^(https?:\/\/)?[^\s/]+\.[^\s]+$/i.test(v) ? undefined : issue('RECORD_FIELD_FORMAT', key, 'url', `${label}应为网址，如 http://www.example.edu.cn`)
     case 'division':
-      return ctx.codes.has('division', v) ? [] : [issue('RECORD_CODE_UNKNOWN', key, 'code_table', `${label}“${v}”不在行政区划代码表（GB/T 2260）中`)]
+      return ctx.codes.has('division', v) ? undefined : issue('RECORD_CODE_UNKNOWN', key, 'code_table', `${label}“${v}”不在行政区划代码表（GB/T 2260）中`)
     case 'place':
-      if (!/^[1-9]\d{5}$/.test(v)) return format('division_code', `${label}应为6位行政区划代码`)
+      if (!/^[1-9]\d{5}$/.test(v)) return issue('RECORD_FIELD_FORMAT', key, 'division_code', `${label}应为6位行政区划代码`)
       // The shipped division table covers Zhejiang only; a place elsewhere is checked for form alone.
-      return !v.startsWith('33') || ctx.codes.has('division', v) ? [] : [issue('RECORD_CODE_UNKNOWN', key, 'code_table', `${label}“${v}”不在行政区划代码表（GB/T 2260）中`)]
+      return !v.startsWith('33') || ctx.codes.has('division', v) ? undefined : issue('RECORD_CODE_UNKNOWN', key, 'code_table', `${label}“${v}”不在行政区划代码表（GB/T 2260）中`)
     case 'student_no': {
       const check = checkStudentNumber(v, { now: ctx.now })
-      return check.ok ? [] : [issue('RECORD_STUDENT_NO_INVALID', key, check.rule, `${label}无效：${STUDENT_NO_MESSAGES[check.rule]}`)]
+      return check.ok ? undefined : issue('RECORD_STUDENT_NO_INVALID', key, check.rule, `${label}无效：${STUDENT_NO_MESSAGES[check.rule]}`)
     }
     case 'photo':
-      return isSmallJpeg(v) ? [] : [issue('RECORD_PHOTO_INVALID', key, 'jpeg_60kb', '照片应为 JPEG 格式（Base64），不超过 60 KB')]
+      return isSmallJpeg(v) ? undefined : issue('RECORD_PHOTO_INVALID', key, 'jpeg_60kb', '照片应为 JPEG 格式（Base64），不超过 60 KB')
     case 'code':
       return checkCode(field, v, record, ctx)
     default:
-      return []
+      return undefined
   }
 }
 
@@ -177,6 +182,8 @@ const NAME_REFUSED = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u
 
 /** The first character a person's or place's name may not hold: 1-based position and U+XXXX. */
 export function nameCharacterProblem(v: string): { position: number; codePoint: string } | null {
+  // The same test over the whole text (by code point, as the u flag reads it) first: most names pass.
+  if (!NAME_REFUSED.test(v)) return null
   const chars = [...v]
   const i = chars.findIndex(c => NAME_REFUSED.test(c))
   if (i < 0) return null
@@ -190,21 +197,21 @@ const STUDENT_NO_MESSAGES: Record<string, string> = {
   XJH_BIRTHDATE: '其中的出生日期无效',
 }
 
-function checkCode(field: Field, v: string, record: RecordInput, ctx: ValidationContext): Issue[] {
+function checkCode(field: Field, v: string, record: RecordInput, ctx: ValidationContext): Issue | undefined {
   const { key, label } = field
   let table = field.table!
   let edition: string | undefined
   if (field.editionKey) {
     const named = record[field.editionKey]
-    if (typeof named !== 'string') return [issue('RECORD_CODE_UNKNOWN', field.editionKey, 'edition', `${label}的代码表版本无效`)]
+    if (typeof named !== 'string') return issue('RECORD_CODE_UNKNOWN', field.editionKey, 'edition', `${label}的代码表版本无效`)
     if (field.tables) [table, edition] = named.split('/')
     else edition = named
     const known = (!field.tables || field.tables.includes(table)) && safeEditions(ctx.codes, table).includes(edition ?? '')
-    if (!known) return [issue('RECORD_CODE_UNKNOWN', field.editionKey, 'edition', `${label}的代码表版本“${named}”不存在`)]
+    if (!known) return issue('RECORD_CODE_UNKNOWN', field.editionKey, 'edition', `${label}的代码表版本“${named}”不存在`)
   }
-  if (ctx.codes.has(table, v, edition)) return []
+  if (ctx.codes.has(table, v, edition)) return undefined
   const detail = edition ? `${table}（${edition}）` : table
-  return [issue('RECORD_CODE_UNKNOWN', key, 'code_table', `${label}代码“${v}”不在代码表 ${detail} 中`)]
+  return issue('RECORD_CODE_UNKNOWN', key, 'code_table', `${label}代码“${v}”不在代码表 ${detail} 中`)
 }
 
 function safeEditions(codes: CodeRegistry, table: string): string[] {
@@ -353,9 +360,22 @@ function previousDay(date: string): string {
 }
 
 function isRealDate(v: string): boolean {
-  if (!DATE_RE.test(v)) return false
-  const d = new Date(`${v}T00:00:00Z`)
-  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === v
+  return DATE_RE.test(v) && isCalendarDate(Number(v.slice(0, 4)), Number(v.slice(5, 7)), Number(v.slice(8, 10)))
+}
+
+/** The number of characters (code points) of `v`, as `[...v].length` counts them, without the array. */
+function characterCount(v: string): number {
+  let n = 0
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i)
+    // A high surrogate followed by a low one is one character.
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < v.length) {
+      const d = v.charCodeAt(i + 1)
+      if (d >= 0xdc00 && d <= 0xdfff) i++
+    }
+    n++
+  }
+  return n
 }
 
 function isSmallJpeg(v: string): boolean {

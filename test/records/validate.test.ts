@@ -37,6 +37,17 @@ t.test('R-10.1 ID number checksum and its agreement with birth date and gender',
   t.equal(normaliseRecord('students', { ...student, idNumber: id.toLowerCase() }, codes).idNumber, id.toUpperCase(), 'x is stored as X')
 })
 
+t.test('R-8.1 a length limit counts characters, not UTF-16 units; a date must be a day of the calendar', async t => {
+  const base = { ...fx.student(), schoolId: 'x' }
+  // 𠀀 (U+20000, CJK Extension B) is one character in two UTF-16 units: 50 of them fill the 50 of 姓名.
+  t.strictSame(rules('students', { ...base, name: '𠀀'.repeat(50) }), [], '50 characters of a supplementary plane (100 units)')
+  t.strictSame(rules('students', { ...base, name: '𠀀'.repeat(51) }), ['RECORD_FIELD_FORMAT:name:max_length'], '51 are refused')
+  t.strictSame(rules('students', { ...base, name: '张'.repeat(51) }), ['RECORD_FIELD_FORMAT:name:max_length'])
+  const refusal = (date: string) => rules('student_registrations', { actualDate: date }).filter(r => r.includes(':actualDate:'))
+  for (const date of ['2024-02-29', '2000-02-29', '2023-12-31', '2023-04-30']) t.strictSame(refusal(date), [], `${date} is a day`)
+  for (const date of ['2023-02-29', '1900-02-29', '2023-04-31', '2023-13-01', '2023-00-10', '2023-01-00', '2023-1-10']) t.strictSame(refusal(date), ['RECORD_FIELD_FORMAT:actualDate:date'], `${date} is not`)
+})
+
 t.test('R-10.1 the three 学籍号 forms', async t => {
   const base = { ...fx.student(), schoolId: 'x' }
   t.strictSame(rules('students', base), [], 'G + the ID number')

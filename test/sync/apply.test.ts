@@ -1,7 +1,12 @@
 import t from 'tap'
+import { join } from 'node:path'
 import { randomUUID } from 'node:crypto'
 import { signChangeSet, type ChangeRow, type ChangeSetBody } from '../../sync/changeset.ts'
 import { loadSigner } from '../../sync/signers.ts'
+import { createApplier } from '../../sync/apply.ts'
+import { createReplicaRules } from '../../node/services/records/replica-rules.ts'
+import { codes } from '../../schema/codes/index.ts'
+import { openStorage } from '../../schema/db.ts'
 import { makeFederation, settle, type TestSyncNode } from './lib/nodes.ts'
 import { classRow, fullRow, schoolRow, studentRow, writeRows } from '../../scripts/lib/sync-fixtures.ts'
 
@@ -122,4 +127,48 @@ t.test('R-10.1 (across nodes) a replica applies a person registered at another n
   const heard = (n: TestSyncNode) => n.storage.sqlite.prepare('select kind, record_id, school_code, code, other_node, other_school_code from sync_feedback').all()
   t.same(heard(county), [{ kind: 'duplicate', record_id: there.id, school_code: a.school_code, code: 'RECORD_DUPLICATE_ELSEWHERE', other_node: '330108', other_school_code: b.school_code }], '330106 is told where the other record is')
   t.same(heard(county2!), [{ kind: 'duplicate', record_id: again.id, school_code: b.school_code, code: 'RECORD_DUPLICATE_ELSEWHERE', other_node: '330106', other_school_code: a.school_code }], '330108 too')
+})
+
+t.test('R-10.1 (across nodes) one change set holding several duplicates: each found once, by ID number or by 学籍号, in the order of its rows', async t => {
+  const city = openStorage(join(t.testdir(), 'city.db'))
+  t.teardown(() => city.close())
+  const applier = createApplier(city, createReplicaRules({ storage: city, self: { code: '330100', tier: 'city' }, codes }))
+  const apply = (origin: string, rows: ChangeRow[]) => city.write(() => applier.apply(rows, { code: origin, tier: 'county' }))
+  const b = schoolRow('330108', '330108', 1)
+  const x = studentRow('330108', b, 1)
+  const y = studentRow('330108', b, 2)
+  t.strictSame(apply('330108', [upsert('schools', b), upsert('students', x), upsert('students', y)]), { bad: [], upserts: 3, deletes: 0, stale: 0, notices: [] })
+
+  const a = schoolRow('330106', '330106', 1)
+  const alone = studentRow('330106', a, 3)
+  const sameId: Row = { ...studentRow('330106', a, 11), id_number: x.id_number, gender: x.gender }
+  const sameNo: Row = { ...studentRow('330106', a, 12), student_no: y.student_no }
+  const both: Row = { ...studentRow('330106', a, 13), id_number: x.id_number, student_no: x.student_no, gender: x.gender }
+  const applied = apply('330106', [upsert('schools', a), upsert('students', alone), upsert('students', sameId), upsert('students', sameNo), upsert('students', both)])
+  t.same(applied.bad, [], 'all applied: a duplicate refuses nothing')
+  const notice = (row: Row, other: Row, rule: string) => ({ kind: 'duplicate', table: 'students', id: row.id, homeNode: '330106', schoolCode: a.school_code, otherId: other.id, otherHomeNode: '330108', otherSchoolCode: b.school_code, rule })
+  t.strictSame(applied.notices, [notice(sameId, x, 'id_number'), notice(sameNo, y, 'student_no'), notice(both, x, 'id_number')], 'one notice a pair, in the order of the rows; a match on both is one, by ID number')
+  const problems = city.sqlite.prepare("select subject_id, other_id from problem_records where kind = 'duplicate_id_number' and status = 'open' order by rowid").all()
+  t.strictSame(problems, [{ subject_id: sameId.id, other_id: x.id }, { subject_id: sameNo.id, other_id: y.id }, { subject_id: both.id, other_id: x.id }], 'and one problem record each')
+})
+
+t.test('R-D.2 a row with a column its table lacks is refused, also after rows of the same table with as many columns', async t => {
+  const city = openStorage(join(t.testdir(), 'city.db'))
+  t.teardown(() => city.close())
+  const applier = createApplier(city, createReplicaRules({ storage: city, self: { code: '330100', tier: 'city' }, codes }))
+  const a = schoolRow('330106', '330106', 1)
+  const renamed: Row = { ...studentRow('330106', a, 2), nick_name: 'xiaoming' }
+  delete renamed.name_pinyin
+  const rows = [upsert('schools', a), upsert('students', studentRow('330106', a, 1)), upsert('students', renamed)]
+  t.equal(Object.keys(renamed).length, Object.keys(rows[1].row!).length, 'the same number of columns')
+  let bad: unknown[] = []
+  try {
+    city.write(() => {
+      bad = applier.apply(rows, { code: '330106', tier: 'county' }).bad
+      throw new Error('undo')
+    })
+  } catch (err) {
+    if ((err as Error).message !== 'undo') throw err
+  }
+  t.match(bad, [{ index: 2, code: 'SYNC_ROW_INVALID', reason: 'unknown column nick_name' }])
 })

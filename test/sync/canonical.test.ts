@@ -61,6 +61,11 @@ t.test('parseCanonicalJson accepts canonical text only', async (t) => {
   for (const text of ['{"b":1,"a":2}', '{"a": 1}', '{"a":1.0}', '{"a":1,"a":2}', '{"a":"\\u0041"}', 'nope', '']) {
     t.throws(() => parseCanonicalJson(text), { code: 'SYNC_MALFORMED' }, text)
   }
+  // Key lists found sorted are remembered: the same keys in another order, at any depth, are still refused.
+  t.same(parseCanonicalJson('[{"a":1,"b":2,"c":3},{"a":4,"b":5,"c":6}]'), [{ a: 1, b: 2, c: 3 }, { a: 4, b: 5, c: 6 }])
+  for (const text of ['[{"a":1,"b":2,"c":3},{"a":4,"c":6,"b":5}]', '{"x":[{"a":1,"b":2,"c":3}],"y":{"b":1,"a":2,"c":3}}']) {
+    t.throws(() => parseCanonicalJson(text), { code: 'SYNC_MALFORMED', details: { reason: 'not-canonical' } }, text)
+  }
 })
 
 t.test('sha256Hex over strings (UTF-8) and bytes', async (t) => {

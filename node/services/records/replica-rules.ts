@@ -10,7 +10,7 @@
  */
 import type { CodeRegistry } from '../../../schema/codes/index.ts'
 import type { Storage } from '../../../schema/db.ts'
-import type { RowIssue, RowNotice, RowRules } from '../../../sync/apply.ts'
+import type { RowIssue, RowNotice, RowRules, WrittenRow } from '../../../sync/apply.ts'
 import { childTier, inArea } from '../../../sync/area.ts'
 import type { SelfNode } from '../../../sync/registry.ts'
 import { FIELDS } from '../../records/fields.ts'
@@ -30,17 +30,31 @@ const SYSTEM_TEXT_MAX = 1000
  * without it such a row is not judged here (undefined).
  */
 export function createFieldCheck(codes: CodeRegistry) {
-  const fieldKeys = new Map<string, Set<string>>()
+  /** Per table, its columns in the order fromSql reads them, with what the check needs to know of each. */
+  interface Plan {
+    columns: { name: string; key: string; boolean: boolean; system: boolean }[]
+    /** A record with every key, copied for each row: filling a copy is cheaper than growing an empty object key by key. */
+    blank: Record<string, unknown>
+  }
+  const plans = new Map<string, Plan>()
+  const planOf = (table: string) => {
+    let plan = plans.get(table)
+    if (!plan) {
+      const keys = new Set((FIELDS[table] ?? []).map(f => f.key))
+      const columns = resource(table).columns.map(c => ({ name: c.name, key: c.key, boolean: c.type === 'boolean', system: !keys.has(c.key) }))
+      plans.set(table, (plan = { columns, blank: Object.fromEntries(columns.map(c => [c.key, undefined])) }))
+    }
+    return plan
+  }
   return function check(table: string, row: Record<string, unknown>, origin: SelfNode, now: Date, ownerOf?: (table: string, id: string) => SqlRow | undefined): RowIssue[] | undefined {
     const spec = resource(table)
-    let keys = fieldKeys.get(table)
-    if (!keys) fieldKeys.set(table, (keys = new Set((FIELDS[table] ?? []).map(f => f.key))))
     // The record as fromSql reads it, in the same pass: booleans travel as 0/1 (SQL row images) or true/false.
-    const record: Record<string, unknown> = {}
-    for (const c of spec.columns) {
+    const plan = planOf(table)
+    const record = { ...plan.blank }
+    for (const c of plan.columns) {
       const v = row[c.name]
-      if (!keys.has(c.key) && typeof v === 'string' && v.length > SYSTEM_TEXT_MAX) return [{ code: 'RECORD_FIELD_FORMAT', field: c.key, rule: 'max_length' }]
-      record[c.key] = c.type === 'boolean' && v !== null && v !== undefined ? v === 1 || v === true : v
+      if (c.system && typeof v === 'string' && v.length > SYSTEM_TEXT_MAX) return [{ code: 'RECORD_FIELD_FORMAT', field: c.key, rule: 'max_length' }]
+      record[c.key] = c.boolean && v !== null && v !== undefined ? v === 1 || v === true : v
     }
     // Problem records have no typed fields: their columns' enumerations are checked by the applier.
     if (!(table in FIELDS)) return []
@@ -54,6 +68,21 @@ export function createFieldCheck(codes: CodeRegistry) {
     return validateRecord(table, record, { codes, now, nodeCode: origin.code, parent }).map(i => ({ code: i.code, field: i.field, rule: i.rule }))
   }
 }
+
+/**
+ * 查重 across nodes of written persons, by table: the records of other homes with the same resident
+ * ID number, or (students) the same 学籍号. The first parameter is a JSON array of [index, id, ID
+ * number when the document is a resident ID else null, 学籍号 or null, ID number as written], the
+ * second the origin; each hit once, by index.
+ */
+const PERSON_DUPLICATES = Object.fromEntries(
+  (['students', 'children'] as const).map(table => {
+    const hits = (on: string) => `select w.value->>0 as i, p.id, p.home_node, p.${table === 'students' ? 'school_code' : 'kindergarten_code'} as unit, p.id_number = w.value->>4 as same_id
+      from w join ${table} p on ${on} where p.id <> w.value->>1 and p.home_node <> (select code from origin)`
+    const byId = hits("p.id_number = w.value->>2 and p.id_doc_type = '1'")
+    return [table, `with w as (select value from json_each(?)), origin as (select ? as code) ${table === 'students' ? `${byId} union ${hits('p.student_no = w.value->>3')}` : byId}`]
+  }),
+) as Record<'students' | 'children', string>
 
 /**
  * `checkThread`: check large received change-set bodies on a worker thread (check-pool.ts), whose code
@@ -78,26 +107,33 @@ export function createReplicaRules(deps: { storage: Storage; self: SelfNode; cod
     return tier !== undefined && a !== self.code && b !== self.code && inArea({ code: a, tier }, b)
   }
 
-  function applied(table: string, row: Record<string, unknown>, origin: SelfNode): RowNotice[] {
-    if (table !== 'students' && table !== 'children') return []
-    const unit = table === 'students' ? 'school_code' : 'kindergarten_code'
-    const byId = row.id_doc_type === '1' && typeof row.id_number === 'string'
-    const byNo = table === 'students' && typeof row.student_no === 'string'
-    if (!byId && !byNo) return []
-    const others = store.all(
-      `select id, home_node, ${unit} as unit, id_number = ? as same_id from ${table} where id <> ? and home_node <> ? and (${[byId ? "(id_number = ? and id_doc_type = '1')" : '', byNo ? 'student_no = ?' : ''].filter(Boolean).join(' or ')})`,
-      row.id_number ?? null, row.id, origin.code, ...(byId ? [row.id_number] : []), ...(byNo ? [row.student_no] : []),
-    )
-    const notices: RowNotice[] = []
-    for (const other of others) {
-      if (underOneChild(origin.code, String(other.home_node))) continue
-      duplicates.openAcross(table, row as SqlRow, String(other.id))
-      notices.push({
-        kind: 'duplicate', table, id: String(row.id), homeNode: origin.code, schoolCode: String(row[unit]),
-        otherId: String(other.id), otherHomeNode: String(other.home_node), otherSchoolCode: String(other.unit), rule: other.same_id === 1 ? 'id_number' : 'student_no',
-      })
+  /** 查重 of the written students and children: per table, one query for all of them (`PERSON_DUPLICATES`). */
+  function applied(written: readonly WrittenRow[], origin: SelfNode): RowNotice[] {
+    const found: { index: number; table: string; other: SqlRow }[] = []
+    for (const table of ['students', 'children'] as const) {
+      const subjects: [number, unknown, string | null, string | null, unknown][] = []
+      for (let i = 0; i < written.length; i++) {
+        const { table: t, row } = written[i]
+        if (t !== table) continue
+        const idNumber = row.id_doc_type === '1' && typeof row.id_number === 'string' ? row.id_number : null
+        const studentNo = table === 'students' && typeof row.student_no === 'string' ? row.student_no : null
+        if (idNumber !== null || studentNo !== null) subjects.push([i, row.id, idNumber, studentNo, row.id_number ?? null])
+      }
+      if (subjects.length === 0) continue
+      for (const other of store.all(PERSON_DUPLICATES[table], JSON.stringify(subjects), origin.code)) {
+        if (!underOneChild(origin.code, String(other.home_node))) found.push({ index: Number(other.i), table, other })
+      }
     }
-    return notices
+    // In the order of the rows written, as each row's check after its write would have found them.
+    found.sort((a, b) => a.index - b.index)
+    return found.map(({ index, table, other }) => {
+      const row = written[index].row
+      duplicates.openAcross(table, row as SqlRow, String(other.id))
+      return {
+        kind: 'duplicate', table, id: String(row.id), homeNode: origin.code, schoolCode: String(row[table === 'students' ? 'school_code' : 'kindergarten_code']),
+        otherId: String(other.id), otherHomeNode: String(other.home_node), otherSchoolCode: String(other.unit), rule: other.same_id === 1 ? 'id_number' : 'student_no',
+      }
+    })
   }
 
   return {
