@@ -70,10 +70,11 @@ export interface RowRules {
    * Optional: a received change set's body checks on another thread, so that the applying thread
    * only parses and writes: the hash, length and canonical form against its verified manifest and
    * the change-set shape (`openSignedBody`, `assertChangeSetBody`, refusing as they do), then
-   * `precheckRows` with this `validate`, and the body compressed as it is stored (`packBody`).
+   * `precheckRows` with this `validate`, and the body compressed as it is stored (`packBody`)
+   * unless it came so (`packed`: those bytes are stored).
    * The inbox uses it for large bodies.
    */
-  checkBody?(signed: { body: string; hash?: string }, manifest: { hash: string; bytes: number; origin: string; seq: number }, origin: SelfNode): Promise<CheckedBody>
+  checkBody?(signed: { body: string; hash?: string; packed?: Uint8Array }, manifest: { hash: string; bytes: number; origin: string; seq: number }, origin: SelfNode): Promise<CheckedBody>
   /** Ends what `checkBody` started. */
   close?(): Promise<void>
 }

@@ -104,7 +104,8 @@ export interface SignedChangeSet {
   hash: string
   /**
    * The body as stored (`packBody`), when the sender holds it so: what the HTTP transport sends
-   * (`CHANGESET_MEDIA_TYPE`). Not enumerable, so a JSON copy of the change set leaves it out.
+   * (`CHANGESET_MEDIA_TYPE`), and what the receiver stores when the body came so. Not enumerable,
+   * so a JSON copy of the change set leaves it out.
    */
   readonly packed?: Uint8Array
 }

@@ -219,9 +219,9 @@ export function createInbox(deps: InboxDeps) {
     const now = new Date().toISOString()
     let bad: BadRow[] = []
     let notices: RowNotice[] = []
-    const stored = v.stored ?? packBody(signed.body)
+    const stored = v.stored ?? signed.packed ?? packBody(signed.body)
     let group = followers(origin, seq, hash)
-    const packed = group.map(f => f.v.stored ?? packBody(f.signed.body))
+    const packed = group.map(f => f.v.stored ?? f.signed.packed ?? packBody(f.signed.body))
     try {
       t = lap(times, 'check', t)
       for (;;) {

@@ -164,7 +164,10 @@ function changeSetFromBytes(bytes: Buffer, headers: FastifyRequest['headers'], l
   else throw bad(`content-encoding ${encoding}`)
   const jws = header(CHANGESET_HEADERS.jws)
   const hash = header(CHANGESET_HEADERS.hash)
-  return { body: text, ...(jws !== undefined ? { jws } : {}), ...(hash !== undefined ? { hash } : {}) } as SignedChangeSet
+  const cs = { body: text, ...(jws !== undefined ? { jws } : {}), ...(hash !== undefined ? { hash } : {}) } as SignedChangeSet
+  // The bytes as received give back this very text: stored as they came, not compressed again.
+  if (encoding === 'br') Object.defineProperty(cs, 'packed', { value: bytes, enumerable: false })
+  return cs
 }
 
 export default async function federationRoutes(app: Parameters<FastifyPluginAsync>[0]) {

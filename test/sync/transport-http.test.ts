@@ -1,11 +1,12 @@
 import t, { type Test } from 'tap'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { brotliCompressSync } from 'node:zlib'
+import { brotliCompressSync, constants } from 'node:zlib'
 import { request } from 'undici'
 import { CHANGESET_HEADERS, CHANGESET_MEDIA_TYPE, unpackBody } from '../../sync/changeset.ts'
 import { NODE_AUTH_SCHEME } from '../../sync/transport.ts'
-import { schoolRow, writeRows } from '../../scripts/lib/sync-fixtures.ts'
+import { CHECK_THREAD_MIN_CHARS } from '../../sync/inbox.ts'
+import { schoolRow, studentRow, writeRows } from '../../scripts/lib/sync-fixtures.ts'
 import { freePort } from '../../scripts/lib/processes.ts'
 import { enrolWithParent } from '../../sync/enrolment.ts'
 import { loadSigner } from '../../sync/signers.ts'
@@ -52,7 +53,8 @@ t.test('HTTP transport (undici ↔ Fastify federation routes) passes the transpo
 
 t.test('R-D.2 a change set crosses HTTP as its stored Brotli bytes, its JWS and hash in headers; bad bytes are refused SYNC_MALFORMED and change nothing', async t => {
   const { app, url, child, nodeToken } = await cityOverHttp(t)
-  writeRows(child.storage, 'schools', [schoolRow('330106', '330106', 1)])
+  const school = schoolRow('330106', '330106', 1)
+  writeRows(child.storage, 'schools', [school])
   const [seq] = await child.sync.pack()
   const stored = child.storage.sqlite.prepare('select body, jws, hash from sync_change_sets where origin = ? and seq = ?').get('330106', seq) as { body: Buffer; jws: string; hash: string }
   const post = async (body: Uint8Array | string, headers: Record<string, string>) => {
@@ -74,6 +76,19 @@ t.test('R-D.2 a change set crosses HTTP as its stored Brotli bytes, its JWS and 
   const text = unpackBody(stored.body)
   t.match(await post(JSON.stringify({ changeSet: { body: text, jws: stored.jws, hash: stored.hash } }), { 'content-type': 'application/json' }), { status: 200, json: { status: 'duplicate' } }, 'the JSON form of a child not yet upgraded is still taken')
   t.equal(held(), 1)
+
+  // A large one is checked on the checking thread; each is stored as the bytes that came, not compressed again.
+  writeRows(child.storage, 'students', Array.from({ length: 60 }, (_, i) => studentRow('330106', school, i)))
+  const [large] = await child.sync.pack()
+  const big = child.storage.sqlite.prepare('select body, jws, hash from sync_change_sets where origin = ? and seq = ?').get('330106', large) as { body: Buffer; jws: string; hash: string }
+  t.ok(unpackBody(big.body).length >= CHECK_THREAD_MIN_CHARS, 'a body the checking thread takes')
+  // Compressed otherwise than the county stores it, so that a copy compressed again would differ.
+  const sent = brotliCompressSync(unpackBody(big.body), { params: { [constants.BROTLI_PARAM_QUALITY]: 6 } })
+  t.not(sent.toString('base64'), big.body.toString('base64'))
+  t.match(await post(sent, bytes({ [CHANGESET_HEADERS.jws]: big.jws, [CHANGESET_HEADERS.hash]: big.hash })), { status: 200, json: { status: 'applied' } })
+  const kept = app.storage.sqlite.prepare("select body from sync_change_sets where origin = '330106' order by seq").pluck().all() as Buffer[]
+  t.same(kept.map(b => b.toString('base64')), [stored.body, sent].map(b => b.toString('base64')), 'the bytes as sent')
+  t.equal(app.storage.sqlite.prepare("select count(*) from students where home_node = '330106'").pluck().get(), 60)
 })
 
 t.test('R-D.2 a parent that does not take change sets as bytes (415) gets them as JSON, from then on', async t => {

@@ -11,6 +11,8 @@ export interface CheckRequest {
   origin: SelfNode
   /** The validation's "now" (ISO): the applying node's clock at arrival. */
   now: string
+  /** Whether to compress the body as stored: not when it came so (`SignedChangeSet.packed`). */
+  pack: boolean
 }
 
 /** The checker's answer. */
@@ -28,16 +30,16 @@ export interface CheckReply extends Partial<CheckedBody> {
 export function createCheckPool(codesDir: string | null) {
   const pool = createWorkerPool<CheckRequest, CheckReply>(() => workerScript(import.meta.url, 'node/services/records/check-worker.ts'), { codesDir }, 1, 'change-set checker')
   return {
-    async check(signed: { body: string; hash?: string }, manifest: CheckRequest['manifest'], origin: SelfNode, now: Date): Promise<CheckedBody> {
+    async check(signed: { body: string; hash?: string; packed?: Uint8Array }, manifest: CheckRequest['manifest'], origin: SelfNode, now: Date): Promise<CheckedBody> {
       let reply: CheckReply
       try {
-        reply = await pool.send({ body: signed.body, ...(signed.hash !== undefined ? { hash: signed.hash } : {}), manifest, origin, now: now.toISOString() })
+        reply = await pool.send({ body: signed.body, ...(signed.hash !== undefined ? { hash: signed.hash } : {}), manifest, origin, now: now.toISOString(), pack: signed.packed === undefined })
       } catch (err) {
         const e = err as Error & { code?: string; details?: Record<string, unknown> }
         if (e.code !== undefined && e.code in syncErrors) throw syncError(e.code as SyncErrorCode, e.message, e.details ?? {})
         throw err
       }
-      return { prechecked: reply.prechecked!, stored: reply.stored!, ms: reply.ms! }
+      return { prechecked: reply.prechecked!, stored: reply.stored ?? signed.packed!, ms: reply.ms! }
     },
     close: () => pool.close(),
   }

@@ -2,7 +2,7 @@
  * The checking thread of received change sets (check-pool.ts): the body's hash, length and
  * canonical form against its verified manifest, the change-set shape, and the checks of its rows
  * that need no database (sync/apply.ts `precheckRows`, with the records' field validation), and
- * the body compressed as it is stored. It answers what it found, not the rows: the applying
+ * the body compressed as it is stored unless it came compressed. It answers what it found, not the rows: the applying
  * thread parses the same text itself.
  */
 import { parentPort, workerData } from 'node:worker_threads'
@@ -27,8 +27,8 @@ parentPort!.on('message', (m: CheckRequest & { id: number }) => {
     const prechecked = precheckRows(body.rows, m.origin, (table, row, origin) => fields(table, row, origin, now))
     const fieldsMs = performance.now() - t
     t = performance.now()
-    const stored = packBody(m.body)
-    reply = { id: m.id, prechecked, stored, ms: { verify: times.verify, parse: times.parse, fields: fieldsMs, pack: performance.now() - t } }
+    const stored = m.pack ? packBody(m.body) : undefined
+    reply = { id: m.id, prechecked, ...(stored ? { stored } : {}), ms: { verify: times.verify, parse: times.parse, fields: fieldsMs, pack: performance.now() - t } }
   } catch (err) {
     reply = { id: m.id, error: workerError(err) }
   }
