@@ -81,7 +81,6 @@ export const REPLICATED_TABLES: readonly ReplicatedTable[] = [
       ['child_status_changes', r.childStatusChanges],
     ] as const
   ).map(([name, table]) => ({ name, table, key: ['id'], owner: under('children', 'child_id'), order: 5 })),
-  { name: 'problem_records', table: r.problemRecords, key: ['id'], owner: self, order: 6 },
   { name: 'alerts', table: r.alerts, key: ['id'], owner: self, order: 6 },
   {
     // Homed at the node of the record it changes; the person and school it names lie in that node's area.

@@ -1,6 +1,10 @@
 import t from 'tap'
 import { join } from 'node:path'
 import { openStorage } from '../../schema/db.ts'
+import { newRecordId } from '../../schema/record-ids.ts'
+import { REPLICATED_TABLES } from '../../schema/replicated.ts'
+import { computeUnits } from '../../sync/digest.ts'
+import { fullRow, writeRows } from '../../scripts/lib/sync-fixtures.ts'
 
 t.test('migrations create every table on an empty database, with durable pragmas', async t => {
   const file = join(t.testdir(), 'empty.db')
@@ -33,4 +37,15 @@ t.test('write() is an IMMEDIATE transaction that rolls back on error', async t =
     throw new Error('boom')
   }))
   t.equal((s.sqlite.prepare('select count(*) n from t').get() as { n: number }).n, 0)
+})
+
+t.test('R-D.2 the registry of replicated tables names each table once; the anti-entropy digest counts a problem record once', async t => {
+  const names = REPLICATED_TABLES.map(r => r.name)
+  t.strictSame(names.filter((n, i) => names.indexOf(n) !== i), [], 'no table twice')
+  const s = openStorage(join(t.testdir(), 'digest.db'))
+  t.teardown(() => s.close())
+  const now = new Date().toISOString()
+  const problem = fullRow('problem_records', { id: newRecordId(), home_node: '330106', version: 1, epoch: 0, created_at: now, updated_at: now, kind: 'duplicate_id_number', subject_table: 'students', subject_id: newRecordId(), other_id: newRecordId(), school_code: '3301060001', status: 'open' })
+  writeRows(s, 'problem_records', [problem])
+  t.match(computeUnits(s, '330106'), [{ unit: `problem_records:${problem.id}`, count: 1 }])
 })
