@@ -20,7 +20,7 @@ import type Database from 'better-sqlite3'
 import { REPLICATED_TABLES, type ReplicatedTable } from '../schema/replicated.ts'
 import type { Storage } from '../schema/db.ts'
 import { inArea } from './area.ts'
-import { canonicalJson } from './canonical.ts'
+import { canonicalJson, sameKeys } from './canonical.ts'
 import type { ChangeRow } from './changeset.ts'
 import type { SyncErrorCode } from './errors.ts'
 import type { SelfNode } from './registry.ts'
@@ -216,12 +216,6 @@ function unknownColumn(columnSet: ReadonlySet<string>, row: Record<string, unkno
   if (shapes.length >= KNOWN_SHAPES_MAX) shapes.shift()
   shapes.push(keys)
   return undefined
-}
-
-function sameKeys(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
 }
 
 /** The checks of one row image that need no database, in `apply`'s order; undefined: nothing found. */

@@ -187,18 +187,19 @@ function sortedWithin(value: unknown, depth: number): boolean {
 const sortedKeyLists: string[][] = []
 
 function sortedKeys(keys: string[]): boolean {
-  for (let s = sortedKeyLists.length - 1; s >= 0; s--) {
-    const known = sortedKeyLists[s]
-    if (known.length !== keys.length) continue
-    let i = 0
-    while (i < keys.length && known[i] === keys[i]) i++
-    if (i === keys.length) return true
-  }
+  for (let s = sortedKeyLists.length - 1; s >= 0; s--) if (sameKeys(sortedKeyLists[s], keys)) return true
   for (let i = 1; i < keys.length; i++) if (!(keys[i - 1] < keys[i])) return false
   if (keys.length > 1) {
     if (sortedKeyLists.length >= 16) sortedKeyLists.shift()
     sortedKeyLists.push(keys)
   }
+  return true
+}
+
+/** Whether two key lists hold the same keys in the same order. */
+export function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
   return true
 }
 
