@@ -79,10 +79,13 @@ export interface RowRules {
   close?(): Promise<void>
 }
 
-/** What `RowRules.checkBody` found and made: the rows' findings, the body as stored (`packBody`), the milliseconds of its stages. */
+/**
+ * What `RowRules.checkBody` found and made: the rows' findings, the body as stored (`packBody`;
+ * none when it came compressed, whose bytes the inbox stores), the milliseconds of its stages.
+ */
 export interface CheckedBody {
   prechecked: Prechecked
-  stored: Uint8Array
+  stored?: Uint8Array
   ms: { verify: number; parse: number; fields: number; pack: number }
 }
 

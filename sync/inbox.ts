@@ -403,7 +403,7 @@ export async function verifyReceived(signed: SignedChangeSet, keys: KeyResolver,
   const body = JSON.parse(signed.body) as ChangeSetBody
   lap(times, 'parse', t)
   assertBodyAgrees(body, manifest as Manifest)
-  return { body, manifest, kid, prechecked: checked.prechecked, stored: checked.stored }
+  return { body, manifest, kid, prechecked: checked.prechecked, ...(checked.stored ? { stored: checked.stored } : {}) }
 }
 
 /** Thrown inside an apply transaction to roll it back (bad rows). */

@@ -39,7 +39,7 @@ export function createCheckPool(codesDir: string | null) {
         if (e.code !== undefined && e.code in syncErrors) throw syncError(e.code as SyncErrorCode, e.message, e.details ?? {})
         throw err
       }
-      return { prechecked: reply.prechecked!, stored: reply.stored ?? signed.packed!, ms: reply.ms! }
+      return { prechecked: reply.prechecked!, ...(reply.stored ? { stored: reply.stored } : {}), ms: reply.ms! }
     },
     close: () => pool.close(),
   }

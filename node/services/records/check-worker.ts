@@ -2,8 +2,8 @@
  * The checking thread of received change sets (check-pool.ts): the body's hash, length and
  * canonical form against its verified manifest, the change-set shape, and the checks of its rows
  * that need no database (sync/apply.ts `precheckRows`, with the records' field validation), and
- * the body compressed as it is stored unless it came compressed. It answers what it found, not the rows: the applying
- * thread parses the same text itself.
+ * the body compressed as it is stored unless it came compressed. It answers what it found, not
+ * the rows: the applying thread parses the same text itself.
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { nodeCodes } from '../../../schema/codes/index.ts'
