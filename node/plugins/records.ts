@@ -2,7 +2,6 @@ import fp from 'fastify-plugin'
 import { datesFor } from '../../config/calendar.ts'
 import { nodeCodes, type CodeRegistry } from '../../schema/codes/index.ts'
 import { createReadPool } from '../services/records/read-pool.ts'
-import { RESOURCES } from '../services/records/resources.ts'
 import { createRecordsService, type RecordsService } from '../services/records/service.ts'
 
 declare module 'fastify' {
@@ -26,7 +25,7 @@ export default fp(
     const { dates, local } = app.config.calendar
     // Lists and searches on read-only connections in worker threads (server.readWorkers).
     const file = app.storage.sqlite.name
-    const reads = app.config.server.readWorkers > 0 && !app.storage.sqlite.memory ? createReadPool(file, app.config.server.readWorkers, Object.fromEntries(RESOURCES.map(s => [s.table, s.columns]))) : undefined
+    const reads = app.config.server.readWorkers > 0 && !app.storage.sqlite.memory ? createReadPool(file, app.config.server.readWorkers) : undefined
     if (reads) app.addHook('onClose', () => reads.close())
     app.decorate('records', createRecordsService({ storage: app.storage, identity: app.identity, codes, dates: datesFor(app.identity.code, dates, local), reads }))
   },

@@ -159,8 +159,10 @@ t.test('R-27.1 R-25.1 a list item is its record as read alone, masked the same, 
     const node = await recordsNode(t, { config: { server: { readWorkers } } })
     const { school } = await withSchool(node)
     const { kg } = await withKindergarten(node)
+    // Sub-records too: a real (an exam's score), booleans, nulls, and text JSON must escape.
+    const resumes = [{ ...fx.subRecords.resumes[0], remarks: '表现"良好"\\优 𠮷' }]
     const made = [
-      await node.call('POST', '/api/v1/students', { ...fx.student({ householdType: '3', leftBehind: '0' }), schoolId: school.id }),
+      await node.call('POST', '/api/v1/students', { ...fx.student({ householdType: '3', leftBehind: '0' }), schoolId: school.id, ...fx.subRecords, resumes }),
       await node.call('POST', '/api/v1/school-teachers', { ...fx.teacher(), schoolId: school.id }),
       await node.call('POST', '/api/v1/children', { ...fx.child(), kindergartenId: kg.id }),
     ]
@@ -173,6 +175,13 @@ t.test('R-27.1 R-25.1 a list item is its record as read alone, masked the same, 
       const item = (listed.json() as Json).items.find((i: Json) => i.id === id)
       const alone = Object.fromEntries(Object.entries(read).filter(([k]) => !groups.has(k) && k !== 'derived'))
       t.strictSame(item, alone, `${path} (readWorkers ${readWorkers}): every field, masked as a read masks it`)
+    }
+    const student = (await node.call('GET', `/api/v1/students/${made[0].body.id}`)).body
+    t.equal(student.resumes[0].remarks, resumes[0].remarks)
+    const paths: Record<string, string> = { resumes: 'resumes', guardians: 'guardians', familyMembers: 'family-members', registrations: 'registrations', exams: 'exams', awards: 'awards', punishments: 'punishments', enrolment: 'enrolments' }
+    for (const [group, path] of Object.entries(paths)) {
+      const listed = await node.call('GET', `/api/v1/students/${student.id}/${path}`)
+      t.strictSame(listed.body.items, [student[group]].flat(), `${path} (readWorkers ${readWorkers}): the student's read shows them so`)
     }
   }
 })

@@ -1,5 +1,4 @@
 import { createWorkerPool, workerScript, type WorkerError } from '../../worker-pool.ts'
-import type { Column } from './resources.ts'
 
 /** A row as better-sqlite3 returns it. */
 export type ReadRow = Record<string, unknown>
@@ -13,12 +12,12 @@ export type ReadRow = Record<string, unknown>
 export interface ReadPool {
   /** The rows of a query. */
   all(sql: string, params: unknown[]): Promise<ReadRow[]>
-  /** The rows of a query on `table`, as the API lists them (list-items.ts): UTF-8 JSON of an array. */
-  items(table: string, sql: string, params: unknown[], now: Date): Promise<Uint8Array>
+  /** The rows of a query selecting `listSelect` (list-items.ts), as the API lists them: UTF-8 JSON of an array. */
+  items(sql: string, params: unknown[], now: Date): Promise<Uint8Array>
   close(): Promise<void>
 }
 
-type Request = { op: 'all'; sql: string; params: unknown[] } | { op: 'items'; sql: string; params: unknown[]; table: string; now: string }
+type Request = { op: 'all'; sql: string; params: unknown[] } | { op: 'items'; sql: string; params: unknown[]; now: string }
 
 /** A message to a reader. */
 export type ReadRequest = Request & { id: number }
@@ -34,16 +33,16 @@ export interface ReadReply {
 /**
  * Up to `size` readers of the database `file`, started on first use; each query goes to the
  * reader with the fewest waiting. A reader that dies fails what it held and is replaced on the
- * next query. `columns`: each listed table's columns (resources.ts), for `items`.
+ * next query.
  */
-export function createReadPool(file: string, size: number, columns: Record<string, readonly Column[]> = {}): ReadPool {
-  const pool = createWorkerPool<Request, ReadReply>(() => workerScript(import.meta.url, 'node/services/records/read-worker.ts'), { file, columns }, size, 'database reader')
+export function createReadPool(file: string, size: number): ReadPool {
+  const pool = createWorkerPool<Request, ReadReply>(() => workerScript(import.meta.url, 'node/services/records/read-worker.ts'), { file }, size, 'database reader')
   return {
     async all(sql, params) {
       return (await pool.send({ op: 'all', sql, params })).rows!
     },
-    async items(table, sql, params, now) {
-      return (await pool.send({ op: 'items', sql, params, table, now: now.toISOString() })).json!
+    async items(sql, params, now) {
+      return (await pool.send({ op: 'items', sql, params, now: now.toISOString() })).json!
     },
     close: () => pool.close(),
   }

@@ -12,7 +12,6 @@ import { statementCache } from '../../../schema/statements.ts'
 import { listItemsJson } from './list-items.ts'
 import type { ReadRequest, ReadReply } from './read-pool.ts'
 import { workerError } from '../../worker-pool.ts'
-import type { Column } from './resources.ts'
 
 /** The readers' nice value (0 is the process's, 19 the lowest). */
 const READER_NICE = 10
@@ -26,7 +25,7 @@ try {
   // not Linux, or not allowed: the reader runs at the process's priority
 }
 
-const { file, columns } = workerData as { file: string; columns: Record<string, Column[]> }
+const { file } = workerData as { file: string }
 const db = new Database(file, { readonly: true, fileMustExist: true, timeout: 5000 })
 const encoder = new TextEncoder()
 const statement = statementCache(db)
@@ -36,7 +35,7 @@ parentPort!.on('message', (m: ReadRequest) => {
   try {
     if (m.op === 'all') reply = { id: m.id, rows: statement(m.sql).all(...m.params) as Record<string, unknown>[] }
     else {
-      const json = encoder.encode(listItemsJson(m.table, columns[m.table], statement(m.sql), m.params, new Date(m.now)))
+      const json = encoder.encode(listItemsJson(statement(m.sql), m.params, new Date(m.now)))
       // The bytes' memory moves to the main thread instead of being copied.
       parentPort!.postMessage({ id: m.id, json } satisfies ReadReply, [json.buffer])
       return

@@ -28,7 +28,7 @@ import { statusChangeError } from '../../status-changes/errors.ts'
 import { assertGenericWrite, KINDS, STATUS_CHANGE_TABLES } from '../../status-changes/rules.ts'
 import { createDuplicates } from './duplicates.ts'
 import { kindergartenFigures, schoolFigures, teacherAge } from './derived.ts'
-import { listItemsJson } from './list-items.ts'
+import { listItemsJson, listSelect } from './list-items.ts'
 import type { ReadPool } from './read-pool.ts'
 import { cascadedBy, ownedBy, resource, PROBLEMS, type ResourceSpec } from './resources.ts'
 import { createStore, fromSql, type Rec, type SqlRow } from './store.ts'
@@ -654,12 +654,12 @@ export function createRecordsService(deps: RecordsServiceDeps) {
       const reads = exact ? undefined : deps.reads
       const countSql = `select count(*) as n from ${table} t where ${where}`
       // The page's rowids first: a search's index holds them, so only the page's rows are read.
-      const pageSql = `select t.* from ${table} t where t.rowid in (select t.rowid from ${table} t where ${page.where} order by ${page.order} limit ? offset ?) order by ${page.order}`
+      const pageSql = `select ${listSelect(table, spec.columns)} from ${table} t where t.rowid in (select t.rowid from ${table} t where ${page.where} order by ${page.order} limit ? offset ?) order by ${page.order}`
       const pageParams = [...page.params, limit, offset]
       const at = now()
       const [counted, items] = reads
-        ? await Promise.all([reads.all(countSql, params), reads.items(table, pageSql, pageParams, at)])
-        : [store.all(countSql, ...params), Buffer.from(listItemsJson(table, spec.columns, store.statement(pageSql), pageParams, at))]
+        ? await Promise.all([reads.all(countSql, params), reads.items(pageSql, pageParams, at)])
+        : [store.all(countSql, ...params), Buffer.from(listItemsJson(store.statement(pageSql), pageParams, at))]
       const total = Number(counted[0].n)
       return Buffer.concat([Buffer.from('{"items":'), items, Buffer.from(`,"total":${total},"limit":${limit},"offset":${offset}}`)])
     },
