@@ -138,6 +138,10 @@ t.test('R-10.1 search by name, pinyin, initials, ID number and 学籍号; filter
   t.equal((await find('verifyState=entered&state=in_school')).total, 3)
   const page = await find('limit=2&offset=2')
   t.strictSame([page.total, page.items.length, page.limit, page.offset], [3, 1, 2, 2])
+  const walked = [0, 1, 2, 3].map(offset => find(`limit=1&offset=${offset}`))
+  t.strictSame((await Promise.all(walked)).map(p => p.items.map((s: Json) => s.name)), [['曾小明'], ['单田芳'], ['张三'], []], 'pages of one, in order, each its own')
+  const far = await find('offset=1e300')
+  t.strictSame([far.items, far.total, far.offset], [[], 3, Number.MAX_SAFE_INTEGER], 'an offset past any count answers an empty page')
   t.equal((await find(`q=${fx.student().idNumber}`)).items[0].idNumber, '330106********' + fx.student().idNumber.slice(-4), 'lists mask the ID number')
 
   const svc = node.app.records

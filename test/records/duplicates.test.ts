@@ -29,6 +29,8 @@ t.test('R-10.1 查重: same name, gender and birth date without ID opens a probl
 
   t.strictSame((await node.call('GET', '/api/v1/problems?status=open')).body.items.map((p: Json) => p.id), [problem.id], 'listed for the school')
   t.strictSame((await node.call('GET', '/api/v1/problems', undefined, node.bureau)).body.items.map((p: Json) => p.id), [problem.id], 'listed for the bureau')
+  const far = await node.call('GET', '/api/v1/problems?offset=1e300', undefined, node.bureau)
+  t.strictSame([far.status, far.body.items, far.body.total], [200, [], 1], 'an offset past any count answers an empty page')
   const teacher = await loginAs(node.app, 'teacher', { kind: 'classes', school: SCHOOL_CODE, classes: [klass.id] })
   t.equal((await node.call('GET', '/api/v1/problems', undefined, teacher)).body.total, 0, 'not for a class teacher')
 
