@@ -8,6 +8,7 @@ export const nodeErrors = {
   NOT_FOUND: { status: 404, doc: 'No such record or route within your scope.' },
   VALIDATION_FAILED: { status: 400, doc: 'The request does not match the route schema; details.field names the field.' },
   QUERY_EMPTY: { status: 400, doc: 'A list was asked with q= empty or only spaces, which would list every record; leave q out to list all, or type a name, ID number or 学籍号.' },
+  QUERY_FIELD_UNKNOWN: { status: 400, doc: 'A list was asked for fields= naming a field its records do not have; details.unknown lists them, details.known the fields it has.' },
   BAD_REQUEST: { status: 400, doc: 'The HTTP request itself is malformed (bad JSON, wrong content type, empty body …); details.reason names what Fastify found.' },
   BODY_TOO_LARGE: { status: 413, doc: 'The request body is over server.bodyLimitBytes.' },
   INTERNAL: { status: 500, doc: 'An unexpected failure; the log has the details under the request id.' },

@@ -186,6 +186,24 @@ t.test('R-27.1 R-25.1 a list item is its record as read alone, masked the same, 
   }
 })
 
+t.test('R-27.1 a list asked for some fields answers those and the id, masked as a read masks them; a field its records lack is refused', async t => {
+  const node = await recordsNode(t)
+  const { school } = await withSchool(node)
+  const student = (await node.call('POST', '/api/v1/students', { ...fx.student(), schoolId: school.id })).body
+  const teacher = (await node.call('POST', '/api/v1/school-teachers', { ...fx.teacher(), schoolId: school.id })).body
+  const items = async (path: string) => (await node.call('GET', path)).body.items as Json[]
+  t.strictSame(await items('/api/v1/students?fields=name,%20idNumber,name'), [{ id: student.id, name: student.name, idNumber: student.idNumber }], 'the id, the name and the ID number masked as read')
+  t.match(student.idNumber, /\*{8}/, 'the read masks the ID number')
+  t.strictSame(await items('/api/v1/school-teachers?fields=name,age'), [{ id: teacher.id, name: teacher.name, age: teacher.age }], "a teacher's age when asked")
+  t.strictSame(await items('/api/v1/school-teachers?fields=name'), [{ id: teacher.id, name: teacher.name }], 'and not otherwise')
+  t.strictSame(Object.keys((await items('/api/v1/students?fields='))[0]).length, Object.keys((await items('/api/v1/students'))[0]).length, 'fields= empty: every field')
+  const refused = await node.call('GET', '/api/v1/students?fields=name,nope,age')
+  t.equal(refused.status, 400)
+  t.equal(refused.body.code, 'QUERY_FIELD_UNKNOWN')
+  t.strictSame(refused.body.details.unknown, ['nope', 'age'], 'a student has no age field')
+  t.match(refused.body.message, /没有这些字段：nope、age/)
+})
+
 function ageOn(birth: string): number {
   const today = new Date().toISOString().slice(0, 10)
   const years = Number(today.slice(0, 4)) - Number(birth.slice(0, 4))

@@ -17,7 +17,7 @@
  * reveal action (node/routes/reveal.ts).
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
-import { Type, type TSchema } from '@fastify/type-provider-typebox'
+import { Type, type TObject, type TSchema } from '@fastify/type-provider-typebox'
 import { scopeFilter } from '../../auth/access.ts'
 import { maskRecord } from '../../auth/sensitive.ts'
 import { DERIVED_FIELDS, fieldsOf, type Field } from '../../records/fields.ts'
@@ -164,6 +164,12 @@ function outputSchema(spec: ResourceSpec, full: boolean): TSchema {
   return Type.Object(props)
 }
 
+/** A list item: the record's fields, all of them unless `fields` names some; the id always. */
+function listItemSchema(spec: ResourceSpec): TSchema {
+  const { properties } = outputSchema(spec, false) as TObject
+  return Type.Object(Object.fromEntries(Object.entries(properties).map(([k, v]) => [k, k === 'id' ? v : Type.Optional(v)])))
+}
+
 /** Masks the sensitive fields of a record and of its sub-records (R-27.1). */
 function masked(spec: ResourceSpec, rec: Rec): Rec {
   const out = maskRecord(spec.table, rec)
@@ -180,6 +186,7 @@ function listQuerySchema(spec: ResourceSpec): TSchema {
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT })),
     offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
     q: Type.Optional(Type.String({ maxLength: 50, description: spec.personSearch ? '姓名、拼音（全拼或首字母）、身份证号或学籍号' : '名称（包含）' })),
+    fields: Type.Optional(Type.String({ maxLength: 2000, description: '只返回这些字段（逗号分隔，如 name,gender,birthDate）；id 总会返回；缺省返回全部字段' })),
   }
   for (const [name, f] of Object.entries(spec.filters)) props[name] = Type.Optional(f.type === 'integer' ? Type.Integer({ description: f.description }) : Type.String({ maxLength: 64, description: f.description }))
   return Type.Object(props, { additionalProperties: false })
@@ -215,7 +222,7 @@ const recordsRoutes: FastifyPluginAsync = async app => {
       config: { permission: spec.permissions.read },
       schema: {
         tags, summary: summary('列出'), params: Type.Object(ownerParams), querystring: listQuerySchema(spec),
-        response: { 200: Type.Object({ items: Type.Array(outputSchema(spec, false)), total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() }), ...Replies },
+        response: { 200: Type.Object({ items: Type.Array(listItemSchema(spec)), total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() }), ...Replies },
       },
     }, async (req, reply) => {
       // An empty search box would otherwise list everyone: refused, so a client sees its mistake.

@@ -23,19 +23,22 @@ const MASK = 'mask:'
 /** The name of the result column holding a teacher's birth month, for the age. */
 const AGE = 'age'
 
+/** Per table and set of columns; bounded, as a client chooses the columns (`fields`). */
 const selects = new Map<string, string>()
 
 /** A string as an SQL literal. */
 const literal = (s: string) => `'${s.replace(/'/g, "''")}'`
 
 /**
- * The select list (alias t) of a list page of `table`: the JSON of each row in pieces, SQLite's
+ * The select list (alias t) of a list page of `table` answering `columns` (its own, or some of
+ * them), and a teacher's `age` unless `age` is false: the JSON of each row in pieces, SQLite's
  * `json_quote` writing each value as JSON.stringify would (text escaped, numbers as numbers, reals
  * to their last digit), 0/1 as false/true for a boolean column; each sensitive value raw in a
  * column of its own named `mask:<class>`, and a teacher's birth month as `age`.
  */
-export function listSelect(table: string, columns: readonly Column[]): string {
-  let sql = selects.get(table)
+export function listSelect(table: string, columns: readonly Column[], age = true): string {
+  const key = `${table}\n${columns.map(c => c.name).join(',')}\n${age}`
+  let sql = selects.get(key)
   if (sql) return sql
   const sensitive = SENSITIVE_FIELDS[table] ?? {}
   const out: string[] = []
@@ -55,7 +58,7 @@ export function listSelect(table: string, columns: readonly Column[]): string {
     } else piece.push(c.type === 'boolean' ? `(case when ${v} is null then 'null' when ${v} then 'true' else 'false' end)` : `json_quote(${v})`)
   })
   if (columns.length === 0) text('{')
-  if (table.endsWith('_teachers')) {
+  if (age && table.endsWith('_teachers')) {
     text(`${columns.length ? ',' : ''}"age":`)
     flush()
     out.push(`t.birth_ym as "${AGE}"`)
@@ -63,7 +66,8 @@ export function listSelect(table: string, columns: readonly Column[]): string {
   text('}')
   flush()
   sql = out.join(', ')
-  selects.set(table, sql)
+  if (selects.size >= 256) selects.delete(selects.keys().next().value!)
+  selects.set(key, sql)
   return sql
 }
 

@@ -7277,6 +7277,8 @@ export interface paths {
                     offset?: number;
                     /** @description 名称（包含） */
                     q?: string;
+                    /** @description 只返回这些字段（逗号分隔，如 name,gender,birthDate）；id 总会返回；缺省返回全部字段 */
+                    fields?: string;
                     /** @description 行政区划代码 */
                     divisionCode?: string;
                     /** @description 核对状态 entered | verified | returned */
@@ -7297,32 +7299,32 @@ export interface paths {
                         "application/json": {
                             items: {
                                 id: string;
-                                homeNode: string;
-                                version: number;
-                                epoch: number;
-                                createdAt: string;
-                                updatedAt: string;
-                                unitCode: string;
-                                name: string;
-                                divisionCode: string;
-                                address: string | null;
-                                areaCategory: string | null;
-                                areaCategoryEdition: string | null;
-                                economicAttribute: string | null;
-                                ethnicAttribute: string | null;
-                                contactPerson: string | null;
-                                postcode: string | null;
-                                phone: string | null;
-                                fax: string | null;
-                                email: string | null;
-                                homepage: string | null;
-                                verifyState: string;
-                                enteredBy: string | null;
-                                enteredAt: string | null;
-                                verifiedBy: string | null;
-                                verifiedAt: string | null;
-                                returnReason: string | null;
-                                firstVerifiedAt: string | null;
+                                homeNode?: string;
+                                version?: number;
+                                epoch?: number;
+                                createdAt?: string;
+                                updatedAt?: string;
+                                unitCode?: string;
+                                name?: string;
+                                divisionCode?: string;
+                                address?: string | null;
+                                areaCategory?: string | null;
+                                areaCategoryEdition?: string | null;
+                                economicAttribute?: string | null;
+                                ethnicAttribute?: string | null;
+                                contactPerson?: string | null;
+                                postcode?: string | null;
+                                phone?: string | null;
+                                fax?: string | null;
+                                email?: string | null;
+                                homepage?: string | null;
+                                verifyState?: string;
+                                enteredBy?: string | null;
+                                enteredAt?: string | null;
+                                verifiedBy?: string | null;
+                                verifiedAt?: string | null;
+                                returnReason?: string | null;
+                                firstVerifiedAt?: string | null;
                             }[];
                             total: number;
                             limit: number;
@@ -7853,6 +7855,8 @@ export interface paths {
                     offset?: number;
                     /** @description 名称（包含） */
                     q?: string;
+                    /** @description 只返回这些字段（逗号分隔，如 name,gender,birthDate）；id 总会返回；缺省返回全部字段 */
+                    fields?: string;
                     /** @description 行政区划代码 */
                     divisionCode?: string;
                     /** @description 主管单位代码 */
@@ -7877,45 +7881,45 @@ export interface paths {
                         "application/json": {
                             items: {
                                 id: string;
-                                homeNode: string;
-                                version: number;
-                                epoch: number;
-                                createdAt: string;
-                                updatedAt: string;
-                                schoolCode: string;
-                                unitCode: string | null;
-                                name: string;
-                                attendanceZone: string | null;
-                                divisionCode: string;
-                                address: string | null;
-                                areaCategory: string | null;
-                                areaCategoryEdition: string | null;
-                                economicAttribute: string | null;
-                                ethnicAttribute: string | null;
-                                principal: string | null;
-                                foundedYm: string | null;
-                                runType: string | null;
-                                runTypeEdition: string | null;
-                                category: string;
-                                mainLanguage: string | null;
-                                secondLanguage: string | null;
-                                siteArea: number | null;
-                                buildingArea: number | null;
-                                books: number | null;
-                                computers: number | null;
-                                labCompliant: boolean | null;
-                                postcode: string | null;
-                                phone: string | null;
-                                fax: string | null;
-                                email: string | null;
-                                homepage: string | null;
-                                verifyState: string;
-                                enteredBy: string | null;
-                                enteredAt: string | null;
-                                verifiedBy: string | null;
-                                verifiedAt: string | null;
-                                returnReason: string | null;
-                                firstVerifiedAt: string | null;
+                                homeNode?: string;
+                                version?: number;
+                                epoch?: number;
+                                createdAt?: string;
+                                updatedAt?: string;
+                                schoolCode?: string;
+                                unitCode?: string | null;
+                                name?: string;
+                                attendanceZone?: string | null;
+                                divisionCode?: string;
+                                address?: string | null;
+                                areaCategory?: string | null;
+                                areaCategoryEdition?: string | null;
+                                economicAttribute?: string | null;
+                                ethnicAttribute?: string | null;
+                                principal?: string | null;
+                                foundedYm?: string | null;
+                                runType?: string | null;
+                                runTypeEdition?: string | null;
+                                category?: string;
+                                mainLanguage?: string | null;
+                                secondLanguage?: string | null;
+                                siteArea?: number | null;
+                                buildingArea?: number | null;
+                                books?: number | null;
+                                computers?: number | null;
+                                labCompliant?: boolean | null;
+                                postcode?: string | null;
+                                phone?: string | null;
+                                fax?: string | null;
+                                email?: string | null;
+                                homepage?: string | null;
+                                verifyState?: string;
+                                enteredBy?: string | null;
+                                enteredAt?: string | null;
+                                verifiedBy?: string | null;
+                                verifiedAt?: string | null;
+                                returnReason?: string | null;
+                                firstVerifiedAt?: string | null;
                             }[];
                             total: number;
                             limit: number;
@@ -8609,6 +8613,8 @@ export interface paths {
                     offset?: number;
                     /** @description 名称（包含） */
                     q?: string;
+                    /** @description 只返回这些字段（逗号分隔，如 name,gender,birthDate）；id 总会返回；缺省返回全部字段 */
+                    fields?: string;
                     /** @description 学校 id */
                     schoolId?: string;
                 };
@@ -8627,26 +8633,26 @@ export interface paths {
                         "application/json": {
                             items: {
                                 id: string;
-                                homeNode: string;
-                                version: number;
-                                epoch: number;
-                                createdAt: string;
-                                updatedAt: string;
-                                schoolId: string;
-                                name: string;
-                                birthYm: string | null;
-                                gender: string;
-                                post: string | null;
-                                title: string | null;
-                                ethnicity: string | null;
-                                political: string | null;
-                                workStartYm: string | null;
-                                education: string | null;
-                                major: string | null;
-                                qualification: string | null;
-                                establishment: string | null;
-                                isHead: boolean;
-                                age: number | null;
+                                homeNode?: string;
+                                version?: number;
+                                epoch?: number;
+                                createdAt?: string;
+                                updatedAt?: string;
+                                schoolId?: string;
+                                name?: string;
+                                birthYm?: string | null;
+                                gender?: string;
+                                post?: string | null;
+                                title?: string | null;
+                                ethnicity?: string | null;
+                                political?: string | null;
+                                workStartYm?: string | null;
+                                education?: string | null;
+                                major?: string | null;
+                                qualification?: string | null;
+                                establishment?: string | null;
+                                isHead?: boolean;
+                                age?: number | null;
                             }[];
                             total: number;
                             limit: number;
@@ -9189,6 +9195,8 @@ export interface paths {
                     offset?: number;
                     /** @description 名称（包含） */
                     q?: string;
+                    /** @description 只返回这些字段（逗号分隔，如 name,gender,birthDate）；id 总会返回；缺省返回全部字段 */
+                    fields?: string;
                     /** @description 学校 id */
                     schoolId?: string;
                     /** @description 年级 1–12 */
@@ -9211,27 +9219,27 @@ export interface paths {
                         "application/json": {
                             items: {
                                 id: string;
-                                homeNode: string;
-                                version: number;
-                                epoch: number;
-                                createdAt: string;
-                                updatedAt: string;
-                                schoolId: string;
-                                schoolCode: string;
-                                classCode: string;
-                                name: string;
-                                foundedYm: string;
-                                schoolingLength: string;
-                                classType: string;
-                                headTeacher: string | null;
-                                grade: number;
-                                verifyState: string;
-                                enteredBy: string | null;
-                                enteredAt: string | null;
-                                verifiedBy: string | null;
-                                verifiedAt: string | null;
-                                returnReason: string | null;
-                                firstVerifiedAt: string | null;
+                                homeNode?: string;
+                                version?: number;
+                                epoch?: number;
+                                createdAt?: string;
+                                updatedAt?: string;
+                                schoolId?: string;
+                                schoolCode?: string;
+                                classCode?: string;
+                                name?: string;
+                                foundedYm?: string;
+                                schoolingLength?: string;
+                                classType?: string;
+                                headTeacher?: string | null;
+                                grade?: number;
+                                verifyState?: string;
+                                enteredBy?: string | null;
+                                enteredAt?: string | null;
+                                verifiedBy?: string | null;
+                                verifiedAt?: string | null;
+                                returnReason?: string | null;
+                                firstVerifiedAt?: string | null;
                             }[];
                             total: number;
                             limit: number;
@@ -9723,6 +9731,8 @@ export interface paths {
                     offset?: number;
                     /** @description 姓名、拼音（全拼或首字母）、身份证号或学籍号 */
                     q?: string;
+                    /** @description 只返回这些字段（逗号分隔，如 name,gender,birthDate）；id 总会返回；缺省返回全部字段 */
+                    fields?: string;
                     /** @description 学校 id */
                     schoolId?: string;
                     /** @description 班级 id */
@@ -9749,53 +9759,55 @@ export interface paths {
                         "application/json": {
                             items: {
                                 id: string;
-                                homeNode: string;
-                                version: number;
-                                epoch: number;
-                                createdAt: string;
-                                updatedAt: string;
-                                schoolId: string;
-                                schoolCode: string;
-                                classId: string | null;
-                                studentNo: string;
-                                schoolStudentNo: string | null;
-                                name: string;
-                                namePinyin: string;
-                                pinyinInitials: string;
-                                formerName: string | null;
-                                idDocType: string;
-                                idNumber: string | null;
-                                gender: string;
-                                bloodType: string | null;
-                                birthDate: string;
-                                birthplace: string | null;
-                                onlyChild: boolean | null;
-                                nativePlace: string | null;
-                                ethnicity: string;
-                                hmt: string | null;
-                                hmtEdition: string | null;
-                                health: string | null;
-                                currentAddress: string | null;
-                                householdRegistration: string | null;
-                                floatingStatus: string | null;
-                                country: string;
-                                phone: string | null;
-                                postalAddress: string | null;
-                                postcode: string | null;
-                                photo: string | null;
-                                enrolmentYm: string;
-                                studentCategory: string;
-                                political: string | null;
-                                email: string | null;
-                                homepage: string | null;
-                                state: string;
-                                verifyState: string;
-                                enteredBy: string | null;
-                                enteredAt: string | null;
-                                verifiedBy: string | null;
-                                verifiedAt: string | null;
-                                returnReason: string | null;
-                                firstVerifiedAt: string | null;
+                                homeNode?: string;
+                                version?: number;
+                                epoch?: number;
+                                createdAt?: string;
+                                updatedAt?: string;
+                                schoolId?: string;
+                                schoolCode?: string;
+                                classId?: string | null;
+                                studentNo?: string;
+                                schoolStudentNo?: string | null;
+                                name?: string;
+                                namePinyin?: string;
+                                pinyinInitials?: string;
+                                formerName?: string | null;
+                                idDocType?: string;
+                                idNumber?: string | null;
+                                gender?: string;
+                                bloodType?: string | null;
+                                birthDate?: string;
+                                birthplace?: string | null;
+                                onlyChild?: boolean | null;
+                                nativePlace?: string | null;
+                                ethnicity?: string;
+                                hmt?: string | null;
+                                hmtEdition?: string | null;
+                                health?: string | null;
+                                currentAddress?: string | null;
+                                householdRegistration?: string | null;
+                                floatingStatus?: string | null;
+                                householdType?: string | null;
+                                leftBehind?: string | null;
+                                country?: string;
+                                phone?: string | null;
+                                postalAddress?: string | null;
+                                postcode?: string | null;
+                                photo?: string | null;
+                                enrolmentYm?: string;
+                                studentCategory?: string;
+                                political?: string | null;
+                                email?: string | null;
+                                homepage?: string | null;
+                                state?: string;
+                                verifyState?: string;
+                                enteredBy?: string | null;
+                                enteredAt?: string | null;
+                                verifiedBy?: string | null;
+                                verifiedAt?: string | null;
+                                returnReason?: string | null;
+                                firstVerifiedAt?: string | null;
                             }[];
                             total: number;
                             limit: number;
@@ -9936,6 +9948,16 @@ export interface paths {
                          * @enum {string|null}
                          */
                         floatingStatus?: "1" | "2" | "3" | "9" | null;
+                        /**
+                         * @description 户口性质；代码表 household_type：GET /api/v1/codes/household_type
+                         * @enum {string|null}
+                         */
+                        householdType?: "1" | "2" | "3" | null;
+                        /**
+                         * @description 留守儿童；代码表 left_behind：GET /api/v1/codes/left_behind
+                         * @enum {string|null}
+                         */
+                        leftBehind?: "0" | "1" | "2" | null;
                         /** @description 国籍/地区；不填为 CHN 中国；代码表 country：GET /api/v1/codes/country */
                         country?: string | null;
                         /** @description 联系电话 */
@@ -10188,6 +10210,8 @@ export interface paths {
                             currentAddress: string | null;
                             householdRegistration: string | null;
                             floatingStatus: string | null;
+                            householdType: string | null;
+                            leftBehind: string | null;
                             country: string;
                             phone: string | null;
                             postalAddress: string | null;
@@ -10521,6 +10545,8 @@ export interface paths {
                             currentAddress: string | null;
                             householdRegistration: string | null;
                             floatingStatus: string | null;
+                            householdType: string | null;
+                            leftBehind: string | null;
                             country: string;
                             phone: string | null;
                             postalAddress: string | null;
@@ -10952,6 +10978,16 @@ export interface paths {
                          * @enum {string|null}
                          */
                         floatingStatus?: "1" | "2" | "3" | "9" | null;
+                        /**
+                         * @description 户口性质；代码表 household_type：GET /api/v1/codes/household_type
+                         * @enum {string|null}
+                         */
+                        householdType?: "1" | "2" | "3" | null;
+                        /**
+                         * @description 留守儿童；代码表 left_behind：GET /api/v1/codes/left_behind
+                         * @enum {string|null}
+                         */
+                        leftBehind?: "0" | "1" | "2" | null;
                         /** @description 国籍/地区；不填为 CHN 中国；代码表 country：GET /api/v1/codes/country */
                         country?: string | null;
                         /** @description 联系电话 */
@@ -11021,6 +11057,8 @@ export interface paths {
                             currentAddress: string | null;
                             householdRegistration: string | null;
                             floatingStatus: string | null;
+                            householdType: string | null;
+                            leftBehind: string | null;
                             country: string;
                             phone: string | null;
                             postalAddress: string | null;
@@ -11309,6 +11347,8 @@ export interface paths {
                     offset?: number;
                     /** @description 名称（包含） */
                     q?: string;
+                    /** @description 只返回这些字段（逗号分隔，如 name,gender,birthDate）；id 总会返回；缺省返回全部字段 */
+                    fields?: string;
                 };
                 header?: never;
                 path: {
@@ -11327,18 +11367,18 @@ export interface paths {
                         "application/json": {
                             items: {
                                 id: string;
-                                homeNode: string;
-                                version: number;
-                                epoch: number;
-                                createdAt: string;
-                                updatedAt: string;
-                                studentId: string;
-                                fromYm: string;
-                                toYm: string | null;
-                                schoolName: string;
-                                post: string | null;
-                                witness: string | null;
-                                remarks: string | null;
+                                homeNode?: string;
+                                version?: number;
+                                epoch?: number;
+                                createdAt?: string;
+                                updatedAt?: string;
+                                studentId?: string;
+                                fromYm?: string;
+                                toYm?: string | null;
+                                schoolName?: string;
+                                post?: string | null;
+                                witness?: string | null;
+                                remarks?: string | null;
                             }[];
                             total: number;
                             limit: number;
@@ -11782,6 +11822,8 @@ export interface paths {
                     offset?: number;
                     /** @description 名称（包含） */
                     q?: string;
+                    /** @description 只返回这些字段（逗号分隔，如 name,gender,birthDate）；id 总会返回；缺省返回全部字段 */
+                    fields?: string;
                 };
                 header?: never;
                 path: {
@@ -11800,18 +11842,18 @@ export interface paths {
                         "application/json": {
                             items: {
                                 id: string;
-                                homeNode: string;
-                                version: number;
-                                epoch: number;
-                                createdAt: string;
-                                updatedAt: string;
-                                studentId: string;
-                                name: string;
-                                relationship: string;
-                                address: string | null;
-                                phone: string | null;
-                                postcode: string | null;
-                                email: string | null;
+                                homeNode?: string;
+                                version?: number;
+                                epoch?: number;
+                                createdAt?: string;
+                                updatedAt?: string;
+                                studentId?: string;
+                                name?: string;
+                                relationship?: string;
+                                address?: string | null;
+                                phone?: string | null;
+                                postcode?: string | null;
+                                email?: string | null;
                             }[];
                             total: number;
                             limit: number;
@@ -12261,6 +12303,8 @@ export interface paths {
                     offset?: number;
                     /** @description 名称（包含） */
                     q?: string;
+                    /** @description 只返回这些字段（逗号分隔，如 name,gender,birthDate）；id 总会返回；缺省返回全部字段 */
+                    fields?: string;
                 };
                 header?: never;
                 path: {
@@ -12279,19 +12323,19 @@ export interface paths {
                         "application/json": {
                             items: {
                                 id: string;
-                                homeNode: string;
-                                version: number;
-                                epoch: number;
-                                createdAt: string;
-                                updatedAt: string;
-                                studentId: string;
-                                relationship: string;
-                                name: string;
-                                employer: string | null;
-                                phone: string | null;
-                                ethnicity: string | null;
-                                maritalStatus: string | null;
-                                residenceAbroad: string | null;
+                                homeNode?: string;
+                                version?: number;
+                                epoch?: number;
+                                createdAt?: string;
+                                updatedAt?: string;
+                                studentId?: string;
+                                relationship?: string;
+                                name?: string;
+                                employer?: string | null;
+                                phone?: string | null;
+                                ethnicity?: string | null;
+                                maritalStatus?: string | null;
+                                residenceAbroad?: string | null;
                             }[];
                             total: number;
                             limit: number;
@@ -12760,6 +12804,8 @@ export interface paths {
                     offset?: number;
                     /** @description 名称（包含） */
                     q?: string;
+                    /** @description 只返回这些字段（逗号分隔，如 name,gender,birthDate）；id 总会返回；缺省返回全部字段 */
+                    fields?: string;
                 };
                 header?: never;
                 path: {
@@ -12778,18 +12824,18 @@ export interface paths {
                         "application/json": {
                             items: {
                                 id: string;
-                                homeNode: string;
-                                version: number;
-                                epoch: number;
-                                createdAt: string;
-                                updatedAt: string;
-                                studentId: string;
-                                term: string;
-                                classCode: string;
-                                status: string;
-                                dueDate: string | null;
-                                actualDate: string | null;
-                                lateReason: string | null;
+                                homeNode?: string;
+                                version?: number;
+                                epoch?: number;
+                                createdAt?: string;
+                                updatedAt?: string;
+                                studentId?: string;
+                                term?: string;
+                                classCode?: string;
+                                status?: string;
+                                dueDate?: string | null;
+                                actualDate?: string | null;
+                                lateReason?: string | null;
                             }[];
                             total: number;
                             limit: number;
@@ -13251,6 +13297,8 @@ export interface paths {
                     offset?: number;
                     /** @description 名称（包含） */
                     q?: string;
+                    /** @description 只返回这些字段（逗号分隔，如 name,gender,birthDate）；id 总会返回；缺省返回全部字段 */
+                    fields?: string;
                 };
                 header?: never;
                 path: {
@@ -13269,20 +13317,20 @@ export interface paths {
                         "application/json": {
                             items: {
                                 id: string;
-                                homeNode: string;
-                                version: number;
-                                epoch: number;
-                                createdAt: string;
-                                updatedAt: string;
-                                studentId: string;
-                                term: string;
-                                examDate: string;
-                                course: string;
-                                examForm: string | null;
-                                examCategory: string;
-                                score: number | null;
-                                gradeLetter: string | null;
-                                termComment: string | null;
+                                homeNode?: string;
+                                version?: number;
+                                epoch?: number;
+                                createdAt?: string;
+                                updatedAt?: string;
+                                studentId?: string;
+                                term?: string;
+                                examDate?: string;
+                                course?: string;
+                                examForm?: string | null;
+                                examCategory?: string;
+                                score?: number | null;
+                                gradeLetter?: string | null;
+                                termComment?: string | null;
                             }[];
                             total: number;
                             limit: number;
@@ -13758,6 +13806,8 @@ export interface paths {
                     offset?: number;
                     /** @description 名称（包含） */
                     q?: string;
+                    /** @description 只返回这些字段（逗号分隔，如 name,gender,birthDate）；id 总会返回；缺省返回全部字段 */
+                    fields?: string;
                 };
                 header?: never;
                 path: {
@@ -13776,20 +13826,20 @@ export interface paths {
                         "application/json": {
                             items: {
                                 id: string;
-                                homeNode: string;
-                                version: number;
-                                epoch: number;
-                                createdAt: string;
-                                updatedAt: string;
-                                studentId: string;
-                                name: string;
-                                level: string;
-                                category: string | null;
-                                reason: string | null;
-                                amount: number | null;
-                                documentNo: string | null;
-                                awardYm: string;
-                                awardingUnit: string | null;
+                                homeNode?: string;
+                                version?: number;
+                                epoch?: number;
+                                createdAt?: string;
+                                updatedAt?: string;
+                                studentId?: string;
+                                name?: string;
+                                level?: string;
+                                category?: string | null;
+                                reason?: string | null;
+                                amount?: number | null;
+                                documentNo?: string | null;
+                                awardYm?: string;
+                                awardingUnit?: string | null;
                             }[];
                             total: number;
                             limit: number;
@@ -14259,6 +14309,8 @@ export interface paths {
                     offset?: number;
                     /** @description 名称（包含） */
                     q?: string;
+                    /** @description 只返回这些字段（逗号分隔，如 name,gender,birthDate）；id 总会返回；缺省返回全部字段 */
+                    fields?: string;
                 };
                 header?: never;
                 path: {
@@ -14277,16 +14329,16 @@ export interface paths {
                         "application/json": {
                             items: {
                                 id: string;
-                                homeNode: string;
-                                version: number;
-                                epoch: number;
-                                createdAt: string;
-                                updatedAt: string;
-                                studentId: string;
-                                name: string;
-                                reason: string;
-                                punishedOn: string;
-                                revokedOn: string | null;
+                                homeNode?: string;
+                                version?: number;
+                                epoch?: number;
+                                createdAt?: string;
+                                updatedAt?: string;
+                                studentId?: string;
+                                name?: string;
+                                reason?: string;
+                                punishedOn?: string;
+                                revokedOn?: string | null;
                             }[];
                             total: number;
                             limit: number;
@@ -14734,6 +14786,8 @@ export interface paths {
                     offset?: number;
                     /** @description 名称（包含） */
                     q?: string;
+                    /** @description 只返回这些字段（逗号分隔，如 name,gender,birthDate）；id 总会返回；缺省返回全部字段 */
+                    fields?: string;
                 };
                 header?: never;
                 path: {
@@ -14752,19 +14806,19 @@ export interface paths {
                         "application/json": {
                             items: {
                                 id: string;
-                                homeNode: string;
-                                version: number;
-                                epoch: number;
-                                createdAt: string;
-                                updatedAt: string;
-                                studentId: string;
-                                previousSchoolCode: string | null;
-                                enrolmentYm: string;
-                                enrolmentWay: string;
-                                sourceArea: string | null;
-                                studentSource: string;
-                                studyWay: string;
-                                financialAid: string | null;
+                                homeNode?: string;
+                                version?: number;
+                                epoch?: number;
+                                createdAt?: string;
+                                updatedAt?: string;
+                                studentId?: string;
+                                previousSchoolCode?: string | null;
+                                enrolmentYm?: string;
+                                enrolmentWay?: string;
+                                sourceArea?: string | null;
+                                studentSource?: string;
+                                studyWay?: string;
+                                financialAid?: string | null;
                             }[];
                             total: number;
                             limit: number;
@@ -15239,6 +15293,8 @@ export interface paths {
                     offset?: number;
                     /** @description 名称（包含） */
                     q?: string;
+                    /** @description 只返回这些字段（逗号分隔，如 name,gender,birthDate）；id 总会返回；缺省返回全部字段 */
+                    fields?: string;
                 };
                 header?: never;
                 path: {
@@ -15257,23 +15313,23 @@ export interface paths {
                         "application/json": {
                             items: {
                                 id: string;
-                                homeNode: string;
-                                version: number;
-                                epoch: number;
-                                createdAt: string;
-                                updatedAt: string;
-                                studentId: string;
-                                graduatingSchoolCode: string;
-                                completionYm: string;
-                                reason: string;
-                                comment: string | null;
-                                verifyState: string;
-                                enteredBy: string | null;
-                                enteredAt: string | null;
-                                verifiedBy: string | null;
-                                verifiedAt: string | null;
-                                returnReason: string | null;
-                                firstVerifiedAt: string | null;
+                                homeNode?: string;
+                                version?: number;
+                                epoch?: number;
+                                createdAt?: string;
+                                updatedAt?: string;
+                                studentId?: string;
+                                graduatingSchoolCode?: string;
+                                completionYm?: string;
+                                reason?: string;
+                                comment?: string | null;
+                                verifyState?: string;
+                                enteredBy?: string | null;
+                                enteredAt?: string | null;
+                                verifiedBy?: string | null;
+                                verifiedAt?: string | null;
+                                returnReason?: string | null;
+                                firstVerifiedAt?: string | null;
                             }[];
                             total: number;
                             limit: number;
@@ -15724,6 +15780,8 @@ export interface paths {
                     offset?: number;
                     /** @description 名称（包含） */
                     q?: string;
+                    /** @description 只返回这些字段（逗号分隔，如 name,gender,birthDate）；id 总会返回；缺省返回全部字段 */
+                    fields?: string;
                 };
                 header?: never;
                 path: {
@@ -15742,43 +15800,43 @@ export interface paths {
                         "application/json": {
                             items: {
                                 id: string;
-                                homeNode: string;
-                                version: number;
-                                epoch: number;
-                                createdAt: string;
-                                updatedAt: string;
-                                studentId: string;
-                                changeType: string;
-                                changeDate: string;
-                                reason: string | null;
-                                processingStatus: string;
-                                result: string | null;
-                                deathDate: string | null;
-                                deathCause: string | null;
-                                responsibility: string | null;
-                                reviewOpinion: string | null;
-                                documentNos: string | null;
-                                targetClassId: string | null;
-                                appliedOn: string | null;
-                                late: boolean;
-                                reviewedBy: string | null;
-                                reviewedAt: string | null;
-                                carriedOutBy: string | null;
-                                carriedOutAt: string | null;
-                                escalatedAt: string | null;
-                                approvalDate: string | null;
-                                approvalDocNo: string | null;
-                                previousSchoolCode: string | null;
-                                currentSchoolCode: string | null;
-                                previousStudentNo: string | null;
-                                currentStudentNo: string | null;
-                                verifyState: string;
-                                enteredBy: string | null;
-                                enteredAt: string | null;
-                                verifiedBy: string | null;
-                                verifiedAt: string | null;
-                                returnReason: string | null;
-                                firstVerifiedAt: string | null;
+                                homeNode?: string;
+                                version?: number;
+                                epoch?: number;
+                                createdAt?: string;
+                                updatedAt?: string;
+                                studentId?: string;
+                                changeType?: string;
+                                changeDate?: string;
+                                reason?: string | null;
+                                processingStatus?: string;
+                                result?: string | null;
+                                deathDate?: string | null;
+                                deathCause?: string | null;
+                                responsibility?: string | null;
+                                reviewOpinion?: string | null;
+                                documentNos?: string | null;
+                                targetClassId?: string | null;
+                                appliedOn?: string | null;
+                                late?: boolean;
+                                reviewedBy?: string | null;
+                                reviewedAt?: string | null;
+                                carriedOutBy?: string | null;
+                                carriedOutAt?: string | null;
+                                escalatedAt?: string | null;
+                                approvalDate?: string | null;
+                                approvalDocNo?: string | null;
+                                previousSchoolCode?: string | null;
+                                currentSchoolCode?: string | null;
+                                previousStudentNo?: string | null;
+                                currentStudentNo?: string | null;
+                                verifyState?: string;
+                                enteredBy?: string | null;
+                                enteredAt?: string | null;
+                                verifiedBy?: string | null;
+                                verifiedAt?: string | null;
+                                returnReason?: string | null;
+                                firstVerifiedAt?: string | null;
                             }[];
                             total: number;
                             limit: number;
@@ -16374,6 +16432,8 @@ export interface paths {
                     offset?: number;
                     /** @description 名称（包含） */
                     q?: string;
+                    /** @description 只返回这些字段（逗号分隔，如 name,gender,birthDate）；id 总会返回；缺省返回全部字段 */
+                    fields?: string;
                     /** @description 行政区划代码 */
                     divisionCode?: string;
                     /** @description 主管单位代码 */
@@ -16396,57 +16456,57 @@ export interface paths {
                         "application/json": {
                             items: {
                                 id: string;
-                                homeNode: string;
-                                version: number;
-                                epoch: number;
-                                createdAt: string;
-                                updatedAt: string;
-                                kindergartenCode: string;
-                                registrationNo: string | null;
-                                licenceNo: string | null;
-                                approvingAuthority: string | null;
-                                unitCode: string | null;
-                                name: string;
-                                divisionCode: string;
-                                address: string | null;
-                                areaCategory: string | null;
-                                areaCategoryEdition: string | null;
-                                economicAttribute: string | null;
-                                ethnicAttribute: string | null;
-                                director: string | null;
-                                sponsor: string | null;
-                                foundedYm: string | null;
-                                nature: string | null;
-                                form: string | null;
-                                rating: string | null;
-                                mainLanguage: string | null;
-                                secondLanguage: string | null;
-                                staffCount: number | null;
-                                fullTimeTeachers: number | null;
-                                administrators: number | null;
-                                nurseryStaff: number | null;
-                                workers: number | null;
-                                partTimeTeachers: number | null;
-                                staffPayPolicy: string | null;
-                                staffIncome: string | null;
-                                premises: string | null;
-                                premisesArea: number | null;
-                                facilities: string | null;
-                                funding: string | null;
-                                fees: string | null;
-                                honours: string | null;
-                                postcode: string | null;
-                                phone: string | null;
-                                fax: string | null;
-                                email: string | null;
-                                homepage: string | null;
-                                verifyState: string;
-                                enteredBy: string | null;
-                                enteredAt: string | null;
-                                verifiedBy: string | null;
-                                verifiedAt: string | null;
-                                returnReason: string | null;
-                                firstVerifiedAt: string | null;
+                                homeNode?: string;
+                                version?: number;
+                                epoch?: number;
+                                createdAt?: string;
+                                updatedAt?: string;
+                                kindergartenCode?: string;
+                                registrationNo?: string | null;
+                                licenceNo?: string | null;
+                                approvingAuthority?: string | null;
+                                unitCode?: string | null;
+                                name?: string;
+                                divisionCode?: string;
+                                address?: string | null;
+                                areaCategory?: string | null;
+                                areaCategoryEdition?: string | null;
+                                economicAttribute?: string | null;
+                                ethnicAttribute?: string | null;
+                                director?: string | null;
+                                sponsor?: string | null;
+                                foundedYm?: string | null;
+                                nature?: string | null;
+                                form?: string | null;
+                                rating?: string | null;
+                                mainLanguage?: string | null;
+                                secondLanguage?: string | null;
+                                staffCount?: number | null;
+                                fullTimeTeachers?: number | null;
+                                administrators?: number | null;
+                                nurseryStaff?: number | null;
+                                workers?: number | null;
+                                partTimeTeachers?: number | null;
+                                staffPayPolicy?: string | null;
+                                staffIncome?: string | null;
+                                premises?: string | null;
+                                premisesArea?: number | null;
+                                facilities?: string | null;
+                                funding?: string | null;
+                                fees?: string | null;
+                                honours?: string | null;
+                                postcode?: string | null;
+                                phone?: string | null;
+                                fax?: string | null;
+                                email?: string | null;
+                                homepage?: string | null;
+                                verifyState?: string;
+                                enteredBy?: string | null;
+                                enteredAt?: string | null;
+                                verifiedBy?: string | null;
+                                verifiedAt?: string | null;
+                                returnReason?: string | null;
+                                firstVerifiedAt?: string | null;
                             }[];
                             total: number;
                             limit: number;
@@ -17221,6 +17281,8 @@ export interface paths {
                     offset?: number;
                     /** @description 名称（包含） */
                     q?: string;
+                    /** @description 只返回这些字段（逗号分隔，如 name,gender,birthDate）；id 总会返回；缺省返回全部字段 */
+                    fields?: string;
                     /** @description 幼儿园 id */
                     kindergartenId?: string;
                 };
@@ -17239,26 +17301,26 @@ export interface paths {
                         "application/json": {
                             items: {
                                 id: string;
-                                homeNode: string;
-                                version: number;
-                                epoch: number;
-                                createdAt: string;
-                                updatedAt: string;
-                                kindergartenId: string;
-                                name: string;
-                                birthYm: string | null;
-                                gender: string;
-                                post: string | null;
-                                title: string | null;
-                                ethnicity: string | null;
-                                political: string | null;
-                                workStartYm: string | null;
-                                education: string | null;
-                                major: string | null;
-                                qualification: string | null;
-                                establishment: string | null;
-                                isHead: boolean;
-                                age: number | null;
+                                homeNode?: string;
+                                version?: number;
+                                epoch?: number;
+                                createdAt?: string;
+                                updatedAt?: string;
+                                kindergartenId?: string;
+                                name?: string;
+                                birthYm?: string | null;
+                                gender?: string;
+                                post?: string | null;
+                                title?: string | null;
+                                ethnicity?: string | null;
+                                political?: string | null;
+                                workStartYm?: string | null;
+                                education?: string | null;
+                                major?: string | null;
+                                qualification?: string | null;
+                                establishment?: string | null;
+                                isHead?: boolean;
+                                age?: number | null;
                             }[];
                             total: number;
                             limit: number;
@@ -17801,6 +17863,8 @@ export interface paths {
                     offset?: number;
                     /** @description 名称（包含） */
                     q?: string;
+                    /** @description 只返回这些字段（逗号分隔，如 name,gender,birthDate）；id 总会返回；缺省返回全部字段 */
+                    fields?: string;
                     /** @description 幼儿园 id */
                     kindergartenId?: string;
                     /** @description 0 托班，1 小班，2 中班，3 大班 */
@@ -17823,25 +17887,25 @@ export interface paths {
                         "application/json": {
                             items: {
                                 id: string;
-                                homeNode: string;
-                                version: number;
-                                epoch: number;
-                                createdAt: string;
-                                updatedAt: string;
-                                kindergartenId: string;
-                                kindergartenCode: string;
-                                classCode: string;
-                                name: string;
-                                foundedYm: string;
-                                headTeacher: string | null;
-                                grade: number;
-                                verifyState: string;
-                                enteredBy: string | null;
-                                enteredAt: string | null;
-                                verifiedBy: string | null;
-                                verifiedAt: string | null;
-                                returnReason: string | null;
-                                firstVerifiedAt: string | null;
+                                homeNode?: string;
+                                version?: number;
+                                epoch?: number;
+                                createdAt?: string;
+                                updatedAt?: string;
+                                kindergartenId?: string;
+                                kindergartenCode?: string;
+                                classCode?: string;
+                                name?: string;
+                                foundedYm?: string;
+                                headTeacher?: string | null;
+                                grade?: number;
+                                verifyState?: string;
+                                enteredBy?: string | null;
+                                enteredAt?: string | null;
+                                verifiedBy?: string | null;
+                                verifiedAt?: string | null;
+                                returnReason?: string | null;
+                                firstVerifiedAt?: string | null;
                             }[];
                             total: number;
                             limit: number;
@@ -18307,6 +18371,8 @@ export interface paths {
                     offset?: number;
                     /** @description 姓名、拼音（全拼或首字母）、身份证号或学籍号 */
                     q?: string;
+                    /** @description 只返回这些字段（逗号分隔，如 name,gender,birthDate）；id 总会返回；缺省返回全部字段 */
+                    fields?: string;
                     /** @description 幼儿园 id */
                     kindergartenId?: string;
                     /** @description 班级 id */
@@ -18333,48 +18399,50 @@ export interface paths {
                         "application/json": {
                             items: {
                                 id: string;
-                                homeNode: string;
-                                version: number;
-                                epoch: number;
-                                createdAt: string;
-                                updatedAt: string;
-                                kindergartenId: string;
-                                kindergartenCode: string;
-                                classId: string | null;
-                                name: string;
-                                namePinyin: string;
-                                pinyinInitials: string;
-                                formerName: string | null;
-                                idDocType: string;
-                                idNumber: string | null;
-                                gender: string;
-                                bloodType: string | null;
-                                birthDate: string;
-                                birthplace: string | null;
-                                onlyChild: boolean | null;
-                                nativePlace: string | null;
-                                ethnicity: string;
-                                hmt: string | null;
-                                hmtEdition: string | null;
-                                health: string | null;
-                                currentAddress: string | null;
-                                householdRegistration: string | null;
-                                floatingStatus: string | null;
-                                country: string;
-                                phone: string | null;
-                                postalAddress: string | null;
-                                postcode: string | null;
-                                photo: string | null;
-                                entryYm: string;
-                                childCategory: string;
-                                state: string;
-                                verifyState: string;
-                                enteredBy: string | null;
-                                enteredAt: string | null;
-                                verifiedBy: string | null;
-                                verifiedAt: string | null;
-                                returnReason: string | null;
-                                firstVerifiedAt: string | null;
+                                homeNode?: string;
+                                version?: number;
+                                epoch?: number;
+                                createdAt?: string;
+                                updatedAt?: string;
+                                kindergartenId?: string;
+                                kindergartenCode?: string;
+                                classId?: string | null;
+                                name?: string;
+                                namePinyin?: string;
+                                pinyinInitials?: string;
+                                formerName?: string | null;
+                                idDocType?: string;
+                                idNumber?: string | null;
+                                gender?: string;
+                                bloodType?: string | null;
+                                birthDate?: string;
+                                birthplace?: string | null;
+                                onlyChild?: boolean | null;
+                                nativePlace?: string | null;
+                                ethnicity?: string;
+                                hmt?: string | null;
+                                hmtEdition?: string | null;
+                                health?: string | null;
+                                currentAddress?: string | null;
+                                householdRegistration?: string | null;
+                                floatingStatus?: string | null;
+                                householdType?: string | null;
+                                leftBehind?: string | null;
+                                country?: string;
+                                phone?: string | null;
+                                postalAddress?: string | null;
+                                postcode?: string | null;
+                                photo?: string | null;
+                                entryYm?: string;
+                                childCategory?: string;
+                                state?: string;
+                                verifyState?: string;
+                                enteredBy?: string | null;
+                                enteredAt?: string | null;
+                                verifiedBy?: string | null;
+                                verifiedAt?: string | null;
+                                returnReason?: string | null;
+                                firstVerifiedAt?: string | null;
                             }[];
                             total: number;
                             limit: number;
@@ -18511,6 +18579,16 @@ export interface paths {
                          * @enum {string|null}
                          */
                         floatingStatus?: "1" | "2" | "3" | "9" | null;
+                        /**
+                         * @description 户口性质；代码表 household_type：GET /api/v1/codes/household_type
+                         * @enum {string|null}
+                         */
+                        householdType?: "1" | "2" | "3" | null;
+                        /**
+                         * @description 留守儿童；代码表 left_behind：GET /api/v1/codes/left_behind
+                         * @enum {string|null}
+                         */
+                        leftBehind?: "0" | "1" | "2" | null;
                         /** @description 国籍/地区；不填为 CHN 中国；代码表 country：GET /api/v1/codes/country */
                         country?: string | null;
                         /** @description 联系电话 */
@@ -18653,6 +18731,8 @@ export interface paths {
                             currentAddress: string | null;
                             householdRegistration: string | null;
                             floatingStatus: string | null;
+                            householdType: string | null;
+                            leftBehind: string | null;
                             country: string;
                             phone: string | null;
                             postalAddress: string | null;
@@ -18892,6 +18972,8 @@ export interface paths {
                             currentAddress: string | null;
                             householdRegistration: string | null;
                             floatingStatus: string | null;
+                            householdType: string | null;
+                            leftBehind: string | null;
                             country: string;
                             phone: string | null;
                             postalAddress: string | null;
@@ -19227,6 +19309,16 @@ export interface paths {
                          * @enum {string|null}
                          */
                         floatingStatus?: "1" | "2" | "3" | "9" | null;
+                        /**
+                         * @description 户口性质；代码表 household_type：GET /api/v1/codes/household_type
+                         * @enum {string|null}
+                         */
+                        householdType?: "1" | "2" | "3" | null;
+                        /**
+                         * @description 留守儿童；代码表 left_behind：GET /api/v1/codes/left_behind
+                         * @enum {string|null}
+                         */
+                        leftBehind?: "0" | "1" | "2" | null;
                         /** @description 国籍/地区；不填为 CHN 中国；代码表 country：GET /api/v1/codes/country */
                         country?: string | null;
                         /** @description 联系电话 */
@@ -19285,6 +19377,8 @@ export interface paths {
                             currentAddress: string | null;
                             householdRegistration: string | null;
                             floatingStatus: string | null;
+                            householdType: string | null;
+                            leftBehind: string | null;
                             country: string;
                             phone: string | null;
                             postalAddress: string | null;
@@ -19481,6 +19575,8 @@ export interface paths {
                     offset?: number;
                     /** @description 名称（包含） */
                     q?: string;
+                    /** @description 只返回这些字段（逗号分隔，如 name,gender,birthDate）；id 总会返回；缺省返回全部字段 */
+                    fields?: string;
                 };
                 header?: never;
                 path: {
@@ -19499,18 +19595,18 @@ export interface paths {
                         "application/json": {
                             items: {
                                 id: string;
-                                homeNode: string;
-                                version: number;
-                                epoch: number;
-                                createdAt: string;
-                                updatedAt: string;
-                                childId: string;
-                                name: string;
-                                relationship: string;
-                                address: string | null;
-                                phone: string | null;
-                                postcode: string | null;
-                                email: string | null;
+                                homeNode?: string;
+                                version?: number;
+                                epoch?: number;
+                                createdAt?: string;
+                                updatedAt?: string;
+                                childId?: string;
+                                name?: string;
+                                relationship?: string;
+                                address?: string | null;
+                                phone?: string | null;
+                                postcode?: string | null;
+                                email?: string | null;
                             }[];
                             total: number;
                             limit: number;
@@ -19960,6 +20056,8 @@ export interface paths {
                     offset?: number;
                     /** @description 名称（包含） */
                     q?: string;
+                    /** @description 只返回这些字段（逗号分隔，如 name,gender,birthDate）；id 总会返回；缺省返回全部字段 */
+                    fields?: string;
                 };
                 header?: never;
                 path: {
@@ -19978,19 +20076,19 @@ export interface paths {
                         "application/json": {
                             items: {
                                 id: string;
-                                homeNode: string;
-                                version: number;
-                                epoch: number;
-                                createdAt: string;
-                                updatedAt: string;
-                                childId: string;
-                                relationship: string;
-                                name: string;
-                                employer: string | null;
-                                phone: string | null;
-                                ethnicity: string | null;
-                                maritalStatus: string | null;
-                                residenceAbroad: string | null;
+                                homeNode?: string;
+                                version?: number;
+                                epoch?: number;
+                                createdAt?: string;
+                                updatedAt?: string;
+                                childId?: string;
+                                relationship?: string;
+                                name?: string;
+                                employer?: string | null;
+                                phone?: string | null;
+                                ethnicity?: string | null;
+                                maritalStatus?: string | null;
+                                residenceAbroad?: string | null;
                             }[];
                             total: number;
                             limit: number;
@@ -20459,6 +20557,8 @@ export interface paths {
                     offset?: number;
                     /** @description 名称（包含） */
                     q?: string;
+                    /** @description 只返回这些字段（逗号分隔，如 name,gender,birthDate）；id 总会返回；缺省返回全部字段 */
+                    fields?: string;
                 };
                 header?: never;
                 path: {
@@ -20477,18 +20577,18 @@ export interface paths {
                         "application/json": {
                             items: {
                                 id: string;
-                                homeNode: string;
-                                version: number;
-                                epoch: number;
-                                createdAt: string;
-                                updatedAt: string;
-                                childId: string;
-                                term: string;
-                                classCode: string;
-                                status: string;
-                                dueDate: string | null;
-                                actualDate: string | null;
-                                lateReason: string | null;
+                                homeNode?: string;
+                                version?: number;
+                                epoch?: number;
+                                createdAt?: string;
+                                updatedAt?: string;
+                                childId?: string;
+                                term?: string;
+                                classCode?: string;
+                                status?: string;
+                                dueDate?: string | null;
+                                actualDate?: string | null;
+                                lateReason?: string | null;
                             }[];
                             total: number;
                             limit: number;
@@ -20950,6 +21050,8 @@ export interface paths {
                     offset?: number;
                     /** @description 名称（包含） */
                     q?: string;
+                    /** @description 只返回这些字段（逗号分隔，如 name,gender,birthDate）；id 总会返回；缺省返回全部字段 */
+                    fields?: string;
                 };
                 header?: never;
                 path: {
@@ -20968,18 +21070,18 @@ export interface paths {
                         "application/json": {
                             items: {
                                 id: string;
-                                homeNode: string;
-                                version: number;
-                                epoch: number;
-                                createdAt: string;
-                                updatedAt: string;
-                                childId: string;
-                                kindergartenCode: string;
-                                entryYm: string;
-                                sourceArea: string | null;
-                                attendanceWay: string;
-                                leaveYm: string | null;
-                                leaveReason: string | null;
+                                homeNode?: string;
+                                version?: number;
+                                epoch?: number;
+                                createdAt?: string;
+                                updatedAt?: string;
+                                childId?: string;
+                                kindergartenCode?: string;
+                                entryYm?: string;
+                                sourceArea?: string | null;
+                                attendanceWay?: string;
+                                leaveYm?: string | null;
+                                leaveReason?: string | null;
                             }[];
                             total: number;
                             limit: number;
@@ -21429,6 +21531,8 @@ export interface paths {
                     offset?: number;
                     /** @description 名称（包含） */
                     q?: string;
+                    /** @description 只返回这些字段（逗号分隔，如 name,gender,birthDate）；id 总会返回；缺省返回全部字段 */
+                    fields?: string;
                 };
                 header?: never;
                 path: {
@@ -21447,37 +21551,37 @@ export interface paths {
                         "application/json": {
                             items: {
                                 id: string;
-                                homeNode: string;
-                                version: number;
-                                epoch: number;
-                                createdAt: string;
-                                updatedAt: string;
-                                childId: string;
-                                changeType: string;
-                                changeDate: string;
-                                reason: string | null;
-                                processingStatus: string;
-                                result: string | null;
-                                deathDate: string | null;
-                                deathCause: string | null;
-                                responsibility: string | null;
-                                reviewOpinion: string | null;
-                                documentNos: string | null;
-                                targetClassId: string | null;
-                                appliedOn: string | null;
-                                late: boolean;
-                                reviewedBy: string | null;
-                                reviewedAt: string | null;
-                                carriedOutBy: string | null;
-                                carriedOutAt: string | null;
-                                escalatedAt: string | null;
-                                verifyState: string;
-                                enteredBy: string | null;
-                                enteredAt: string | null;
-                                verifiedBy: string | null;
-                                verifiedAt: string | null;
-                                returnReason: string | null;
-                                firstVerifiedAt: string | null;
+                                homeNode?: string;
+                                version?: number;
+                                epoch?: number;
+                                createdAt?: string;
+                                updatedAt?: string;
+                                childId?: string;
+                                changeType?: string;
+                                changeDate?: string;
+                                reason?: string | null;
+                                processingStatus?: string;
+                                result?: string | null;
+                                deathDate?: string | null;
+                                deathCause?: string | null;
+                                responsibility?: string | null;
+                                reviewOpinion?: string | null;
+                                documentNos?: string | null;
+                                targetClassId?: string | null;
+                                appliedOn?: string | null;
+                                late?: boolean;
+                                reviewedBy?: string | null;
+                                reviewedAt?: string | null;
+                                carriedOutBy?: string | null;
+                                carriedOutAt?: string | null;
+                                escalatedAt?: string | null;
+                                verifyState?: string;
+                                enteredBy?: string | null;
+                                enteredAt?: string | null;
+                                verifiedBy?: string | null;
+                                verifiedAt?: string | null;
+                                returnReason?: string | null;
+                                firstVerifiedAt?: string | null;
                             }[];
                             total: number;
                             limit: number;
@@ -26159,7 +26263,7 @@ export interface paths {
                 };
                 header?: never;
                 path: {
-                    subject: "students" | "children" | "school-teachers" | "kindergarten-teachers";
+                    subject: "students" | "children" | "school-teachers" | "kindergarten-teachers" | "schools" | "kindergartens";
                 };
                 cookie?: never;
             };
@@ -26275,7 +26379,7 @@ export interface paths {
                         "application/json": {
                             items: {
                                 id: string;
-                                /** @description students | children | school_teachers | school_classes | kindergarten_teachers | kindergarten_classes | statistics */
+                                /** @description students | children | school_teachers | school_classes | kindergarten_teachers | kindergarten_classes | schools | kindergartens | supervising_units | statistics | annual */
                                 kind: string;
                                 /** @description csv | xlsx */
                                 format: string;
@@ -26283,7 +26387,7 @@ export interface paths {
                                 query: {
                                     [key: string]: unknown;
                                 };
-                                /** @description queued | running | done | failed */
+                                /** @description queued | running | done | failed | expired（文件已过保存期限被删除） */
                                 state: string;
                                 /** @description 已写出的行数（进度） */
                                 rowsDone: number;
@@ -26326,7 +26430,7 @@ export interface paths {
             };
         };
         put?: never;
-        /** 导出查询结果或统计表（CSV、Excel），后台生成（R-D.7） */
+        /** 导出查询结果、统计表或年度报表（CSV、Excel），后台生成（R-D.7） */
         post: {
             parameters: {
                 query?: never;
@@ -26337,9 +26441,9 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        kind: "students" | "children" | "school_teachers" | "school_classes" | "kindergarten_teachers" | "kindergarten_classes" | "statistics";
+                        kind: "students" | "children" | "school_teachers" | "school_classes" | "kindergarten_teachers" | "kindergarten_classes" | "schools" | "kindergartens" | "supervising_units" | "statistics" | "annual";
                         format: "csv" | "xlsx";
-                        /** @description 学生、幼儿：q（姓名、拼音、身份证号、学籍号）、schoolId、classId、grade、state、verifyState；统计：subject、by、unit、state、drill、asOf */
+                        /** @description 学生、幼儿：q（姓名、拼音、身份证号、学籍号）、schoolId、classId、grade、state、verifyState；教师、班级、学校、幼儿园、主管单位：q（名称）及该列表的筛选条件；统计：subject、by、unit、state、drill、asOf；年度报表（annual）：from、to、unit、drill */
                         query?: {
                             [key: string]: unknown;
                         };
@@ -26355,7 +26459,7 @@ export interface paths {
                     content: {
                         "application/json": {
                             id: string;
-                            /** @description students | children | school_teachers | school_classes | kindergarten_teachers | kindergarten_classes | statistics */
+                            /** @description students | children | school_teachers | school_classes | kindergarten_teachers | kindergarten_classes | schools | kindergartens | supervising_units | statistics | annual */
                             kind: string;
                             /** @description csv | xlsx */
                             format: string;
@@ -26363,7 +26467,7 @@ export interface paths {
                             query: {
                                 [key: string]: unknown;
                             };
-                            /** @description queued | running | done | failed */
+                            /** @description queued | running | done | failed | expired（文件已过保存期限被删除） */
                             state: string;
                             /** @description 已写出的行数（进度） */
                             rowsDone: number;
@@ -26446,7 +26550,7 @@ export interface paths {
                     content: {
                         "application/json": {
                             id: string;
-                            /** @description students | children | school_teachers | school_classes | kindergarten_teachers | kindergarten_classes | statistics */
+                            /** @description students | children | school_teachers | school_classes | kindergarten_teachers | kindergarten_classes | schools | kindergartens | supervising_units | statistics | annual */
                             kind: string;
                             /** @description csv | xlsx */
                             format: string;
@@ -26454,7 +26558,7 @@ export interface paths {
                             query: {
                                 [key: string]: unknown;
                             };
-                            /** @description queued | running | done | failed */
+                            /** @description queued | running | done | failed | expired（文件已过保存期限被删除） */
                             state: string;
                             /** @description 已写出的行数（进度） */
                             rowsDone: number;
@@ -26560,6 +26664,15 @@ export interface paths {
                 };
                 /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
                 409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                410: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -29720,7 +29833,7 @@ export interface components {
              * @description Stable error code; every code with its cause and fix: GET /api/v1/errors.
              * @enum {unknown}
              */
-            code: "NOT_FOUND" | "VALIDATION_FAILED" | "QUERY_EMPTY" | "BAD_REQUEST" | "BODY_TOO_LARGE" | "INTERNAL" | "NOT_READY" | "REDIS_UNREACHABLE" | "REDIS_EVICTION_POLICY" | "NODE_NOT_INITIALISED" | "NODE_ALREADY_INITIALISED" | "NODE_DATA_DIR_NOT_EMPTY" | "NODE_START_RECORD_INVALID" | "NODE_RESTORE_PENDING" | "NODE_IDENTITY_MISMATCH" | "AUTH_REQUIRED" | "AUTH_FAILED" | "AUTH_LOCKED" | "AUTH_TOTP_REQUIRED" | "AUTH_TOTP_INVALID" | "AUTH_STAGE_INVALID" | "CSRF_FAILED" | "FORBIDDEN" | "PASSWORD_TOO_SHORT" | "PASSWORD_TOO_LONG" | "PASSWORD_COMMON" | "ACCOUNT_EXISTS" | "ACCOUNT_DELEGATION_DENIED" | "ACCOUNT_SCOPE_UNKNOWN" | "VERIFY_NOT_ALLOWED" | "VERIFY_STATE_INVALID" | "VERIFY_TABLE_UNKNOWN" | "RETURN_REASON_REQUIRED" | "REVEAL_NOT_GRANTED" | "REVEAL_FIELD_UNKNOWN" | "SECRET_TAMPERED" | "SECRET_KEY_INVALID" | "AUDIT_CHAIN_BROKEN" | "AUDIT_KEY_MISSING" | "RECORD_FIELD_REQUIRED" | "RECORD_FIELD_FORMAT" | "RECORD_FIELD_NOT_ALLOWED" | "RECORD_FIELD_DERIVED" | "RECORD_NAME_CHARACTER" | "RECORD_CODE_UNKNOWN" | "RECORD_ID_FORMAT" | "RECORD_ID_CHECKSUM" | "RECORD_ID_BIRTHDATE_MISMATCH" | "RECORD_ID_GENDER_MISMATCH" | "RECORD_STUDENT_NO_INVALID" | "RECORD_DATE_ORDER" | "RECORD_PHOTO_INVALID" | "RECORD_DIVISION_OUTSIDE_NODE" | "RECORD_REFERENCE_INVALID" | "RECORD_DUPLICATE_ID" | "RECORD_DUPLICATE_ELSEWHERE" | "RECORD_DUPLICATE_STUDENT_NO" | "RECORD_DUPLICATE_KEY" | "RECORD_VERSION_CONFLICT" | "RECORD_IN_USE" | "RECORD_NOT_HOME" | "RECORD_PROBLEM_STATE" | "STATUS_CHANGE_PROCESSING_RESERVED" | "STATUS_CHANGE_NOT_PENDING" | "STATUS_CHANGE_FIELD_FIXED" | "STATUS_CHANGE_STATE_INVALID" | "STATUS_CHANGE_PENDING_EXISTS" | "STATUS_CHANGE_CLASS_INVALID" | "STATUS_CHANGE_NOT_ALLOWED" | "STATUS_CHANGE_PERSON_DECEASED" | "DEATH_REPORT_OWN" | "DEATH_REPORT_ACKED" | "STATUS_CHANGE_NO_CERTIFICATE" | "STATUS_CHANGE_REASON_REQUIRED" | "RECORD_DELETE_VERIFIED" | "CERT_LOOKUP_INVALID" | "CERT_INVALID" | "BACKUP_TARGET_INVALID" | "BACKUP_KEY_MISSING" | "BACKUP_KEY_INSIDE_DATA" | "BACKUP_NOT_FOUND" | "BACKUP_MANIFEST_INVALID" | "BACKUP_TAMPERED" | "BACKUP_RESTORE_TARGET_EXISTS" | "BACKUP_SFTP_FAILED" | "CALENDAR_RECORD_LOCKED" | "CALENDAR_ROLLOVER_YEAR" | "CALENDAR_ROLLOVER_UNIT" | "GROWTH_NOT_SENIOR_HIGH" | "GROWTH_MODULE_UNKNOWN" | "GROWTH_SCORE_OUT_OF_SCALE" | "GROWTH_CREDIT_OUT_OF_RULE" | "GROWTH_FIELD_NOT_ALLOWED" | "GROWTH_GENERATED_READONLY" | "GROWTH_REPORTED_LOCKED" | "GROWTH_NOT_VERIFIED" | "GROWTH_ALREADY_REPORTED" | "GROWTH_PUBLICITY_INVALID" | "GROWTH_PUBLICITY_PENDING" | "GROWTH_NOT_IN_PUBLICITY" | "GROWTH_OBJECTION_ANSWERED" | "STATS_UNIT_UNKNOWN" | "STATS_DIMENSION_UNKNOWN" | "STATS_STATE_UNKNOWN" | "STATS_SCOPE_TOO_NARROW" | "STATS_PERIOD_INVALID" | "EXPORT_QUERY_INVALID" | "EXPORT_NOT_READY" | "IMPORT_FILE_INVALID" | "IMPORT_TOO_MANY_ROWS" | "IMPORT_EMPTY" | "IMPORT_EXPIRED" | "IMPORT_CELL_PRECISION" | "IMPORT_CODE_NAME_UNKNOWN" | "IMPORT_ROW_DUPLICATE" | "CODE_TABLE_INVALID" | "CODE_TABLE_UNKNOWN" | "SYNC_SIGNATURE_INVALID" | "SYNC_ALG_NOT_ALLOWED" | "SYNC_KEY_UNKNOWN" | "SYNC_EMBEDDED_KEY_REFUSED" | "SYNC_KEY_NOT_VOUCHED" | "SYNC_HASH_MISMATCH" | "SYNC_MALFORMED" | "SYNC_FORMAT_UNSUPPORTED" | "SYNC_SEQ_GAP" | "SYNC_SEQ_REPLAY" | "SYNC_FORK" | "SYNC_PREV_MISMATCH" | "SYNC_NOT_CHILD" | "SYNC_ORIGIN_OUTSIDE_SUBTREE" | "SYNC_ROW_OUTSIDE_OWNERSHIP" | "SYNC_ROW_INVALID" | "SYNC_TOKEN_INVALID" | "SYNC_TOKEN_EXPIRED" | "SYNC_COMMAND_NOT_FOR_ME" | "SYNC_COMMAND_REPLAY" | "SYNC_ROUTED_REPLAY" | "SYNC_HANDOFF_NOT_HOME" | "SYNC_HANDOFF_STALE" | "SYNC_RECEIPT_INVALID" | "SYNC_ENROLL_TOKEN_INVALID" | "SYNC_ENROLL_REFUSED" | "SYNC_NOT_ENROLLED" | "SYNC_BUSY" | "SYNC_PARENT_UNAVAILABLE" | "SYNC_COMMAND_UNKNOWN_TYPE" | "SYNC_QUARANTINE_NOT_FOUND" | "KEY_FILE_PERMISSIONS" | "CHANGE_REQUEST_TABLE_INVALID" | "CHANGE_REQUEST_PATCH_INVALID" | "CHANGE_REQUEST_NOT_LOCKED" | "CHANGE_REQUEST_NOT_PENDING" | "CHANGE_REQUEST_WRONG_TIER" | "CHANGE_REQUEST_DECISION_SENT" | "CHANGE_REQUEST_REASON_REQUIRED" | "CHANGE_REQUEST_STALE" | "CHANGE_REQUEST_NO_LONGER_VALID" | "TRANSFER_PAUSED" | "TRANSFER_CLASS_INVALID" | "TRANSFER_PERSON_REQUIRED" | "TRANSFER_SAME_NODE" | "TRANSFER_OPEN_EXISTS" | "TRANSFER_NOT_FOUND" | "TRANSFER_PENDING_BUSINESS" | "TRANSFER_STATE_INVALID" | "TRANSFER_STEP_INVALID" | "TRANSFER_HANDOFF_UNEXPECTED";
+            code: "NOT_FOUND" | "VALIDATION_FAILED" | "QUERY_EMPTY" | "QUERY_FIELD_UNKNOWN" | "BAD_REQUEST" | "BODY_TOO_LARGE" | "INTERNAL" | "NOT_READY" | "REDIS_UNREACHABLE" | "REDIS_EVICTION_POLICY" | "NODE_NOT_INITIALISED" | "NODE_ALREADY_INITIALISED" | "NODE_DATA_DIR_NOT_EMPTY" | "NODE_START_RECORD_INVALID" | "NODE_RESTORE_PENDING" | "NODE_IDENTITY_MISMATCH" | "AUTH_REQUIRED" | "AUTH_FAILED" | "AUTH_LOCKED" | "AUTH_TOTP_REQUIRED" | "AUTH_TOTP_INVALID" | "AUTH_STAGE_INVALID" | "CSRF_FAILED" | "FORBIDDEN" | "PASSWORD_TOO_SHORT" | "PASSWORD_TOO_LONG" | "PASSWORD_COMMON" | "ACCOUNT_EXISTS" | "ACCOUNT_DELEGATION_DENIED" | "ACCOUNT_SCOPE_UNKNOWN" | "VERIFY_NOT_ALLOWED" | "VERIFY_STATE_INVALID" | "VERIFY_TABLE_UNKNOWN" | "RETURN_REASON_REQUIRED" | "REVEAL_NOT_GRANTED" | "REVEAL_FIELD_UNKNOWN" | "SECRET_TAMPERED" | "SECRET_KEY_INVALID" | "AUDIT_CHAIN_BROKEN" | "AUDIT_KEY_MISSING" | "RECORD_FIELD_REQUIRED" | "RECORD_FIELD_FORMAT" | "RECORD_FIELD_NOT_ALLOWED" | "RECORD_FIELD_DERIVED" | "RECORD_NAME_CHARACTER" | "RECORD_CODE_UNKNOWN" | "RECORD_ID_FORMAT" | "RECORD_ID_CHECKSUM" | "RECORD_ID_BIRTHDATE_MISMATCH" | "RECORD_ID_GENDER_MISMATCH" | "RECORD_STUDENT_NO_INVALID" | "RECORD_DATE_ORDER" | "RECORD_PHOTO_INVALID" | "RECORD_DIVISION_OUTSIDE_NODE" | "RECORD_REFERENCE_INVALID" | "RECORD_DUPLICATE_ID" | "RECORD_DUPLICATE_ELSEWHERE" | "RECORD_DUPLICATE_STUDENT_NO" | "RECORD_DUPLICATE_KEY" | "RECORD_VERSION_CONFLICT" | "RECORD_IN_USE" | "RECORD_NOT_HOME" | "RECORD_PROBLEM_STATE" | "STATUS_CHANGE_PROCESSING_RESERVED" | "STATUS_CHANGE_NOT_PENDING" | "STATUS_CHANGE_FIELD_FIXED" | "STATUS_CHANGE_STATE_INVALID" | "STATUS_CHANGE_PENDING_EXISTS" | "STATUS_CHANGE_CLASS_INVALID" | "STATUS_CHANGE_NOT_ALLOWED" | "STATUS_CHANGE_PERSON_DECEASED" | "DEATH_REPORT_OWN" | "DEATH_REPORT_ACKED" | "STATUS_CHANGE_NO_CERTIFICATE" | "STATUS_CHANGE_REASON_REQUIRED" | "RECORD_DELETE_VERIFIED" | "CERT_LOOKUP_INVALID" | "CERT_INVALID" | "BACKUP_TARGET_INVALID" | "BACKUP_KEY_MISSING" | "BACKUP_KEY_INSIDE_DATA" | "BACKUP_NOT_FOUND" | "BACKUP_MANIFEST_INVALID" | "BACKUP_TAMPERED" | "BACKUP_RESTORE_TARGET_EXISTS" | "BACKUP_SFTP_FAILED" | "CALENDAR_RECORD_LOCKED" | "CALENDAR_ROLLOVER_YEAR" | "CALENDAR_ROLLOVER_UNIT" | "GROWTH_NOT_SENIOR_HIGH" | "GROWTH_MODULE_UNKNOWN" | "GROWTH_SCORE_OUT_OF_SCALE" | "GROWTH_CREDIT_OUT_OF_RULE" | "GROWTH_FIELD_NOT_ALLOWED" | "GROWTH_GENERATED_READONLY" | "GROWTH_REPORTED_LOCKED" | "GROWTH_NOT_VERIFIED" | "GROWTH_ALREADY_REPORTED" | "GROWTH_PUBLICITY_INVALID" | "GROWTH_PUBLICITY_PENDING" | "GROWTH_NOT_IN_PUBLICITY" | "GROWTH_OBJECTION_ANSWERED" | "STATS_UNIT_UNKNOWN" | "STATS_DIMENSION_UNKNOWN" | "STATS_STATE_UNKNOWN" | "STATS_SCOPE_TOO_NARROW" | "STATS_PERIOD_INVALID" | "EXPORT_QUERY_INVALID" | "EXPORT_NOT_READY" | "EXPORT_EXPIRED" | "IMPORT_FILE_INVALID" | "IMPORT_TOO_MANY_ROWS" | "IMPORT_EMPTY" | "IMPORT_EXPIRED" | "IMPORT_CELL_PRECISION" | "IMPORT_CODE_NAME_UNKNOWN" | "IMPORT_ROW_DUPLICATE" | "CODE_TABLE_INVALID" | "CODE_TABLE_UNKNOWN" | "SYNC_SIGNATURE_INVALID" | "SYNC_ALG_NOT_ALLOWED" | "SYNC_KEY_UNKNOWN" | "SYNC_EMBEDDED_KEY_REFUSED" | "SYNC_KEY_NOT_VOUCHED" | "SYNC_HASH_MISMATCH" | "SYNC_MALFORMED" | "SYNC_FORMAT_UNSUPPORTED" | "SYNC_SEQ_GAP" | "SYNC_SEQ_REPLAY" | "SYNC_FORK" | "SYNC_PREV_MISMATCH" | "SYNC_NOT_CHILD" | "SYNC_ORIGIN_OUTSIDE_SUBTREE" | "SYNC_ROW_OUTSIDE_OWNERSHIP" | "SYNC_ROW_INVALID" | "SYNC_TOKEN_INVALID" | "SYNC_TOKEN_EXPIRED" | "SYNC_COMMAND_NOT_FOR_ME" | "SYNC_COMMAND_REPLAY" | "SYNC_ROUTED_REPLAY" | "SYNC_HANDOFF_NOT_HOME" | "SYNC_HANDOFF_STALE" | "SYNC_RECEIPT_INVALID" | "SYNC_ENROLL_TOKEN_INVALID" | "SYNC_ENROLL_REFUSED" | "SYNC_NOT_ENROLLED" | "SYNC_BUSY" | "SYNC_PARENT_UNAVAILABLE" | "SYNC_COMMAND_UNKNOWN_TYPE" | "SYNC_QUARANTINE_NOT_FOUND" | "KEY_FILE_PERMISSIONS" | "CHANGE_REQUEST_TABLE_INVALID" | "CHANGE_REQUEST_PATCH_INVALID" | "CHANGE_REQUEST_NOT_LOCKED" | "CHANGE_REQUEST_NOT_PENDING" | "CHANGE_REQUEST_WRONG_TIER" | "CHANGE_REQUEST_DECISION_SENT" | "CHANGE_REQUEST_REASON_REQUIRED" | "CHANGE_REQUEST_STALE" | "CHANGE_REQUEST_NO_LONGER_VALID" | "TRANSFER_PAUSED" | "TRANSFER_CLASS_INVALID" | "TRANSFER_PERSON_REQUIRED" | "TRANSFER_PERSON_INVALID" | "TRANSFER_SAME_NODE" | "TRANSFER_OPEN_EXISTS" | "TRANSFER_NOT_FOUND" | "TRANSFER_PENDING_BUSINESS" | "TRANSFER_STATE_INVALID" | "TRANSFER_STEP_INVALID" | "TRANSFER_HANDOFF_UNEXPECTED";
             /** @description For people: Chinese where a registrar reads it. */
             message: string;
             /** @description Machine-readable detail: field (path), rule, issues … never personal values. */

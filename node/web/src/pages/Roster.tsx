@@ -14,7 +14,7 @@ export default function Roster({ classId }: { classId: string }) {
     get(`/api/v1/classes/${classId}`).then(setKlass, () => setKlass({}))
     const all: Json[] = []
     const page = (offset: number): Promise<void> =>
-      get(`/api/v1/students?classId=${classId}&limit=200&offset=${offset}`).then(r => {
+      get(`/api/v1/students?classId=${classId}&limit=200&offset=${offset}&fields=schoolStudentNo,name,gender,birthDate,ethnicity,studentNo,state`).then(r => {
         all.push(...r.items)
         return all.length < r.total && r.items.length > 0 ? page(all.length) : undefined
       })
