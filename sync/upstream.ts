@@ -167,14 +167,19 @@ export async function pushOrigin(data: { origin: string }, deps: UpstreamDeps): 
         const batch = next.all(origin, last, PUSH_WINDOW - window.length) as StoredChangeSet[]
         if (batch.length === 0) return
         const at = new Date().toISOString()
-        deps.storage.write(() => batch.forEach(cs => stamp.run(at, origin, cs.seq)))
+        // Stamped once the requests are on their way: the commit (an fsync) is not in their path.
+        // A failed stamp fails their answers, as a failed send does.
+        const stamped = new Promise<void>(resolve => setImmediate(resolve))
+          .then(() => deps.storage.write(() => batch.forEach(cs => stamp.run(at, origin, cs.seq))))
+          .then(() => undefined, (err: unknown) => err)
         for (const cs of batch) {
           const times: StageTimes = { [relayed ? 'relay' : 'enqueue']: Math.max(0, Date.now() - Date.parse(cs.stored_at)) }
           const t0 = performance.now()
-          const answer = l.transport.request({ type: 'changeset.push', changeSet: storedChangeSet(cs) }).then(
+          const sending = l.transport.request({ type: 'changeset.push', changeSet: storedChangeSet(cs) }).then(
             value => (lap(times, 'send', t0), { ok: true as const, value }),
             (reason: unknown) => ({ ok: false as const, reason }),
           )
+          const answer = Promise.all([sending, stamped]).then(([a, failed]) => (failed === undefined ? a : { ok: false as const, reason: failed }))
           window.push({ cs, times, answer, first: started++ === 0 })
           last = cs.seq
         }

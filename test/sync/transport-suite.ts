@@ -52,6 +52,7 @@ export async function transportSuite(t: Test, make: (t: Test) => Promise<Transpo
     writeRows(child.storage, 'schools', [schoolRow(child.code, child.code, 1)])
     await child.sync.pack()
     await child.sync.pushOrigin(child.code)
+    t.match((await child.sync.status()).upstream, [{ origin: child.code, lastSeq: 1, lastSent: 1, lastAcked: 1, lagChangeSets: 0 }], 'stamped sent (after the request left) and acknowledged')
     t.same((await child.sync.transport!.request({ type: 'origins.list' })).origins, [{ origin: child.code, seq: 1 }])
     const fetched = await child.sync.transport!.request({ type: 'changesets.fetch', origin: child.code, after: 0, limit: 10 })
     t.equal(fetched.changeSets.length, 1)
