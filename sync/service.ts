@@ -30,13 +30,16 @@ import { openSyncQueues, startSyncWorkers, type SyncQueueName, type SyncQueues }
 import { createReceiver } from './receiver.ts'
 import { createRouted, ROUTED_DELIVER, ROUTED_UNDELIVERABLE, type RoutedHandler } from './routed.ts'
 import { createKeyRegistry, type SelfNode } from './registry.ts'
-import { keysDirOf, loadSigner, loadSignerByKid } from './signers.ts'
+import { keysDirOf, loadSigner, loadSignerByKid, signingKid } from './signers.ts'
 import { syncStatus } from './status.ts'
 import { createHttpTransport } from './transport-http.ts'
 import type { ParentTransport } from './transport.ts'
 import { pullCommands, pushOrigin, sendDeathReports, sendDigest, type SyncLog, type UpstreamDeps } from './upstream.ts'
 import { rounded, STAGE_LOG_MSG, type StageTimes } from './stages.ts'
 import { within } from '../config/within.ts'
+
+/** How long a token signed ahead waits for its request: well within its 60 s of life. */
+const SPARE_TOKEN_MS = 20_000
 
 /** What a node's sync service is built from. */
 export interface SyncServiceOptions {
@@ -84,13 +87,30 @@ export function createSyncService(opts: SyncServiceOptions) {
   /** The parent's code, once enrolled. */
   const parentCode = () => (storage.sqlite.prepare('select parent_code from sync_link where id = 1').pluck().get() as string | undefined) ?? undefined
 
-  /** A fresh node token for one request to the parent, signed with the key the parent knows. */
-  async function token(): Promise<string> {
+  /** The key a node token is signed with: the one the parent knows, else the current one. */
+  const tokenKey = () => tokenKid(storage, self) ?? signingKid(storage)
+  /** A node token for one request to the parent. */
+  async function issueToken(): Promise<{ token: string; aud: string; kid: string; at: number }> {
     const aud = parentCode()
     if (!aud) throw new Error('not enrolled')
-    const kid = tokenKid(storage, self)
-    const s = kid ? await loadSignerByKid(storage, kid) : await signer()
-    return issueNodeToken({ iss: self.code, aud, kid: s.kid, privateKey: s.privateKey })
+    const kid = tokenKey()
+    if (!kid) throw new Error('this node has no signing key')
+    const { privateKey } = await loadSignerByKid(storage, kid)
+    return { token: await issueNodeToken({ iss: self.code, aud, kid, privateKey }), aud, kid, at: Date.now() }
+  }
+  /**
+   * Each request takes the token signed while the previous one went (signing is about a quarter
+   * of a millisecond in each hop's path otherwise) and leaves the next one signing. A token is
+   * taken once, within SPARE_TOKEN_MS of its signing and for the parent and key it was made for;
+   * else one is signed there and then.
+   */
+  let spare: Promise<Awaited<ReturnType<typeof issueToken>> | undefined> | undefined
+  async function token(): Promise<string> {
+    const taken = spare
+    spare = issueToken().catch(() => undefined)
+    const ready = await taken
+    if (ready && Date.now() - ready.at < SPARE_TOKEN_MS && ready.aud === parentCode() && ready.kid === tokenKey()) return ready.token
+    return (await issueToken()).token
   }
 
   const transport: ParentTransport | undefined =

@@ -31,11 +31,17 @@ export function loadSignerByKid(storage: Storage, kid: string): Promise<Signer> 
 
 /** The signer for own change-set `seq` (rotation: the key whose range holds it), or the current key. */
 export function loadSigner(storage: Storage, forSeq?: number): Promise<Signer> {
+  const kid = signingKid(storage, forSeq)
+  if (!kid) return Promise.reject(new Error(`this node has no signing key${forSeq === undefined ? '' : ` for seq ${forSeq}`}`))
+  return loadSignerByKid(storage, kid)
+}
+
+/** The kid of the key that signs change set `forSeq`, or (without it) of the current key. */
+export function signingKid(storage: Storage, forSeq?: number): string | undefined {
   const row = (
     forSeq === undefined
       ? storage.sqlite.prepare('select kid from node_keys where valid_until_seq is null order by valid_from_seq desc limit 1').get()
       : storage.sqlite.prepare('select kid from node_keys where valid_from_seq <= ? and (valid_until_seq is null or valid_until_seq >= ?) order by valid_from_seq desc limit 1').get(forSeq, forSeq)
   ) as { kid: string } | undefined
-  if (!row) return Promise.reject(new Error(`this node has no signing key${forSeq === undefined ? '' : ` for seq ${forSeq}`}`))
-  return loadSignerByKid(storage, row.kid)
+  return row?.kid
 }

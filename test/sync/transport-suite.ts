@@ -57,6 +57,9 @@ export async function transportSuite(t: Test, make: (t: Test) => Promise<Transpo
     const fetched = await child.sync.transport!.request({ type: 'changesets.fetch', origin: child.code, after: 0, limit: 10 })
     t.equal(fetched.changeSets.length, 1)
     t.same((await child.sync.transport!.request({ type: 'commands.pull', after: 0, limit: 10 })).commands, [])
+    // Tokens are signed ahead (sync/service.ts `token`): requests at once each still take their own.
+    const together = await Promise.all(Array.from({ length: 6 }, () => child.sync.transport!.request({ type: 'origins.list' })))
+    t.same(together.map(r => r.origins.length), [1, 1, 1, 1, 1, 1], 'six requests at once, none refused as a replayed token')
     t.same(await child.sync.transport!.request({ type: 'keys.push', records: [] }), { stored: 0 })
     t.match(await child.sync.sendDigest(), { result: 'ok', drift: [] })
   })
