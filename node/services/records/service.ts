@@ -231,7 +231,7 @@ export function createRecordsService(deps: RecordsServiceDeps) {
     let order = 't.rowid'
     let exact = false
     if (q !== '') {
-      const search = searchSql(spec, q)
+      const search = searchSql(spec, q, (cond, args) => store.get(`select 1 from ${spec.table} t where ${cond} limit 1`, ...args) !== undefined)
       where.push(search.sql)
       params.push(...search.params)
       if (search.order) order = search.order
@@ -742,17 +742,28 @@ function pageBounds(query: ListQuery): { limit: number; offset: number } {
 /**
  * Search conditions (alias t) for `q`. ID numbers and 学籍号 are equality on their indexes. A name
  * prefix is listed in name order: the order of its index (students_name: name, state, home node),
- * so a page stops at its last row instead of sorting every match.
+ * so a page stops at its last row instead of sorting every match. `any` tells whether a condition
+ * holds for any row of the table (one step on its index).
  */
-function searchSql(spec: ResourceSpec, q: string): { sql: string; params: unknown[]; order?: string; exact?: boolean } {
+function searchSql(spec: ResourceSpec, q: string, any: (cond: string, params: unknown[]) => boolean): { sql: string; params: unknown[]; order?: string; exact?: boolean } {
   const top = String.fromCodePoint(0x10ffff)
   if (spec.personSearch) {
     if (/^\d{17}[\dXx]$|^\d{15}$/.test(q)) return { sql: 't.id_number = ?', params: [q.toUpperCase()], exact: true }
     if (spec.table === 'students' && /^[GJLgjl][0-9Xx]{18}$/.test(q)) return { sql: 't.student_no = ?', params: [q.toUpperCase()], exact: true }
     const compact = compactPinyin(q)
     if (/^[a-zv]+$/.test(compact)) {
-      // Ranges on students_initials and students_pinyin_compact (the expression as indexed).
-      return { sql: `((t.pinyin_initials >= ? and t.pinyin_initials < ?) or (replace(t.name_pinyin, ' ', '') >= ? and replace(t.name_pinyin, ' ', '') < ?))`, params: [compact, compact + top, compact, compact + top] }
+      // Initials, or the pinyin typed without spaces: a range on students_initials or on
+      // students_pinyin_compact (the expression as indexed). Either, in rowid order, where both
+      // have rows in the range (zh: 张华 and 张三); where only one has (zy: no pinyin starts so;
+      // zhang: no initials), that range alone, in its index's order: the count reads the index
+      // alone and a page stops at its last row (bench:search, q=zy: count 0.93 → 0.50 ms, the
+      // page's rowids 1.06 → 0.05).
+      const range = [compact, compact + top]
+      const initials = { sql: 't.pinyin_initials >= ? and t.pinyin_initials < ?', params: range, order: 't.pinyin_initials, t.state, t.home_node, t.rowid' }
+      const full = { sql: "replace(t.name_pinyin, ' ', '') >= ? and replace(t.name_pinyin, ' ', '') < ?", params: range, order: "replace(t.name_pinyin, ' ', ''), t.state, t.home_node, t.rowid" }
+      const [byInitials, byFull] = [any(initials.sql, range), any(full.sql, range)]
+      if (byInitials && byFull) return { sql: `((${initials.sql}) or (${full.sql}))`, params: [...range, ...range] }
+      return byFull ? full : initials
     }
     return { sql: 't.name >= ? and t.name < ?', params: [q, q + top], order: 't.name, t.state, t.home_node, t.rowid' }
   }
