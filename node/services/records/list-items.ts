@@ -30,16 +30,18 @@ const selects = new Map<string, string>()
 const literal = (s: string) => `'${s.replace(/'/g, "''")}'`
 
 /**
- * The select list (alias t) of a list page of `table` answering `columns` (its own, or some of
- * them), and a teacher's `age` unless `age` is false: the JSON of each row in pieces, SQLite's
- * `json_quote` writing each value as JSON.stringify would (text escaped, numbers as numbers, reals
- * to their last digit), 0/1 as false/true for a boolean column; each sensitive value raw in a
- * column of its own named `mask:<class>`, and a teacher's birth month as `age`.
+ * The select list (alias t) of a list page of `table`, whose columns are `all`: every field, or
+ * (`fields`) those named and the id, a teacher's `age` only if named. The JSON of each row in
+ * pieces, SQLite's `json_quote` writing each value as JSON.stringify would (text escaped, numbers
+ * as numbers, reals to their last digit), 0/1 as false/true for a boolean column; each sensitive
+ * value raw in a column of its own named `mask:<class>`, and a teacher's birth month as `age`.
  */
-export function listSelect(table: string, columns: readonly Column[], age = true): string {
-  const key = `${table}\n${columns.map(c => c.name).join(',')}\n${age}`
+export function listSelect(table: string, all: readonly Column[], fields?: ReadonlySet<string>): string {
+  const key = fields ? `${table}\n${[...fields].sort().join(',')}` : table
   let sql = selects.get(key)
   if (sql) return sql
+  const columns = fields ? all.filter(c => c.key === 'id' || fields.has(c.key)) : all
+  const age = !fields || fields.has('age')
   const sensitive = SENSITIVE_FIELDS[table] ?? {}
   const out: string[] = []
   let piece: string[] = []

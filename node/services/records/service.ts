@@ -725,7 +725,7 @@ function listFields(spec: ResourceSpec, fields: unknown): string {
   const known = [...spec.columns.map(c => c.key), ...(teachers ? ['age'] : [])]
   const unknown = [...keys].filter(k => !known.includes(k))
   if (unknown.length > 0) throw nodeError('QUERY_FIELD_UNKNOWN', `没有这些字段：${unknown.join('、')}`, { field: 'fields', unknown, known })
-  return listSelect(spec.table, spec.columns.filter(c => c.key === 'id' || keys.has(c.key)), teachers && keys.has('age'))
+  return listSelect(spec.table, spec.columns, keys)
 }
 
 /**
