@@ -1,6 +1,6 @@
-import type { LoggerOptions } from 'pino'
+import { symbols, type Bindings, type ChildLoggerOptions, type LoggerOptions } from 'pino'
 import { resolve } from 'node:path'
-import { LogController, type FastifyReply, type FastifyRequest } from 'fastify'
+import { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify'
 
 /**
  * Field names that carry personal data anywhere in a logged object. pino's redact paths match
@@ -69,4 +69,20 @@ export class OneLinePerRequest extends LogController {
     if (error) reply.log.error({ ...line, err: error }, 'request errored')
     else reply.log.info(line, 'request')
   }
+}
+
+/**
+ * A request's child logger (Fastify's `childLoggerFactory`). pino passes a child's bindings through
+ * its redaction, which with wildcard paths (`*.name`) runs every path over any value, even a
+ * string: about 30 KB of garbage a request for the request id alone, before anything is logged
+ * (a heap sampling of bench:search: two fifths of the main thread's allocations; their scavenges
+ * paused it 4–5 ms each). Fastify's bindings are its request id, a counter of its own: written
+ * in as pino writes a binding; any other bindings go through pino's redaction.
+ */
+export function requestLogger(logger: FastifyBaseLogger, bindings: Bindings, opts: ChildLoggerOptions): FastifyBaseLogger {
+  const keys = Object.keys(bindings)
+  if (keys.length !== 1 || keys[0] !== 'reqId' || typeof bindings.reqId !== 'string') return logger.child(bindings, opts)
+  const child = logger.child({}, opts) as FastifyBaseLogger & { [symbols.chindingsSym]: string }
+  child[symbols.chindingsSym] += `,"reqId":${JSON.stringify(bindings.reqId)}`
+  return child
 }

@@ -6,7 +6,7 @@ import type { Config } from '../config/schema.ts'
 import { openStorage, type Storage } from '../schema/db.ts'
 import app from './app.ts'
 import { loadIdentity, type NodeIdentity } from './identity.ts'
-import { OneLinePerRequest, loggerOptions } from './logger.ts'
+import { OneLinePerRequest, loggerOptions, requestLogger } from './logger.ts'
 import { dataPaths } from './paths.ts'
 import { checkRedis, createRedis } from './redis.ts'
 import { nodeError } from './errors.ts'
@@ -20,6 +20,7 @@ export async function createServer(deps: { config: Config; storage: Storage; red
   const server = Fastify({
     logger: deps.logger ?? loggerOptions(deps.config.log, deps.dataDir),
     logController: new OneLinePerRequest(),
+    childLoggerFactory: requestLogger,
     bodyLimit: deps.config.server.bodyLimitBytes,
     trustProxy: deps.config.server.trustProxy,
     // Idle keep-alive sockets are closed at shutdown; requests in flight are finished.

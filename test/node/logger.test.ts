@@ -21,6 +21,10 @@ t.test('R-25.2 one log line per request at info, health probes not at all, no qu
   t.equal(lines.filter(l => /incoming request|request completed/.test(l.msg)).length, 0, "Fastify's own two lines are off")
   t.same(requests.map(l => [l.req!.url, l.res!.statusCode]), [['/api/v1/students?q=[Redacted]', 401], ['/api/v1/auth/login', 401]])
   t.ok(requests.every(l => typeof l.responseTime === 'number'))
+  // The request id is bound to the request's logger without pino's redaction (logger.ts requestLogger).
+  const ids = lines.filter(l => l.msg === 'request').map(l => (l as { reqId?: unknown }).reqId)
+  t.ok(ids.every(id => typeof id === 'string' && id !== ''), `each line carries its request id: ${ids.join(', ')}`)
+  t.equal(new Set(ids).size, ids.length, 'one id a request')
   t.notMatch(text, /330106201603150034/, 'no ID number in the log')
   t.comment(`bytes per request line: ${Math.round(requests.reduce((n, l) => n + JSON.stringify(l).length, 0) / requests.length)}`)
 })
