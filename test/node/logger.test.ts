@@ -2,7 +2,7 @@ import t from 'tap'
 import { Writable } from 'node:stream'
 import { join } from 'node:path'
 import { readdirSync, readFileSync } from 'node:fs'
-import { buildTestApp, REDIS_URL } from '../helper.ts'
+import { buildTestApp, REDIS_URL, uniquePrefix } from '../helper.ts'
 import { main } from '../../scripts/cli.ts'
 import { startNode } from '../../node/server.ts'
 import { freePort } from '../../scripts/lib/processes.ts'
@@ -35,7 +35,8 @@ t.test('R-25.2 log.file writes through pino-roll: rotated by size, old files rem
   const code = await main(['init', '--tier', 'province', '--code', '330000', '--name', '浙江省教育厅', '--data', dir], {}, { out: () => {}, err: s => (err += s) })
   t.equal(code, 0, err)
   const port = await freePort()
-  const node = await startNode(dir, { XUEJI_REDIS_URL: REDIS_URL, XUEJI_SERVER_PORT: String(port), XUEJI_LOG_FILE: 'logs/node.log', XUEJI_LOG_ROTATE_SIZE: '1k', XUEJI_LOG_KEEP: '2' })
+  // A prefix of the test's own (removed with the file's), not the one `init` wrote, which no test removes.
+  const node = await startNode(dir, { XUEJI_REDIS_URL: REDIS_URL, XUEJI_REDIS_PREFIX: uniquePrefix(), XUEJI_SERVER_PORT: String(port), XUEJI_LOG_FILE: 'logs/node.log', XUEJI_LOG_ROTATE_SIZE: '1k', XUEJI_LOG_KEEP: '2' })
   // Flushed every few requests, so the file grows past the size between writes as it would
   // over a day (one burst is written as one write, and a file is rotated at the write after it is full).
   const flushed = () => new Promise<void>(resolve => (node.server.log as unknown as { flush(cb: () => void): void }).flush(() => resolve()))
