@@ -200,10 +200,11 @@ export function createRecordsService(deps: RecordsServiceDeps) {
   }
 
   /**
-   * The WHERE clause and parameters of a list: scope, the owner (sub-records), filters, search.
-   * Exported through the service so a test can show its query plan.
+   * The WHERE clause and parameters of a list: scope, the owner (sub-records), filters, search;
+   * as its count has it (`where`) and as its page of rowids has it (`pageWhere`: the same terms
+   * and parameters but the state's). Exported through the service so a test can show its plan.
    */
-  function listWhere(spec: ResourceSpec, filter: ScopeFilter, query: ListQuery, ownerId?: string, page = false): { where: string; params: unknown[]; order: string; exact: boolean } {
+  function listWhere(spec: ResourceSpec, filter: ScopeFilter, query: ListQuery, ownerId?: string): { where: string; pageWhere: string; params: unknown[]; order: string; exact: boolean } {
     const { where, params } = scopeSql(spec, filter)
     if (spec.owner?.viaPath) {
       where.push(`t.${spec.owner.column} = ?`)
@@ -212,6 +213,7 @@ export function createRecordsService(deps: RecordsServiceDeps) {
     // Lists of people show those in school unless another state (or `all`) is asked for.
     const active = spec.table === 'students' ? KINDS.student.active : spec.table === 'children' ? KINDS.child.active : undefined
     const q = typeof query.q === 'string' ? query.q.trim() : ''
+    let stateAt = -1
     if (active && (query.state === undefined || query.state === null || query.state === '')) {
       // The state matches nearly every row, yet SQLite prefers students_stats (state, home node
       // range) to one narrow column: unary + keeps it off when something narrower is asked (a
@@ -219,7 +221,7 @@ export function createRecordsService(deps: RecordsServiceDeps) {
       // state), and off for a page, which is read in rowid order and stops at its limit. A
       // broad count keeps it: the count is read from students_stats alone.
       const narrow = q !== '' || filter.schools !== undefined || filter.classes !== undefined || filter.studentId !== undefined || Boolean(spec.owner?.viaPath) || NARROW_FILTERS.some(k => query[k] !== undefined && query[k] !== null && query[k] !== '')
-      where.push(narrow || page ? '+t.state = ?' : 't.state = ?')
+      stateAt = where.push(narrow ? '+t.state = ?' : 't.state = ?') - 1
       params.push(active)
     }
     for (const [name, f] of Object.entries(spec.filters)) {
@@ -237,7 +239,8 @@ export function createRecordsService(deps: RecordsServiceDeps) {
       if (search.order) order = search.order
       exact = search.exact === true
     }
-    return { where: where.length ? where.join(' and ') : '1', params, order, exact }
+    const page = where.map((term, i) => (i === stateAt ? '+t.state = ?' : term))
+    return { where: where.length ? where.join(' and ') : '1', pageWhere: page.length ? page.join(' and ') : '1', params, order, exact }
   }
 
   // ------------------------------------------------------------ reads
@@ -649,8 +652,7 @@ export function createRecordsService(deps: RecordsServiceDeps) {
       const spec = resource(table)
       if (spec.owner?.viaPath) reachable(actor, resource(spec.owner.table), String(ownerId))
       const { limit, offset } = pageBounds(query)
-      const { where, params, exact } = listWhere(spec, actor.filter, query, ownerId)
-      const page = listWhere(spec, actor.filter, query, ownerId, true)
+      const { where, pageWhere, params, order, exact } = listWhere(spec, actor.filter, query, ownerId)
       // An ID number or 学籍号 is one lookup on its index (a few rows at most): cheaper here than
       // the two hand-offs to the readers and back (bench:search, 1 client p50 1.1–1.4 → 0.9 ms).
       const reads = exact ? undefined : deps.reads
@@ -658,8 +660,8 @@ export function createRecordsService(deps: RecordsServiceDeps) {
       // The page's rowids first: a search's index holds them, so only the page's rows are read.
       // LIMIT and OFFSET are written in, not bound: SQLite plans with a bound LIMIT's value and so
       // prepares the statement again at every execution (a one-student page 125 µs against 14).
-      const pageSql = `select ${listFields(spec, query.fields)} from ${table} t where t.rowid in (select t.rowid from ${table} t where ${page.where} order by ${page.order} limit ${limit} offset ${offset}) order by ${page.order}`
-      const pageParams = page.params
+      const pageSql = `select ${listFields(spec, query.fields)} from ${table} t where t.rowid in (select t.rowid from ${table} t where ${pageWhere} order by ${order} limit ${limit} offset ${offset}) order by ${order}`
+      const pageParams = params
       const at = now()
       const [counted, items] = reads
         ? await Promise.all([reads.all(countSql, params), reads.items(pageSql, pageParams, at)])
@@ -673,8 +675,9 @@ export function createRecordsService(deps: RecordsServiceDeps) {
      * for exports that page by rowid: as its count has it, or (`page`) as its page of rowids has it.
      */
     listSql(actor: RecordsActor, table: string, query: ListQuery = {}, ownerId?: string, page = false): { sql: string; where: string; params: unknown[] } {
-      const { where, params } = listWhere(resource(table), actor.filter, query, ownerId, page)
-      return { sql: `select t.* from ${table} t where ${where} order by t.rowid`, where, params }
+      const lw = listWhere(resource(table), actor.filter, query, ownerId)
+      const where = page ? lw.pageWhere : lw.where
+      return { sql: `select t.* from ${table} t where ${where} order by t.rowid`, where, params: lw.params }
     },
 
     /** Problem records (查重) within the actor's scope. */
