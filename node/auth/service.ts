@@ -1,4 +1,5 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
+import { sha256Hex } from '../../sync/canonical.ts'
 import type { Config } from '../../config/schema.ts'
 import type { Storage } from '../../schema/db.ts'
 import { statementCache } from '../../schema/statements.ts'
@@ -84,7 +85,6 @@ export function viewOfAccount(a: AccountRow): AccountView {
   }
 }
 
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex')
 /** Login names compare without case and surrounding blanks. */
 export const normaliseUsername = (u: string) => u.trim().toLowerCase()
 
@@ -145,7 +145,7 @@ export function createAuthService({ storage, config, secretKey, now = Date.now }
     const csrfToken = randomBytes(32).toString('base64url')
     const t = now()
     storage.write(() => {
-      prepare('insert into sessions (id, account_id, csrf_token, stage, created_at, last_seen_at, ip) values (?, ?, ?, ?, ?, ?, ?)').run(sha256(token), account.id, csrfToken, stage, t, t, ip)
+      prepare('insert into sessions (id, account_id, csrf_token, stage, created_at, last_seen_at, ip) values (?, ?, ?, ?, ?, ?, ?)').run(sha256Hex(token), account.id, csrfToken, stage, t, t, ip)
     })
     return { token, csrfToken, stage }
   }
@@ -222,7 +222,7 @@ export function createAuthService({ storage, config, secretKey, now = Date.now }
      * the window is refused before the password is even checked.
      */
     async login(username: string, password: string, ip: string): Promise<{ account: AccountRow; token: string; csrfToken: string; stage: LoginStage }> {
-      const attempt = reserveAttempt(sha256(normaliseUsername(username)), ip)
+      const attempt = reserveAttempt(sha256Hex(normaliseUsername(username)), ip)
       const account = getByUsername(username)
       dummyHash ??= hashPassword('not-a-real-password', argon)
       const ok = account ? await verifyPassword(account.password_hash, password) : (await verifyPassword(await dummyHash, password), false)
@@ -247,7 +247,7 @@ export function createAuthService({ storage, config, secretKey, now = Date.now }
      * then it is deleted) or its account is disabled.
      */
     session(token: string): { session: SessionRow; account: AccountRow } | null {
-      const id = sha256(token)
+      const id = sha256Hex(token)
       const s = prepare('select * from sessions where id = ?').get(id) as SessionRow | undefined
       if (!s) return null
       const t = now()
@@ -263,7 +263,7 @@ export function createAuthService({ storage, config, secretKey, now = Date.now }
     },
 
     endSession(token: string): void {
-      auditedWrite(storage, () => prepare('delete from sessions where id = ?').run(sha256(token)))
+      auditedWrite(storage, () => prepare('delete from sessions where id = ?').run(sha256Hex(token)))
     },
 
     /** Starts TOTP enrolment: a new secret, shown once, confirmed by the first valid code. */
@@ -295,7 +295,7 @@ export function createAuthService({ storage, config, secretKey, now = Date.now }
       const enrolling = session.stage === 'totp_enrol'
       const stored = enrolling ? account.totp_pending_secret : account.totp_secret
       if (!stored) throw authError('AUTH_STAGE_INVALID', enrolling ? '请先开始绑定动态口令' : '该账号尚未绑定动态口令')
-      const attempt = reserveAttempt(sha256(account.username), ip)
+      const attempt = reserveAttempt(sha256Hex(account.username), ip)
       const step = verifyTotp(decryptSecret(secretKey, stored, account.id), code.trim(), now(), account.totp_last_step)
       if (step === null) {
         throw authError('AUTH_TOTP_INVALID', '动态口令错误或已使用，请输入验证器当前显示的 6 位数字')
@@ -304,7 +304,7 @@ export function createAuthService({ storage, config, secretKey, now = Date.now }
         // The pending secret becomes the secret as stored (encrypted, bound to the same account).
         if (enrolling) prepare('update accounts set totp_secret = ?, totp_pending_secret = null, totp_last_step = ? where id = ?').run(stored, step, account.id)
         else prepare('update accounts set totp_last_step = ? where id = ?').run(step, account.id)
-        prepare("update sessions set stage = 'ok', last_seen_at = ? where id = ?").run(now(), sha256(token))
+        prepare("update sessions set stage = 'ok', last_seen_at = ? where id = ?").run(now(), sha256Hex(token))
         settleAttempt(attempt)
       })
     },
