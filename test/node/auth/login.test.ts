@@ -165,6 +165,13 @@ t.test('R-25.2 security headers on every answer; API answers are not cached', as
   t.match(String(res.headers['content-security-policy']), /frame-ancestors 'self'/)
   t.equal(res.headers['cache-control'], 'no-store')
   t.equal((await app.inject('/healthz')).headers['x-content-type-options'], 'nosniff')
+  // Refusals and unknown addresses too.
+  for (const url of ['/api/v1/auth/me', '/api/v1/no-such-route']) {
+    const refused = await app.inject({ url })
+    t.ok(refused.statusCode >= 400, `${url}: ${refused.statusCode}`)
+    t.equal(refused.headers['x-frame-options'], 'SAMEORIGIN', url)
+    t.match(String(refused.headers['content-security-policy']), /default-src 'self'/, url)
+  }
 })
 
 t.test('R-25.2 every /api/v1 route must declare its permission, or the node refuses to start', async t => {
