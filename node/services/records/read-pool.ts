@@ -1,4 +1,5 @@
 import { createWorkerPool, workerScript, type WorkerError } from '../../worker-pool.ts'
+import type { PageHead } from './list-items.ts'
 
 /** A row as better-sqlite3 returns it. */
 export type ReadRow = Record<string, unknown>
@@ -12,8 +13,8 @@ export type ReadRow = Record<string, unknown>
 export interface ReadPool {
   /** The rows of a query. */
   all(sql: string, params: unknown[]): Promise<ReadRow[]>
-  /** The rows of a query selecting `listSelect` (list-items.ts), as the API lists them: UTF-8 JSON of an array. */
-  items(sql: string, params: unknown[], now: Date): Promise<Uint8Array>
+  /** The rows of a query selecting `listSelect` (list-items.ts) as the API lists them: the start of its answer (`pageHead`). */
+  items(sql: string, params: unknown[], now: Date): Promise<PageHead>
   close(): Promise<void>
 }
 
@@ -26,7 +27,7 @@ export type ReadRequest = Request & { id: number }
 export interface ReadReply {
   id: number
   rows?: ReadRow[]
-  json?: Uint8Array
+  head?: PageHead
   error?: WorkerError
 }
 
@@ -42,7 +43,7 @@ export function createReadPool(file: string, size: number): ReadPool {
       return (await pool.send({ op: 'all', sql, params })).rows!
     },
     async items(sql, params, now) {
-      return (await pool.send({ op: 'items', sql, params, now: now.toISOString() })).json!
+      return (await pool.send({ op: 'items', sql, params, now: now.toISOString() })).head!
     },
     close: () => pool.close(),
   }

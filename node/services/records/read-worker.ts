@@ -1,15 +1,15 @@
 /**
  * A database reader of the read pool (read-pool.ts), run in a worker thread: a read-only
- * connection to the node's database, answering `all` (the rows of a query) and `items` (a list
- * page's records as the API's JSON, list-items.ts) so that neither the query nor the mapping,
- * masking and serialisation of a page holds the main thread.
+ * connection to the node's database, answering `all` (the rows of a query) and `items` (the start
+ * of a list's answer, its page's records as the API's JSON, list-items.ts) so that neither the
+ * query nor the mapping, masking and serialisation of a page holds the main thread.
  */
 import { readlinkSync } from 'node:fs'
 import { setPriority } from 'node:os'
 import { parentPort, workerData } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 import { statementCache } from '../../../schema/statements.ts'
-import { listItemsJson } from './list-items.ts'
+import { listItemsJson, pageHead } from './list-items.ts'
 import type { ReadRequest, ReadReply } from './read-pool.ts'
 import { workerError } from '../../worker-pool.ts'
 
@@ -27,7 +27,6 @@ try {
 
 const { file } = workerData as { file: string }
 const db = new Database(file, { readonly: true, fileMustExist: true, timeout: 5000 })
-const encoder = new TextEncoder()
 const statement = statementCache(db)
 
 parentPort!.on('message', (m: ReadRequest) => {
@@ -35,9 +34,9 @@ parentPort!.on('message', (m: ReadRequest) => {
   try {
     if (m.op === 'all') reply = { id: m.id, rows: statement(m.sql).all(...m.params) as Record<string, unknown>[] }
     else {
-      const json = encoder.encode(listItemsJson(statement(m.sql), m.params, new Date(m.now)))
+      const head = pageHead(listItemsJson(statement(m.sql), m.params, new Date(m.now)))
       // The bytes' memory moves to the main thread instead of being copied.
-      parentPort!.postMessage({ id: m.id, json } satisfies ReadReply, [json.buffer])
+      parentPort!.postMessage({ id: m.id, head } satisfies ReadReply, [head.bytes.buffer])
       return
     }
   } catch (err) {

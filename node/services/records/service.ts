@@ -29,7 +29,7 @@ import { statusChangeError } from '../../status-changes/errors.ts'
 import { assertGenericWrite, KINDS, STATUS_CHANGE_TABLES } from '../../status-changes/rules.ts'
 import { createDuplicates } from './duplicates.ts'
 import { kindergartenFigures, schoolFigures, teacherAge } from './derived.ts'
-import { listItemsJson, listSelect } from './list-items.ts'
+import { finishPage, listItemsJson, listSelect, pageHead } from './list-items.ts'
 import type { ReadPool } from './read-pool.ts'
 import { cascadedBy, ownedBy, resource, PROBLEMS, type ResourceSpec } from './resources.ts'
 import { createStore, fromSql, type Rec, type SqlRow } from './store.ts'
@@ -663,11 +663,10 @@ export function createRecordsService(deps: RecordsServiceDeps) {
       const pageSql = `select ${listFields(spec, query.fields)} from ${table} t where t.rowid in (select t.rowid from ${table} t where ${pageWhere} order by ${order} limit ${limit} offset ${offset}) order by ${order}`
       const pageParams = params
       const at = now()
-      const [counted, items] = reads
+      const [counted, head] = reads
         ? await Promise.all([reads.all(countSql, params), reads.items(pageSql, pageParams, at)])
-        : [store.all(countSql, ...params), Buffer.from(listItemsJson(store.statement(pageSql), pageParams, at))]
-      const total = Number(counted[0].n)
-      return Buffer.concat([Buffer.from('{"items":'), items, Buffer.from(`,"total":${total},"limit":${limit},"offset":${offset}}`)])
+        : [store.all(countSql, ...params), pageHead(listItemsJson(store.statement(pageSql), pageParams, at))]
+      return finishPage(head, Number(counted[0].n), limit, offset)
     },
 
     /**
