@@ -121,6 +121,19 @@ export function assertGenericWrite(op: 'update' | 'delete', row: { processingSta
   }
 }
 
+/** The transfer between nodes (node/transfers) waiting for this node's bureau that applied a 转出: `store.get(OPEN_TRANSFER_OF_CHANGE, changeId)`. */
+export const OPEN_TRANSFER_OF_CHANGE = "select id from transfers where status_change_id = ? and role = 'sender' and status = 'received'"
+
+/**
+ * A 转出 applied by a transfer between nodes moves only with that transfer: approved or rejected
+ * there, it hands the person over or keeps them; moved on its own it would leave the transfer
+ * unable to finish (an approval here hands nothing over, a withdrawal or deletion leaves the
+ * sending bureau nothing to decide).
+ */
+export function assertNotByTransfer(transfer: Record<string, unknown> | undefined): void {
+  if (transfer) throw statusChangeError('STATUS_CHANGE_BY_TRANSFER', '该转出由跨节点转学申请产生，请在“转学”中批准或驳回该申请', { transferId: transfer.id })
+}
+
 /** Which step may follow which processing status. */
 export function assertStep(step: 'review' | 'carry_out' | 'withdraw', processingStatus: string): void {
   const need = step === 'carry_out' ? PROCESSING.approved : PROCESSING.applied

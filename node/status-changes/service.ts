@@ -24,7 +24,7 @@ import type { RecordsActor } from '../services/records/service.ts'
 import { createStore, fromSql, type Rec, type SqlRow } from '../services/records/store.ts'
 import { assertCertifiable } from './certificate.ts'
 import { statusChangeError } from './errors.ts'
-import { DEATH, DECEASED, KINDS, OPEN_STATUSES, PROCESSING, WORKFLOW_FIELDS, ageOf, assertNotFrozen, assertStep, assertTransition, deadlines, parentDivision, type PersonKind } from './rules.ts'
+import { DEATH, DECEASED, KINDS, OPEN_STATUSES, OPEN_TRANSFER_OF_CHANGE, PROCESSING, WORKFLOW_FIELDS, ageOf, assertNotByTransfer, assertNotFrozen, assertStep, assertTransition, deadlines, parentDivision, type PersonKind } from './rules.ts'
 import { newRecordId } from '../../schema/record-ids.ts'
 
 export interface StatusChangeServiceDeps {
@@ -83,11 +83,15 @@ export function createStatusChangeService(deps: StatusChangeServiceDeps) {
     if (row.version !== version) throw recordError('RECORD_VERSION_CONFLICT', '该异动已被他人处理，请刷新后重试', { field: 'version', rule: 'version', currentVersion: row.version })
   }
 
-  /** A reachable status change of this node, or 404. */
-  function reachableChange(actor: RecordsActor, id: string): { kind: PersonKind; row: SqlRow } {
+  /**
+   * A reachable status change of this node, or 404. `via`: the transfer between nodes that moves
+   * its own 转出 (node/transfers); any other step on such a 转出 is refused.
+   */
+  function reachableChange(actor: RecordsActor, id: string, via?: 'transfer'): { kind: PersonKind; row: SqlRow } {
     const found = locate(id)
     if (!found || !reaches(actor, KINDS[found.kind].table, found.row)) throw notFound()
     assertHome(found.row)
+    if (via !== 'transfer') assertNotByTransfer(store.get(OPEN_TRANSFER_OF_CHANGE, id))
     return found
   }
 
@@ -191,11 +195,14 @@ export function createStatusChangeService(deps: StatusChangeServiceDeps) {
       return view(k.table, row)
     },
 
-    /** The school's bureau reviews: approve (审批日期 today, 审批文号) or reject with its reason. */
-    review(actor: RecordsActor, id: string, input: ReviewInput): Rec {
+    /**
+     * The school's bureau reviews: approve (审批日期 today, 审批文号) or reject with its reason.
+     * `via`: as with every step, only the transfer between nodes moves a 转出 it applied.
+     */
+    review(actor: RecordsActor, id: string, input: ReviewInput, via?: 'transfer'): Rec {
       const at = now().toISOString()
       const { kind, row } = step(`status_change_${input.decision}`, () => {
-        const found = reachableChange(actor, id)
+        const found = reachableChange(actor, id, via)
         assertVersion(found.row, input.version)
         assertStep('review', String(found.row.processing_status))
         assertNotFrozen(found.kind, String(personRow(found.kind, found.row[KINDS[found.kind].personColumn])?.state), String(found.row.change_type))
@@ -220,11 +227,11 @@ export function createStatusChangeService(deps: StatusChangeServiceDeps) {
      * move in the same transaction as the change's own status, checked again against the
      * person's state of now.
      */
-    carryOut(actor: RecordsActor, id: string, input: { version: number; result?: string | null }): Rec {
+    carryOut(actor: RecordsActor, id: string, input: { version: number; result?: string | null }, via?: 'transfer'): Rec {
       const at = now().toISOString()
       let reported = false
       const { kind, row } = step('status_change_carry_out', () => {
-        const found = reachableChange(actor, id)
+        const found = reachableChange(actor, id, via)
         const k = KINDS[found.kind]
         assertVersion(found.row, input.version)
         assertStep('carry_out', String(found.row.processing_status))
@@ -294,10 +301,10 @@ export function createStatusChangeService(deps: StatusChangeServiceDeps) {
     },
 
     /** The school withdraws its application before the review (已撤回). */
-    withdraw(actor: RecordsActor, id: string, input: { version: number }): Rec {
+    withdraw(actor: RecordsActor, id: string, input: { version: number }, via?: 'transfer'): Rec {
       const at = now().toISOString()
       const { kind, row } = step('status_change_withdraw', () => {
-        const found = reachableChange(actor, id)
+        const found = reachableChange(actor, id, via)
         assertVersion(found.row, input.version)
         assertStep('withdraw', String(found.row.processing_status))
         return { kind: found.kind, row: bump(KINDS[found.kind].table, found.row, { processingStatus: PROCESSING.withdrawn }, actor.accountId, at) }

@@ -6,7 +6,7 @@ import { errorFactory } from '../../config/errors.ts'
  */
 export const transferErrors = {
   TRANSFER_PAUSED: { status: 409, doc: 'The national system pauses transfers between schools in this window every year (details.from, details.to, config calendar.transferPause); apply after it.' },
-  TRANSFER_CLASS_INVALID: { status: 400, doc: 'The target class is a replica of another node\'s class: the receiving school is one of this node\'s schools (kindergartens).' },
+  TRANSFER_CLASS_INVALID: { status: 400, doc: 'The target class is a replica of another node\'s class: the receiving school is one of this node\'s schools (kindergartens). At a handoff (details.rule deleted): the target class no longer exists.' },
   TRANSFER_PERSON_REQUIRED: { status: 400, doc: 'Name the person by ID number (idNumber) or 学籍号 (studentNo).' },
   TRANSFER_PERSON_INVALID: { status: 400, doc: 'The ID number (idNumber) or 学籍号 (studentNo) is not a valid one (details.field, details.rule): a masked number as the API shows it, or a mistyped one, finds nobody; give the full number.' },
   TRANSFER_SAME_NODE: { status: 409, doc: 'The person is registered on this node already: a move between its schools is a status change (转出, then 转入), not a transfer between nodes.' },

@@ -18,7 +18,7 @@ import { chinaToday } from '../records/validate.ts'
 import { systemActor, type RecordsActor } from '../services/records/service.ts'
 import { resource } from '../services/records/resources.ts'
 import { createStore, fromSql, type SqlRow } from '../services/records/store.ts'
-import { OPEN_STATUSES, KINDS } from '../status-changes/rules.ts'
+import { OPEN_STATUSES, KINDS, PROCESSING } from '../status-changes/rules.ts'
 import type { StatusChangeService } from '../status-changes/service.ts'
 import { transferError } from './errors.ts'
 import { assertStep, FILES, inPause, MESSAGES, OPEN, subTables, type TransferKind } from './rules.ts'
@@ -248,9 +248,9 @@ export function createTransferService(deps: TransferDeps) {
       const r = reachable(actor, id)
       assertStep('approve', r.role, r.status)
       const f = FILES[r.kind]
-      const change = store.get(`select version from ${KINDS[r.kind].table} where id = ?`, r.status_change_id)!
-      statusChanges.review(actor, r.status_change_id!, { version: Number(change.version), decision: 'approve', approvalDocNo: input.approvalDocNo ?? null })
-      statusChanges.carryOut(actor, r.status_change_id!, { version: Number(change.version) + 1, result: `转至 ${r.receiver_unit_code}` })
+      const change = outgoing(r)
+      statusChanges.review(actor, r.status_change_id!, { version: Number(change.version), decision: 'approve', approvalDocNo: input.approvalDocNo ?? null }, 'transfer')
+      statusChanges.carryOut(actor, r.status_change_id!, { version: Number(change.version) + 1, result: `转至 ${r.receiver_unit_code}` }, 'transfer')
       const person = store.get(`select * from ${f.person} where id = ?`, r.subject_id)!
       const epoch = Number(person.epoch) + 1
       const file: Record<string, SqlRow[]> = { [f.person]: [person] }
@@ -264,13 +264,20 @@ export function createTransferService(deps: TransferDeps) {
     })
   }
 
+  /** The 转出 the transfer applied at the sending node (nothing but the transfer moves it: status-changes/rules.ts `assertNotByTransfer`). */
+  function outgoing(r: Row): SqlRow {
+    const change = store.get(`select version, processing_status from ${KINDS[r.kind].table} where id = ?`, r.status_change_id)
+    if (change?.processing_status !== PROCESSING.applied) throw transferError('TRANSFER_STEP_INVALID', '该转学申请的转出异动已不在“申请”状态，不能再批准或驳回', { step: 'decide', role: r.role, status: r.status })
+    return change
+  }
+
   /** The sending bureau rejects: the engine rejects the 转出 with the reason; the person stays here. */
   function reject(actor: RecordsActor, id: string, input: { reason: string }): TransferView {
     return step('transfer_reject', () => {
       const r = reachable(actor, id)
       assertStep('reject', r.role, r.status)
-      const change = store.get(`select version from ${KINDS[r.kind].table} where id = ?`, r.status_change_id)!
-      statusChanges.review(actor, r.status_change_id!, { version: Number(change.version), decision: 'reject', reason: input.reason })
+      const change = outgoing(r)
+      statusChanges.review(actor, r.status_change_id!, { version: Number(change.version), decision: 'reject', reason: input.reason }, 'transfer')
       reply(r, { status: 'rejected', reason: input.reason })
       move(r, 'rejected', { reason: input.reason })
       return { id, routed: true, out: view(byId.get(id) as Row) }
@@ -315,7 +322,7 @@ export function createTransferService(deps: TransferDeps) {
     const r = byId.get(String(m.body.transferId)) as Row | undefined
     if (!r || r.role !== 'sender' || r.status !== 'received') return
     const change = store.get(`select version, processing_status from ${KINDS[r.kind].table} where id = ?`, r.status_change_id)
-    if (change?.processing_status === '1') statusChanges.withdraw(engine, r.status_change_id!, { version: Number(change.version) })
+    if (change?.processing_status === '1') statusChanges.withdraw(engine, r.status_change_id!, { version: Number(change.version) }, 'transfer')
     move(r, 'withdrawn', { code: String(m.body.code ?? 'TRANSFER_WITHDRAWN') })
   }
 
@@ -341,20 +348,29 @@ export function createTransferService(deps: TransferDeps) {
     }
     const f = FILES[r.kind]
     const epoch = m.handoff!.epoch
-    const klass = store.get(`select * from ${f.classes} where id = ?`, r.target_class_id)!
+    const subject = m.handoff!.subjectId
+    // The records service refuses to delete a class an open transfer targets; this is the guard of last resort.
+    const klass = store.get(`select * from ${f.classes} where id = ?`, r.target_class_id)
+    if (!klass) throw transferError('TRANSFER_CLASS_INVALID', '转入班级已不存在，无法接收学籍档案', { field: 'targetClassId', rule: 'deleted' })
+    // A person who left this node before (transferred out, now coming back) left a read-only copy
+    // here, homed at the node they went to: the file replaces it, its sub-records going with it
+    // (their foreign keys cascade). A record homed here is never replaced by a handoff.
+    const held = store.get(`select home_node from ${f.person} where id = ?`, subject)
+    if (held?.home_node === identity.code) throw transferError('TRANSFER_HANDOFF_UNEXPECTED', '该学生（幼儿）的学籍已在本节点，不能再接收其档案', { transferId: b.transferId })
+    if (held) store.run(`delete from ${f.person} where id = ?`, subject)
     const tables = [f.person, ...subTables(r.kind)]
     for (const table of tables) {
       const spec = resource(table)
       for (const row of b.file[table] ?? []) {
+        if ((table === f.person ? row.id : row[f.column]) !== subject) throw transferError('TRANSFER_HANDOFF_UNEXPECTED', '收到的学籍档案含有其他人员的记录', { transferId: b.transferId, table })
         const moved: SqlRow = { ...row, home_node: identity.code, epoch, version: Number(row.version) + 1 }
         if (table === f.person) Object.assign(moved, { [f.orgColumn]: klass[f.orgColumn], [f.codeColumn]: klass[f.codeColumn], class_id: null })
         store.insert(spec, fromSql(spec, moved), ACTOR)
       }
     }
-    const subject = m.handoff!.subjectId
     const change = statusChanges.apply(engine, r.kind, subject, { changeType: '22', changeDate: chinaToday(now()), reason: `由 ${r.sender_unit_code ?? m.origin} 转入`, targetClassId: r.target_class_id })
-    statusChanges.review(engine, String(change.id), { version: 1, decision: 'approve' })
-    statusChanges.carryOut(engine, String(change.id), { version: 2 })
+    statusChanges.review(engine, String(change.id), { version: 1, decision: 'approve' }, 'transfer')
+    statusChanges.carryOut(engine, String(change.id), { version: 2 }, 'transfer')
     move(r, 'completed', { sender_node: m.origin, subject_id: subject, name: String(b.file[f.person]?.[0]?.name ?? r.name), status_change_id: String(change.id), epoch })
   }
 

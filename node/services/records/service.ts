@@ -26,7 +26,8 @@ import { calendarError } from '../../calendar/errors.ts'
 import { lockOf } from '../../calendar/locks.ts'
 import { CHANGE_REQUEST_ROUTE } from '../../change-requests/rules.ts'
 import { statusChangeError } from '../../status-changes/errors.ts'
-import { assertGenericWrite, KINDS, STATUS_CHANGE_TABLES } from '../../status-changes/rules.ts'
+import { assertGenericWrite, assertNotByTransfer, KINDS, OPEN_TRANSFER_OF_CHANGE, STATUS_CHANGE_TABLES } from '../../status-changes/rules.ts'
+import { OPEN as OPEN_TRANSFERS } from '../../transfers/rules.ts'
 import { createDuplicates } from './duplicates.ts'
 import { kindergartenFigures, schoolFigures, teacherAge } from './derived.ts'
 import { finishPage, listItemsJson, listSelect, pageHead } from './list-items.ts'
@@ -335,6 +336,11 @@ export function createRecordsService(deps: RecordsServiceDeps) {
         throw recordError('RECORD_IN_USE', message, { table: dep.table, rule: what === 'delete' ? 'has_dependants' : 'code_in_use' })
       }
     }
+    // A class a transfer between nodes will place its person in (node/transfers) stays until it ends.
+    if (what === 'delete' && (spec.table === 'school_classes' || spec.table === 'kindergarten_classes')) {
+      const open = store.get(`select id from transfers where role = 'receiver' and target_class_id = ? and status in (${OPEN_TRANSFERS.map(() => '?').join(', ')}) limit 1`, row.id, ...OPEN_TRANSFERS)
+      if (open) throw recordError('RECORD_IN_USE', '该班级是办理中的转学申请的转入班级，不能删除', { table: 'transfers', rule: 'open_transfer', id: open.id })
+    }
   }
 
   /**
@@ -572,7 +578,10 @@ export function createRecordsService(deps: RecordsServiceDeps) {
           throw recordError('RECORD_VERSION_CONFLICT', '该记录已被他人修改，请刷新后重新修改', { field: 'version', rule: 'version', currentVersion: row.version })
         }
         const current = fromSql(spec, row)
-        if (STATUS_CHANGE_TABLES.has(table)) assertGenericWrite('update', current as Parameters<typeof assertGenericWrite>[1], patch)
+        if (STATUS_CHANGE_TABLES.has(table)) {
+          assertNotByTransfer(store.get(OPEN_TRANSFER_OF_CHANGE, id))
+          assertGenericWrite('update', current as Parameters<typeof assertGenericWrite>[1], patch)
+        }
         const ownerKey = spec.owner?.key
         if (ownerKey && patch[ownerKey] !== undefined && patch[ownerKey] !== current[ownerKey]) {
           throw recordError('RECORD_FIELD_NOT_ALLOWED', `所属${resource(spec.owner!.table).label}不能在此修改（转学请办理学籍异动）`, { field: ownerKey, rule: 'immutable' })
@@ -624,7 +633,10 @@ export function createRecordsService(deps: RecordsServiceDeps) {
           throw recordError('RECORD_VERSION_CONFLICT', '该记录已被他人修改，请刷新后再删除', { field: 'version', rule: 'version', currentVersion: row.version })
         }
         assertNoDependants(spec, row, 'delete')
-        if (STATUS_CHANGE_TABLES.has(table)) assertGenericWrite('delete', fromSql(spec, row) as Parameters<typeof assertGenericWrite>[1])
+        if (STATUS_CHANGE_TABLES.has(table)) {
+          assertNotByTransfer(store.get(OPEN_TRANSFER_OF_CHANGE, id))
+          assertGenericWrite('delete', fromSql(spec, row) as Parameters<typeof assertGenericWrite>[1])
+        }
         // R-26.1: a person once verified, or whose state has moved, ends by a status change or completion.
         if ((table === 'students' || table === 'children') && (row.first_verified_at !== null || row.verify_state === 'verified' || row.state !== (table === 'students' ? KINDS.student.active : KINDS.child.active))) {
           throw statusChangeError('RECORD_DELETE_VERIFIED', '已核对过或已办理异动的学籍记录不能删除，请通过学籍异动（转出、退学、死亡等）或结业办理', { rule: 'never_delete_verified' })

@@ -160,6 +160,59 @@ t.test('R-19.5 a city-run school sends a student to a county below it: after the
   t.match(c.statusChanges.certificate(actor, String(atCity.statusChangeId)), { change: { changeType: '21' }, org: { code: '3301000101', name: '杭州市直属实验小学' } }, 'the 转学证明 names the city\'s school that sent the student')
 })
 
+t.test('R-19.5 a student transferred to another county and back: the first school takes the file over its read-only copy of the departure, sub-records the other county dropped go, and every tier ends with the student homed back', async t => {
+  const student = newStudent(fx.subRecords)
+  await s.go()
+  const there = s.b.transfers.request(actor, { kind: 'student', idNumber: String(student.idNumber), targetClassId: String(s.classB.id) })
+  s.b.transfers.send(actor, there.id)
+  await s.go()
+  s.a.transfers.approve(actor, there.id, {})
+  await s.go()
+  // At the new home one guardian is removed and a resume entry added before the student goes back.
+  const guardian = one(s.b.node, 'select id, version from student_guardians where student_id = ?', student.id)!
+  s.b.records.remove(actor, 'student_guardians', String(guardian.id), { version: guardian.version })
+  await s.go()
+
+  const back = s.a.transfers.request(actor, { kind: 'student', idNumber: String(student.idNumber), targetClassId: String(s.classA.id) })
+  s.a.transfers.send(actor, back.id)
+  await s.go()
+  t.match(s.b.transfers.approve(actor, back.id, {}), { status: 'approved', epoch: 2 })
+  await s.go()
+  t.match(s.a.transfers.list(() => true).find(r => r.id === back.id), { status: 'completed', epoch: 2 }, 'the first county completes the transfer back')
+  for (const n of [s.a.node, s.city, s.province]) {
+    t.match(one(n, 'select home_node, epoch, state, class_id, school_code from students where id = ?', student.id), { home_node: '330106', epoch: 2, state: 'in_school', school_code: '3301060101' }, `${n.code}: homed back at 330106, in school`)
+    t.equal(one(n, 'select count(*) c from student_guardians where student_id = ?', student.id)!.c, 0, `${n.code}: the guardian removed at 330108 is gone`)
+    t.equal(one(n, 'select count(*) c from sync_quarantine')!.c, 0, `${n.code}: nothing quarantined`)
+  }
+  t.equal(one(s.a.node, 'select class_id from students where id = ?', student.id)!.class_id, s.classA.id, 'placed in the class the school asked for')
+  t.equal(one(s.a.node, "select count(*) c from sync_commands where error_code is not null")!.c, 0, 'no delivery failed')
+  t.same(all(s.a.node, 'select change_type from student_status_changes where student_id = ? order by change_type', student.id).map(r => r.change_type), ['21', '21', '22', '22'], 'the file holds both transfers: two 转出, two 转入')
+})
+
+t.test('R-19.5 R-10.10 the 转出 a transfer applied moves only with the transfer: the status-change workflow and the record routes refuse it, and the receiving school cannot delete the class it named', async t => {
+  const student = newStudent()
+  const klass = s.b.records.create(actor, 'school_classes', { ...fx.klass({ classCode: '2020002', name: '四年级（2）班' }), schoolId: s.schoolB.id })
+  await s.go()
+  const req = s.b.transfers.request(actor, { kind: 'student', idNumber: String(student.idNumber), targetClassId: String(klass.id) })
+  s.b.transfers.send(actor, req.id)
+  await s.go()
+  const atA = s.a.transfers.list(() => true).find(r => r.id === req.id)!
+  const change = () => one(s.a.node, 'select version, processing_status from student_status_changes where id = ?', atA.statusChangeId)!
+  const refused = { code: 'STATUS_CHANGE_BY_TRANSFER', details: { transferId: req.id } }
+  t.throws(() => s.a.statusChanges.review(actor, String(atA.statusChangeId), { version: change().version, decision: 'approve' }), refused, 'no approval outside the transfer: it would hand nothing over')
+  t.throws(() => s.a.statusChanges.review(actor, String(atA.statusChangeId), { version: change().version, decision: 'reject', reason: '不同意' }), refused)
+  t.throws(() => s.a.statusChanges.withdraw(actor, String(atA.statusChangeId), { version: change().version }), refused)
+  t.throws(() => s.a.records.update(actor, 'student_status_changes', String(atA.statusChangeId), { reason: '改', version: change().version }), refused)
+  t.throws(() => s.a.records.remove(actor, 'student_status_changes', String(atA.statusChangeId), { version: change().version }), refused)
+  t.match(change(), { processing_status: '1' }, 'the 转出 is untouched')
+  t.throws(() => s.b.records.remove(actor, 'school_classes', String(klass.id)), { code: 'RECORD_IN_USE', details: { rule: 'open_transfer', id: req.id } }, 'the target class of an open transfer stays')
+
+  s.a.transfers.approve(actor, req.id, {})
+  await s.go()
+  t.match(s.b.transfers.list(() => true).find(r => r.id === req.id), { status: 'completed' }, 'the transfer itself still finishes')
+  t.match(one(s.b.node, 'select home_node, state, class_id from students where id = ?', student.id), { home_node: '330108', state: 'in_school', class_id: klass.id })
+})
+
 t.test('R-19.5 refusals: pause, wrong school, same node, a masked or mistyped ID number or 学籍号, not found, pending business; a rejected or withdrawn transfer leaves the student where they were', async t => {
   const student = newStudent()
   const busy = newStudent()
