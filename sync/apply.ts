@@ -175,8 +175,9 @@ interface Prepared {
   upsert: Database.Statement
   /** The upsert of a verified handoff: any home, a higher epoch only. */
   takeOver: Database.Statement
-  /** The person (student or child id) a row belongs to, for handoffs; undefined for other tables. */
+  /** The person (student or child id) a row belongs to, and its table, for handoffs; undefined for other tables. */
   subjectColumn?: string
+  subjectTable?: string
   subjectOf?: Database.Statement
   existing: Database.Statement
   remove: Database.Statement
@@ -300,8 +301,9 @@ export function createApplier(storage: Storage, rules: RowRules, tables: readonl
          where excluded.epoch > ${t}.epoch`,
       ),
       ...(() => {
-        const column = PERSONS.has(spec.name) ? 'id' : typeof spec.owner === 'object' && PERSONS.has(spec.owner.parent) ? spec.owner.column : undefined
-        return column ? { subjectColumn: column, subjectOf: db.prepare(`select ${q(column)} from ${t} where ${keyWhere}`).pluck() } : {}
+        const person = PERSONS.has(spec.name) ? spec.name : typeof spec.owner === 'object' && PERSONS.has(spec.owner.parent) ? spec.owner.parent : undefined
+        const column = person === spec.name ? 'id' : typeof spec.owner === 'object' ? spec.owner.column : undefined
+        return person && column ? { subjectColumn: column, subjectTable: person, subjectOf: db.prepare(`select ${q(column)} from ${t} where ${keyWhere}`).pluck() } : {}
       })(),
       existing: db.prepare(`select home_node as homeNode, epoch, version from ${t} where ${keyWhere}`),
       remove: db.prepare(`delete from ${t} where ${keyWhere} and home_node = ?`),
@@ -316,16 +318,16 @@ export function createApplier(storage: Storage, rules: RowRules, tables: readonl
     p.parent = { column: p.spec.owner.column, lookup: db.prepare(`select home_node from ${q(parent.spec.name)} where ${q(parent.spec.key[0])} = ?`).pluck() }
   }
 
-  const handedTo = db.prepare('select max(epoch) from sync_handoffs where subject_id = ? and to_node = ?').pluck()
-  const handedFrom = db.prepare('select max(epoch) from sync_handoffs where subject_id = ? and from_node = ?').pluck()
-  /** A verified handoff of `subject` to `origin` at an epoch `epoch` reaches. */
-  const handoffTo = (subject: unknown, origin: string, epoch: number) => {
-    const e = typeof subject === 'string' ? (handedTo.get(subject, origin) as number | null) : null
+  const handedTo = db.prepare('select max(epoch) from sync_handoffs where subject_table = ? and subject_id = ? and to_node = ?').pluck()
+  const handedFrom = db.prepare('select max(epoch) from sync_handoffs where subject_table = ? and subject_id = ? and from_node = ?').pluck()
+  /** A verified handoff of `subject` (a person of `p`'s subject table) to `origin` at an epoch `epoch` reaches. */
+  const handoffTo = (p: Prepared, subject: unknown, origin: string, epoch: number) => {
+    const e = p.subjectTable && typeof subject === 'string' ? (handedTo.get(p.subjectTable, subject, origin) as number | null) : null
     return e !== null && epoch >= e
   }
   /** `origin` handed `subject` away at an epoch above `epoch`: its late rows are stale, not refused. */
-  const handedAway = (subject: unknown, origin: string, epoch: number) => {
-    const e = typeof subject === 'string' ? (handedFrom.get(subject, origin) as number | null) : null
+  const handedAway = (p: Prepared, subject: unknown, origin: string, epoch: number) => {
+    const e = p.subjectTable && typeof subject === 'string' ? (handedFrom.get(p.subjectTable, subject, origin) as number | null) : null
     return e !== null && e > epoch
   }
 
@@ -362,7 +364,7 @@ export function createApplier(storage: Storage, rules: RowRules, tables: readonl
           const held = p.existing.get(...keyVals) as { homeNode: string; epoch: number } | undefined
           // A tombstone for a row we never had (or already removed) is idempotent; one from a
           // home that has since handed the record over is stale.
-          if (held && p.subjectOf && handedAway(p.subjectOf.get(...keyVals), origin.code, Number(change.epoch ?? 0))) result.stale++
+          if (held && p.subjectOf && handedAway(p, p.subjectOf.get(...keyVals), origin.code, Number(change.epoch ?? 0))) result.stale++
           else if (held) bad(i, change, 'SYNC_ROW_OUTSIDE_OWNERSHIP', 'home')
           continue
         }
@@ -402,7 +404,7 @@ export function createApplier(storage: Storage, rules: RowRules, tables: readonl
             continue
           }
           if (home !== origin.code) {
-            if (p.subjectColumn && handedAway(row[p.subjectColumn], origin.code, Number(row.epoch ?? 0))) result.stale++
+            if (p.subjectColumn && handedAway(p, row[p.subjectColumn], origin.code, Number(row.epoch ?? 0))) result.stale++
             else bad(i, change, 'SYNC_ROW_OUTSIDE_OWNERSHIP', 'parent')
             continue
           }
@@ -461,14 +463,14 @@ export function createApplier(storage: Storage, rules: RowRules, tables: readonl
         const held = p.existing.get(...keyVals) as { homeNode: string; epoch: number; version: number }
         const incoming = { homeNode: origin.code, epoch: Number(row.epoch ?? 0) }
         const subject = p.subjectColumn ? row[p.subjectColumn] : undefined
-        const decision = ownershipDecision(held, incoming, held.homeNode !== origin.code && handoffTo(subject, origin.code, incoming.epoch))
+        const decision = ownershipDecision(held, incoming, held.homeNode !== origin.code && handoffTo(p, subject, origin.code, incoming.epoch))
         if (decision === 'ok' && held.homeNode !== origin.code) {
           // The new home of a verified handoff writes the record at the raised epoch.
           p.takeOver.run(values)
           result.upserts++
           written.push({ table: p.spec.name, row })
           parentHome.delete(keyVals[0])
-        } else if (decision === 'ok' || handedAway(subject, origin.code, incoming.epoch)) result.stale++
+        } else if (decision === 'ok' || handedAway(p, subject, origin.code, incoming.epoch)) result.stale++
         else bad(i, change, 'SYNC_ROW_OUTSIDE_OWNERSHIP', decision)
       }
       // Every other write of the set was by the same origin, which 查重 leaves out: checking the

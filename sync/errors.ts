@@ -129,6 +129,11 @@ export const syncErrors = {
     status: 409,
     doc: 'An ownership handoff came from a node that is not the home of the record here (details.homeNode); only the current home hands a record over.',
   },
+  /** A handoff of a record this node does not hold (yet): its rows have not arrived. */
+  SYNC_HANDOFF_UNKNOWN: {
+    status: 503,
+    doc: 'An ownership handoff names a record this node does not hold yet (its rows from the home node have not arrived); it is refused without being stored and the sender retries it with backoff.',
+  },
   /** A handoff whose epoch is not the replica's epoch plus one, or a second handoff of one epoch. */
   SYNC_HANDOFF_STALE: {
     status: 409,

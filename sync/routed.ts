@@ -203,14 +203,23 @@ export function createRouted(deps: RoutedDeps) {
     return ids.length
   }
 
-  /** Checks a handoff against this node's replica and records it (inside the storing transaction). */
+  /**
+   * Checks a handoff against this node's replica and records it (inside the storing transaction).
+   * Every tier on the way up gets the record's rows from its home the same way: a handoff of one
+   * not held yet is refused for the sender to retry (its rows are on their way), never recorded
+   * unchecked, and one named under the other person table is not its home's.
+   */
   function recordHandoff(m: RoutedMessage): void {
     const h = m.handoff!
-    const held = db.prepare(`select home_node home, epoch from ${h.table} where id = ?`).get(h.subjectId) as { home: string; epoch: number } | undefined
-    if (held) {
-      if (held.home !== m.origin) throw syncError('SYNC_HANDOFF_NOT_HOME', `${m.origin} is not the home of the record handed over`, { homeNode: held.home, origin: m.origin })
-      if (h.epoch !== held.epoch + 1) throw syncError('SYNC_HANDOFF_STALE', `handoff epoch ${h.epoch} is not ${held.epoch + 1}`, { epoch: h.epoch, expected: held.epoch + 1 })
+    const heldIn = (table: string) => db.prepare(`select home_node home, epoch from ${table} where id = ?`).get(h.subjectId) as { home: string; epoch: number } | undefined
+    const held = heldIn(h.table)
+    if (!held) {
+      const other = h.table === 'students' ? 'children' : 'students'
+      if (heldIn(other)) throw syncError('SYNC_HANDOFF_NOT_HOME', `the record handed over is held in ${other}, not ${h.table}`, { table: h.table, heldIn: other })
+      throw syncError('SYNC_HANDOFF_UNKNOWN', `the record handed over by ${m.origin} is not held here yet`, { origin: m.origin, table: h.table })
     }
+    if (held.home !== m.origin) throw syncError('SYNC_HANDOFF_NOT_HOME', `${m.origin} is not the home of the record handed over`, { homeNode: held.home, origin: m.origin })
+    if (h.epoch !== held.epoch + 1) throw syncError('SYNC_HANDOFF_STALE', `handoff epoch ${h.epoch} is not ${held.epoch + 1}`, { epoch: h.epoch, expected: held.epoch + 1 })
     const seen = db.prepare('select id from sync_handoffs where subject_id = ? and epoch >= ?').pluck().get(h.subjectId, h.epoch) as string | undefined
     if (seen !== undefined) throw syncError('SYNC_HANDOFF_STALE', `epoch ${h.epoch} of this record was handed over already`, { epoch: h.epoch, handoff: seen })
     db.prepare('insert into sync_handoffs (id, subject_table, subject_id, from_node, to_node, epoch, recorded_at) values (?, ?, ?, ?, ?, ?, ?)').run(

@@ -13,7 +13,9 @@ import { createRecordsService, systemActor } from '../../../node/services/record
 import { createStatusChangeService } from '../../../node/status-changes/service.ts'
 import { createTransferService } from '../../../node/transfers/service.ts'
 import { inPause, subTables } from '../../../node/transfers/rules.ts'
+import { createApplier } from '../../../sync/apply.ts'
 import { canonicalJson } from '../../../sync/canonical.ts'
+import { createReplicaRules } from '../../../node/services/records/replica-rules.ts'
 import { signJws } from '../../../sync/keys.ts'
 import { ROUTED_TYP, type RoutedMessage } from '../../../sync/routed.ts'
 import { loadSigner } from '../../../sync/signers.ts'
@@ -273,7 +275,7 @@ t.test('R-19.5 refusals: pause, wrong school, same node, a masked or mistyped ID
   clock.at = '2026-03-02T04:00:00Z'
 })
 
-t.test('R-19.5 forged, replayed and stale handoffs are refused by the tiers above; a replayed handoff is refused by the receiver', async t => {
+t.test('R-19.5 forged, replayed and stale handoffs are refused by the tiers above, so are a handoff under the wrong person table and one of a record not held yet; a replayed handoff is refused by the receiver', async t => {
   const student = newStudent()
   await s.go()
   const handoff = (origin: string, epoch: number, destination = '330108'): RoutedMessage => ({
@@ -286,6 +288,15 @@ t.test('R-19.5 forged, replayed and stale handoffs are refused by the tiers abov
   await t.rejects(push(s.b.node, handoff('330108', 1)), { code: 'SYNC_HANDOFF_NOT_HOME' }, 'a node that is not the home cannot hand the record over')
   await t.rejects(push(s.b.node, handoff('330106', 1)), { code: /SYNC_(SIGNATURE_INVALID|KEY_UNKNOWN)/ }, 'forged: signed by another node than the origin it names')
   await t.rejects(push(s.a.node, handoff('330106', 2)), { code: 'SYNC_HANDOFF_STALE' }, 'the epoch must rise by exactly one')
+  // The record named under the other person table, or one not held here: never recorded unchecked.
+  const asChild = { ...handoff('330108', 1), handoff: { table: 'children' as const, subjectId: String(student.id), epoch: 50 } }
+  await t.rejects(push(s.b.node, asChild), { code: 'SYNC_HANDOFF_NOT_HOME', details: { heldIn: 'students' } }, 'a student handed over as a child')
+  const unknown = { ...handoff('330108', 1), handoff: { table: 'students' as const, subjectId: crypto.randomUUID(), epoch: 1 } }
+  await t.rejects(push(s.b.node, unknown), { code: 'SYNC_HANDOFF_UNKNOWN', statusCode: 503 }, 'a record not held here yet: the sender retries')
+  t.equal(one(s.city, 'select count(*) c from sync_handoffs')!.c, one(s.city, "select count(*) c from sync_handoffs where subject_id <> ?", student.id)!.c, 'neither is recorded')
+  const stolen = { ...one(s.a.node, 'select * from students where id = ?', student.id)!, home_node: '330108', epoch: 50, name: '被篡改' }
+  const apply = createApplier(s.city.storage, createReplicaRules({ storage: s.city.storage, self: { code: '330100', tier: 'city' }, codes }))
+  t.match(s.city.storage.write(() => apply.apply([{ table: 'students', key: { id: String(student.id) }, op: 'upsert', row: stolen, version: 1, epoch: 50 }], { code: '330108', tier: 'county' })).bad, [{ code: 'SYNC_ROW_OUTSIDE_OWNERSHIP' }], 'and the other county\'s rows of the student are refused')
   const good = handoff('330106', 1)
   const jws = await signJws(JSON.parse(canonicalJson(good)), ROUTED_TYP, await loadSigner(s.a.node.storage))
   t.match(await s.city.sync.receiver.serve({ code: '330106', tier: 'county' }, { type: 'routed.push', message: jws }), { status: 'stored' })
