@@ -63,11 +63,15 @@ export function lockOfRefusal(err: unknown): { rule: string; needsProvince: bool
   return undefined
 }
 
-/** Which decision is due: the bureau's at the home node, the province's at the province. */
+/**
+ * Which decision is due: the bureau's at the home node, the province's at the province. For a
+ * school homed at the province, the province is its bureau too: it decides at home ('bureau'),
+ * both steps in one decision.
+ */
 export function assertDecidable(status: string, at: { home: boolean; province: boolean }, homeNode: string): 'bureau' | 'province' {
   if (!OPEN.includes(status as Status)) throw changeRequestError('CHANGE_REQUEST_NOT_PENDING', '该变更申请已办结，不能再审批', { status })
   if (status === 'pending_bureau' && at.home) return 'bureau'
-  if (status === 'pending_province' && at.province && !at.home) return 'province'
+  if (status === 'pending_province' && at.province) return at.home ? 'bureau' : 'province'
   throw changeRequestError(
     'CHANGE_REQUEST_WRONG_TIER',
     status === 'pending_bureau' ? '该变更申请由学校所属教育局在其节点审批' : '该变更申请已经教育局同意，待省级教育行政部门审批',

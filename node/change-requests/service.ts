@@ -243,9 +243,18 @@ export function createChangeRequestService(deps: ChangeRequestServiceDeps) {
         assertDecidable(String(row.status), { home: true, province: identity.tier === 'province' }, String(row.home_node))
         assertVersion(row, input.version)
         assertRejectReason(input.decision, reason)
-        const text = prepareRecord('change_requests', { reason: row.reason, patch: row.patch, bureauReason: reason === '' ? null : reason }, { codes: records.codes, now: now(), nodeCode: identity.code })
-        const decided = bump(row, { bureauDecision: input.decision, bureauBy: actor.accountId, bureauAt: at, bureauReason: text.bureauReason ?? null, ...(input.decision === 'reject' ? { status: 'rejected' } : row.needs_province ? { status: 'pending_province' } : {}) }, actor.accountId, at)
-        if (input.decision === 'reject' || row.needs_province) return decided
+        const given = reason === '' ? null : reason
+        const text = prepareRecord('change_requests', { reason: row.reason, patch: row.patch, bureauReason: given, provinceReason: given }, { codes: records.codes, now: now(), nodeCode: identity.code })
+        // At the province as the school's home its administrator's decision is the bureau's and,
+        // when asks for it, the province's too.
+        const asBureau = row.status === 'pending_bureau'
+        const asProvince = Boolean(row.needs_province) && identity.tier === 'province'
+        const decided = bump(row, {
+          ...(asBureau ? { bureauDecision: input.decision, bureauBy: actor.accountId, bureauAt: at, bureauReason: text.bureauReason ?? null } : {}),
+          ...(asProvince ? { provinceNode: identity.code, provinceDecision: input.decision, provinceBy: actor.accountId, provinceAt: at, provinceReason: text.provinceReason ?? null } : {}),
+          ...(input.decision === 'reject' ? { status: 'rejected' } : row.needs_province && !asProvince ? { status: 'pending_province' } : {}),
+        }, actor.accountId, at)
+        if (input.decision === 'reject' || (row.needs_province && !asProvince)) return decided
         const done = carryOut(decided, { ...actor, changeRequest: id }, at)
         failure = done.failure
         return done.row

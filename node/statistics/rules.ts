@@ -4,6 +4,7 @@
  * into SQL over the node's own replica.
  */
 import { subtreePrefix } from '../auth/access.ts'
+import { isCalendarDate } from '../../schema/ids.ts'
 
 /** What is counted. */
 export const SUBJECTS = ['students', 'children', 'school-teachers', 'kindergarten-teachers', 'schools', 'kindergartens'] as const
@@ -187,10 +188,10 @@ export function drillUnit(scope: StatsScope, spec: SubjectSpec): { kind: 'divisi
   return { kind: 'class', expr: 't.class_id' }
 }
 
-/** A statistics period: two dates YYYY-MM-DD, from ≤ to. Returns a reason when it is not one. */
+/** A statistics period: two dates YYYY-MM-DD of the calendar, from ≤ to. Returns a reason when it is not one. */
 export function periodProblem(from: string, to: string): string | null {
-  const date = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/
-  if (!date.test(from) || !date.test(to)) return '日期格式应为 YYYY-MM-DD'
+  const day = (s: string) => /^\d{4}-\d{2}-\d{2}$/.test(s) && isCalendarDate(Number(s.slice(0, 4)), Number(s.slice(5, 7)), Number(s.slice(8, 10)))
+  if (!day(from) || !day(to)) return '日期应为实际存在的日期，格式 YYYY-MM-DD'
   if (from > to) return '开始日期晚于结束日期'
   return null
 }

@@ -210,7 +210,7 @@ export function createStatisticsService(deps: StatisticsServiceDeps) {
     const dim = extra.dimension ?? spec.dimensions[query.by]
     if (!dim) throw statisticsError('STATS_DIMENSION_UNKNOWN', '没有这个统计维度', { dimensions: Object.keys(spec.dimensions) })
     const asOf = query.asOf ?? chinaDate(now())
-    if (periodProblem(asOf, asOf)) throw statisticsError('STATS_PERIOD_INVALID', '统计日期格式应为 YYYY-MM-DD', { field: 'asOf' })
+    if (periodProblem(asOf, asOf)) throw statisticsError('STATS_PERIOD_INVALID', '统计日期应为实际存在的日期，格式 YYYY-MM-DD', { field: 'asOf' })
     const scope = resolveScope(actor, spec, query.unit)
     const q = sqlOf(spec, dim, scope, query.state, query.drill === true, asOf, extra)
     const raw = storage.sqlite.prepare(q.sql).all(...q.params) as Array<{ u: string | null; k: string | number | null; n: number }>

@@ -28,7 +28,7 @@ export interface RecordsNode {
 export async function recordsNode(t: Test, opts: TestNodeOptions = {}): Promise<RecordsNode> {
   const app = await buildTestApp(t, opts)
   const grants = [...SENSITIVE_CLASSES]
-  const bureau = await loginAs(app, 'bureau_admin', { kind: 'bureau', node: '330106' }, { grants })
+  const bureau = await loginAs(app, 'bureau_admin', { kind: 'bureau', node: app.identity.code }, { grants })
   const school = await loginAs(app, 'central_school_admin', { kind: 'schools', schools: [SCHOOL_CODE, KG_CODE] }, { grants })
   const call: RecordsNode['call'] = async (method, url, payload, login = school) => {
     const res = await app.inject({ method, url, payload: payload as object | undefined, headers: login.headers })

@@ -236,3 +236,25 @@ t.test('R-24.2 a growth record reported to the province changes after the bureau
   t.match(readAudit(g.node.app.storage).filter(e => e.targetId === a.id).map(e => [e.action, e.actorId]), [['change_request_province_approve', 'province-admin-1']], 'audited under the province administrator')
   t.match(await thrown(() => growth.update(school, 'courses', String(g.student.id), String(c.id), { version: Number(row(g.node, 'growth_courses', String(c.id)).version), proficiencyScore: 95 })), { code: 'GROWTH_REPORTED_LOCKED' }, 'a direct write is still refused')
 })
+
+t.test('R-24.2 a growth record of a school homed at the province: the province, its bureau too, agrees and approves in one decision, carried out at once', async t => {
+  const g = await growthNode(t, { tier: 'province' })
+  await verifiedFile(g)
+  const clock = { day: '2027-05-01' }
+  const { growth, cr } = engines(g.node, clock)
+  const school = serviceActor(g.leader)
+  const province = serviceActor(g.node.bureau)
+  clock.day = '2027-04-01'
+  growth.publicity(school, String(g.school.id), { grade: 10, from: '2027-04-01', to: '2027-04-10' })
+  clock.day = '2027-05-01'
+  growth.schoolReport(school, String(g.school.id), { schoolYear: 2026, grade: 10 })
+  clock.day = '2027-09-20'
+  growth.bureauReport(province, { schoolYear: 2026, grade: 10 })
+  const c = growth.file(school, String(g.student.id)).courses[0]
+  const a = cr.apply(school, { table: 'growth_courses', id: String(c.id), version: Number(c.version), patch: { proficiencyScore: 60 }, reason: '会考成绩更正' })
+  t.match(a, { status: 'pending_bureau', lockRule: 'R-24.2', needsProvince: true })
+  const done = await cr.decide(province, String(a.id), { version: 1, decision: 'approve', reason: '准予更正' })
+  t.match(done, { status: 'carried_out', bureauDecision: 'approve', provinceNode: '330000', provinceDecision: 'approve', provinceReason: '准予更正' })
+  t.same((done.decisions as Json[]).map(d => `${d.step}@${d.node}`), ['apply@330000', 'bureau@330000', 'province@330000', 'carry_out@330000'])
+  t.equal(row(g.node, 'growth_courses', String(c.id)).proficiency_score, 60, 'the approved patch is written')
+})

@@ -94,6 +94,11 @@ t.test('statistics of a seeded county', async t => {
     t.equal(await bad('/api/v1/statistics/students?by=gender&state=asleep'), 'STATS_STATE_UNKNOWN')
     t.equal(await bad('/api/v1/statistics/students?by=gender&unit=330108'), 'STATS_UNIT_UNKNOWN', 'another county is not in the scope')
     t.equal(await bad('/api/v1/statistics/annual?from=2026-09-01&to=2026-01-01'), 'STATS_PERIOD_INVALID')
+    // Days the calendar does not have: ages and periods are never computed against them.
+    t.equal(await bad('/api/v1/statistics/students?by=age&asOf=2026-02-30'), 'STATS_PERIOD_INVALID', '30 February')
+    t.equal(await bad('/api/v1/statistics/annual?from=2026-02-29&to=2026-03-01'), 'STATS_PERIOD_INVALID', '29 February of a common year')
+    t.equal(await bad('/api/v1/statistics/annual?from=2026-04-31&to=2026-05-01'), 'STATS_PERIOD_INVALID', '31 April')
+    t.equal((await app.inject({ method: 'GET', url: '/api/v1/statistics/students?by=age&asOf=2024-02-29', headers: bureau.headers })).statusCode, 200, 'a leap day is one')
   })
 
   t.test('R-17.3 annual tables: in school, entrants, graduates by grade and status changes by type over a period', async t => {
