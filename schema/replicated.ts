@@ -27,6 +27,13 @@ export interface ReplicatedTable {
    * `from` is the row's column, `table`/`column` where the named record is looked up.
    */
   refs?: (row: Record<string, unknown>) => Array<{ from: string; table: string; column: string; value: unknown }>
+  /**
+   * Columns copied from the owner record (`owner: { parent }`), as `row column → owner column`:
+   * the receiver refuses a row whose copy differs from its owner's value (a student's
+   * `school_code` must be the code of the school `school_id` names: scope checks and statistics
+   * read the copy).
+   */
+  copies?: Readonly<Record<string, string>>
 }
 
 
@@ -42,15 +49,18 @@ export const REPLICATED_TABLES: readonly ReplicatedTable[] = [
   { name: 'schools', table: r.schools, key: ['id'], owner: self, order: 2 },
   { name: 'kindergartens', table: r.kindergartens, key: ['id'], owner: self, order: 2 },
   { name: 'school_teachers', table: r.schoolTeachers, key: ['id'], owner: under('schools', 'school_id'), order: 3 },
-  { name: 'school_classes', table: r.schoolClasses, key: ['id'], owner: under('schools', 'school_id'), order: 3 },
+  { name: 'school_classes', table: r.schoolClasses, key: ['id'], owner: under('schools', 'school_id'), order: 3, copies: { school_code: 'school_code' } },
   { name: 'kindergarten_teachers', table: r.kindergartenTeachers, key: ['id'], owner: under('kindergartens', 'kindergarten_id'), order: 3 },
-  { name: 'kindergarten_classes', table: r.kindergartenClasses, key: ['id'], owner: under('kindergartens', 'kindergarten_id'), order: 3 },
   {
-    name: 'students', table: r.students, key: ['id'], owner: under('schools', 'school_id'), order: 4,
+    name: 'kindergarten_classes', table: r.kindergartenClasses, key: ['id'], owner: under('kindergartens', 'kindergarten_id'), order: 3,
+    copies: { kindergarten_code: 'kindergarten_code' },
+  },
+  {
+    name: 'students', table: r.students, key: ['id'], owner: under('schools', 'school_id'), order: 4, copies: { school_code: 'school_code' },
     refs: row => [{ from: 'class_id', table: 'school_classes', column: 'id', value: row.class_id }],
   },
   {
-    name: 'children', table: r.children, key: ['id'], owner: under('kindergartens', 'kindergarten_id'), order: 4,
+    name: 'children', table: r.children, key: ['id'], owner: under('kindergartens', 'kindergarten_id'), order: 4, copies: { kindergarten_code: 'kindergarten_code' },
     refs: row => [{ from: 'class_id', table: 'kindergarten_classes', column: 'id', value: row.class_id }],
   },
   ...(
@@ -81,7 +91,18 @@ export const REPLICATED_TABLES: readonly ReplicatedTable[] = [
       ['child_status_changes', r.childStatusChanges],
     ] as const
   ).map(([name, table]) => ({ name, table, key: ['id'], owner: under('children', 'child_id'), order: 5 })),
-  { name: 'alerts', table: r.alerts, key: ['id'], owner: self, order: 6 },
+  {
+    // Raised by a node about a status change in its area (R-20.1): the status change and the
+    // school it names must lie in that node's area.
+    name: 'alerts', table: r.alerts, key: ['id'], owner: self, order: 6,
+    refs: row => {
+      const kindergarten = row.subject_table === 'child_status_changes'
+      return [
+        { from: 'subject_id', table: kindergarten ? 'child_status_changes' : 'student_status_changes', column: 'id', value: row.subject_id },
+        { from: 'school_code', table: kindergarten ? 'kindergartens' : 'schools', column: kindergarten ? 'kindergarten_code' : 'school_code', value: row.school_code },
+      ]
+    },
+  },
   {
     // Homed at the node of the record it changes; the person and school it names lie in that node's area.
     name: 'change_requests', table: r.changeRequests, key: ['id'], owner: self, order: 6,

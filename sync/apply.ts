@@ -182,6 +182,7 @@ interface Prepared {
   existing: Database.Statement
   remove: Database.Statement
   rekey: Database.Statement
+  /** The owner record's home (and the columns `copies` names) by id. */
   parent?: { column: string; lookup: Database.Statement }
 }
 
@@ -310,12 +311,26 @@ export function createApplier(storage: Storage, rules: RowRules, tables: readonl
       rekey: db.prepare(`update ${t} set ${key.map(k => `${q(k)} = ?`).join(', ')} where ${keyWhere} and home_node = ?`),
     })
   }
-  // Parents resolved after all tables are known, whatever the registry's order.
+  // Parents resolved after all tables are known, whatever the registry's order. One lookup per
+  // owner table, with every column its tables copy (a change set's cache is keyed by owner id).
+  const copiedOf = new Map<string, Set<string>>()
+  for (const p of byName.values()) {
+    if (p.spec.owner === 'self') continue
+    const cols = copiedOf.get(p.spec.owner.parent) ?? new Set<string>()
+    for (const c of Object.values(p.spec.copies ?? {})) cols.add(c)
+    copiedOf.set(p.spec.owner.parent, cols)
+  }
+  const lookups = new Map<string, Database.Statement>()
   for (const p of byName.values()) {
     if (p.spec.owner === 'self') continue
     const parent = byName.get(p.spec.owner.parent)
     if (!parent) throw new Error(`replicated table ${p.spec.name}: owner table ${p.spec.owner.parent} is not replicated`)
-    p.parent = { column: p.spec.owner.column, lookup: db.prepare(`select home_node from ${q(parent.spec.name)} where ${q(parent.spec.key[0])} = ?`).pluck() }
+    let lookup = lookups.get(parent.spec.name)
+    if (!lookup) {
+      const cols = ['home_node', ...(copiedOf.get(parent.spec.name) ?? [])]
+      lookups.set(parent.spec.name, (lookup = db.prepare(`select ${cols.map(q).join(', ')} from ${q(parent.spec.name)} where ${q(parent.spec.key[0])} = ?`)))
+    }
+    p.parent = { column: p.spec.owner.column, lookup }
   }
 
   const handedTo = db.prepare('select max(epoch) from sync_handoffs where subject_table = ? and subject_id = ? and to_node = ?').pluck()
@@ -334,8 +349,8 @@ export function createApplier(storage: Storage, rules: RowRules, tables: readonl
   return {
     apply(rows, origin, skip, prechecked) {
       const result: ApplyResult = { bad: [], upserts: 0, deletes: 0, stale: 0, notices: [] }
-      // Parent homes seen in this change set: most students of a set share a few schools.
-      const parentHome = new Map<string, string | undefined>()
+      // Parent records (home, copied columns) seen in this change set: most students of a set share a few schools.
+      const parentRow = new Map<string, Record<string, unknown> | undefined>()
       const written: WrittenRow[] = []
       const bad = (index: number, row: ChangeRow, code: BadRow['code'], reason: string, issues?: RowIssue[]) =>
         result.bad.push({ index, table: row.table, key: row.key, code, reason, ...(issues ? { issues } : {}) })
@@ -394,18 +409,25 @@ export function createApplier(storage: Storage, rules: RowRules, tables: readonl
             bad(i, change, 'SYNC_ROW_INVALID', `no ${p.parent.column}`)
             continue
           }
-          let home = parentHome.get(parentId)
-          if (home === undefined && !parentHome.has(parentId)) {
-            home = p.parent.lookup.get(parentId) as string | undefined
-            parentHome.set(parentId, home)
+          let owner = parentRow.get(parentId)
+          if (owner === undefined && !parentRow.has(parentId)) {
+            owner = p.parent.lookup.get(parentId) as Record<string, unknown> | undefined
+            parentRow.set(parentId, owner)
           }
-          if (home === undefined) {
+          if (owner === undefined) {
             bad(i, change, 'SYNC_ROW_INVALID', `${p.parent.column} names no record here`)
             continue
           }
-          if (home !== origin.code) {
+          if (owner.home_node !== origin.code) {
             if (p.subjectColumn && handedAway(p, row[p.subjectColumn], origin.code, Number(row.epoch ?? 0))) result.stale++
             else bad(i, change, 'SYNC_ROW_OUTSIDE_OWNERSHIP', 'parent')
+            continue
+          }
+          // A copy of the owner's code (a student's school_code) must be its owner's: scope
+          // checks and statistics read the copy, so another school's code would file the row there.
+          const copy = p.spec.copies && Object.entries(p.spec.copies).find(([from, col]) => row[from] !== owner[col])
+          if (copy) {
+            bad(i, change, 'SYNC_ROW_OUTSIDE_OWNERSHIP', `${copy[0]} is not its ${p.parent.column}'s`)
             continue
           }
         }
@@ -457,7 +479,7 @@ export function createApplier(storage: Storage, rules: RowRules, tables: readonl
         if (changes === 1) {
           result.upserts++
           written.push({ table: p.spec.name, row })
-          if (p.parent === undefined) parentHome.delete(keyVals[0])
+          if (p.parent === undefined) parentRow.delete(keyVals[0])
           continue
         }
         const held = p.existing.get(...keyVals) as { homeNode: string; epoch: number; version: number }
@@ -469,7 +491,7 @@ export function createApplier(storage: Storage, rules: RowRules, tables: readonl
           p.takeOver.run(values)
           result.upserts++
           written.push({ table: p.spec.name, row })
-          parentHome.delete(keyVals[0])
+          parentRow.delete(keyVals[0])
         } else if (decision === 'ok' || handedAway(p, subject, origin.code, incoming.epoch)) result.stale++
         else bad(i, change, 'SYNC_ROW_OUTSIDE_OWNERSHIP', decision)
       }

@@ -4,7 +4,8 @@
  * The home node's bureau carries a death out: `recordDeathReport` writes the report in that same
  * transaction (SQLite is the record; a crash before the job is queued loses nothing). A job on
  * its own queue (`sync-death`, not behind `sync-push`) signs it with the node's key and sends
- * it as a `death.report` message; every tier stores it as signed, notifies its bureau (the
+ * it as a `death.report` message; every tier checks that it is about a record its origin owns
+ * (`assertOwnSubject`), stores it as signed, notifies its bureau (the
  * report is listed as unacknowledged) and relays it upward the same way, up to the province.
  * A bureau administrator acknowledges it: a signed `death.ack` downward command to the origin,
  * which passes every tier in between. A node re-sends a report its parent has not acknowledged
@@ -219,9 +220,36 @@ export function createDeathReports(deps: DeathDeps) {
   }
 
   /**
-   * The parent's side: verifies the origin's signature and that the origin lies in the sender's
-   * subtree, stores the report once (a resend of one still unacknowledged notifies again).
-   * Returns whether it was new (then the caller relays it upward).
+   * Whether `report` is about a record its origin owns, as far as this node's replica knows
+   * (`SYNC_ROW_OUTSIDE_OWNERSHIP`, `details.reason`): a subject held here must be homed at the
+   * origin, in the report's kind of table, at the school (kindergarten) the report names. A
+   * subject not held yet (its rows still on their way behind the priority path) is taken, so a
+   * death never waits for a backlog of change sets: then the unit it names, when held here, must
+   * be the origin's. Neither held: only the subtree check above holds (nothing here to compare).
+   */
+  function assertOwnSubject(report: DeathReport): void {
+    const refuse = (reason: string, message: string) =>
+      syncError('SYNC_ROW_OUTSIDE_OWNERSHIP', `death report ${report.id} of ${report.origin}: ${message}`, { origin: report.origin, reportId: report.id, reason })
+    const [persons, others, units, unitId, unitCode] =
+      report.kind === 'student' ? ['students', 'children', 'schools', 'school_id', 'school_code'] : ['children', 'students', 'kindergartens', 'kindergarten_id', 'kindergarten_code']
+    const held = db
+      .prepare(`select p.home_node home, u.${unitCode} unit from ${persons} p left join ${units} u on u.id = p.${unitId} where p.id = ?`)
+      .get(report.subjectId) as { home: string; unit: string | null } | undefined
+    if (held) {
+      if (held.home !== report.origin) throw refuse('home', 'the subject is homed at another node')
+      if (held.unit !== report.unitCode) throw refuse('unit', `the subject is not at ${units} ${report.unitCode}`)
+      return
+    }
+    if (db.prepare(`select 1 from ${others} where id = ?`).get(report.subjectId)) throw refuse('kind', `the subject is held in ${others}, not ${persons}`)
+    const unitHomes = db.prepare(`select home_node from ${units} where ${unitCode} = ?`).pluck().all(report.unitCode) as string[]
+    if (unitHomes.length > 0 && !unitHomes.includes(report.origin)) throw refuse('unit', `${units} ${report.unitCode} is homed at another node`)
+  }
+
+  /**
+   * The parent's side: verifies the origin's signature, that the origin lies in the sender's
+   * subtree and that the subject is the origin's (`assertOwnSubject`), stores the report once (a
+   * resend of one still unacknowledged notifies again). Returns whether it was new (then the
+   * caller relays it upward).
    */
   async function receive(sender: SelfNode, jws: string): Promise<{ status: 'stored' | 'duplicate'; acknowledged: boolean }> {
     const { payload } = await verifyJws(jws, {
@@ -244,6 +272,7 @@ export function createDeathReports(deps: DeathDeps) {
         if (held.acked_at === null) db.prepare('update sync_death_reports set notify_count = notify_count + 1, last_notified_at = ? where id = ?').run(at, report.id)
         return { status: 'duplicate' as const, acknowledged: held.acked_at !== null }
       }
+      assertOwnSubject(report)
       db.prepare('insert into sync_death_reports (id, origin, event, report, jws, received_from, received_at, notify_count, last_notified_at) values (?, ?, ?, ?, ?, ?, ?, 1, ?)').run(
         report.id, report.origin, report.event, JSON.stringify(report), jws, sender.code, at, at,
       )

@@ -11,9 +11,16 @@
  * 3. Rotation: the child makes a new key locally (old key valid up to its last packed seq, the
  *    new one from the next), then asks the parent to sign the new record, with an endorsement
  *    signed by the old key and a proof signed by the new one. Until the parent has, its new
- *    change sets wait (`SYNC_KEY_UNKNOWN` is retried).
+ *    change sets wait (`SYNC_KEY_UNKNOWN` is retried), and everything else it signs (receipts,
+ *    commands, reports, its children's key records) is signed with the key the parent knows
+ *    (service.ts `signer`). A node that signed no change set with the old key yet rotates at
+ *    seq 1 like any other: the old key's range becomes empty.
  * 4. Re-enrolment (a new join token for an enrolled child) closes every earlier key of the
  *    child at the last seq the parent holds; the closing records relay upward.
+ * 5. Key records travel up; a child learns its parent's key (after the parent rotated it) from
+ *    the parent's chain (`keys.pull`, `learnParentKeys`), taken only as vouched for by the
+ *    chain the child already trusts. Records a parent signed for its children are re-issued from
+ *    what it holds, not verified again with its current key (`readHeldKeyRecord`).
  */
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
@@ -24,11 +31,13 @@ import { syncError } from './errors.ts'
 import {
   generateNodeKeyPair,
   importPublicJwk,
+  openCompactJws,
+  KEY_RECORD_TYP,
+  readHeldKeyRecord,
   signJws,
   signKeyRecord,
   staticKeyResolver,
   verifyJws,
-  verifyKeyRecord,
   writePrivateKeyFile,
   type Ed25519PublicJwk,
   type KeyRecord,
@@ -115,7 +124,8 @@ export async function acceptEnrolment(
   const closed: { record: KeyRecord; jws: string }[] = []
   const open = db.prepare('select record from sync_keys where node = ? and kid <> ? and (valid_until_seq is null or valid_until_seq > ?)').all(req.node.code, req.kid, last) as { record: string }[]
   for (const o of open) {
-    const { record } = await verifyKeyRecord(o.record, deps.registry)
+    // Signed here (perhaps with a key of ours rotated since): read, not verified again.
+    const record = await readHeldKeyRecord(o.record)
     const until = Math.max(record.validFromSeq - 1, Math.min(record.validUntilSeq ?? last, last))
     const c: KeyRecord = { ...record, validUntilSeq: until, issuedAt }
     closed.push({ record: c, jws: await signKeyRecord(c, signer) })
@@ -221,8 +231,64 @@ export async function finishRotation(
 ): Promise<void> {
   const proof = await signJws(proofPayload(deps.self.code, key.kid, parentCode), KEY_PROOF_TYP, deps.newSigner)
   const endorsement = await signJws(endorsementPayload(deps.self.code, key.kid, key.validFromSeq, parentCode), KEY_ENDORSEMENT_TYP, deps.currentSigner)
+  // The parent signs the records with its current key, which may be newer than the one known
+  // here: learned first, since once the parent has closed this node's old key, that key no longer
+  // authenticates a request there, and the new one does not until its record is stored here.
+  await learnParentKeys(deps, deps.transport)
   const res = await deps.transport.request({ type: 'key.rotate', kid: key.kid, publicJwk: key.publicJwk, validFromSeq: key.validFromSeq, proof, endorsement })
   await deps.registry.importRecords(res.records, { scope: { code: parentCode, tier: deps.registry.tierOf(parentCode) ?? 'city' }, relayed: true })
+  // What this node signed for its children with the old key and has not relayed yet would be
+  // refused above, where the old key is closed now: signed again with the new one.
+  await deps.registry.resignPending(deps.newSigner)
+}
+
+/** The province of a city or county code. */
+const provinceOf = (code: string): SelfNode => ({ code: `${code.slice(0, 2)}0000`, tier: 'province' })
+
+/** Division codes of the nodes above `self` (province, and for a county its city). */
+function ancestorsOf(self: SelfNode): string[] {
+  if (self.tier === 'province') return []
+  const province = provinceOf(self.code).code
+  return self.tier === 'county' ? [province, `${self.code.slice(0, 4)}00`] : [province]
+}
+
+/**
+ * Child side: takes the parent's key records (`keys.pull`: its chain below the root of trust, as
+ * `chainTo` builds it), so that a child learns its parent's new key after a rotation (key records
+ * otherwise only go up). Trust still comes only from above: only records of this node's
+ * ancestors are looked at, and each is taken under the rules of every key record
+ * (`importRecords`: signed with the current key of the node's enrolling parent as held here,
+ * from the root this node trusts; tier, area, no reopening). Returns how many were new.
+ */
+export async function learnParentKeys(deps: { storage: Storage; self: SelfNode; registry: KeyRegistry }, transport: ParentTransport): Promise<number> {
+  const { records } = await transport.request({ type: 'keys.pull' })
+  const ancestors = ancestorsOf(deps.self)
+  const held = deps.storage.sqlite.prepare('select 1 from sync_keys where record = ?')
+  const fresh = records.filter(jws => {
+    const claimed = openCompactJws(jws, KEY_RECORD_TYP).unverifiedPayload
+    return typeof claimed.node === 'string' && ancestors.includes(claimed.node) && claimed.parent !== null && !held.get(jws)
+  })
+  if (fresh.length > 0) await deps.registry.importRecords(fresh, { scope: provinceOf(deps.self.code), relayed: true })
+  return fresh.length
+}
+
+/** Whether `err` says a signature's key is not known here (directly, or as a refused receipt's reason). */
+export function isKeyUnknown(err: unknown): boolean {
+  const e = err as { code?: unknown; details?: { reason?: unknown } } | null
+  return e?.code === 'SYNC_KEY_UNKNOWN' || (e?.code === 'SYNC_RECEIPT_INVALID' && e.details?.reason === 'SYNC_KEY_UNKNOWN')
+}
+
+/**
+ * Runs `fn`, which verifies something the parent signed; when it fails for a key not known here,
+ * learns the parent's keys (`learnParentKeys`) and runs it once more.
+ */
+export async function withParentKeys<T>(deps: { storage: Storage; self: SelfNode; registry: KeyRegistry }, transport: ParentTransport, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (err) {
+    if (!isKeyUnknown(err) || (await learnParentKeys(deps, transport)) === 0) throw err
+    return fn()
+  }
 }
 
 /** Parent side of rotation: close the child's current record, sign the new one. */
@@ -246,8 +312,12 @@ export async function acceptRotation(
   const signer = await deps.signer()
   const records: { record: KeyRecord; jws: string }[] = []
   for (const c of current) {
-    const { record } = await verifyKeyRecord(c.record, deps.registry)
-    if (req.validFromSeq <= record.validFromSeq) throw syncError('SYNC_MALFORMED', 'the new key must start after the old key first seq', { reason: 'validFromSeq' })
+    // Signed here, perhaps with a key of ours rotated since: read, not verified again.
+    const record = await readHeldKeyRecord(c.record)
+    // The old key may not have signed anything yet (a node with no change sets of its own, or one
+    // rotating again before its next change set): starting at its first seq leaves it an empty
+    // range (validUntilSeq = validFromSeq - 1). Starting before it would reach over its range.
+    if (req.validFromSeq < record.validFromSeq) throw syncError('SYNC_MALFORMED', `the new key must not start before seq ${record.validFromSeq}, the old key's first`, { reason: 'validFromSeq', expectedSeq: record.validFromSeq })
     const closed: KeyRecord = { ...record, validUntilSeq: req.validFromSeq - 1, issuedAt: new Date().toISOString() }
     records.push({ record: closed, jws: await signKeyRecord(closed, signer) })
   }

@@ -22,7 +22,7 @@ export const syncErrors = {
   /** No key registered for (signer, kid), or the registry refuses that key for this seq. */
   SYNC_KEY_UNKNOWN: {
     status: 422,
-    doc: 'The kid is not in this node registry for that signer (or was rotated out for this seq); relay the signer key record (signed by its enrolling parent) first, then resend.',
+    doc: 'The kid is not in this node registry for that signer (or was rotated out for this seq); relay the signer key record (signed by its enrolling parent) first, then resend. A child that meets an unknown key of its parent (receipts, commands after the parent rotated its key) fetches the parent chain (keys.pull) once and tries again; a command still unknown is asked for again at the next pull, never skipped.',
   },
   /** The header tried to bring its own key (`jwk`, `jku`, `x5u`, `x5c`); keys come only from the registry. */
   SYNC_EMBEDDED_KEY_REFUSED: {
@@ -86,10 +86,10 @@ export const syncErrors = {
     status: 403,
     doc: 'Change-set origin is not within the sending child subtree; a child may only relay its own and its descendants change sets.',
   },
-  /** A row touches a record the origin does not own (one writer per record, DESIGN.md §2). */
+  /** A row (or a death report) touches a record the origin does not own (one writer per record, DESIGN.md §2). */
   SYNC_ROW_OUTSIDE_OWNERSHIP: {
     status: 403,
-    doc: 'A row writes a record whose home is another node (or an outdated ownership epoch); the row is quarantined, see ops for the reason.',
+    doc: 'A row writes a record whose home is another node (or an outdated ownership epoch), or copies another school code than its own school (details in the quarantine reason); the row is quarantined, see ops for the reason. A death report about a record homed at another node, or naming another school than the record is at (details.reason home, unit, kind), is refused and not relayed.',
   },
   /** A row cannot be applied at all: unknown table or column, key and row image disagree, a constraint fails. */
   SYNC_ROW_INVALID: {

@@ -372,6 +372,17 @@ export async function verifyKeyRecord(
   return { record: await assertKeyRecord(payload), signer: { node: signer, kid } }
 }
 
+/**
+ * The record of a key record this node holds (`sync_keys`), read WITHOUT verifying it again: it
+ * was verified, or signed here, when it was stored. For re-issuing a record this node signed
+ * (closing a child's key, re-signing after a rotation of its own): its signing key may have been
+ * rotated since, and only the current key of a node answers for key records.
+ * @throws XuejiError `SYNC_MALFORMED` when it is not a key record.
+ */
+export async function readHeldKeyRecord(jws: string): Promise<KeyRecord> {
+  return assertKeyRecord(openCompactJws(jws, KEY_RECORD_TYP).unverifiedPayload)
+}
+
 const TIERS: readonly Tier[] = ['province', 'city', 'county']
 const KEY_RECORD_FIELDS = new Set(['node', 'tier', 'parent', 'kid', 'publicJwk', 'validFromSeq', 'validUntilSeq', 'issuedAt'])
 

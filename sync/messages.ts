@@ -23,6 +23,11 @@ export type FederationRequest =
   | { type: 'key.rotate'; kid: string; publicJwk: Ed25519PublicJwk; validFromSeq: number; proof: string; endorsement: string }
   /** Downward commands for the sender's subtree after the parent-local id `after`. */
   | { type: 'commands.pull'; after: number; limit: number }
+  /**
+   * The parent's own key records below the root of trust (its chain, current keys): how a child
+   * learns its parent's new key after a rotation (sync/enrolment.ts `learnParentKeys`).
+   */
+  | { type: 'keys.pull' }
   /** Change sets of one origin of the sender's subtree (disaster recovery: `xueji sync rebuild`). */
   | { type: 'changesets.fetch'; origin: string; after: number; limit: number }
   /** Origins of the sender's subtree the parent holds change sets of, with their last seq. */
@@ -61,6 +66,7 @@ export interface FederationResponses {
   'keys.push': { stored: number }
   'key.rotate': { records: string[] }
   'commands.pull': { commands: { id: number; command: SignedCommand }[] }
+  'keys.pull': { records: string[] }
   'changesets.fetch': { changeSets: (SignedChangeSet & { seq: number })[] }
   'origins.list': { origins: { origin: string; seq: number }[] }
   'digest.push': DigestResult
@@ -97,6 +103,7 @@ export const HTTP_ROUTES = {
   'keys.push': { method: 'POST', path: '/keys' },
   'key.rotate': { method: 'POST', path: '/keys/rotate' },
   'commands.pull': { method: 'GET', path: '/commands' },
+  'keys.pull': { method: 'GET', path: '/keys' },
   'changesets.fetch': { method: 'GET', path: '/changesets' },
   'origins.list': { method: 'GET', path: '/origins' },
   'digest.push': { method: 'POST', path: '/digests' },
@@ -141,6 +148,7 @@ export function assertRequest(m: unknown): FederationRequest {
       if (!str(m.origin) || !int(m.after, 0) || !int(m.limit, 1)) throw bad('changesets.fetch')
       break
     case 'origins.list':
+    case 'keys.pull':
       break
     case 'audit.anchors':
       if (!int(m.after, 0) || !int(m.limit, 1)) throw bad('audit.anchors')

@@ -13,7 +13,7 @@ import { acceptEnrolment, acceptRotation } from './enrolment.ts'
 import { syncError } from './errors.ts'
 import type { Inbox } from './inbox.ts'
 import type { Routed } from './routed.ts'
-import { openCompactJws, type Signer, type Tier } from './keys.ts'
+import { KEY_RECORD_TYP, openCompactJws, type Signer, type Tier } from './keys.ts'
 import { assertEnrollRequest, assertRequest, type EnrollRequest, type EnrollResponse, type FederationRequest, type FederationResponses, type PersonHolder, type PersonQuery, type ResponseOf } from './messages.ts'
 import { verifyNodeToken } from './node-token.ts'
 import type { KeyRegistry, SelfNode } from './registry.ts'
@@ -90,6 +90,11 @@ export function createReceiver(deps: ReceiverDeps): Receiver {
       }
       case 'commands.pull':
         return { commands: deps.downward.listFor(sender, m.after, Math.min(m.limit, PAGE_MAX)) }
+      case 'keys.pull': {
+        // This node's chain without the root record, which a child takes only at enrolment.
+        const chain = await deps.registry.chainTo(self.code)
+        return { records: chain.filter(jws => openCompactJws(jws, KEY_RECORD_TYP).unverifiedPayload.parent !== null) }
+      }
       case 'changesets.fetch': {
         if (!inArea(sender, m.origin)) throw syncError('SYNC_ORIGIN_OUTSIDE_SUBTREE', `${m.origin} is not in the subtree of ${sender.code}`, { origin: m.origin })
         const rows = db

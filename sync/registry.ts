@@ -16,6 +16,7 @@ import {
   importPublicJwk,
   KEY_RECORD_TYP,
   openCompactJws,
+  readHeldKeyRecord,
   staticKeyResolver,
   signKeyRecord,
   verifyKeyRecord,
@@ -53,6 +54,12 @@ export interface KeyRegistry extends KeyResolver {
   trustRoot(record: string, pinnedKid: string | null): Promise<KeyRecord>
   /** Stores a record this node signed itself (enrolment, rotation of a child). */
   storeOwnSigned(record: KeyRecord, jws: string): void
+  /**
+   * Signs again with `signer` (this node's new key, now vouched for above) every record this node
+   * signed with another key that has not gone up yet: the tiers above know only the new key as
+   * current. Returns how many.
+   */
+  resignPending(signer: Signer): Promise<number>
   /** Records still to deliver to this node's parent, parents before children. */
   pendingRelay(): { node: string; kid: string; record: string }[]
   markRelayed(keys: readonly { node: string; kid: string }[]): void
@@ -150,6 +157,19 @@ export function createKeyRegistry(storage: Storage, self: SelfNode, opts: { sign
 
     storeOwnSigned(record, jws) {
       storage.write(() => store(record, jws, false))
+    },
+
+    async resignPending(signer) {
+      const rows = db.prepare('select record from sync_keys where parent = ? and relayed_at is null').pluck().all(self.code) as string[]
+      let n = 0
+      for (const jws of rows) {
+        if (openCompactJws(jws, KEY_RECORD_TYP).header.kid === signer.kid) continue
+        const record = await readHeldKeyRecord(jws)
+        const again = await signKeyRecord(record, signer)
+        storage.write(() => store(record, again, false))
+        n++
+      }
+      return n
     },
 
     pendingRelay() {

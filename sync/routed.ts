@@ -26,6 +26,7 @@ import { canonicalJson } from './canonical.ts'
 import type { CommandHandler, Downward } from './downward.ts'
 import { syncError } from './errors.ts'
 import { isRefusal } from './inbox.ts'
+import { XuejiError } from '../config/errors.ts'
 import { isPlainObject, signJws, verifyJws, type Signer } from './keys.ts'
 import type { KeyRegistry, SelfNode } from './registry.ts'
 import type { ParentTransport } from './transport.ts'
@@ -269,7 +270,10 @@ export function createRouted(deps: RoutedDeps) {
 
   /**
    * Sends every message due upward to the parent, signing this node's own on first send. A
-   * refusal is kept on the message (`refusedCode`, not retried); the others go on.
+   * refusal is kept on the message (`refusedCode`, not retried); the others go on. A handoff of a
+   * record the parent does not hold yet (`SYNC_HANDOFF_UNKNOWN`) stops the sending here, the
+   * messages kept in order for the next push: the change sets that carry the record go on to the
+   * parent meanwhile (the caller pushes them next).
    * @throws when the parent is unavailable (the job retries).
    */
   async function send(transport: ParentTransport): Promise<{ sent: number; refused: number }> {
@@ -286,6 +290,8 @@ export function createRouted(deps: RoutedDeps) {
       try {
         await transport.request({ type: 'routed.push', message: jws })
       } catch (err) {
+        // Over HTTP the parent's 503 arrives as SYNC_PARENT_UNAVAILABLE naming its code.
+        if (err instanceof XuejiError && (err.code === 'SYNC_HANDOFF_UNKNOWN' || err.details?.parentCode === 'SYNC_HANDOFF_UNKNOWN')) break
         if (!isRefusal(err)) throw err
         const code = err.code
         storage.write(() => db.prepare('update sync_routed set refused_code = ? where id = ?').run(code, r.id))

@@ -67,7 +67,13 @@ export interface SyncServiceOptions {
 export function createSyncService(opts: SyncServiceOptions) {
   const { storage, self, config, log } = opts
   const terminal = self.tier === 'province'
-  const signer = () => loadSigner(storage)
+  /**
+   * The key everything but change sets is signed with (receipts, commands, reports, routed
+   * messages, children's key records): the newest own key the parent vouches for, else (not
+   * enrolled yet, or the province) the current one. A rotated key not registered above yet
+   * signs only change sets of its range, which wait for it; nobody could verify the rest.
+   */
+  const signer = () => loadSignerByKid(storage, tokenKey() ?? '')
   const registry = createKeyRegistry(storage, self, { signer })
   const applier = createApplier(storage, opts.rules, opts.tables)
   const routedHandlers = new Map(opts.routedHandlers ?? [])
@@ -88,7 +94,9 @@ export function createSyncService(opts: SyncServiceOptions) {
   const parentCode = () => (storage.sqlite.prepare('select parent_code from sync_link where id = 1').pluck().get() as string | undefined) ?? undefined
 
   /** The key a node token is signed with: the one the parent knows, else the current one. */
-  const tokenKey = () => tokenKid(storage, self) ?? signingKid(storage)
+  function tokenKey(): string | undefined {
+    return tokenKid(storage, self) ?? signingKid(storage)
+  }
   /** A node token for one request to the parent. */
   async function issueToken(): Promise<{ token: string; aud: string; kid: string; at: number }> {
     const aud = parentCode()
@@ -354,7 +362,8 @@ export function createSyncService(opts: SyncServiceOptions) {
     /** Joins the parent with a token from its administrator (`xueji enroll`). */
     async enrol(joinToken: string) {
       if (!transport) throw syncError('SYNC_NOT_ENROLLED', 'the province has no parent to enrol with')
-      const s = await signer()
+      // The newest own key: re-enrolment registers it even when a rotation to it is pending.
+      const s = await loadSigner(storage)
       const publicJwk = JSON.parse(storage.sqlite.prepare('select public_jwk from node_keys where kid = ?').pluck().get(s.kid) as string)
       return enrolWithParent({ storage, self, registry, signer: s, publicJwk, transport, rootKid: config.rootKid }, joinToken)
     },

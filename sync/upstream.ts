@@ -17,11 +17,12 @@ import type { Storage } from '../schema/db.ts'
 import type { DeathReports } from './death.ts'
 import { computeUnits, type DigestResult } from './digest.ts'
 import type { Downward } from './downward.ts'
-import { finishRotation, tokenKid, unregisteredOwnKey } from './enrolment.ts'
+import { finishRotation, isKeyUnknown, learnParentKeys, tokenKid, unregisteredOwnKey, withParentKeys } from './enrolment.ts'
 import { syncError } from './errors.ts'
 import { isRefusal } from './inbox.ts'
 import type { Signer } from './keys.ts'
 import { storedChangeSet } from './changeset.ts'
+import type { SignedCommand } from './command.ts'
 import { verifyReceipt } from './receipt.ts'
 import type { KeyRegistry, SelfNode } from './registry.ts'
 import type { Routed } from './routed.ts'
@@ -112,14 +113,24 @@ async function onLink<T>(deps: UpstreamDeps, fn: (l: ReturnType<typeof link>) =>
   }
 }
 
-/** Relays pending key records and finishes a key rotation: both must precede change sets. */
-async function prepareLink(deps: UpstreamDeps, l: ReturnType<typeof link>): Promise<void> {
+/**
+ * Relays pending key records and finishes a key rotation: both must precede change sets.
+ * `origin`: whose change sets follow. A rotation the parent refuses stops only this node's own
+ * change sets (signed with the new key, they would be refused too): relaying its children's
+ * change sets, reports and messages goes on, all signed with keys the parent knows.
+ */
+async function prepareLink(deps: UpstreamDeps, l: ReturnType<typeof link>, origin?: string): Promise<void> {
   const rotated = unregisteredOwnKey(deps.storage, deps.self)
   if (rotated) {
     const current = tokenKid(deps.storage, deps.self)
     if (!current) throw syncError('SYNC_NOT_ENROLLED', 'no key of this node is registered at the parent', { node: deps.self.code })
     const [newSigner, currentSigner] = [await loadSignerByKid(deps.storage, rotated.kid), await loadSignerByKid(deps.storage, current)]
-    await finishRotation({ ...deps, transport: l.transport, newSigner, currentSigner }, rotated, l.parent_code)
+    try {
+      await finishRotation({ ...deps, transport: l.transport, newSigner, currentSigner }, rotated, l.parent_code)
+    } catch (err) {
+      if (origin === deps.self.code || !isRefusal(err)) throw err
+      deps.log.error({ peer: l.parent_code, code: err.code, details: err.details }, 'key rotation refused by the parent: only this node\'s own change sets wait for it')
+    }
   }
   const pending = deps.registry.pendingRelay()
   if (pending.length > 0) {
@@ -156,8 +167,11 @@ export async function pushOrigin(data: { origin: string }, deps: UpstreamDeps): 
   let sent = 0
   let acked = 0
   let keysResent = false
+  // The parent's receipts are signed with its current key: after its rotation, learned once here.
+  const checkReceipt = (l: ReturnType<typeof link>, receipt: string, cs: StoredChangeSet) =>
+    withParentKeys(deps, l.transport, () => verifyReceipt(receipt, deps.registry, { receiver: l.parent_code, origin, seq: cs.seq, hash: cs.hash }))
   return onLink(deps, async l => {
-    await prepareLink(deps, l)
+    await prepareLink(deps, l, origin)
     for (;;) {
       const window: InFlight[] = []
       let last = 0
@@ -214,7 +228,7 @@ export async function pushOrigin(data: { origin: string }, deps: UpstreamDeps): 
         }
         const res = answer.value
         const t = performance.now()
-        await verifyReceipt(res.receipt, deps.registry, { receiver: l.parent_code, origin, seq: cs.seq, hash: cs.hash })
+        await checkReceipt(l, res.receipt, cs)
         deps.storage.write(() => {
           acked += ack.run(new Date().toISOString(), res.receipt, origin, cs.seq).changes
           db.prepare('delete from sync_halts where origin = ?').run(origin)
@@ -273,7 +287,7 @@ async function recover(deps: UpstreamDeps, l: ReturnType<typeof link>, origin: s
   }
   if (err.code === 'SYNC_KEY_UNKNOWN' && !keysResent) {
     deps.storage.write(() => db.prepare('update sync_keys set relayed_at = null where node = ? and parent is not null').run(origin))
-    await prepareLink(deps, l)
+    await prepareLink(deps, l, origin)
     return true
   }
   halt(deps, origin, seq, err)
@@ -295,26 +309,51 @@ function halt(deps: UpstreamDeps, origin: string, seq: number, err: XuejiError) 
   if (before?.seq !== seq || before.code !== err.code) deps.onHalt?.(origin, seq, err)
 }
 
-/** Pulls downward commands for this subtree, stores them, applies those addressed here. */
+/**
+ * Pulls downward commands for this subtree, stores them, applies those addressed here. A command
+ * signed with a key not known here (the parent rotated its key) makes this node learn the
+ * parent's keys once (`learnParentKeys`; a record its trusted chain does not vouch for fails the
+ * pull, nothing skipped) and try again; one still unknown then is not skipped: the cursor stays
+ * before it and the next pull asks for it again (the key may be on its way).
+ */
 export async function pullCommands(_data: Record<string, never>, deps: UpstreamDeps): Promise<{ pulled: number; applied: number }> {
   const db = deps.storage.sqlite
   let pulled = 0
+  /** Stores one command; the refusal, if any. */
+  const accept = async (command: SignedCommand, from: string): Promise<unknown> => {
+    try {
+      if ((await deps.downward.accept(command, from)) === 'stored') pulled++
+      return undefined
+    } catch (err) {
+      return err
+    }
+  }
   await onLink(deps, async l => {
     let cursor = l.command_cursor
-    for (;;) {
+    let learned = false
+    for (let more = true; more; ) {
       const { commands } = await l.transport.request({ type: 'commands.pull', after: cursor, limit: 100 })
+      more = commands.length === 100
       for (const c of commands) {
-        try {
-          if ((await deps.downward.accept(c.command, l.parent_code)) === 'stored') pulled++
-        } catch (err) {
-          // A command we refuse is logged and skipped: it must not stop the others.
+        let err = await accept(c.command, l.parent_code)
+        if (isKeyUnknown(err) && !learned) {
+          learned = true
+          if ((await learnParentKeys(deps, l.transport)) > 0) err = await accept(c.command, l.parent_code)
+        }
+        if (err !== undefined) {
           if (!isRefusal(err)) throw err
+          if (isKeyUnknown(err)) {
+            // Asked for again at the next pull, never skipped: skipping would lose it for good.
+            deps.log.warn({ peer: l.parent_code, command: c.id, code: err.code }, 'downward command signed with a key not known here: waits')
+            more = false
+            break
+          }
+          // A command we refuse is logged and skipped: it must not stop the others.
           deps.log.error({ peer: l.parent_code, command: c.id, code: err.code }, 'downward command refused')
         }
         cursor = c.id
       }
       deps.storage.write(() => db.prepare('update sync_link set command_cursor = ? where id = 1').run(cursor))
-      if (commands.length < 100) break
     }
   })
   return { pulled, applied: deps.downward.applyPending().applied }

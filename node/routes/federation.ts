@@ -41,6 +41,7 @@ const SCHEMAS: Record<FederationRequest['type'], { body?: object; querystring?: 
   'commands.pull': { querystring: { type: 'object', properties: { after: int, limit: { type: 'integer', minimum: 1, maximum: 500 } }, required: ['after', 'limit'] } },
   'changesets.fetch': { querystring: { type: 'object', properties: { origin: str, after: int, limit: { type: 'integer', minimum: 1, maximum: 500 } }, required: ['origin', 'after', 'limit'] } },
   'origins.list': {},
+  'keys.pull': {},
   'audit.anchors': { querystring: { type: 'object', properties: { after: int, limit: { type: 'integer', minimum: 1, maximum: 500 } }, required: ['after', 'limit'] } },
   'digest.push': { body: { type: 'object', properties: { digest: loose }, required: ['digest'] } },
   'death.report': { body: { type: 'object', properties: { report: { type: 'string', minLength: 1, maxLength: 20000 } }, required: ['report'] } },

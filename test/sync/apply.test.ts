@@ -172,3 +172,28 @@ t.test('R-D.2 a row with a column its table lacks is refused, also after rows of
   }
   t.match(bad, [{ index: 2, code: 'SYNC_ROW_INVALID', reason: 'unknown column nick_name' }])
 })
+
+t.test('R-D.2 R-25.2 a copied school code must be its school\'s: a county cannot file its own students or classes under another node\'s school, nor raise an alert about one', async t => {
+  const { province, city, county, county2 } = await makeFederation(t, { secondCounty: true })
+  const victim = schoolRow('330106', '330106', 1)
+  writeRows(county.storage, 'schools', [victim])
+  const own = schoolRow('330108', '330108', 2)
+  writeRows(county2!.storage, 'schools', [own])
+  await settle(county, county2!, city, province)
+  const code = victim.school_code as string
+
+  await t.rejects(pushNext(county2!, city, [upsert('students', { ...studentRow('330108', own, 3), school_code: code })]), { code: 'SYNC_ROW_OUTSIDE_OWNERSHIP' }, 'a student of its own school under the other school\'s code')
+  t.match(JSON.parse(badRows(city, '330108')), [{ code: 'SYNC_ROW_OUTSIDE_OWNERSHIP', reason: "school_code is not its school_id's" }])
+  await t.rejects(pushNext(county2!, city, [upsert('school_classes', { ...classRow('330108', own), school_code: code })]), { code: 'SYNC_ROW_OUTSIDE_OWNERSHIP' }, 'a class likewise')
+  t.match(JSON.parse(badRows(city, '330108')), [{ reason: "school_code is not its school_id's" }])
+  const now = new Date().toISOString()
+  const alert = fullRow('alerts', {
+    id: randomUUID(), home_node: '330108', version: 1, epoch: 0, created_at: now, updated_at: now, kind: 'status_change_review_overdue', addressed_to: '330100',
+    school_code: code, subject_table: 'student_status_changes', subject_id: randomUUID(), deadline: '2026-01-05', deadline_provisional: 'no', raised_at: now,
+  })
+  await t.rejects(pushNext(county2!, city, [upsert('alerts', alert)]), { code: 'SYNC_ROW_OUTSIDE_OWNERSHIP' }, 'an alert about the other county\'s school')
+  t.match(JSON.parse(badRows(city, '330108')), [{ reason: 'reference school_code' }])
+  t.equal(count(city, "select count(*) from students where school_code = ? and home_node = '330108'", code), 0, 'nothing filed under the other school')
+
+  await t.resolves(pushNext(county2!, city, [upsert('students', studentRow('330108', own, 4))]), 'a student under its own school\'s code applies')
+})

@@ -48,7 +48,7 @@ export async function transportSuite(t: Test, make: (t: Test) => Promise<Transpo
   })
 
   t.test('the other messages round-trip', async t => {
-    const { child } = await make(t)
+    const { parent, child } = await make(t)
     writeRows(child.storage, 'schools', [schoolRow(child.code, child.code, 1)])
     await child.sync.pack()
     await child.sync.pushOrigin(child.code)
@@ -61,6 +61,8 @@ export async function transportSuite(t: Test, make: (t: Test) => Promise<Transpo
     const together = await Promise.all(Array.from({ length: 6 }, () => child.sync.transport!.request({ type: 'origins.list' })))
     t.same(together.map(r => r.origins.length), [1, 1, 1, 1, 1, 1], 'six requests at once, none refused as a replayed token')
     t.same(await child.sync.transport!.request({ type: 'keys.push', records: [] }), { stored: 0 })
+    const parentRecord = child.storage.sqlite.prepare('select record from sync_keys where node = ? and valid_until_seq is null').pluck().all(parent.code)
+    t.same((await child.sync.transport!.request({ type: 'keys.pull' })).records, parentRecord, 'keys.pull: the parent\'s chain below the root, as enrolment gave it')
     t.match(await child.sync.sendDigest(), { result: 'ok', drift: [] })
   })
 
