@@ -120,10 +120,35 @@ export function mayBeLeader(role: Role): boolean {
   return SCHOOL_STAFF_ROLES.includes(role)
 }
 
-/** Function check: may this account's role do this at all (R-17.x)? Scope is a separate check. */
+/**
+ * Does the scope reach whole schools (a bureau, or school and central-school administrators)?
+ * A class-scoped account reaches only its classes (R-16.1, R-17.5, R-17.6), even with the leader flag.
+ */
+export function reachesWholeSchools(scope: Scope): boolean {
+  return scope.kind === 'bureau' || scope.kind === 'schools'
+}
+
+/**
+ * Function check: may this account do this at all (R-17.x)? Which records is a separate check.
+ * School info is verified by the school's leadership (R-18.1) as a whole: a leader bound to
+ * some classes verifies status changes and growth records of those classes only, never the
+ * school's own record (which its staff may read).
+ */
 export function can(actor: Actor, permission: Permission): boolean {
+  if (permission === 'school:verify' && !reachesWholeSchools(actor.scope)) return false
   if (LEADER_PERMISSIONS.has(permission)) return actor.leader && mayBeLeader(actor.role)
   return ROLE_PERMISSIONS[actor.role].has(permission)
+}
+
+/**
+ * May `actor` give an account the leader flag (or manage one that has it)? The leader flag makes
+ * the verifier of what school administrators enter (R-18.1): an administrator without it who
+ * could make one would verify their own entries through it. So leaders are appointed by the
+ * bureau administrator (who opens the school's accounts, R-17.2) or by a leader (the leadership
+ * names the members of its evaluation leading group).
+ */
+export function mayAppointLeader(actor: Actor): boolean {
+  return actor.role === 'bureau_admin' || (actor.leader && mayBeLeader(actor.role))
 }
 
 /** All permissions of an actor (for `/me` and the UI). */
@@ -146,6 +171,11 @@ export interface Target {
   homeNode?: string
   /** For a record that belongs to several schools (a supervising unit): reachable through any one. */
   schools?: string[]
+  /**
+   * The action covers every record of `school` (a grade's growth records reported or published):
+   * only a scope reaching the whole school passes, never one bound to classes or to a student.
+   */
+  wholeSchool?: boolean
 }
 
 /**
@@ -173,13 +203,13 @@ export function inScope(actor: Actor, target: Target): boolean {
       if (target.school !== undefined) return s.schools.includes(target.school)
       return (target.schools ?? []).some(code => s.schools.includes(code))
     case 'classes':
-      if (target.school !== s.school) return false
+      if (target.school !== s.school || target.wholeSchool) return false
       // A school-level record (the school's own info) is visible to its staff; anything that
       // belongs to a class must name it, so a teacher never reaches a sibling class.
       if (target.classId !== undefined) return s.classes.includes(target.classId)
       return target.studentId === undefined
     case 'student':
-      return target.studentId === s.studentId && (target.school === undefined || target.school === s.school)
+      return !target.wholeSchool && target.studentId === s.studentId && (target.school === undefined || target.school === s.school)
   }
 }
 
@@ -294,9 +324,9 @@ export function delegationRefusal(actor: Actor, target: NewAccount): DelegationR
   if (target.scope.kind === 'classes' && target.scope.classes.length === 0) return 'SCOPE'
   if (target.role === 'school_admin' && target.scope.kind === 'schools' && target.scope.schools.length !== 1) return 'SCOPE'
   if (!scopeWithin(actor.scope, target.scope)) return 'SCOPE'
-  // The leader flag lets an account verify what administrators enter; a bureau or school
-  // administrator appoints leaders, never a grade or class administrator.
-  if (target.leader && !mayBeLeader(target.role)) return 'LEADER'
+  // The leader flag lets an account verify what administrators enter (R-18.1): only school
+  // staff carry it, and only the bureau administrator or a leader gives it (mayAppointLeader).
+  if (target.leader && (!mayBeLeader(target.role) || !mayAppointLeader(actor))) return 'LEADER'
   if (!target.grants.every(g => actor.grants.includes(g))) return 'GRANTS'
   return null
 }

@@ -13,6 +13,7 @@ import type { CalendarDates } from '../../config/calendar.ts'
 import type { CodeRegistry } from '../../schema/codes/index.ts'
 import type { Storage } from '../../schema/db.ts'
 import type { Target } from '../auth/access.ts'
+import { targetOfRow } from '../auth/targets.ts'
 import { chinaToday } from '../records/validate.ts'
 import { resource } from '../services/records/resources.ts'
 import { createRecordsService, systemActor } from '../services/records/service.ts'
@@ -128,6 +129,33 @@ export function createRolloverService(deps: RolloverServiceDeps) {
     return n === 0 ? [] : [{ code: 'pending_change_request', message: `有 ${n} 项修改申请尚未决定：请审核或撤回后再进行学年升级` }]
   }
 
+  /**
+   * A blocker as a reader sees it (R-16.1): what blocks the school is shown to its staff, but the
+   * people it names (and their status changes) only where the reader reaches the person; a
+   * teacher sees its own classes' students, never the sibling classes'.
+   */
+  function narrowBlocker(u: UnitRow, b: Blocker, reaches: (target: Target) => boolean): Blocker {
+    const t = TABLES[u.kind]
+    const seen = new Map<string, boolean>()
+    const reached = (personId: string): boolean => {
+      let ok = seen.get(personId)
+      if (ok === undefined) {
+        const person = db.prepare(`select * from ${t.persons} where id = ?`).get(personId) as Record<string, unknown> | undefined
+        // A person no longer held here names a student, so no class scope reaches it.
+        ok = reaches(person ? targetOfRow(storage, t.persons, person) : { homeNode: u.homeNode, school: u.code, studentId: personId })
+        seen.set(personId, ok)
+      }
+      return ok
+    }
+    const personOfChange = db.prepare(`select ${t.personColumn} from ${t.changes} where id = ?`).pluck()
+    return {
+      ...b,
+      ...(b.personIds && { personIds: b.personIds.filter(reached) }),
+      // Only pending_status_change carries record ids: the status changes of its people.
+      ...(b.recordIds && { recordIds: b.recordIds.filter(id => reached(String(personOfChange.get(id)))) }),
+    }
+  }
+
   const BLOCKER_SOURCES: BlockerSource[] = [pendingStatusChanges, pendingChangeRequests, classBlockers, leaversWithoutAttendance]
   const blockersOf = (unit: UnitFacts, plan: UnitPlan) => BLOCKER_SOURCES.flatMap(source => source(unit, plan))
 
@@ -204,11 +232,13 @@ export function createRolloverService(deps: RolloverServiceDeps) {
     dryRun(opts: { schoolYear?: number; unitId?: string; reaches?: (target: Target) => boolean } = {}): RolloverReport {
       const t = target(opts.schoolYear)
       assertUnit(opts.unitId)
+      const reaches = opts.reaches
       const items = units(opts.unitId)
-        .filter(u => !opts.reaches || opts.reaches({ homeNode: u.homeNode, school: u.code }))
+        .filter(u => !reaches || reaches({ homeNode: u.homeNode, school: u.code }))
         .map(u => {
           if (startedAfter(u, t.day)) return { unitId: u.id, unitCode: u.code, name: u.name, kind: u.kind, state: 'done' as const, rolledOn: null, classes: [], promoted: 0, completing: 0, blockers: [] }
-          return report(u, t.schoolYear, t.day).report
+          const r = report(u, t.schoolYear, t.day).report
+          return reaches ? { ...r, blockers: r.blockers.map(b => narrowBlocker(u, b, reaches)) } : r
         })
       return { schoolYear: t.schoolYear, day: t.day, term: t.term, items }
     },

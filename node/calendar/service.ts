@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto'
 import type { CalendarDates } from '../../config/calendar.ts'
 import type { Storage } from '../../schema/db.ts'
 import type { Target } from '../auth/access.ts'
+import { targetOfRow } from '../auth/targets.ts'
 import { chinaToday } from '../records/validate.ts'
 import { currentSchoolYear, deadlinesOf, judge, termOf, type Deadline } from './deadlines.ts'
 import { reminderDue } from './reminders.ts'
@@ -50,7 +51,7 @@ export interface SchoolDeadlines {
   completions: Deadline
 }
 
-/** One finding of the end-of-term check: how many students, and the ids of the first `FINDING_IDS`. */
+/** One finding of the end-of-term check: how many students the reader reaches, and the ids of the first `FINDING_IDS`. */
 export interface Finding {
   count: number
   studentIds: string[]
@@ -83,13 +84,22 @@ export function createCalendarService(deps: CalendarServiceDeps) {
   const completions = db.prepare(`select count(*) n, count(c.first_verified_at) v from student_completions c join students s on s.id = c.student_id where s.school_id = ? and c.completion_ym || '-01' >= ? and c.completion_ym || '-01' < ?`)
 
   const inSchool = `from students s where s.school_id = ? and s.state = 'in_school'`
+  // Each student with the columns of its access target (targetOfRow of 'students').
+  const cols = 's.id, s.home_node, s.school_code, s.class_id'
   const findings = {
-    unverified: db.prepare(`select s.id ${inSchool} and s.verify_state <> 'verified' order by s.rowid`).pluck(),
-    unregistered: db.prepare(`select s.id ${inSchool} and not exists (select 1 from student_registrations r where r.student_id = s.id and r.term = ?) order by s.rowid`).pluck(),
-    unplaced: db.prepare(`select s.id ${inSchool} and s.class_id is null order by s.rowid`).pluck(),
+    unverified: db.prepare(`select ${cols} ${inSchool} and s.verify_state <> 'verified' order by s.rowid`),
+    unregistered: db.prepare(`select ${cols} ${inSchool} and not exists (select 1 from student_registrations r where r.student_id = s.id and r.term = ?) order by s.rowid`),
+    unplaced: db.prepare(`select ${cols} ${inSchool} and s.class_id is null order by s.rowid`),
   }
   const problems = db.prepare(`select count(*) from problem_records where school_code = ? and status = 'open'`).pluck()
-  const finding = (ids: unknown[]): Finding => ({ count: ids.length, studentIds: (ids as string[]).slice(0, FINDING_IDS) })
+  /**
+   * The students found that the reader reaches (R-16.1): a teacher sees its school's check, but
+   * counts and ids of its own classes' students only (a student without a class reaches no class scope).
+   */
+  const finding = (rows: unknown[], reaches: (target: Target) => boolean): Finding => {
+    const ids = (rows as Record<string, unknown>[]).filter(r => reaches(targetOfRow(storage, 'students', r))).map(r => String(r.id))
+    return { count: ids.length, studentIds: ids.slice(0, FINDING_IDS) }
+  }
   const schoolsSeen = (reaches: (target: Target) => boolean): Array<{ id: string; school_code: string; name: string; home_node: string }> =>
     (db.prepare('select id, school_code, name, home_node from schools order by school_code').all() as Array<{ id: string; school_code: string; name: string; home_node: string }>)
       .filter(s => reaches({ homeNode: s.home_node, school: s.school_code }))
@@ -103,9 +113,9 @@ export function createCalendarService(deps: CalendarServiceDeps) {
       const term = termOf(chinaToday(now()), dates)
       return schoolsSeen(reaches).map(s => ({
         schoolId: s.id, schoolCode: s.school_code, name: s.name, term,
-        unverified: finding(findings.unverified.all(s.id)),
-        unregistered: finding(findings.unregistered.all(s.id, term)),
-        unplaced: finding(findings.unplaced.all(s.id)),
+        unverified: finding(findings.unverified.all(s.id), reaches),
+        unregistered: finding(findings.unregistered.all(s.id, term), reaches),
+        unplaced: finding(findings.unplaced.all(s.id), reaches),
         openProblems: Number(problems.get(s.school_code)),
       }))
     },

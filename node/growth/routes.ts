@@ -18,7 +18,7 @@
  * - `GET /api/v1/growth/rules`: the rules edition in force (scales, credit rules, levels, deadlines).
  */
 import fp from 'fastify-plugin'
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { Type, type TSchema } from '@fastify/type-provider-typebox'
 import { actorFor, docInputSchema, inputSchema } from '../routes/api/records.ts'
 import { ErrorReply, authErrorReplies } from '../routes/schemas.ts'
@@ -27,6 +27,9 @@ import type { RecordInput } from '../records/validate.ts'
 import { reportDocument } from './report.ts'
 import { GENERATED_KEYS } from './rules.ts'
 import { GROWTH_KINDS, createGrowthService, type GrowthKind, type GrowthService } from './service.ts'
+import { auditedWrite } from '../auth/audit.ts'
+import { mayReveal } from '../auth/sensitive.ts'
+import { actorOf } from '../plugins/auth.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -75,10 +78,28 @@ const routes: FastifyPluginAsync = async app => {
   })
   const StudentParams = Type.Object({ studentId: Id })
 
+  /**
+   * R-27.1: the 学籍号 (a G-form one is the ID number) is shown in clear only to an account granted
+   * `id_number`, masked to everyone else. Where it is shown in clear, `read` runs first (so a
+   * record out of reach is refused as before), then the disclosure is audited before the answer
+   * leaves, like the transfer certificate's. A GET is otherwise audited only when refused, so
+   * its entry is committed here through `auditedWrite` (nothing else is written).
+   */
+  function withStudentNo<T>(req: FastifyRequest, target: { targetTable: string; targetId: string }, read: (studentNo: 'masked' | 'clear') => T): T {
+    if (!mayReveal(actorOf(req), 'id_number')) return read('masked')
+    const result = read('clear')
+    Object.assign(req.audit, { action: 'growth_file_disclosure', ...target, fields: ['studentNo'] })
+    auditedWrite(app.storage, () => undefined)
+    return result
+  }
+
   app.get('/api/v1/students/:studentId/growth', {
     config: { permission: 'student:read' },
-    schema: { tags, summary: '学生成长记录与综合素质评价（R-13.1–R-15.3）', params: StudentParams, response: { 200: FileSchema, ...Replies } },
-  }, async req => svc.file(actorFor(req), (req.params as { studentId: string }).studentId))
+    schema: { tags, summary: '学生成长记录与综合素质评价（R-13.1–R-15.3）。学籍号仅对获授权者明文显示，并记入审计日志', params: StudentParams, response: { 200: FileSchema, ...Replies } },
+  }, async req => {
+    const { studentId } = req.params as { studentId: string }
+    return withStudentNo(req, { targetTable: 'students', targetId: studentId }, no => svc.file(actorFor(req), studentId, no))
+  })
 
   for (const kind of Object.keys(GROWTH_KINDS) as GrowthKind[]) {
     const spec = resource(GROWTH_KINDS[kind].table)
@@ -143,19 +164,19 @@ const routes: FastifyPluginAsync = async app => {
   const html = { 200: Type.String({ description: 'text/html，可直接打印（A4）' }), ...Replies }
   app.get('/api/v1/students/:studentId/growth/report', {
     config: { permission: 'student:read' },
-    schema: { tags, summary: '打印学生成长记录与综合素质评价表', params: StudentParams, response: html },
+    schema: { tags, summary: '打印学生成长记录与综合素质评价表。学籍号仅对获授权者明文显示，并记入审计日志', params: StudentParams, response: html },
   }, async (req, reply) => {
-    const file = svc.file(actorFor(req), (req.params as { studentId: string }).studentId)
+    const { studentId } = req.params as { studentId: string }
+    const file = withStudentNo(req, { targetTable: 'students', targetId: studentId }, no => svc.file(actorFor(req), studentId, no))
     return reply.type('text/html; charset=utf-8').send(reportDocument(`成长记录与综合素质评价 ${file.student.studentNo}`, [file]))
   })
 
   app.get('/api/v1/classes/:classId/growth/report', {
     config: { permission: 'student:read' },
-    schema: { tags, summary: '导出全班成长记录与综合素质评价表（打印用）', params: Type.Object({ classId: Id }), response: html },
+    schema: { tags, summary: '导出全班成长记录与综合素质评价表（打印用）。学籍号仅对获授权者明文显示，并记入审计日志', params: Type.Object({ classId: Id }), response: html },
   }, async (req, reply) => {
     const { classId } = req.params as { classId: string }
-    const actor = actorFor(req)
-    const files = svc.classFiles(actor, classId)
+    const files = withStudentNo(req, { targetTable: 'school_classes', targetId: classId }, no => svc.classFiles(actorFor(req), classId, no))
     return reply.type('text/html; charset=utf-8').send(reportDocument('班级成长记录与综合素质评价', files))
   })
 

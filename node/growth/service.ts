@@ -14,6 +14,7 @@ import { resource, type ResourceSpec } from '../services/records/resources.ts'
 import type { RecordsActor } from '../services/records/service.ts'
 import { createStore, fromSql, type Rec, type SqlRow } from '../services/records/store.ts'
 import { targetOfRow } from '../auth/targets.ts'
+import { maskValue } from '../auth/sensitive.ts'
 import { growthError } from './errors.ts'
 import { chinaToday } from '../records/validate.ts'
 import { PROVINCE_RULES, assertNoGenerated, assertNotReported, reportDeadlines, checkCourse, checkPractice, checkQuality, evaluate, isSeniorHigh, type Evaluation, type GrowthRules } from './rules.ts'
@@ -136,8 +137,12 @@ export function createGrowthService(deps: GrowthServiceDeps) {
   return {
     rules,
 
-    /** The student's growth file (records, exams shown from R-10.6, evaluation with its sources). */
-    file(actor: RecordsActor, studentId: string): GrowthFile {
+    /**
+     * The student's growth file (records, exams shown from R-10.6, evaluation with its sources).
+     * The 学籍号 is masked like every other read (a G-form one is the ID number, R-27.1) unless
+     * the caller, having checked the actor's grant and audited the disclosure, asks it `clear`.
+     */
+    file(actor: RecordsActor, studentId: string, studentNo: 'masked' | 'clear' = 'masked'): GrowthFile {
       const s = studentRow(actor, studentId)
       const read = (table: string) => rowsOf(table, studentId).map(r => fromSql(resource(table), r))
       const courses = read('growth_courses')
@@ -147,7 +152,7 @@ export function createGrowthService(deps: GrowthServiceDeps) {
       const school = store.get('select name from schools where id = ?', s.school_id)
       return {
         student: {
-          id: studentId, name: String(s.name), studentNo: String(s.student_no), schoolCode: String(s.school_code),
+          id: studentId, name: String(s.name), studentNo: String(studentNo === 'clear' ? s.student_no : maskValue('id_number', s.student_no)), schoolCode: String(s.school_code),
           grade: typeof cls?.grade === 'number' ? cls.grade : null, className: typeof cls?.name === 'string' ? cls.name : null, schoolName: typeof school?.name === 'string' ? school.name : null,
         },
         courses,
@@ -163,11 +168,11 @@ export function createGrowthService(deps: GrowthServiceDeps) {
     },
 
     /** The files of a class's students in school, in 学号 order (the class export); 404 outside the actor's reach. */
-    classFiles(actor: RecordsActor, classId: string): GrowthFile[] {
+    classFiles(actor: RecordsActor, classId: string, studentNo: 'masked' | 'clear' = 'masked'): GrowthFile[] {
       const cls = store.get('select * from school_classes where id = ?', classId)
       if (!cls || (!actor.unrestricted && !actor.reach(targetOfRow(storage, 'school_classes', cls)))) throw notFound()
       return store.all("select id from students where class_id = ? and state = 'in_school' order by school_student_no, student_no", classId)
-        .map(r => this.file(actor, String(r.id)))
+        .map(r => this.file(actor, String(r.id), studentNo))
     },
 
     /**
@@ -181,7 +186,7 @@ export function createGrowthService(deps: GrowthServiceDeps) {
       const at = now().toISOString()
       const reported = write(() => {
         const school = store.get('select * from schools where id = ?', schoolId)
-        if (!school || (!actor.unrestricted && !actor.reach(targetOfRow(storage, 'schools', school)))) throw notFound()
+        if (!school || (!actor.unrestricted && !actor.reach({ ...targetOfRow(storage, 'schools', school), wholeSchool: true }))) throw notFound()
         if (school.home_node !== identity.code) throw recordError('RECORD_NOT_HOME', '该学校由其他节点管理，只能在其所属节点上报', { homeNode: school.home_node })
         const students = store.all(
           "select s.* from students s join school_classes c on c.id = s.class_id where s.school_id = ? and c.grade = ? and s.state = 'in_school'", schoolId, input.grade)
@@ -219,7 +224,7 @@ export function createGrowthService(deps: GrowthServiceDeps) {
       const at = now().toISOString()
       return write(() => {
         const school = store.get('select * from schools where id = ?', schoolId)
-        if (!school || (!actor.unrestricted && !actor.reach(targetOfRow(storage, 'schools', school)))) throw notFound()
+        if (!school || (!actor.unrestricted && !actor.reach({ ...targetOfRow(storage, 'schools', school), wholeSchool: true }))) throw notFound()
         if (school.home_node !== identity.code) throw recordError('RECORD_NOT_HOME', '该学校由其他节点管理', { homeNode: school.home_node })
         const evaluations = store.all(
           "select e.* from growth_evaluations e join students s on s.id = e.student_id join school_classes c on c.id = s.class_id where s.school_id = ? and c.grade = ? and s.state = 'in_school'", schoolId, input.grade)

@@ -17,7 +17,11 @@ const Grants = Type.Array(Type.Enum(SENSITIVE_CLASSES), { uniqueItems: true })
 const accountRoutes: FastifyPluginAsyncTypebox = async app => {
   const db = app.storage.sqlite
 
-  /** May `actor` manage the existing account `a` (same limits as creating it)? */
+  /**
+   * May `actor` manage the existing account `a` (same limits as creating it)? So an account with
+   * the leader flag is managed (its password reset, its flag kept or dropped) only by those who
+   * may appoint a leader (`mayAppointLeader`, R-18.1), like the flag given by POST or PATCH.
+   */
   const manages = (actor: Actor, a: AccountRow) => a.id !== actor.accountId && delegationRefusal(actor, { ...actorOfAccount(a), grants: [] }) === null
 
   /** An account the actor manages, or (for reading only) the actor's own. */
@@ -53,6 +57,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async app => {
   }
 
   function refuse(rule: string) {
+    if (rule === 'LEADER') return authError('ACCOUNT_DELEGATION_DENIED', '校领导只能由教育局管理员或校领导指定，且只能是学校教职工账号', { rule })
     return authError('ACCOUNT_DELEGATION_DENIED', '不能开设或管理超出本人权限或管理范围的账号', { rule })
   }
 

@@ -54,7 +54,9 @@ const syncStatus: FastifyPluginAsync = async app => {
         summary: '上级节点对本节点记录的反馈：拒收原因、跨节点重复学籍、未能查重的录入',
         querystring: Type.Object({
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT })),
-          offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+          // SQLite binds OFFSET as an integer: a larger number (1e21) would reach it as a real and
+          // fail as a datatype mismatch (500); the schema answers 400 VALIDATION_FAILED instead.
+          offset: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0 })),
           kind: Type.Optional(Type.Union([Type.Literal('refused'), Type.Literal('duplicate'), Type.Literal('unchecked')])),
         }, { additionalProperties: false }),
         response: { 200: Type.Object({ items: Type.Array(FeedbackItem), total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() }), 400: ErrorReply, ...authErrorReplies },

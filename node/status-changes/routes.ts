@@ -20,7 +20,8 @@ import fp from 'fastify-plugin'
 import type { FastifyPluginAsync } from 'fastify'
 import { Type, type TSchema } from '@fastify/type-provider-typebox'
 import { createWorkingCalendar } from '../../config/calendar.ts'
-import { inScope } from '../auth/access.ts'
+import { inScope, type Target } from '../auth/access.ts'
+import { loadRow, targetOfRow } from '../auth/targets.ts'
 import { maskRecord, maskValue, mayReveal } from '../auth/sensitive.ts'
 import { fieldsOf } from '../records/fields.ts'
 import { actorOf } from '../plugins/auth.ts'
@@ -228,7 +229,17 @@ const routes: FastifyPluginAsync = async app => {
     ackedAt: Nullable(Type.String()), ackedBy: Nullable(Type.String()), acks: Type.Array(Ack, { description: '各级确认' }),
     unacknowledged: Type.Boolean({ description: '上报的：上一级尚未确认；收到的：本级尚未确认' }),
   })
-  const reachable = (actor: ReturnType<typeof actorOf>, r: { unitCode: string; origin: string }) => inScope(actor, { school: r.unitCode, homeNode: r.origin })
+  /**
+   * A death report is about one student (child): reached as that person's row here (R-16.1,
+   * R-17.5, R-17.6), so a teacher sees its own classes' reports only; a person not held here
+   * names no class, and class scopes fail closed on it. The home node is the report's origin.
+   */
+  const reachable = (actor: ReturnType<typeof actorOf>, r: { kind: PersonKind; subjectId: string; unitCode: string; origin: string }) => {
+    const table = KINDS[r.kind].person
+    const person = loadRow(app.storage, table, r.subjectId)
+    const subject: Target = person ? targetOfRow(app.storage, table, person) : { school: r.unitCode, studentId: r.subjectId }
+    return inScope(actor, { ...subject, homeNode: r.origin })
+  }
 
   app.get('/api/v1/death-reports', {
     config: { permission: 'student:read' },

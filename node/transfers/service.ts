@@ -96,8 +96,19 @@ export function createTransferService(deps: TransferDeps) {
     statusChangeId: r.status_change_id, epoch: r.epoch, code: r.code, reason: r.reason, steps: JSON.parse(r.steps), createdAt: r.created_at, updatedAt: r.updated_at,
   })
 
-  /** The school (kindergarten) of this transfer on this node, as an access target. */
-  const targetOf = (r: Row): Target => ({ homeNode: identity.code, school: r.role === 'receiver' ? r.receiver_unit_code : (r.sender_unit_code ?? '') })
+  /**
+   * This transfer as an access target on this node (R-16.1, R-17.5, R-17.6): its school
+   * (kindergarten) here, and the class of the subject as held here, or before the subject is held
+   * the receiving class asked for; a row naming no class names its student, so class scopes fail
+   * closed on it. The home node is this node's: the row is, whatever the person's is.
+   */
+  const targetOf = (r: Row): Target => {
+    const person = r.subject_id ? db.prepare(`select * from ${KINDS[r.kind].person} where id = ?`).get(r.subject_id) as SqlRow | undefined : undefined
+    const subject: Target = person
+      ? targetOfRow(storage, KINDS[r.kind].person, person)
+      : { classId: r.role === 'receiver' ? r.target_class_id : undefined, studentId: r.subject_id ?? '' }
+    return { ...subject, homeNode: identity.code, school: r.role === 'receiver' ? r.receiver_unit_code : (r.sender_unit_code ?? '') }
+  }
 
   /** Moves a row to `status`, adding the step with its time. */
   function move(r: Row, status: string, fields: Partial<Pick<Row, 'sender_node' | 'sender_unit_code' | 'subject_id' | 'name' | 'status_change_id' | 'epoch' | 'code' | 'reason'>> = {}): void {

@@ -41,3 +41,14 @@ t.test('R-10.1 (across nodes) a person entered while no parent can be asked (not
   }, 'the entry is listed as not checked across the federation')
   t.match((await app.sync.status()).feedback, { unchecked: 1 }, 'and counted in the sync status')
 })
+
+t.test('R-25.2 GET /api/v1/sync/feedback: an offset beyond what SQLite takes is a 400 VALIDATION_FAILED, never a 500', async t => {
+  const app = await buildTestApp(t)
+  const bureau = await loginAs(app, 'bureau_admin', { kind: 'bureau', node: '330106' })
+  const get = (query: string) => app.inject({ method: 'GET', url: `/api/v1/sync/feedback${query}`, headers: bureau.headers })
+  const huge = await get('?offset=999999999999999999999')
+  t.equal(huge.statusCode, 400)
+  t.match(huge.json(), { code: 'VALIDATION_FAILED', details: { field: 'offset', rule: 'maximum' } })
+  const last = await get(`?offset=${Number.MAX_SAFE_INTEGER}`)
+  t.match([last.statusCode, last.json()], [200, { items: [], total: 0, offset: Number.MAX_SAFE_INTEGER }], 'the largest offset answers an empty page')
+})

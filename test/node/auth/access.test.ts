@@ -1,5 +1,5 @@
 import t from 'tap'
-import { can, delegationRefusal, inScope, scopeFilter, inSubtree, permissionsOf, type Actor, type Role, type Scope } from '../../../node/auth/access.ts'
+import { can, delegationRefusal, inScope, mayAppointLeader, scopeFilter, inSubtree, permissionsOf, type Actor, type NewAccount, type Role, type Scope } from '../../../node/auth/access.ts'
 import { afterEdit, resubmit, returnRecord, verify, type VerifyFields } from '../../../node/auth/verification.ts'
 
 const actor = (role: Role, scope: Scope, more: Partial<Actor> = {}): Actor => ({ accountId: `acc-${role}`, username: role, role, scope, leader: false, grants: [], ...more })
@@ -94,8 +94,8 @@ t.test('R-17.2 R-17.4 delegation: nobody creates an account above their rights o
   t.equal(delegationRefusal(schoolAdmin, { role: 'teacher', scope: { kind: 'schools', schools: ['S1'] }, leader: false, grants: none }), 'SCOPE_KIND')
   t.equal(delegationRefusal(central, { role: 'school_admin', scope: { kind: 'schools', schools: ['S2'] }, leader: false, grants: none }), null)
   t.equal(delegationRefusal(central, { role: 'school_admin', scope: { kind: 'schools', schools: ['S1', 'S2'] }, leader: false, grants: none }), 'SCOPE', 'a school admin has one school')
-  t.equal(delegationRefusal(central, { role: 'teacher', scope: { kind: 'classes', school: 'S1', classes: ['c1'] }, leader: true, grants: none }), null, 'appoints a leader')
-  t.equal(delegationRefusal(schoolAdmin, { role: 'student', scope: { kind: 'student', school: 'S1', studentId: 's' }, leader: true, grants: none }), 'LEADER')
+  t.equal(delegationRefusal({ ...central, leader: true }, { role: 'teacher', scope: { kind: 'classes', school: 'S1', classes: ['c1'] }, leader: true, grants: none }), null, 'a leader appoints a leader')
+  t.equal(delegationRefusal({ ...schoolAdmin, leader: true }, { role: 'student', scope: { kind: 'student', school: 'S1', studentId: 's' }, leader: true, grants: none }), 'LEADER', 'a student is never a leader')
   for (const a of [bureauUser, grade, classAdmin, teacher, student]) {
     t.equal(delegationRefusal(a, { role: 'student', scope: { kind: 'student', school: 'S1', studentId: 's' }, leader: false, grants: none }), 'ROLE', `${a.role} creates nobody`)
   }
@@ -124,4 +124,32 @@ t.test('R-18.1 who verifies what, return with a reason, resubmit, no verifying o
   const again = resubmit(returned, teacher, 'student', now)
   t.same([again.verifyState, again.returnReason, again.enteredBy], ['entered', null, teacher.accountId])
   t.equal(afterEdit(teacher, now).verifyState, 'entered', 'an edit makes a verified record unverified again')
+})
+
+t.test('R-18.1 R-17.2 R-17.4 the leader flag is given only by the bureau administrator or a leader, never by the administrator whose entries it verifies', async t => {
+  const none: string[] = []
+  const teacherLeader: NewAccount = { role: 'teacher', scope: { kind: 'classes', school: 'S1', classes: ['c1'] }, leader: true, grants: none }
+  const adminLeader: NewAccount = { role: 'school_admin', scope: { kind: 'schools', schools: ['S1'] }, leader: true, grants: none }
+  t.equal(delegationRefusal(schoolAdmin, teacherLeader), 'LEADER', 'a school administrator without the flag makes no verifier')
+  t.equal(delegationRefusal(central, adminLeader), 'LEADER', 'nor a central-school administrator without it')
+  t.equal(delegationRefusal(central, { ...adminLeader, leader: false }), null, 'the same account without the flag')
+  t.equal(delegationRefusal({ ...schoolAdmin, leader: true }, teacherLeader), null, 'the leadership names its evaluation group')
+  t.equal(delegationRefusal(bureau, adminLeader), null, 'the bureau appoints the school\'s leadership')
+  t.ok(mayAppointLeader(bureau))
+  t.notOk(mayAppointLeader(schoolAdmin))
+  t.notOk(mayAppointLeader({ ...bureauUser, leader: true }), 'a bureau user never carries the flag')
+})
+
+t.test('R-18.1 R-16.1 school-level verification and reporting need a scope reaching the whole school; a class-bound leader verifies its classes only', async t => {
+  const classLeader = { ...classAdmin, leader: true }
+  t.notOk(can(classLeader, 'school:verify'), 'school info: the leadership of the whole school')
+  t.notOk(can({ ...teacher, leader: true }, 'school:verify'))
+  t.ok(can({ ...schoolAdmin, leader: true }, 'school:verify'))
+  t.ok(can(classLeader, 'status_change:verify'), 'status changes of its classes')
+  t.ok(can(classLeader, 'growth:verify'), 'growth records of its classes (the evaluation group)')
+  t.ok(inScope(classLeader, { school: 'S1' }), 'the school record stays readable to its staff')
+  t.notOk(inScope(classLeader, { school: 'S1', wholeSchool: true }), 'but not an action over every class of the school')
+  t.notOk(inScope(student, { school: 'S1', studentId: 'st1', wholeSchool: true }))
+  t.ok(inScope(schoolAdmin, { school: 'S1', wholeSchool: true }))
+  t.ok(inScope(bureau, { school: 'S1', homeNode: '330106', wholeSchool: true }))
 })

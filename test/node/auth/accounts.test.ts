@@ -108,3 +108,33 @@ t.test('R-17.2 xueji init creates the first bureau administrator and prints its 
   t.equal(await main(['init', '--tier', 'county', '--code', '330106', '--name', 'x', '--parent', 'http://127.0.0.1:1', '--data', data2, '--admin-user', 'lizhen'], { XUEJI_INIT_ADMIN_PASSWORD: 'xihu bureau admin 2026' }, { out: s => (out2 += s), err: s => (out2 += s) }), 0, out2)
   t.notMatch(out2, /xihu bureau admin 2026/, 'a given password is not echoed')
 })
+
+t.test('R-18.1 R-17.4 a school administrator without the leader flag cannot make, or take over, an account that verifies its own entries', async t => {
+  const app = await buildTestApp(t)
+  const w = seedWorld(app)
+  const admin = await loginAs(app, 'school_admin', { kind: 'schools', schools: [w.A.code] })
+  const call = (login: { headers: object }, method: 'GET' | 'POST' | 'PATCH', url: string, payload?: object) => app.inject({ method, url, headers: login.headers as never, ...(payload ? { payload } : {}) })
+  const teacherOf = (username: string, leader?: boolean) => ({ username, password: TEST_PASSWORD, role: 'teacher', scope: { kind: 'classes', school: w.A.code, classes: [w.A.classes.A1] }, ...(leader === undefined ? {} : { leader }) })
+
+  const made = await call(admin, 'POST', '/api/v1/accounts', teacherOf('sock', true))
+  t.equal(made.statusCode, 403)
+  t.match(made.json(), { code: 'ACCOUNT_DELEGATION_DENIED', details: { rule: 'LEADER' } }, 'POST with leader: true refused')
+  t.notOk(app.auth.getByUsername('sock'), 'no account made')
+  const plain = await call(admin, 'POST', '/api/v1/accounts', teacherOf('plain'))
+  t.equal(plain.statusCode, 201, plain.body)
+  const patched = await call(admin, 'PATCH', `/api/v1/accounts/${plain.json().id}`, { leader: true })
+  t.match(patched.json(), { code: 'ACCOUNT_DELEGATION_DENIED', details: { rule: 'LEADER' } }, 'PATCH leader: true refused')
+  t.notOk(app.auth.getByUsername('plain')!.leader, 'still no leader')
+
+  // A leader appointed above is out of the non-leader administrator's hands: no password reset, no change.
+  const bureau = await loginAs(app, 'bureau_admin', BUREAU)
+  const pingjia = await call(bureau, 'POST', '/api/v1/accounts', { username: 'pingjia', password: TEST_PASSWORD, role: 'school_admin', scope: { kind: 'schools', schools: [w.A.code] }, leader: true })
+  t.equal(pingjia.statusCode, 201, 'the bureau appoints the school\'s leadership')
+  const leader = await loginWith(app, 'pingjia', TEST_PASSWORD)
+  const member = await call(leader, 'POST', '/api/v1/accounts', teacherOf('pingjia-zuyuan', true))
+  t.equal(member.statusCode, 201, 'a leader names a member of the evaluation group')
+  t.equal((await call(admin, 'POST', `/api/v1/accounts/${member.json().id}/password`, { password: 'another long passphrase 2026' })).statusCode, 404, 'no password reset of a leader')
+  t.equal((await call(admin, 'PATCH', `/api/v1/accounts/${member.json().id}`, { disabled: true })).statusCode, 404)
+  t.notOk((await call(admin, 'GET', '/api/v1/accounts')).json().accounts.some((a: { leader: boolean }) => a.leader), 'leaders are not in its list')
+  t.equal((await call(leader, 'PATCH', `/api/v1/accounts/${member.json().id}`, { leader: false })).json().leader, false, 'the leader may take the flag back')
+})

@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto'
 import { getTableColumns, type Column } from 'drizzle-orm'
 import type { SQLiteTable } from 'drizzle-orm/sqlite-core'
 import { buildTestApp, loginAs, createTestAccount, TEST_PASSWORD, type TestLogin } from '../../helper.ts'
-import { can, ROLES, PERMISSIONS, type Permission, type Role, type Scope } from '../../../node/auth/access.ts'
+import { can, ROLES, PERMISSIONS, type Actor, type Permission, type Role, type Scope } from '../../../node/auth/access.ts'
 import { SENSITIVE_CLASSES } from '../../../node/auth/sensitive.ts'
 import { GROWTH, RESOURCES, resource, type ResourceSpec } from '../../../node/services/records/resources.ts'
 import type { ApiRoute } from '../../../node/plugins/auth.ts'
@@ -22,7 +22,7 @@ import { idCheckChar } from '../../../schema/ids.ts'
 
 const POSITIONS = ['own', 'siblingClass', 'siblingSchool', 'otherCounty'] as const
 type Position = (typeof POSITIONS)[number]
-type Level = 'unit' | 'school' | 'class' | 'student' | 'problem' | 'account' | 'none'
+type Level = 'unit' | 'school' | 'wholeSchool' | 'class' | 'student' | 'problem' | 'account' | 'none'
 type Tree = 'school' | 'kindergarten'
 type Answer = 'allow' | 'forbidden' | 'hidden' | 'refused'
 
@@ -37,6 +37,9 @@ const REACH: Record<Exclude<Level, 'none'>, Record<Role, Position[]>> = {
   class: { bureau_admin: ALL, bureau_user: ALL, central_school_admin: OWN, school_admin: OWN, grade_admin: ['own'], class_admin: ['own'], teacher: ['own'], student: [] },
   // A school-level record of the own school is the same at "own" and "sibling class".
   school: { bureau_admin: ALL, bureau_user: ALL, central_school_admin: OWN, school_admin: OWN, grade_admin: OWN, class_admin: OWN, teacher: OWN, student: [] },
+  // An action over every record of a school (a grade's growth records reported or published):
+  // only accounts reaching the whole school, never one bound to classes (R-16.1, R-17.5, R-17.6).
+  wholeSchool: { bureau_admin: ALL, bureau_user: ALL, central_school_admin: OWN, school_admin: OWN, grade_admin: [], class_admin: [], teacher: [], student: [] },
   unit: { bureau_admin: ALL, bureau_user: ALL, central_school_admin: OWN, school_admin: OWN, grade_admin: [], class_admin: [], teacher: [], student: [] },
   // Problem records name a school and a student but no class: class-bound staff do not reach them.
   problem: { bureau_admin: ALL, bureau_user: ALL, central_school_admin: OWN, school_admin: OWN, grade_admin: [], class_admin: [], teacher: [], student: ['own'] },
@@ -233,7 +236,7 @@ function casesOf(route: ApiRoute, worlds: Record<Tree, TreeWorld>, unit: Partial
   if (sg) {
     const schools: Partial<Record<Position, string>> = { own: w.orgId.A, siblingSchool: w.orgId.B, otherCounty: w.orgId.C }
     const payload = sg[1] === 'report' ? { schoolYear: 2026, grade: 10 } : { grade: 10, from: '2027-05-01', to: '2027-05-10' }
-    return positions(schools).map(p => one({ level: 'school', tree: 'school', position: p, url: route.url.replace(':schoolId', schools[p]!), payload, outOfReach: 'hidden' }))
+    return positions(schools).map(p => one({ level: 'wholeSchool', tree: 'school', position: p, url: route.url.replace(':schoolId', schools[p]!), payload, outOfReach: 'hidden' }))
   }
   if (route.url === '/api/v1/classes/:classId/growth/report') {
     return positions(w.classOf).map(p => one({ level: 'class', tree: 'school', position: p, url: route.url.replace(':classId', w.classOf[p]), outOfReach: 'hidden' }))
@@ -323,11 +326,12 @@ function casesOf(route: ApiRoute, worlds: Record<Tree, TreeWorld>, unit: Partial
   return [one({ level: 'none', tree, position: 'own', url: route.url, payload: {}, outOfReach: 'allow' })]
 }
 
-function expected(c: Case, role: Role): Answer {
+/** The answer `actor` (the role's account of the case's tree) should get. */
+function expected(c: Case, actor: Actor): Answer {
   const p = c.route.permission
-  if (p !== 'signed_in' && p !== 'public' && !can({ accountId: '', username: '', role, scope: { kind: 'bureau', node: HOME }, leader: true, grants: [] }, p as Permission)) return 'forbidden'
+  if (p !== 'signed_in' && p !== 'public' && !can(actor, p as Permission)) return 'forbidden'
   if (c.level === 'none') return 'allow'
-  return REACH[c.level][role].includes(c.position) ? 'allow' : c.outOfReach
+  return REACH[c.level][actor.role].includes(c.position) ? 'allow' : c.outOfReach
 }
 
 function answerOf(status: number, code: string | undefined): Answer | 'unauthenticated' | 'invalid' {
@@ -406,7 +410,7 @@ t.test('R-16.1 R-17.1 R-17.2 R-17.3 R-17.4 R-17.5 R-17.6 R-17.7 R-20.1 R-20.2 ge
       // Printable pages (certificates, growth reports) answer HTML, every other route JSON.
       const body = res.body && String(res.headers['content-type']).includes('json') ? (JSON.parse(res.body) as { code?: string; items?: { id: string }[] }) : {}
       const got = answerOf(res.statusCode, body.code)
-      const want = expected(c, role)
+      const want = expected(c, actor.actor)
       count++
       const label = `${role} ${c.method} ${c.route.url} @${c.position}`
       if (got !== want) {

@@ -39,14 +39,17 @@ t.test('R-18.1 the grade administrator\'s queue, return with a reason, resubmit 
   t.same(rows.map(r => [r.actor, JSON.parse(r.row_json).verify_state]), [[grade.account.id, 'returned'], [teacher.account.id, 'entered'], [grade.account.id, 'verified']])
 })
 
-t.test('R-18.1 school info and status changes are verified by the school leadership, unit info by the bureau administrator', async t => {
+t.test('R-18.1 R-16.1 school info and status changes are verified by the school leadership (school info only by a leader reaching the whole school), unit info by the bureau administrator', async t => {
   const app = await buildTestApp(t)
   const w = seedWorld(app)
   const admin = await loginAs(app, 'school_admin', { kind: 'schools', schools: [w.A.code] })
-  const leader = await loginAs(app, 'teacher', { kind: 'classes', school: w.A.code, classes: [w.A.classes.A1] }, { leader: true })
+  const leader = await loginAs(app, 'school_admin', { kind: 'schools', schools: [w.A.code] }, { leader: true })
+  // A leader bound to a class verifies that class's status changes, never the school's own record.
+  const classLeader = await loginAs(app, 'teacher', { kind: 'classes', school: w.A.code, classes: [w.A.classes.A1] }, { leader: true })
   t.equal((await app.inject({ method: 'POST', url: `/api/v1/verification/schools/${w.A.id}/verify`, headers: admin.headers })).json().code, 'FORBIDDEN', 'the administrator enters, it does not verify')
+  t.equal((await app.inject({ method: 'POST', url: `/api/v1/verification/schools/${w.A.id}/verify`, headers: classLeader.headers })).json().code, 'FORBIDDEN', 'a leader bound to a class does not verify school info')
   t.equal((await app.inject({ method: 'POST', url: `/api/v1/verification/schools/${w.A.id}/verify`, headers: leader.headers })).json().verifyState, 'verified')
-  t.equal((await app.inject({ method: 'POST', url: `/api/v1/verification/student_status_changes/${w.statusChangeA1}/verify`, headers: leader.headers })).json().verifyState, 'verified')
+  t.equal((await app.inject({ method: 'POST', url: `/api/v1/verification/student_status_changes/${w.statusChangeA1}/verify`, headers: classLeader.headers })).json().verifyState, 'verified', 'a status change of its class')
   t.equal((await app.inject({ method: 'POST', url: `/api/v1/verification/schools/${w.B.id}/verify`, headers: leader.headers })).statusCode, 404, 'another school')
   const bureau = await loginAs(app, 'bureau_admin', { kind: 'bureau', node: '330106' })
   const queue = (await app.inject({ url: '/api/v1/verification/queue', headers: bureau.headers })).json().items

@@ -90,3 +90,18 @@ t.test('R-19.3 the end-of-term check lists unverified, unregistered and unplaced
   const res = await node.call('GET', '/api/v1/calendar/term-check')
   t.match(res, { status: 200, body: { items: [{ schoolId: school.id, unverified: { count: 1 } }] } }, 'the school administrator’s check over HTTP')
 })
+
+t.test('R-19.3 R-16.1 R-17.6 the end-of-term check shows a teacher the students of its own classes only', async t => {
+  const node = await recordsNode(t)
+  const { school, klass } = await withSchool(node)
+  const other = (await node.call('POST', '/api/v1/classes', { ...fx.klass({ classCode: '2023001', name: '三年级（1）班', grade: 3 }), schoolId: school.id })).body
+  const enter = async (seq: number, classId: string | null) => String((await node.call('POST', '/api/v1/students', { ...fx.student({ idNumber: fx.idNumber('2016-03-15', '1', seq), studentNo: undefined, name: `学生${seq}`, namePinyin: null }), schoolId: school.id, classId })).body.id)
+  const own = await enter(1, klass.id)
+  const sibling = await enter(2, other.id)
+  const unplaced = await enter(3, null)
+  const teacher = await loginAs(node.app, 'teacher', { kind: 'classes', school: school.schoolCode, classes: [klass.id] })
+  const check = async (login = node.school) => (await node.call('GET', '/api/v1/calendar/term-check', undefined, login)).body.items[0]
+  t.strictSame((await check()).unverified, { count: 3, studentIds: [own, sibling, unplaced] }, 'the school administrator: the whole school')
+  const mine = await check(teacher)
+  t.strictSame([mine.schoolId, mine.unverified, mine.unplaced], [school.id, { count: 1, studentIds: [own] }, { count: 0, studentIds: [] }], 'the teacher: its class, no other class, no student without one')
+})

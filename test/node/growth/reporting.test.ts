@@ -111,3 +111,24 @@ t.test('R-23.1 the 公示 period: the student sees their evaluation and objects,
   t.throws(() => engine(g, '2027-05-10').schoolReport(leader, String(g.school.id), round), { code: 'GROWTH_PUBLICITY_PENDING', details: { rule: 'publicity' } }, 'not on the last day of the 公示')
   t.same(engine(g, '2027-05-11').schoolReport(leader, String(g.school.id), round), { reported: 1, deadline: '2027-07-31', late: false })
 })
+
+t.test('R-23.1 R-16.1 R-17.5 a grade is published and reported by a leader reaching the whole school, not by one bound to a class', async t => {
+  const g = await growthNode(t)
+  const { node } = g
+  await verifiedFile(g)
+  // A member of the evaluation group bound to the class: verifies its class's records, acts on no whole grade.
+  const classLeader = await loginAs(node.app, 'class_admin', { kind: 'classes', school: g.school.schoolCode, classes: [g.klass.id] }, { leader: true })
+  const rec = await node.call('POST', `${g.base}/courses`, course({ term: '2026-2', moduleCode: 'N0102', name: '语文必修二' }), g.teacher)
+  t.equal((await node.call('POST', `/api/v1/verification/growth_courses/${rec.body.id}/verify`, undefined, classLeader)).body.verifyState, 'verified', 'a record of its class')
+  const ev = (await node.call('GET', g.base, undefined, g.teacher)).body.evaluation
+  t.equal((await node.call('POST', `/api/v1/verification/growth_evaluations/${ev.id}/verify`, undefined, classLeader)).body.verifyState, 'verified', 'and the evaluation regenerated from it')
+  const publicity = { grade: 10, from: '2027-05-01', to: '2027-05-10' }
+  for (const [url, body] of [[`/api/v1/schools/${g.school.id}/growth/publicity`, publicity], [`/api/v1/schools/${g.school.id}/growth/report`, { schoolYear: 2026, grade: 10 }]] as const) {
+    const r = await node.call('POST', url, body, classLeader)
+    t.equal(r.status, 404, url)
+    t.equal(r.body.code, 'NOT_FOUND')
+  }
+  t.equal(node.app.storage.sqlite.prepare('select count(*) from growth_evaluations where public_from is not null or reported_at is not null').pluck().get(), 0, 'nothing published or reported')
+  const ok = await node.call('POST', `/api/v1/schools/${g.school.id}/growth/publicity`, publicity, g.leader)
+  t.same([ok.status, ok.body], [200, { evaluations: 1 }], 'the school\'s leader publishes it')
+})

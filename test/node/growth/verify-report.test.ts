@@ -1,5 +1,7 @@
 import t from 'tap'
 import { course, growthNode, practice, quality } from './lib.ts'
+import { readAudit } from '../../../node/auth/audit.ts'
+import { maskValue } from '../../../node/auth/sensitive.ts'
 
 t.test('growth records: class administrators enter, the evaluation leading group verifies or returns with a reason', async t => {
   const g = await growthNode(t)
@@ -39,4 +41,33 @@ t.test('the printable report of a student and the export of a class', async t =>
   t.equal(cls.body.split('<section class="student">').length - 1, 1, 'one section per student of the class')
   const student = await node.app.inject({ url: `/api/v1/classes/${g.klass.id}/growth/report`, headers: node.bureau.headers })
   t.equal(student.statusCode, 200, 'the bureau exports it too')
+})
+
+t.test('R-27.1 the 学籍号 in the growth file and its reports is masked unless the reader is granted id_number, and each clear showing is audited', async t => {
+  const g = await growthNode(t)
+  const { node } = g
+  const clear = String(node.app.storage.sqlite.prepare('select student_no from students where id = ?').pluck().get(g.student.id))
+  t.match(clear, /^G\d{17}[\dX]$/, 'a G-form 学籍号: the ID number behind a letter')
+  const masked = String(maskValue('id_number', clear))
+  const disclosures = () => readAudit(node.app.storage).filter(e => e.action === 'growth_file_disclosure')
+  const reads = [g.base, `${g.base}/report`, `/api/v1/classes/${g.klass.id}/growth/report`]
+
+  // The class administrator holds no id_number grant (R-17.5): masked everywhere, nothing disclosed.
+  t.equal((await node.call('GET', g.base, undefined, g.teacher)).body.student.studentNo, masked)
+  for (const url of reads) {
+    const res = await node.app.inject({ url, headers: g.teacher.headers })
+    t.equal(res.statusCode, 200, url)
+    t.notOk(res.body.includes(clear.slice(1)), `${url}: no clear ID number`)
+    t.ok(res.body.includes(masked), `${url}: the masked 学籍号`)
+  }
+  t.same(disclosures(), [], 'a masked read discloses nothing')
+
+  // The school administrator granted id_number sees it in clear, and every showing is audited.
+  t.equal((await node.call('GET', g.base, undefined, node.school)).body.student.studentNo, clear)
+  for (const url of reads.slice(1)) t.ok((await node.app.inject({ url, headers: node.school.headers })).body.includes(clear), `${url}: clear to the granted`)
+  t.same(disclosures().map(e => [e.actorId, e.targetTable, e.targetId, e.fields, e.outcome]), [
+    [node.school.account.id, 'students', g.student.id, ['studentNo'], 'ok'],
+    [node.school.account.id, 'students', g.student.id, ['studentNo'], 'ok'],
+    [node.school.account.id, 'school_classes', g.klass.id, ['studentNo'], 'ok'],
+  ])
 })
