@@ -1,20 +1,19 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@fastify/type-provider-typebox'
 import { REPLICATED_TABLES } from '../../schema/replicated.ts'
-import { appendOutbox } from '../../sync/outbox.ts'
 import { can, inScope, type Actor } from '../auth/access.ts'
 import { auditedWrite } from '../auth/audit.ts'
-import { authError } from '../auth/errors.ts'
-import { loadRow, targetOfRow } from '../auth/targets.ts'
+import { targetOfRow } from '../auth/targets.ts'
+import { verificationStep, verifyFieldsOf } from '../auth/verify-record.ts'
 import { ENTRY_PERMISSION, VERIFY_KIND_OF_TABLE, VERIFY_PERMISSION, returnRecord, resubmit, verify, type VerifyFields, type VerifyKind } from '../auth/verification.ts'
 import { actorOf, assertInScope, notFound } from '../plugins/auth.ts'
-import { assertNotReported } from '../growth/rules.ts'
 import { ErrorReply, IdParams, authErrorReplies } from './schemas.ts'
 
 const State = Type.Union([Type.Literal('entered'), Type.Literal('verified'), Type.Literal('returned')])
 const VerifyView = Type.Object({
   table: Type.String(),
   id: Type.String(),
+  version: Type.Integer({ description: '核对后的版本号（后续修改、审核时提交）' }),
   verifyState: State,
   enteredBy: Type.Union([Type.String(), Type.Null()]),
   enteredAt: Type.Union([Type.String(), Type.Null()]),
@@ -26,15 +25,7 @@ const Replies = { 200: VerifyView, 400: ErrorReply, 409: ErrorReply, ...authErro
 
 type Row = Record<string, unknown>
 
-const fieldsOf = (r: Row): VerifyFields => ({
-  verifyState: r.verify_state as VerifyFields['verifyState'],
-  enteredBy: (r.entered_by as string | null) ?? null,
-  enteredAt: (r.entered_at as string | null) ?? null,
-  verifiedBy: (r.verified_by as string | null) ?? null,
-  verifiedAt: (r.verified_at as string | null) ?? null,
-  returnReason: (r.return_reason as string | null) ?? null,
-})
-const viewOf = (table: string, r: Row) => ({ table, id: r.id as string, ...fieldsOf(r) })
+const viewOf = (table: string, r: Row) => ({ table, id: r.id as string, version: r.version as number, ...verifyFieldsOf(r) })
 
 /**
  * Entry and same-level verification (R-18.1) for every record table with `verify_state`:
@@ -53,24 +44,8 @@ const verificationRoutes: FastifyPluginAsyncTypebox = async app => {
     req.audit.targetId = id
     req.audit.fields = ['verify_state']
     return auditedWrite(storage, () => {
-      const row = loadRow(storage, table, id)
-      if (!row) throw notFound()
-      assertInScope(req, targetOfRow(storage, table, row))
-      // Upper tiers hold read-only replicas: only the home node changes a record (DESIGN.md §2).
-      if (row.home_node !== app.identity.code) throw authError('VERIFY_NOT_ALLOWED', '该记录由其他节点管理，只能在其所属节点核对', { rule: 'NOT_HOME' })
-      // R-24.2: a reported student's growth records keep their verified state (a return would reopen them).
-      if (VERIFY_KIND_OF_TABLE[table] === 'growth') {
-        const ev = storage.sqlite.prepare('select reported_at, bureau_reported_at from growth_evaluations where student_id = ?').get(row.student_id) as Row | undefined
-        assertNotReported(ev && { reportedAt: ev.reported_at, bureauReportedAt: ev.bureau_reported_at })
-      }
-      const now = new Date().toISOString()
-      const f = next(fieldsOf(row), actor, now)
-      const version = (row.version as number) + 1
-      storage.sqlite
-        .prepare(`update "${table}" set verify_state = ?, entered_by = ?, entered_at = ?, verified_by = ?, verified_at = ?, return_reason = ?, version = ?, updated_at = ?, first_verified_at = coalesce(first_verified_at, ?) where id = ?`)
-        .run(f.verifyState, f.enteredBy, f.enteredAt, f.verifiedBy, f.verifiedAt, f.returnReason, version, now, f.verifyState === 'verified' ? now : null, id)
-      const image = loadRow(storage, table, id)!
-      appendOutbox(storage, [{ table, key: { id }, op: 'upsert', row: image, version, epoch: image.epoch as number, actor: actor.accountId }], now)
+      const image = verificationStep(storage, app.identity.code, table, id, actor, next, { assertReach: row => assertInScope(req, targetOfRow(storage, table, row)) })
+      if (!image) throw notFound()
       return viewOf(table, image)
     })
   }

@@ -17,6 +17,7 @@ export const statusChangeErrors = {
   DEATH_REPORT_ACKED: { status: 409, doc: 'This node\'s bureau has acknowledged the death report already (details.ackedAt).' },
   STATUS_CHANGE_NO_CERTIFICATE: { status: 409, doc: 'A transfer certificate (转学证明) is printed only for a 转出 (21) the bureau has approved or carried out (details.rule).' },
   STATUS_CHANGE_REASON_REQUIRED: { status: 400, doc: 'A rejection needs its reason.' },
+  STATUS_CHANGE_NOT_VERIFIED: { status: 409, doc: 'R-18.1: an application reaches the bureau\'s review once the school leadership has verified it (核对, POST /api/v1/verification/{student|child}_status_changes/{id}/verify); details.verifyState is where it stands.' },
   STATUS_CHANGE_BY_TRANSFER: { status: 409, doc: 'The 转出 was applied by a transfer between nodes that is waiting for the sending bureau (details.transferId): it is approved or rejected as that transfer (POST /api/v1/transfers/{id}/approve or /reject), and is not reviewed, carried out, corrected, withdrawn or deleted on its own.' },
   RECORD_DELETE_VERIFIED: { status: 409, doc: 'A person record that was ever verified, or whose state a status change or completion moved, is never deleted (R-26.1); end it through a status change (转出, 退学, 死亡 …) or completion.' },
 } as const

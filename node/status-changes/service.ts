@@ -24,7 +24,7 @@ import type { RecordsActor } from '../services/records/service.ts'
 import { createStore, fromSql, type Rec, type SqlRow } from '../services/records/store.ts'
 import { assertCertifiable } from './certificate.ts'
 import { statusChangeError } from './errors.ts'
-import { DEATH, DECEASED, KINDS, OPEN_STATUSES, OPEN_TRANSFER_OF_CHANGE, PROCESSING, WORKFLOW_FIELDS, ageOf, assertNotByTransfer, assertNotFrozen, assertStep, assertTransition, deadlines, parentDivision, type PersonKind } from './rules.ts'
+import { DEATH, DECEASED, KINDS, OPEN_STATUSES, STATUS_CHANGE_TABLES, OPEN_TRANSFER_OF_CHANGE, PROCESSING, WORKFLOW_FIELDS, ageOf, assertNotByTransfer, assertNotFrozen, assertStep, assertTransition, deadlines, parentDivision, type PersonKind } from './rules.ts'
 import { newRecordId } from '../../schema/record-ids.ts'
 
 export interface StatusChangeServiceDeps {
@@ -205,6 +205,11 @@ export function createStatusChangeService(deps: StatusChangeServiceDeps) {
         const found = reachableChange(actor, id, via)
         assertVersion(found.row, input.version)
         assertStep('review', String(found.row.processing_status))
+        // R-18.1: entered by the school administrator, verified by the school leadership, then
+        // reviewed by the bureau. A transfer's own 转出 and 转入 are decided by the bureaus in it.
+        if (via !== 'transfer' && found.row.verify_state !== 'verified') {
+          throw statusChangeError('STATUS_CHANGE_NOT_VERIFIED', '该异动申请尚未经校领导核对，核对后方可审核', { verifyState: found.row.verify_state })
+        }
         assertNotFrozen(found.kind, String(personRow(found.kind, found.row[KINDS[found.kind].personColumn])?.state), String(found.row.change_type))
         const reason = typeof input.reason === 'string' ? input.reason.trim() : ''
         if (input.decision === 'reject' && reason === '') throw statusChangeError('STATUS_CHANGE_REASON_REQUIRED', '驳回异动申请须填写理由', { field: 'reason', rule: 'required' })
@@ -360,12 +365,22 @@ export function createStatusChangeService(deps: StatusChangeServiceDeps) {
       })
     },
 
-    /** Alerts raised here or addressed to this node's bureau that `reach` admits, newest first. */
+    /**
+     * Alerts raised here or addressed to this node's bureau that `reach` admits, newest first. An
+     * alert is about one status change: it is reached as that change's student (R-16.1), so a
+     * teacher sees its own classes' alerts only; one whose change is not held here names no class.
+     */
     alerts(reach: (t: Target) => boolean): Rec[] {
       const spec = resource('alerts')
+      const subjectOf = (r: SqlRow): Target => {
+        const table = String(r.subject_table)
+        const change = STATUS_CHANGE_TABLES.has(table) ? store.get(`select * from ${table} where id = ?`, r.subject_id) : undefined
+        const subject: Target = change ? targetOfRow(storage, table, change) : { school: String(r.school_code), studentId: '' }
+        return { ...subject, homeNode: String(r.home_node) }
+      }
       return store
         .all('select * from alerts where addressed_to = ? or home_node = ? order by raised_at desc', identity.code, identity.code)
-        .filter(r => reach({ school: String(r.school_code), homeNode: String(r.home_node) }))
+        .filter(r => reach(subjectOf(r)))
         .map(r => fromSql(spec, r))
     },
   }

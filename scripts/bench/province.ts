@@ -195,7 +195,8 @@ async function bureau(n: BenchNode): Promise<Headers> {
  * are verified and past their deadlines (locked, R-22.1, R-22.3: changed only through change
  * requests), so the day's writes are what a registrar does now: new students entered late into
  * first-year classes, corrections to those still unverified entries, and status changes (a
- * student moving out of the province) applied by the school, reviewed and carried out by the bureau.
+ * student moving out of the province) applied by the school, verified by its leadership, reviewed
+ * and carried out by the bureau.
  */
 async function countyDay(n: BenchNode, index: number, gapMs: number, pending: Pending[], tally: Map<string, number>): Promise<void> {
   const h = await bureau(n)
@@ -207,6 +208,10 @@ async function countyDay(n: BenchNode, index: number, gapMs: number, pending: Pe
   const created = await call(n, h, 'POST', '/api/v1/accounts', { username: `head${index}`, password: PASSWORD, role: 'school_admin', scope: { kind: 'schools', schools: [school.code] } })
   if (created.status !== 201) throw new Error(`school administrator at ${n.code}: ${created.status} ${JSON.stringify(created.json).slice(0, 300)}`)
   const head = await login(n.url, PASSWORD, `head${index}`)
+  // R-18.1: the school leadership verifies the applications before the bureau reviews them.
+  const appointed = await call(n, h, 'POST', '/api/v1/accounts', { username: `leader${index}`, password: PASSWORD, role: 'school_admin', scope: { kind: 'schools', schools: [school.code] }, leader: true })
+  if (appointed.status !== 201) throw new Error(`school leader at ${n.code}: ${appointed.status} ${JSON.stringify(appointed.json).slice(0, 300)}`)
+  const leader = await login(n.url, PASSWORD, `leader${index}`)
   const firstGrades = db.prepare(`select id, school_id schoolId from school_classes where grade = 1 and schooling_length = '6' and home_node = ? order by id`).all(n.code) as { id: string; schoolId: string }[]
   const entered: { id: string; version: number }[] = []
   const note = (what: string, status: number, code?: string) => {
@@ -247,7 +252,8 @@ async function countyDay(n: BenchNode, index: number, gapMs: number, pending: Pe
       const id = leavers.splice(Math.floor(rand() * leavers.length), 1)[0]
       const a = await call(n, head, 'POST', `/api/v1/students/${id}/status-changes`, { changeType: '21', changeDate: today, reason: '随父母迁居上海', previousSchoolCode: school.code, currentSchoolCode: '3101040001', previousStudentNo: null, currentStudentNo: null, deathDate: null, deathCause: null, responsibility: null, reviewOpinion: null })
       let res = a
-      if (a.status === 201) res = await call(n, h, 'POST', `/api/v1/status-changes/${a.json.id}/review`, { version: a.json.version, decision: 'approve', approvalDocNo: `教〔2026〕${i + 1}号` })
+      if (a.status === 201) res = await call(n, leader, 'POST', `/api/v1/verification/student_status_changes/${a.json.id}/verify`)
+      if (res.status === 200) res = await call(n, h, 'POST', `/api/v1/status-changes/${a.json.id}/review`, { version: res.json.version, decision: 'approve', approvalDocNo: `教〔2026〕${i + 1}号` })
       if (res.status === 200) res = await call(n, h, 'POST', `/api/v1/status-changes/${a.json.id}/carry-out`, { version: res.json.version })
       note('status change', res.status, res.json.code)
       if (res.status === 200) pending.push({ table: 'student_status_changes', id: a.json.id, version: res.json.version, at: performance.now() })

@@ -12,13 +12,16 @@ import type { SeedContext } from './people.ts'
 import { Rng } from './random.ts'
 import { writeSchools, writeUnit, type SchoolPlan } from './schools.ts'
 import { writeStudent } from './students.ts'
-import { SeedWriter } from './writer.ts'
+import { SEED_ACTOR, SeedWriter } from './writer.ts'
 import { REPLICATED_TABLES } from '../../schema/replicated.ts'
 import { seedError } from './errors.ts'
 import { createWorkingCalendar } from '../../config/calendar.ts'
 import { codes } from '../../schema/codes/index.ts'
 import { createRecordsService } from '../../node/services/records/service.ts'
 import { createStatusChangeService } from '../../node/status-changes/service.ts'
+import type { Actor } from '../../node/auth/access.ts'
+import { verify } from '../../node/auth/verification.ts'
+import { verificationStep } from '../../node/auth/verify-record.ts'
 
 export const MIN_STUDENTS = 100
 export const MAX_STUDENTS = 1_000_000
@@ -71,6 +74,11 @@ export function seedNode(storage: Storage, o: SeedOptions): SeedResult {
     services: {
       statusChanges: createStatusChangeService({ ...serviceDeps, calendar: createWorkingCalendar(), days: { apply: 7, review: 20 } }),
       records: createRecordsService({ ...serviceDeps, now: () => asOf }),
+      verifyChange: (id, schoolCode) => {
+        const leader: Actor = { accountId: `${SEED_ACTOR}:leader`, username: 'seed-leader', role: 'school_admin', scope: { kind: 'schools', schools: [schoolCode] }, leader: true, grants: [] }
+        const row = storage.write(() => verificationStep(storage, o.node.code, 'student_status_changes', id, leader, (r, a, at) => verify(r, a, 'status_change', at), { now: clock.at }))
+        return row!.version as number
+      },
       clock,
     },
     rng,

@@ -22,11 +22,17 @@ export interface SeedContext {
   /** A new record id (UUID), increasing through the run. */
   newId: () => string
   /**
-   * The node's own services, for what only they may do: status changes (applied, reviewed and
-   * carried out, which moves the student's state) and completions (which graduate). `clock` is
-   * the day they believe it is, moved to each change's history.
+   * The node's own services, for what only they may do: status changes (applied, verified by the
+   * school leadership, reviewed and carried out, which moves the student's state) and completions
+   * (which graduate). `clock` is the day they believe it is, moved to each change's history.
    */
-  services: { statusChanges: StatusChangeService; records: RecordsService; clock: { at: string } }
+  services: {
+    statusChanges: StatusChangeService
+    records: RecordsService
+    /** The school leadership of `schoolCode` verifies a status change (R-18.1); answers its version after it. */
+    verifyChange: (id: string, schoolCode: string) => number
+    clock: { at: string }
+  }
 }
 
 const RETURN_REASONS = ['家庭住址不完整，请补充门牌号', '监护人联系电话有误', '户口所在地与证件不一致，请核对']

@@ -165,7 +165,7 @@ export function writeStudent(ctx: SeedContext, s: StudentSlot): void {
   // R-10.10 status changes go through the workflow like any school's (node/status-changes): applied
   // within days of the change, approved and carried out by the bureau days later, which moves the
   // student's state. The services' clock is set to each step's day of that history.
-  const { statusChanges, records, clock } = ctx.services
+  const { statusChanges, records, verifyChange, clock } = ctx.services
   const on = (date: string) => (clock.at = `${minDate(date, cal.asOf)}T02:00:00.000Z`)
   const change = (row: Row, result: string | null) => {
     const applied = minDate(addDays(row.changeDate as string, rng.int(0, 6)), cal.asOf)
@@ -174,10 +174,11 @@ export function writeStudent(ctx: SeedContext, s: StudentSlot): void {
       previousSchoolCode: plan.code, currentSchoolCode: plan.code, previousStudentNo: studentNo, currentStudentNo: studentNo, ...row,
     })
     if (result === null) return
+    const version = verifyChange(String(a.id), plan.code)
     const approval = minDate(addDays(applied, rng.int(1, 10)), cal.asOf)
     on(approval)
-    statusChanges.review(SEED, String(a.id), { version: 1, decision: 'approve', approvalDocNo: `${plan.county.name.slice(0, 1)}教学籍〔${approval.slice(0, 4)}〕${rng.int(1, 300)}号` })
-    statusChanges.carryOut(SEED, String(a.id), { version: 2, result })
+    statusChanges.review(SEED, String(a.id), { version, decision: 'approve', approvalDocNo: `${plan.county.name.slice(0, 1)}教学籍〔${approval.slice(0, 4)}〕${rng.int(1, 300)}号` })
+    statusChanges.carryOut(SEED, String(a.id), { version: version + 1, result })
   }
   switch (fate) {
     case 'transferred_in':

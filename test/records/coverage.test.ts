@@ -10,7 +10,7 @@ import { createWorkingCalendar, PROVINCE_DATES } from '../../config/calendar.ts'
 import { createRolloverService } from '../../node/calendar/rollover-service.ts'
 import { createStatusChangeService } from '../../node/status-changes/service.ts'
 import { loginAs } from '../helper.ts'
-import { serviceActor, application } from '../node/status-changes/lib.ts'
+import { serviceActor, application, verifyChange } from '../node/status-changes/lib.ts'
 import { verifiedFile, type GrowthNode } from '../node/growth/lib.ts'
 import * as fx from './fixtures.ts'
 import { recordsNode, type Json } from './setup.ts'
@@ -44,8 +44,9 @@ t.test('R-3.1 one student\'s record covers enrolment, visiting study, suspension
   const today = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10)
   for (const [changeType, more] of [['11', {}], ['12', { targetClassId: klass.id }], ['21', {}], ['22', { targetClassId: klass.id }]] as const) {
     const a = engine.apply(school_, 'student', student.id, application({ changeType, changeDate: today, ...more }))
-    engine.review(bureau, String(a.id), { version: 1, decision: 'approve', approvalDocNo: '西教〔2026〕9号' })
-    const done = engine.carryOut(bureau, String(a.id), { version: 2 })
+    const version = await verifyChange(node, a.id)
+    engine.review(bureau, String(a.id), { version, decision: 'approve', approvalDocNo: '西教〔2026〕9号' })
+    const done = engine.carryOut(bureau, String(a.id), { version: version + 1 })
     t.equal(done.processingStatus, '5', `异动 ${changeType} 已办理`)
   }
 

@@ -119,6 +119,10 @@ t.test('R-D.6 R-25.1 schools and bureaus work in the browser on their own node',
   const klass = ok(await bureau.call('POST', '/api/v1/classes', { ...fx.klass(), schoolId: school.id }), 201, 'class')
   ok(await bureau.call('POST', '/api/v1/accounts', { username: 'xiaozhang', password: TEST_PASSWORD, role: 'school_admin', scope: { kind: 'schools', schools: [SCHOOL] }, leader: true }), 201, 'school admin')
   const head = await apiLogin(county, 'xiaozhang')
+  // R-18.1: a second member of the school leadership verifies the applications the first one makes.
+  ok(await bureau.call('POST', '/api/v1/accounts', { username: 'xiaowang', password: TEST_PASSWORD, role: 'school_admin', scope: { kind: 'schools', schools: [SCHOOL] }, leader: true }), 201, 'school leader')
+  const leader = await apiLogin(county, 'xiaowang')
+  const verifyChange = async (id: string) => ok(await leader.call('POST', `/api/v1/verification/student_status_changes/${id}/verify`), 200, 'the school leadership verifies the application')
   const classScope = { kind: 'classes', school: SCHOOL, classes: [klass.id] }
   ok(await head.call('POST', '/api/v1/accounts', { username: 'laoshi', password: TEST_PASSWORD, role: 'teacher', scope: classScope }), 201, 'teacher')
   ok(await head.call('POST', '/api/v1/accounts', { username: 'nianji', password: TEST_PASSWORD, role: 'grade_admin', scope: classScope }), 201, 'grade admin')
@@ -195,6 +199,10 @@ t.test('R-D.6 R-25.1 schools and bureaus work in the browser on their own node',
     const today = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10)
     const applied = ok(await head.call('POST', `/api/v1/students/${other.id}/status-changes`, { changeType: '11', changeDate: today, reason: '因病休学' }), 201, 'apply')
     await admin.goto(`${county.url}/status-changes`)
+    await admin.locator('#status-change-table tr', { hasText: '待校领导核对' }).waitFor()
+    t.equal(await admin.locator('.xj-review').count(), 0, 'R-18.1 nothing to approve before the school leadership verified it')
+    await verifyChange(applied.id)
+    await admin.reload()
     await admin.locator('.xj-review').first().click()
     await admin.fill('#approval-doc-no', '西教〔2026〕12号')
     const reviewed = admin.waitForResponse(r => r.url().endsWith(`/status-changes/${applied.id}/review`))
@@ -590,6 +598,7 @@ t.test('R-D.6 R-25.1 schools and bureaus work in the browser on their own node',
     await registrar.click('#apply-submit')
     const answer = await filed
     t.equal(answer.status(), 201, `the school applies ${answer.status() === 201 ? '' : await answer.text()}`)
+    await verifyChange((await answer.json()).id)
 
     await admin.goto(`${county.url}/status-changes`)
     const row = admin.locator('#status-change-table tr', { hasText: '死亡' })

@@ -325,7 +325,149 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** keys.pull */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            code: string;
+                            message: string;
+                            details?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                    };
+                };
+            };
+        };
         put?: never;
         /** keys.push */
         post: {
@@ -3307,6 +3449,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -3404,6 +3548,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -3495,6 +3641,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -3586,6 +3734,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -3683,6 +3833,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -3774,6 +3926,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -3865,6 +4019,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -3962,6 +4118,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -4053,6 +4211,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -4144,6 +4304,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -4241,6 +4403,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -4332,6 +4496,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -4423,6 +4589,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -4520,6 +4688,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -4611,6 +4781,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -4702,6 +4874,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -4799,6 +4973,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -4890,6 +5066,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -4981,6 +5159,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -5078,6 +5258,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -5169,6 +5351,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -5260,6 +5444,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -5357,6 +5543,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -5448,6 +5636,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -5539,6 +5729,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -5636,6 +5828,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -5727,6 +5921,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -5818,6 +6014,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -5915,6 +6113,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -6006,6 +6206,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -6097,6 +6299,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -6194,6 +6398,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -6285,6 +6491,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -6376,6 +6584,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -6473,6 +6683,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -6564,6 +6776,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -6655,6 +6869,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -6752,6 +6968,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -6843,6 +7061,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -6934,6 +7154,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -7031,6 +7253,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -7122,6 +7346,8 @@ export interface paths {
                         "application/json": {
                             table: string;
                             id: string;
+                            /** @description 核对后的版本号（后续修改、审核时提交） */
+                            version: number;
                             verifyState: "entered" | "verified" | "returned";
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -7215,6 +7441,8 @@ export interface paths {
                             items: {
                                 table: string;
                                 id: string;
+                                /** @description 核对后的版本号（后续修改、审核时提交） */
+                                version: number;
                                 verifyState: "entered" | "verified" | "returned";
                                 enteredBy: string | null;
                                 enteredAt: string | null;
@@ -23727,7 +23955,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** 学生成长记录与综合素质评价（ ） */
+        /** 学生成长记录与综合素质评价（ ）。学籍号仅对获授权者明文显示，并记入审计日志 */
         get: {
             parameters: {
                 query?: never;
@@ -25128,7 +25356,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** 打印学生成长记录与综合素质评价表 */
+        /** 打印学生成长记录与综合素质评价表。学籍号仅对获授权者明文显示，并记入审计日志 */
         get: {
             parameters: {
                 query?: never;
@@ -25211,7 +25439,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** 导出全班成长记录与综合素质评价表（打印用） */
+        /** 导出全班成长记录与综合素质评价表（打印用）。学籍号仅对获授权者明文显示，并记入审计日志 */
         get: {
             parameters: {
                 query?: never;
@@ -29833,7 +30061,7 @@ export interface components {
              * @description Stable error code; every code with its cause and fix: GET /api/v1/errors.
              * @enum {unknown}
              */
-            code: "NOT_FOUND" | "VALIDATION_FAILED" | "QUERY_EMPTY" | "QUERY_FIELD_UNKNOWN" | "BAD_REQUEST" | "BODY_TOO_LARGE" | "INTERNAL" | "NOT_READY" | "REDIS_UNREACHABLE" | "REDIS_EVICTION_POLICY" | "NODE_NOT_INITIALISED" | "NODE_ALREADY_INITIALISED" | "NODE_DATA_DIR_NOT_EMPTY" | "NODE_START_RECORD_INVALID" | "NODE_RESTORE_PENDING" | "NODE_IDENTITY_MISMATCH" | "AUTH_REQUIRED" | "AUTH_FAILED" | "AUTH_LOCKED" | "AUTH_TOTP_REQUIRED" | "AUTH_TOTP_INVALID" | "AUTH_STAGE_INVALID" | "CSRF_FAILED" | "FORBIDDEN" | "PASSWORD_TOO_SHORT" | "PASSWORD_TOO_LONG" | "PASSWORD_COMMON" | "ACCOUNT_EXISTS" | "ACCOUNT_DELEGATION_DENIED" | "ACCOUNT_SCOPE_UNKNOWN" | "VERIFY_NOT_ALLOWED" | "VERIFY_STATE_INVALID" | "VERIFY_TABLE_UNKNOWN" | "RETURN_REASON_REQUIRED" | "REVEAL_NOT_GRANTED" | "REVEAL_FIELD_UNKNOWN" | "SECRET_TAMPERED" | "SECRET_KEY_INVALID" | "AUDIT_CHAIN_BROKEN" | "AUDIT_KEY_MISSING" | "RECORD_FIELD_REQUIRED" | "RECORD_FIELD_FORMAT" | "RECORD_FIELD_NOT_ALLOWED" | "RECORD_FIELD_DERIVED" | "RECORD_NAME_CHARACTER" | "RECORD_CODE_UNKNOWN" | "RECORD_ID_FORMAT" | "RECORD_ID_CHECKSUM" | "RECORD_ID_BIRTHDATE_MISMATCH" | "RECORD_ID_GENDER_MISMATCH" | "RECORD_STUDENT_NO_INVALID" | "RECORD_DATE_ORDER" | "RECORD_PHOTO_INVALID" | "RECORD_DIVISION_OUTSIDE_NODE" | "RECORD_REFERENCE_INVALID" | "RECORD_DUPLICATE_ID" | "RECORD_DUPLICATE_ELSEWHERE" | "RECORD_DUPLICATE_STUDENT_NO" | "RECORD_DUPLICATE_KEY" | "RECORD_VERSION_CONFLICT" | "RECORD_IN_USE" | "RECORD_NOT_HOME" | "RECORD_PROBLEM_STATE" | "STATUS_CHANGE_PROCESSING_RESERVED" | "STATUS_CHANGE_NOT_PENDING" | "STATUS_CHANGE_FIELD_FIXED" | "STATUS_CHANGE_STATE_INVALID" | "STATUS_CHANGE_PENDING_EXISTS" | "STATUS_CHANGE_CLASS_INVALID" | "STATUS_CHANGE_NOT_ALLOWED" | "STATUS_CHANGE_PERSON_DECEASED" | "DEATH_REPORT_OWN" | "DEATH_REPORT_ACKED" | "STATUS_CHANGE_NO_CERTIFICATE" | "STATUS_CHANGE_REASON_REQUIRED" | "RECORD_DELETE_VERIFIED" | "CERT_LOOKUP_INVALID" | "CERT_INVALID" | "BACKUP_TARGET_INVALID" | "BACKUP_KEY_MISSING" | "BACKUP_KEY_INSIDE_DATA" | "BACKUP_NOT_FOUND" | "BACKUP_MANIFEST_INVALID" | "BACKUP_TAMPERED" | "BACKUP_RESTORE_TARGET_EXISTS" | "BACKUP_SFTP_FAILED" | "CALENDAR_RECORD_LOCKED" | "CALENDAR_ROLLOVER_YEAR" | "CALENDAR_ROLLOVER_UNIT" | "GROWTH_NOT_SENIOR_HIGH" | "GROWTH_MODULE_UNKNOWN" | "GROWTH_SCORE_OUT_OF_SCALE" | "GROWTH_CREDIT_OUT_OF_RULE" | "GROWTH_FIELD_NOT_ALLOWED" | "GROWTH_GENERATED_READONLY" | "GROWTH_REPORTED_LOCKED" | "GROWTH_NOT_VERIFIED" | "GROWTH_ALREADY_REPORTED" | "GROWTH_PUBLICITY_INVALID" | "GROWTH_PUBLICITY_PENDING" | "GROWTH_NOT_IN_PUBLICITY" | "GROWTH_OBJECTION_ANSWERED" | "STATS_UNIT_UNKNOWN" | "STATS_DIMENSION_UNKNOWN" | "STATS_STATE_UNKNOWN" | "STATS_SCOPE_TOO_NARROW" | "STATS_PERIOD_INVALID" | "EXPORT_QUERY_INVALID" | "EXPORT_NOT_READY" | "EXPORT_EXPIRED" | "IMPORT_FILE_INVALID" | "IMPORT_TOO_MANY_ROWS" | "IMPORT_EMPTY" | "IMPORT_EXPIRED" | "IMPORT_CELL_PRECISION" | "IMPORT_CODE_NAME_UNKNOWN" | "IMPORT_ROW_DUPLICATE" | "CODE_TABLE_INVALID" | "CODE_TABLE_UNKNOWN" | "SYNC_SIGNATURE_INVALID" | "SYNC_ALG_NOT_ALLOWED" | "SYNC_KEY_UNKNOWN" | "SYNC_EMBEDDED_KEY_REFUSED" | "SYNC_KEY_NOT_VOUCHED" | "SYNC_HASH_MISMATCH" | "SYNC_MALFORMED" | "SYNC_FORMAT_UNSUPPORTED" | "SYNC_SEQ_GAP" | "SYNC_SEQ_REPLAY" | "SYNC_FORK" | "SYNC_PREV_MISMATCH" | "SYNC_NOT_CHILD" | "SYNC_ORIGIN_OUTSIDE_SUBTREE" | "SYNC_ROW_OUTSIDE_OWNERSHIP" | "SYNC_ROW_INVALID" | "SYNC_TOKEN_INVALID" | "SYNC_TOKEN_EXPIRED" | "SYNC_COMMAND_NOT_FOR_ME" | "SYNC_COMMAND_REPLAY" | "SYNC_ROUTED_REPLAY" | "SYNC_HANDOFF_NOT_HOME" | "SYNC_HANDOFF_STALE" | "SYNC_RECEIPT_INVALID" | "SYNC_ENROLL_TOKEN_INVALID" | "SYNC_ENROLL_REFUSED" | "SYNC_NOT_ENROLLED" | "SYNC_BUSY" | "SYNC_PARENT_UNAVAILABLE" | "SYNC_COMMAND_UNKNOWN_TYPE" | "SYNC_QUARANTINE_NOT_FOUND" | "KEY_FILE_PERMISSIONS" | "CHANGE_REQUEST_TABLE_INVALID" | "CHANGE_REQUEST_PATCH_INVALID" | "CHANGE_REQUEST_NOT_LOCKED" | "CHANGE_REQUEST_NOT_PENDING" | "CHANGE_REQUEST_WRONG_TIER" | "CHANGE_REQUEST_DECISION_SENT" | "CHANGE_REQUEST_REASON_REQUIRED" | "CHANGE_REQUEST_STALE" | "CHANGE_REQUEST_NO_LONGER_VALID" | "TRANSFER_PAUSED" | "TRANSFER_CLASS_INVALID" | "TRANSFER_PERSON_REQUIRED" | "TRANSFER_PERSON_INVALID" | "TRANSFER_SAME_NODE" | "TRANSFER_OPEN_EXISTS" | "TRANSFER_NOT_FOUND" | "TRANSFER_PENDING_BUSINESS" | "TRANSFER_STATE_INVALID" | "TRANSFER_STEP_INVALID" | "TRANSFER_HANDOFF_UNEXPECTED";
+            code: "NOT_FOUND" | "VALIDATION_FAILED" | "QUERY_EMPTY" | "QUERY_FIELD_UNKNOWN" | "BAD_REQUEST" | "BODY_TOO_LARGE" | "INTERNAL" | "NOT_READY" | "REDIS_UNREACHABLE" | "REDIS_EVICTION_POLICY" | "NODE_NOT_INITIALISED" | "NODE_ALREADY_INITIALISED" | "NODE_DATA_DIR_NOT_EMPTY" | "NODE_START_RECORD_INVALID" | "NODE_RESTORE_PENDING" | "NODE_IDENTITY_MISMATCH" | "AUTH_REQUIRED" | "AUTH_FAILED" | "AUTH_LOCKED" | "AUTH_TOTP_REQUIRED" | "AUTH_TOTP_INVALID" | "AUTH_STAGE_INVALID" | "CSRF_FAILED" | "FORBIDDEN" | "PASSWORD_TOO_SHORT" | "PASSWORD_TOO_LONG" | "PASSWORD_COMMON" | "ACCOUNT_EXISTS" | "ACCOUNT_DELEGATION_DENIED" | "ACCOUNT_SCOPE_UNKNOWN" | "VERIFY_NOT_ALLOWED" | "VERIFY_STATE_INVALID" | "VERIFY_TABLE_UNKNOWN" | "RETURN_REASON_REQUIRED" | "REVEAL_NOT_GRANTED" | "REVEAL_FIELD_UNKNOWN" | "SECRET_TAMPERED" | "SECRET_KEY_INVALID" | "AUDIT_CHAIN_BROKEN" | "AUDIT_KEY_MISSING" | "RECORD_FIELD_REQUIRED" | "RECORD_FIELD_FORMAT" | "RECORD_FIELD_NOT_ALLOWED" | "RECORD_FIELD_DERIVED" | "RECORD_NAME_CHARACTER" | "RECORD_CODE_UNKNOWN" | "RECORD_ID_FORMAT" | "RECORD_ID_CHECKSUM" | "RECORD_ID_BIRTHDATE_MISMATCH" | "RECORD_ID_GENDER_MISMATCH" | "RECORD_STUDENT_NO_INVALID" | "RECORD_DATE_ORDER" | "RECORD_PHOTO_INVALID" | "RECORD_DIVISION_OUTSIDE_NODE" | "RECORD_REFERENCE_INVALID" | "RECORD_DUPLICATE_ID" | "RECORD_DUPLICATE_ELSEWHERE" | "RECORD_DUPLICATE_STUDENT_NO" | "RECORD_DUPLICATE_KEY" | "RECORD_VERSION_CONFLICT" | "RECORD_IN_USE" | "RECORD_NOT_HOME" | "RECORD_PROBLEM_STATE" | "STATUS_CHANGE_PROCESSING_RESERVED" | "STATUS_CHANGE_NOT_PENDING" | "STATUS_CHANGE_FIELD_FIXED" | "STATUS_CHANGE_STATE_INVALID" | "STATUS_CHANGE_PENDING_EXISTS" | "STATUS_CHANGE_CLASS_INVALID" | "STATUS_CHANGE_NOT_ALLOWED" | "STATUS_CHANGE_PERSON_DECEASED" | "DEATH_REPORT_OWN" | "DEATH_REPORT_ACKED" | "STATUS_CHANGE_NO_CERTIFICATE" | "STATUS_CHANGE_REASON_REQUIRED" | "STATUS_CHANGE_NOT_VERIFIED" | "STATUS_CHANGE_BY_TRANSFER" | "RECORD_DELETE_VERIFIED" | "CERT_LOOKUP_INVALID" | "CERT_INVALID" | "BACKUP_TARGET_INVALID" | "BACKUP_KEY_MISSING" | "BACKUP_KEY_INSIDE_DATA" | "BACKUP_NOT_FOUND" | "BACKUP_MANIFEST_INVALID" | "BACKUP_TAMPERED" | "BACKUP_RESTORE_TARGET_EXISTS" | "BACKUP_SFTP_FAILED" | "CALENDAR_RECORD_LOCKED" | "CALENDAR_ROLLOVER_YEAR" | "CALENDAR_ROLLOVER_UNIT" | "GROWTH_NOT_SENIOR_HIGH" | "GROWTH_MODULE_UNKNOWN" | "GROWTH_SCORE_OUT_OF_SCALE" | "GROWTH_CREDIT_OUT_OF_RULE" | "GROWTH_FIELD_NOT_ALLOWED" | "GROWTH_GENERATED_READONLY" | "GROWTH_REPORTED_LOCKED" | "GROWTH_NOT_VERIFIED" | "GROWTH_ALREADY_REPORTED" | "GROWTH_PUBLICITY_INVALID" | "GROWTH_PUBLICITY_PENDING" | "GROWTH_NOT_IN_PUBLICITY" | "GROWTH_OBJECTION_ANSWERED" | "STATS_UNIT_UNKNOWN" | "STATS_DIMENSION_UNKNOWN" | "STATS_STATE_UNKNOWN" | "STATS_SCOPE_TOO_NARROW" | "STATS_PERIOD_INVALID" | "EXPORT_QUERY_INVALID" | "EXPORT_NOT_READY" | "EXPORT_EXPIRED" | "IMPORT_FILE_INVALID" | "IMPORT_TOO_MANY_ROWS" | "IMPORT_EMPTY" | "IMPORT_EXPIRED" | "IMPORT_CELL_PRECISION" | "IMPORT_CODE_NAME_UNKNOWN" | "IMPORT_ROW_DUPLICATE" | "CODE_TABLE_INVALID" | "CODE_TABLE_UNKNOWN" | "SYNC_SIGNATURE_INVALID" | "SYNC_ALG_NOT_ALLOWED" | "SYNC_KEY_UNKNOWN" | "SYNC_EMBEDDED_KEY_REFUSED" | "SYNC_KEY_NOT_VOUCHED" | "SYNC_HASH_MISMATCH" | "SYNC_MALFORMED" | "SYNC_FORMAT_UNSUPPORTED" | "SYNC_SEQ_GAP" | "SYNC_SEQ_REPLAY" | "SYNC_FORK" | "SYNC_PREV_MISMATCH" | "SYNC_NOT_CHILD" | "SYNC_ORIGIN_OUTSIDE_SUBTREE" | "SYNC_ROW_OUTSIDE_OWNERSHIP" | "SYNC_ROW_INVALID" | "SYNC_TOKEN_INVALID" | "SYNC_TOKEN_EXPIRED" | "SYNC_COMMAND_NOT_FOR_ME" | "SYNC_COMMAND_REPLAY" | "SYNC_ROUTED_REPLAY" | "SYNC_HANDOFF_NOT_HOME" | "SYNC_HANDOFF_UNKNOWN" | "SYNC_HANDOFF_STALE" | "SYNC_RECEIPT_INVALID" | "SYNC_ENROLL_TOKEN_INVALID" | "SYNC_ENROLL_REFUSED" | "SYNC_NOT_ENROLLED" | "SYNC_BUSY" | "SYNC_PARENT_UNAVAILABLE" | "SYNC_COMMAND_UNKNOWN_TYPE" | "SYNC_QUARANTINE_NOT_FOUND" | "KEY_FILE_PERMISSIONS" | "CHANGE_REQUEST_TABLE_INVALID" | "CHANGE_REQUEST_PATCH_INVALID" | "CHANGE_REQUEST_NOT_LOCKED" | "CHANGE_REQUEST_NOT_PENDING" | "CHANGE_REQUEST_WRONG_TIER" | "CHANGE_REQUEST_DECISION_SENT" | "CHANGE_REQUEST_REASON_REQUIRED" | "CHANGE_REQUEST_STALE" | "CHANGE_REQUEST_NO_LONGER_VALID" | "TRANSFER_PAUSED" | "TRANSFER_CLASS_INVALID" | "TRANSFER_PERSON_REQUIRED" | "TRANSFER_PERSON_INVALID" | "TRANSFER_SAME_NODE" | "TRANSFER_OPEN_EXISTS" | "TRANSFER_NOT_FOUND" | "TRANSFER_PENDING_BUSINESS" | "TRANSFER_STATE_INVALID" | "TRANSFER_STEP_INVALID" | "TRANSFER_HANDOFF_UNEXPECTED";
             /** @description For people: Chinese where a registrar reads it. */
             message: string;
             /** @description Machine-readable detail: field (path), rule, issues … never personal values. */

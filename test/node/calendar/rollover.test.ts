@@ -11,10 +11,11 @@ import { PROVINCE_DATES } from '../../../config/calendar.ts'
 import { promotedName } from '../../../node/calendar/rollover.ts'
 import { createRolloverService } from '../../../node/calendar/rollover-service.ts'
 import { createRecordsService } from '../../../node/services/records/service.ts'
+import { inScope } from '../../../node/auth/access.ts'
 import { loginAs } from '../../helper.ts'
 import * as fx from '../../records/fixtures.ts'
 import { recordsNode, withKindergarten, withSchool, type Json } from '../../records/setup.ts'
-import { application, serviceActor } from '../status-changes/lib.ts'
+import { application, serviceActor, verifyChange } from '../status-changes/lib.ts'
 
 const noon = (day: string) => new Date(Date.parse(`${day}T12:00:00+08:00`))
 const lastSecond = (day: string) => new Date(Date.parse(`${day}T23:59:59+08:00`))
@@ -77,8 +78,9 @@ t.test('R-21.1 R-22.3 dry run with every blocker, a blocked school left alone, t
   t.equal(item(dry, kg.id).blockers.length, 0)
 
   // Carried out, the 休学 leaves s4 suspended in a class that moves.
-  t.equal((await node.call('POST', `/api/v1/status-changes/${applied.id}/review`, { version: 1, decision: 'approve', approvalDocNo: '西教〔2026〕9号' }, node.bureau)).status, 200)
-  t.equal((await node.call('POST', `/api/v1/status-changes/${applied.id}/carry-out`, { version: 2 }, node.bureau)).status, 200)
+  const appliedVersion = await verifyChange(node, applied.id)
+  t.equal((await node.call('POST', `/api/v1/status-changes/${applied.id}/review`, { version: appliedVersion, decision: 'approve', approvalDocNo: '西教〔2026〕9号' }, node.bureau)).status, 200)
+  t.equal((await node.call('POST', `/api/v1/status-changes/${applied.id}/carry-out`, { version: appliedVersion + 1 }, node.bureau)).status, 200)
   dry = svc.dryRun()
   t.match(item(dry, school.id), { state: 'blocked', promoted: 2, blockers: [{ code: 'not_in_school', classId: g4.id, personIds: [s4.id] }] }, 'R-21.1 a suspended student in a class that moves blocks the school')
   t.equal(item(dry, school.id).blockers.length, 1, 'the carried-out change no longer does')
@@ -119,8 +121,9 @@ t.test('R-21.1 R-22.3 dry run with every blocker, a blocked school left alone, t
 
   // Blockers resolved: s4 resumes (复学), B's class gets its 学制 (三年制 junior).
   const back = await created(`/api/v1/students/${s4.id}/status-changes`, application({ changeType: '12', changeDate: realToday() }))
-  t.equal((await node.call('POST', `/api/v1/status-changes/${back.id}/review`, { version: 1, decision: 'approve', approvalDocNo: '西教〔2026〕10号' }, node.bureau)).status, 200)
-  t.equal((await node.call('POST', `/api/v1/status-changes/${back.id}/carry-out`, { version: 2 }, node.bureau)).status, 200)
+  const backVersion = await verifyChange(node, back.id)
+  t.equal((await node.call('POST', `/api/v1/status-changes/${back.id}/review`, { version: backVersion, decision: 'approve', approvalDocNo: '西教〔2026〕10号' }, node.bureau)).status, 200)
+  t.equal((await node.call('POST', `/api/v1/status-changes/${back.id}/carry-out`, { version: backVersion + 1 }, node.bureau)).status, 200)
   t.equal((await node.call('PATCH', `/api/v1/classes/${b8.id}`, { version: b8.version, schoolingLength: '3' }, node.bureau)).status, 200)
   clock.now = noon('2027-08-05')
   t.match(item(svc.dryRun(), school.id), { state: 'ready', promoted: 3, completing: 1 })
@@ -164,4 +167,20 @@ t.test('R-21.1 the dry-run and run routes: scope, refusals, OpenAPI', async t =>
   t.equal((node.app.storage.sqlite.prepare('select grade from school_classes where id = ?').get(klass.id) as Json).grade, 4, 'a school entered after the rollover day is not promoted')
   const doc = (await node.app.inject({ method: 'GET', url: '/docs/json' })).json() as Json
   t.ok(doc.paths['/api/v1/calendar/rollover']?.get && doc.paths['/api/v1/calendar/rollover']?.post && doc.paths['/api/v1/calendar/reminders']?.get, 'the routes are in OpenAPI')
+})
+
+t.test('R-21.1 R-16.1 R-17.6 the dry run shows a class-bound reader its school\'s blockers, but only its own classes\' students in them', async t => {
+  const node = await recordsNode(t)
+  const { school, klass: g4 } = await withSchool(node)
+  const g3 = (await node.call('POST', '/api/v1/classes', { ...fx.klass({ classCode: '2023001', name: '三年级（1）班', grade: 3 }), schoolId: school.id })).body
+  let seq = 40
+  const student = async (classId: string) => (await node.call('POST', '/api/v1/students', { ...fx.student({ idNumber: fx.idNumber('2016-03-15', '1', ++seq), studentNo: undefined, name: `学生${seq}`, namePinyin: null }), schoolId: school.id, classId })).body
+  const [own, sibling] = [await student(g4.id), await student(g3.id)]
+  const apply = async (s: Json) => (await node.call('POST', `/api/v1/students/${s.id}/status-changes`, application({ changeType: '11', changeDate: realToday() }))).body
+  const [ownChange, siblingChange] = [await apply(own), await apply(sibling)]
+  const teacher = await loginAs(node.app, 'teacher', { kind: 'classes', school: school.schoolCode, classes: [g4.id] })
+  const svc = createRolloverService({ storage: node.app.storage, identity: node.app.identity, codes: node.app.records.codes, dates: PROVINCE_DATES, now: () => noon('2027-08-01') })
+  const pending = (login: typeof teacher) => svc.dryRun({ reaches: tg => inScope(login.actor, tg) }).items[0].blockers.find(b => b.code === 'pending_status_change')!
+  t.match(pending(node.school), { personIds: [own.id, sibling.id], recordIds: [ownChange.id, siblingChange.id] }, 'the school administrator sees every student it blocks on')
+  t.strictSame([pending(teacher).personIds, pending(teacher).recordIds], [[own.id], [ownChange.id]], 'the teacher: its own class only')
 })

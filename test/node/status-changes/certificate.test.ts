@@ -5,7 +5,7 @@
 import t from 'tap'
 import { loginAs } from '../../helper.ts'
 import { recordsNode, SCHOOL_CODE } from '../../records/setup.ts'
-import { application, newStudent, schoolWithClasses } from './lib.ts'
+import { application, newStudent, schoolWithClasses, verifyChange } from './lib.ts'
 
 t.test('a transfer out of the province: the approved 转出 prints its certificate; the 学籍号 is clear only to an account granted it, and the printing is audited', async t => {
   const node = await recordsNode(t)
@@ -19,7 +19,7 @@ t.test('a transfer out of the province: the approved 转出 prints its certifica
 
   const early = await node.call('POST', url)
   t.match(early, { status: 409, body: { code: 'STATUS_CHANGE_NO_CERTIFICATE', details: { rule: 'approved_only' } } }, 'not before the bureau approves')
-  t.equal((await node.call('POST', `/api/v1/status-changes/${a.body.id}/review`, { version: 1, decision: 'approve', approvalDocNo: '西教〔2026〕7号' }, node.bureau)).status, 200)
+  t.equal((await node.call('POST', `/api/v1/status-changes/${a.body.id}/review`, { version: await verifyChange(node, a.body.id), decision: 'approve', approvalDocNo: '西教〔2026〕7号' }, node.bureau)).status, 200)
 
   const res = await node.app.inject({ method: 'POST', url, headers: node.school.headers })
   t.equal(res.statusCode, 200)
@@ -35,7 +35,7 @@ t.test('a transfer out of the province: the approved 转出 prints its certifica
   const entries = node.app.storage.sqlite.prepare(`select actor_id a, fields_json f from audit_log where action = 'transfer_certificate' and target_id = ? and outcome = 'ok' order by seq`).all(a.body.id) as { a: string; f: string }[]
   t.same(entries.map(e => [e.a, JSON.parse(e.f)]), [[node.school.account.id, ['studentNo']], [plain.account.id, []]], 'each printing audited, with the revealed field named')
 
-  t.equal((await node.call('POST', `/api/v1/status-changes/${a.body.id}/carry-out`, { version: 2 }, node.bureau)).status, 200)
+  t.equal((await node.call('POST', `/api/v1/status-changes/${a.body.id}/carry-out`, { version: 3 }, node.bureau)).status, 200)
   const done = await node.app.inject({ method: 'POST', url, headers: node.bureau.headers })
   t.ok(done.body.includes('已办理'), 'after carrying out')
   t.equal((await node.call('GET', `/api/v1/students/${s.id}?state=all`)).body.state, 'transferred_out', 'the student left; no handoff, the record stays here')

@@ -7,7 +7,8 @@
 import t from 'tap'
 import { createWorkingCalendar } from '../../../config/calendar.ts'
 import { createStatusChangeService } from '../../../node/status-changes/service.ts'
-import { application, newStudent, schoolWithClasses, workflowNode } from './lib.ts'
+import { application, newStudent, schoolWithClasses, verifyChange, workflowNode } from './lib.ts'
+import { loginAs } from '../../helper.ts'
 
 t.test('R-19.4 R-20.1 the 7- and 20-working-day deadlines across the 2026 Spring Festival and a make-up working Saturday', async t => {
   const w = await workflowNode(t)
@@ -81,5 +82,22 @@ t.test('R-20.1 an overdue review escalates to the next tier up as an alert that 
   t.match(listed, [{ subjectId: a.id, addressedTo: '330100' }], 'visible to the bureau')
   t.equal((await node.call('GET', '/api/v1/status-changes/alerts')).body.items.length, 1, 'and to the school it is about')
   // A review after escalation still works and ends the business.
-  t.equal(w.engine.review(w.bureau, String(a.id), { version: 2, decision: 'approve' }).processingStatus, '3')
+  t.equal(w.engine.review(w.bureau, String(a.id), { version: await verifyChange(node, a.id), decision: 'approve' }).processingStatus, '3')
+})
+
+t.test('R-20.1 R-16.1 R-17.6 an overdue-review alert is shown to the teacher of its student\'s class only', async t => {
+  const w = await workflowNode(t)
+  const { node } = w
+  const { school, classes } = await schoolWithClasses(node)
+  const own = await newStudent(node, school.id, classes[4].id)
+  const sibling = await newStudent(node, school.id, classes[3].id)
+  w.day('2026-03-02')
+  const a = w.engine.apply(w.school, 'student', own.id, application({ changeType: '11', changeDate: '2026-02-27' }))
+  const b = w.engine.apply(w.school, 'student', sibling.id, application({ changeType: '11', changeDate: '2026-02-27' }))
+  w.day('2026-03-31')
+  t.equal(w.engine.escalateOverdue(), 2)
+  const teacher = await loginAs(node.app, 'teacher', { kind: 'classes', school: school.schoolCode, classes: [classes[4].id] })
+  const subjects = async (login = node.school) => (await node.call('GET', '/api/v1/status-changes/alerts', undefined, login)).body.items.map((i: { subjectId: string }) => i.subjectId).sort()
+  t.strictSame(await subjects(), [a.id, b.id].sort(), 'the school administrator: both')
+  t.strictSame(await subjects(teacher), [a.id], 'the teacher: its class\'s student only')
 })

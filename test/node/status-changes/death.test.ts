@@ -17,11 +17,11 @@ import { issueNodeToken } from '../../../sync/node-token.ts'
 import { loadSigner } from '../../../sync/signers.ts'
 import { NODE_AUTH_SCHEME } from '../../../sync/transport.ts'
 import * as fx from '../../records/fixtures.ts'
-import { REDIS_URL, uniquePrefix } from '../../helper.ts'
+import { REDIS_URL, loginAs, uniquePrefix } from '../../helper.ts'
 import { makeFederation, makeNode, type TestSyncNode } from '../../sync/lib/nodes.ts'
 import { until } from '../../federation/lib/federation.ts'
 import { recordsNode, type Json } from '../../records/setup.ts'
-import { application, newStudent, schoolWithClasses } from './lib.ts'
+import { application, leaderVerifies, newStudent, schoolWithClasses, verifyChange } from './lib.ts'
 
 const actor = systemActor('test')
 const clock = { at: '2026-03-02T04:00:00Z' }
@@ -43,8 +43,9 @@ function studentAt(node: TestSyncNode) {
 function carryOut(node: TestSyncNode, studentId: string, fields: Record<string, unknown>) {
   const engine = engineOf(node)
   const a = engine.apply(actor, 'student', studentId, fx.application(fields))
-  engine.review(actor, String(a.id), { version: 1, decision: 'approve', approvalDocNo: '教〔2026〕1号' })
-  return engine.carryOut(actor, String(a.id), { version: 2 })
+  const version = leaderVerifies(node.storage, node.code, a.id)
+  engine.review(actor, String(a.id), { version, decision: 'approve', approvalDocNo: '教〔2026〕1号' })
+  return engine.carryOut(actor, String(a.id), { version: version + 1 })
 }
 
 const stateOf = (node: TestSyncNode, id: unknown) => (node.storage.sqlite.prepare('select state from students where id = ?').get(id) as { state: string }).state
@@ -116,8 +117,9 @@ t.test('R-20.2 the dead student\'s pending business freezes; a death recorded in
   const student = studentAt(county)
   const engine = engineOf(county)
   const pending = engine.apply(actor, 'student', String(student.id), fx.application({ changeType: '11', changeDate: '2026-02-27' }))
+  const pendingVersion = leaderVerifies(county.storage, county.code, pending.id)
   carryOut(county, String(student.id), DEATH)
-  t.throws(() => engine.review(actor, String(pending.id), { version: 1, decision: 'approve' }), { code: 'STATUS_CHANGE_PERSON_DECEASED' }, 'the open 休学 application is frozen')
+  t.throws(() => engine.review(actor, String(pending.id), { version: pendingVersion, decision: 'approve' }), { code: 'STATUS_CHANGE_PERSON_DECEASED' }, 'the open 休学 application is frozen')
   t.throws(() => engine.apply(actor, 'student', String(student.id), fx.application({ changeType: '31', changeDate: '2026-02-28' })), { code: 'STATUS_CHANGE_PERSON_DECEASED' }, 'no new business')
   t.throws(() => engine.apply(actor, 'student', String(student.id), fx.application(DEATH)), { code: 'STATUS_CHANGE_PERSON_DECEASED' }, 'no second death')
 
@@ -125,7 +127,7 @@ t.test('R-20.2 the dead student\'s pending business freezes; a death recorded in
   t.equal(stateOf(county, student.id), 'in_school', 'the reversal restores the state before the death')
   const [rev, death] = county.sync.death.list()
   t.match(rev, { event: 'reversal', reverses: death.id, changeId: reversal.id, direction: 'sent' })
-  t.match(engine.review(actor, String(pending.id), { version: 1, decision: 'approve' }), { processingStatus: '3' }, 'the pending business goes on')
+  t.match(engine.review(actor, String(pending.id), { version: pendingVersion, decision: 'approve' }), { processingStatus: '3' }, 'the pending business goes on')
 
   await county.sync.sendDeathReports()
   await city.sync.sendDeathReports()
@@ -166,8 +168,9 @@ t.test('R-20.2 R-D.4 the death-report routes: the reporting node lists its repor
   const applied = await node.call('POST', `/api/v1/students/${s.id}/status-changes`, application({ ...DEATH, changeDate: today, deathDate: today }))
   t.equal(applied.status, 201)
   const id = applied.body.id
-  t.equal((await node.call('POST', `/api/v1/status-changes/${id}/review`, { version: 1, decision: 'approve' }, node.bureau)).status, 200)
-  const done = await node.call('POST', `/api/v1/status-changes/${id}/carry-out`, { version: 2 }, node.bureau)
+  const version = await verifyChange(node, id)
+  t.equal((await node.call('POST', `/api/v1/status-changes/${id}/review`, { version, decision: 'approve' }, node.bureau)).status, 200)
+  const done = await node.call('POST', `/api/v1/status-changes/${id}/carry-out`, { version: version + 1 }, node.bureau)
   t.equal(done.status, 200)
 
   const listed = (await node.call('GET', '/api/v1/death-reports?status=unacknowledged', undefined, node.bureau)).body.items
@@ -192,8 +195,9 @@ t.test('R-12.5 R-20.2 a kindergarten child\'s death takes the same priority path
   const engine = engineOf(county)
   const go = (fields: Record<string, unknown>) => {
     const a = engine.apply(actor, 'child', String(child.id), fx.application({ previousSchoolCode: null, currentSchoolCode: null, ...fields }))
-    engine.review(actor, String(a.id), { version: 1, decision: 'approve' })
-    return engine.carryOut(actor, String(a.id), { version: 2 })
+    const version = leaderVerifies(county.storage, county.code, a.id, 'child')
+    engine.review(actor, String(a.id), { version, decision: 'approve' })
+    return engine.carryOut(actor, String(a.id), { version: version + 1 })
   }
   const done = go(DEATH)
   t.equal((county.storage.sqlite.prepare('select state from children where id = ?').get(child.id) as { state: string }).state, 'deceased')
@@ -225,4 +229,21 @@ t.test('R-20.2 a report the parent refuses shows the code at the reporting node 
   t.equal(city.sync.death.list().length, 0, 'nothing stored at the city')
   await new Promise(r => setTimeout(r, 350))
   t.match(await county.sync.sendDeathReports(), { refused: 1 }, 'offered again after deathResendMs')
+})
+
+t.test('R-20.2 R-16.1 R-17.6 death reports are listed to the teacher of the student\'s class only; one about a student not held here to no teacher', async t => {
+  const node = await recordsNode(t)
+  const { school, classes } = await schoolWithClasses(node)
+  const own = await newStudent(node, school.id, classes[4].id)
+  const sibling = await newStudent(node, school.id, classes[3].id)
+  const insert = node.app.storage.sqlite.prepare('insert into sync_death_reports (id, origin, event, report, jws, received_from, received_at) values (?, ?, ?, ?, ?, ?, ?)')
+  for (const [id, subjectId] of [['r-own', own.id], ['r-sibling', sibling.id], ['r-unknown', 'a-student-not-held-here']]) {
+    const report = { format: 1, id, origin: '330106', event: 'death', kind: 'student', subjectId, name: '某学生', unitCode: school.schoolCode, changeId: `c-${id}`, eventDate: '2026-02-26', reverses: null, priorState: 'in_school', createdAt: new Date().toISOString() }
+    insert.run(id, '330106', 'death', JSON.stringify(report), 'x.y.z', '330106', report.createdAt)
+  }
+  const teacher = await loginAs(node.app, 'teacher', { kind: 'classes', school: school.schoolCode, classes: [classes[4].id] })
+  const ids = async (login = node.school) => (await node.call('GET', '/api/v1/death-reports', undefined, login)).body.items.map((r: Json) => r.id).sort()
+  t.strictSame(await ids(), ['r-own', 'r-sibling', 'r-unknown'], 'the school administrator: every report about its school')
+  t.strictSame(await ids(teacher), ['r-own'], 'the teacher: its class\'s student only')
+  t.equal((await node.call('GET', `/api/v1/students/${sibling.id}`, undefined, teacher)).status, 404, 'as the student record itself')
 })

@@ -4,12 +4,15 @@
  */
 import type { Test } from 'tap'
 import { createWorkingCalendar, type CalendarYear } from '../../../config/calendar.ts'
-import { scopeFilter } from '../../../node/auth/access.ts'
+import { scopeFilter, type Actor } from '../../../node/auth/access.ts'
+import { verify } from '../../../node/auth/verification.ts'
+import { verificationStep } from '../../../node/auth/verify-record.ts'
+import type { Storage } from '../../../schema/db.ts'
 import { recordsActor, type RecordsActor } from '../../../node/services/records/service.ts'
 import { createStatusChangeService, type StatusChangeService } from '../../../node/status-changes/service.ts'
-import type { TestLogin } from '../../helper.ts'
+import { loginAs, type TestLogin } from '../../helper.ts'
 import * as fx from '../../records/fixtures.ts'
-import { recordsNode, withSchool, type Json, type RecordsNode } from '../../records/setup.ts'
+import { KG_CODE, recordsNode, SCHOOL_CODE, withSchool, type Json, type RecordsNode } from '../../records/setup.ts'
 
 export interface Workflow {
   node: RecordsNode
@@ -65,4 +68,31 @@ export async function newStudent(node: RecordsNode, schoolId: string, classId: s
   const r = await node.call('POST', '/api/v1/students', { ...fx.student({ idNumber: null, studentNo: null, name: `学生${'甲乙丙丁戊己庚辛壬癸'[seq % 10]}${seq}`, enrolmentYm: new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 7) }), schoolId, classId })
   if (r.status !== 201) throw new Error(`student: ${JSON.stringify(r.body)}`)
   return r.body
+}
+
+const leaders = new WeakMap<RecordsNode, Promise<TestLogin>>()
+
+/**
+ * R-18.1: the school leadership verifies (核对) an application through the API, as the bureau's
+ * review needs first; answers the application's version after it.
+ */
+export async function verifyChange(node: RecordsNode, id: unknown, kind: 'student' | 'child' = 'student'): Promise<number> {
+  let leader = leaders.get(node)
+  if (!leader) leaders.set(node, (leader = loginAs(node.app, 'school_admin', { kind: 'schools', schools: [SCHOOL_CODE, KG_CODE] }, { leader: true })))
+  const r = await node.call('POST', `/api/v1/verification/${kind}_status_changes/${String(id)}/verify`, undefined, await leader)
+  if (r.status !== 200) throw new Error(`verify the ${kind} status change: ${r.status} ${JSON.stringify(r.body)}`)
+  return r.body.version as number
+}
+
+/** The school leadership (校领导) of `schools`: the account that verifies applications (R-18.1). */
+export const schoolLeader = (schools: string[] = [SCHOOL_CODE, KG_CODE]): Actor => ({ accountId: `leader:${schools.join(',')}`, username: 'leader', role: 'school_admin', scope: { kind: 'schools', schools }, leader: true, grants: [] })
+
+/**
+ * R-18.1 on a node without HTTP (test/sync/lib): the school leadership verifies an application
+ * through the verification step the routes take; answers its version after it.
+ */
+export function leaderVerifies(storage: Storage, homeNode: string, id: unknown, kind: 'student' | 'child' = 'student', schools?: string[]): number {
+  const row = storage.write(() => verificationStep(storage, homeNode, `${kind}_status_changes`, String(id), schoolLeader(schools), (r, a, now) => verify(r, a, 'status_change', now)))
+  if (!row) throw new Error(`no ${kind} status change ${String(id)}`)
+  return row.version as number
 }

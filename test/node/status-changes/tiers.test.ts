@@ -11,6 +11,7 @@ import { createRecordsService, systemActor } from '../../../node/services/record
 import { createStatusChangeService } from '../../../node/status-changes/service.ts'
 import * as fx from '../../records/fixtures.ts'
 import { makeFederation, settle, type TestSyncNode } from '../../sync/lib/nodes.ts'
+import { leaderVerifies } from './lib.ts'
 
 const actor = systemActor('test')
 const clock = { at: '2026-03-02T04:00:00Z' }
@@ -49,8 +50,9 @@ t.test('R-26.1 a student whose schooling ended is not deleted at the county, and
   const engine = engineOf(county)
   clock.at = '2026-03-02T04:00:00Z'
   const a = engine.apply(actor, 'student', String(student.id), fx.application({ changeType: '31', changeDate: '2026-02-27' }))
-  engine.review(actor, String(a.id), { version: 1, decision: 'approve' })
-  engine.carryOut(actor, String(a.id), { version: 2 })
+  const version = leaderVerifies(county.storage, county.code, a.id)
+  engine.review(actor, String(a.id), { version, decision: 'approve' })
+  engine.carryOut(actor, String(a.id), { version: version + 1 })
   t.throws(() => records.remove(actor, 'students', String(student.id)), { code: 'RECORD_DELETE_VERIFIED' })
   await settle(county, city)
   const held = province.storage.sqlite.prepare('select state from students where id = ?').get(student.id)

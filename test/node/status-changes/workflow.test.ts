@@ -8,7 +8,7 @@ import t from 'tap'
 import { loginAs } from '../../helper.ts'
 import * as fx from '../../records/fixtures.ts'
 import { withKindergarten, SCHOOL_CODE, type Json } from '../../records/setup.ts'
-import { application, newStudent, schoolWithClasses, workflowNode } from './lib.ts'
+import { application, newStudent, schoolWithClasses, verifyChange, workflowNode } from './lib.ts'
 
 const code = (fn: () => unknown) => {
   try {
@@ -57,11 +57,13 @@ t.test('R-10.10 R-20.1 every student status-change type from application to carr
     const applied = w.engine.apply(w.school, 'student', s.who, application({ changeType: s.type, changeDate: '2026-02-27', targetClassId: s.target ? classes[s.target].id : null, ...s.extra }))
     t.equal(applied.processingStatus, '1', `${s.type} applied`)
     w.day('2026-03-04')
-    const approved = w.engine.review(w.bureau, String(applied.id), { version: 1, decision: 'approve', approvalDocNo: '西教〔2026〕9号' })
+    t.equal(code(() => w.engine.review(w.bureau, String(applied.id), { version: 1, decision: 'approve' })), 'STATUS_CHANGE_NOT_VERIFIED', 'R-18.1 not before the school leadership verified it')
+    const version = await verifyChange(node, applied.id)
+    const approved = w.engine.review(w.bureau, String(applied.id), { version, decision: 'approve', approvalDocNo: '西教〔2026〕9号' })
     t.match(approved, { processingStatus: '3', approvalDate: '2026-03-04', approvalDocNo: '西教〔2026〕9号', reviewedBy: node.bureau.account.id })
     const before = (await node.call('GET', `/api/v1/students/${s.who}`)).body
     t.equal(before.state, model.get(s.who)!.state, 'the state does not move before it is carried out')
-    const done = w.engine.carryOut(w.bureau, String(applied.id), { version: 2 })
+    const done = w.engine.carryOut(w.bureau, String(applied.id), { version: version + 1 })
     t.match(done, { processingStatus: '5', carriedOutBy: node.bureau.account.id, result: '已办理' })
 
     const m = model.get(s.who)!
@@ -93,10 +95,11 @@ t.test('R-10.10 R-20.1 every student status-change type from application to carr
   const open = w.engine.apply(w.school, 'student', k, application({ changeType: '11', changeDate: '2026-02-27' }))
   t.equal(code(() => w.engine.apply(w.school, 'student', k, application({ changeType: '31', changeDate: '2026-02-27' }))), 'STATUS_CHANGE_PENDING_EXISTS')
   t.equal(code(() => w.engine.carryOut(w.bureau, String(open.id), { version: 1 })), 'STATUS_CHANGE_NOT_PENDING', 'not carried out before approval')
-  t.equal(code(() => w.engine.review(w.bureau, String(open.id), { version: 1, decision: 'reject', reason: ' ' })), 'STATUS_CHANGE_REASON_REQUIRED')
-  const rejected = w.engine.review(w.bureau, String(open.id), { version: 1, decision: 'reject', reason: '证明材料不全' })
+  const openVersion = await verifyChange(node, open.id)
+  t.equal(code(() => w.engine.review(w.bureau, String(open.id), { version: openVersion, decision: 'reject', reason: ' ' })), 'STATUS_CHANGE_REASON_REQUIRED')
+  const rejected = w.engine.review(w.bureau, String(open.id), { version: openVersion, decision: 'reject', reason: '证明材料不全' })
   t.match(rejected, { processingStatus: '4', result: '证明材料不全', approvalDate: null })
-  t.equal(code(() => w.engine.carryOut(w.bureau, String(open.id), { version: 2 })), 'STATUS_CHANGE_NOT_PENDING')
+  t.equal(code(() => w.engine.carryOut(w.bureau, String(open.id), { version: openVersion + 1 })), 'STATUS_CHANGE_NOT_PENDING')
   t.equal((await node.call('GET', `/api/v1/students/${k}`)).body.state, 'in_school')
   // Withdrawn by the school before the review.
   const again = w.engine.apply(w.school, 'student', k, application({ changeType: '11', changeDate: '2026-02-27' }))
@@ -124,8 +127,9 @@ t.test('R-12.5 kindergarten children go through the same engine over their own t
   const run = async (who: string, type: string, state: string, extra: Json = {}) => {
     w.day('2026-03-02')
     const a = w.engine.apply(w.school, 'child', who, application({ changeType: type, changeDate: '2026-02-27', previousSchoolCode: null, currentSchoolCode: null, ...extra }))
-    w.engine.review(w.bureau, String(a.id), { version: 1, decision: 'approve' })
-    const done = w.engine.carryOut(w.bureau, String(a.id), { version: 2 })
+    const version = await verifyChange(node, a.id, 'child')
+    w.engine.review(w.bureau, String(a.id), { version, decision: 'approve' })
+    const done = w.engine.carryOut(w.bureau, String(a.id), { version: version + 1 })
     t.equal(done.kind, 'child')
     const read = (await node.call('GET', `/api/v1/children/${who}`)).body
     t.equal(read.state, state, `${type}: ${state}`)
@@ -184,14 +188,16 @@ t.test('R-10.10 only the workflow sets processingStatus: the record routes refus
   t.equal(queue.total, 1)
   t.match(queue.items[0], { id, ageWorkingDays: 0, ageDays: 0, overdue: false })
   t.ok(queue.items[0].deadlines.reviewBy > queue.items[0].appliedOn, 'the queue shows the review deadline')
-  const approved = await node.call('POST', `/api/v1/status-changes/${id}/review`, { version: 2, decision: 'approve' }, node.bureau)
+  t.match((await node.call('POST', `/api/v1/status-changes/${id}/review`, { version: 2, decision: 'approve' }, node.bureau)).body, { code: 'STATUS_CHANGE_NOT_VERIFIED', details: { verifyState: 'entered' } }, 'R-18.1 the bureau reviews what the school leadership verified')
+  t.equal(await verifyChange(node, id), 3)
+  const approved = await node.call('POST', `/api/v1/status-changes/${id}/review`, { version: 3, decision: 'approve' }, node.bureau)
   t.equal(approved.status, 200)
   t.match(node.app.storage.sqlite.prepare('select action, target_table, target_id, actor_id from audit_log order by seq desc limit 1').get(),
     { action: 'status_change_approve', target_table: 'student_status_changes', target_id: id, actor_id: node.bureau.account.id }, 'the review is audited with its record')
-  t.equal((await node.call('PATCH', url, { version: 3, reason: '改' })).body.code, 'STATUS_CHANGE_NOT_PENDING', 'no edit after the review')
-  t.equal((await node.call('DELETE', `${url}?version=3`)).body.code, 'STATUS_CHANGE_NOT_PENDING', 'no delete after the review')
-  t.equal((await node.call('POST', `/api/v1/status-changes/${id}/carry-out`, { version: 3 })).body.code, 'FORBIDDEN')
-  const done = await node.call('POST', `/api/v1/status-changes/${id}/carry-out`, { version: 3 }, node.bureau)
+  t.equal((await node.call('PATCH', url, { version: 4, reason: '改' })).body.code, 'STATUS_CHANGE_NOT_PENDING', 'no edit after the review')
+  t.equal((await node.call('DELETE', `${url}?version=4`)).body.code, 'STATUS_CHANGE_NOT_PENDING', 'no delete after the review')
+  t.equal((await node.call('POST', `/api/v1/status-changes/${id}/carry-out`, { version: 4 })).body.code, 'FORBIDDEN')
+  const done = await node.call('POST', `/api/v1/status-changes/${id}/carry-out`, { version: 4 }, node.bureau)
   t.equal(done.status, 200)
   t.equal(done.body.processingStatus, '5')
   t.equal((await node.call('GET', `/api/v1/students/${s.id}`)).body.state, 'suspended')
@@ -221,8 +227,9 @@ t.test('R-26.1 a student ever verified is never deleted; an unverified entry mis
   // A student whose state moved is not deleted either, verified or not.
   const left = await newStudent(node, school.id, classes[4].id)
   const a = w.engine.apply(w.school, 'student', left.id, application({ changeType: '31', changeDate: '2026-02-27' }))
-  w.engine.review(w.bureau, String(a.id), { version: 1, decision: 'approve' })
-  w.engine.carryOut(w.bureau, String(a.id), { version: 2 })
+  const version = await verifyChange(node, a.id)
+  w.engine.review(w.bureau, String(a.id), { version, decision: 'approve' })
+  w.engine.carryOut(w.bureau, String(a.id), { version: version + 1 })
   t.equal((await node.call('DELETE', `/api/v1/students/${left.id}`)).body.code, 'RECORD_DELETE_VERIFIED')
   t.equal((await node.call('POST', `/api/v1/students/${left.id}/completions`, fx.completion())).body.code, 'STATUS_CHANGE_STATE_INVALID', 'a student who left does not graduate')
 

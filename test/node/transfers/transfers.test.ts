@@ -17,9 +17,11 @@ import { createApplier } from '../../../sync/apply.ts'
 import { canonicalJson } from '../../../sync/canonical.ts'
 import { createReplicaRules } from '../../../node/services/records/replica-rules.ts'
 import { signJws } from '../../../sync/keys.ts'
-import { ROUTED_TYP, type RoutedMessage } from '../../../sync/routed.ts'
+import { recordRouted, ROUTED_TYP, type RoutedMessage } from '../../../sync/routed.ts'
 import { loadSigner } from '../../../sync/signers.ts'
 import * as fx from '../../records/fixtures.ts'
+import { recordsNode, withSchool } from '../../records/setup.ts'
+import { loginAs } from '../../helper.ts'
 import { makeFederation, settle, type TestSyncNode } from '../../sync/lib/nodes.ts'
 
 type Json = Record<string, any>
@@ -311,6 +313,20 @@ t.test('R-19.5 forged, replayed and stale handoffs are refused by the tiers abov
   t.equal(one(s.b.node, 'select count(*) c from students where id = ?', student.id)!.c, 0, 'nothing imported')
 })
 
+t.test('R-19.5 R-D.2 a handoff of a record its parent does not hold yet waits for the change sets that carry the record: neither is lost, neither holds the other back', async t => {
+  const student = newStudent()
+  t.equal(one(s.city, 'select count(*) c from students where id = ?', student.id)!.c, 0, 'the city does not hold the student yet')
+  s.a.node.storage.write(() => recordRouted(s.a.node.storage, '330106', { destination: '330108', find: null, type: 'transfer.handoff', handoff: { table: 'students', subjectId: String(student.id), epoch: 1 }, body: { transferId: crypto.randomUUID(), kind: 'student', file: {} } }))
+  await s.a.node.sync.routed.routePending()
+  t.ok(s.a.node.sync.routed.anyDue(), 'the handoff is due upward before the change set carrying the student')
+  await s.go()
+  for (const n of [s.city, s.province]) {
+    t.match(one(n, 'select home_node, epoch from students where id = ?', student.id), { home_node: '330108', epoch: 1 }, `${n.code}: the student arrived, then the handoff re-homed it`)
+    t.equal(one(n, 'select count(*) c from sync_handoffs where subject_id = ?', student.id)!.c, 1, `${n.code}: the handoff is recorded once`)
+  }
+  t.equal(one(s.a.node, 'select count(*) c from sync_routed where refused_code is not null')!.c, 0, 'nothing refused')
+})
+
 t.test('R-12.5 a kindergarten child is transferred on the same path', async t => {
   s.a.records.create(actor, 'kindergartens', fx.kindergarten())
   const kgA = one(s.a.node, 'select id from kindergartens')!
@@ -350,4 +366,26 @@ t.test('R-19.5 the applier takes a person\'s rows from the new home only through
   t.match(one(p, 'select home_node, epoch from students where id = ?', moved.id), { home_node: '330108', epoch: 1 })
   const late = image(moved.id, { home_node: '330106', epoch: 0, name: '旧名' })
   t.match(apply([{ table: 'students', key: { id: String(moved.id) }, op: 'upsert', row: late, version: Number(late.version) }], '330106'), { upserts: 0, stale: 1, bad: [] }, 'the old home\'s late row is stale, not refused')
+})
+
+t.test('R-19.5 R-16.1 R-17.6 the transfer list shows a teacher the transfers of its own class only: by the student held here, else the class asked for', async t => {
+  const node = await recordsNode(t)
+  const { school, klass } = await withSchool(node)
+  const other = (await node.call('POST', '/api/v1/classes', { ...fx.klass({ classCode: '2023001', name: '三年级（1）班', grade: 3 }), schoolId: school.id })).body
+  const student = async (seq: number, classId: string) => String((await node.call('POST', '/api/v1/students', { ...fx.student({ idNumber: fx.idNumber('2016-03-15', '1', seq), studentNo: undefined, name: `学生${seq}`, namePinyin: null }), schoolId: school.id, classId })).body.id)
+  const [own, sibling] = [await student(1, klass.id), await student(2, other.id)]
+  const at = new Date().toISOString()
+  const insert = node.app.storage.sqlite.prepare(`insert into transfers (id, role, kind, status, receiver_node, receiver_unit_code, target_class_id, id_number, sender_node, sender_unit_code, subject_id, name, steps, created_at, updated_at)
+    values (?, ?, 'student', 'requested', ?, ?, ?, ?, ?, ?, ?, ?, '[]', ?, ?)`)
+  const row = (id: string, role: 'receiver' | 'sender', targetClass: string, subject: string | null) =>
+    insert.run(id, role, role === 'receiver' ? '330106' : '330108', role === 'receiver' ? school.schoolCode : '3301080101', targetClass, fx.idNumber('2016-03-15', '1', 9), role === 'sender' ? '330106' : '330108', role === 'sender' ? school.schoolCode : '3301080101', subject, subject ? '某学生' : null, at, at)
+  row('in-own', 'receiver', klass.id, null)
+  row('in-sibling', 'receiver', other.id, null)
+  row('out-own', 'sender', 'a-class-there', own)
+  row('out-sibling', 'sender', 'a-class-there', sibling)
+  row('out-unknown', 'sender', 'a-class-there', 'no-such-student')
+  const teacher = await loginAs(node.app, 'teacher', { kind: 'classes', school: school.schoolCode, classes: [klass.id] })
+  const ids = async (login = node.school) => (await node.call('GET', '/api/v1/transfers', undefined, login)).body.items.map((i: { id: string }) => i.id).sort()
+  t.strictSame(await ids(), ['in-own', 'in-sibling', 'out-own', 'out-sibling', 'out-unknown'], 'the school administrator: every transfer of the school')
+  t.strictSame(await ids(teacher), ['in-own', 'out-own'], 'the teacher: its class\'s, none naming no class')
 })

@@ -55,9 +55,9 @@ export default function StatusChanges() {
                 {can(me, 'status_change:verify') && r.verifyState === 'entered' && (
                   <Button size="small" onClick={() => act('已核对', () => post(`/api/v1/verification/${r.kind}_status_changes/${r.id}/verify`))}>核对</Button>
                 )}
-                {can(me, 'status_change:approve') && r.processingStatus === '1' && (
-                  <Button size="small" type="primary" onClick={() => setReviewing(r)} className="xj-review">审批</Button>
-                )}
+                {can(me, 'status_change:approve') && r.processingStatus === '1' && (r.verifyState === 'verified'
+                  ? <Button size="small" type="primary" onClick={() => setReviewing(r)} className="xj-review">审批</Button>
+                  : <Tag>待校领导核对</Tag>)}
                 {can(me, 'status_change:approve') && r.processingStatus === '3' && (
                   <Button size="small" onClick={() => act('已办理', () => post(`/api/v1/status-changes/${r.id}/carry-out`, { version: r.version }))}>办理</Button>
                 )}
