@@ -24,9 +24,10 @@ export interface ReplicatedTable {
   /**
    * Other records a row names (besides its owner): each one held by the receiver must lie in
    * the origin's area, so a child cannot attach its rows to another node's records.
-   * `from` is the row's column, `table`/`column` where the named record is looked up.
+   * `from` is the row's column, `table`/`column` where the named record is looked up; `within`:
+   * a column the named record must hold this value in (a student's class is of its own school).
    */
-  refs?: (row: Record<string, unknown>) => Array<{ from: string; table: string; column: string; value: unknown }>
+  refs?: (row: Record<string, unknown>) => Array<{ from: string; table: string; column: string; value: unknown; within?: { column: string; value: unknown } }>
   /**
    * Columns copied from the owner record (`owner: { parent }`), as `row column → owner column`:
    * the receiver refuses a row whose copy differs from its owner's value (a student's
@@ -57,11 +58,11 @@ export const REPLICATED_TABLES: readonly ReplicatedTable[] = [
   },
   {
     name: 'students', table: r.students, key: ['id'], owner: under('schools', 'school_id'), order: 4, copies: { school_code: 'school_code' },
-    refs: row => [{ from: 'class_id', table: 'school_classes', column: 'id', value: row.class_id }],
+    refs: row => [{ from: 'class_id', table: 'school_classes', column: 'id', value: row.class_id, within: { column: 'school_id', value: row.school_id } }],
   },
   {
     name: 'children', table: r.children, key: ['id'], owner: under('kindergartens', 'kindergarten_id'), order: 4, copies: { kindergarten_code: 'kindergarten_code' },
-    refs: row => [{ from: 'class_id', table: 'kindergarten_classes', column: 'id', value: row.class_id }],
+    refs: row => [{ from: 'class_id', table: 'kindergarten_classes', column: 'id', value: row.class_id, within: { column: 'kindergarten_id', value: row.kindergarten_id } }],
   },
   ...(
     [

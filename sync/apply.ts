@@ -273,13 +273,15 @@ export function precheckRows(
 export function createApplier(storage: Storage, rules: RowRules, tables: readonly ReplicatedTable[] = REPLICATED_TABLES): Applier {
   const db = storage.sqlite
   const byName = new Map<string, Prepared>()
-  const homeBy = new Map<string, Database.Statement>()
-  const homeOf = (table: string, column: string, value: unknown): string | undefined => {
-    const k = `${table}.${column}`
-    let stmt = homeBy.get(k)
-    if (!stmt) homeBy.set(k, (stmt = db.prepare(`select home_node from ${q(table)} where ${q(column)} = ?`).pluck()))
-    return stmt.get(value) as string | undefined
+  const refLookups = new Map<string, Database.Statement>()
+  /** `wanted` of the record of `table` whose `column` is `value`, or undefined when none is held. */
+  const columnOf = (table: string, column: string, value: unknown, wanted = 'home_node'): unknown => {
+    const k = `${table}.${column}.${wanted}`
+    let stmt = refLookups.get(k)
+    if (!stmt) refLookups.set(k, (stmt = db.prepare(`select ${q(wanted)} from ${q(table)} where ${q(column)} = ?`).pluck()))
+    return stmt.get(value)
   }
+  const homeOf = (table: string, column: string, value: unknown) => columnOf(table, column, value) as string | undefined
   for (const spec of tables) {
     const shape = tableColumns(spec)
     const columns = shape.columns
@@ -440,6 +442,16 @@ export function createApplier(storage: Storage, rules: RowRules, tables: readonl
         })
         if (foreign) {
           bad(i, change, 'SYNC_ROW_OUTSIDE_OWNERSHIP', `reference ${foreign.from}`)
+          continue
+        }
+        // … and, held here, is of the row's own owner where it must be (a student's class of its school).
+        const astray = p.spec.refs?.(row).find(ref => {
+          if (!ref.within || ref.value === null || ref.value === undefined) return false
+          const held = columnOf(ref.table, ref.column, ref.value, ref.within.column)
+          return held !== undefined && held !== ref.within.value
+        })
+        if (astray) {
+          bad(i, change, 'SYNC_ROW_INVALID', `${astray.from} is not of its ${astray.within!.column}`)
           continue
         }
         if (finding) {

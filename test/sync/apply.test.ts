@@ -173,7 +173,7 @@ t.test('R-D.2 a row with a column its table lacks is refused, also after rows of
   t.match(bad, [{ index: 2, code: 'SYNC_ROW_INVALID', reason: 'unknown column nick_name' }])
 })
 
-t.test('R-D.2 R-25.2 a copied school code must be its school\'s: a county cannot file its own students or classes under another node\'s school, nor raise an alert about one', async t => {
+t.test('R-D.2 R-25.2 a copied school code must be its school\'s: a county cannot file its own students or classes under another node\'s school, nor raise an alert about one; a student\'s class is of its own school', async t => {
   const { province, city, county, county2 } = await makeFederation(t, { secondCounty: true })
   const victim = schoolRow('330106', '330106', 1)
   writeRows(county.storage, 'schools', [victim])
@@ -196,4 +196,11 @@ t.test('R-D.2 R-25.2 a copied school code must be its school\'s: a county cannot
   t.equal(count(city, "select count(*) from students where school_code = ? and home_node = '330108'", code), 0, 'nothing filed under the other school')
 
   await t.resolves(pushNext(county2!, city, [upsert('students', studentRow('330108', own, 4))]), 'a student under its own school\'s code applies')
+
+  // A class of another school of the same county: in the origin's area, not the student's school's.
+  const sibling = schoolRow('330108', '330108', 5)
+  const siblingClass = classRow('330108', sibling)
+  await t.resolves(pushNext(county2!, city, [upsert('schools', sibling), upsert('school_classes', siblingClass)]), 'a second school of the county with its class')
+  await t.rejects(pushNext(county2!, city, [upsert('students', { ...studentRow('330108', own, 6), class_id: siblingClass.id })]), { code: 'SYNC_ROW_INVALID' }, 'a student of one school in a class of another')
+  t.match(JSON.parse(badRows(city, '330108')), [{ code: 'SYNC_ROW_INVALID', reason: 'class_id is not of its school_id' }])
 })

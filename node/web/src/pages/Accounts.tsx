@@ -87,7 +87,8 @@ export default function Accounts() {
           {['grade_admin', 'class_admin', 'teacher', 'student'].includes(role) && <Form.Item name="school" label="学校代码" rules={[{ required: true }]}><Input /></Form.Item>}
           {['grade_admin', 'class_admin', 'teacher'].includes(role) && <Form.Item name="classes" label="班级编号（多个用逗号分隔）" rules={[{ required: true }]}><Input /></Form.Item>}
           {role === 'student' && <Form.Item name="studentId" label="学生编号" rules={[{ required: true }]}><Input /></Form.Item>}
-          {role && role !== 'bureau_user' && role !== 'student' && <Form.Item name="leader" label="校领导" valuePropName="checked"><Switch /></Form.Item>}
+          {/* only the bureau administrator or a leader appoints the school leadership (the server refuses anyone else). */}
+          {role && role !== 'bureau_user' && role !== 'student' && (me.role === 'bureau_admin' || me.leader) && <Form.Item name="leader" label="校领导" valuePropName="checked"><Switch /></Form.Item>}
           <Button type="primary" htmlType="submit">创建</Button>
         </Form>
       </Modal>
