@@ -435,7 +435,8 @@ export function createApplier(storage: Storage, rules: RowRules, tables: readonl
         }
         // Every record it names besides its owner (a class, the students of a problem record)
         // must, when held here, lie within the origin's area: a child flags only its own subtree.
-        const foreign = p.spec.refs?.(row).find(ref => {
+        const refs = p.spec.refs?.(row) ?? []
+        const foreign = refs.find(ref => {
           if (ref.value === null || ref.value === undefined) return false
           const home = homeOf(ref.table, ref.column, ref.value)
           return home !== undefined && !inArea(origin, home)
@@ -445,7 +446,7 @@ export function createApplier(storage: Storage, rules: RowRules, tables: readonl
           continue
         }
         // … and, held here, is of the row's own owner where it must be (a student's class of its school).
-        const astray = p.spec.refs?.(row).find(ref => {
+        const astray = refs.find(ref => {
           if (!ref.within || ref.value === null || ref.value === undefined) return false
           const held = columnOf(ref.table, ref.column, ref.value, ref.within.column)
           return held !== undefined && held !== ref.within.value

@@ -103,7 +103,7 @@ export function createTransferService(deps: TransferDeps) {
    * closed on it. The home node is this node's: the row is, whatever the person's is.
    */
   const targetOf = (r: Row): Target => {
-    const person = r.subject_id ? db.prepare(`select * from ${KINDS[r.kind].person} where id = ?`).get(r.subject_id) as SqlRow | undefined : undefined
+    const person = r.subject_id ? store.get(`select * from ${KINDS[r.kind].person} where id = ?`, r.subject_id) : undefined
     const subject: Target = person
       ? targetOfRow(storage, KINDS[r.kind].person, person)
       : { classId: r.role === 'receiver' ? r.target_class_id : undefined, studentId: r.subject_id ?? '' }

@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { signChangeSet } from '../../sync/changeset.ts'
 import { signCommand } from '../../sync/command.ts'
 import { syncError } from '../../sync/errors.ts'
@@ -81,6 +81,16 @@ const keyRange = (n: TestSyncNode, node: string, kid: string) =>
   n.storage.sqlite.prepare('select valid_from_seq "from", valid_until_seq "until" from sync_keys where node = ? and kid = ?').get(node, kid) as { from: number; until: number | null } | undefined
 const students = (n: TestSyncNode) => n.storage.sqlite.prepare('select count(*) from students').pluck().get() as number
 
+/** A federation whose county and city each hold a school of their own, settled up to the province. */
+async function schoolsOnBothTiers(t: Test) {
+  const nodes = await makeFederation(t)
+  const school = schoolRow('330106', '330106', 1)
+  writeRows(nodes.county.storage, 'schools', [school])
+  writeRows(nodes.city.storage, 'schools', [schoolRow('330100', '330100', 1)])
+  await settle(nodes.county, nodes.city, nodes.province)
+  return { ...nodes, school }
+}
+
 t.test('R-D.2 a node that has signed no change set of its own rotates its key: the old key keeps an empty range, its children\'s change sets go on up', async t => {
   const { province, city, county } = await makeFederation(t)
   const school = schoolRow('330106', '330106', 1)
@@ -126,11 +136,7 @@ t.test('R-D.2 a key rotation the parent refuses holds back only the node\'s own 
 })
 
 t.test('R-D.2 after its parent rotated its key, a county rotates its own key and re-enrols', async t => {
-  const { province, city, county } = await makeFederation(t)
-  const school = schoolRow('330106', '330106', 1)
-  writeRows(county.storage, 'schools', [school])
-  writeRows(city.storage, 'schools', [schoolRow('330100', '330100', 1)])
-  await settle(county, city, province)
+  const { province, city, county, school } = await schoolsOnBothTiers(t)
   await city.sync.rotateKey()
   await city.sync.pushOrigin('330100')
   const { kid } = await county.sync.rotateKey()
@@ -146,11 +152,7 @@ t.test('R-D.2 after its parent rotated its key, a county rotates its own key and
 })
 
 t.test('R-D.2 after a city rotates its key, its counties learn the new key from the city\'s chain: receipts verify, commands are applied, none is skipped meanwhile', async t => {
-  const { province, city, county } = await makeFederation(t)
-  const school = schoolRow('330106', '330106', 1)
-  writeRows(county.storage, 'schools', [school])
-  writeRows(city.storage, 'schools', [schoolRow('330100', '330100', 1)])
-  await settle(county, city, province)
+  const { province, city, county, school } = await schoolsOnBothTiers(t)
   const { kid } = await city.sync.rotateKey()
 
   // A command signed with the new key before the province vouched for it: the county cannot know
