@@ -35,6 +35,8 @@ export interface ReplicatedTable {
    * read the copy).
    */
   copies?: Readonly<Record<string, string>>
+  /** A column that must hold the division code of the origin's parent (an alert is for the next tier up only). */
+  toParent?: string
 }
 
 
@@ -93,9 +95,9 @@ export const REPLICATED_TABLES: readonly ReplicatedTable[] = [
     ] as const
   ).map(([name, table]) => ({ name, table, key: ['id'], owner: under('children', 'child_id'), order: 5 })),
   {
-    // Raised by a node about a status change in its area: the status change and the
-    // school it names must lie in that node's area.
-    name: 'alerts', table: r.alerts, key: ['id'], owner: self, order: 6,
+    // Raised by a node about a status change in its area for its parent's bureau: the
+    // status change and the school it names must lie in that node's area.
+    name: 'alerts', table: r.alerts, key: ['id'], owner: self, order: 6, toParent: 'addressed_to',
     refs: row => {
       const kindergarten = row.subject_table === 'child_status_changes'
       return [

@@ -19,7 +19,7 @@ import { getTableConfig } from 'drizzle-orm/sqlite-core'
 import type Database from 'better-sqlite3'
 import { REPLICATED_TABLES, type ReplicatedTable } from '../schema/replicated.ts'
 import type { Storage } from '../schema/db.ts'
-import { inArea } from './area.ts'
+import { inArea, parentDivision } from './area.ts'
 import { canonicalJson, sameKeys } from './canonical.ts'
 import type { ChangeRow } from './changeset.ts'
 import type { SyncErrorCode } from './errors.ts'
@@ -403,6 +403,10 @@ export function createApplier(storage: Storage, rules: RowRules, tables: readonl
         }
         if (p.hasDivision && !inArea(origin, row.division_code as string)) {
           bad(i, change, 'SYNC_ROW_OUTSIDE_OWNERSHIP', 'division')
+          continue
+        }
+        if (p.spec.toParent && row[p.spec.toParent] !== parentDivision(origin.code)) {
+          bad(i, change, 'SYNC_ROW_OUTSIDE_OWNERSHIP', `${p.spec.toParent} is not the origin's parent`)
           continue
         }
         if (p.parent) {

@@ -20,6 +20,13 @@ export function isBelow(node: { code: string; tier: Tier }, code: string): boole
   return code !== node.code && inArea(node, code)
 }
 
+/** The division code of the next tier up (GB/T 2260): county → city → province; the province is its own. */
+export function parentDivision(code: string): string {
+  if (code.endsWith('0000')) return code
+  if (code.endsWith('00')) return `${code.slice(0, 2)}0000`
+  return `${code.slice(0, 4)}00`
+}
+
 /** The tier one level below; `undefined` for a county. */
 export function childTier(tier: Tier): 'city' | 'county' | undefined {
   return tier === 'province' ? 'city' : tier === 'city' ? 'county' : undefined

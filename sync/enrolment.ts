@@ -25,7 +25,7 @@
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import type { Storage } from '../schema/db.ts'
-import { childTier, isBelow } from './area.ts'
+import { childTier, isBelow, parentDivision } from './area.ts'
 import { canonicalJson, sha256Hex } from './canonical.ts'
 import { syncError } from './errors.ts'
 import {
@@ -154,7 +154,7 @@ export async function enrolWithParent(
 ): Promise<EnrollResponse['parent']> {
   const { self } = deps
   // The parent's code is not known yet; the proof's audience is checked by the parent against its own.
-  const parentGuess = self.tier === 'county' ? `${self.code.slice(0, 4)}00` : `${self.code.slice(0, 2)}0000`
+  const parentGuess = parentDivision(self.code)
   const proof = await signJws(proofPayload(self.code, deps.signer.kid, parentGuess), KEY_PROOF_TYP, deps.signer)
   const res = await deps.transport.enroll({ token, node: { code: self.code, tier: self.tier as 'city' | 'county', name: self.name }, kid: deps.signer.kid, publicJwk: deps.publicJwk, proof })
   if (res.parent.code !== parentGuess || res.records.length < 2) {
@@ -249,7 +249,7 @@ const provinceOf = (code: string): SelfNode => ({ code: `${code.slice(0, 2)}0000
 function ancestorsOf(self: SelfNode): string[] {
   if (self.tier === 'province') return []
   const province = provinceOf(self.code).code
-  return self.tier === 'county' ? [province, `${self.code.slice(0, 4)}00`] : [province]
+  return self.tier === 'county' ? [province, parentDivision(self.code)] : [province]
 }
 
 /**

@@ -89,7 +89,7 @@ export const syncErrors = {
   /** A row (or a death report) touches a record the origin does not own (one writer per record, DESIGN.md §2). */
   SYNC_ROW_OUTSIDE_OWNERSHIP: {
     status: 403,
-    doc: 'A row writes a record whose home is another node (or an outdated ownership epoch), or copies another school code than its own school (details in the quarantine reason); the row is quarantined, see ops for the reason. A death report about a record homed at another node, or naming another school than the record is at (details.reason home, unit, kind), is refused and not relayed.',
+    doc: 'A row writes a record whose home is another node (or an outdated ownership epoch), or copies another school code than its own school, or addresses an alert to another node than the origin's parent (details in the quarantine reason); the row is quarantined, see ops for the reason. A death report about a record homed at another node, or naming another school than the record is at (details.reason home, unit, kind), is refused and not relayed.',
   },
   /** A row cannot be applied at all: unknown table or column, key and row image disagree, a constraint fails. */
   SYNC_ROW_INVALID: {

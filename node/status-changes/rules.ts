@@ -167,9 +167,3 @@ export function ageOf(cal: WorkingCalendar, appliedOn: string, reviewBy: string,
   return { ageWorkingDays: cal.workingDaysBetween(appliedOn, today).days, ageDays, overdue: today > reviewBy }
 }
 
-/** The division code of the next tier up (GB/T 2260): county → city → province; the province is its own. */
-export function parentDivision(code: string): string {
-  if (code.endsWith('0000')) return code
-  if (code.endsWith('00')) return `${code.slice(0, 2)}0000`
-  return `${code.slice(0, 4)}00`
-}

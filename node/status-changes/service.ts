@@ -12,6 +12,7 @@
 import type { WorkingCalendar } from '../../config/calendar.ts'
 import type { CodeRegistry } from '../../schema/codes/index.ts'
 import type { Storage } from '../../schema/db.ts'
+import { parentDivision } from '../../sync/area.ts'
 import { latestDeathReportOf, recordDeathReport } from '../../sync/death.ts'
 import type { Target } from '../auth/access.ts'
 import { auditedWrite } from '../auth/audit.ts'
@@ -24,7 +25,7 @@ import type { RecordsActor } from '../services/records/service.ts'
 import { createStore, fromSql, type Rec, type SqlRow } from '../services/records/store.ts'
 import { assertCertifiable } from './certificate.ts'
 import { statusChangeError } from './errors.ts'
-import { DEATH, DECEASED, KINDS, OPEN_STATUSES, STATUS_CHANGE_TABLES, OPEN_TRANSFER_OF_CHANGE, PROCESSING, WORKFLOW_FIELDS, ageOf, assertNotByTransfer, assertNotFrozen, assertStep, assertTransition, deadlines, parentDivision, type PersonKind } from './rules.ts'
+import { DEATH, DECEASED, KINDS, OPEN_STATUSES, STATUS_CHANGE_TABLES, OPEN_TRANSFER_OF_CHANGE, PROCESSING, WORKFLOW_FIELDS, ageOf, assertNotByTransfer, assertNotFrozen, assertStep, assertTransition, deadlines, type PersonKind } from './rules.ts'
 import { newRecordId } from '../../schema/record-ids.ts'
 
 export interface StatusChangeServiceDeps {

@@ -173,7 +173,7 @@ t.test('R-D.2 a row with a column its table lacks is refused, also after rows of
   t.match(bad, [{ index: 2, code: 'SYNC_ROW_INVALID', reason: 'unknown column nick_name' }])
 })
 
-t.test('R-D.2 R-25.2 a copied school code must be its school\'s: a county cannot file its own students or classes under another node\'s school, nor raise an alert about one; a student\'s class is of its own school', async t => {
+t.test('R-D.2 R-25.2 a copied school code must be its school\'s: a county cannot file its own students or classes under another node\'s school, nor raise an alert about one; an alert is for its parent\'s bureau only (R-20.1); a student\'s class is of its own school', async t => {
   const { province, city, county, county2 } = await makeFederation(t, { secondCounty: true })
   const victim = schoolRow('330106', '330106', 1)
   writeRows(county.storage, 'schools', [victim])
@@ -196,6 +196,10 @@ t.test('R-D.2 R-25.2 a copied school code must be its school\'s: a county cannot
   t.equal(count(city, "select count(*) from students where school_code = ? and home_node = '330108'", code), 0, 'nothing filed under the other school')
 
   await t.resolves(pushNext(county2!, city, [upsert('students', studentRow('330108', own, 4))]), 'a student under its own school\'s code applies')
+  const overTheCity = { ...alert, id: randomUUID(), school_code: own.school_code, addressed_to: '330000' }
+  await t.rejects(pushNext(county2!, city, [upsert('alerts', overTheCity)]), { code: 'SYNC_ROW_OUTSIDE_OWNERSHIP' }, 'an alert of its own school addressed past the city to the province')
+  t.match(JSON.parse(badRows(city, '330108')), [{ reason: "addressed_to is not the origin's parent" }])
+  await t.resolves(pushNext(county2!, city, [upsert('alerts', { ...overTheCity, addressed_to: '330100' })]), 'the same alert addressed to the city applies')
 
   // A class of another school of the same county: in the origin's area, not the student's school's.
   const sibling = schoolRow('330108', '330108', 5)
