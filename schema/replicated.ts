@@ -25,9 +25,11 @@ export interface ReplicatedTable {
    * Other records a row names (besides its owner): each one held by the receiver must lie in
    * the origin's area, so a child cannot attach its rows to another node's records.
    * `from` is the row's column, `table`/`column` where the named record is looked up; `within`:
-   * a column the named record must hold this value in (a student's class is of its own school).
+   * a column the named record must hold this value in (a student's class is of its own school);
+   * `kept`: the row keeps the value it was first written with, so a row held here with the same
+   * value passes whoever writes it now (a transferred student's 转出 names the sending school).
    */
-  refs?: (row: Record<string, unknown>) => Array<{ from: string; table: string; column: string; value: unknown; within?: { column: string; value: unknown } }>
+  refs?: (row: Record<string, unknown>) => Array<{ from: string; table: string; column: string; value: unknown; within?: { column: string; value: unknown }; kept?: boolean }>
   /**
    * Columns copied from the owner record (`owner: { parent }`), as `row column → owner column`:
    * the receiver refuses a row whose copy differs from its owner's value (a student's
@@ -42,6 +44,11 @@ export interface ReplicatedTable {
 
 const self = 'self' as const
 const under = (parent: string, column: string) => ({ parent, column })
+/**
+ * A status change is counted at the school (kindergarten) it was applied at (`unit_code`), which
+ * lies in the area of the node that applied it; the person's later homes carry it on unchanged.
+ */
+const countedAt = (units: string, column: string): ReplicatedTable['refs'] => row => [{ from: 'unit_code', table: units, column, value: row.unit_code, kept: true }]
 
 /**
  * Every table whose rows travel upward, in apply order (parents first). Upper tiers hold
@@ -77,23 +84,23 @@ export const REPLICATED_TABLES: readonly ReplicatedTable[] = [
       ['student_punishments', r.studentPunishments],
       ['student_enrolments', r.studentEnrolments],
       ['student_completions', r.studentCompletions],
-      ['student_status_changes', r.studentStatusChanges],
+      ['student_status_changes', r.studentStatusChanges, countedAt('schools', 'school_code')],
       ['growth_courses', r.growthCourses],
       ['growth_practices', r.growthPractices],
       ['growth_qualities', r.growthQualities],
       ['growth_evaluations', r.growthEvaluations],
       ['growth_objections', r.growthObjections],
     ] as const
-  ).map(([name, table]) => ({ name, table, key: ['id'], owner: under('students', 'student_id'), order: 5 })),
+  ).map(([name, table, refs]) => ({ name, table, key: ['id'], owner: under('students', 'student_id'), order: 5, refs })),
   ...(
     [
       ['child_guardians', r.childGuardians],
       ['child_family_members', r.childFamilyMembers],
       ['child_registrations', r.childRegistrations],
       ['child_attendances', r.childAttendances],
-      ['child_status_changes', r.childStatusChanges],
+      ['child_status_changes', r.childStatusChanges, countedAt('kindergartens', 'kindergarten_code')],
     ] as const
-  ).map(([name, table]) => ({ name, table, key: ['id'], owner: under('children', 'child_id'), order: 5 })),
+  ).map(([name, table, refs]) => ({ name, table, key: ['id'], owner: under('children', 'child_id'), order: 5, refs })),
   {
     // Raised by a node about a status change in its area (R-20.1) for its parent's bureau: the
     // status change and the school it names must lie in that node's area.

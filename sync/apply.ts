@@ -443,7 +443,7 @@ export function createApplier(storage: Storage, rules: RowRules, tables: readonl
         const foreign = refs.find(ref => {
           if (ref.value === null || ref.value === undefined) return false
           const home = homeOf(ref.table, ref.column, ref.value)
-          return home !== undefined && !inArea(origin, home)
+          return home !== undefined && !inArea(origin, home) && !(ref.kept && columnOf(p.spec.name, 'id', row.id, ref.from) === ref.value)
         })
         if (foreign) {
           bad(i, change, 'SYNC_ROW_OUTSIDE_OWNERSHIP', `reference ${foreign.from}`)

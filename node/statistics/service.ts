@@ -71,9 +71,14 @@ export interface AnnualTables {
   statusChangesByType: StatsTable
 }
 
-/** A FROM clause other than the subject's table, for the annual tables (alias t stays the person). */
+/**
+ * A FROM clause other than the subject's table, for the annual tables: alias t has the columns
+ * the scope, state and drill conditions read (home_node, school_id, school_code, class_id, state).
+ */
 interface Extra {
   from?: string
+  /** Parameters of `from`, which come before the WHERE clause's. */
+  fromParams?: unknown[]
   where?: string[]
   params?: unknown[]
   dimension?: Dimension
@@ -193,7 +198,7 @@ export function createStatisticsService(deps: StatisticsServiceDeps) {
     const sw = scopeWhere(spec, scope)
     const st = stateWhere(spec, state)
     const where = [...st.where, ...sw.where, ...(extra.where ?? [])].join(' and ') || '1'
-    const params = [...st.params, ...sw.params, ...(extra.params ?? [])]
+    const params = [...(extra.fromParams ?? []), ...st.params, ...sw.params, ...(extra.params ?? [])]
     const drillTo = drill ? drillUnit(scope, spec) : null
     const u = drillTo ? drillTo.expr : `''`
     const from = extra.from ?? `${spec.table} t`
@@ -273,10 +278,16 @@ export function createStatisticsService(deps: StatisticsServiceDeps) {
           from: 'student_completions g join students t on t.id = g.student_id', where: ['g.completion_ym >= ?', 'g.completion_ym <= ?'], params: [fromYm, toYm],
           dimension: grade, label: '毕（结）业生数（按年级）',
         }),
+        // A change counts at the school it was applied at (unit_code; the person's school for a row
+        // written before migration 0020), in that school's county and, for class scopes, in the
+        // person's class while they are still at that school: a transfer's 转出 stays the sending
+        // school's, its 转入 the receiving school's.
         statusChangesByType: table(actor, { ...base, by: 'changeType', state: 'all' }, {
-          from: 'student_status_changes g join students t on t.id = g.student_id',
-          where: ['g.processing_status = ?', 'g.change_date >= ?', 'g.change_date <= ?'], params: [PROCESSING.carriedOut, input.from, input.to],
-          dimension: { key: 'changeType', label: '异动类别', expr: 'g.change_type', codeTable: 'status_change_type' }, label: '学籍异动（已办理，按类别）',
+          from: `(select u.home_node, u.id as school_id, u.school_code, case when u.id = p.school_id then p.class_id end as class_id, p.state, g.change_type
+            from student_status_changes g join students p on p.id = g.student_id join schools u on u.school_code = coalesce(g.unit_code, p.school_code)
+            where g.processing_status = ? and g.change_date >= ? and g.change_date <= ?) t`,
+          fromParams: [PROCESSING.carriedOut, input.from, input.to],
+          dimension: { key: 'changeType', label: '异动类别', expr: 't.change_type', codeTable: 'status_change_type' }, label: '学籍异动（已办理，按类别）',
         }),
       }
     },

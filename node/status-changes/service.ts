@@ -191,6 +191,7 @@ export function createStatusChangeService(deps: StatusChangeServiceDeps) {
           verifyState: 'entered',
           enteredBy: actor.accountId,
           enteredAt: at,
+          unitCode: person[kind === 'student' ? 'school_code' : 'kindergarten_code'],
         }, actor.accountId) }
       })
       return view(k.table, row)

@@ -319,7 +319,9 @@ export function createTransferService(deps: TransferDeps) {
     const open = store.get(`select id from ${k.table} where ${k.personColumn} = ? and processing_status in (${OPEN_STATUSES.map(() => '?').join(', ')})`, person.id, ...OPEN_STATUSES)
     if (open) return void reply(r, { status: 'refused', code: 'TRANSFER_PENDING_BUSINESS' })
     if (person.state !== k.active) return void reply(r, { status: 'refused', code: 'TRANSFER_STATE_INVALID' })
-    const change = statusChanges.apply(engine, b.kind, String(person.id), { changeType: '21', changeDate: chinaToday(now()), reason: `转学至 ${b.receiverUnitCode}` })
+    // R-10.10: a student's 转出 names the school left and the school going to.
+    const schools = b.kind === 'student' ? { previousSchoolCode: person.school_code, currentSchoolCode: b.receiverUnitCode } : {}
+    const change = statusChanges.apply(engine, b.kind, String(person.id), { changeType: '21', changeDate: chinaToday(now()), reason: `转学至 ${b.receiverUnitCode}`, ...schools })
     insert({
       id: b.transferId, role: 'sender', kind: b.kind, status: 'received', receiver_node: m.origin, receiver_unit_code: b.receiverUnitCode,
       target_class_id: '', id_number: null, student_no: null, sender_node: identity.code, sender_unit_code: String(person[f.codeColumn]),
@@ -379,7 +381,8 @@ export function createTransferService(deps: TransferDeps) {
         store.insert(spec, fromSql(spec, moved), ACTOR)
       }
     }
-    const change = statusChanges.apply(engine, r.kind, subject, { changeType: '22', changeDate: chinaToday(now()), reason: `由 ${r.sender_unit_code ?? m.origin} 转入`, targetClassId: r.target_class_id })
+    const schools = r.kind === 'student' ? { previousSchoolCode: r.sender_unit_code, currentSchoolCode: klass.school_code } : {}
+    const change = statusChanges.apply(engine, r.kind, subject, { changeType: '22', changeDate: chinaToday(now()), reason: `由 ${r.sender_unit_code ?? m.origin} 转入`, targetClassId: r.target_class_id, ...schools })
     statusChanges.review(engine, String(change.id), { version: 1, decision: 'approve' }, 'transfer')
     statusChanges.carryOut(engine, String(change.id), { version: 2 }, 'transfer')
     move(r, 'completed', { sender_node: m.origin, subject_id: subject, name: String(b.file[f.person]?.[0]?.name ?? r.name), status_change_id: String(change.id), epoch })

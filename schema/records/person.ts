@@ -137,4 +137,10 @@ export const statusChangeColumns = () => ({
   carriedOutAt: text('carried_out_at'),
   /** When the overdue review was escalated to the next tier up; set once. */
   escalatedAt: text('escalated_at'),
+  /**
+   * Code of the school (kindergarten) the person was at when the change was applied for: the
+   * unit the change is counted at (R-17.3/R-17.4), kept when the person moves on (a transfer's
+   * 转出 stays the sending school's). Written once, at the application.
+   */
+  unitCode: text('unit_code'),
 })

@@ -149,11 +149,11 @@ function writeChild(ctx: SeedContext, o: { kindergartenId: string; code: string;
     leave_ym: leaveDate ? ym(leaveDate) : null, leave_reason: reason,
   })
   if (state === 'left') {
-    sub('child_status_changes', { change_type: '21', change_date: leaveDate, reason, processing_status: '5', result: '已离园', ...verification(ctx) })
+    sub('child_status_changes', { change_type: '21', change_date: leaveDate, reason, processing_status: '5', result: '已离园', unit_code: o.code, ...verification(ctx) })
   } else if (state === 'deceased') {
     sub('child_status_changes', {
       change_type: '51', change_date: leaveDate, reason: '死亡', processing_status: '5', result: '注销学籍',
-      death_date: leaveDate, death_cause: rng.pick(['疾病（重症肺炎）', '溺水', '交通事故']), responsibility: '1', review_opinion: '经核查属实，同意注销。', ...verification(ctx),
+      death_date: leaveDate, death_cause: rng.pick(['疾病（重症肺炎）', '溺水', '交通事故']), responsibility: '1', review_opinion: '经核查属实，同意注销。', unit_code: o.code, ...verification(ctx),
     })
   }
 }

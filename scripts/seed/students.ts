@@ -189,7 +189,7 @@ export function writeStudent(ctx: SeedContext, s: StudentSlot): void {
         sub('student_status_changes', {
           change_type: '22', change_date: entryDate, reason: '随父母工作调动转学', processing_status: '5', result: '已转入', approval_date: approval,
           approval_doc_no: `${plan.county.name.slice(0, 1)}教学籍〔${approval.slice(0, 4)}〕${rng.int(1, 300)}号`,
-          previous_school_code: previousSchool, current_school_code: plan.code, previous_student_no: studentNo, current_student_no: studentNo, applied_on: entryDate, ...verification(ctx),
+          previous_school_code: previousSchool, current_school_code: plan.code, previous_student_no: studentNo, current_student_no: studentNo, applied_on: entryDate, unit_code: plan.code, ...verification(ctx),
         })
       }
       break

@@ -173,7 +173,7 @@ t.test('R-D.2 a row with a column its table lacks is refused, also after rows of
   t.match(bad, [{ index: 2, code: 'SYNC_ROW_INVALID', reason: 'unknown column nick_name' }])
 })
 
-t.test('R-D.2 R-25.2 a copied school code must be its school\'s: a county cannot file its own students or classes under another node\'s school, nor raise an alert about one; an alert is for its parent\'s bureau only (R-20.1); a student\'s class is of its own school', async t => {
+t.test('R-D.2 R-25.2 a copied school code must be its school\'s: a county cannot file its own students or classes under another node\'s school, nor raise an alert about one or count a status change at one (R-17.4); an alert is for its parent\'s bureau only (R-20.1); a student\'s class is of its own school', async t => {
   const { province, city, county, county2 } = await makeFederation(t, { secondCounty: true })
   const victim = schoolRow('330106', '330106', 1)
   writeRows(county.storage, 'schools', [victim])
@@ -195,7 +195,15 @@ t.test('R-D.2 R-25.2 a copied school code must be its school\'s: a county cannot
   t.match(JSON.parse(badRows(city, '330108')), [{ reason: 'reference school_code' }])
   t.equal(count(city, "select count(*) from students where school_code = ? and home_node = '330108'", code), 0, 'nothing filed under the other school')
 
-  await t.resolves(pushNext(county2!, city, [upsert('students', studentRow('330108', own, 4))]), 'a student under its own school\'s code applies')
+  const ownStudent = studentRow('330108', own, 4)
+  await t.resolves(pushNext(county2!, city, [upsert('students', ownStudent)]), 'a student under its own school\'s code applies')
+  const change = fullRow('student_status_changes', {
+    id: randomUUID(), home_node: '330108', version: 1, epoch: 0, created_at: now, updated_at: now, student_id: ownStudent.id,
+    change_type: '31', change_date: '2026-03-02', processing_status: '5', late: 0, verify_state: 'verified', unit_code: code,
+  })
+  await t.rejects(pushNext(county2!, city, [upsert('student_status_changes', change)]), { code: 'SYNC_ROW_OUTSIDE_OWNERSHIP' }, 'R-17.4 a status change of its own student counted at the other county\'s school')
+  t.match(JSON.parse(badRows(city, '330108')), [{ reason: 'reference unit_code' }])
+  await t.resolves(pushNext(county2!, city, [upsert('student_status_changes', { ...change, unit_code: own.school_code })]), 'the same change at its own school applies')
   const overTheCity = { ...alert, id: randomUUID(), school_code: own.school_code, addressed_to: '330000' }
   await t.rejects(pushNext(county2!, city, [upsert('alerts', overTheCity)]), { code: 'SYNC_ROW_OUTSIDE_OWNERSHIP' }, 'an alert of its own school addressed past the city to the province')
   t.match(JSON.parse(badRows(city, '330108')), [{ reason: "addressed_to is not the origin's parent" }])

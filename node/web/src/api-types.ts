@@ -10628,6 +10628,7 @@ export interface paths {
                                 carriedOutBy: string | null;
                                 carriedOutAt: string | null;
                                 escalatedAt: string | null;
+                                unitCode: string | null;
                                 approvalDate: string | null;
                                 approvalDocNo: string | null;
                                 previousSchoolCode: string | null;
@@ -10963,6 +10964,7 @@ export interface paths {
                                 carriedOutBy: string | null;
                                 carriedOutAt: string | null;
                                 escalatedAt: string | null;
+                                unitCode: string | null;
                                 approvalDate: string | null;
                                 approvalDocNo: string | null;
                                 previousSchoolCode: string | null;
@@ -11475,6 +11477,7 @@ export interface paths {
                                 carriedOutBy: string | null;
                                 carriedOutAt: string | null;
                                 escalatedAt: string | null;
+                                unitCode: string | null;
                                 approvalDate: string | null;
                                 approvalDocNo: string | null;
                                 previousSchoolCode: string | null;
@@ -16052,6 +16055,7 @@ export interface paths {
                                 carriedOutBy?: string | null;
                                 carriedOutAt?: string | null;
                                 escalatedAt?: string | null;
+                                unitCode?: string | null;
                                 approvalDate?: string | null;
                                 approvalDocNo?: string | null;
                                 previousSchoolCode?: string | null;
@@ -16203,6 +16207,7 @@ export interface paths {
                             carriedOutBy?: string | null;
                             carriedOutAt?: string | null;
                             escalatedAt?: string | null;
+                            unitCode?: string | null;
                             approvalDate?: string | null;
                             approvalDocNo?: string | null;
                             previousSchoolCode?: string | null;
@@ -16339,6 +16344,7 @@ export interface paths {
                             carriedOutBy: string | null;
                             carriedOutAt: string | null;
                             escalatedAt: string | null;
+                            unitCode: string | null;
                             approvalDate: string | null;
                             approvalDocNo: string | null;
                             previousSchoolCode: string | null;
@@ -16580,6 +16586,7 @@ export interface paths {
                             carriedOutBy: string | null;
                             carriedOutAt: string | null;
                             escalatedAt: string | null;
+                            unitCode: string | null;
                             approvalDate: string | null;
                             approvalDocNo: string | null;
                             previousSchoolCode: string | null;
@@ -19063,6 +19070,7 @@ export interface paths {
                                 carriedOutBy: string | null;
                                 carriedOutAt: string | null;
                                 escalatedAt: string | null;
+                                unitCode: string | null;
                                 verifyState: string;
                                 enteredBy: string | null;
                                 enteredAt: string | null;
@@ -19304,6 +19312,7 @@ export interface paths {
                                 carriedOutBy: string | null;
                                 carriedOutAt: string | null;
                                 escalatedAt: string | null;
+                                unitCode: string | null;
                                 verifyState: string;
                                 enteredBy: string | null;
                                 enteredAt: string | null;
@@ -19709,6 +19718,7 @@ export interface paths {
                                 carriedOutBy: string | null;
                                 carriedOutAt: string | null;
                                 escalatedAt: string | null;
+                                unitCode: string | null;
                                 verifyState: string;
                                 enteredBy: string | null;
                                 enteredAt: string | null;
@@ -21803,6 +21813,7 @@ export interface paths {
                                 carriedOutBy?: string | null;
                                 carriedOutAt?: string | null;
                                 escalatedAt?: string | null;
+                                unitCode?: string | null;
                                 verifyState?: string;
                                 enteredBy?: string | null;
                                 enteredAt?: string | null;
@@ -21940,6 +21951,7 @@ export interface paths {
                             carriedOutBy?: string | null;
                             carriedOutAt?: string | null;
                             escalatedAt?: string | null;
+                            unitCode?: string | null;
                             approvalDate?: string | null;
                             approvalDocNo?: string | null;
                             previousSchoolCode?: string | null;
@@ -22076,6 +22088,7 @@ export interface paths {
                             carriedOutBy: string | null;
                             carriedOutAt: string | null;
                             escalatedAt: string | null;
+                            unitCode: string | null;
                             verifyState: string;
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -22296,6 +22309,7 @@ export interface paths {
                             carriedOutBy: string | null;
                             carriedOutAt: string | null;
                             escalatedAt: string | null;
+                            unitCode: string | null;
                             verifyState: string;
                             enteredBy: string | null;
                             enteredAt: string | null;
@@ -22418,6 +22432,7 @@ export interface paths {
                             carriedOutBy?: string | null;
                             carriedOutAt?: string | null;
                             escalatedAt?: string | null;
+                            unitCode?: string | null;
                             approvalDate?: string | null;
                             approvalDocNo?: string | null;
                             previousSchoolCode?: string | null;
@@ -22563,6 +22578,7 @@ export interface paths {
                             carriedOutBy?: string | null;
                             carriedOutAt?: string | null;
                             escalatedAt?: string | null;
+                            unitCode?: string | null;
                             approvalDate?: string | null;
                             approvalDocNo?: string | null;
                             previousSchoolCode?: string | null;
@@ -22790,6 +22806,7 @@ export interface paths {
                             carriedOutBy?: string | null;
                             carriedOutAt?: string | null;
                             escalatedAt?: string | null;
+                            unitCode?: string | null;
                             approvalDate?: string | null;
                             approvalDocNo?: string | null;
                             previousSchoolCode?: string | null;
@@ -22928,6 +22945,7 @@ export interface paths {
                                 carriedOutBy?: string | null;
                                 carriedOutAt?: string | null;
                                 escalatedAt?: string | null;
+                                unitCode?: string | null;
                                 approvalDate?: string | null;
                                 approvalDocNo?: string | null;
                                 previousSchoolCode?: string | null;

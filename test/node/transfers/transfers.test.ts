@@ -12,6 +12,7 @@ import { maskIdNumber } from '../../../schema/ids.ts'
 import { createRecordsService, systemActor } from '../../../node/services/records/service.ts'
 import { createStatusChangeService } from '../../../node/status-changes/service.ts'
 import { createTransferService } from '../../../node/transfers/service.ts'
+import { createStatisticsService } from '../../../node/statistics/service.ts'
 import { inPause, subTables } from '../../../node/transfers/rules.ts'
 import { createApplier } from '../../../sync/apply.ts'
 import { canonicalJson } from '../../../sync/canonical.ts'
@@ -55,6 +56,17 @@ async function drive(...nodes: TestSyncNode[]): Promise<void> {
     if (moved === 0) return
   }
   throw new Error('the federation did not settle')
+}
+
+/**
+ * The status changes carried out in March 2026 (the clock's month) as `node`'s bureau files them
+ * (R-17.3), per unit one tier down, by change type.
+ */
+function changesByUnit(node: TestSyncNode): Record<string, Record<string, number>> {
+  const stats = createStatisticsService({ storage: node.storage, identity: { code: node.code }, codes, now })
+  const bureau = { accountId: 'x', username: 'x', role: 'bureau_user' as const, scope: { kind: 'bureau' as const, node: node.code }, leader: false, grants: [] }
+  const { units } = stats.annual(bureau, { from: '2026-03-01', to: '2026-03-31', drill: true }).statusChangesByType
+  return Object.fromEntries(units.map(u => [u.unit, u.counts]))
 }
 
 const one = (node: TestSyncNode, sql: string, ...args: unknown[]) => node.storage.sqlite.prepare(sql).get(...args) as Json | undefined
@@ -135,7 +147,15 @@ t.test('R-19.5 a student transferred from a county to another ends homed at the 
       { change_type: '21', processing_status: '5', home_node: '330108' }, { change_type: '22', processing_status: '5', home_node: '330108' },
     ], `${n.code}: the 转出 and the 转入, carried out`)
     t.equal(one(n, 'select count(*) c from sync_quarantine')!.c, 0, `${n.code}: nothing quarantined`)
+    t.same(all(n, 'select change_type, unit_code, previous_school_code, current_school_code from student_status_changes where student_id = ? order by change_type', student.id), [
+      { change_type: '21', unit_code: '3301060101', previous_school_code: '3301060101', current_school_code: '3301080101' },
+      { change_type: '22', unit_code: '3301080101', previous_school_code: '3301060101', current_school_code: '3301080101' },
+    ], `${n.code}: R-10.10 each names the school left and the school gone to, and is counted at the school that applied it`)
   }
+  t.same(changesByUnit(s.city), { '330106': { '21': 1 }, '330108': { '22': 1 } }, 'R-17.3 R-17.4 the city counts the 转出 at the sending county, the 转入 at the receiving one')
+  t.same(changesByUnit(s.province), { '330100': { '21': 1, '22': 1 } }, 'the province counts both in the city')
+  t.same(changesByUnit(s.a.node), { '3301060101': { '21': 1 } }, 'the sending county counts its school\'s 转出 (its read-only copy of the departure)')
+  t.same(changesByUnit(s.b.node), { '3301080101': { '22': 1 } }, 'the receiving county its school\'s 转入 only: the 转出 it holds was the other county\'s business')
   // The new home writes; the tiers above take it at the new epoch.
   const cur = one(s.b.node, 'select version from students where id = ?', student.id)!
   s.b.records.update(actor, 'students', String(student.id), { name: '曾小明改', version: cur.version })
@@ -164,9 +184,10 @@ t.test('R-19.5 a city-run school sends a student to a county below it: after the
   t.match(c.statusChanges.certificate(actor, String(atCity.statusChangeId)), { change: { changeType: '21' }, org: { code: '3301000101', name: '杭州市直属实验小学' } }, 'the 转学证明 names the city\'s school that sent the student')
 })
 
-t.test('R-19.5 a student transferred to another county and back: the first school takes the file over its read-only copy of the departure, sub-records the other county dropped go, and every tier ends with the student homed back', async t => {
+t.test('R-19.5 a student transferred to another county and back: the first school takes the file over its read-only copy of the departure, sub-records the other county dropped go, and every tier ends with the student homed back; R-17.4 each county counts its own 转出 and 转入', async t => {
   const student = newStudent(fx.subRecords)
   await s.go()
+  const before = changesByUnit(s.city)
   const there = s.b.transfers.request(actor, { kind: 'student', idNumber: String(student.idNumber), targetClassId: String(s.classB.id) })
   s.b.transfers.send(actor, there.id)
   await s.go()
@@ -191,6 +212,9 @@ t.test('R-19.5 a student transferred to another county and back: the first schoo
   t.equal(one(s.a.node, 'select class_id from students where id = ?', student.id)!.class_id, s.classA.id, 'placed in the class the school asked for')
   t.equal(one(s.a.node, "select count(*) c from sync_commands where error_code is not null")!.c, 0, 'no delivery failed')
   t.same(all(s.a.node, 'select change_type from student_status_changes where student_id = ? order by change_type', student.id).map(r => r.change_type), ['21', '21', '22', '22'], 'the file holds both transfers: two 转出, two 转入')
+  const after = changesByUnit(s.city)
+  const added = (county: string, type: string) => (after[county]?.[type] ?? 0) - (before[county]?.[type] ?? 0)
+  t.same(['330106', '330108'].map(c => [added(c, '21'), added(c, '22')]), [[1, 1], [1, 1]], 'the city counts one 转出 and one 转入 at each county, though the file of all four is homed at 330106')
 })
 
 t.test('R-19.5 R-10.10 the 转出 a transfer applied moves only with the transfer: the status-change workflow and the record routes refuse it, and the receiving school cannot delete the class it named', async t => {

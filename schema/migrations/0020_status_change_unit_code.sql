@@ -1,0 +1,2 @@
+ALTER TABLE `student_status_changes` ADD `unit_code` text;--> statement-breakpoint
+ALTER TABLE `child_status_changes` ADD `unit_code` text;
