@@ -71,7 +71,7 @@ export interface TermCheck {
   unregistered: Finding
   /** Students in school without a class. */
   unplaced: Finding
-  /** Open 查重 problems of the school. */
+  /** Open 查重 problems of the school about students the reader reaches (a teacher: its classes'). */
   openProblems: number
 }
 
@@ -91,7 +91,8 @@ export function createCalendarService(deps: CalendarServiceDeps) {
     unregistered: db.prepare(`select ${cols} ${inSchool} and not exists (select 1 from student_registrations r where r.student_id = s.id and r.term = ?) order by s.rowid`),
     unplaced: db.prepare(`select ${cols} ${inSchool} and s.class_id is null order by s.rowid`),
   }
-  const problems = db.prepare(`select count(*) from problem_records where school_code = ? and status = 'open'`).pluck()
+  // The students the school's open 查重 problems are about, one row a problem.
+  const problems = db.prepare(`select ${cols} from problem_records p join students s on s.id = p.subject_id where p.school_code = ? and p.status = 'open' order by p.rowid`)
   /**
    * The students found that the reader reaches (R-16.1): a teacher sees its school's check, but
    * counts and ids of its own classes' students only (a student without a class reaches no class scope).
@@ -116,7 +117,7 @@ export function createCalendarService(deps: CalendarServiceDeps) {
         unverified: finding(findings.unverified.all(s.id), reaches),
         unregistered: finding(findings.unregistered.all(s.id, term), reaches),
         unplaced: finding(findings.unplaced.all(s.id), reaches),
-        openProblems: Number(problems.get(s.school_code)),
+        openProblems: finding(problems.all(s.school_code), reaches).count,
       }))
     },
 

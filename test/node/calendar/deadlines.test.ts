@@ -99,9 +99,13 @@ t.test('R-19.3 R-16.1 R-17.6 the end-of-term check shows a teacher the students 
   const own = await enter(1, klass.id)
   const sibling = await enter(2, other.id)
   const unplaced = await enter(3, null)
+  // Two students without an ID number, of the same name, gender and birth date: a 查重 problem about the sibling class's.
+  const twin = { ...fx.student({ idNumber: null, studentNo: null, name: '同名生', namePinyin: null }), schoolId: school.id, classId: other.id }
+  for (let i = 0; i < 2; i++) t.equal((await node.call('POST', '/api/v1/students', twin)).status, 201)
   const teacher = await loginAs(node.app, 'teacher', { kind: 'classes', school: school.schoolCode, classes: [klass.id] })
   const check = async (login = node.school) => (await node.call('GET', '/api/v1/calendar/term-check', undefined, login)).body.items[0]
-  t.strictSame((await check()).unverified, { count: 3, studentIds: [own, sibling, unplaced] }, 'the school administrator: the whole school')
+  const whole = await check()
+  t.strictSame([whole.unverified.count, whole.unverified.studentIds.slice(0, 3), whole.openProblems], [5, [own, sibling, unplaced], 1], 'the school administrator: the whole school, its open 查重 problem too')
   const mine = await check(teacher)
-  t.strictSame([mine.schoolId, mine.unverified, mine.unplaced], [school.id, { count: 1, studentIds: [own] }, { count: 0, studentIds: [] }], 'the teacher: its class, no other class, no student without one')
+  t.strictSame([mine.schoolId, mine.unverified, mine.unplaced, mine.openProblems], [school.id, { count: 1, studentIds: [own] }, { count: 0, studentIds: [] }, 0], 'the teacher: its class, no other class, no student without one, no problem of another class')
 })
