@@ -81,6 +81,16 @@ export function recordDeathReport(storage: Storage, origin: string, fields: Omit
   return report
 }
 
+/**
+ * After this node's key rotation (enrolment.ts `finishRotation`): its own reports were signed
+ * with the old key, which the tiers above have closed; each is signed again with the new one when
+ * it is next sent (resent until acknowledged; the same report: a parent holding it answers
+ * `duplicate`). Returns how many.
+ */
+export function unsignOwnReports(storage: Storage, self: string): number {
+  return storage.write(() => storage.sqlite.prepare('update sync_death_reports set jws = null where origin = ? and received_from is null and jws is not null').run(self).changes)
+}
+
 /** The death report a reversal reverses: the origin's latest death report of that person. */
 export function latestDeathReportOf(storage: Storage, origin: string, subjectId: string): DeathReport | undefined {
   const text = storage.sqlite

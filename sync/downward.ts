@@ -14,9 +14,9 @@
 import { XuejiError } from '../config/errors.ts'
 import type { Storage } from '../schema/db.ts'
 import { inArea, isBelow } from './area.ts'
-import { signCommand, verifyCommand, type Command, type SignedCommand } from './command.ts'
+import { COMMAND_TYP, signCommand, verifyCommand, type Command, type SignedCommand } from './command.ts'
 import { syncError } from './errors.ts'
-import type { Signer } from './keys.ts'
+import { openCompactJws, type Signer } from './keys.ts'
 import type { KeyRegistry, SelfNode } from './registry.ts'
 
 /**
@@ -57,6 +57,33 @@ export function createDownward(deps: DownwardDeps) {
         return true
       })
       if (stored) return { seq }
+    }
+  }
+
+  /**
+   * Signs again with `signer` (this node's new key, now vouched for above) every command this node
+   * issued with another key, pulled or not: the tiers above close the old key, and a child that
+   * learns so would refuse a command signed with it for ever (`SYNC_KEY_UNKNOWN` is asked again,
+   * never skipped). Body, hash and seq stay, only the signature changes: a child holding the
+   * command already answers `duplicate`. Commands relayed here keep their issuer's signature.
+   * Returns how many.
+   */
+  async function resignIssued(signer: Signer): Promise<number> {
+    const page = db.prepare('select id, hash, body, jws from sync_commands where issuer = ? and id > ? order by id limit 500')
+    const update = db.prepare('update sync_commands set jws = ? where id = ? and hash = ?')
+    let n = 0
+    for (let after = 0; ; ) {
+      const rows = page.all(self.code, after) as { id: number; hash: string; body: string; jws: string }[]
+      if (rows.length === 0) return n
+      after = rows[rows.length - 1].id
+      const again: { id: number; hash: string; jws: string }[] = []
+      for (const r of rows) {
+        if (openCompactJws(r.jws, COMMAND_TYP).header.kid === signer.kid) continue
+        // The body is canonical JSON: signing its parse gives the same body and hash.
+        const signed = await signCommand(JSON.parse(r.body) as Command, signer)
+        again.push({ id: r.id, hash: signed.hash, jws: signed.jws })
+      }
+      n += storage.write(() => again.reduce((k, a) => k + update.run(a.jws, a.id, a.hash).changes, 0))
     }
   }
 
@@ -142,7 +169,7 @@ export function createDownward(deps: DownwardDeps) {
     return out
   }
 
-  return { issue, accept, applyPending, listFor }
+  return { issue, accept, applyPending, listFor, resignIssued }
 }
 
 export type Downward = ReturnType<typeof createDownward>

@@ -5,22 +5,32 @@
  *    only its SHA-256 is stored, it expires, it is used once.
  * 2. The child (`xueji enroll --token …`) sends its code, tier, public key and a proof that it
  *    holds the private key. The parent checks token, code, tier and area, signs a key record of
- *    the child's key, and answers with the records from the root of trust down to the child.
- *    The record travels upward (relayed like change sets), so every ancestor can verify the
- *    child's change sets; the province's key is the root of trust.
+ *    the child's key, and answers with the records from the root of trust down to the child
+ *    (with the closing records of its chain's earlier keys, step 5). The record travels upward
+ *    (relayed like change sets), so every ancestor can verify the child's change sets; the
+ *    province's key is the root of trust.
  * 3. Rotation: the child makes a new key locally (old key valid up to its last packed seq, the
  *    new one from the next), then asks the parent to sign the new record, with an endorsement
  *    signed by the old key and a proof signed by the new one. Until the parent has, its new
  *    change sets wait (`SYNC_KEY_UNKNOWN` is retried), and everything else it signs (receipts,
  *    commands, reports, its children's key records) is signed with the key the parent knows
  *    (service.ts `signer`). A node that signed no change set with the old key yet rotates at
- *    seq 1 like any other: the old key's range becomes empty.
+ *    seq 1 like any other: the old key's range becomes empty. Once the parent has, the node signs
+ *    again with the new key its children's key records not relayed yet and the commands it issued
+ *    (`resignIssued`: same body and hash, a child holding one answers `duplicate`), since its
+ *    children learn that the old key is closed (step 5). A rotation the parent registered whose
+ *    answer was lost is asked again at the next round: the old key, closed there, no longer
+ *    authenticates the request, so it goes with a token of the new key, and the parent answers
+ *    the same rotation (same key and `validFromSeq`, proven by the new key; the old key's
+ *    endorsement is not asked again) with the records it made.
  * 4. Re-enrolment (a new join token for an enrolled child) closes every earlier key of the
  *    child at the last seq the parent holds; the closing records relay upward.
  * 5. Key records travel up; a child learns its parent's key (after the parent rotated it) from
  *    the parent's chain (`keys.pull`, `learnParentKeys`), taken only as vouched for by the
- *    chain the child already trusts. Records a parent signed for its children are re-issued from
- *    what it holds, not verified again with its current key (`readHeldKeyRecord`).
+ *    chain the child already trusts. The chain brings the closing records of the earlier keys
+ *    of its nodes too: a key closed above is no longer current below (commands, receipts and
+ *    tokens signed with it are refused there). Records a parent signed for its children are
+ *    re-issued from what it holds, not verified again with its current key (`readHeldKeyRecord`).
  */
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
@@ -44,6 +54,9 @@ import {
   type Signer,
   type Tier,
 } from './keys.ts'
+import type { Downward } from './downward.ts'
+import { unsignOwnReports } from './death.ts'
+import { unsignUnsent } from './routed.ts'
 import type { EnrollRequest, EnrollResponse } from './messages.ts'
 import type { KeyRegistry, SelfNode } from './registry.ts'
 import type { ParentTransport } from './transport.ts'
@@ -132,7 +145,8 @@ export async function acceptEnrolment(
   }
   const record: KeyRecord = { node: req.node.code, tier: req.node.tier, parent: self.code, kid: req.kid, publicJwk: req.publicJwk, validFromSeq: held?.valid_from_seq ?? last + 1, validUntilSeq: null, issuedAt }
   const jws = await signKeyRecord(record, signer)
-  const chain = await deps.registry.chainTo(self.code)
+  // With the closed keys of the chain: a re-enrolling child may still hold one of them open.
+  const chain = await deps.registry.chainTo(self.code, { closed: true })
   storage.write(() => {
     // Used once, even if the rest fails after this point the token stays spent: ask for another.
     const used = storage.sqlite.prepare('update sync_join_tokens set used_at = ? where token_hash = ? and used_at is null').run(new Date().toISOString(), hash)
@@ -220,26 +234,57 @@ function endorsementPayload(node: string, kid: string, validFromSeq: number, aud
   return { node, kid, validFromSeq, aud }
 }
 
+/** Whether `err` is the parent refusing a node token because its key is not (or no longer) current there. */
+function isTokenKeyClosed(err: unknown): boolean {
+  const e = err as { code?: unknown; details?: { reason?: unknown } } | null
+  return e?.code === 'SYNC_TOKEN_INVALID' && e.details?.reason === 'SYNC_KEY_UNKNOWN'
+}
+
+/** `transport` with every node token signed by own key `kid`. */
+function withTokenKid(transport: ParentTransport, kid: string): ParentTransport {
+  return { ...transport, request: (message, opts) => transport.request(message, { ...opts, tokenKid: kid }) }
+}
+
 /**
  * Child side, step 2: the parent signs the new key's record; both records are stored.
  * `currentSigner`: the key the parent knows as current, which endorses the new one.
+ *
+ * Asked again until it succeeds (`prepareLink` before every push). When the parent registered the
+ * new key but its answer never arrived, the parent has closed the old key, which then no longer
+ * authenticates a request there (`SYNC_TOKEN_INVALID`, reason `SYNC_KEY_UNKNOWN`): the request goes
+ * again with a token of the new key, and the parent answers the same rotation asked again with the
+ * records it made then (`acceptRotation`).
  */
 export async function finishRotation(
-  deps: { storage: Storage; self: SelfNode; registry: KeyRegistry; transport: ParentTransport; newSigner: Signer; currentSigner: Signer },
+  deps: { storage: Storage; self: SelfNode; registry: KeyRegistry; downward: Pick<Downward, 'resignIssued'>; transport: ParentTransport; newSigner: Signer; currentSigner: Signer },
   key: { kid: string; publicJwk: Ed25519PublicJwk; validFromSeq: number },
   parentCode: string,
 ): Promise<void> {
   const proof = await signJws(proofPayload(deps.self.code, key.kid, parentCode), KEY_PROOF_TYP, deps.newSigner)
   const endorsement = await signJws(endorsementPayload(deps.self.code, key.kid, key.validFromSeq, parentCode), KEY_ENDORSEMENT_TYP, deps.currentSigner)
-  // The parent signs the records with its current key, which may be newer than the one known
-  // here: learned first, since once the parent has closed this node's old key, that key no longer
-  // authenticates a request there, and the new one does not until its record is stored here.
-  await learnParentKeys(deps, deps.transport)
-  const res = await deps.transport.request({ type: 'key.rotate', kid: key.kid, publicJwk: key.publicJwk, validFromSeq: key.validFromSeq, proof, endorsement })
+  const rotate = async (transport: ParentTransport) => {
+    // The parent signs the records with its current key, which may be newer than the one known
+    // here: learned first, since once the parent has closed this node's old key, that key no longer
+    // authenticates a request there, and the new one does not until its record is stored here.
+    await learnParentKeys(deps, transport)
+    return transport.request({ type: 'key.rotate', kid: key.kid, publicJwk: key.publicJwk, validFromSeq: key.validFromSeq, proof, endorsement })
+  }
+  let res
+  try {
+    res = await rotate(deps.transport)
+  } catch (err) {
+    if (!isTokenKeyClosed(err)) throw err
+    res = await rotate(withTokenKid(deps.transport, key.kid))
+  }
   await deps.registry.importRecords(res.records, { scope: { code: parentCode, tier: deps.registry.tierOf(parentCode) ?? 'city' }, relayed: true })
   // What this node signed for its children with the old key and has not relayed yet would be
-  // refused above, where the old key is closed now: signed again with the new one.
+  // refused above, where the old key is closed now: signed again with the new one. So are the
+  // commands it issued: its children learn that the old key is closed (`keys.pull`).
   await deps.registry.resignPending(deps.newSigner)
+  await deps.downward.resignIssued(deps.newSigner)
+  // Its own routed messages and death reports not delivered yet too, at their next send.
+  unsignUnsent(deps.storage, deps.self.code)
+  unsignOwnReports(deps.storage, deps.self.code)
 }
 
 /** The province of a city or county code. */
@@ -258,7 +303,9 @@ function ancestorsOf(self: SelfNode): string[] {
  * otherwise only go up). Trust still comes only from above: only records of this node's
  * ancestors are looked at, and each is taken under the rules of every key record
  * (`importRecords`: signed with the current key of the node's enrolling parent as held here,
- * from the root this node trusts; tier, area, no reopening). Returns how many were new.
+ * from the root this node trusts; tier, area, no reopening). The closing records of the chain's
+ * retired keys come with it (`chainTo` with `closed`): a closing record only narrows a key held
+ * here. Returns how many were new.
  */
 export async function learnParentKeys(deps: { storage: Storage; self: SelfNode; registry: KeyRegistry }, transport: ParentTransport): Promise<number> {
   const { records } = await transport.request({ type: 'keys.pull' })
@@ -291,7 +338,11 @@ export async function withParentKeys<T>(deps: { storage: Storage; self: SelfNode
   }
 }
 
-/** Parent side of rotation: close the child's current record, sign the new one. */
+/**
+ * Parent side of rotation: close the child's current record, sign the new one. The same rotation
+ * asked again (same key, same `validFromSeq`, still current here: the child never got the answer)
+ * is answered with the records made then.
+ */
 export async function acceptRotation(
   deps: { storage: Storage; self: SelfNode; registry: KeyRegistry; signer: () => Promise<Signer>; terminal: boolean },
   child: SelfNode,
@@ -301,13 +352,26 @@ export async function acceptRotation(
   // key itself, and countersigned by this parent: a child cannot add a key on its own. The new
   // key may not reach back over seqs held here.
   await checkProof(req.proof, child.code, req.kid, req.publicJwk, deps.self.code)
-  await checkEndorsement(deps.registry, child.code, req, deps.self.code)
   const db = deps.storage.sqlite
+  const known = db.prepare('select public_jwk, parent, valid_from_seq, valid_until_seq, record from sync_keys where node = ? and kid = ?').get(child.code, req.kid) as
+    | { public_jwk: string; parent: string | null; valid_from_seq: number; valid_until_seq: number | null; record: string }
+    | undefined
+  if (known) {
+    const again = known.parent === deps.self.code && known.valid_until_seq === null && known.valid_from_seq === req.validFromSeq && canonicalJson(JSON.parse(known.public_jwk)) === canonicalJson(req.publicJwk)
+    if (!again) throw syncError('SYNC_ENROLL_REFUSED', '该密钥已登记过，轮换须使用新密钥', { reason: 'known key' })
+    // Proven above by the new key, which the old one endorsed when it was registered here: the
+    // old key, closed since, is not asked again. The records made then (the closings at
+    // validFromSeq - 1 and the new key's), signed again with our current key, which the child
+    // learns first (the same signature when it has not changed: Ed25519 is deterministic).
+    const closed = db.prepare('select record from sync_keys where node = ? and kid <> ? and valid_until_seq = ? order by valid_from_seq').pluck().all(child.code, req.kid, req.validFromSeq - 1) as string[]
+    const signer = await deps.signer()
+    const records: string[] = []
+    for (const jws of [...closed, known.record]) records.push(await signKeyRecord(await readHeldKeyRecord(jws), signer))
+    return { records }
+  }
+  await checkEndorsement(deps.registry, child.code, req, deps.self.code)
   const last = (db.prepare('select coalesce(max(seq), 0) s from sync_change_sets where origin = ?').get(child.code) as { s: number }).s
   if (req.validFromSeq <= last) throw syncError('SYNC_MALFORMED', `the new key must start after seq ${last}, the last change set held here`, { reason: 'validFromSeq', expectedSeq: last + 1 })
-  if (db.prepare('select 1 from sync_keys where node = ? and kid = ?').get(child.code, req.kid)) {
-    throw syncError('SYNC_ENROLL_REFUSED', '该密钥已登记过，轮换须使用新密钥', { reason: 'known key' })
-  }
   const current = db.prepare('select record from sync_keys where node = ? and valid_until_seq is null and kid <> ?').all(child.code, req.kid) as { record: string }[]
   const signer = await deps.signer()
   const records: { record: KeyRecord; jws: string }[] = []

@@ -22,7 +22,7 @@ export const syncErrors = {
   /** No key registered for (signer, kid), or the registry refuses that key for this seq. */
   SYNC_KEY_UNKNOWN: {
     status: 422,
-    doc: 'The kid is not in this node registry for that signer (or was rotated out for this seq); relay the signer key record (signed by its enrolling parent) first, then resend. A child that meets an unknown key of its parent (receipts, commands after the parent rotated its key) fetches the parent chain (keys.pull) once and tries again; a command still unknown is asked for again at the next pull, never skipped.',
+    doc: 'The kid is not in this node registry for that signer (or was rotated out for this seq); relay the signer key record (signed by its enrolling parent) first, then resend. A child that meets an unknown key of its parent (receipts, commands after the parent rotated its key) fetches the parent chain (keys.pull, with the closing records of keys retired above, which are refused from then on) once and tries again; a command still unknown is asked for again at the next pull, never skipped.',
   },
   /** The header tried to bring its own key (`jwk`, `jku`, `x5u`, `x5c`); keys come only from the registry. */
   SYNC_EMBEDDED_KEY_REFUSED: {
@@ -89,7 +89,7 @@ export const syncErrors = {
   /** A row (or a death report) touches a record the origin does not own (one writer per record, DESIGN.md §2). */
   SYNC_ROW_OUTSIDE_OWNERSHIP: {
     status: 403,
-    doc: 'A row writes a record whose home is another node (or an outdated ownership epoch), or copies another school code than its own school, or addresses an alert to another node than the origin's parent (details in the quarantine reason); the row is quarantined, see ops for the reason. A death report about a record homed at another node, or naming another school than the record is at (details.reason home, unit, kind), is refused and not relayed.',
+    doc: 'A row writes a record whose home is another node (or an outdated ownership epoch), or copies another school code than its own school, or addresses an alert to another node than the parent of the origin (details in the quarantine reason); the row is quarantined, see ops for the reason. A death report about a record homed at another node, or naming another school than the record is at (details.reason home, unit, kind), is refused and not relayed.',
   },
   /** A row cannot be applied at all: unknown table or column, key and row image disagree, a constraint fails. */
   SYNC_ROW_INVALID: {
@@ -100,7 +100,7 @@ export const syncErrors = {
   /** The request token is missing, badly signed, for another audience or otherwise unusable. */
   SYNC_TOKEN_INVALID: {
     status: 401,
-    doc: 'Node request token invalid (bad signature, wrong audience, unknown kid, too long-lived …; details.reason says which); sign a fresh token with the node key.',
+    doc: 'Node request token invalid (bad signature, wrong audience, unknown kid, too long-lived …; details.reason says which); sign a fresh token with the node key. A child finishing a key rotation whose answer was lost (the parent has closed the old key: details.reason SYNC_KEY_UNKNOWN) asks again with a token of its new key.',
   },
   /** The request token has expired (beyond a 30 s clock tolerance). */
   SYNC_TOKEN_EXPIRED: {
@@ -153,7 +153,7 @@ export const syncErrors = {
   /** The enrolment request does not fit the token or this node's area (code, tier, proof of key). */
   SYNC_ENROLL_REFUSED: {
     status: 403,
-    doc: 'Enrolment refused: the node code or tier differs from the join token, lies outside this node area, or the key proof does not verify; ask for a token for the right node.',
+    doc: 'Enrolment refused: the node code or tier differs from the join token, lies outside this node area, or the key proof does not verify; ask for a token for the right node. A key rotation is refused when the new key is not endorsed by the current one (details.reason endorsement) or is registered already other than by the same rotation asked again (known key; the same one is answered with its records).',
   },
   /** This node has no parent link yet. */
   SYNC_NOT_ENROLLED: {

@@ -24,8 +24,9 @@ export type FederationRequest =
   /** Downward commands for the sender's subtree after the parent-local id `after`. */
   | { type: 'commands.pull'; after: number; limit: number }
   /**
-   * The parent's own key records below the root of trust (its chain, current keys): how a child
-   * learns its parent's new key after a rotation (sync/enrolment.ts `learnParentKeys`).
+   * The parent's own key records below the root of trust (its chain: current keys, each node's
+   * closed ones before them): how a child learns its parent's new key after a rotation, and that
+   * the old one is closed (sync/enrolment.ts `learnParentKeys`).
    */
   | { type: 'keys.pull' }
   /** Change sets of one origin of the sender's subtree (disaster recovery: `xueji sync rebuild`). */
@@ -91,7 +92,7 @@ export interface EnrollRequest {
   proof: string
 }
 
-/** The parent's answer: who it is and the key records from the root of trust down to the new child. */
+/** The parent's answer: who it is and the key records from the root of trust down to the new child (its chain's closing records included, `chainTo` with `closed`). */
 export interface EnrollResponse {
   parent: { code: string; tier: Tier; name: string }
   records: string[]

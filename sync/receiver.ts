@@ -91,8 +91,9 @@ export function createReceiver(deps: ReceiverDeps): Receiver {
       case 'commands.pull':
         return { commands: deps.downward.listFor(sender, m.after, Math.min(m.limit, PAGE_MAX)) }
       case 'keys.pull': {
-        // This node's chain without the root record, which a child takes only at enrolment.
-        const chain = await deps.registry.chainTo(self.code)
+        // This node's chain without the root record, which a child takes only at enrolment; with
+        // the closed records of its nodes, so that a child stops taking a key retired above.
+        const chain = await deps.registry.chainTo(self.code, { closed: true })
         return { records: chain.filter(jws => openCompactJws(jws, KEY_RECORD_TYP).unverifiedPayload.parent !== null) }
       }
       case 'changesets.fetch': {

@@ -7,7 +7,9 @@
  *   only because enrolment hands it down from a parent already trusted (and `sync.rootKid`,
  *   when configured, pins it).
  * - Rotation: a record carries `validFromSeq`/`validUntilSeq`; a key answers for change sets of
- *   its range only, and for tokens, commands and receipts only while current.
+ *   its range only, and for tokens, commands and receipts only while current (as far as this
+ *   node knows: a child learns of its parent's retired keys from `keys.pull`, `chainTo` with
+ *   `closed`).
  */
 import type { Storage } from '../schema/db.ts'
 import { childTier, inArea, isBelow } from './area.ts'
@@ -63,8 +65,14 @@ export interface KeyRegistry extends KeyResolver {
   /** Records still to deliver to this node's parent, parents before children. */
   pendingRelay(): { node: string; kid: string; record: string }[]
   markRelayed(keys: readonly { node: string; kid: string }[]): void
-  /** Records from the root of trust down to `node` (current keys), for a child's enrolment. */
-  chainTo(node: string): Promise<string[]>
+  /**
+   * Records from the root of trust down to `node` (current keys), for a child's enrolment and
+   * `keys.pull`. With `closed`, each node's closed records held here go just before its current
+   * one (the root's excepted: a root record is taken only at enrolment): how a child learns that a
+   * key of its parent's chain was retired, since resolving without a seq answers every key it
+   * holds open as current.
+   */
+  chainTo(node: string, opts?: { closed?: boolean }): Promise<string[]>
   /** The tier of a registered node (this one included). */
   tierOf(node: string): Tier | undefined
 }
@@ -86,6 +94,7 @@ export function createKeyRegistry(storage: Storage, self: SelfNode, opts: { sign
     on conflict (node, kid) do update set tier = excluded.tier, parent = excluded.parent, valid_from_seq = excluded.valid_from_seq,
       valid_until_seq = excluded.valid_until_seq, record = excluded.record, received_at = excluded.received_at, relayed_at = excluded.relayed_at
     where sync_keys.record <> excluded.record`)
+  const retired = db.prepare('select record from sync_keys where node = ? and valid_until_seq is not null order by valid_from_seq, valid_until_seq').pluck()
   const cache = new Map<string, KeyLike>()
 
   const keyOf = async (row: KeyRow): Promise<KeyLike> => {
@@ -184,7 +193,7 @@ export function createKeyRegistry(storage: Storage, self: SelfNode, opts: { sign
       storage.write(() => keys.forEach(k => mark.run(now, k.node, k.kid)))
     },
 
-    async chainTo(node) {
+    async chainTo(node, { closed = false } = {}) {
       const chain: string[] = []
       let at: string | null = node
       const seen = new Set<string>()
@@ -198,7 +207,7 @@ export function createKeyRegistry(storage: Storage, self: SelfNode, opts: { sign
           | { parent: string | null; record: string }
           | undefined
         if (!row) throw syncError('SYNC_NOT_ENROLLED', `no key record of ${at} here: this node is not enrolled under its parent yet`, { node: at })
-        chain.unshift(row.record)
+        chain.unshift(...(closed && row.parent !== null ? (retired.all(at) as string[]) : []), row.record)
         at = row.parent
       }
       return chain

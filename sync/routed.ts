@@ -78,6 +78,20 @@ export interface RoutedHandler {
 /** The origin's message fields; id and time are made here. */
 export type RoutedFields = Pick<RoutedMessage, 'destination' | 'find' | 'type' | 'handoff' | 'body'>
 
+/**
+ * After this node's key rotation (enrolment.ts `finishRotation`): its own messages not sent yet
+ * were signed with the old key, which the tiers above have closed; they are signed again with
+ * the new one at their next send (the same body: a parent holding one answers `duplicate`), and
+ * one refused for its key is due again. Returns how many.
+ */
+export function unsignUnsent(storage: Storage, self: string): number {
+  return storage.write(() =>
+    storage.sqlite
+      .prepare("update sync_routed set jws = null, refused_code = nullif(refused_code, 'SYNC_KEY_UNKNOWN') where origin = ? and received_from is null and sent_at is null and jws is not null")
+      .run(self).changes,
+  )
+}
+
 /** Writes this node's message. Call inside the domain transaction; it is signed when first sent. */
 export function recordRouted(storage: Storage, origin: string, fields: RoutedFields, at = new Date()): RoutedMessage {
   const message: RoutedMessage = { format: 1, id: randomUUID(), origin, ...fields, createdAt: at.toISOString() }

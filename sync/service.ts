@@ -33,7 +33,7 @@ import { createKeyRegistry, type SelfNode } from './registry.ts'
 import { keysDirOf, loadSigner, loadSignerByKid, signingKid } from './signers.ts'
 import { syncStatus } from './status.ts'
 import { createHttpTransport } from './transport-http.ts'
-import type { ParentTransport } from './transport.ts'
+import type { NodeTokenMaker, ParentTransport } from './transport.ts'
 import { pullCommands, pushOrigin, sendDeathReports, sendDigest, type SyncLog, type UpstreamDeps } from './upstream.ts'
 import { rounded, STAGE_LOG_MSG, type StageTimes } from './stages.ts'
 import { within } from '../config/within.ts'
@@ -53,7 +53,7 @@ export interface SyncServiceOptions {
   redis?: Redis
   prefix?: string
   /** Makes the transport instead of HTTP (tests: the in-memory one); gets the node-token maker. */
-  makeTransport?: (token: () => Promise<string>) => ParentTransport
+  makeTransport?: (token: NodeTokenMaker) => ParentTransport
   /** Downward command handlers besides the built-in ones (the workflows register theirs). */
   handlers?: ReadonlyMap<string, CommandHandler>
   /** The domain's handlers of routed messages by type (sync/routed.ts), e.g. the transfers'. */
@@ -97,11 +97,10 @@ export function createSyncService(opts: SyncServiceOptions) {
   function tokenKey(): string | undefined {
     return tokenKid(storage, self) ?? signingKid(storage)
   }
-  /** A node token for one request to the parent. */
-  async function issueToken(): Promise<{ token: string; aud: string; kid: string; at: number }> {
+  /** A node token for one request to the parent, signed with own key `kid` (default: `tokenKey()`). */
+  async function issueToken(kid = tokenKey()): Promise<{ token: string; aud: string; kid: string; at: number }> {
     const aud = parentCode()
     if (!aud) throw new Error('not enrolled')
-    const kid = tokenKey()
     if (!kid) throw new Error('this node has no signing key')
     const { privateKey } = await loadSignerByKid(storage, kid)
     return { token: await issueNodeToken({ iss: self.code, aud, kid, privateKey }), aud, kid, at: Date.now() }
@@ -110,10 +109,12 @@ export function createSyncService(opts: SyncServiceOptions) {
    * Each request takes the token signed while the previous one went (signing is about a quarter
    * of a millisecond in each hop's path otherwise) and leaves the next one signing. A token is
    * taken once, within SPARE_TOKEN_MS of its signing and for the parent and key it was made for;
-   * else one is signed there and then.
+   * else one is signed there and then. A request that names its key (`kid`, a rotation's retry:
+   * enrolment.ts `finishRotation`) gets a token of that key, signed there and then.
    */
   let spare: Promise<Awaited<ReturnType<typeof issueToken>> | undefined> | undefined
-  async function token(): Promise<string> {
+  async function token(kid?: string): Promise<string> {
+    if (kid !== undefined) return (await issueToken(kid)).token
     const taken = spare
     spare = issueToken().catch(() => undefined)
     const ready = await taken

@@ -7,13 +7,13 @@ import { XuejiError } from '../config/errors.ts'
 import { CHANGESET_HEADERS, CHANGESET_MEDIA_TYPE, packBody, type SignedChangeSet } from './changeset.ts'
 import { syncError } from './errors.ts'
 import { ENROLL_PATH, FEDERATION_PREFIX, HTTP_ROUTES, type EnrollRequest, type EnrollResponse, type FederationRequest, type ResponseOf } from './messages.ts'
-import { NODE_AUTH_SCHEME, type ParentTransport } from './transport.ts'
+import { NODE_AUTH_SCHEME, type NodeTokenMaker, type ParentTransport, type RequestOptions } from './transport.ts'
 
 /** Options of `createHttpTransport`. */
 export interface HttpTransportOptions {
   /** Base URL of the parent node, e.g. `http://127.0.0.1:8301`. */
   parentUrl: string
-  token: () => Promise<string>
+  token: NodeTokenMaker
   timeoutMs: number
 }
 
@@ -56,10 +56,10 @@ export function createHttpTransport(opts: HttpTransportOptions): ParentTransport
   /** Set when the parent answered 415 to a change set as bytes (a parent not yet upgraded): JSON from then on. */
   let changeSetsAsJson = false
   /** A change set as its stored bytes; false when the parent does not take them. */
-  async function pushBytes(cs: SignedChangeSet, path: string): Promise<unknown> {
+  async function pushBytes(cs: SignedChangeSet, path: string, tokenKid?: string): Promise<unknown> {
     const headers = { 'content-type': CHANGESET_MEDIA_TYPE, 'content-encoding': 'br', [CHANGESET_HEADERS.jws]: cs.jws, [CHANGESET_HEADERS.hash]: cs.hash }
     try {
-      return await send('POST', path, cs.packed ?? packBody(cs.body), `${NODE_AUTH_SCHEME} ${await opts.token()}`, headers)
+      return await send('POST', path, cs.packed ?? packBody(cs.body), `${NODE_AUTH_SCHEME} ${await opts.token(tokenKid)}`, headers)
     } catch (err) {
       if (!(err instanceof XuejiError) || err.statusCode !== 415) throw err
       changeSetsAsJson = true
@@ -68,13 +68,13 @@ export function createHttpTransport(opts: HttpTransportOptions): ParentTransport
   }
 
   return {
-    async request<T extends FederationRequest>(message: T): Promise<ResponseOf<T>> {
+    async request<T extends FederationRequest>(message: T, reqOpts?: RequestOptions): Promise<ResponseOf<T>> {
       const route = HTTP_ROUTES[message.type]
       if (message.type === 'changeset.push' && !changeSetsAsJson) {
-        const answer = await pushBytes(message.changeSet, route.path)
+        const answer = await pushBytes(message.changeSet, route.path, reqOpts?.tokenKid)
         if (answer !== false) return answer as ResponseOf<T>
       }
-      const auth = `${NODE_AUTH_SCHEME} ${await opts.token()}`
+      const auth = `${NODE_AUTH_SCHEME} ${await opts.token(reqOpts?.tokenKid)}`
       const { type: _type, ...fields } = message
       if (route.method === 'GET') {
         const query = new URLSearchParams(Object.entries(fields).map(([k, v]) => [k, String(v)])).toString()

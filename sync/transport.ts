@@ -10,10 +10,22 @@
 import { XuejiError } from '../config/errors.ts'
 import type { EnrollRequest, EnrollResponse, FederationRequest, ResponseOf } from './messages.ts'
 
+/** What one request asks of its node token. */
+export interface RequestOptions {
+  /**
+   * Sign the token with this own key instead of the one the parent is known here to vouch for:
+   * a rotation the parent registered while its answer was lost (sync/enrolment.ts `finishRotation`).
+   */
+  tokenKid?: string
+}
+
+/** Makes a node token for one request: signed with own key `kid`, else with the one the parent knows. */
+export type NodeTokenMaker = (kid?: string) => Promise<string>
+
 /** The child's view of its parent. */
 export interface ParentTransport {
   /** Sends one request, authenticated with a fresh node token made by `token()`. */
-  request<T extends FederationRequest>(message: T): Promise<ResponseOf<T>>
+  request<T extends FederationRequest>(message: T, opts?: RequestOptions): Promise<ResponseOf<T>>
   /** Joins the parent with a one-time token (unauthenticated otherwise). */
   enroll(request: EnrollRequest): Promise<EnrollResponse>
   /** Releases connections. */
@@ -37,7 +49,7 @@ export const NODE_AUTH_SCHEME = 'XuejiNode'
  */
 export function createMemoryTransport(
   endpoint: () => FederationEndpoint,
-  token: () => Promise<string>,
+  token: NodeTokenMaker,
   opts: { reachable?: () => boolean } = {},
 ): ParentTransport {
   const wire = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T
@@ -53,8 +65,8 @@ export function createMemoryTransport(
     }
   }
   return {
-    async request(message) {
-      const auth = `${NODE_AUTH_SCHEME} ${await token()}`
+    async request(message, reqOpts) {
+      const auth = `${NODE_AUTH_SCHEME} ${await token(reqOpts?.tokenKid)}`
       return call(() => endpoint().handle(auth, wire(message)))
     },
     enroll: request => call(() => endpoint().enroll(wire(request))),

@@ -1,10 +1,14 @@
 import t, { type Test } from 'tap'
 import { signChangeSet } from '../../sync/changeset.ts'
-import { signCommand } from '../../sync/command.ts'
+import { COMMAND_TYP, signCommand } from '../../sync/command.ts'
+import { DEATH_REPORT_TYP, recordDeathReport } from '../../sync/death.ts'
+import { recordRouted, ROUTED_TYP } from '../../sync/routed.ts'
+import { learnParentKeys } from '../../sync/enrolment.ts'
 import { syncError } from '../../sync/errors.ts'
-import { signKeyRecord } from '../../sync/keys.ts'
+import { openCompactJws, signKeyRecord } from '../../sync/keys.ts'
+import { signReceipt, verifyReceipt } from '../../sync/receipt.ts'
 import { loadSigner, loadSignerByKid } from '../../sync/signers.ts'
-import { makeFederation, settle, type TestSyncNode } from './lib/nodes.ts'
+import { makeFederation, makeNode, settle, type TestSyncNode } from './lib/nodes.ts'
 import { dump, schoolRow, studentRow, writeRows } from '../../scripts/lib/sync-fixtures.ts'
 
 t.test('R-D.2 key rotation: old change sets still verify with the old key, new ones need the new key', async t => {
@@ -205,4 +209,118 @@ t.test('R-D.2 R-25.2 a county takes no key of its parent that its chain of trust
     t.equal(county.storage.sqlite.prepare('select command_cursor from sync_link').pluck().get(), 0, 'nor skipped')
     receiver.handle = handle
   }
+})
+
+/** The county pushes a student: the city's receipt, signed with its new key, makes it learn the city's keys. */
+async function countyLearnsCityKeys(t: Test, county: TestSyncNode, school: ReturnType<typeof schoolRow>, n: number) {
+  writeRows(county.storage, 'students', [studentRow('330106', school, n)])
+  await county.sync.pack()
+  t.match(await county.sync.pushOrigin('330106'), { acked: 1 }, 'the county\'s change set is acknowledged with the city\'s new key')
+}
+
+t.test('R-D.5 after a city rotates its key, its county learns that the old key is closed: commands and receipts signed with it are refused there', async t => {
+  const { city, county, school } = await schoolsOnBothTiers(t)
+  const old = await loadSigner(city.storage)
+  const { kid } = await city.sync.rotateKey()
+  await city.sync.pushOrigin('330100')
+  t.ok(await county.sync.registry.resolve('330100', old.kid), 'before it learns the new key, the county holds the old one as current')
+  await countyLearnsCityKeys(t, county, school, 1)
+  t.same(keyRange(county, '330100', kid), { from: 2, until: null }, 'the county learned the new key')
+  t.same(keyRange(county, '330100', old.kid), { from: 1, until: 1 }, 'and the closing of the old one, as the province signed it')
+  t.equal(await county.sync.registry.resolve('330100', old.kid), undefined, 'the old key is no longer current at the county')
+  t.equal(await learnParentKeys(county.sync, county.sync.transport!), 0, 'pulled again, nothing is new')
+
+  const forged = await signCommand({ format: 1, issuer: '330100', destination: '330106', seq: 1, type: 'sync.ping', createdAt: new Date().toISOString(), payload: {} }, old)
+  await t.rejects(county.sync.downward.accept(forged, '330100'), { code: 'SYNC_KEY_UNKNOWN' }, 'a command signed with the retired key is refused')
+  const cs = county.storage.sqlite.prepare("select seq, hash from sync_change_sets where origin = '330106' order by seq desc limit 1").get() as { seq: number; hash: string }
+  const receipt = await signReceipt({ receiver: '330100', origin: '330106', seq: cs.seq, hash: cs.hash, appliedAt: new Date().toISOString(), status: 'applied' }, old)
+  await t.rejects(verifyReceipt(receipt, county.sync.registry, { receiver: '330100', origin: '330106' }), { code: 'SYNC_RECEIPT_INVALID', details: { reason: 'SYNC_KEY_UNKNOWN' } }, 'so is a receipt')
+  const later = await makeNode(t, { tier: 'county', code: '330108', parent: city })
+  t.same(keyRange(later, '330100', old.kid), { from: 1, until: 1 }, 'a county enrolling now gets the closing record with the chain')
+})
+
+t.test('R-D.5 commands a city issued before rotating its key are signed again with the new key: its county, which knows the old key is closed, still applies them', async t => {
+  const { city, county, school } = await schoolsOnBothTiers(t)
+  const old = (await loadSigner(city.storage)).kid
+  await city.sync.downward.issue('330106', 'sync.ping', { n: 1 })
+  t.same(await county.sync.pullCommands(), { pulled: 1, applied: 1 }, 'the first command is pulled before the rotation')
+  await city.sync.downward.issue('330106', 'sync.ping', { n: 2 })
+  const issued = () => city.storage.sqlite.prepare("select seq, hash, body, jws from sync_commands where issuer = '330100' order by seq").all() as { seq: number; hash: string; body: string; jws: string }[]
+  const before = issued()
+  const { kid } = await city.sync.rotateKey()
+  await city.sync.pushOrigin('330100')
+  const after = issued()
+  t.same(after.map(c => [c.seq, c.hash, c.body]), before.map(c => [c.seq, c.hash, c.body]), 'body and hash unchanged')
+  t.same(after.map(c => openCompactJws(c.jws, COMMAND_TYP).header.kid), [kid, kid], 'signed with the new key')
+  await countyLearnsCityKeys(t, county, school, 1)
+  t.equal(await county.sync.registry.resolve('330100', old), undefined, 'the county knows the old key is closed')
+  t.same(await county.sync.pullCommands(), { pulled: 1, applied: 1 }, 'the command issued before the rotation is applied')
+  county.storage.sqlite.prepare('update sync_link set command_cursor = 0').run()
+  t.same(await county.sync.pullCommands(), { pulled: 0, applied: 0 }, 'pulled again, the first one (held with the old signature) is a duplicate')
+  t.same(county.storage.sqlite.prepare("select seq, result from sync_commands where issuer = '330100' order by seq").all(), [
+    { seq: 1, result: '{"status":"applied","pong":true}' },
+    { seq: 2, result: '{"status":"applied","pong":true}' },
+  ], 'each applied once')
+})
+
+t.test('R-D.5 a key rotation whose answer was lost is finished at the next sync round: asked again with the new key, the parent answers with the records it made; the node\'s own change sets go on', async t => {
+  const { province, city, county, school } = await schoolsOnBothTiers(t)
+  const old = (await loadSigner(city.storage)).kid
+  const { kid } = await city.sync.rotateKey()
+  writeRows(city.storage, 'schools', [schoolRow('330100', '330100', 2)])
+  await city.sync.pack()
+  const receiver = province.sync.receiver
+  const handle = receiver.handle.bind(receiver)
+  receiver.handle = async (auth, message) => {
+    const answer = await handle(auth, message)
+    if (message.type !== 'key.rotate') return answer
+    receiver.handle = handle
+    throw syncError('SYNC_PARENT_UNAVAILABLE', 'the answer is lost for the test')
+  }
+  await t.rejects(city.sync.pushOrigin('330100'), { code: 'SYNC_PARENT_UNAVAILABLE' })
+  t.same(keyRange(province, '330100', kid), { from: 2, until: null }, 'the province registered the new key')
+  t.same(keyRange(province, '330100', old), { from: 1, until: 1 }, 'and closed the old one')
+  t.notOk(keyRange(city, '330100', kid), 'the city never heard')
+  await new Promise(resolve => setTimeout(resolve, 300)) // the link's backoff after the lost answer
+  t.match(await city.sync.pushOrigin('330100'), { acked: 1 }, 'the next round finishes the rotation and the city\'s change set goes')
+  t.same(keyRange(city, '330100', kid), { from: 2, until: null }, 'the city holds its new key\'s record')
+  t.same(keyRange(city, '330100', old), { from: 1, until: 1 }, 'and the closing of the old one')
+  t.equal(province.storage.sqlite.prepare("select count(*) from schools where home_node = '330100'").pluck().get(), 2)
+  t.match(province.storage.sqlite.prepare("select seq, kid from sync_change_sets where origin = '330100' order by seq").all(), [{ seq: 1, kid: old }, { seq: 2, kid }])
+  await countyLearnsCityKeys(t, county, school, 1)
+  t.match(await city.sync.pushOrigin('330106'), { acked: 1 }, 'the county\'s change set is relayed')
+  t.equal(students(province), 1)
+})
+
+t.test('R-D.5 R-20.2 a death report and a routed message a city signed with its old key but could not deliver are signed again with the new key after its rotation: the province takes both', async t => {
+  const { province, city } = await schoolsOnBothTiers(t)
+  const unitCode = city.storage.sqlite.prepare("select school_code from schools where home_node = '330100'").pluck().get() as string
+  const report = city.storage.write(() => recordDeathReport(city.storage, '330100', {
+    event: 'death', kind: 'student', subjectId: crypto.randomUUID(), name: '学生', unitCode, changeId: crypto.randomUUID(), eventDate: '2026-03-02', reverses: null, priorState: 'in_school',
+  }))
+  const message = city.storage.write(() => recordRouted(city.storage, '330100', { destination: '330200', find: null, type: 'test.note', handoff: null, body: { n: 1 } }))
+  await city.sync.routed.routePending()
+  // Signed at the first attempt, which the province never answers.
+  const receiver = province.sync.receiver
+  const handle = receiver.handle.bind(receiver)
+  receiver.handle = async (auth, m) => {
+    if (m.type === 'routed.push' || m.type === 'death.report') throw syncError('SYNC_PARENT_UNAVAILABLE', 'down for the test')
+    return handle(auth, m)
+  }
+  await t.rejects(city.sync.sendDeathReports(), { code: 'SYNC_PARENT_UNAVAILABLE' }, 'the routed message goes first, and is not answered')
+  await t.rejects(city.sync.death.send(city.sync.transport!), { code: 'SYNC_PARENT_UNAVAILABLE' }, 'nor is the report')
+  const signedWith = () => [
+    openCompactJws(city.storage.sqlite.prepare('select jws from sync_death_reports where id = ?').pluck().get(report.id) as string, DEATH_REPORT_TYP).header.kid,
+    openCompactJws(city.storage.sqlite.prepare('select jws from sync_routed where id = ?').pluck().get(message.id) as string, ROUTED_TYP).header.kid,
+  ]
+  const old = (await loadSigner(city.storage)).kid
+  t.same(signedWith(), [old, old], 'both signed with the key of the day')
+  receiver.handle = handle
+  const { kid } = await city.sync.rotateKey()
+  await new Promise(resolve => setTimeout(resolve, 300)) // the link's backoff after the failed attempt
+  t.match(await city.sync.sendDeathReports(), { sent: 1, refused: 0 }, 'the report goes after the rotation finished')
+  t.same(signedWith(), [kid, kid], 'both signed again with the new key')
+  t.equal(province.storage.sqlite.prepare('select count(*) from sync_death_reports where id = ?').pluck().get(report.id), 1, 'the province holds the report')
+  t.equal(province.storage.sqlite.prepare('select count(*) from sync_routed where id = ? and origin = ?').pluck().get(message.id, '330100'), 1, 'and the message')
+  t.equal(city.storage.sqlite.prepare('select refused_code from sync_routed where id = ?').pluck().get(message.id), null, 'nothing refused')
 })
