@@ -280,6 +280,11 @@ export function createDeathReports(deps: DeathDeps) {
       const held = byId.get(report.id) as Row | undefined
       if (held) {
         if (held.acked_at === null) db.prepare('update sync_death_reports set notify_count = notify_count + 1, last_notified_at = ? where id = ?').run(at, report.id)
+        // The same report signed again (the origin rotated its key): relayed upward from now on
+        // with this signature, which the tiers above can verify once they have closed the old key.
+        if (held.received_from !== null && held.jws !== jws && held.report === JSON.stringify(report)) {
+          db.prepare("update sync_death_reports set jws = ?, refused_code = nullif(refused_code, 'SYNC_KEY_UNKNOWN') where id = ?").run(jws, report.id)
+        }
         return { status: 'duplicate' as const, acknowledged: held.acked_at !== null }
       }
       assertOwnSubject(report)

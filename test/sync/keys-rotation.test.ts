@@ -91,8 +91,8 @@ const keyRange = (n: TestSyncNode, node: string, kid: string) =>
 const students = (n: TestSyncNode) => n.storage.sqlite.prepare('select count(*) from students').pluck().get() as number
 
 /** A federation whose county and city each hold a school of their own, settled up to the province. */
-async function schoolsOnBothTiers(t: Test) {
-  const nodes = await makeFederation(t)
+async function schoolsOnBothTiers(t: Test, sync?: Record<string, unknown>) {
+  const nodes = await makeFederation(t, { sync })
   const school = schoolRow('330106', '330106', 1)
   writeRows(nodes.county.storage, 'schools', [school])
   writeRows(nodes.city.storage, 'schools', [schoolRow('330100', '330100', 1)])
@@ -324,4 +324,29 @@ t.test('R-D.5 R-20.2 a death report and a routed message a city signed with its 
   t.equal(province.storage.sqlite.prepare('select count(*) from sync_death_reports where id = ?').pluck().get(report.id), 1, 'the province holds the report')
   t.equal(province.storage.sqlite.prepare('select count(*) from sync_routed where id = ? and origin = ?').pluck().get(message.id, '330100'), 1, 'and the message')
   t.equal(city.storage.sqlite.prepare('select refused_code from sync_routed where id = ?').pluck().get(message.id), null, 'nothing refused')
+})
+
+t.test('R-D.5 R-20.2 a county\'s death report the city holds with the county\'s old signature reaches the province after the county rotated its key: the county sends it again signed with the new key, which the city relays', async t => {
+  const { province, city, county, school } = await schoolsOnBothTiers(t, { deathResendMs: 100 })
+  const report = county.storage.write(() => recordDeathReport(county.storage, '330106', {
+    event: 'death', kind: 'student', subjectId: crypto.randomUUID(), name: '学生', unitCode: String(school.school_code), changeId: crypto.randomUUID(), eventDate: '2026-03-02', reverses: null, priorState: 'in_school',
+  }))
+  const receiver = province.sync.receiver
+  const handle = receiver.handle.bind(receiver)
+  receiver.handle = async (auth, m) => {
+    if (m.type === 'death.report') throw syncError('SYNC_PARENT_UNAVAILABLE', 'down for the test')
+    return handle(auth, m)
+  }
+  t.match(await county.sync.sendDeathReports(), { sent: 1 }, 'the city holds the report')
+  await t.rejects(city.sync.sendDeathReports(), { code: 'SYNC_PARENT_UNAVAILABLE' }, 'the province does not answer')
+  receiver.handle = handle
+
+  await county.sync.rotateKey()
+  await county.sync.pushOrigin('330106')
+  await new Promise(resolve => setTimeout(resolve, 300)) // the city's backoff after the failed attempt
+  t.match(await city.sync.sendDeathReports(), { sent: 0, refused: 1 }, 'the province, which learned that the county\'s old key is closed, refuses the old signature')
+  await new Promise(resolve => setTimeout(resolve, 150)) // the county's resend interval
+  t.match(await county.sync.sendDeathReports(), { sent: 1 }, 'the county sends its report again, signed with its new key')
+  t.match(await city.sync.sendDeathReports(), { sent: 1, refused: 0 }, 'the city relays it with that signature')
+  t.equal(province.storage.sqlite.prepare('select count(*) from sync_death_reports where id = ?').pluck().get(report.id), 1, 'the province holds the report')
 })
