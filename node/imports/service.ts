@@ -46,6 +46,11 @@ export interface RowResult {
   errors: RowError[]
   /** The record created, updated or found. */
   id?: string
+  /**
+   * The versions of the record the row matched (and of its guardians) as the preview found them,
+   * null when it matched none: the commit refuses a row whose record changed since.
+   */
+  seen?: string | null
 }
 
 /** A data row as parsed: the cells as typed (for the errors file) and the record input made of them. */
@@ -128,11 +133,13 @@ export function createImportService(deps: ImportServiceDeps) {
   async function parse(spec: KindSpec, file: Buffer): Promise<ParsedRow[]> {
     const names = namesOf(spec, codes)
     const sheet = await readSheet(spec, file)
-    return sheet.map(({ row, raws }) => {
+    return sheet.map(({ row, raws, present }) => {
       const input: RecordInput = {}
       const guardianCells: RecordInput[] = []
       const problems: RowError[] = []
       spec.columns.forEach((c, i) => {
+        // A column the file does not hold is no value at all: it leaves a matched record's field as it is.
+        if (!present[i]) return
         const converted = convertCell(c.field, raws[i], c.field.kind === 'code' ? names.get(c.field.table!) : undefined)
         if ('problem' in converted) {
           problems.push({ field: c.path, column: c.header, code: converted.problem.code, message: converted.problem.message })
@@ -194,7 +201,9 @@ export function createImportService(deps: ImportServiceDeps) {
       case 'no': return get('student_no = ?', value)
       case 'p': {
         const [name, gender, birth] = value.split('|')
-        return get('name = ? and gender = ? and birth_date = ?', name, gender, birth)
+        // Only a record without an ID number: one that has it is matched by it, and a row without
+        // one must not take it over (its blank cell would erase the stored number).
+        return get('name = ? and gender = ? and birth_date = ? and id_number is null', name, gender, birth)
       }
       case 'c': return get('class_code = ?', value)
       default: {
@@ -208,6 +217,7 @@ export function createImportService(deps: ImportServiceDeps) {
   function ownInput(spec: KindSpec, ownerId: string, p: ParsedRow): RecordInput {
     const input: RecordInput = { ...p.input }
     if (!spec.classTable) return input
+    if (!('classCode' in input)) return input
     const code = input.classCode
     delete input.classCode
     if (code === null || code === undefined || code === '') return { ...input, classId: null }
@@ -235,18 +245,33 @@ export function createImportService(deps: ImportServiceDeps) {
     return new XuejiError(err.code, err.message, err.statusCode, { ...err.details, issues: issues.map(i => ({ ...i, field: i.field ? `${path}.${i.field}` : path })) })
   }
 
-  /** Writes one row (in its own savepoint) through the records service. */
-  function applyRow(actor: RecordsActor, spec: KindSpec, ownerId: string, p: ParsedRow, refused?: XuejiError): RowResult {
+  /** The versions of a matched record and of its guardians: what the preview saw of it. */
+  function versionsOf(spec: KindSpec, existing: Record<string, unknown>): string {
+    const guardians = spec.guardianTable
+      ? (db.prepare(`select version from ${spec.guardianTable} where ${resource(spec.guardianTable).owner!.column} = ? order by rowid`).pluck().all(existing.id) as number[])
+      : []
+    return [existing.version, ...guardians].join(',')
+  }
+
+  /**
+   * Writes one row (in its own savepoint) through the records service. At the commit, `previewed`
+   * is the row's preview: a record matched (or not) otherwise than then is a row error.
+   */
+  function applyRow(actor: RecordsActor, spec: KindSpec, ownerId: string, p: ParsedRow, refused?: XuejiError, previewed?: RowResult): RowResult {
     if (p.problems.length > 0) return { row: p.row, action: 'error', errors: p.problems }
     try {
       return storage.write((): RowResult => {
         const input = ownInput(spec, ownerId, p)
         const existing = match(spec, ownerId, input)
+        const seen = existing ? versionsOf(spec, existing) : null
+        if (previewed?.seen !== undefined && previewed.seen !== seen) {
+          throw recordError('RECORD_VERSION_CONFLICT', `预览后该${spec.label}的记录已被他人修改（或新建），本行未写入，以免覆盖他人的修改；请重新上传文件预览`, { field: 'version', rule: 'version' })
+        }
         if (!existing) {
           if (refused) throw refused
           const body = { ...input, [spec.ownerKey]: ownerId, ...(spec.guardianTable ? { guardians: p.guardians } : {}) }
           const rec = records.create(actor, spec.table, body, undefined, { read: false })
-          return { row: p.row, action: 'create', errors: [], id: String(rec.id) }
+          return { row: p.row, action: 'create', errors: [], id: String(rec.id), seen }
         }
         const id = String(existing.id)
         const current = fromSql(resource(spec.table), existing)
@@ -277,7 +302,7 @@ export function createImportService(deps: ImportServiceDeps) {
             }
           })
         }
-        return { row: p.row, action: changed ? 'update' : 'unchanged', errors: [], id }
+        return { row: p.row, action: changed ? 'update' : 'unchanged', errors: [], id, seen }
       })
     } catch (err) {
       if (!(err instanceof XuejiError)) throw err
@@ -384,7 +409,7 @@ export function createImportService(deps: ImportServiceDeps) {
       const answer = auditedWrite(storage, (): CommitAnswer => {
         const fresh = load(id)!
         if (fresh.state === 'committed') return JSON.parse(fresh.commit_json!) as CommitAnswer
-        results = rows.map((p, i) => (previewed[i].action === 'error' ? previewed[i] : applyRow(recordsActor, spec, imp.owner_id, p, refused.get(i))))
+        results = rows.map((p, i) => (previewed[i].action === 'error' ? previewed[i] : applyRow(recordsActor, spec, imp.owner_id, p, refused.get(i), previewed[i])))
         const c = countsOf(results)
         const out: CommitAnswer = { created: c.create, updated: c.update, unchanged: c.unchanged, errorRows: c.error }
         db.prepare(`update imports set state = 'committed', result_json = ?, commit_json = ?, committed_by = ?, committed_at = ? where id = ?`)

@@ -105,6 +105,8 @@ function rawOf(v: ExcelJS.CellValue): Raw {
 export interface SheetRow {
   row: number
   raws: Raw[]
+  /** Per template column, whether the file holds it (one array shared by every row): a column left out changes nothing. */
+  present: readonly boolean[]
 }
 
 const headerKey = (s: string) => s.normalize('NFKC').replace(/[\s*＊]/g, '')
@@ -133,6 +135,7 @@ export async function readSheet(spec: KindSpec, file: Buffer): Promise<SheetRow[
   if (missing.length > 0 || positions.every(p => p === undefined)) {
     throw importError('IMPORT_FILE_INVALID', `文件第一行缺少模板的列：${missing.join('、') || '全部'}。请下载${spec.label}导入模板填写后上传`, { missing })
   }
+  const present = positions.map(p => p !== undefined)
   const rows: SheetRow[] = []
   const last = sheet.actualRowCount === 0 ? 0 : sheet.rowCount
   for (let r = 2; r <= last; r++) {
@@ -141,7 +144,7 @@ export async function readSheet(spec: KindSpec, file: Buffer): Promise<SheetRow[
     const texts = raws.map(v => (typeof v === 'string' ? v.trim() : v))
     if (texts.every(v => v === null || v === '')) continue
     if (r === 2 && spec.columns.some((c, i) => texts[i] === c.note && c.note !== '') && spec.columns.every((c, i) => texts[i] === null || texts[i] === '' || texts[i] === c.note)) continue
-    rows.push({ row: r, raws })
+    rows.push({ row: r, raws, present })
     if (rows.length > MAX_ROWS) throw importError('IMPORT_TOO_MANY_ROWS', `一个文件最多导入 ${MAX_ROWS} 行，请拆分为多个文件`, { max: MAX_ROWS })
   }
   if (rows.length === 0) throw importError('IMPORT_EMPTY', `文件中没有数据：请从第 ${FIRST_DATA_ROW} 行起填写`)
