@@ -245,16 +245,21 @@ export function createChangeRequestService(deps: ChangeRequestServiceDeps) {
         assertRejectReason(input.decision, reason)
         const given = reason === '' ? null : reason
         const text = prepareRecord('change_requests', { reason: row.reason, patch: row.patch, bureauReason: given, provinceReason: given }, { codes: records.codes, now: now(), nodeCode: identity.code })
+        // The lock is judged again: a growth record reported to the province since the school
+        // applied (R-23.1 then) now needs the province's approval too.
+        const escalated = !row.needs_province && input.decision === 'approve' ? lockOfRefusal(trial(() => writeSubject(actor, String(row.subject_table), String(row.subject_id), Number(row.subject_version), JSON.parse(String(row.patch)) as Record<string, unknown>))) : undefined
+        const needsProvince = Boolean(row.needs_province) || escalated?.needsProvince === true
         // At the province as the school's home its administrator's decision is the bureau's and,
         // when asks for it, the province's too.
         const asBureau = row.status === 'pending_bureau'
-        const asProvince = Boolean(row.needs_province) && identity.tier === 'province'
+        const asProvince = needsProvince && identity.tier === 'province'
         const decided = bump(row, {
+          ...(needsProvince && !row.needs_province ? { needsProvince: true, lockRule: escalated!.rule } : {}),
           ...(asBureau ? { bureauDecision: input.decision, bureauBy: actor.accountId, bureauAt: at, bureauReason: text.bureauReason ?? null } : {}),
           ...(asProvince ? { provinceNode: identity.code, provinceDecision: input.decision, provinceBy: actor.accountId, provinceAt: at, provinceReason: text.provinceReason ?? null } : {}),
-          ...(input.decision === 'reject' ? { status: 'rejected' } : row.needs_province && !asProvince ? { status: 'pending_province' } : {}),
+          ...(input.decision === 'reject' ? { status: 'rejected' } : needsProvince && !asProvince ? { status: 'pending_province' } : {}),
         }, actor.accountId, at)
-        if (input.decision === 'reject' || (row.needs_province && !asProvince)) return decided
+        if (input.decision === 'reject' || (needsProvince && !asProvince)) return decided
         const done = carryOut(decided, { ...actor, changeRequest: id }, at)
         failure = done.failure
         return done.row

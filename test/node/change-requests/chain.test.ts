@@ -258,3 +258,26 @@ t.test('R-24.2 a growth record of a school homed at the province: the province, 
   t.same((done.decisions as Json[]).map(d => `${d.step}@${d.node}`), ['apply@330000', 'bureau@330000', 'province@330000', 'carry_out@330000'])
   t.equal(row(g.node, 'growth_courses', String(c.id)).proficiency_score, 60, 'the approved patch is written')
 })
+
+t.test('R-24.2 a request applied while the growth record was reported to the bureau only, still pending when the bureau reports to the province, needs the province too: the bureau\'s approval does not carry it out', async t => {
+  const g = await growthNode(t)
+  await verifiedFile(g)
+  const clock = { day: '2027-04-01' }
+  const { growth, cr } = engines(g.node, clock)
+  const school = serviceActor(g.leader)
+  const bureau = serviceActor(g.node.bureau)
+  growth.publicity(school, String(g.school.id), { grade: 10, from: '2027-04-01', to: '2027-04-10' })
+  clock.day = '2027-05-01'
+  growth.schoolReport(school, String(g.school.id), { schoolYear: 2026, grade: 10 })
+  const c = growth.file(school, String(g.student.id)).courses[0]
+  const a = cr.apply(school, { table: 'growth_courses', id: String(c.id), version: Number(c.version), patch: { examScore: 90 }, reason: '成绩录入错误' })
+  t.match(a, { status: 'pending_bureau', lockRule: 'R-23.1', needsProvince: false }, 'applied under R-23.1: the bureau alone would approve')
+
+  clock.day = '2027-09-20'
+  growth.bureauReport(bureau, { schoolYear: 2026, grade: 10 })
+  const before = row(g.node, 'growth_courses', String(c.id))
+  const agreed = await cr.decide(bureau, String(a.id), { version: 1, decision: 'approve', reason: '同意' })
+  t.match(agreed, { status: 'pending_province', bureauDecision: 'approve', needsProvince: true, lockRule: 'R-24.2' }, 'reported to the province meanwhile: the request now awaits the province')
+  t.same(row(g.node, 'growth_courses', String(c.id)), before, 'the bureau\'s approval alone changes nothing')
+  t.match(await thrown(() => cr.decide(bureau, String(a.id), { version: 2, decision: 'approve' })), { code: 'CHANGE_REQUEST_WRONG_TIER' }, 'the province decides next')
+})
