@@ -54,7 +54,7 @@ const certificateRoutes: FastifyPluginAsync = async app => {
 
   app.get('/api/v1/students/:id/certificate', {
     config: { permission: 'certificate:issue' },
-    schema: { tags, summary: '出具学籍证明（可打印页面，二维码内含签名）', params: IdParams, response: { 400: ErrorReply, ...authErrorReplies } },
+    schema: { tags, summary: '出具学籍证明（可打印页面，二维码内含签名；学籍信息须已核对）', params: IdParams, response: { 400: ErrorReply, 409: ErrorReply, ...authErrorReplies } },
   }, async (req, reply) => {
     const { id } = req.params as { id: string }
     req.audit.action = 'certificate.issue'
@@ -64,6 +64,8 @@ const certificateRoutes: FastifyPluginAsync = async app => {
     if (!row) throw notFound()
     assertInScope(req, targetOfRow(app.storage, 'students', row))
     const student = app.storage.db.select().from(students).where(eq(students.id, id)).get()!
+    // A certificate attests the record: only a verified one, not what one person entered alone.
+    if (student.verifyState !== 'verified') throw certificateError('CERT_RECORD_UNVERIFIED', '该学生的学籍信息尚未核对（或修改后尚未重新核对），核对后才能出具学籍证明', { verifyState: student.verifyState })
     const { html } = await svc.issue(student)
     return reply.type('text/html; charset=utf-8').send(html)
   })

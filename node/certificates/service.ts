@@ -15,6 +15,7 @@ import { importPublicJwk, openCompactJws, signJws, type KeyLike } from '../../sy
 import { loadSigner } from '../../sync/signers.ts'
 import { ALLOWED_ALGORITHMS } from '../../sync/keys.ts'
 import { maskRecord } from '../auth/sensitive.ts'
+import { PROCESSING } from '../status-changes/rules.ts'
 import { CERTIFICATE_TYP, certificateClaims, certificatePage, type CertificateClaims, type VerifyOutcome } from './rules.ts'
 
 type StudentRow = typeof students.$inferSelect
@@ -83,7 +84,8 @@ export function createCertificatesService(deps: { storage: Storage; identity: { 
     async issue(s: StudentRow): Promise<{ token: string; claims: CertificateClaims; html: string }> {
       const h = raw(s)
       const claims = certificateClaims(
-        { student: s, school: h.school ?? { schoolCode: s.schoolCode, name: s.schoolCode }, statusChanges: h.statusChanges, completion: h.completion },
+        // Only the status changes carried out (办理): an application pending, rejected or withdrawn changed nothing.
+        { student: s, school: h.school ?? { schoolCode: s.schoolCode, name: s.schoolCode }, statusChanges: h.statusChanges.filter(c => c.processingStatus === PROCESSING.carriedOut), completion: h.completion },
         deps.identity,
         new Date(),
         randomUUID(),

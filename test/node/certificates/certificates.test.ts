@@ -4,18 +4,18 @@ import { buildTestApp, loginAs } from '../../helper.ts'
 import { fullRow, schoolRow, studentRow, writeRows } from '../../../scripts/lib/sync-fixtures.ts'
 import { SENSITIVE_CLASSES } from '../../../node/auth/sensitive.ts'
 
-/** A county node with two schools, a student at the first with a status change and a completion, one at the second. */
+/** A county node with two schools, a verified student at the first with a status change carried out and a completion, one at the second. */
 async function world(t: Parameters<typeof buildTestApp>[0]) {
   const app = await buildTestApp(t)
   const a = schoolRow('330106', '330106', 1)
   const b = schoolRow('330106', '330106', 2)
   writeRows(app.storage, 'schools', [a, b])
-  const s: Record<string, string | number | null> = { ...studentRow('330106', a, 7), student_no: 'G330106201503010071', id_number: '330106201503010071', state: 'graduated' }
+  const s: Record<string, string | number | null> = { ...studentRow('330106', a, 7), student_no: 'G330106201503010071', id_number: '330106201503010071', state: 'graduated', verify_state: 'verified' }
   const other = studentRow('330106', b, 8)
   writeRows(app.storage, 'students', [s, other])
   const now = new Date().toISOString()
   const base = { home_node: '330106', version: 1, epoch: 0, created_at: now, updated_at: now, student_id: s.id as string }
-  writeRows(app.storage, 'student_status_changes', [fullRow('student_status_changes', { ...base, id: 'sc-1', change_type: '11', change_date: '2023-03-01', processing_status: '1', previous_student_no: 'L330106000000000007' })])
+  writeRows(app.storage, 'student_status_changes', [fullRow('student_status_changes', { ...base, id: 'sc-1', change_type: '11', change_date: '2023-03-01', processing_status: '5', previous_student_no: 'L330106000000000007' })])
   writeRows(app.storage, 'student_completions', [fullRow('student_completions', { ...base, id: 'co-1', graduating_school_code: a.school_code as string, completion_ym: '2027-06', reason: '毕业' })])
   return { app, a, b, s, other }
 }
@@ -85,4 +85,29 @@ t.test('R-26.1 a school issues a printable 学籍证明 whose QR code carries th
   t.equal((await app.inject({ url: `/api/v1/students/${other.id}/certificate`, headers: admin.headers })).statusCode, 404, 'nor a school for another school\'s student')
   const audit = app.storage.sqlite.prepare("select count(*) from audit_log where action = 'certificate.issue'").pluck().get()
   t.ok(Number(audit) >= 1, 'issuing is audited')
+})
+
+t.test('R-26.1 R-18.1 a 学籍证明 states only what was verified and carried out: an unverified student gets none, and status changes applied for, rejected or withdrawn are not stated', async t => {
+  const { app, a, s } = await world(t)
+  const admin = await loginAs(app, 'school_admin', { kind: 'schools', schools: [a.school_code as string] })
+  const issue = () => app.inject({ url: `/api/v1/students/${s.id}/certificate`, headers: admin.headers })
+  app.storage.sqlite.prepare(`update students set verify_state = 'entered' where id = ?`).run(s.id)
+  const refused = await issue()
+  t.equal(refused.statusCode, 409)
+  t.equal(refused.json().code, 'CERT_RECORD_UNVERIFIED', 'a record not verified (本级核对) is not certified')
+  t.match(refused.json().message, /核对/)
+
+  app.storage.sqlite.prepare(`update students set verify_state = 'verified' where id = ?`).run(s.id)
+  const now = new Date().toISOString()
+  const base = { home_node: '330106', version: 1, epoch: 0, created_at: now, updated_at: now, student_id: s.id as string }
+  writeRows(app.storage, 'student_status_changes', [
+    fullRow('student_status_changes', { ...base, id: 'sc-rejected', change_type: '21', change_date: '2024-03-01', processing_status: '4' }),
+    fullRow('student_status_changes', { ...base, id: 'sc-withdrawn', change_type: '31', change_date: '2024-04-01', processing_status: '6' }),
+    fullRow('student_status_changes', { ...base, id: 'sc-applied', change_type: '41', change_date: '2024-05-01', processing_status: '1' }),
+  ])
+  const res = await issue()
+  t.equal(res.statusCode, 200, res.body)
+  const token = /核验码：([A-Za-z0-9_.-]+)/.exec(res.body)![1]
+  const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString())
+  t.same(claims.statusChanges, [{ type: '11', date: '2023-03-01' }], 'only the change carried out')
 })
