@@ -10,7 +10,7 @@ import { loadConfigFile } from '../config/load.ts'
 import { openStorage } from '../schema/db.ts'
 import { loadIdentity } from '../node/identity.ts'
 import { dataPaths } from '../node/paths.ts'
-import { createBackup, createBackupKey, latestBackup, loadBackupKey, restoreBackup } from '../node/backup/service.ts'
+import { createBackup, createBackupKey, loadBackupKey, restoreBackup } from '../node/backup/service.ts'
 import { parseTarget } from '../node/backup/rules.ts'
 import { openStore } from '../node/backup/targets.ts'
 import type { CliHelpers } from './sync-commands.ts'
@@ -28,6 +28,7 @@ export const BACKUP_USAGE = `
   xueji backup list --data DIR [--to TARGET] [--identity FILE] [--host-key SHA256:…]
   xueji restore --from TARGET [--backup NAME] --key FILE --data NEWDIR [--port N] [--identity FILE] [--host-key SHA256:…]
           check the backup (manifest MAC, every hash) and restore it into the new directory NEWDIR;
+          without --backup the newest one (a target holding several nodes' backups needs --backup);
           then, for a city or county node: xueji sync rebuild --data NEWDIR, and xueji start
 `
 
@@ -87,7 +88,8 @@ export function backupCommands(h: CliHelpers): Record<string, (args: string[], i
       const key = loadBackupKey(String(v.key))
       const store = await openStore(parseTarget(String(v.from)), { identityFile: str(v.identity), hostKey: str(v['host-key']) })
       try {
-        const name = str(v.backup) ?? (await latestBackup(store, null)) ?? undefined
+        // Without --backup: the newest of the one node the target holds (several: refused, BACKUP_NAME_REQUIRED).
+        const name = str(v.backup) ?? undefined
         const dataDir = resolve(String(v.data))
         const r = await restoreBackup({ store, name, key, dataDir, port: v.port !== undefined ? Number(v.port) : undefined })
         io.out(`restored ${r.name} (${r.node.tier} ${r.node.code}, taken ${r.createdAt}): ${r.files} file(s) checked against the manifest into ${dataDir}\n`)

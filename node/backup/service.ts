@@ -197,9 +197,22 @@ export async function prune(store: BackupStore, code: string, policy: RetentionP
   return gone
 }
 
-/** The newest backup of node `code` (any node when null) in the store. */
-export async function latestBackup(store: BackupStore, code: string | null): Promise<string | null> {
-  const names = (await store.list()).filter(n => code === null || n.startsWith(`xueji-${code}-`))
+/**
+ * The backup to restore when none is named: the newest, of the one node the store holds backups
+ * of. A store several nodes back up to (one bureau's server) is refused: its newest backup may be
+ * another node's. @throws BACKUP_NOT_FOUND, BACKUP_NAME_REQUIRED
+ */
+export async function backupToRestore(store: BackupStore): Promise<string> {
+  const names = await store.list()
+  const nodes = [...new Set(names.map(n => n.split('-')[1]))].sort()
+  if (nodes.length === 0) throw backupError('BACKUP_NOT_FOUND', 'the target holds no backup')
+  if (nodes.length > 1) throw backupError('BACKUP_NAME_REQUIRED', `the target holds backups of several nodes (${nodes.join(', ')}); name the one to restore with --backup NAME (xueji backup list)`, { nodes })
+  return (await latestBackup(store, nodes[0]))!
+}
+
+/** The newest backup of node `code` in the store. */
+export async function latestBackup(store: BackupStore, code: string): Promise<string | null> {
+  const names = (await store.list()).filter(n => n.startsWith(`xueji-${code}-`))
   return names.sort((a, b) => backupTime(a)!.getTime() - backupTime(b)!.getTime()).at(-1) ?? null
 }
 
@@ -250,8 +263,7 @@ export async function restoreBackup(opts: { store: BackupStore; name?: string; k
   if (existsSync(paths.config) || existsSync(paths.db)) {
     throw backupError('BACKUP_RESTORE_TARGET_EXISTS', `${opts.dataDir} already holds a node; restore into a new, empty directory`)
   }
-  const name = opts.name ?? (await latestBackup(opts.store, null))
-  if (!name) throw backupError('BACKUP_NOT_FOUND', 'the target holds no backup')
+  const name = opts.name ?? (await backupToRestore(opts.store))
   // A name is also a path on the target: only the names backups are made under.
   if (backupTime(name) === null) throw backupError('BACKUP_NOT_FOUND', `${name} is not the name of a backup (xueji-<code>-<YYYYMMDDTHHMMSSZ>)`)
   const created = !existsSync(paths.dir)
