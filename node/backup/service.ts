@@ -252,16 +252,18 @@ export interface RestoreResult {
 }
 
 /**
- * Restores backup `name` (the newest when absent) from `store` into `dataDir`, which must not
- * hold a node. Everything is checked (manifest MAC, every blob's hash, GCM tag, clear hash, the
+ * Restores backup `name` (the newest when absent) from `store` into `dataDir`, which must be
+ * new or empty. Everything is checked (manifest MAC, every blob's hash, GCM tag, clear hash, the
  * database's integrity) before files take their place; on any failure the directory is left as
  * it was. A child node's directory gets `paths.restorePending`: it must fetch back from its parent
  * what the backup missed before it starts, or its next change set would fork its own chain.
  */
 export async function restoreBackup(opts: { store: BackupStore; name?: string; key: Buffer; dataDir: string; port?: number }): Promise<RestoreResult> {
   const paths = dataPaths(opts.dataDir)
-  if (existsSync(paths.config) || existsSync(paths.db)) {
-    throw backupError('BACKUP_RESTORE_TARGET_EXISTS', `${opts.dataDir} already holds a node; restore into a new, empty directory`)
+  // Empty, not only without a node: a stray database journal (xueji.db-wal) would be replayed
+  // onto the restored database, and stray keys would be replaced or, on failure, removed.
+  if (existsSync(paths.dir) && readdirSync(paths.dir).length > 0) {
+    throw backupError('BACKUP_RESTORE_TARGET_EXISTS', `${opts.dataDir} is not empty${existsSync(paths.config) || existsSync(paths.db) ? ' (it holds a node)' : ''}; restore into a new, empty directory`)
   }
   const name = opts.name ?? (await backupToRestore(opts.store))
   // A name is also a path on the target: only the names backups are made under.

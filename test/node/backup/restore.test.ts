@@ -3,7 +3,7 @@
  * without --backup it must not pick another node's newest backup.
  */
 import t from 'tap'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { initNode } from '../../../node/identity.ts'
 import { main } from '../../../scripts/cli.ts'
@@ -47,4 +47,23 @@ t.test('R-26.2 restore from a target shared by several nodes: without --backup i
   const ok = await run(['restore', '--from', target, '--backup', names[0], '--key', key, '--data', into])
   t.equal(ok.code, 0, ok.err)
   t.equal(JSON.parse(readFileSync(join(into, 'xueji.json'), 'utf8')).node.code, '330106', 'the named backup, Xihu\'s, is restored')
+})
+
+t.test('R-26.2 restore only into an empty directory: one holding a stray database journal is refused with a stable code, the journal left as it was', async t => {
+  const root = t.testdir()
+  const key = join(root, 'backup.key')
+  t.equal((await run(['backup-key', '--out', key])).code, 0)
+  const target = join(root, 'target')
+  const xihu = await county(root, '330106', '西湖区教育局')
+  t.equal((await run(['backup', '--data', xihu, '--to', target, '--key', key])).code, 0)
+  const into = join(root, 'leftovers')
+  mkdirSync(into)
+  writeFileSync(join(into, 'xueji.db-wal'), 'journal of an earlier node')
+  const r = await run(['restore', '--from', target, '--key', key, '--data', into])
+  t.equal(codeOf(r), 'BACKUP_RESTORE_TARGET_EXISTS', r.err || r.out)
+  t.same(readdirSync(into), ['xueji.db-wal'], 'nothing written beside it')
+  t.equal(readFileSync(join(into, 'xueji.db-wal'), 'utf8'), 'journal of an earlier node')
+  const empty = join(root, 'empty')
+  mkdirSync(empty)
+  t.equal((await run(['restore', '--from', target, '--key', key, '--data', empty])).code, 0, 'an empty directory is restored into')
 })
