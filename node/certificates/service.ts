@@ -11,7 +11,7 @@ import { compactVerify } from 'jose'
 import { toString as qrSvg } from 'qrcode'
 import type { Storage } from '../../schema/db.ts'
 import { schools, studentCompletions, studentEnrolments, studentResumes, students, studentStatusChanges } from '../../schema/records/index.ts'
-import { importPublicJwk, openCompactJws, signJws, type KeyLike } from '../../sync/keys.ts'
+import { importPublicJwk, openCompactJws, readHeldKeyRecord, signJws, type KeyLike } from '../../sync/keys.ts'
 import { loadSigner } from '../../sync/signers.ts'
 import { ALLOWED_ALGORITHMS } from '../../sync/keys.ts'
 import { maskRecord } from '../auth/sensitive.ts'
@@ -42,12 +42,19 @@ export function createCertificatesService(deps: { storage: Storage; identity: { 
     completion: db.select().from(studentCompletions).where(eq(studentCompletions.studentId, s.id)).get() ?? null,
   })
 
-  /** Public key of `node`'s key `kid`, whatever its seq range: a certificate outlives a key rotation. */
-  const keyOf = async (node: string, kid: string): Promise<KeyLike | undefined> => {
-    const row = (node === deps.identity.code
-      ? storage.sqlite.prepare('select public_jwk from node_keys where kid = ?').get(kid)
-      : storage.sqlite.prepare('select public_jwk from sync_keys where node = ? and kid = ?').get(node, kid)) as { public_jwk: string } | undefined
-    return row ? importPublicJwk(JSON.parse(row.public_jwk)) : undefined
+  /**
+   * Public key of `node`'s key `kid`, whatever its seq range (a certificate outlives a key
+   * rotation), and when the key was closed (its closing record's time, as signed by the parent
+   * that closed it), null while it is current. This node's own key not vouched for above yet is
+   * read from node_keys: current.
+   */
+  const keyOf = async (node: string, kid: string): Promise<{ key: KeyLike; closedAt: string | null } | undefined> => {
+    const held = storage.sqlite.prepare('select public_jwk, valid_until_seq, record from sync_keys where node = ? and kid = ?').get(node, kid) as
+      | { public_jwk: string; valid_until_seq: number | null; record: string }
+      | undefined
+    if (held) return { key: await importPublicJwk(JSON.parse(held.public_jwk)), closedAt: held.valid_until_seq === null ? null : (await readHeldKeyRecord(held.record)).issuedAt }
+    const own = node === deps.identity.code ? (storage.sqlite.prepare('select public_jwk from node_keys where kid = ?').get(kid) as { public_jwk: string } | undefined) : undefined
+    return own ? { key: await importPublicJwk(JSON.parse(own.public_jwk)), closedAt: null } : undefined
   }
   /** The nodes from the province down to `node`, as the key records held here link them. */
   const chainOf = (node: string): string[] => {
@@ -110,12 +117,14 @@ export function createCertificatesService(deps: { storage: Storage; identity: { 
       } catch {
         return { ok: false, code: 'CERT_INVALID', reason: '不是学籍证明（格式不符）' }
       }
-      const key = await keyOf(iss, kid)
-      if (!key) return { ok: false, code: 'CERT_INVALID', reason: '签发单位的密钥未在省级密钥链中登记' }
+      const found = await keyOf(iss, kid)
+      if (!found) return { ok: false, code: 'CERT_INVALID', reason: '签发单位的密钥未在省级密钥链中登记' }
       try {
-        const { payload } = await compactVerify(token.trim(), key, { algorithms: [...ALLOWED_ALGORITHMS] })
+        const { payload } = await compactVerify(token.trim(), found.key, { algorithms: [...ALLOWED_ALGORITHMS] })
         const claims = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload)) as CertificateClaims
-        if (claims.v !== 1 || claims.iss !== iss) return { ok: false, code: 'CERT_INVALID', reason: '证明内容不完整' }
+        if (claims.v !== 1 || claims.iss !== iss || typeof claims.iat !== 'string') return { ok: false, code: 'CERT_INVALID', reason: '证明内容不完整' }
+        // A key closed (rotated, or revoked at re-enrolment) signs no certificate after its closing.
+        if (found.closedAt !== null && !(claims.iat < found.closedAt)) return { ok: false, code: 'CERT_INVALID', reason: `签发单位的该密钥已于 ${found.closedAt} 停用，此后以其签名的证明无效` }
         return { ok: true, claims, chain: chainOf(iss) }
       } catch {
         return { ok: false, code: 'CERT_INVALID', reason: '签名不符：证明已被篡改或伪造' }
