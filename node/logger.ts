@@ -25,12 +25,29 @@ export const REDACT_PATHS = [
   ...PERSONAL_FIELDS.flatMap(f => [f, `*.${f}`, `*.*.${f}`]),
 ]
 
+/** A parameter name as the API spells them (`q`, `schoolCode`, `limit`); anything else is the client's data. */
+const PARAM_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
 /**
- * A request is logged without its query string values: searches carry ID numbers and names.
+ * A path segment that may be personal data: a run of 11 digits or more (an ID number, a 学籍号, a
+ * mobile phone; school and division codes are shorter) or any character beyond ASCII (a name),
+ * as sent or %-encoded. Record ids (UUIDs) stay readable.
+ */
+function personalSegment(segment: string): boolean {
+  return !UUID.test(segment) && (/\d{11}/.test(segment) || /[^\x20-\x7e]|%[89a-f][0-9a-f]/i.test(segment))
+}
+
+/**
+ * A request is logged without its query string values (searches carry ID numbers and names),
+ * without a query key that is not a parameter name (`?<ID number>`), and without a path segment
+ * that looks like personal data (an ID number typed where a record id belongs).
  */
 export function serializeRequest(req: FastifyRequest) {
   const q = req.url.indexOf('?')
-  const url = q < 0 ? req.url : `${req.url.slice(0, q)}?${[...new URLSearchParams(req.url.slice(q + 1)).keys()].map(k => `${k}=[Redacted]`).join('&')}`
+  const path = (q < 0 ? req.url : req.url.slice(0, q)).split('/').map(s => (personalSegment(s) ? '[Redacted]' : s)).join('/')
+  const keys = q < 0 ? [] : [...new URLSearchParams(req.url.slice(q + 1)).keys()]
+  const url = q < 0 ? path : `${path}?${keys.map(k => (PARAM_NAME.test(k) ? `${k}=[Redacted]` : '[Redacted]')).join('&')}`
   return { method: req.method, url, remoteAddress: req.ip, reqId: req.id }
 }
 

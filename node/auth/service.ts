@@ -262,6 +262,17 @@ export function createAuthService({ storage, config, secretKey, now = Date.now }
       return { session: s, account }
     },
 
+    /**
+     * Checks the password of a signed-in account again (a password change). Throttled and counted
+     * like the login's password step, so a session left open or taken over cannot be used to guess
+     * the password behind it (R-25.2).
+     */
+    async checkPassword(account: AccountRow, password: string, ip: string): Promise<void> {
+      const attempt = reserveAttempt(sha256Hex(account.username), ip)
+      if (!(await verifyPassword(account.password_hash, password))) throw authError('AUTH_FAILED', '当前密码错误')
+      settleAttempt(attempt)
+    },
+
     endSession(token: string): void {
       auditedWrite(storage, () => prepare('delete from sessions where id = ?').run(sha256Hex(token)))
     },

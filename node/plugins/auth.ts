@@ -23,7 +23,8 @@ import { actorOfAccount, createAuthService, type AccountRow, type AuthService, t
  * 4. Audit (R-25.2): a successful write commits its entry in its own transaction
  *    (`auditedWrite` of node/auth/audit.ts, called by the services and routes that write; the
  *    handler runs with the request as its context). An onSend hook writes the entry of every
- *    other audited request: denials, failed logins and writes, reveals.
+ *    other audited request: denials, failed logins and writes, reveals, and reads whose handler
+ *    names their action in `req.audit.action` (disclosures: a look-up by ID number, a certificate).
  */
 
 /** Route-level access declaration. */
@@ -189,8 +190,10 @@ export default fp<AuthPluginOptions>(
       if (ctx.committed) return payload // the write's entry committed with it
       const status = reply.statusCode
       const denied = req.audit.outcome === 'denied' || status === 401 || status === 403 || status === 429
-      // Reads are audited only when refused; every write, login and reveal always.
-      if (SAFE_METHODS.has(req.method) && !denied) return payload
+      // Reads are audited only when refused, or when the handler named the read's action (a
+      // disclosure such as a look-up by ID number or a certificate, R-27.1); every write, login
+      // and reveal always.
+      if (SAFE_METHODS.has(req.method) && !denied && req.audit.action === undefined) return payload
       const code = status >= 400 ? errorCodeOf(payload) : null
       const outcome = req.audit.outcome ?? (code && LOGIN_FAILURES.has(code) ? 'failed' : denied ? 'denied' : status >= 400 ? 'failed' : 'ok')
       appendAudit(app.storage, entryOf(req, { outcome, status, code }))

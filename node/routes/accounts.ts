@@ -166,7 +166,12 @@ const accountRoutes: FastifyPluginAsyncTypebox = async app => {
     async (req, reply) => {
       req.audit.targetTable = 'accounts'
       req.audit.fields = ['password']
-      const a = load(actorOf(req), req.params.id)
+      const actor = actorOf(req)
+      const a = load(actor, req.params.id)
+      // Whoever sets the password can sign in as the account: so only an account within the
+      // actor's own rights, its grants included (which managing it otherwise need not cover).
+      const why = delegationRefusal(actor, actorOfAccount(a))
+      if (why) throw refuse(why)
       await app.auth.setPassword(a.id, req.body.password)
       return reply.code(204).send(null)
     },

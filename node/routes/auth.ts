@@ -2,7 +2,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@fastify/type-provider-typebox'
 import { permissionsOf } from '../auth/access.ts'
 import { authError } from '../auth/errors.ts'
-import { verifyPassword } from '../auth/passwords.ts'
 import { actorOf, clearSessionCookie, setSessionCookie } from '../plugins/auth.ts'
 import { ErrorReply, PermissionSchema, Password, RoleSchema, ScopeSchema } from './schemas.ts'
 
@@ -115,13 +114,13 @@ const authRoutes: FastifyPluginAsyncTypebox = async app => {
       schema: {
         tags: ['auth'],
         body: Type.Object({ currentPassword: Password, newPassword: Password }, { additionalProperties: false }),
-        response: { 204: Type.Null(), 400: ErrorReply, 401: ErrorReply, 403: ErrorReply },
+        response: { 204: Type.Null(), 400: ErrorReply, 401: ErrorReply, 403: ErrorReply, 429: ErrorReply },
       },
     },
     async (req, reply) => {
       req.audit.action = 'password_change'
       const account = req.authSession!.account
-      if (!(await verifyPassword(account.password_hash, req.body.currentPassword))) throw authError('AUTH_FAILED', '当前密码错误')
+      await app.auth.checkPassword(account, req.body.currentPassword, req.ip)
       await app.auth.setPassword(account.id, req.body.newPassword)
       // Every session ended, this one included: sign in again with the new password.
       clearSessionCookie(reply, secure)

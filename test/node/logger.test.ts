@@ -52,3 +52,28 @@ t.test('R-25.2 log.file writes through pino-roll: rotated by size, old files rem
   const last = readFileSync(join(dir, 'logs', numbered.at(-1)!), 'utf8').split('\n').filter(Boolean)
   t.ok(last.every(l => JSON.parse(l).msg !== undefined), 'JSON lines')
 })
+
+t.test('R-27.1 R-25.2 the request log keeps no ID number, 学籍号, phone or name a client put in the path or as a query key', async t => {
+  let text = ''
+  const logStream = new Writable({ write(chunk, _enc, cb) { text += chunk.toString(); cb() } })
+  const app = await buildTestApp(t, { logStream })
+  const id = '330106201603150034'
+  const urls = [
+    `/api/v1/students/${id}`,
+    `/api/v1/students/G${id}`,
+    `/api/v1/students?${id}`,
+    `/api/v1/students?q=x&${encodeURIComponent('王小明')}=1`,
+    `/api/v1/students/${encodeURIComponent('王小明')}/guardians`,
+    '/api/v1/students?13812345678',
+    '/api/v1/no-such-route/13812345678',
+  ]
+  for (const url of urls) await app.inject({ method: 'GET', url })
+  const logged = text.split('\n').filter(Boolean).map(l => JSON.parse(l) as { msg: string; req?: { url: string } }).filter(l => l.msg === 'request').map(l => l.req!.url)
+  t.equal(logged.length, urls.length, 'one line a request')
+  for (const secret of [id, '王小明', encodeURIComponent('王小明'), '13812345678']) t.notOk(text.includes(secret), `not in the log: ${secret}`)
+  t.same(logged.slice(0, 3), ['/api/v1/students/[Redacted]', '/api/v1/students/[Redacted]', '/api/v1/students?[Redacted]'])
+  // What is not personal stays readable: record ids, school codes, parameter names.
+  const uuid = '0192f0c4-7a3b-7cde-8f01-123456789012'
+  await app.inject({ method: 'GET', url: `/api/v1/students/${uuid}/guardians?limit=20&schoolCode=3301060001` })
+  t.match(text.trim().split('\n').at(-1), `"url":"/api/v1/students/${uuid}/guardians?limit=[Redacted]&schoolCode=[Redacted]"`)
+})

@@ -2665,6 +2665,15 @@ export interface paths {
                         "application/json": components["schemas"]["ErrorReply"];
                     };
                 };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
             };
         };
         delete?: never;
