@@ -93,13 +93,13 @@ t.test('R-10.9 R-10.10 completion and status changes, with death details for typ
   const sub = (id: string) => `/api/v1/students/${other.id}/status-changes/${id}`
   const transfer = await node.call('POST', `/api/v1/students/${other.id}/status-changes`, fx.application())
   t.equal(transfer.status, 201)
-  t.strictSame((await node.call('GET', sub(transfer.body.id))).body, expectedRead('student_status_changes', { ...fx.application(), studentId: other.id }, transfer.body, node.school, fx.applied(true)), 'R-10.10 transfer out')
+  t.strictSame((await node.call('GET', sub(transfer.body.id))).body, expectedRead('student_status_changes', { ...fx.application(), studentId: other.id }, transfer.body, node.school, fx.applied(true, school.schoolCode)), 'R-10.10 transfer out')
   t.equal((await node.call('POST', `/api/v1/status-changes/${transfer.body.id}/withdraw`, { version: 1 })).status, 200)
 
   const death = fx.application({ changeType: '51', changeDate: '2026-04-02', reason: '交通事故', deathDate: '2026-04-01', deathCause: '交通事故', responsibility: '1', reviewOpinion: '情况属实', currentSchoolCode: null })
   const d = await node.call('POST', `/api/v1/students/${other.id}/status-changes`, death)
   t.equal(d.status, 201)
-  t.strictSame((await node.call('GET', sub(d.body.id))).body, expectedRead('student_status_changes', { ...death, studentId: other.id }, d.body, node.school, fx.applied(true)), 'R-10.10 death details masked on read')
+  t.strictSame((await node.call('GET', sub(d.body.id))).body, expectedRead('student_status_changes', { ...death, studentId: other.id }, d.body, node.school, fx.applied(true, school.schoolCode)), 'R-10.10 death details masked on read')
   await revealsClear(t, node, 'student_status_changes', d.body.id, death)
 
   const read = (await node.call('GET', `/api/v1/students/${student.id}`)).body
@@ -144,7 +144,7 @@ t.test('R-8.3 R-8.4 R-11.1 R-12.1 R-12.2 R-12.3 R-12.4 R-12.5 kindergarten, teac
   const change = { changeType: '51', changeDate: '2026-04-02', reason: '疾病', deathDate: '2026-04-01', deathCause: '疾病', responsibility: '1', reviewOpinion: '属实' }
   const s = await node.call('POST', `/api/v1/children/${c.id}/status-changes`, change)
   t.equal(s.status, 201)
-  const { approvalDate: _d, approvalDocNo: _n, ...childApplied } = fx.applied(true)
+  const { approvalDate: _d, approvalDocNo: _n, ...childApplied } = fx.applied(true, kg.kindergartenCode)
   t.strictSame((await node.call('GET', `/api/v1/children/${c.id}/status-changes/${s.body.id}`)).body, expectedRead('child_status_changes', { ...change, childId: c.id }, s.body, node.school, childApplied), 'R-12.5 status change with death details')
   await revealsClear(t, node, 'child_status_changes', s.body.id, change)
 

@@ -75,10 +75,11 @@ export const application = (over: Record<string, unknown> = {}) => {
 }
 
 /** What the workflow adds to a new application (node/status-changes), applied today. */
-export const applied = (late: boolean) => ({
+/** What the status-change engine writes at an application; `unitCode` is the person's school (kindergarten). */
+export const applied = (late: boolean, unitCode: string) => ({
   processingStatus: '1', result: null, approvalDate: null, approvalDocNo: null, documentNos: null, targetClassId: null,
   appliedOn: new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10), late,
-  reviewedBy: null, reviewedAt: null, carriedOutBy: null, carriedOutAt: null, escalatedAt: null,
+  reviewedBy: null, reviewedAt: null, carriedOutBy: null, carriedOutAt: null, escalatedAt: null, unitCode,
 })
 
 export const statusChange = (over: Record<string, unknown> = {}) => ({

@@ -14,7 +14,7 @@ const rules = (table: string, input: Record<string, unknown>, parent?: Record<st
 t.test('every column a registrar fills is a validated field (R-7.1 … R-12.5)', async t => {
   const system = new Set(['id', 'homeNode', 'version', 'epoch', 'createdAt', 'updatedAt', 'verifyState', 'enteredBy', 'enteredAt', 'verifiedBy', 'verifiedAt', 'returnReason', 'state', 'pinyinInitials',
     // written by the verification and status-change workflows
-    'firstVerifiedAt', 'appliedOn', 'late', 'reviewedBy', 'reviewedAt', 'carriedOutBy', 'carriedOutAt', 'escalatedAt'])
+    'firstVerifiedAt', 'appliedOn', 'late', 'reviewedBy', 'reviewedAt', 'carriedOutBy', 'carriedOutAt', 'escalatedAt', 'unitCode'])
   for (const spec of RESOURCES) {
     const fields = new Set(FIELDS[spec.table].map(f => f.key))
     const copied = new Set(spec.owner ? [spec.owner.key, ...(spec.table === 'school_classes' || spec.table === 'students' ? ['schoolCode'] : []), ...(spec.table === 'kindergarten_classes' || spec.table === 'children' ? ['kindergartenCode'] : [])] : [])
