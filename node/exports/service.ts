@@ -17,6 +17,7 @@ import { can, scopeFilter, type Actor } from '../auth/access.ts'
 import { appendAudit, auditedWrite } from '../auth/audit.ts'
 import { maskRecord } from '../auth/sensitive.ts'
 import { authError } from '../auth/errors.ts'
+import { actorOfAccount, type AccountRow } from '../auth/service.ts'
 import { fieldsOf } from '../records/fields.ts'
 import { resource } from '../services/records/resources.ts'
 import { recordsActor, type RecordsService } from '../services/records/service.ts'
@@ -235,13 +236,19 @@ export function createExportService(deps: ExportServiceDeps) {
       const row = stopping ? undefined : load(id)
       if (!row || row.state === 'done' || row.state === 'failed') return
       const rec = present(row)
-      const actor = JSON.parse(String(row.actor_json)) as Actor
+      const asked = JSON.parse(String(row.actor_json)) as Actor
+      // The account as it is now, not as it asked: a job waits (Redis away, a long queue) while
+      // an administrator narrows its scope, withdraws a grant or disables it.
+      const account = sql.prepare('select * from accounts where id = ?').get(asked.accountId) as AccountRow | undefined
+      const actor = account && account.disabled_at === null ? actorOfAccount(account) : asked
       sql.prepare(`update exports set state = 'running', rows_done = 0 where id = ?`).run(id)
       // A run cut short (the node stopped) starts again from nothing.
       rmSync(fileOf(rec), { force: true })
       let outcome: 'ok' | 'failed' = 'ok'
       let code: string | null = null
       try {
+        if (!account || account.disabled_at !== null) throw authError('FORBIDDEN', '该账号已停用，导出未执行', { rule: 'ACCOUNT_DISABLED' })
+        checkQuery(actor, rec.kind, rec.query)
         const rows = rec.kind === 'statistics' || rec.kind === 'annual' ? await writeStatistics(rec, actor) : await writePersons(rec, actor)
         sql.prepare(`update exports set state = 'done', rows_done = ?, rows_total = ?, finished_at = ? where id = ?`).run(rows, rows, now().toISOString(), id)
       } catch (err) {

@@ -10,6 +10,8 @@ import { buildTestApp, loginAs } from '../../helper.ts'
 import { exportFile } from './lib.ts'
 import { readAudit } from '../../../node/auth/audit.ts'
 import { seedNode } from '../../../scripts/seed/index.ts'
+import { createExportService } from '../../../node/exports/service.ts'
+import { codes } from '../../../schema/codes/index.ts'
 
 type Row = Record<string, any>
 
@@ -156,5 +158,31 @@ t.test('exports of a seeded county', async t => {
     t.equal(await ask({ kind: 'statistics', format: 'csv', query: { subject: 'students', by: 'gender', unit: '330108' } }), 'STATS_UNIT_UNKNOWN')
     t.equal(await ask({ kind: 'students', format: 'pdf' }), 'VALIDATION_FAILED')
     t.equal(app.storage.sqlite.prepare('select count(*) from exports').pluck().get(), before, 'no export recorded')
+  })
+
+  t.test('R-17.6 an export that waited in the queue runs with the account as it is then: a narrowed scope exports the narrowed scope, a disabled account nothing', async t => {
+    // The same service over the node's database, with a queue that never runs its jobs: this test runs them.
+    const dir = t.testdir()
+    const held = createExportService({ storage: app.storage, records: app.records, statistics: app.statistics, codes, dir, keepDays: 1, enqueue: async () => undefined })
+    const [a, b] = app.storage.sqlite.prepare("select school_code from schools order by school_code limit 2").pluck().all() as string[]
+    const inSchool = (code: string) => app.storage.sqlite.prepare("select count(*) from students where school_code = ? and state = 'in_school'").pluck().get(code) as number
+    const registrar = await loginAs(app, 'central_school_admin', { kind: 'schools', schools: [a, b] })
+    const admin = await loginAs(app, 'bureau_admin', { kind: 'bureau', node: '330106' })
+    const patch = async (payload: object) => {
+      const res = await app.inject({ method: 'PATCH', url: `/api/v1/accounts/${registrar.account.id}`, headers: admin.headers, payload })
+      t.equal(res.statusCode, 200, res.body)
+    }
+
+    const narrowed = await held.request(registrar.actor, { kind: 'students', format: 'csv' })
+    await patch({ scope: { kind: 'schools', schools: [a] } })
+    await held.run(narrowed.id)
+    t.match(held.get(registrar.actor, narrowed.id), { state: 'done', rowsDone: inSchool(a) }, 'the school the account keeps only')
+    t.ok(inSchool(b) > 0, 'the other school has students the export left out')
+
+    const stopped = await held.request(registrar.actor, { kind: 'students', format: 'csv' })
+    await patch({ disabled: true })
+    await held.run(stopped.id)
+    t.match(held.get(registrar.actor, stopped.id), { state: 'failed', errorCode: 'FORBIDDEN' }, 'a disabled account exports nothing')
+    t.notOk(existsSync(join(dir, `${stopped.id}.csv`)), 'no file')
   })
 })
