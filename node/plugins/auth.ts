@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import { timingSafeEqual } from 'node:crypto'
 import cookie from '@fastify/cookie'
 import helmet, { type HelmetOptions } from 'helmet'
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -62,6 +63,13 @@ declare module 'fastify' {
 
 export const SESSION_COOKIE = 'xueji_session'
 export const CSRF_HEADER = 'x-csrf-token'
+
+/** Whether the CSRF header is the session's token, compared in constant time. */
+function sameToken(header: string | string[] | undefined, token: string): boolean {
+  if (typeof header !== 'string') return false
+  const [a, b] = [Buffer.from(header), Buffer.from(token)]
+  return a.length === b.length && timingSafeEqual(a, b)
+}
 const API_PREFIX = '/api/v1'
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 /** A wrong password or code is a failed login, not a refused request. */
@@ -164,7 +172,7 @@ export default fp<AuthPluginOptions>(
       // Without a session there is nothing to forge (and only `public` routes will pass).
       // Login is exempt: it replaces whatever session the client holds (routes/auth.ts), and a
       // client that lost its token must still be able to sign in again.
-      if (!SAFE_METHODS.has(req.method) && req.authSession && !req.routeOptions.config.replacesSession && req.headers[CSRF_HEADER] !== req.authSession.session.csrf_token) {
+      if (!SAFE_METHODS.has(req.method) && req.authSession && !req.routeOptions.config.replacesSession && !sameToken(req.headers[CSRF_HEADER], req.authSession.session.csrf_token)) {
         throw authError('CSRF_FAILED', '请求缺少有效的防伪令牌，请刷新页面后重试')
       }
       if (permission === 'public') return
