@@ -2,7 +2,7 @@
  * `xueji restore` from a target that several nodes back up to (the prune test's shared target):
  * without --backup it must not pick another node's newest backup.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { initNode } from '../../../node/identity.ts'
@@ -23,12 +23,16 @@ async function county(root: string, code: string, name: string) {
   return dataDir
 }
 
-t.test('R-26.2 restore from a target shared by several nodes: without --backup it is refused with a stable code naming them, nothing written; with --backup the named one restores', async t => {
+/** A test directory with a backup key, the path of an empty backup target and county 330106 (西湖区). */
+async function withXihu(t: Test) {
   const root = t.testdir()
   const key = join(root, 'backup.key')
   t.equal((await run(['backup-key', '--out', key])).code, 0)
-  const target = join(root, 'target')
-  const xihu = await county(root, '330106', '西湖区教育局')
+  return { root, key, target: join(root, 'target'), xihu: await county(root, '330106', '西湖区教育局') }
+}
+
+t.test('R-26.2 restore from a target shared by several nodes: without --backup it is refused with a stable code naming them, nothing written; with --backup the named one restores', async t => {
+  const { root, key, target, xihu } = await withXihu(t)
   const binjiang = await county(root, '330108', '滨江区教育局')
   // One bureau's key for both nodes (one operator): the other node's backup would pass every check.
   t.equal((await run(['backup', '--data', xihu, '--to', target, '--key', key])).code, 0)
@@ -50,11 +54,7 @@ t.test('R-26.2 restore from a target shared by several nodes: without --backup i
 })
 
 t.test('R-26.2 restore only into an empty directory: one holding a stray database journal is refused with a stable code, the journal left as it was', async t => {
-  const root = t.testdir()
-  const key = join(root, 'backup.key')
-  t.equal((await run(['backup-key', '--out', key])).code, 0)
-  const target = join(root, 'target')
-  const xihu = await county(root, '330106', '西湖区教育局')
+  const { root, key, target, xihu } = await withXihu(t)
   t.equal((await run(['backup', '--data', xihu, '--to', target, '--key', key])).code, 0)
   const into = join(root, 'leftovers')
   mkdirSync(into)

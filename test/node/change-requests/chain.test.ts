@@ -189,7 +189,8 @@ t.test('R-22.5 through the API: the lock refusal points at the route; apply, que
   t.ok(['/api/v1/change-requests', '/api/v1/change-requests/{id}', '/api/v1/change-requests/{id}/decide', '/api/v1/change-requests/{id}/withdraw'].every(p => p in docs.paths), 'in the OpenAPI document')
 })
 
-t.test('R-24.2 a growth record reported to the province changes after the bureau agrees and the province approves, carried out as the province administrator', async t => {
+/** A growth node whose grade-10 file the school showed (公示) and reported to its bureau only (R-23.1), on 1 May 2027. */
+async function reportedBySchool(t: Test) {
   const g = await growthNode(t)
   await verifiedFile(g)
   const clock = { day: '2027-04-01' }
@@ -199,6 +200,11 @@ t.test('R-24.2 a growth record reported to the province changes after the bureau
   growth.publicity(school, String(g.school.id), { grade: 10, from: '2027-04-01', to: '2027-04-10' })
   clock.day = '2027-05-01'
   growth.schoolReport(school, String(g.school.id), { schoolYear: 2026, grade: 10 })
+  return { g, clock, growth, cr, school, bureau }
+}
+
+t.test('R-24.2 a growth record reported to the province changes after the bureau agrees and the province approves, carried out as the province administrator', async t => {
+  const { g, clock, growth, cr, school, bureau } = await reportedBySchool(t)
   const file = growth.file(school, String(g.student.id))
   const c = file.courses[0]
 
@@ -260,15 +266,7 @@ t.test('R-24.2 a growth record of a school homed at the province: the province, 
 })
 
 t.test('R-24.2 a request applied while the growth record was reported to the bureau only, still pending when the bureau reports to the province, needs the province too: the bureau\'s approval does not carry it out', async t => {
-  const g = await growthNode(t)
-  await verifiedFile(g)
-  const clock = { day: '2027-04-01' }
-  const { growth, cr } = engines(g.node, clock)
-  const school = serviceActor(g.leader)
-  const bureau = serviceActor(g.node.bureau)
-  growth.publicity(school, String(g.school.id), { grade: 10, from: '2027-04-01', to: '2027-04-10' })
-  clock.day = '2027-05-01'
-  growth.schoolReport(school, String(g.school.id), { schoolYear: 2026, grade: 10 })
+  const { g, clock, growth, cr, school, bureau } = await reportedBySchool(t)
   const c = growth.file(school, String(g.student.id)).courses[0]
   const a = cr.apply(school, { table: 'growth_courses', id: String(c.id), version: Number(c.version), patch: { examScore: 90 }, reason: '成绩录入错误' })
   t.match(a, { status: 'pending_bureau', lockRule: 'R-23.1', needsProvince: false }, 'applied under R-23.1: the bureau alone would approve')
