@@ -4,6 +4,7 @@
  * columns as drop-downs of names from a hidden code sheet), the same layout with the rows in error
  * and a last column 错误原因, and reading an uploaded workbook back into cells.
  */
+import { inflateRawSync } from 'node:zlib'
 import type ExcelJS from 'exceljs'
 import type { CodeRegistry } from '../../schema/codes/index.ts'
 import { importError } from './errors.ts'
@@ -109,6 +110,51 @@ export interface SheetRow {
   present: readonly boolean[]
 }
 
+/**
+ * What an uploaded workbook may unzip to: the template's 5,000 rows (MAX_ROWS) of every column
+ * with its code sheet come to well under a tenth of it. exceljs unzips the whole file into memory
+ * before any row is counted, so a small file that unzips to gigabytes is refused first.
+ */
+export const MAX_UNZIPPED_BYTES = 256 * 2 ** 20
+
+/**
+ * The bytes the zip archive `file` unzips to, inflating each entry with its output capped (the
+ * sizes an archive declares may lie): 'too large' past `max`; null when it is not a zip archive
+ * this can read (Excel writes plain deflated zips; a ZIP64 or other archive is refused too, as
+ * its size could not be bounded here).
+ */
+function unzippedBytes(file: Buffer, max: number): number | 'too large' | null {
+  // The end of central directory record: within the last 22 + 65,535 bytes (its comment).
+  const from = Math.max(0, file.length - 22 - 0xffff)
+  let end = -1
+  for (let i = file.length - 22; i >= from; i--) if (file.readUInt32LE(i) === 0x06054b50) { end = i; break }
+  if (end < 0) return null
+  const entries = file.readUInt16LE(end + 10)
+  let at = file.readUInt32LE(end + 16)
+  let total = 0
+  for (let n = 0; n < entries; n++) {
+    if (at + 46 > file.length || file.readUInt32LE(at) !== 0x02014b50) return null
+    const method = file.readUInt16LE(at + 10)
+    const packed = file.readUInt32LE(at + 20)
+    const local = file.readUInt32LE(at + 42)
+    if (local + 30 > file.length || file.readUInt32LE(local) !== 0x04034b50) return null
+    const start = local + 30 + file.readUInt16LE(local + 26) + file.readUInt16LE(local + 28)
+    const data = file.subarray(start, start + packed)
+    if (method === 0) total += data.length
+    else if (method === 8) {
+      try {
+        total += inflateRawSync(data, { maxOutputLength: max - total + 1 }).length
+      } catch (err) {
+        if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError) return 'too large'
+        return null
+      }
+    } else return null
+    if (total > max) return 'too large'
+    at += 46 + file.readUInt16LE(at + 28) + file.readUInt16LE(at + 30) + file.readUInt16LE(at + 32)
+  }
+  return total
+}
+
 const headerKey = (s: string) => s.normalize('NFKC').replace(/[\s*＊]/g, '')
 
 /**
@@ -116,7 +162,10 @@ const headerKey = (s: string) => s.normalize('NFKC').replace(/[\s*＊]/g, '')
  * in any order, unknown ones such as 错误原因 ignored). Row 2 is skipped when it holds the notes.
  * Empty rows are skipped. Throws IMPORT_FILE_INVALID, IMPORT_EMPTY or IMPORT_TOO_MANY_ROWS.
  */
-export async function readSheet(spec: KindSpec, file: Buffer): Promise<SheetRow[]> {
+export async function readSheet(spec: KindSpec, file: Buffer, maxUnzipped = MAX_UNZIPPED_BYTES): Promise<SheetRow[]> {
+  const unzipped = unzippedBytes(file, maxUnzipped)
+  if (unzipped === null) throw importError('IMPORT_FILE_INVALID', '文件不是有效的 Excel（.xlsx）文件，请下载导入模板填写后上传')
+  if (unzipped === 'too large') throw importError('IMPORT_FILE_INVALID', `文件解压后超过 ${Math.round(maxUnzipped / 2 ** 20)} MB，不是导入模板填写的文件：请下载导入模板填写后上传`, { rule: 'unzipped_size', max: maxUnzipped })
   const book = new (await excel()).Workbook()
   try {
     await book.xlsx.load(file as unknown as ArrayBuffer)
