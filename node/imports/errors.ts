@@ -6,7 +6,7 @@ import { errorFactory } from '../../config/errors.ts'
  * row errors next to the record validators' RECORD_* codes. Tests assert the code.
  */
 export const importErrors = {
-  IMPORT_FILE_INVALID: { status: 400, doc: 'The body is not an Excel (.xlsx) workbook (or one that unzips to more than 256 MiB: details.rule unzipped_size), or its first sheet lacks columns of the template (details.missing); download the template (GET /api/v1/imports/templates/{kind}) and fill it in.' },
+  IMPORT_FILE_INVALID: { status: 400, doc: 'The body is not an Excel (.xlsx) workbook (or one that unzips to more than 128 MiB: details.rule unzipped_size), or its first sheet lacks columns of the template (details.missing); download the template (GET /api/v1/imports/templates/{kind}) and fill it in.' },
   IMPORT_TOO_MANY_ROWS: { status: 400, doc: 'The file holds more data rows than one import takes (details.max); split it into several files.' },
   IMPORT_EMPTY: { status: 400, doc: 'The file holds no data row below the headers and notes; fill in the template from its third row.' },
   IMPORT_EXPIRED: { status: 410, doc: 'The preview is older than its expiry (details.expiresAt) and was not committed; upload the file again for a new preview.' },

@@ -111,11 +111,11 @@ export interface SheetRow {
 }
 
 /**
- * What an uploaded workbook may unzip to: the template's 5,000 rows (MAX_ROWS) of every column
- * with its code sheet come to well under a tenth of it. exceljs unzips the whole file into memory
- * before any row is counted, so a small file that unzips to gigabytes is refused first.
+ * What an uploaded workbook may unzip to: 5,000 rows (MAX_ROWS) of 80 columns of distinct
+ * 20-character texts come to 36 MiB. exceljs unzips the whole file into memory before any row is
+ * counted, so a small file that unzips to gigabytes is refused first.
  */
-export const MAX_UNZIPPED_BYTES = 256 * 2 ** 20
+export const MAX_UNZIPPED_BYTES = 128 * 2 ** 20
 
 /**
  * The bytes the zip archive `file` unzips to, inflating each entry with its output capped (the
