@@ -147,7 +147,7 @@ export async function acceptEnrolment(
   const record: KeyRecord = { node: req.node.code, tier: req.node.tier, parent: self.code, kid: req.kid, publicJwk: req.publicJwk, validFromSeq: held?.valid_from_seq ?? last + 1, validUntilSeq: null, issuedAt }
   const jws = await signKeyRecord(record, signer)
   // With the closed keys of the chain: a re-enrolling child may still hold one of them open.
-  const chain = await deps.registry.chainTo(self.code, { closed: true })
+  const chain = await deps.registry.chainTo(self.code)
   storage.write(() => {
     // Used once, even if the rest fails after this point the token stays spent: ask for another.
     const used = storage.sqlite.prepare('update sync_join_tokens set used_at = ? where token_hash = ? and used_at is null').run(new Date().toISOString(), hash)
@@ -305,7 +305,7 @@ function ancestorsOf(self: SelfNode): string[] {
  * ancestors are looked at, and each is taken under the rules of every key record
  * (`importRecords`: signed with the current key of the node's enrolling parent as held here,
  * from the root this node trusts; tier, area, no reopening). The closing records of the chain's
- * retired keys come with it (`chainTo` with `closed`): a closing record only narrows a key held
+ * retired keys come with it (`chainTo`): a closing record only narrows a key held
  * here. Returns how many were new.
  */
 export async function learnParentKeys(deps: { storage: Storage; self: SelfNode; registry: KeyRegistry }, transport: ParentTransport): Promise<number> {

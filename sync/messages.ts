@@ -92,7 +92,7 @@ export interface EnrollRequest {
   proof: string
 }
 
-/** The parent's answer: who it is and the key records from the root of trust down to the new child (its chain's closing records included, `chainTo` with `closed`). */
+/** The parent's answer: who it is and the key records from the root of trust down to the new child (its chain's closing records included, `chainTo`). */
 export interface EnrollResponse {
   parent: { code: string; tier: Tier; name: string }
   records: string[]

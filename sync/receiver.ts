@@ -93,7 +93,7 @@ export function createReceiver(deps: ReceiverDeps): Receiver {
       case 'keys.pull': {
         // This node's chain without the root record, which a child takes only at enrolment; with
         // the closed records of its nodes, so that a child stops taking a key retired above.
-        const chain = await deps.registry.chainTo(self.code, { closed: true })
+        const chain = await deps.registry.chainTo(self.code)
         return { records: chain.filter(jws => openCompactJws(jws, KEY_RECORD_TYP).unverifiedPayload.parent !== null) }
       }
       case 'changesets.fetch': {

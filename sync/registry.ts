@@ -8,8 +8,7 @@
  *   when configured, pins it).
  * - Rotation: a record carries `validFromSeq`/`validUntilSeq`; a key answers for change sets of
  *   its range only, and for tokens, commands and receipts only while current (as far as this
- *   node knows: a child learns of its parent's retired keys from `keys.pull`, `chainTo` with
- *   `closed`).
+ *   node knows: a child learns of its parent's retired keys from `keys.pull`, `chainTo`).
  */
 import type { Storage } from '../schema/db.ts'
 import { childTier, inArea, isBelow } from './area.ts'
@@ -66,13 +65,13 @@ export interface KeyRegistry extends KeyResolver {
   pendingRelay(): { node: string; kid: string; record: string }[]
   markRelayed(keys: readonly { node: string; kid: string }[]): void
   /**
-   * Records from the root of trust down to `node` (current keys), for a child's enrolment and
-   * `keys.pull`. With `closed`, each node's closed records held here go just before its current
-   * one (the root's excepted: a root record is taken only at enrolment): how a child learns that a
-   * key of its parent's chain was retired, since resolving without a seq answers every key it
-   * holds open as current.
+   * Records from the root of trust down to `node`, for a child's enrolment and `keys.pull`: each
+   * node's current record, its closed records held here just before it (the root's excepted: a
+   * root record is taken only at enrolment). The closed ones are how a child learns that a key of
+   * its parent's chain was retired, since resolving without a seq answers every key it holds open
+   * as current.
    */
-  chainTo(node: string, opts?: { closed?: boolean }): Promise<string[]>
+  chainTo(node: string): Promise<string[]>
   /** The tier of a registered node (this one included). */
   tierOf(node: string): Tier | undefined
 }
@@ -193,7 +192,7 @@ export function createKeyRegistry(storage: Storage, self: SelfNode, opts: { sign
       storage.write(() => keys.forEach(k => mark.run(now, k.node, k.kid)))
     },
 
-    async chainTo(node, { closed = false } = {}) {
+    async chainTo(node) {
       const chain: string[] = []
       let at: string | null = node
       const seen = new Set<string>()
@@ -207,7 +206,7 @@ export function createKeyRegistry(storage: Storage, self: SelfNode, opts: { sign
           | { parent: string | null; record: string }
           | undefined
         if (!row) throw syncError('SYNC_NOT_ENROLLED', `no key record of ${at} here: this node is not enrolled under its parent yet`, { node: at })
-        chain.unshift(...(closed && row.parent !== null ? (retired.all(at) as string[]) : []), row.record)
+        chain.unshift(...(row.parent !== null ? (retired.all(at) as string[]) : []), row.record)
         at = row.parent
       }
       return chain
