@@ -3,7 +3,7 @@
  * - `GET /api/v1/student-history?idNumber=…|studentNo=…` (student:read, scope): every matching
  *   student the account reaches, with schools, status changes and completion, masked.
  * - `GET /api/v1/students/:id/certificate` (certificate:issue, scope): the printable page with
- *   the QR code of the signed certificate; audited.
+ *   the QR code of the signed certificate, for a verified student homed here or below; audited.
  * - `GET /verify` and `GET /verify/keys`: public, no login. The page checks a pasted certificate
  *   with the key records this node holds; the keys are what an offline verifier needs.
  */
@@ -13,6 +13,7 @@ import { inScope, type Target } from '../auth/access.ts'
 import { loadRow, targetOfRow } from '../auth/targets.ts'
 import { actorOf, assertInScope, notFound } from '../plugins/auth.ts'
 import { ErrorReply, IdParams, authErrorReplies } from '../routes/schemas.ts'
+import { inArea } from '../../sync/area.ts'
 import { certificateError } from './errors.ts'
 import { verifyPage } from './rules.ts'
 import { createCertificatesService } from './service.ts'
@@ -64,6 +65,10 @@ const certificateRoutes: FastifyPluginAsync = async app => {
     if (!row) throw notFound()
     assertInScope(req, targetOfRow(app.storage, 'students', row))
     const student = app.storage.db.select().from(students).where(eq(students.id, id)).get()!
+    // Only a node whose area holds the record's home certifies it (its home, or a bureau above
+    // it): a read-only copy of a student transferred away is behind what its new home holds, and
+    // the school it names is no longer this node's to certify (verification checks the same).
+    if (!inArea(app.identity, student.homeNode)) throw certificateError('CERT_RECORD_NOT_HOME', '该学生的学籍已不在本节点管辖范围内（已转出至其他地区），学籍证明须由其学籍所在节点出具', { homeNode: student.homeNode })
     // A certificate attests the record: only a verified one (R-18.1), not what one person entered alone.
     if (student.verifyState !== 'verified') throw certificateError('CERT_RECORD_UNVERIFIED', '该学生的学籍信息尚未核对（或修改后尚未重新核对），核对后才能出具学籍证明', { verifyState: student.verifyState })
     const { html } = await svc.issue(student)

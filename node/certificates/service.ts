@@ -13,7 +13,8 @@ import type { Storage } from '../../schema/db.ts'
 import { schools, studentCompletions, studentEnrolments, studentResumes, students, studentStatusChanges } from '../../schema/records/index.ts'
 import { importPublicJwk, openCompactJws, readHeldKeyRecord, signJws, type KeyLike } from '../../sync/keys.ts'
 import { loadSigner } from '../../sync/signers.ts'
-import { ALLOWED_ALGORITHMS } from '../../sync/keys.ts'
+import { ALLOWED_ALGORITHMS, type Tier } from '../../sync/keys.ts'
+import { inArea } from '../../sync/area.ts'
 import { maskRecord } from '../auth/sensitive.ts'
 import { PROCESSING } from '../status-changes/rules.ts'
 import { CERTIFICATE_TYP, certificateClaims, certificatePage, type CertificateClaims, type VerifyOutcome } from './rules.ts'
@@ -30,7 +31,7 @@ export interface StudentHistory {
   completion: Record<string, unknown> | null
 }
 
-export function createCertificatesService(deps: { storage: Storage; identity: { code: string; name: string; tier: string } }) {
+export function createCertificatesService(deps: { storage: Storage; identity: { code: string; name: string; tier: Tier } }) {
   const { storage } = deps
   const db = storage.db
   const schoolOf = (id: string) => db.select({ schoolCode: schools.schoolCode, name: schools.name }).from(schools).where(eq(schools.id, id)).get() ?? null
@@ -66,6 +67,20 @@ export function createCertificatesService(deps: { storage: Storage; identity: { 
       at = (storage.sqlite.prepare('select parent from sync_keys where node = ? limit 1').pluck().get(at) as string | null | undefined) ?? null
     }
     return chain
+  }
+
+  /**
+   * Whether the school a certificate names is one its issuer may certify: held here, and owned
+   * by a node in the issuer's area (a county's own schools, a city's and its counties'). The
+   * certificate carries only the school's code, so without this a county's key would certify a
+   * student of any school. Undefined when it is; else the refusal.
+   */
+  const schoolRefusal = (iss: string, schoolCode: string): VerifyOutcome | undefined => {
+    const home = storage.sqlite.prepare('select home_node from schools where school_code = ?').pluck().get(schoolCode) as string | undefined
+    if (home === undefined) return { ok: false, code: 'CERT_SCHOOL_UNKNOWN', reason: `本节点未登记学校 ${schoolCode}，无法核对其是否属于签发单位；请在省级节点核验` }
+    const tier = iss === deps.identity.code ? deps.identity.tier : (storage.sqlite.prepare('select tier from sync_keys where node = ? limit 1').pluck().get(iss) as Tier)
+    if (!inArea({ code: iss, tier }, home)) return { ok: false, code: 'CERT_SCHOOL_OUTSIDE_ISSUER', reason: `学校 ${schoolCode} 不在签发单位 ${iss} 的管辖范围内，该单位无权为其学生出具学籍证明` }
+    return undefined
   }
 
   return {
@@ -105,7 +120,8 @@ export function createCertificatesService(deps: { storage: Storage; identity: { 
 
     /**
      * Verifies a certificate with the key records held here (each verified up to the province
-     * key when it arrived): header gate, the issuer's registered key, the signature, the claims.
+     * key when it arrived): header gate, the issuer's registered key, the signature, the claims,
+     * and that the school it names is the issuer's (`schoolRefusal`).
      */
     async verify(token: string): Promise<VerifyOutcome> {
       let iss: string
@@ -122,10 +138,10 @@ export function createCertificatesService(deps: { storage: Storage; identity: { 
       try {
         const { payload } = await compactVerify(token.trim(), found.key, { algorithms: [...ALLOWED_ALGORITHMS] })
         const claims = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload)) as CertificateClaims
-        if (claims.v !== 1 || claims.iss !== iss || typeof claims.iat !== 'string') return { ok: false, code: 'CERT_INVALID', reason: '证明内容不完整' }
+        if (claims.v !== 1 || claims.iss !== iss || typeof claims.iat !== 'string' || typeof claims.school?.code !== 'string') return { ok: false, code: 'CERT_INVALID', reason: '证明内容不完整' }
         // A key closed (rotated, or revoked at re-enrolment) signs no certificate after its closing.
         if (found.closedAt !== null && !(claims.iat < found.closedAt)) return { ok: false, code: 'CERT_INVALID', reason: `签发单位的该密钥已于 ${found.closedAt} 停用，此后以其签名的证明无效` }
-        return { ok: true, claims, chain: chainOf(iss) }
+        return schoolRefusal(iss, claims.school.code) ?? { ok: true, claims, chain: chainOf(iss) }
       } catch {
         return { ok: false, code: 'CERT_INVALID', reason: '签名不符：证明已被篡改或伪造' }
       }

@@ -14,6 +14,8 @@ t.test('R-26.1 the province holds the county student\'s history; a certificate i
   const s = studentRow('330106', school, 3)
   writeRows(county.storage, 'students', [s])
   await until('the county key record at the province', () => province.storage.sqlite.prepare("select count(*) from sync_keys where node = '330106'").pluck().get() === 1)
+  // The province checks that the certificate's school is the issuer's: it holds the school first.
+  await until('the school at the province', () => province.storage.sqlite.prepare('select count(*) from schools where school_code = ?').pluck().get(school.school_code) === 1)
 
   // Issued by the county node's own service and key (what GET /api/v1/students/:id/certificate runs there).
   const svc = createCertificatesService({ storage: county.storage, identity: { code: '330106', name: '西湖区教育局', tier: 'county' } })

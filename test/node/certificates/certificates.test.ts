@@ -111,3 +111,36 @@ t.test('R-26.1 R-18.1 a 学籍证明 states only what was verified and carried o
   const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString())
   t.same(claims.statusChanges, [{ type: '11', date: '2023-03-01' }], 'only the change carried out')
 })
+
+t.test('R-26.1 R-19.5 a node holding the read-only copy of a student transferred away issues no 学籍证明 for it: only the home node certifies the record', async t => {
+  const { app, a, s } = await world(t)
+  const admin = await loginAs(app, 'school_admin', { kind: 'schools', schools: [a.school_code as string] })
+  const issue = () => app.inject({ url: `/api/v1/students/${s.id}/certificate`, headers: admin.headers })
+  t.equal((await issue()).statusCode, 200, 'issued while the student is homed here')
+  // The handoff re-homes the departing student's copy at the receiving node (node/transfers/service.ts `approve`).
+  app.storage.sqlite.prepare(`update students set home_node = '330108', epoch = epoch + 1 where id = ?`).run(s.id)
+  const refused = await issue()
+  t.equal(refused.statusCode, 409)
+  t.match(refused.json(), { code: 'CERT_RECORD_NOT_HOME', details: { homeNode: '330108' } }, 'the old county reaches the copy but may not certify it')
+  t.match(refused.json().message, /学籍所在节点/)
+})
+
+t.test('R-26.1 a bureau certifies the students homed in its area (its counties\' records); one transferred out of its area it no longer reaches', async t => {
+  const app = await buildTestApp(t, { tier: 'city' })
+  const school = schoolRow('330106', '330106', 1)
+  writeRows(app.storage, 'schools', [school])
+  const here = { ...studentRow('330106', school, 1), verify_state: 'verified' }
+  const away = { ...studentRow('330106', school, 2), verify_state: 'verified' }
+  writeRows(app.storage, 'students', [here, away])
+  // Transferred to a county of another city: the copy held here is re-homed there.
+  app.storage.sqlite.prepare(`update students set home_node = '330206', epoch = epoch + 1 where id = ?`).run(away.id)
+  const bureau = await loginAs(app, 'bureau_admin', { kind: 'bureau', node: '330100' })
+  const issue = (id: unknown) => app.inject({ url: `/api/v1/students/${id}/certificate`, headers: bureau.headers })
+  const ok = await issue(here.id)
+  t.equal(ok.statusCode, 200, 'the city certifies its county\'s student')
+  const token = /核验码：([A-Za-z0-9_.-]+)/.exec(ok.body)![1]
+  t.match(JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()), { iss: '330100', school: { code: school.school_code } })
+  const verified = await app.inject({ url: `/verify?t=${token}` })
+  t.match(verified.body, /证明有效/, 'and the certificate verifies here: the school lies in the issuer\'s area')
+  t.equal((await issue(away.id)).statusCode, 404, 'outside the bureau\'s scope')
+})
