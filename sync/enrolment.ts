@@ -19,7 +19,9 @@
  *    again with the new key its children's key records not relayed yet and the commands it issued
  *    (`resignIssued`: same body and hash, a child holding one answers `duplicate`), since its
  *    children learn that the old key is closed (step 5); its own routed messages not sent and its
- *    death reports are signed again at their next send. A rotation the parent registered whose
+ *    death reports are signed again at their next send, and a routed message its parent relays
+ *    too late (refused above for the old key) is signed again when the parent asks for it
+ *    (routed.ts `routed.resign`). A rotation the parent registered whose
  *    answer was lost is asked again at the next round: the old key, closed there, no longer
  *    authenticates the request, so it goes with a token of the new key, and the parent answers
  *    the same rotation (same key and `validFromSeq`, proven by the new key; the old key's

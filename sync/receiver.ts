@@ -33,7 +33,7 @@ export interface ReceiverDeps {
   onKeys?(): void
   /** A new death report arrived from a child: relay it upward at once. */
   onDeathReport?(): void
-  /** A new routed message arrived from a child: send on what must go upward. */
+  /** A routed message arrived from a child (new, or signed again): send on what must go upward. */
   onRouted?(): void
   /** 查重 across the federation: this node's replica, then its parent (sync/lookup.ts). */
   lookup(q: PersonQuery, except: SelfNode): Promise<PersonHolder | null>
@@ -118,7 +118,8 @@ export function createReceiver(deps: ReceiverDeps): Receiver {
       }
       case 'routed.push': {
         const out = await deps.routed.receive(sender, m.message)
-        if (out.status === 'stored') deps.onRouted?.()
+        // A new message, or one signed again that was waiting here (routed.ts `receive`).
+        deps.onRouted?.()
         return out
       }
       case 'person.lookup':

@@ -17,6 +17,13 @@
  * with the epoch raised by exactly one), records it in `sync_handoffs` and re-homes its replica
  * of the record at the raised epoch; the applier takes the record's rows from the new home over
  * any older copy (apply.ts `ownershipDecision(…, true)`) and ignores the old home's late rows.
+ *
+ * After the origin's key rotation: its messages not sent yet are signed again at their next send
+ * (`unsignUnsent`). One a parent holds with the old signature and relays only after the closing
+ * of that key reached the tier above is refused there (`SYNC_KEY_UNKNOWN`): the parent asks the
+ * origin with a `routed.resign` command to sign it again, the origin sends it again with its
+ * current key, and the parent takes that signature for the same message (`receive`) and relays
+ * it. A retired key is never accepted after its closing: only the new signature goes on.
  */
 import { randomUUID } from 'node:crypto'
 import type { Storage } from '../schema/db.ts'
@@ -37,6 +44,8 @@ export const ROUTED_TYP = 'xueji-routed+jws'
 export const ROUTED_DELIVER = 'routed.deliver'
 /** Command type telling the origin that nobody holds the person a `find` message names. */
 export const ROUTED_UNDELIVERABLE = 'routed.undeliverable'
+/** Command type asking the origin to sign its message again: a relay above refused the key that signed it. */
+export const ROUTED_RESIGN = 'routed.resign'
 
 /** Whom a `find` message is for: the home node of this person. */
 export interface RoutedFind {
@@ -270,6 +279,11 @@ export function createRouted(deps: RoutedDeps) {
       const held = byId.get(m.id) as Row | undefined
       if (held) {
         if (held.body !== text) throw syncError('SYNC_ROUTED_REPLAY', `routed message ${m.id} already held with another body`, { id: m.id })
+        // The same message signed again by its origin (asked for by `routed.resign`, or sent again
+        // after its rotation): relayed with this signature from now on, unless relayed already.
+        if (held.received_from !== null && held.sent_at === null && held.jws !== jws) {
+          db.prepare("update sync_routed set jws = ?, refused_code = nullif(refused_code, 'SYNC_KEY_UNKNOWN') where id = ?").run(jws, m.id)
+        }
         return 'duplicate' as const
       }
       if (m.handoff) recordHandoff(m)
@@ -284,7 +298,9 @@ export function createRouted(deps: RoutedDeps) {
 
   /**
    * Sends every message due upward to the parent, signing this node's own on first send. A
-   * refusal is kept on the message (`refusedCode`, not retried); the others go on. A handoff of a
+   * refusal is kept on the message (`refusedCode`, not retried); the others go on. A child's
+   * message refused for its signing key (closed above since its origin signed it) is asked of its
+   * origin again (`routed.resign`); the copy signed again clears the refusal (`receive`). A handoff of a
    * record the parent does not hold yet (`SYNC_HANDOFF_UNKNOWN`) stops the sending here, the
    * messages kept in order for the next push: the change sets that carry the record go on to the
    * parent meanwhile (the caller pushes them next).
@@ -308,7 +324,10 @@ export function createRouted(deps: RoutedDeps) {
         if (err instanceof XuejiError && (err.code === 'SYNC_HANDOFF_UNKNOWN' || err.details?.parentCode === 'SYNC_HANDOFF_UNKNOWN')) break
         if (!isRefusal(err)) throw err
         const code = err.code
-        storage.write(() => db.prepare('update sync_routed set refused_code = ? where id = ?').run(code, r.id))
+        // Asked first: a failure leaves the message due, to be refused and asked for again.
+        if (code === 'SYNC_KEY_UNKNOWN' && r.received_from !== null) await deps.downward.issue(r.origin, ROUTED_RESIGN, { messageId: r.id })
+        // The refusal is of this signature: one signed again that arrived meanwhile is due.
+        storage.write(() => db.prepare('update sync_routed set refused_code = ? where id = ? and jws = ?').run(code, r.id, jws))
         refused++
         continue
       }
@@ -339,7 +358,18 @@ export function createRouted(deps: RoutedDeps) {
     return { messageId: m.id }
   }
 
-  return { receive, send, route, routePending, anyDue, get, deliverHandler, undeliverableHandler }
+  /**
+   * The origin's command handler: the relay of this node's message was refused above for the key
+   * that signed it (rotated since). Signed again with the current key and sent again at the next push.
+   */
+  const resignHandler: CommandHandler = command => {
+    const id = command.payload.messageId
+    const again = typeof id === 'string' && db.prepare('update sync_routed set jws = null, sent_at = null, refused_code = null where id = ? and origin = ? and received_from is null').run(id, self.code).changes > 0
+    if (!again) throw syncError('SYNC_MALFORMED', `routed.resign names no message of ${self.code}`, { messageId: typeof id === 'string' ? id : null })
+    return { messageId: id }
+  }
+
+  return { receive, send, route, routePending, anyDue, get, deliverHandler, undeliverableHandler, resignHandler }
 }
 
 export type Routed = ReturnType<typeof createRouted>

@@ -28,7 +28,7 @@ import { issueNodeToken } from './node-token.ts'
 import { packOutbox, serialise } from './packer.ts'
 import { openSyncQueues, startSyncWorkers, type SyncQueueName, type SyncQueues } from './queues.ts'
 import { createReceiver } from './receiver.ts'
-import { createRouted, ROUTED_DELIVER, ROUTED_UNDELIVERABLE, type RoutedHandler } from './routed.ts'
+import { createRouted, ROUTED_DELIVER, ROUTED_RESIGN, ROUTED_UNDELIVERABLE, type RoutedHandler } from './routed.ts'
 import { createKeyRegistry, type SelfNode } from './registry.ts'
 import { keysDirOf, loadSigner, loadSignerByKid, signingKid } from './signers.ts'
 import { syncStatus } from './status.ts'
@@ -82,6 +82,7 @@ export function createSyncService(opts: SyncServiceOptions) {
   const routed = createRouted({ storage, self, registry, downward, signer, handlers: routedHandlers })
   commandHandlers.set(ROUTED_DELIVER, routed.deliverHandler)
   commandHandlers.set(ROUTED_UNDELIVERABLE, routed.undeliverableHandler)
+  commandHandlers.set(ROUTED_RESIGN, routed.resignHandler)
   const death = createDeathReports({ storage, self, registry, signer, resendMs: config.deathResendMs })
   let queues: SyncQueues | undefined
   let workers: { close(): Promise<void> } | undefined

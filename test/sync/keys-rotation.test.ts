@@ -350,3 +350,38 @@ t.test('R-D.5 R-20.2 a county\'s death report the city holds with the county\'s 
   t.match(await city.sync.sendDeathReports(), { sent: 1, refused: 0 }, 'the city relays it with that signature')
   t.equal(province.storage.sqlite.prepare('select count(*) from sync_death_reports where id = ?').pluck().get(report.id), 1, 'the province holds the report')
 })
+
+t.test('R-D.5 R-19.5 a county\'s routed message the city holds with the county\'s old signature reaches the province after the county rotated its key: refused there, the city asks the county to sign it again and relays the new signature', async t => {
+  const { province, city, county } = await schoolsOnBothTiers(t)
+  const message = county.storage.write(() => recordRouted(county.storage, '330106', { destination: '330200', find: null, type: 'test.note', handoff: null, body: { n: 1 } }))
+  await county.sync.routed.routePending()
+  const receiver = province.sync.receiver
+  const handle = receiver.handle.bind(receiver)
+  receiver.handle = async (auth, m) => {
+    if (m.type === 'routed.push') throw syncError('SYNC_PARENT_UNAVAILABLE', 'down for the test')
+    return handle(auth, m)
+  }
+  await county.sync.sendDeathReports()
+  const signedAtCity = () => openCompactJws(city.storage.sqlite.prepare('select jws from sync_routed where id = ?').pluck().get(message.id) as string, ROUTED_TYP).header.kid
+  const old = (await loadSigner(county.storage)).kid
+  t.equal(signedAtCity(), old, 'the city holds the message, signed with the county\'s key of the day')
+  await t.rejects(city.sync.sendDeathReports(), { code: 'SYNC_PARENT_UNAVAILABLE' }, 'the province does not answer')
+  receiver.handle = handle
+
+  const { kid } = await county.sync.rotateKey()
+  await county.sync.pushOrigin('330106')
+  await new Promise(resolve => setTimeout(resolve, 300)) // the city's backoff after the failed attempt
+  await city.sync.sendDeathReports()
+  t.equal(city.sync.routed.get(message.id)?.refusedCode, 'SYNC_KEY_UNKNOWN', 'the province, which learned that the county\'s old key is closed, refuses the old signature')
+  t.equal(province.storage.sqlite.prepare('select count(*) from sync_routed where id = ?').pluck().get(message.id), 0, 'and holds nothing of it')
+
+  await county.sync.pullCommands()
+  t.match(county.storage.sqlite.prepare("select result from sync_commands where type = 'routed.resign'").pluck().all(), [/applied/], 'the city\'s request to sign it again reaches the county')
+  await county.sync.sendDeathReports()
+  t.equal(signedAtCity(), kid, 'the county sent it again signed with its new key, which the city takes')
+  t.equal(city.sync.routed.get(message.id)?.refusedCode, null, 'no longer refused there')
+  await city.sync.sendDeathReports()
+  t.equal(province.storage.sqlite.prepare('select count(*) from sync_routed where id = ? and origin = ?').pluck().get(message.id, '330106'), 1, 'the province holds the message')
+  t.equal(openCompactJws(province.storage.sqlite.prepare('select jws from sync_routed where id = ?').pluck().get(message.id) as string, ROUTED_TYP).header.kid, kid, 'with the new signature')
+  t.notOk(city.sync.routed.get(message.id)?.refusedCode, 'relayed, nothing refused')
+})
