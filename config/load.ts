@@ -31,6 +31,11 @@ function envOverrides(env: Record<string, string | undefined>): Json {
   return out
 }
 
+/** Whether a listen address (server.host) is reachable from this machine only. */
+export function isLoopbackHost(host: string): boolean {
+  return ['127.0.0.1', '::1', 'localhost'].includes(host)
+}
+
 function merge(a: Json, b: Json): Json {
   const out: Json = { ...a }
   for (const [k, v] of Object.entries(b)) {
@@ -62,7 +67,7 @@ export function loadConfig(file: unknown, env: Record<string, string | undefined
     throw new XuejiError('CONFIG_INVALID', 'configuration key "node.parentUrl" must be set for a city or county node and absent for the province', 500, { key: 'node.parentUrl' })
   }
   // The demo's relaxation may never reach a node others can connect to.
-  if (config.security.demoLoginWithoutTotp && !['127.0.0.1', '::1', 'localhost'].includes(config.server.host)) {
+  if (config.security.demoLoginWithoutTotp && !isLoopbackHost(config.server.host)) {
     throw new XuejiError('CONFIG_INVALID', 'configuration key "security.demoLoginWithoutTotp" is for the local demo only: it needs server.host 127.0.0.1', 500, { key: 'security.demoLoginWithoutTotp' })
   }
   if (config.redis.prefix === '') config.redis.prefix = `xueji:${config.node.code}`

@@ -134,7 +134,7 @@ export const ConfigSchema = Type.Object(
           default: false,
           description: 'Demo only (`npm run demo` sets it, and says so): administrators log in without TOTP. Refused unless server.host is a loopback address; a real node keeps TOTP for administrators.',
         }),
-        cookieSecure: Type.Boolean({ default: false, description: 'Mark the session cookie Secure (HTTPS only). false only for a plain-HTTP local demo; true in production.' }),
+        cookieSecure: Type.Boolean({ default: false, description: 'Mark the session cookie Secure (HTTPS only) and send HSTS. `xueji init` writes true unless given --plain-http; false only for a node browsers reach over plain HTTP (the demo, a trial). A node listening beyond loopback with it false logs a warning at start.' }),
       },
       'Accounts, sessions and login protection.',
     ),
@@ -165,6 +165,12 @@ export const ConfigSchema = Type.Object(
         keepDays: Type.Number({ exclusiveMinimum: 0, default: 7, description: 'Finished export files (CSV, Excel) are deleted this many days after they were finished; a download after that answers EXPORT_EXPIRED.' }),
       },
       'Exports of lists and statistics tables (R-D.7).',
+    ),
+    imports: obj(
+      {
+        purgeIntervalMs: Type.Integer({ minimum: 1000, default: 600000, description: 'How often imports past their 24-hour expiry are deleted, with what they kept of the file (also at start): the parsed rows of a preview, the cells of the rows in error of a commit (R-27.1).' }),
+      },
+      'Excel imports (R-19.1).',
     ),
   },
   { additionalProperties: false },

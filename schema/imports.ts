@@ -2,7 +2,7 @@ import { sqliteTable, text, index } from 'drizzle-orm/sqlite-core'
 
 /**
  * Excel imports of registrars (node/imports): the parsed file and its preview, kept until it is
- * committed or expires. Local to the node that made them (never replicated); nothing is written
+ * committed (then only the rows in error), cancelled or expired. Local to the node that made them (never replicated); nothing is written
  * to the records until commit.
  */
 export const imports = sqliteTable(
@@ -20,7 +20,7 @@ export const imports = sqliteTable(
     accountId: text('account_id').notNull(),
     /** SHA-256 (hex) of the uploaded file. */
     fileHash: text('file_hash').notNull(),
-    /** JSON: every data row as parsed (its cells as typed and the record input made of them). */
+    /** JSON: every data row as parsed (its cells as typed and the record input made of them); after the commit, the cells of the rows in error only (null for the others). */
     rowsJson: text('rows_json').notNull(),
     /** JSON: the outcome of every row (action and errors), of the preview and then of the commit. */
     resultJson: text('result_json').notNull(),

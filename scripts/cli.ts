@@ -60,7 +60,7 @@ async function usageText(): Promise<string> {
   return `xueji ${VERSION}: student electronic registration node (学籍系统节点)
 
 Usage:
-  xueji init   --tier province|city|county --code CODE --name NAME [--parent URL] --data DIR [--port N] [--admin-user NAME]
+  xueji init   --tier province|city|county --code CODE --name NAME [--parent URL] --data DIR [--port N] [--admin-user NAME] [--plain-http]
   xueji start  --data DIR
   xueji status --data DIR
   xueji audit verify --data DIR
@@ -71,7 +71,9 @@ Usage:
   start   run the node in DIR until SIGTERM or Ctrl-C
   status  print identity, versions, database size and Redis state
           init also creates the first bureau administrator (user "admin" unless --admin-user)
-          and prints its password once; set XUEJI_INIT_ADMIN_PASSWORD to choose it instead
+          and prints its password once; set XUEJI_INIT_ADMIN_PASSWORD to choose it instead.
+          The node's session cookie is Secure (HTTPS only: serve it behind a TLS reverse proxy);
+          --plain-http only for a node browsers reach over plain HTTP (a trial on one machine)
 
 Audit:${u.audit}
 Backups (R-26.2):${u.backup}
@@ -98,7 +100,7 @@ function required(values: Record<string, unknown>, ...names: string[]): void {
 }
 
 async function init(args: string[], io: Out, env: Record<string, string | undefined>): Promise<number> {
-  const v = parse(args, { tier: { type: 'string' }, code: { type: 'string' }, name: { type: 'string' }, parent: { type: 'string' }, data: { type: 'string' }, port: { type: 'string' }, 'admin-user': { type: 'string' } })
+  const v = parse(args, { tier: { type: 'string' }, code: { type: 'string' }, name: { type: 'string' }, parent: { type: 'string' }, data: { type: 'string' }, port: { type: 'string' }, 'admin-user': { type: 'string' }, 'plain-http': { type: 'boolean' } })
   required(v, 'tier', 'code', 'name', 'data')
   if (!TIERS.includes(v.tier as Tier)) throw new UsageError(`--tier must be one of ${TIERS.join(', ')}`)
   if (!/^[0-9]{6}$/.test(v.code!)) throw new UsageError('--code must be a 6-digit GB/T 2260 division code, e.g. 330106')
@@ -112,7 +114,8 @@ async function init(args: string[], io: Out, env: Record<string, string | undefi
     code: v.code!,
     name: v.name!,
     parentUrl: v.parent ?? null,
-    config: v.port ? { server: { port: Number(v.port) } } : {},
+    // A deployed node is served over HTTPS (R-25.2): its session cookie is Secure unless told otherwise.
+    config: { ...(v.port ? { server: { port: Number(v.port) } } : {}), security: { cookieSecure: !v['plain-http'] } },
     adminUsername: v['admin-user'],
     // From the environment, not an argument: arguments are visible to every user in `ps`.
     adminPassword: env.XUEJI_INIT_ADMIN_PASSWORD || undefined,
@@ -120,7 +123,8 @@ async function init(args: string[], io: Out, env: Record<string, string | undefi
   const password = admin.password
     ? `  password: ${admin.password}\n  (shown only this once: write it down; TOTP enrolment follows at the first login)\n`
     : '  password: as given in XUEJI_INIT_ADMIN_PASSWORD\n'
-  io.out(`initialised ${identity.tier} node ${identity.code} ${identity.name}\n  data:   ${paths.dir}\n  key id: ${identity.kid}\nfirst bureau administrator (教育行政部门管理员):\n  user:     ${admin.username}\n${password}start it with: xueji start --data ${paths.dir}\n`)
+  const cookie = v['plain-http'] ? 'not Secure (--plain-http: only for plain HTTP on a trusted network)' : 'Secure (serve the node over HTTPS)'
+  io.out(`initialised ${identity.tier} node ${identity.code} ${identity.name}\n  data:   ${paths.dir}\n  key id: ${identity.kid}\n  session cookie: ${cookie}\nfirst bureau administrator (教育行政部门管理员):\n  user:     ${admin.username}\n${password}start it with: xueji start --data ${paths.dir}\n`)
   return 0
 }
 

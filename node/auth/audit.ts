@@ -63,11 +63,23 @@ export function auditKeyOf(storage: Storage): Buffer {
   let key = auditKeys.get(storage)
   if (!key) {
     const dir = keysDirOf(storage)
-    if (!existsSync(join(dir, AUDIT_KEY_FILE))) throw authError('AUDIT_KEY_MISSING', `${join(dir, AUDIT_KEY_FILE)} is missing; start the node once to make it, or restore keys/ from the backup`)
+    if (!existsSync(join(dir, AUDIT_KEY_FILE))) throw authError('AUDIT_KEY_MISSING', `${join(dir, AUDIT_KEY_FILE)} is missing; restore keys/ from the backup of this data directory (a node from before the keyed chain: start it once to make the key)`)
     key = readKeyFile(dir, AUDIT_KEY_FILE)
     auditKeys.set(storage, key)
   }
   return key
+}
+
+/**
+ * Whether the audit log is already chained under a key: its first entry's hash is not the plain
+ * SHA-256 of its prev hash and content. A new node's first entry is keyed, and keying an older
+ * node's log re-hashes every entry from the first, so the first entry tells.
+ */
+function chainIsKeyed(storage: Storage): boolean {
+  const row = storage.sqlite.prepare('select * from audit_log order by seq limit 1').get() as Row | undefined
+  if (!row) return false
+  const { seq, prevHash, hash, ...entry } = fromRow(row)
+  return sha256Hex(prevHash + canonicalJson({ seq, ...entry })) !== hash
 }
 
 /**
@@ -77,10 +89,17 @@ export function auditKeyOf(storage: Storage): Buffer {
  * first entry of the keyed era, `audit.chain_keyed`: outcome 'failed', code AUDIT_CHAIN_BROKEN
  * and the first bad seq as targetId when it did not hold. Seq gaps stay visible. Returns null
  * when the key already existed.
+ *
+ * Only a log with no keyed entry (an older node's, or an empty one) gets a key here. A keyed log
+ * whose key file is gone is refused with AUDIT_KEY_MISSING: a new key would let whoever deleted
+ * the file, and can write the database, have edited entries chained again as intact (R-27.1).
  */
 export function ensureAuditKey(storage: Storage): { entries: number; brokenAt: number | null } | null {
   const dir = keysDirOf(storage)
   if (existsSync(join(dir, AUDIT_KEY_FILE))) return null
+  if (chainIsKeyed(storage)) {
+    throw authError('AUDIT_KEY_MISSING', `${join(dir, AUDIT_KEY_FILE)} is missing, and the audit log is chained under that key: the node does not start without it (a new key would let changed entries pass as intact). Restore keys/ from the backup of this data directory (xueji restore puts the database and keys/ back together), then start again.`)
+  }
   const db = storage.sqlite
   const page = db.prepare('select * from audit_log where seq > ? order by seq limit 5000')
   const update = db.prepare('update audit_log set prev_hash = ?, hash = ? where seq = ?')

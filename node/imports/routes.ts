@@ -4,9 +4,11 @@
  * - `POST /api/v1/imports/{kind}/preview?schoolId=`: body the .xlsx bytes; what each row would do.
  * - `POST /api/v1/imports/:importId/commit`: writes the valid rows of a preview.
  * - `GET /api/v1/imports/:importId/errors.xlsx`: the rows in error, with 错误原因, to fix and upload again.
+ * - `DELETE /api/v1/imports/:importId`: cancels an import, deleting what it kept of the file.
  * One route per kind for the template and the preview, so each declares the permission that
- * writes its records; commit and the errors file are for the account that previewed (or an
- * administrator of its school) and check that permission themselves.
+ * writes its records; commit, the errors file and cancel are for the account that previewed (or
+ * an administrator of its school) and check that permission themselves. Imports past their expiry
+ * are deleted at start and every `imports.purgeIntervalMs`.
  */
 import fp from 'fastify-plugin'
 import type { FastifyPluginAsync } from 'fastify'
@@ -50,6 +52,25 @@ const routes: FastifyPluginAsync = async app => {
     flagUnchecked: (table, id) => flagUnchecked(app, table, id),
   })
   app.decorate('imports', svc)
+  // The parsed rows hold ID numbers in clear (R-27.1): expired ones go on a timer, not at the next
+  // preview, which may never come.
+  const purge = () => {
+    try {
+      const n = svc.purgeExpired()
+      if (n > 0) app.log.info({ imports: n }, 'expired imports deleted')
+    } catch (err) {
+      app.log.warn({ err: (err as Error).message }, 'expired imports not deleted; retried later')
+    }
+  }
+  let purger: NodeJS.Timeout | null = null
+  app.addHook('onReady', async () => {
+    purge()
+    purger = setInterval(purge, app.config.imports.purgeIntervalMs)
+    purger.unref()
+  })
+  app.addHook('onClose', async () => {
+    if (purger) clearInterval(purger)
+  })
   app.addContentTypeParser(XLSX_TYPE, { parseAs: 'buffer', bodyLimit: IMPORT_BODY_LIMIT }, (_req, body, done) => done(null, body))
 
   for (const kind of IMPORT_KINDS) {
@@ -107,6 +128,14 @@ const routes: FastifyPluginAsync = async app => {
     const { kind, file } = await svc.errorsFile(actorOf(req), (req.params as { importId: string }).importId)
     reply.type(XLSX_TYPE).header('content-disposition', attachment(`${KINDS[kind].label}导入错误行.xlsx`))
     return reply.send(file)
+  })
+
+  app.delete('/api/v1/imports/:importId', {
+    config: { permission: 'signed_in' },
+    schema: { tags, summary: '取消导入：删除预览保存的文件内容（已确认的导入：删除为错误行保存的内容）；之后不能再确认或下载错误行', params: ImportId, response: { 204: Type.Null(), ...authErrorReplies } },
+  }, async (req, reply) => {
+    svc.cancel(actorOf(req), (req.params as { importId: string }).importId)
+    return reply.code(204).send()
   })
 }
 

@@ -3,7 +3,8 @@
  * preview runs every row through the records service in a transaction that is rolled back, so
  * what it shows (create, update, unchanged, error with the validators' Chinese messages, locks on
  * expiry included) is what the commit will do; the parsed file and the preview are kept in the
- * `imports` table. The commit writes the valid rows through the records service in one
+ * `imports` table until the commit (which keeps only the cells of the rows in error), a cancel or
+ * the expiry. The commit writes the valid rows through the records service in one
  * transaction (outbox, audit, locks), each row in its own savepoint, so a row refused at commit is
  * a row error and the other rows are written. Rows are matched to the school's existing records,
  * so importing the same file again changes nothing.
@@ -110,6 +111,12 @@ interface ImportRow {
   commit_json: string | null
   expires_at: string
 }
+
+/**
+ * What `rows_json` holds for a row: the parsed row until the commit, then only the cells of a row
+ * in error (null for the others).
+ */
+type KeptRow = Pick<ParsedRow, 'cells'> | null
 
 /** Thrown to roll the preview's transaction back. */
 const DRY_RUN = Symbol('dry run')
@@ -385,7 +392,6 @@ export function createImportService(deps: ImportServiceDeps) {
       const at = now()
       const ownerCode = ownerCodeOf(spec, owner)
       auditedWrite(storage, () => {
-        db.prepare('delete from imports where expires_at < ?').run(at.toISOString())
         db.prepare(`insert into imports (id, kind, owner_id, owner_code, account_id, file_hash, rows_json, result_json, counts_json, state, created_at, expires_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'previewed', ?, ?)`)
           .run(id, kind, ownerId, ownerCode, actor.accountId, hash, JSON.stringify(rows), JSON.stringify(results), JSON.stringify(counts), at.toISOString(), new Date(at.getTime() + PREVIEW_TTL_MS).toISOString())
       }, () => ({ action: 'import.preview', targetTable: 'imports', targetId: id, fields: [`kind:${kind}`, `school:${ownerCode}`, `sha256:${hash}`, ...Object.entries(counts).map(([k, n]) => `${k}:${n}`)] }))
@@ -407,13 +413,18 @@ export function createImportService(deps: ImportServiceDeps) {
       const { refused, unchecked } = await askAbout(spec, imp.owner_id, rows, i => previewed[i].action === 'error')
       let results: RowResult[] = []
       const answer = auditedWrite(storage, (): CommitAnswer => {
-        const fresh = load(id)!
+        // Cancelled or purged while the parent was asked: gone.
+        const fresh = load(id)
+        if (!fresh) throw authError('NOT_FOUND', '未找到该导入')
         if (fresh.state === 'committed') return JSON.parse(fresh.commit_json!) as CommitAnswer
         results = rows.map((p, i) => (previewed[i].action === 'error' ? previewed[i] : applyRow(recordsActor, spec, imp.owner_id, p, refused.get(i), previewed[i])))
         const c = countsOf(results)
         const out: CommitAnswer = { created: c.create, updated: c.update, unchanged: c.unchanged, errorRows: c.error }
-        db.prepare(`update imports set state = 'committed', result_json = ?, commit_json = ?, committed_by = ?, committed_at = ? where id = ?`)
-          .run(JSON.stringify(results), JSON.stringify(out), actor.accountId, now().toISOString(), id)
+        // The parsed rows hold ID numbers in clear (R-27.1): once committed only the cells of the
+        // rows in error stay, for the errors file, until the import expires.
+        const kept: KeptRow[] = results.map((r, i) => (r.action === 'error' ? { cells: rows[i].cells } : null))
+        db.prepare(`update imports set state = 'committed', rows_json = ?, result_json = ?, commit_json = ?, committed_by = ?, committed_at = ? where id = ?`)
+          .run(JSON.stringify(kept), JSON.stringify(results), JSON.stringify(out), actor.accountId, now().toISOString(), id)
         return out
       }, out => ({ action: 'import.commit', targetTable: 'imports', targetId: id, fields: [`kind:${imp.kind}`, `school:${imp.owner_code}`, `sha256:${imp.file_hash}`, ...Object.entries(out).map(([k, n]) => `${k}:${n}`)] }))
       results.forEach((r, i) => {
@@ -425,10 +436,23 @@ export function createImportService(deps: ImportServiceDeps) {
     /** The rows in error (of the commit once committed, else of the preview) in the template's layout, with 错误原因. */
     async errorsFile(actor: Actor, id: string): Promise<{ kind: ImportKind; file: Buffer }> {
       const imp = reachable(actor, id)
-      const rows = JSON.parse(imp.rows_json) as ParsedRow[]
+      const rows = JSON.parse(imp.rows_json) as KeptRow[]
       const results = JSON.parse(imp.result_json) as RowResult[]
-      const bad = results.flatMap((r, i) => (r.action === 'error' ? [{ cells: rows[i].cells, reason: r.errors.map(e => (e.column ? `${e.column}：${e.message}` : e.message)).join('；') }] : []))
+      const bad = results.flatMap((r, i) => (r.action === 'error' ? [{ cells: rows[i]!.cells, reason: r.errors.map(e => (e.column ? `${e.column}：${e.message}` : e.message)).join('；') }] : []))
       return { kind: imp.kind, file: await templateBook(KINDS[imp.kind], codes, bad) }
+    },
+
+    /** Cancels an import: the preview can no longer be committed, and what was kept of it (the parsed rows) is deleted. */
+    cancel(actor: Actor, id: string): void {
+      const imp = reachable(actor, id)
+      auditedWrite(storage, () => {
+        db.prepare('delete from imports where id = ?').run(id)
+      }, () => ({ action: 'import.cancel', targetTable: 'imports', targetId: id, fields: [`kind:${imp.kind}`, `school:${imp.owner_code}`, `sha256:${imp.file_hash}`] }))
+    },
+
+    /** Deletes the imports past their expiry, committed or not (the node runs it at start and on a timer). Answers how many. */
+    purgeExpired(): number {
+      return db.prepare('delete from imports where expires_at < ?').run(now().toISOString()).changes
     },
   }
 }

@@ -5,6 +5,7 @@ import helmet, { type HelmetOptions } from 'helmet'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { XuejiError } from '../../config/errors.ts'
+import { isLoopbackHost } from '../../config/load.ts'
 import { can, inScope, type Actor, type Permission, type Target } from '../auth/access.ts'
 import { appendAudit, ensureAuditKey, runInRequest, type AuditEntry, type AuditNote, type RequestAudit } from '../auth/audit.ts'
 import { authError } from '../auth/errors.ts'
@@ -132,6 +133,10 @@ export default fp<AuthPluginOptions>(
     // upgrade-insecure-requests would send a browser on a plain-HTTP node to an https:// that does
     // not answer: only a node served over HTTPS (security.cookieSecure) keeps it.
     const https = app.config.security.cookieSecure
+    // A node initialised before `xueji init` wrote the key (or set false by hand) on an address others reach.
+    if (!https && !isLoopbackHost(app.config.server.host)) {
+      app.log.warn({ host: app.config.server.host }, 'security.cookieSecure is false on a node listening beyond loopback: the session cookie is sent without Secure. Serve the node over HTTPS and set "security": {"cookieSecure": true} in xueji.json')
+    }
     const headers = securityHeaders({ hsts: https, contentSecurityPolicy: { directives: { upgradeInsecureRequests: https ? [] : null } } })
     app.addHook('onRequest', (_req, reply, done) => {
       for (const [name, value] of headers) reply.raw.setHeader(name, value)

@@ -3,8 +3,10 @@ import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { statSync, readFileSync, readdirSync } from 'node:fs'
 import { MODULES, MODULE_OF, main } from '../../scripts/cli.ts'
-import { CLI_ENTRY } from '../../scripts/lib/processes.ts'
-import { REDIS_URL } from '../helper.ts'
+import { Writable } from 'node:stream'
+import { CLI_ENTRY, freePort } from '../../scripts/lib/processes.ts'
+import { startNode } from '../../node/server.ts'
+import { REDIS_URL, TEST_PASSWORD, buildTestApp, uniquePrefix } from '../helper.ts'
 
 async function run(...argv: string[]) {
   let out = ''
@@ -60,4 +62,42 @@ t.test('start on an empty directory fails with a coded error and exit 1 (real pr
   t.equal(res.status, 1)
   t.match(res.stderr, /NODE_NOT_INITIALISED/)
   t.notMatch(res.stderr, /\n\s+at /, 'no stack trace')
+})
+
+t.test('R-25.2 init makes a deployed node\'s session cookie Secure unless --plain-http; a node beyond loopback without it warns at start', async t => {
+  const env = { XUEJI_REDIS_URL: REDIS_URL, XUEJI_INIT_ADMIN_PASSWORD: TEST_PASSWORD }
+  const init = async (dir: string, ...extra: string[]) => {
+    let out = ''
+    const code = await main(['init', '--tier', 'province', '--code', '330000', '--name', '浙江省教育厅', '--data', dir, ...extra], env, { out: s => (out += s), err: s => (out += s) })
+    t.equal(code, 0, out)
+    return { out, cookieSecure: JSON.parse(readFileSync(join(dir, 'xueji.json'), 'utf8')).security?.cookieSecure }
+  }
+  const root = t.testdir()
+  const deployed = join(root, 'deployed')
+  const d = await init(deployed)
+  t.equal(d.cookieSecure, true, 'xueji.json says cookieSecure: true')
+  t.match(d.out, /session cookie: Secure/)
+  const trial = await init(join(root, 'trial'), '--plain-http')
+  t.equal(trial.cookieSecure, false, '--plain-http: false')
+  t.match(trial.out, /session cookie: not Secure/)
+
+  // The deployed node's login answers a Secure cookie.
+  const node = await startNode(deployed, { XUEJI_REDIS_URL: REDIS_URL, XUEJI_REDIS_PREFIX: uniquePrefix(), XUEJI_SERVER_PORT: String(await freePort()), XUEJI_LOG_LEVEL: 'silent' })
+  t.teardown(() => node.stop())
+  const login = await fetch(`${node.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: TEST_PASSWORD }) })
+  t.equal(login.status, 200)
+  t.match(login.headers.getSetCookie(), [/^xueji_session=.*; Secure/])
+
+  // A node of before, or set to false by hand, on an address others reach: a warning at start.
+  const warnings = async (config: Record<string, unknown>) => {
+    let logs = ''
+    // A subtest: its own test directory for the node.
+    await t.test('a node', async st => {
+      await buildTestApp(st, { config, logStream: new Writable({ write: (chunk, _enc, cb) => ((logs += chunk.toString()), cb()) }) })
+    })
+    return logs.split('\n').filter(l => l.includes('security.cookieSecure is false'))
+  }
+  t.match(await warnings({ server: { host: '0.0.0.0' } }), [/"level":40.*"host":"0.0.0.0"/], 'cookieSecure false on 0.0.0.0: warned')
+  t.strictSame(await warnings({ server: { host: '0.0.0.0' }, security: { cookieSecure: true } }), [], 'cookieSecure true: no warning')
+  t.strictSame(await warnings({}), [], 'on loopback (the demo, the tests): no warning')
 })

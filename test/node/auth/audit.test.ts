@@ -4,7 +4,8 @@ import { Writable } from 'node:stream'
 import { buildTestApp, loginAs, TEST_PASSWORD } from '../../helper.ts'
 import { main } from '../../../scripts/cli.ts'
 import { openStorage } from '../../../schema/db.ts'
-import { existsSync, rmSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { startNode } from '../../../node/server.ts'
 import { AUDIT_KEY_FILE, appendAudit, auditKeyOf, ensureAuditKey, entryHash, readAudit, verifyAuditChain, verifyAuditLog, type AuditRow } from '../../../node/auth/audit.ts'
 import { canonicalJson, sha256Hex } from '../../../sync/canonical.ts'
 import { seedWorld } from './fixtures.ts'
@@ -149,6 +150,34 @@ t.test('R-25.2 a node from before the keyed chain: the key is made at start and 
   const failed = readAudit(app.storage).at(-1)!
   t.same([failed.action, failed.outcome, failed.code, failed.targetId], ['audit.chain_keyed', 'failed', 'AUDIT_CHAIN_BROKEN', '2'])
   t.ok(verifyAuditLog(app.storage).ok, 'the record of the break is part of the keyed chain, which cannot drop it without the key')
+})
+
+t.test('R-27.1 R-25.2 a keyed chain whose key file was deleted is not re-keyed: the node refuses to start (AUDIT_KEY_MISSING) until keys/ is restored', async t => {
+  const app = await buildTestApp(t)
+  for (let i = 0; i < 3; i++) appendAudit(app.storage, testEntry(i))
+  await app.close()
+  const keyFile = join(app.dataDir, 'keys', AUDIT_KEY_FILE)
+  const key = readFileSync(keyFile)
+  const chain = () => {
+    const storage = openStorage(join(app.dataDir, 'xueji.db'), { migrate: false })
+    try {
+      return storage.sqlite.prepare('select seq, hash from audit_log order by seq').all()
+    } finally {
+      storage.close()
+    }
+  }
+  const before = chain()
+  // Someone who can write the database and keys/ deletes the key, for the next start to re-key the log over their edits.
+  rmSync(keyFile)
+  const refused = await startNode(app.dataDir, {}).then(async node => (await node.stop(), 'started'), (err: Error) => err)
+  t.match(refused, { code: 'AUDIT_KEY_MISSING', message: /keys\/audit\.key is missing.*Restore keys\/ from the backup/ }, 'a stable code; the message names the file and what to do')
+  t.notOk(existsSync(keyFile), 'no new key was made')
+  t.same(chain(), before, 'the chain is as it was')
+
+  writeFileSync(keyFile, key, { mode: 0o600 })
+  const node = await startNode(app.dataDir, {})
+  t.teardown(() => node.stop())
+  t.ok(verifyAuditLog(node.server.storage).ok, 'with keys/ restored the node starts and its chain verifies')
 })
 
 t.test('R-27.1 R-25.2 no clear ID number, name or address in the log output or the audit table after a run of writes', async t => {
