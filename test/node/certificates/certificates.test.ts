@@ -129,8 +129,8 @@ t.test('R-26.1 a bureau certifies the students homed in its area (its counties\'
   const app = await buildTestApp(t, { tier: 'city' })
   const school = schoolRow('330106', '330106', 1)
   writeRows(app.storage, 'schools', [school])
-  const here = { ...studentRow('330106', school, 1), verify_state: 'verified' }
-  const away = { ...studentRow('330106', school, 2), verify_state: 'verified' }
+  const here: Record<string, string | number | null> = { ...studentRow('330106', school, 1), verify_state: 'verified' }
+  const away: Record<string, string | number | null> = { ...studentRow('330106', school, 2), verify_state: 'verified' }
   writeRows(app.storage, 'students', [here, away])
   // Transferred to a county of another city: the copy held here is re-homed there.
   app.storage.sqlite.prepare(`update students set home_node = '330206', epoch = epoch + 1 where id = ?`).run(away.id)
