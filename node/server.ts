@@ -58,8 +58,10 @@ export async function startNode(dataDir: string, env: Record<string, string | un
   let server: FastifyInstance | undefined
   try {
     const identity = loadIdentity(storage, config)
-    // A node initialised before secrets were encrypted at rest gets its key now.
-    const secretKey = loadSecretsKey(paths.keys, { create: true })
+    // A node initialised before secrets were encrypted at rest gets its key now; one holding
+    // secrets encrypted under it does not start without it (a new key would orphan them all).
+    const encrypted = storage.sqlite.prepare("select 1 from accounts where totp_secret like 'v1:%' or totp_pending_secret like 'v1:%' limit 1").get()
+    const secretKey = loadSecretsKey(paths.keys, { create: !encrypted })
     await checkRedis(redis, config.redis.url)
     server = await createServer({ config, storage, redis, identity, secretKey, dataDir })
     recordStartEnv(paths, env)

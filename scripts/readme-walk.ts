@@ -223,21 +223,24 @@ function stopGroup(child: ChildProcess): Promise<void> {
   })
 }
 
-/** Signs in as init's administrator: password, TOTP enrolment, first code. Answers the request headers. */
+/**
+ * Signs in as init's administrator: password, TOTP enrolment, first code. Answers the request
+ * headers of the session the last step started (the TOTP step starts a new one).
+ */
 async function login(url: string): Promise<Record<string, string>> {
   const call = async (path: string, headers: Record<string, string>, body?: unknown) => {
     const res = await fetch(`${url}/api/v1/auth/${path}`, { method: 'POST', headers: body ? { ...headers, 'content-type': 'application/json' } : headers, body: body ? JSON.stringify(body) : undefined })
     if (res.status !== 200) throw new Error(`${path} answered ${res.status}: ${await res.text()}`)
     return res
   }
-  const first = await call('login', {}, { username: 'admin', password: PASSWORD })
-  const cookie = first.headers.getSetCookie().map(c => c.split(';')[0]).join('; ')
-  const { stage, csrfToken } = (await first.json()) as { stage: string; csrfToken: string }
-  const headers = { cookie, 'x-csrf-token': csrfToken }
-  if (stage === 'ok') return headers
-  const { secret } = (await (await call('totp/enrol', headers)).json()) as { secret: string }
-  await call('totp/verify', headers, { code: totpCode(secret, timeStep(Date.now())) })
-  return headers
+  const session = async (res: Response) => {
+    const { stage, csrfToken } = (await res.json()) as { stage: string; csrfToken: string }
+    return { stage, headers: { cookie: res.headers.getSetCookie().map(c => c.split(';')[0]).join('; '), 'x-csrf-token': csrfToken } }
+  }
+  const first = await session(await call('login', {}, { username: 'admin', password: PASSWORD }))
+  if (first.stage === 'ok') return first.headers
+  const { secret } = (await (await call('totp/enrol', first.headers)).json()) as { secret: string }
+  return (await session(await call('totp/verify', first.headers, { code: totpCode(secret, timeStep(Date.now())) }))).headers
 }
 
 const UNIT = {

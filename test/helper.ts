@@ -109,9 +109,8 @@ export async function createTestAccount(
 export async function loginWith(app: FastifyInstance, username: string, password: string, totpSecret?: string): Promise<Omit<TestLogin, 'account' | 'actor' | 'password'>> {
   const res = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username, password } })
   if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`)
-  const cookie = `${SESSION_COOKIE}=${res.cookies.find(c => c.name === SESSION_COOKIE)!.value}`
-  const { stage, csrfToken } = res.json() as { stage: string; csrfToken: string }
-  const headers = { cookie, 'x-csrf-token': csrfToken }
+  const headers = sessionHeaders(res)
+  const { stage } = res.json() as { stage: string }
   if (stage === 'ok') return { headers }
   let secret = totpSecret
   if (stage === 'totp_enrol') {
@@ -123,7 +122,15 @@ export async function loginWith(app: FastifyInstance, username: string, password
   const step = await totpStepAfter(app.auth.getByUsername(username)?.totp_last_step ?? null)
   const v = await app.inject({ method: 'POST', url: '/api/v1/auth/totp/verify', headers, payload: { code: totpCode(secret, step) } })
   if (v.statusCode !== 200) throw new Error(`totp failed: ${v.statusCode} ${v.body}`)
-  return { headers, totpSecret: secret }
+  // The second factor starts a new session: its cookie and CSRF token replace those of the password step.
+  return { headers: sessionHeaders(v), totpSecret: secret }
+}
+
+/** The headers that carry the session a login answer (password step or TOTP step) started. */
+export function sessionHeaders(res: { cookies: Array<{ name: string; value: string }>; json(): unknown }): TestLogin['headers'] {
+  const cookie = res.cookies.find(c => c.name === SESSION_COOKIE)
+  if (!cookie) throw new Error('the answer starts no session')
+  return { cookie: `${SESSION_COOKIE}=${cookie.value}`, 'x-csrf-token': (res.json() as { csrfToken: string }).csrfToken }
 }
 
 /**

@@ -52,10 +52,14 @@ export function createSecretsKey(keysDir: string): Buffer {
 
 /**
  * Reads the node's secret key; makes it first when `create` and the file is missing (a node
- * initialised before secrets were encrypted). Errors as `readKeyFile`.
+ * initialised before secrets were encrypted). Errors as `readKeyFile`, and `SECRET_KEY_MISSING`
+ * when the file is missing and not to be made.
  */
 export function loadSecretsKey(keysDir: string, opts: { create?: boolean } = {}): Buffer {
-  if (opts.create && !existsSync(join(keysDir, SECRETS_KEY_FILE))) return createSecretsKey(keysDir)
+  if (!existsSync(join(keysDir, SECRETS_KEY_FILE))) {
+    if (opts.create) return createSecretsKey(keysDir)
+    throw authError('SECRET_KEY_MISSING', `${join(keysDir, SECRETS_KEY_FILE)} is missing, and secrets are stored encrypted under it: restore keys/ from the backup of this data directory (xueji restore puts the database and keys/ back together), then start again`)
+  }
   return readKeyFile(keysDir, SECRETS_KEY_FILE)
 }
 

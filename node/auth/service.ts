@@ -48,6 +48,8 @@ export interface AccountView {
   grants: string[]
   totpEnrolled: boolean
   disabled: boolean
+  /** Refused at login now: its failed attempts in the window reached security.lockoutMaxPerAccount. */
+  locked: boolean
   createdBy: string | null
   createdAt: string
 }
@@ -77,16 +79,19 @@ export function actorOfAccount(a: AccountRow): Actor {
   return { accountId: a.id, username: a.username, role: a.role, scope: JSON.parse(a.scope_json) as Scope, leader: a.leader === 1, grants: JSON.parse(a.grants_json) as string[] }
 }
 
-export function viewOfAccount(a: AccountRow): AccountView {
+export function viewOfAccount(a: AccountRow, locked: boolean): AccountView {
   const actor = actorOfAccount(a)
   return {
     id: a.id, username: a.username, role: a.role, scope: actor.scope, leader: actor.leader, grants: actor.grants,
-    totpEnrolled: a.totp_secret !== null, disabled: a.disabled_at !== null, createdBy: a.created_by, createdAt: a.created_at,
+    totpEnrolled: a.totp_secret !== null, disabled: a.disabled_at !== null, locked, createdBy: a.created_by, createdAt: a.created_at,
   }
 }
 
 /** Login names compare without case and surrounding blanks. */
 export const normaliseUsername = (u: string) => u.trim().toLowerCase()
+
+/** The key of a user name in login_attempts: SHA-256 hex of the normalised name (a student's user name may be their name). */
+const userKeyOf = (username: string) => sha256Hex(normaliseUsername(username))
 
 export interface AuthServiceDeps {
   storage: Storage
@@ -110,6 +115,27 @@ export function createAuthService({ storage, config, secretKey, now = Date.now }
   const getAccount = (id: string) => prepare('select * from accounts where id = ?').get(id) as AccountRow | undefined
   const getByUsername = (u: string) => prepare('select * from accounts where username = ?').get(normaliseUsername(u)) as AccountRow | undefined
 
+  /** Failed attempts counted against the user name since `since` (epoch ms). */
+  const failuresOf = (userKey: string, since: number) => (prepare('select count(*) n from login_attempts where user_key = ? and at > ? and ok = 0').get(userKey, since) as { n: number }).n
+  const isLocked = (a: AccountRow) => failuresOf(userKeyOf(a.username), now() - windowMs) >= sec.lockoutMaxPerAccount
+
+  /**
+   * Forgets the failed attempts of an account (a complete sign-in, an administrator's unlock).
+   * They still count for the address they came from: only their user key is blanked, so a
+   * guesser's address stays throttled while the account is free again.
+   */
+  function clearFailures(account: AccountRow) {
+    storage.write(() => prepare("update login_attempts set user_key = '' where user_key = ? and ok = 0").run(userKeyOf(account.username)))
+  }
+
+  /** What the API shows of accounts, with whether each is locked out now: one query for a whole list. */
+  function viewsOf(rows: AccountRow[]): AccountView[] {
+    const locked = new Set(
+      (prepare('select user_key from login_attempts where at > ? and ok = 0 group by user_key having count(*) >= ?').all(now() - windowMs, sec.lockoutMaxPerAccount) as { user_key: string }[]).map(r => r.user_key),
+    )
+    return rows.map(a => viewOfAccount(a, locked.size > 0 && locked.has(userKeyOf(a.username))))
+  }
+
   function endSessionsOf(accountId: string): number {
     return auditedWrite(storage, () => prepare('delete from sessions where account_id = ?').run(accountId).changes)
   }
@@ -124,7 +150,7 @@ export function createAuthService({ storage, config, secretKey, now = Date.now }
     return storage.write(() => {
       const t = now()
       const since = t - windowMs
-      const perAccount = (prepare('select count(*) n from login_attempts where user_key = ? and at > ? and ok = 0').get(userKey, since) as { n: number }).n
+      const perAccount = failuresOf(userKey, since)
       const perAddress = (prepare('select count(*) n from login_attempts where ip = ? and at > ? and ok = 0').get(ip, since) as { n: number }).n
       if (perAccount >= sec.lockoutMaxPerAccount || perAddress >= sec.lockoutMaxPerAddress) {
         throw authError('AUTH_LOCKED', `登录失败次数过多，请 ${sec.lockoutWindowMinutes} 分钟后再试`, { windowMinutes: sec.lockoutWindowMinutes })
@@ -154,6 +180,7 @@ export function createAuthService({ storage, config, secretKey, now = Date.now }
     getAccount,
     getByUsername,
     endSessionsOf,
+    viewsOf,
 
     async createAccount(input: NewAccountInput, createdBy: string | null): Promise<AccountView> {
       if (!ROLES.includes(input.role) || input.scope.kind !== SCOPE_KIND_OF_ROLE[input.role]) throw authError('ACCOUNT_DELEGATION_DENIED', '角色与授权范围不匹配', { rule: 'SCOPE_KIND' })
@@ -172,7 +199,7 @@ export function createAuthService({ storage, config, secretKey, now = Date.now }
         },
         () => ({ targetTable: 'accounts', targetId: id }),
       )
-      return viewOfAccount(getAccount(id)!)
+      return viewsOf([getAccount(id)!])[0]
     },
 
     listAccounts(): AccountRow[] {
@@ -180,7 +207,7 @@ export function createAuthService({ storage, config, secretKey, now = Date.now }
     },
 
     /** Changes scope, leader flag or grants. The caller has checked delegation. */
-    updateAccount(id: string, patch: { scope?: Scope; leader?: boolean; grants?: string[] }): AccountView {
+    updateAccount(id: string, patch: { scope?: Scope; leader?: boolean; grants?: string[] }): void {
       auditedWrite(storage, () => {
         if (patch.scope) prepare('update accounts set scope_json = ? where id = ?').run(JSON.stringify(patch.scope), id)
         if (patch.leader !== undefined) prepare('update accounts set leader = ? where id = ?').run(patch.leader ? 1 : 0, id)
@@ -188,16 +215,25 @@ export function createAuthService({ storage, config, secretKey, now = Date.now }
         // A narrower scope or fewer rights take effect at once: the account signs in again.
         prepare('delete from sessions where account_id = ?').run(id)
       })
-      return viewOfAccount(getAccount(id)!)
     },
 
     /** Disabling ends every session of the account at once (R-17.2, R-17.4). */
-    setDisabled(id: string, disabled: boolean): AccountView {
+    setDisabled(id: string, disabled: boolean): void {
       auditedWrite(storage, () => {
         prepare('update accounts set disabled_at = ? where id = ?').run(disabled ? new Date(now()).toISOString() : null, id)
         if (disabled) prepare('delete from sessions where account_id = ?').run(id)
       })
-      return viewOfAccount(getAccount(id)!)
+    },
+
+    /**
+     * An administrator's unlock (R-25.2): the account's failed attempts are forgotten, so it signs
+     * in again at once. What its guessers' addresses used up stays used up.
+     */
+    unlock(account: AccountRow): void {
+      auditedWrite(storage, () => {
+        if (!isLocked(account)) throw authError('ACCOUNT_NOT_LOCKED', '该账号未被锁定')
+        clearFailures(account)
+      })
     },
 
     async setPassword(id: string, password: string): Promise<void> {
@@ -219,10 +255,11 @@ export function createAuthService({ storage, config, secretKey, now = Date.now }
 
     /**
      * Password step of the login. Throttled per user name and per address; the 11th guess inside
-     * the window is refused before the password is even checked.
+     * the window is refused before the password is even checked. A login complete with it (no
+     * second factor) clears the account's failed attempts.
      */
     async login(username: string, password: string, ip: string): Promise<{ account: AccountRow; token: string; csrfToken: string; stage: LoginStage }> {
-      const attempt = reserveAttempt(sha256Hex(normaliseUsername(username)), ip)
+      const attempt = reserveAttempt(userKeyOf(username), ip)
       const account = getByUsername(username)
       dummyHash ??= hashPassword('not-a-real-password', argon)
       const ok = account ? await verifyPassword(account.password_hash, password) : (await verifyPassword(await dummyHash, password), false)
@@ -235,6 +272,7 @@ export function createAuthService({ storage, config, secretKey, now = Date.now }
         storage,
         () => {
           settleAttempt(attempt)
+          if (stage === 'ok') clearFailures(account)
           return newSession(account, stage, ip)
         },
         () => ({ actorId: account.id, actorRole: account.role }),
@@ -268,7 +306,7 @@ export function createAuthService({ storage, config, secretKey, now = Date.now }
      * the password behind it (R-25.2).
      */
     async checkPassword(account: AccountRow, password: string, ip: string): Promise<void> {
-      const attempt = reserveAttempt(sha256Hex(account.username), ip)
+      const attempt = reserveAttempt(userKeyOf(account.username), ip)
       if (!(await verifyPassword(account.password_hash, password))) throw authError('AUTH_FAILED', '当前密码错误')
       settleAttempt(attempt)
     },
@@ -300,23 +338,29 @@ export function createAuthService({ storage, config, secretKey, now = Date.now }
 
     /**
      * Second step of the login. Wrong codes count as failed logins of the account, so the same
-     * lockout bounds guessing; on success the session becomes usable.
+     * lockout bounds guessing. On success the half-signed-in session ends and a new one starts,
+     * with its own token and CSRF token: a token of the password step, planted in the browser or
+     * seen by someone else (session fixation), never becomes a signed-in session. The account's
+     * failed attempts are cleared.
      */
-    checkTotp(token: string, session: SessionRow, account: AccountRow, code: string, ip: string): void {
+    checkTotp(token: string, session: SessionRow, account: AccountRow, code: string, ip: string): { token: string; csrfToken: string } {
       const enrolling = session.stage === 'totp_enrol'
       const stored = enrolling ? account.totp_pending_secret : account.totp_secret
       if (!stored) throw authError('AUTH_STAGE_INVALID', enrolling ? '请先开始绑定动态口令' : '该账号尚未绑定动态口令')
-      const attempt = reserveAttempt(sha256Hex(account.username), ip)
+      const attempt = reserveAttempt(userKeyOf(account.username), ip)
       const step = verifyTotp(decryptSecret(secretKey, stored, account.id), code.trim(), now(), account.totp_last_step)
       if (step === null) {
         throw authError('AUTH_TOTP_INVALID', '动态口令错误或已使用，请输入验证器当前显示的 6 位数字')
       }
-      auditedWrite(storage, () => {
+      return auditedWrite(storage, () => {
         // The pending secret becomes the secret as stored (encrypted, bound to the same account).
         if (enrolling) prepare('update accounts set totp_secret = ?, totp_pending_secret = null, totp_last_step = ? where id = ?').run(stored, step, account.id)
         else prepare('update accounts set totp_last_step = ? where id = ?').run(step, account.id)
-        prepare("update sessions set stage = 'ok', last_seen_at = ? where id = ?").run(now(), sha256Hex(token))
+        // Gone already: a parallel request completed this login with the same token.
+        if (prepare('delete from sessions where id = ?').run(sha256Hex(token)).changes === 0) throw authError('AUTH_REQUIRED', '请先登录')
         settleAttempt(attempt)
+        clearFailures(account)
+        return newSession(account, 'ok', ip)
       })
     },
   }

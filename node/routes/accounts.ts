@@ -3,7 +3,7 @@ import { Type } from '@fastify/type-provider-typebox'
 import { delegationRefusal, type Actor, type Scope } from '../auth/access.ts'
 import { authError } from '../auth/errors.ts'
 import { auditedWrite } from '../auth/audit.ts'
-import { actorOfAccount, viewOfAccount, type AccountRow } from '../auth/service.ts'
+import { actorOfAccount, type AccountRow } from '../auth/service.ts'
 import { actorOf } from '../plugins/auth.ts'
 import { AccountSchema, ErrorReply, IdParams, Password, RoleSchema, ScopeSchema, authErrorReplies } from './schemas.ts'
 import { SENSITIVE_CLASSES } from '../auth/sensitive.ts'
@@ -28,6 +28,19 @@ const accountRoutes: FastifyPluginAsyncTypebox = async app => {
   function load(actor: Actor, id: string, { read = false } = {}): AccountRow {
     const a = app.auth.getAccount(id)
     if (!a || !(manages(actor, a) || (read && a.id === actor.accountId))) throw authError('NOT_FOUND', '未找到该账号')
+    return a
+  }
+
+  /**
+   * An account the actor may act on as the account itself could (set its password, lift its
+   * lockout): one it manages and within the actor's own rights, its grants included, which
+   * managing it otherwise need not cover (a password reset could sign in as a teacher granted ID
+   * numbers; an unlock would let that teacher's password be guessed again).
+   */
+  function loadWithinOwnRights(actor: Actor, id: string): AccountRow {
+    const a = load(actor, id)
+    const why = delegationRefusal(actor, actorOfAccount(a))
+    if (why) throw refuse(why)
     return a
   }
 
@@ -67,7 +80,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async app => {
     async req => {
       const actor = actorOf(req)
       // The actor's own account is listed too (read-only here: its password changes at /auth/password).
-      return { accounts: app.auth.listAccounts().filter(a => a.id === actor.accountId || manages(actor, a)).map(viewOfAccount) }
+      return { accounts: app.auth.viewsOf(app.auth.listAccounts().filter(a => a.id === actor.accountId || manages(actor, a))) }
     },
   )
 
@@ -108,7 +121,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async app => {
   app.get(
     '/api/v1/accounts/:id',
     { config: { permission: 'account:manage' }, schema: { tags: ['accounts'], params: IdParams, response: { 200: AccountSchema, ...authErrorReplies } } },
-    async req => viewOfAccount(load(actorOf(req), req.params.id, { read: true })),
+    async req => app.auth.viewsOf([load(actorOf(req), req.params.id, { read: true })])[0],
   )
 
   app.patch(
@@ -148,7 +161,7 @@ const accountRoutes: FastifyPluginAsyncTypebox = async app => {
         if (req.body.resetTotp) app.auth.resetTotp(a.id)
         if (req.body.disabled !== undefined) app.auth.setDisabled(a.id, req.body.disabled)
       })
-      return viewOfAccount(app.auth.getAccount(a.id)!)
+      return app.auth.viewsOf([app.auth.getAccount(a.id)!])[0]
     },
   )
 
@@ -166,14 +179,28 @@ const accountRoutes: FastifyPluginAsyncTypebox = async app => {
     async (req, reply) => {
       req.audit.targetTable = 'accounts'
       req.audit.fields = ['password']
-      const actor = actorOf(req)
-      const a = load(actor, req.params.id)
-      // Whoever sets the password can sign in as the account: so only an account within the
-      // actor's own rights, its grants included (which managing it otherwise need not cover).
-      const why = delegationRefusal(actor, actorOfAccount(a))
-      if (why) throw refuse(why)
+      const a = loadWithinOwnRights(actorOf(req), req.params.id)
       await app.auth.setPassword(a.id, req.body.password)
       return reply.code(204).send(null)
+    },
+  )
+
+  app.post(
+    '/api/v1/accounts/:id/unlock',
+    {
+      config: { permission: 'account:manage' },
+      schema: {
+        tags: ['accounts'],
+        description: 'Lifts the lockout of an account (R-25.2): its failed login attempts are forgotten and it signs in at once. Failures counted against a client address stay.',
+        params: IdParams,
+        response: { 200: AccountSchema, 409: ErrorReply, ...authErrorReplies },
+      },
+    },
+    async req => {
+      req.audit.targetTable = 'accounts'
+      const a = loadWithinOwnRights(actorOf(req), req.params.id)
+      app.auth.unlock(a)
+      return app.auth.viewsOf([a])[0]
     },
   )
 }

@@ -77,17 +77,19 @@ const authRoutes: FastifyPluginAsyncTypebox = async app => {
       config: { permission: 'public' },
       schema: {
         tags: ['auth'],
+        description: 'Completes the login with a TOTP code: the session of the password step ends and a new one starts (a new cookie and CSRF token; session fixation).',
         body: Type.Object({ code: Type.String({ minLength: 6, maxLength: 10 }) }, { additionalProperties: false }),
         response: { 200: LoginReply, 401: ErrorReply, 403: ErrorReply, 409: ErrorReply, 429: ErrorReply },
       },
     },
-    async req => {
+    async (req, reply) => {
       req.audit.action = 'login_totp'
       const s = req.authSession
       if (!s) throw authError('AUTH_REQUIRED', '请先登录')
       if (s.session.stage === 'ok') throw authError('AUTH_STAGE_INVALID', '已完成登录')
-      app.auth.checkTotp(s.token, s.session, s.account, req.body.code, req.ip)
-      return { stage: 'ok' as const, csrfToken: s.session.csrf_token }
+      const signedIn = app.auth.checkTotp(s.token, s.session, s.account, req.body.code, req.ip)
+      setSessionCookie(reply, signedIn.token, secure)
+      return { stage: 'ok' as const, csrfToken: signedIn.csrfToken }
     },
   )
 

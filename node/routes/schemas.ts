@@ -81,6 +81,7 @@ export const AccountSchema = Type.Object({
   grants: Type.Array(Type.String()),
   totpEnrolled: Type.Boolean(),
   disabled: Type.Boolean(),
+  locked: Type.Boolean({ description: 'Refused at login now: too many failed attempts in the window (security.lockoutMaxPerAccount); POST /accounts/{id}/unlock lifts it.' }),
   createdBy: Type.Union([Type.String(), Type.Null()]),
   createdAt: Type.String(),
 })

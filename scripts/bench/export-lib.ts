@@ -67,7 +67,8 @@ export async function login(url: string, password = PASSWORD, username = 'admin'
   const { secret } = (await (await call('totp/enrol', headers)).json()) as { secret: string }
   const v = await call('totp/verify', headers, { code: totpCode(secret, timeStep(Date.now())) })
   if (v.status !== 200) throw new Error(`totp: ${v.status}`)
-  return headers
+  // The second factor starts a new session: its cookie and CSRF token.
+  return { cookie: v.headers.getSetCookie().find(c => c.startsWith(`${SESSION_COOKIE}=`))!.split(';')[0]!, 'x-csrf-token': ((await v.json()) as { csrfToken: string }).csrfToken }
 }
 
 /** The cells of the ID number and phone columns of every data row, and the row count. */

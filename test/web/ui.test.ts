@@ -40,16 +40,22 @@ async function poll<T>(what: string, probe: () => Promise<T | undefined | false>
 
 /** A session through the API with a known TOTP code step (the browser signs in with later steps). */
 async function apiLoginAt(url: string, username: string, secret: string, step: number): Promise<ApiSession> {
-  const login = await fetch(`${url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password: TEST_PASSWORD }) })
-  const json = (await login.json()) as Json
-  const cookie = login.headers.getSetCookie().find(c => c.startsWith(`${SESSION_COOKIE}=`))!.split(';')[0]
-  const headers = { cookie, 'x-csrf-token': json.csrfToken as string }
+  const post = (path: string, headers: Record<string, string>, body: unknown) =>
+    fetch(`${url}${path}`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  // The headers of the session an answer starts: the password step's, then the new one of the TOTP step.
+  const sessionOf = async (res: Response) => ({
+    cookie: res.headers.getSetCookie().find(c => c.startsWith(`${SESSION_COOKIE}=`))!.split(';')[0],
+    'x-csrf-token': ((await res.json()) as Json).csrfToken as string,
+  })
+  const half = await sessionOf(await post('/api/v1/auth/login', {}, { username, password: TEST_PASSWORD }))
+  const verify = await post('/api/v1/auth/totp/verify', half, { code: totpCode(secret, step) })
+  if (verify.status !== 200) throw new Error(`totp: ${verify.status} ${await verify.text()}`)
+  const headers = await sessionOf(verify)
   const send = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${url}${path}`, { method, headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) })
     const text = await res.text()
     return { status: res.status, json: text ? JSON.parse(text) : {} }
   }
-  ok(await send('POST', '/api/v1/auth/totp/verify', { code: totpCode(secret, step) }), 200, 'totp')
   return { call: send }
 }
 
@@ -374,6 +380,22 @@ t.test('R-D.6 R-25.1 schools and bureaus work in the browser on their own node',
     await admin.click('.ant-menu >> text=转学')
     await admin.waitForSelector('#transfer-table')
     t.pass('the change-request and transfer pages render for the bureau')
+  })
+
+  await t.test('R-D.6 R-25.2 the bureau administrator sees a locked account on the accounts page and unlocks it (解除锁定)', async t => {
+    ok(await bureau.call('POST', '/api/v1/accounts', { username: 'suoding', password: TEST_PASSWORD, role: 'bureau_user', scope: { kind: 'bureau', node: '330106' } }), 201, 'account')
+    const signIn = (password: string) => fetch(`${county.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'suoding', password }) })
+    for (let i = 0; i < 10; i++) await signIn(`wrong guess ${i}`)
+    t.equal((await signIn(TEST_PASSWORD)).status, 429, 'ten wrong passwords lock the account')
+    await admin.goto(`${county.url}/accounts`)
+    const row = admin.locator('tr', { hasText: 'suoding' })
+    await row.locator('text=已锁定').waitFor()
+    await browser.shot(admin, '11-account-locked')
+    const unlocked = admin.waitForResponse(r => r.url().endsWith('/unlock') && r.request().method() === 'POST')
+    await row.locator('button.account-unlock').click()
+    t.equal((await unlocked).status(), 200, 'the unlock is sent')
+    await row.locator('text=已锁定').waitFor({ state: 'detached' })
+    t.equal((await signIn(TEST_PASSWORD)).status, 200, 'the account signs in again')
   })
 
   // Record pages (pages/Records.tsx) and the 学籍卡's sub-record editing.

@@ -156,11 +156,13 @@ export async function apiLogin(node: Pick<RealNode, 'url'>, username = 'admin', 
   }
   const login = await send('POST', '/api/v1/auth/login', {}, { username, password })
   if (login.status !== 200 || !login.cookie) throw new Error(`login failed: ${login.status} ${JSON.stringify(login.json)}`)
-  const headers = { cookie: login.cookie.split(';')[0], 'x-csrf-token': login.json.csrfToken as string }
+  let headers = { cookie: login.cookie.split(';')[0], 'x-csrf-token': login.json.csrfToken as string }
   if (login.json.stage === 'totp_enrol') {
     const { secret } = (await send('POST', '/api/v1/auth/totp/enrol', headers)).json as { secret: string }
     const v = await send('POST', '/api/v1/auth/totp/verify', headers, { code: totpCode(secret, timeStep(Date.now())) })
-    if (v.status !== 200) throw new Error(`totp failed: ${v.status} ${JSON.stringify(v.json)}`)
+    if (v.status !== 200 || !v.cookie) throw new Error(`totp failed: ${v.status} ${JSON.stringify(v.json)}`)
+    // The second factor starts a new session (cookie and CSRF token).
+    headers = { cookie: v.cookie.split(';')[0], 'x-csrf-token': v.json.csrfToken as string }
   }
   return { call: (method, path, body) => send(method, path, headers, body) }
 }

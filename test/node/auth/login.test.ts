@@ -1,6 +1,6 @@
 import t from 'tap'
 import { randomBytes } from 'node:crypto'
-import { buildTestApp, createTestAccount, loginAs, loginWith, TEST_PASSWORD } from '../../helper.ts'
+import { buildTestApp, createTestAccount, loginAs, loginWith, sessionHeaders, TEST_PASSWORD } from '../../helper.ts'
 import { totpCode, timeStep } from '../../../node/auth/totp.ts'
 import { checkPasswordPolicy } from '../../../node/auth/passwords.ts'
 import { SESSION_COOKIE } from '../../../node/plugins/auth.ts'
@@ -84,7 +84,7 @@ t.test('R-25.2 TOTP is required for bureau and school administrators: enrolment 
   const { account } = await createTestAccount(app, 'school_admin', { kind: 'schools', schools: ['3301060001'] })
   const first = await login(app, account.username, TEST_PASSWORD)
   t.equal(first.json().stage, 'totp_enrol')
-  const headers = { cookie: `${SESSION_COOKIE}=${first.cookies[0].value}`, 'x-csrf-token': first.json().csrfToken }
+  const headers = sessionHeaders(first)
   const blocked = await app.inject({ url: '/api/v1/accounts', headers })
   t.equal(blocked.statusCode, 401)
   t.equal(blocked.json().code, 'AUTH_TOTP_REQUIRED', 'the password alone opens nothing')
@@ -96,12 +96,12 @@ t.test('R-25.2 TOTP is required for bureau and school administrators: enrolment 
   const step = timeStep(Date.now())
   const ok = await app.inject({ method: 'POST', url: '/api/v1/auth/totp/verify', headers, payload: { code: totpCode(secret, step) } })
   t.equal(ok.statusCode, 200)
-  t.equal((await app.inject({ url: '/api/v1/accounts', headers })).statusCode, 200)
+  t.equal((await app.inject({ url: '/api/v1/accounts', headers: sessionHeaders(ok) })).statusCode, 200, 'the session the code started')
 
   // Next login: a code is required, and the same code is not accepted twice.
   const second = await login(app, account.username, TEST_PASSWORD)
   t.equal(second.json().stage, 'totp')
-  const h2 = { cookie: `${SESSION_COOKIE}=${second.cookies[0].value}`, 'x-csrf-token': second.json().csrfToken }
+  const h2 = sessionHeaders(second)
   const replay = await app.inject({ method: 'POST', url: '/api/v1/auth/totp/verify', headers: h2, payload: { code: totpCode(secret, step) } })
   t.equal(replay.json().code, 'AUTH_TOTP_INVALID', 'replayed code refused')
   t.equal((await app.inject({ method: 'POST', url: '/api/v1/auth/totp/verify', headers: h2, payload: { code: totpCode(secret, step + 1) } })).statusCode, 200)

@@ -1,9 +1,8 @@
 import t from 'tap'
-import { chmodSync, existsSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { chmodSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { buildTestApp, createTestAccount, loginAs, loginWith, totpStepAfter } from '../../helper.ts'
-import { SESSION_COOKIE } from '../../../node/plugins/auth.ts'
+import { buildTestApp, createTestAccount, loginAs, loginWith, sessionHeaders, totpStepAfter } from '../../helper.ts'
 import { createSecretsKey, decryptSecret, encryptSecret, loadSecretsKey } from '../../../node/auth/secrets.ts'
 import { readAudit } from '../../../node/auth/audit.ts'
 import { totpCode } from '../../../node/auth/totp.ts'
@@ -19,8 +18,7 @@ const totpColumns = (app: App, id: string) =>
 /** The password step of a login; answers the headers of the half-open session. */
 async function passwordStep(app: App, username: string, password: string) {
   const res = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username, password } })
-  const { stage, csrfToken } = res.json() as { stage: string; csrfToken: string }
-  return { stage, headers: { cookie: `${SESSION_COOKIE}=${res.cookies.find(c => c.name === SESSION_COOKIE)!.value}`, 'x-csrf-token': csrfToken } }
+  return { stage: (res.json() as { stage: string }).stage, headers: sessionHeaders(res) }
 }
 
 const nextCode = async (app: App, username: string, secret: string) => totpCode(secret, await totpStepAfter(app.auth.getByUsername(username)?.totp_last_step ?? null))
@@ -129,4 +127,20 @@ t.test('R-25.2 a node initialised before secrets were encrypted makes its key at
   t.equal(decryptSecret(loadSecretsKey(join(app.dataDir, 'keys')), stored, admin.account.id), admin.totpSecret)
   const login = await loginWith(node.server, admin.account.username, admin.password, admin.totpSecret)
   t.equal((await node.server.inject({ url: '/api/v1/auth/me', headers: login.headers })).statusCode, 200, 'the administrator logs in as before')
+})
+
+t.test('R-25.2 a node holding encrypted TOTP secrets does not start without keys/secrets.key (SECRET_KEY_MISSING) rather than make a new key that orphans them', async t => {
+  const app = await buildTestApp(t)
+  const admin = await loginAs(app, 'bureau_admin', BUREAU)
+  const keyFile = join(app.dataDir, 'keys', 'secrets.key')
+  const saved = readFileSync(keyFile)
+  await app.close()
+  rmSync(keyFile)
+  await t.rejects(startNode(app.dataDir, {}), { code: 'SECRET_KEY_MISSING', message: /restore keys\// })
+  t.notOk(existsSync(keyFile), 'no new key was made')
+  writeFileSync(keyFile, saved, { mode: 0o600 })
+  const node = await startNode(app.dataDir, {})
+  t.teardown(() => node.stop())
+  const login = await loginWith(node.server, admin.account.username, admin.password, admin.totpSecret)
+  t.equal((await node.server.inject({ url: '/api/v1/auth/me', headers: login.headers })).statusCode, 200, 'with the key restored the administrator logs in as before')
 })

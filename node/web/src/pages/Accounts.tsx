@@ -18,7 +18,7 @@ function scopeText(s: Json): string {
   }
 }
 
-/** Accounts within the administrator's scope: list, create (roles it may create), disable. */
+/** Accounts within the administrator's scope: list, create (roles it may create), disable, unlock. */
 export default function Accounts() {
   const { me } = useSession()
   const { message } = App.useApp()
@@ -50,14 +50,18 @@ export default function Accounts() {
       setError((e as Error).message)
     }
   }
-  const setDisabled = async (a: Json, disabled: boolean) => {
+  const change = async (write: () => Promise<unknown>, done?: string) => {
     try {
-      await patch(`/api/v1/accounts/${a.id}`, { disabled })
+      await write()
+      if (done) message.success(done)
       load()
     } catch (e) {
       message.error((e as Error).message)
     }
   }
+  const setDisabled = (a: Json, disabled: boolean) => change(() => patch(`/api/v1/accounts/${a.id}`, { disabled }))
+  // R-25.2: too many failed logins lock an account for the window; its administrator lifts that at once.
+  const unlock = (a: Json) => change(() => post(`/api/v1/accounts/${a.id}/unlock`), `已解除 ${a.username} 的锁定`)
 
   return (
     <Card title="账号管理" size="small" extra={<Button type="primary" onClick={() => setCreating(true)}>新建账号</Button>}>
@@ -73,6 +77,17 @@ export default function Accounts() {
           { title: '校领导', dataIndex: 'leader', render: l => (l ? '是' : '') },
           { title: '动态口令', dataIndex: 'totpEnrolled', render: t => (t ? <Tag color="green">已绑定</Tag> : '') },
           { title: '启用', dataIndex: 'disabled', render: (d, a) => <Switch size="small" checked={!d} disabled={a.id === me.accountId} onChange={on => setDisabled(a, !on)} /> },
+          {
+            title: '登录锁定',
+            dataIndex: 'locked',
+            render: (l, a) =>
+              l && (
+                <>
+                  <Tag color="red">已锁定</Tag>
+                  {a.id !== me.accountId && <Button size="small" className="account-unlock" onClick={() => unlock(a)}>解除锁定</Button>}
+                </>
+              ),
+          },
         ]}
       />
       <Modal title="新建账号" open={creating} onCancel={() => setCreating(false)} footer={null} destroyOnHidden>
