@@ -345,6 +345,16 @@ t.test('R-D.6 R-25.1 schools and bureaus work in the browser on their own node',
     t.match(await page.locator('#import-result').textContent(), /新增0.*修改0.*不变197/, 'committing it changes nothing')
     t.equal((await head.call('GET', '/api/v1/students?limit=1')).json.total, before + 200, 'no student added')
 
+    // 取消导入 (R-27.1): a preview not wanted is deleted at the node, its rows and their ID numbers with it.
+    await previewOf('errors-fixed.xlsx', fixed)
+    const cancelled = page.waitForResponse(r => r.request().method() === 'DELETE' && r.url().includes('/api/v1/imports/'))
+    await page.click('#import-cancel')
+    const gone = await cancelled
+    t.equal(gone.status(), 204, 'cancelled')
+    await page.waitForSelector('#import-counts', { state: 'detached' })
+    const cancelledId = new URL(gone.url()).pathname.split('/').pop()
+    t.equal((await head.call('POST', `/api/v1/imports/${cancelledId}/commit`)).status, 404, 'a cancelled import can no longer be committed')
+
     // 修改 on the 学籍卡 writes through the record's PATCH route (an open record: no change request needed).
     const one = (ok(await head.call('GET', '/api/v1/students?q=导入生7'), 200, 'find').items as Json[]).find(s => s.name === '导入生7')!
     await page.goto(`${county.url}/students/${one.id}`)

@@ -4,6 +4,7 @@
  */
 
 export interface paths {
+export interface paths {
     "/federation/v1/changesets": {
         parameters: {
             query?: never;
@@ -2419,6 +2420,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
+        /** @description Completes the login with a TOTP code: the session of the password step ends and a new one starts (a new cookie and CSRF token; session fixation). */
         post: {
             parameters: {
                 query?: never;
@@ -2733,6 +2735,8 @@ export interface paths {
                                 grants: string[];
                                 totpEnrolled: boolean;
                                 disabled: boolean;
+                                /** @description Refused at login now: too many failed attempts in the window (security.lockoutMaxPerAccount); POST /accounts/{id}/unlock lifts it. */
+                                locked: boolean;
                                 createdBy: string | null;
                                 createdAt: string;
                             }[];
@@ -2842,6 +2846,8 @@ export interface paths {
                             grants: string[];
                             totpEnrolled: boolean;
                             disabled: boolean;
+                            /** @description Refused at login now: too many failed attempts in the window (security.lockoutMaxPerAccount); POST /accounts/{id}/unlock lifts it. */
+                            locked: boolean;
                             createdBy: string | null;
                             createdAt: string;
                         };
@@ -2952,6 +2958,8 @@ export interface paths {
                             grants: string[];
                             totpEnrolled: boolean;
                             disabled: boolean;
+                            /** @description Refused at login now: too many failed attempts in the window (security.lockoutMaxPerAccount); POST /accounts/{id}/unlock lifts it. */
+                            locked: boolean;
                             createdBy: string | null;
                             createdAt: string;
                         };
@@ -3069,6 +3077,8 @@ export interface paths {
                             grants: string[];
                             totpEnrolled: boolean;
                             disabled: boolean;
+                            /** @description Refused at login now: too many failed attempts in the window (security.lockoutMaxPerAccount); POST /accounts/{id}/unlock lifts it. */
+                            locked: boolean;
                             createdBy: string | null;
                             createdAt: string;
                         };
@@ -3176,6 +3186,112 @@ export interface paths {
                 };
                 /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{id}/unlock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Lifts the lockout of an account: its failed login attempts are forgotten and it signs in at once. Failures counted against a client address stay. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            username: string;
+                            /** @enum {unknown} */
+                            role: "bureau_admin" | "bureau_user" | "central_school_admin" | "school_admin" | "grade_admin" | "class_admin" | "teacher" | "student";
+                            scope: {
+                                /** @enum {string} */
+                                kind: "bureau";
+                                node: string;
+                            } | {
+                                /** @enum {string} */
+                                kind: "schools";
+                                schools: string[];
+                            } | {
+                                /** @enum {string} */
+                                kind: "classes";
+                                school: string;
+                                classes: string[];
+                            } | {
+                                /** @enum {string} */
+                                kind: "student";
+                                school: string;
+                                studentId: string;
+                            };
+                            leader: boolean;
+                            grants: string[];
+                            totpEnrolled: boolean;
+                            disabled: boolean;
+                            /** @description Refused at login now: too many failed attempts in the window (security.lockoutMaxPerAccount); POST /accounts/{id}/unlock lifts it. */
+                            locked: boolean;
+                            createdBy: string | null;
+                            createdAt: string;
+                        };
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -28599,6 +28715,69 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/imports/{importId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** 取消导入：删除预览保存的文件内容（已确认的导入：删除为错误行保存的内容）；之后不能再确认或下载错误行 */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    importId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+                /** @description { code, message, details }: code is stable (GET /api/v1/errors lists them), message is for people. */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorReply"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/problems": {
         parameters: {
             query?: never;
@@ -30097,7 +30276,7 @@ export interface components {
              * @description Stable error code; every code with its cause and fix: GET /api/v1/errors.
              * @enum {unknown}
              */
-            code: "NOT_FOUND" | "VALIDATION_FAILED" | "QUERY_EMPTY" | "QUERY_FIELD_UNKNOWN" | "BAD_REQUEST" | "BODY_TOO_LARGE" | "INTERNAL" | "NOT_READY" | "REDIS_UNREACHABLE" | "REDIS_EVICTION_POLICY" | "NODE_NOT_INITIALISED" | "NODE_ALREADY_INITIALISED" | "NODE_DATA_DIR_NOT_EMPTY" | "NODE_START_RECORD_INVALID" | "NODE_RESTORE_PENDING" | "NODE_IDENTITY_MISMATCH" | "AUTH_REQUIRED" | "AUTH_FAILED" | "AUTH_LOCKED" | "AUTH_TOTP_REQUIRED" | "AUTH_TOTP_INVALID" | "AUTH_STAGE_INVALID" | "CSRF_FAILED" | "FORBIDDEN" | "PASSWORD_TOO_SHORT" | "PASSWORD_TOO_LONG" | "PASSWORD_COMMON" | "ACCOUNT_EXISTS" | "ACCOUNT_DELEGATION_DENIED" | "ACCOUNT_SCOPE_UNKNOWN" | "VERIFY_NOT_ALLOWED" | "VERIFY_STATE_INVALID" | "VERIFY_TABLE_UNKNOWN" | "RETURN_REASON_REQUIRED" | "REVEAL_NOT_GRANTED" | "REVEAL_FIELD_UNKNOWN" | "SECRET_TAMPERED" | "SECRET_KEY_INVALID" | "AUDIT_CHAIN_BROKEN" | "AUDIT_KEY_MISSING" | "RECORD_FIELD_REQUIRED" | "RECORD_FIELD_FORMAT" | "RECORD_FIELD_NOT_ALLOWED" | "RECORD_FIELD_DERIVED" | "RECORD_NAME_CHARACTER" | "RECORD_CODE_UNKNOWN" | "RECORD_ID_FORMAT" | "RECORD_ID_CHECKSUM" | "RECORD_ID_BIRTHDATE_MISMATCH" | "RECORD_ID_GENDER_MISMATCH" | "RECORD_STUDENT_NO_INVALID" | "RECORD_DATE_ORDER" | "RECORD_PHOTO_INVALID" | "RECORD_DIVISION_OUTSIDE_NODE" | "RECORD_REFERENCE_INVALID" | "RECORD_DUPLICATE_ID" | "RECORD_DUPLICATE_ELSEWHERE" | "RECORD_DUPLICATE_STUDENT_NO" | "RECORD_DUPLICATE_KEY" | "RECORD_VERSION_CONFLICT" | "RECORD_IN_USE" | "RECORD_NOT_HOME" | "RECORD_PROBLEM_STATE" | "STATUS_CHANGE_PROCESSING_RESERVED" | "STATUS_CHANGE_NOT_PENDING" | "STATUS_CHANGE_FIELD_FIXED" | "STATUS_CHANGE_STATE_INVALID" | "STATUS_CHANGE_PENDING_EXISTS" | "STATUS_CHANGE_CLASS_INVALID" | "STATUS_CHANGE_NOT_ALLOWED" | "STATUS_CHANGE_PERSON_DECEASED" | "DEATH_REPORT_OWN" | "DEATH_REPORT_ACKED" | "STATUS_CHANGE_NO_CERTIFICATE" | "STATUS_CHANGE_REASON_REQUIRED" | "STATUS_CHANGE_NOT_VERIFIED" | "STATUS_CHANGE_BY_TRANSFER" | "RECORD_DELETE_VERIFIED" | "CERT_LOOKUP_INVALID" | "CERT_RECORD_UNVERIFIED" | "CERT_INVALID" | "BACKUP_TARGET_INVALID" | "BACKUP_KEY_MISSING" | "BACKUP_KEY_INSIDE_DATA" | "BACKUP_NOT_FOUND" | "BACKUP_NAME_REQUIRED" | "BACKUP_MANIFEST_INVALID" | "BACKUP_TAMPERED" | "BACKUP_RESTORE_TARGET_EXISTS" | "BACKUP_SFTP_FAILED" | "CALENDAR_RECORD_LOCKED" | "CALENDAR_ROLLOVER_YEAR" | "CALENDAR_ROLLOVER_UNIT" | "GROWTH_NOT_SENIOR_HIGH" | "GROWTH_MODULE_UNKNOWN" | "GROWTH_SCORE_OUT_OF_SCALE" | "GROWTH_CREDIT_OUT_OF_RULE" | "GROWTH_FIELD_NOT_ALLOWED" | "GROWTH_GENERATED_READONLY" | "GROWTH_REPORTED_LOCKED" | "GROWTH_NOT_VERIFIED" | "GROWTH_ALREADY_REPORTED" | "GROWTH_PUBLICITY_INVALID" | "GROWTH_PUBLICITY_PENDING" | "GROWTH_NOT_IN_PUBLICITY" | "GROWTH_OBJECTION_ANSWERED" | "STATS_UNIT_UNKNOWN" | "STATS_DIMENSION_UNKNOWN" | "STATS_STATE_UNKNOWN" | "STATS_SCOPE_TOO_NARROW" | "STATS_PERIOD_INVALID" | "EXPORT_QUERY_INVALID" | "EXPORT_NOT_READY" | "EXPORT_EXPIRED" | "IMPORT_FILE_INVALID" | "IMPORT_TOO_MANY_ROWS" | "IMPORT_EMPTY" | "IMPORT_EXPIRED" | "IMPORT_CELL_PRECISION" | "IMPORT_CODE_NAME_UNKNOWN" | "IMPORT_ROW_DUPLICATE" | "CODE_TABLE_INVALID" | "CODE_TABLE_UNKNOWN" | "SYNC_SIGNATURE_INVALID" | "SYNC_ALG_NOT_ALLOWED" | "SYNC_KEY_UNKNOWN" | "SYNC_EMBEDDED_KEY_REFUSED" | "SYNC_KEY_NOT_VOUCHED" | "SYNC_HASH_MISMATCH" | "SYNC_MALFORMED" | "SYNC_FORMAT_UNSUPPORTED" | "SYNC_SEQ_GAP" | "SYNC_SEQ_REPLAY" | "SYNC_FORK" | "SYNC_PREV_MISMATCH" | "SYNC_NOT_CHILD" | "SYNC_ORIGIN_OUTSIDE_SUBTREE" | "SYNC_ROW_OUTSIDE_OWNERSHIP" | "SYNC_ROW_INVALID" | "SYNC_TOKEN_INVALID" | "SYNC_TOKEN_EXPIRED" | "SYNC_COMMAND_NOT_FOR_ME" | "SYNC_COMMAND_REPLAY" | "SYNC_ROUTED_REPLAY" | "SYNC_HANDOFF_NOT_HOME" | "SYNC_HANDOFF_UNKNOWN" | "SYNC_HANDOFF_STALE" | "SYNC_RECEIPT_INVALID" | "SYNC_ENROLL_TOKEN_INVALID" | "SYNC_ENROLL_REFUSED" | "SYNC_NOT_ENROLLED" | "SYNC_BUSY" | "SYNC_PARENT_UNAVAILABLE" | "SYNC_COMMAND_UNKNOWN_TYPE" | "SYNC_QUARANTINE_NOT_FOUND" | "KEY_FILE_PERMISSIONS" | "CHANGE_REQUEST_TABLE_INVALID" | "CHANGE_REQUEST_PATCH_INVALID" | "CHANGE_REQUEST_NOT_LOCKED" | "CHANGE_REQUEST_NOT_PENDING" | "CHANGE_REQUEST_WRONG_TIER" | "CHANGE_REQUEST_DECISION_SENT" | "CHANGE_REQUEST_REASON_REQUIRED" | "CHANGE_REQUEST_STALE" | "CHANGE_REQUEST_NO_LONGER_VALID" | "TRANSFER_PAUSED" | "TRANSFER_CLASS_INVALID" | "TRANSFER_PERSON_REQUIRED" | "TRANSFER_PERSON_INVALID" | "TRANSFER_SAME_NODE" | "TRANSFER_OPEN_EXISTS" | "TRANSFER_NOT_FOUND" | "TRANSFER_PENDING_BUSINESS" | "TRANSFER_STATE_INVALID" | "TRANSFER_STEP_INVALID" | "TRANSFER_HANDOFF_UNEXPECTED";
+            code: "NOT_FOUND" | "VALIDATION_FAILED" | "QUERY_EMPTY" | "QUERY_FIELD_UNKNOWN" | "BAD_REQUEST" | "BODY_TOO_LARGE" | "INTERNAL" | "NOT_READY" | "REDIS_UNREACHABLE" | "REDIS_EVICTION_POLICY" | "NODE_NOT_INITIALISED" | "NODE_ALREADY_INITIALISED" | "NODE_DATA_DIR_NOT_EMPTY" | "NODE_START_RECORD_INVALID" | "NODE_RESTORE_PENDING" | "NODE_IDENTITY_MISMATCH" | "AUTH_REQUIRED" | "AUTH_FAILED" | "AUTH_LOCKED" | "AUTH_TOTP_REQUIRED" | "AUTH_TOTP_INVALID" | "AUTH_STAGE_INVALID" | "CSRF_FAILED" | "FORBIDDEN" | "PASSWORD_TOO_SHORT" | "PASSWORD_TOO_LONG" | "PASSWORD_COMMON" | "ACCOUNT_EXISTS" | "ACCOUNT_DELEGATION_DENIED" | "ACCOUNT_NOT_LOCKED" | "ACCOUNT_SCOPE_UNKNOWN" | "VERIFY_NOT_ALLOWED" | "VERIFY_STATE_INVALID" | "VERIFY_TABLE_UNKNOWN" | "RETURN_REASON_REQUIRED" | "REVEAL_NOT_GRANTED" | "REVEAL_FIELD_UNKNOWN" | "SECRET_TAMPERED" | "SECRET_KEY_MISSING" | "SECRET_KEY_INVALID" | "AUDIT_CHAIN_BROKEN" | "AUDIT_KEY_MISSING" | "RECORD_FIELD_REQUIRED" | "RECORD_FIELD_FORMAT" | "RECORD_FIELD_NOT_ALLOWED" | "RECORD_FIELD_DERIVED" | "RECORD_NAME_CHARACTER" | "RECORD_CODE_UNKNOWN" | "RECORD_ID_FORMAT" | "RECORD_ID_CHECKSUM" | "RECORD_ID_BIRTHDATE_MISMATCH" | "RECORD_ID_GENDER_MISMATCH" | "RECORD_STUDENT_NO_INVALID" | "RECORD_DATE_ORDER" | "RECORD_PHOTO_INVALID" | "RECORD_DIVISION_OUTSIDE_NODE" | "RECORD_REFERENCE_INVALID" | "RECORD_DUPLICATE_ID" | "RECORD_DUPLICATE_ELSEWHERE" | "RECORD_DUPLICATE_STUDENT_NO" | "RECORD_DUPLICATE_KEY" | "RECORD_VERSION_CONFLICT" | "RECORD_IN_USE" | "RECORD_NOT_HOME" | "RECORD_PROBLEM_STATE" | "STATUS_CHANGE_PROCESSING_RESERVED" | "STATUS_CHANGE_NOT_PENDING" | "STATUS_CHANGE_FIELD_FIXED" | "STATUS_CHANGE_STATE_INVALID" | "STATUS_CHANGE_PENDING_EXISTS" | "STATUS_CHANGE_CLASS_INVALID" | "STATUS_CHANGE_NOT_ALLOWED" | "STATUS_CHANGE_PERSON_DECEASED" | "DEATH_REPORT_OWN" | "DEATH_REPORT_ACKED" | "STATUS_CHANGE_NO_CERTIFICATE" | "STATUS_CHANGE_REASON_REQUIRED" | "STATUS_CHANGE_NOT_VERIFIED" | "STATUS_CHANGE_BY_TRANSFER" | "RECORD_DELETE_VERIFIED" | "CERT_LOOKUP_INVALID" | "CERT_RECORD_UNVERIFIED" | "CERT_RECORD_NOT_HOME" | "CERT_INVALID" | "CERT_SCHOOL_OUTSIDE_ISSUER" | "CERT_SCHOOL_UNKNOWN" | "BACKUP_TARGET_INVALID" | "BACKUP_KEY_MISSING" | "BACKUP_KEY_INSIDE_DATA" | "BACKUP_NOT_FOUND" | "BACKUP_NAME_REQUIRED" | "BACKUP_MANIFEST_INVALID" | "BACKUP_TAMPERED" | "BACKUP_RESTORE_TARGET_EXISTS" | "BACKUP_SFTP_FAILED" | "CALENDAR_RECORD_LOCKED" | "CALENDAR_ROLLOVER_YEAR" | "CALENDAR_ROLLOVER_UNIT" | "GROWTH_NOT_SENIOR_HIGH" | "GROWTH_MODULE_UNKNOWN" | "GROWTH_SCORE_OUT_OF_SCALE" | "GROWTH_CREDIT_OUT_OF_RULE" | "GROWTH_FIELD_NOT_ALLOWED" | "GROWTH_GENERATED_READONLY" | "GROWTH_REPORTED_LOCKED" | "GROWTH_NOT_VERIFIED" | "GROWTH_ALREADY_REPORTED" | "GROWTH_PUBLICITY_INVALID" | "GROWTH_PUBLICITY_PENDING" | "GROWTH_NOT_IN_PUBLICITY" | "GROWTH_OBJECTION_ANSWERED" | "STATS_UNIT_UNKNOWN" | "STATS_DIMENSION_UNKNOWN" | "STATS_STATE_UNKNOWN" | "STATS_SCOPE_TOO_NARROW" | "STATS_PERIOD_INVALID" | "EXPORT_QUERY_INVALID" | "EXPORT_NOT_READY" | "EXPORT_EXPIRED" | "IMPORT_FILE_INVALID" | "IMPORT_TOO_MANY_ROWS" | "IMPORT_EMPTY" | "IMPORT_EXPIRED" | "IMPORT_CELL_PRECISION" | "IMPORT_CODE_NAME_UNKNOWN" | "IMPORT_ROW_DUPLICATE" | "CODE_TABLE_INVALID" | "CODE_TABLE_UNKNOWN" | "SYNC_SIGNATURE_INVALID" | "SYNC_ALG_NOT_ALLOWED" | "SYNC_KEY_UNKNOWN" | "SYNC_EMBEDDED_KEY_REFUSED" | "SYNC_KEY_NOT_VOUCHED" | "SYNC_HASH_MISMATCH" | "SYNC_MALFORMED" | "SYNC_FORMAT_UNSUPPORTED" | "SYNC_SEQ_GAP" | "SYNC_SEQ_REPLAY" | "SYNC_FORK" | "SYNC_PREV_MISMATCH" | "SYNC_NOT_CHILD" | "SYNC_ORIGIN_OUTSIDE_SUBTREE" | "SYNC_ROW_OUTSIDE_OWNERSHIP" | "SYNC_ROW_INVALID" | "SYNC_TOKEN_INVALID" | "SYNC_TOKEN_EXPIRED" | "SYNC_COMMAND_NOT_FOR_ME" | "SYNC_COMMAND_REPLAY" | "SYNC_ROUTED_REPLAY" | "SYNC_HANDOFF_NOT_HOME" | "SYNC_HANDOFF_UNKNOWN" | "SYNC_HANDOFF_STALE" | "SYNC_RECEIPT_INVALID" | "SYNC_ENROLL_TOKEN_INVALID" | "SYNC_ENROLL_REFUSED" | "SYNC_NOT_ENROLLED" | "SYNC_BUSY" | "SYNC_PARENT_UNAVAILABLE" | "SYNC_COMMAND_UNKNOWN_TYPE" | "SYNC_QUARANTINE_NOT_FOUND" | "KEY_FILE_PERMISSIONS" | "CHANGE_REQUEST_TABLE_INVALID" | "CHANGE_REQUEST_PATCH_INVALID" | "CHANGE_REQUEST_NOT_LOCKED" | "CHANGE_REQUEST_NOT_PENDING" | "CHANGE_REQUEST_WRONG_TIER" | "CHANGE_REQUEST_DECISION_SENT" | "CHANGE_REQUEST_REASON_REQUIRED" | "CHANGE_REQUEST_STALE" | "CHANGE_REQUEST_NO_LONGER_VALID" | "TRANSFER_PAUSED" | "TRANSFER_CLASS_INVALID" | "TRANSFER_PERSON_REQUIRED" | "TRANSFER_PERSON_INVALID" | "TRANSFER_SAME_NODE" | "TRANSFER_OPEN_EXISTS" | "TRANSFER_NOT_FOUND" | "TRANSFER_PENDING_BUSINESS" | "TRANSFER_STATE_INVALID" | "TRANSFER_STEP_INVALID" | "TRANSFER_HANDOFF_UNEXPECTED";
             /** @description For people: Chinese where a registrar reads it. */
             message: string;
             /** @description Machine-readable detail: field (path), rule, issues … never personal values. */

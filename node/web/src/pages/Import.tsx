@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState, type ChangeEvent } from 'react'
 import { Alert, App, Button, Card, Descriptions, Select, Space, Statistic, Table, Tag } from 'antd'
-import { get, post, postFile, type Reply } from '../api.ts'
+import { api, get, post, postFile, type Reply } from '../api.ts'
 import { can, useSession } from '../session.ts'
 
 type Preview = Reply<'/api/v1/imports/students/preview', 'post'>
@@ -61,10 +61,30 @@ export default function Import() {
     setFailure(null)
   }
 
+  /** Deletes what the node kept of a preview not committed (its rows hold ID numbers in clear). */
+  const discard = async () => {
+    if (preview && !committed) await api('DELETE', `/api/v1/imports/${preview.importId}`).catch(() => undefined)
+  }
+
+  const cancel = async () => {
+    setBusy(true)
+    try {
+      await api('DELETE', `/api/v1/imports/${preview!.importId}`)
+      reset()
+      message.success('已取消导入：上传的文件内容已删除')
+    } catch (err) {
+      setFailure((err as Error).message)
+    } finally {
+      setBusy(false)
+    }
+  }
+
   const upload = async (e: ChangeEvent<HTMLInputElement>) => {
     const file = e.target.files?.[0]
     e.target.value = ''
     if (!file || !ownerId) return
+    // Another file replaces the preview shown: the node forgets the earlier one.
+    await discard()
     reset()
     setBusy(true)
     try {
@@ -144,6 +164,11 @@ export default function Import() {
             <Button id="import-commit" type="primary" loading={busy} disabled={!!committed || preview.counts.create + preview.counts.update + preview.counts.unchanged === 0} onClick={commit}>
               确认导入无错误的 {preview.counts.create + preview.counts.update + preview.counts.unchanged} 行
             </Button>
+            {!committed && (
+              <Button id="import-cancel" loading={busy} onClick={cancel}>
+                取消导入
+              </Button>
+            )}
             {errorRows.length > 0 && (
               <Button id="import-errors-file" danger href={`/api/v1/imports/${preview.importId}/errors.xlsx`} download>
                 下载有错误的 {errorRows.length} 行
