@@ -148,11 +148,16 @@ export function createRolloverService(deps: RolloverServiceDeps) {
       return ok
     }
     const personOfChange = db.prepare(`select ${t.personColumn} from ${t.changes} where id = ?`).pluck()
+    const personIds = b.personIds?.filter(reached)
+    // Only pending_status_change carries record ids: the status changes of its people.
+    const recordIds = b.recordIds?.filter(id => reached(String(personOfChange.get(id))))
+    // The message counts the whole school (or class); it says how many of them the reader sees.
+    const [all, shown, unit] = recordIds ? [b.recordIds!.length, recordIds.length, '项'] : personIds ? [b.personIds!.length, personIds.length, '名'] : [0, 0, '']
     return {
       ...b,
-      ...(b.personIds && { personIds: b.personIds.filter(reached) }),
-      // Only pending_status_change carries record ids: the status changes of its people.
-      ...(b.recordIds && { recordIds: b.recordIds.filter(id => reached(String(personOfChange.get(id)))) }),
+      ...(personIds && { personIds }),
+      ...(recordIds && { recordIds }),
+      ...(shown < all && { message: `${b.message}（其中 ${shown} ${unit}在您的管理范围内）` }),
     }
   }
 

@@ -183,4 +183,6 @@ t.test('R-21.1 R-16.1 R-17.6 the dry run shows a class-bound reader its school\'
   const pending = (login: typeof teacher) => svc.dryRun({ reaches: tg => inScope(login.actor, tg) }).items[0].blockers.find(b => b.code === 'pending_status_change')!
   t.match(pending(node.school), { personIds: [own.id, sibling.id], recordIds: [ownChange.id, siblingChange.id] }, 'the school administrator sees every student it blocks on')
   t.strictSame([pending(teacher).personIds, pending(teacher).recordIds], [[own.id], [ownChange.id]], 'the teacher: its own class only')
+  t.match(pending(teacher).message, /^有 2 项学籍异动尚未办结.*（其中 1 项在您的管理范围内）$/, 'the message counts the school and says how many the teacher sees')
+  t.notMatch(pending(node.school).message, /其中/, 'the administrator sees them all')
 })
