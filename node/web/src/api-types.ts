@@ -4,7 +4,6 @@
  */
 
 export interface paths {
-export interface paths {
     "/federation/v1/changesets": {
         parameters: {
             query?: never;
