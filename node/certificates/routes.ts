@@ -4,10 +4,11 @@
  *   student the account reaches, with schools, status changes and completion, masked.
  * - `GET /api/v1/students/:id/certificate` (certificate:issue, scope): the printable page with
  *   the QR code of the signed certificate, for a verified student homed here or below; audited.
- * - `GET /verify` and `GET /verify/keys`: public, no login. The page checks a pasted certificate
- *   with the key records this node holds; the keys are what an offline verifier needs.
+ * - `GET /verify`, `POST /verify` (its form) and `GET /verify/keys`: public, no login. The page checks
+ *   a pasted certificate with the key records this node holds, and is never cached; the keys are
+ *   what an offline verifier needs.
  */
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyPluginAsync, FastifyReply } from 'fastify'
 import { Type } from '@fastify/type-provider-typebox'
 import { inScope, type Target } from '../auth/access.ts'
 import { loadRow, targetOfRow } from '../auth/targets.ts'
@@ -22,6 +23,8 @@ import { eq } from 'drizzle-orm'
 
 const tags = ['学籍证明']
 const Loose = Type.Record(Type.String(), Type.Unknown())
+/** The longest certificate /verify takes (a JWS is about 1 KB). */
+const MAX_TOKEN = 8192
 
 const certificateRoutes: FastifyPluginAsync = async app => {
   const svc = createCertificatesService({ storage: app.storage, identity: app.identity })
@@ -75,12 +78,24 @@ const certificateRoutes: FastifyPluginAsync = async app => {
     return reply.type('text/html; charset=utf-8').send(html)
   })
 
+  // The page names the certified child (name, birth date, school): never stored by a browser or a
+  // proxy (R-27.1). Its form posts the pasted certificate, so the token, whose payload is that
+  // personal data in base64, stays out of the address bar, the history and proxies' access logs;
+  // GET ?t= still answers for scripts and links made before.
+  const verifyToken = { t: Type.Optional(Type.String({ maxLength: MAX_TOKEN })) }
+  const answerVerify = async (t: string | undefined, reply: FastifyReply) =>
+    reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(verifyPage(t ? await svc.verify(t) : null))
   app.get('/verify', {
-    schema: { tags, summary: '核验学籍证明（公开，无需登录）', querystring: Type.Object({ t: Type.Optional(Type.String({ maxLength: 8192 })) }) },
-  }, async (req, reply) => {
-    const { t } = req.query as { t?: string }
-    return reply.type('text/html; charset=utf-8').send(verifyPage(t ? await svc.verify(t) : null))
+    schema: { tags, summary: '核验学籍证明（公开，无需登录）', querystring: Type.Object(verifyToken) },
+  }, async (req, reply) => answerVerify((req.query as { t?: string }).t, reply))
+
+  // The page's form (application/x-www-form-urlencoded), parsed in this plugin only.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 2 * MAX_TOKEN }, (_req, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(String(body))))
   })
+  app.post('/verify', {
+    schema: { tags, summary: '核验学籍证明（公开，无需登录；核验页表单提交，证明不出现在网址中）', body: Type.Object(verifyToken) },
+  }, async (req, reply) => answerVerify((req.body as { t?: string } | undefined)?.t, reply))
 
   app.get('/verify/keys', {
     schema: {

@@ -88,6 +88,6 @@ export function verifyPage(outcome: VerifyOutcome | null): string {
         : `<h2 class="bad">✘ 证明无效（${esc(outcome.code)}）：${esc(outcome.reason)}</h2>`
   return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>学籍证明核验</title>${STYLE}</head><body>
 <h1>学籍证明核验</h1>${result}
-<form method="get" action="/verify"><p>粘贴二维码中的内容：</p><textarea name="t" required></textarea><p><button type="submit">核验</button></p></form>
+<form method="post" action="/verify"><p>粘贴二维码中的内容：</p><textarea name="t" required></textarea><p><button type="submit">核验</button></p></form>
 <p class="noprint">离线核验：省级公钥与各节点密钥记录见 <a href="/verify/keys">/verify/keys</a>。</p></body></html>`
 }
