@@ -23,7 +23,7 @@ import { resource } from '../services/records/resources.ts'
 import { recordsActor, type RecordsService } from '../services/records/service.ts'
 import { fromSql } from '../services/records/store.ts'
 import type { StatisticsService, StatsQuery, StatsTable } from '../statistics/service.ts'
-import { SUBJECTS, type Subject } from '../statistics/rules.ts'
+import { CHILD_STATE_LABELS, STUDENT_STATE_LABELS, SUBJECTS, type Subject } from '../statistics/rules.ts'
 import { exportError } from './errors.ts'
 import { openSheetWriter, type Cell, type ExportFormat, type SheetWriter } from './writer.ts'
 
@@ -138,6 +138,19 @@ export function createExportService(deps: ExportServiceDeps) {
       ? sql.prepare(`select t.rowid as _rid, t.* from ${table} t not indexed where ${where} and t.rowid > ? and t.rowid <= ? order by t.rowid limit ${PAGE}`)
       : sql.prepare(`select t.rowid as _rid, t.* from ${table} t where ${where} and t.rowid > ? order by t.rowid limit ${PAGE}`)
     const progress = sql.prepare('update exports set rows_done = ? where id = ?')
+    // A reference is exported as the name of what it names (学校 杭州市…小学, 班级 四年级（1）班),
+    // not its internal id; the state by its Chinese name.
+    const refTables: Record<string, string> = { schoolId: 'schools', kindergartenId: 'kindergartens', classId: table === 'children' ? 'kindergarten_classes' : 'school_classes' }
+    const refNames = new Map<string, string>()
+    const refName = (key: string, id: string): string => {
+      let name = refNames.get(`${key}:${id}`)
+      if (name === undefined) {
+        name = (sql.prepare(`select name from ${refTables[key]} where id = ?`).pluck().get(id) as string | undefined) ?? id
+        refNames.set(`${key}:${id}`, name)
+      }
+      return name
+    }
+    const stateLabels = table === 'children' ? CHILD_STATE_LABELS : STUDENT_STATE_LABELS
     let last = 0
     let done = 0
     try {
@@ -150,10 +163,11 @@ export function createExportService(deps: ExportServiceDeps) {
           const cells: Cell[] = fields.map(f => {
             const v = masked[f.key]
             if (v === null || v === undefined) return null
+            if (f.kind === 'ref' && f.key in refTables) return refName(f.key, String(v))
             // A code is exported with its name (性别 男, not 1); an unknown one as it is.
             return f.table ? (codes.name(f.table, String(v)) ?? String(v)) : (v as Cell)
           })
-          if (person) cells.push(String(r.state))
+          if (person) cells.push(stateLabels[String(r.state)] ?? String(r.state))
           await writer.row(cells)
         }
         last = rows.length === PAGE || !walk ? Number(rows[rows.length - 1]!._rid) : last + WINDOW

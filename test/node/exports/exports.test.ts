@@ -75,11 +75,14 @@ t.test('exports of a seeded county', async t => {
     t.equal(res.json().code, 'FORBIDDEN', 'a grade administrator (no unit:read) cannot export the units')
   })
 
-  t.test('R-D.7 a search (q) exports its matches only', async t => {
-    const one = app.storage.sqlite.prepare(`select student_no from students where state = 'in_school' limit 1`).pluck().get() as string
-    const { record, file } = await exportFile(app, bureau, { kind: 'students', format: 'csv', query: { q: one } })
+  t.test('R-D.7 a search (q) exports its matches only, its school, class and state by name', async t => {
+    const one = app.storage.sqlite.prepare(`select s.student_no, sc.name school, c.name class from students s join schools sc on sc.id = s.school_id join school_classes c on c.id = s.class_id where s.state = 'in_school' limit 1`).get() as Row
+    const { record, file } = await exportFile(app, bureau, { kind: 'students', format: 'csv', query: { q: one.student_no } })
     t.equal(record.rowsDone, 1)
+    const [header, row] = csvRows(file)
     t.equal(csvRows(file).length, 2)
+    const cell = (label: string) => row![header!.indexOf(label)]
+    t.same([cell('学校'), cell('班级'), cell('状态')], [one.school, one.class, '在校'], 'names, not internal ids or state keys')
   })
 
   t.test('R-17.3 R-D.7 a drilled statistics table exports to Excel', async t => {
