@@ -31,10 +31,11 @@ const web: FastifyPluginAsync = async app => {
       const file = resolve(WEB_ROOT, `.${path}`)
       if (path !== '/' && file.startsWith(WEB_ROOT) && existsSync(file) && statSync(file).isFile()) {
         // Built assets carry their content hash in their name: they never change under it.
-        return reply.header('cache-control', path.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache').sendFile(file.slice(WEB_ROOT.length))
+        // (cacheControl: false, else @fastify/static puts its own max-age=0 over it.)
+        return reply.header('cache-control', path.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache').sendFile(file.slice(WEB_ROOT.length), { cacheControl: false })
       }
       // The app's own paths (/students/…) are index.html, for a browser asking for a page.
-      if (path === '/' || (!path.startsWith('/assets/') && (req.headers.accept ?? '').includes('text/html'))) return reply.header('cache-control', 'no-cache').sendFile('index.html')
+      if (path === '/' || (!path.startsWith('/assets/') && (req.headers.accept ?? '').includes('text/html'))) return reply.header('cache-control', 'no-cache').sendFile('index.html', { cacheControl: false })
     }
     return reply.code(404).send({ code: 'NOT_FOUND', message: '未找到该资源' })
   })

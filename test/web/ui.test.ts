@@ -102,6 +102,11 @@ t.test('R-D.6 R-25.1 schools and bureaus work in the browser on their own node',
   // A transfer pause day that never comes (02-30): the transfer subtest runs whatever today's date is.
   const [, city, county] = await startFederation(t, { readyMs: 180000, calendar: { transferPause: { from: '02-30', to: '02-30' } }, beforeStart: seedBigSchool })
   t.comment(`the ${BIG}-student school entered in ${bigSeedMs} ms`)
+  // The page is revalidated at every load; the built assets, whose names carry their hash, are kept.
+  const home = await fetch(`${county.url}/`)
+  t.equal(home.headers.get('cache-control'), 'no-cache', 'index.html: no-cache')
+  const asset = /\/assets\/[^"]+\.js/.exec(await home.text())![0]
+  t.equal((await fetch(`${county.url}${asset}`)).headers.get('cache-control'), 'public, max-age=31536000, immutable', `${asset}: immutable`)
   const browser = await startBrowser(t)
   t.comment(`screenshots: ${SCREENSHOTS}`)
 
@@ -186,6 +191,14 @@ t.test('R-D.6 R-25.1 schools and bureaus work in the browser on their own node',
     t.match(entered, { schoolId: school.id, classId: klass.id, gender: '2', birthDate: '2016-04-21', verifyState: 'entered' })
     t.match(entered.guardians, [{ relationship: '51' }], 'with the guardian (its name and phone are masked without a grant)')
     t.equal(entered.guardians.length, 1)
+
+    // R-27.1: an unsaved entry is kept in this browser under the account's key, and deleted at sign-out.
+    const drafts = () => page.evaluate(() => Object.keys(localStorage).filter(k => k.startsWith('xueji.draft.')))
+    await page.fill('#name', '未保存的学生')
+    t.equal((await drafts()).length, 1, 'the unsaved entry is kept as a draft')
+    await page.click('button:has-text("退出")')
+    await page.waitForSelector('#login-username')
+    t.same(await drafts(), [], 'signing out deletes it: the next account on this browser does not see it')
   })
 
   await t.test('R-D.6 R-18.1 the grade administrator verifies the entered student from the home page queue', async t => {

@@ -1,7 +1,7 @@
 import { lazy, Suspense, useCallback, useEffect, useState, type ReactNode } from 'react'
 import { Layout, Menu, Button, Spin, Result, Space, Tag } from 'antd'
 import { get, post, setCsrf, type Me } from './api.ts'
-import { SessionContext, can, ROLE_NAMES } from './session.ts'
+import { SessionContext, can, clearDrafts, ROLE_NAMES } from './session.ts'
 import { match, navigate, useLocation } from './router.tsx'
 import { Login } from './Login.tsx'
 
@@ -75,6 +75,7 @@ export function App() {
     get<Me>('/api/v1/auth/me').then(
       m => {
         setCsrf(m.csrfToken)
+        clearDrafts(m.accountId)
         setMe(m)
       },
       // Not signed in (401), or the session ended: the login page.
@@ -84,6 +85,7 @@ export function App() {
   useEffect(refresh, [refresh])
   const logout = useCallback(() => {
     post('/api/v1/auth/logout').finally(() => {
+      clearDrafts()
       setCsrf('')
       setMe(null)
       navigate('/')

@@ -9,6 +9,20 @@ export function useSession(): { me: Me; logout: () => void } {
   return s
 }
 
+/**
+ * Entry drafts kept in this browser (localStorage) hold a child's personal data (R-27.1): each is
+ * under its account's key, and all are deleted at sign-out and when another account signs in here.
+ */
+const DRAFT_PREFIX = 'xueji.draft.'
+export const draftKey = (me: Me, what: string) => `${DRAFT_PREFIX}${me.accountId}.${what}`
+/** Deletes the drafts in this browser, except those of account `keep`. */
+export function clearDrafts(keep?: string): void {
+  for (let i = localStorage.length - 1; i >= 0; i--) {
+    const k = localStorage.key(i)
+    if (k?.startsWith(DRAFT_PREFIX) && !(keep && k.startsWith(`${DRAFT_PREFIX}${keep}.`))) localStorage.removeItem(k)
+  }
+}
+
 export const can = (me: Me, permission: string) => (me.permissions as string[]).includes(permission)
 
 export const ROLE_NAMES: Record<string, string> = {

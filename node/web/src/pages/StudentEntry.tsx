@@ -5,10 +5,10 @@ import { useLocation, navigate } from '../router.tsx'
 import { FIELDS } from '../../../records/fields.ts'
 import { FieldItem, cleanValues, showFieldErrors, typedFields } from '../fieldform.tsx'
 import { readIdNumber } from '../idnumber.ts'
+import { draftKey, useSession } from '../session.ts'
 
 type Json = Record<string, any>
 
-const DRAFT_KEY = 'xueji.draft.student'
 const GUARDIAN_FIELDS = FIELDS.student_guardians
 
 /** New entries start from the values most students share; the school and class come from the page. */
@@ -19,9 +19,11 @@ function blank(schoolId?: string, classId?: string): Json {
 /**
  * Fast entry of students (paper-form order, Tab between fields): Enter saves and opens the next
  * blank record in the same class; the birth date and gender follow the ID number as it is typed;
- * the unsaved entry is kept in this browser (localStorage) until it is saved.
+ * the unsaved entry is kept in this browser (localStorage, the account's own key: session.ts
+ * `draftKey`) until it is saved or the account signs out.
  */
 export default function StudentEntry() {
+  const DRAFT_KEY = draftKey(useSession().me, 'student')
   const { query } = useLocation()
   const { message } = App.useApp()
   const [form] = Form.useForm()
