@@ -10,6 +10,7 @@
  * its changes reach the outbox and travel upward as ordinary change sets.
  */
 import type { CalendarDates } from '../../config/calendar.ts'
+import { XuejiError } from '../../config/errors.ts'
 import type { CodeRegistry } from '../../schema/codes/index.ts'
 import type { Storage } from '../../schema/db.ts'
 import type { Target } from '../auth/access.ts'
@@ -104,7 +105,8 @@ export function createRolloverService(deps: RolloverServiceDeps) {
 
   // ------------------------------------------------------------ blockers
 
-  type BlockerSource = (unit: UnitFacts, plan: UnitPlan) => Blocker[]
+  /** `year`: the school year the unit rolls into. */
+  type BlockerSource = (unit: UnitFacts, plan: UnitPlan, year: number) => Blocker[]
 
   /** Pending business (STANDARDS.md: pending business blocks graduation): open status-change applications. */
   const pendingStatusChanges: BlockerSource = unit => {
@@ -122,7 +124,19 @@ export function createRolloverService(deps: RolloverServiceDeps) {
     return missing.length === 0 ? [] : [{ code: 'attendance_missing', personIds: missing, message: `有 ${missing.length} 名大班幼儿没有入园与离园信息，离园时无法完成其学籍记录：请先录入` }]
   }
 
-  /** Every source of blockers; a school with any is not rolled. */
+  /**
+   * Graduates complete through the records service, which refuses a completion month before the
+   * student's 入学年月 (R-10.9): a pupil of a graduating class who enrolled after it (entered while
+   * the school's rollover waited) would refuse the school's run, so the dry run names them first.
+   */
+  const enrolledAfterCompletion: BlockerSource = (unit, plan, year) => {
+    if (unit.kind !== 'school') return []
+    const ym = completionMonth(year, dates)
+    const enrolment = db.prepare('select enrolment_ym from students where id = ?').pluck()
+    const late = plan.classes.filter(c => c.action === 'complete').flatMap(c => c.pupils).filter(id => String(enrolment.get(id) ?? '') > ym)
+    return late.length === 0 ? [] : [{ code: 'enrolled_after_completion', personIds: late, message: `毕业班有 ${late.length} 名学生的入学年月晚于毕业年月 ${ym}，无法为其录入结业信息：请更正入学年月或将其调出毕业班，再进行学年升级` }]
+  }
+
   /** Change requests still awaiting the bureau or the province (R-22.5) are pending business too. */
   const pendingChangeRequests: BlockerSource = unit => {
     const n = openChangeRequests(storage, unit.id)
@@ -161,8 +175,9 @@ export function createRolloverService(deps: RolloverServiceDeps) {
     }
   }
 
-  const BLOCKER_SOURCES: BlockerSource[] = [pendingStatusChanges, pendingChangeRequests, classBlockers, leaversWithoutAttendance]
-  const blockersOf = (unit: UnitFacts, plan: UnitPlan) => BLOCKER_SOURCES.flatMap(source => source(unit, plan))
+  /** Every source of blockers; a school with any is not rolled. */
+  const BLOCKER_SOURCES: BlockerSource[] = [pendingStatusChanges, pendingChangeRequests, classBlockers, leaversWithoutAttendance, enrolledAfterCompletion]
+  const blockersOf = (unit: UnitFacts, plan: UnitPlan, year: number) => BLOCKER_SOURCES.flatMap(source => source(unit, plan, year))
 
   // ------------------------------------------------------------ reports
 
@@ -178,7 +193,7 @@ export function createRolloverService(deps: RolloverServiceDeps) {
     }
     const facts = factsOf(u, day)
     const plan = planUnit(facts)
-    const blockers = blockersOf(facts, plan)
+    const blockers = blockersOf(facts, plan, year)
     const classes = plan.classes.map(c => ({ ...c, pupils: c.pupils.length }))
     const count = (action: ClassMove['action']) => plan.classes.filter(c => c.action === action).reduce((n, c) => n + c.pupils.length, 0)
     return { plan, report: { ...base, state: blockers.length > 0 ? 'blocked' : 'ready', rolledOn: null, classes, promoted: count('up'), completing: count('complete'), blockers } }
@@ -225,6 +240,25 @@ export function createRolloverService(deps: RolloverServiceDeps) {
     }
   }
 
+  /**
+   * One unit's transaction, `roll`. A record the records service refuses in it (a rule no blocker
+   * foresaw) rolls that unit back whole and records it as blocked, naming the refusal, so that the
+   * node's other units still roll and its past year stays open (R-22.3) until the cause is fixed;
+   * the next run tries it again. Any other error stops the run, as before.
+   */
+  function rollUnit(u: UnitRow, summary: (r: UnitReport) => string, roll: () => UnitReport): UnitReport {
+    try {
+      return roll()
+    } catch (err) {
+      if (!(err instanceof XuejiError)) throw err
+      const t = target()
+      const blocker: Blocker = { code: 'rollover_refused', message: `学年升级未能完成，本校（园）未作任何修改：${err.message}（${err.code}）。请更正后再进行学年升级` }
+      const r: UnitReport = { unitId: u.id, unitCode: u.code, name: u.name, kind: u.kind, state: 'blocked', rolledOn: null, classes: [], promoted: 0, completing: 0, blockers: [blocker] }
+      storage.write(() => writeMarker.run(u.id, u.kind, u.code, t.schoolYear, 'blocked', null, t.today, summary(r), now().toISOString()))
+      return r
+    }
+  }
+
   const writeMarker = db.prepare(`insert into calendar_rollovers (unit_id, kind, unit_code, school_year, state, term, day, summary_json, at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)
     on conflict (unit_id, school_year) do update set state = excluded.state, term = excluded.term, day = excluded.day, summary_json = excluded.summary_json, at = excluded.at`)
 
@@ -258,10 +292,10 @@ export function createRolloverService(deps: RolloverServiceDeps) {
       const t = target()
       assertUnit(opts.unitId)
       const items: UnitReport[] = []
+      const summary = (r: UnitReport) => JSON.stringify({ promoted: r.promoted, completing: r.completing, classes: r.classes.length, blockers: r.blockers.map(b => ({ code: b.code, classId: b.classId, count: b.personIds?.length ?? b.recordIds?.length })) })
       for (const u of units(opts.unitId)) {
-        const item = storage.write(() => {
+        const item = rollUnit(u, summary, () => storage.write(() => {
           const at = now().toISOString()
-          const summary = (r: UnitReport) => JSON.stringify({ promoted: r.promoted, completing: r.completing, classes: r.classes.length, blockers: r.blockers.map(b => ({ code: b.code, classId: b.classId, count: b.personIds?.length ?? b.recordIds?.length })) })
           if (startedAfter(u, t.day)) {
             // Its marker carries the rollover day: the year before it is past for this unit from then.
             const r: UnitReport = { unitId: u.id, unitCode: u.code, name: u.name, kind: u.kind, state: 'done', rolledOn: t.day, classes: [], promoted: 0, completing: 0, blockers: [] }
@@ -277,7 +311,7 @@ export function createRolloverService(deps: RolloverServiceDeps) {
           apply(u, plan, t.schoolYear, at)
           writeMarker.run(u.id, u.kind, u.code, t.schoolYear, 'done', t.term, t.today, summary(r), at)
           return { ...r, state: 'done' as const, rolledOn: t.today }
-        })
+        }))
         opts.onUnit?.(item)
         items.push(item)
       }

@@ -69,7 +69,7 @@ export interface ClassMove {
   pupils: string[]
 }
 
-export type BlockerCode = 'pending_status_change' | 'pending_change_request' | 'not_in_school' | 'schooling_mismatch' | 'attendance_missing'
+export type BlockerCode = 'pending_status_change' | 'pending_change_request' | 'not_in_school' | 'schooling_mismatch' | 'attendance_missing' | 'enrolled_after_completion' | 'rollover_refused'
 
 /** Something that stops a school's rollover, with what to do about it. */
 export interface Blocker {

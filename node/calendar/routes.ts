@@ -49,6 +49,17 @@ const DeadlineSchema = (description: string) =>
 
 const EnteredRow = Type.Object({ row: Type.Integer(), id: Type.String() })
 
+/**
+ * A row of the initial entry: any field of a student, validated row by row by the records service;
+ * the fields that find a student the school already holds (学籍号, else ID number, name, birth date
+ * and gender) are read before that validation, so they are typed here: text or null.
+ */
+const Text = (description: string) => Type.Optional(Type.Unsafe<string | null>({ type: ['string', 'null'], description }))
+const EntryRow = Type.Object({
+  studentNo: Text('学籍号'), idDocType: Text('身份证件类型'), idNumber: Text('身份证件号'),
+  name: Text('姓名'), birthDate: Text('出生日期'), gender: Text('性别'),
+}, { additionalProperties: true })
+
 const RolloverReport = Type.Object({
   schoolYear: Type.Integer({ description: '升入的学年（起始年份）' }),
   day: Type.String({ description: '学年升级日（YYYY-MM-DD，北京时间）' }),
@@ -67,7 +78,7 @@ const RolloverReport = Type.Object({
     promoted: Type.Integer({ description: '升入高一年级的学生（幼儿）' }),
     completing: Type.Integer({ description: '毕业的学生、离园升入小学的幼儿' }),
     blockers: Type.Array(Type.Object({
-      code: Type.String({ description: 'pending_status_change 未办结的学籍异动 | pending_change_request 未决定的修改申请 | not_in_school 班内有休学、停学者 | schooling_mismatch 学制与年级不符 | attendance_missing 缺少入园与离园信息' }),
+      code: Type.String({ description: 'pending_status_change 未办结的学籍异动 | pending_change_request 未决定的修改申请 | not_in_school 班内有休学、停学者 | schooling_mismatch 学制与年级不符 | attendance_missing 缺少入园与离园信息 | enrolled_after_completion 毕业班学生入学年月晚于毕业年月 | rollover_refused 升级时记录被拒绝（见 message）' }),
       message: Type.String(),
       classId: Type.Optional(Type.String()),
       personIds: Type.Optional(Type.Array(Type.String())),
@@ -210,7 +221,7 @@ const routes: FastifyPluginAsync = async app => {
       summary: '学校初次使用系统时批量录入全部在校学生（R-19.1）：逐行校验，整批全部录入或全部不录入，重复提交不会重复录入',
       params: Type.Object({ schoolId: Type.String({ minLength: 1, maxLength: 64 }) }),
       body: Type.Object({
-        students: Type.Array(Type.Record(Type.String(), Type.Unknown()), { maxItems: 5000, description: '每行一名学生：学生信息字段及其子记录（guardians、enrolment 等），同新建学生接口；无需 schoolId' }),
+        students: Type.Array(EntryRow, { maxItems: 5000, description: '每行一名学生：学生信息字段及其子记录（guardians、enrolment 等），同新建学生接口；无需 schoolId' }),
       }, { additionalProperties: false }),
       response: {
         200: Type.Object({

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { CalendarDates } from '../../config/calendar.ts'
+import type { Statement } from 'better-sqlite3'
 import type { Storage } from '../../schema/db.ts'
 import type { Target } from '../auth/access.ts'
 import { targetOfRow } from '../auth/targets.ts'
@@ -80,8 +81,13 @@ export function createCalendarService(deps: CalendarServiceDeps) {
   const now = deps.now ?? (() => new Date())
   const db = storage.sqlite
   // A month counts in the school year its first day falls in.
-  const entrants = db.prepare(`select count(*) n, count(first_verified_at) v from students where school_id = ? and enrolment_ym || '-01' >= ? and enrolment_ym || '-01' < ?`)
-  const completions = db.prepare(`select count(*) n, count(c.first_verified_at) v from student_completions c join students s on s.id = c.student_id where s.school_id = ? and c.completion_ym || '-01' >= ? and c.completion_ym || '-01' < ?`)
+  const entrantsWhere = `from students s where s.school_id = ? and s.enrolment_ym || '-01' >= ? and s.enrolment_ym || '-01' < ?`
+  const completionsWhere = `from student_completions c join students s on s.id = c.student_id where s.school_id = ? and c.completion_ym || '-01' >= ? and c.completion_ym || '-01' < ?`
+  const entrants = db.prepare(`select count(*) n, count(s.first_verified_at) v ${entrantsWhere}`)
+  const completions = db.prepare(`select count(*) n, count(c.first_verified_at) v ${completionsWhere}`)
+  // The same, one row a student with the columns of its access target, for a reader bound to classes.
+  const entrantRows = db.prepare(`select s.id, s.home_node, s.school_code, s.class_id, s.first_verified_at verified ${entrantsWhere}`)
+  const completionRows = db.prepare(`select s.id, s.home_node, s.school_code, s.class_id, c.first_verified_at verified ${completionsWhere}`)
 
   const inSchool = `from students s where s.school_id = ? and s.state = 'in_school'`
   // Each student with the columns of its access target (targetOfRow of 'students').
@@ -100,6 +106,15 @@ export function createCalendarService(deps: CalendarServiceDeps) {
   const finding = (rows: unknown[], reaches: (target: Target) => boolean): Finding => {
     const ids = (rows as Record<string, unknown>[]).filter(r => reaches(targetOfRow(storage, 'students', r))).map(r => String(r.id))
     return { count: ids.length, studentIds: ids.slice(0, FINDING_IDS) }
+  }
+  /**
+   * Entered and verified of one school, as the reader may count them (R-16.1): a reader of the
+   * whole school counts it all; a teacher or class administrator its own classes' students only.
+   */
+  const counted = (whole: boolean, total: Statement, rows: Statement, params: unknown[], reaches: (target: Target) => boolean): { n: number; v: number } => {
+    if (whole) return total.get(...params) as { n: number; v: number }
+    const mine = (rows.all(...params) as Array<Record<string, unknown>>).filter(r => reaches(targetOfRow(storage, 'students', r)))
+    return { n: mine.length, v: mine.filter(r => r.verified !== null).length }
   }
   const schoolsSeen = (reaches: (target: Target) => boolean): Array<{ id: string; school_code: string; name: string; home_node: string }> =>
     (db.prepare('select id, school_code, name, home_node from schools order by school_code').all() as Array<{ id: string; school_code: string; name: string; home_node: string }>)
@@ -127,8 +142,9 @@ export function createCalendarService(deps: CalendarServiceDeps) {
       const year = currentSchoolYear(today, dates)
       const due = deadlinesOf(year.year, dates)
       return schoolsSeen(reaches).map(s => {
-        const e = entrants.get(s.id, year.from, year.until) as { n: number; v: number }
-        const c = completions.get(s.id, year.from, year.until) as { n: number; v: number }
+        const whole = reaches({ homeNode: s.home_node, school: s.school_code, wholeSchool: true })
+        const e = counted(whole, entrants, entrantRows, [s.id, year.from, year.until], reaches)
+        const c = counted(whole, completions, completionRows, [s.id, year.from, year.until], reaches)
         return {
           schoolId: s.id, schoolCode: s.school_code, name: s.name, schoolYear: year.year,
           newStudents: judge('R-19.2', due.newStudents, today, e.n, e.v),

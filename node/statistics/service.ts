@@ -96,6 +96,23 @@ export function createStatisticsService(deps: StatisticsServiceDeps) {
   const specs = subjectSpecs(deps.identity.code.slice(0, 2))
   const get = (sql: string, ...params: unknown[]) => storage.sqlite.prepare(sql).get(...params) as Record<string, unknown> | undefined
 
+  /**
+   * The subject's dimension named `by`. Only its own keys: `by` comes from the query string, and
+   * a name such as toString or constructor would otherwise reach the object's prototype.
+   */
+  function dimensionOf(spec: SubjectSpec, by: string): Dimension {
+    const dim = Object.hasOwn(spec.dimensions, by) ? spec.dimensions[by] : undefined
+    if (!dim) throw statisticsError('STATS_DIMENSION_UNKNOWN', '没有这个统计维度', { dimensions: Object.keys(spec.dimensions) })
+    return dim
+  }
+
+  /** The reference date of ages: a real date (it is written into the SQL), default today in China. */
+  function asOfOf(query: Pick<StatsQuery, 'asOf'>): string {
+    const asOf = query.asOf ?? chinaDate(now())
+    if (typeof asOf !== 'string' || periodProblem(asOf, asOf)) throw statisticsError('STATS_PERIOD_INVALID', '统计日期应为实际存在的日期，格式 YYYY-MM-DD', { field: 'asOf' })
+    return asOf
+  }
+
   // ------------------------------------------------------------ scope
 
   /** The account's scope narrowed to the asked unit; an unknown or unreachable unit is refused alike. */
@@ -212,10 +229,8 @@ export function createStatisticsService(deps: StatisticsServiceDeps) {
 
   function table(actor: Actor, query: StatsQuery, extra: Extra = {}): StatsTable {
     const spec = specs[query.subject]
-    const dim = extra.dimension ?? spec.dimensions[query.by]
-    if (!dim) throw statisticsError('STATS_DIMENSION_UNKNOWN', '没有这个统计维度', { dimensions: Object.keys(spec.dimensions) })
-    const asOf = query.asOf ?? chinaDate(now())
-    if (periodProblem(asOf, asOf)) throw statisticsError('STATS_PERIOD_INVALID', '统计日期应为实际存在的日期，格式 YYYY-MM-DD', { field: 'asOf' })
+    const dim = extra.dimension ?? dimensionOf(spec, query.by)
+    const asOf = asOfOf(query)
     const scope = resolveScope(actor, spec, query.unit)
     const q = sqlOf(spec, dim, scope, query.state, query.drill === true, asOf, extra)
     const raw = storage.sqlite.prepare(q.sql).all(...q.params) as Array<{ u: string | null; k: string | number | null; n: number }>
@@ -255,9 +270,8 @@ export function createStatisticsService(deps: StatisticsServiceDeps) {
     /** The SQL a table runs, for EXPLAIN QUERY PLAN in tests and benches. */
     sqlOf(actor: Actor, query: StatsQuery): { sql: string; params: unknown[] } {
       const spec = specs[query.subject]
-      const dim = spec.dimensions[query.by]
-      if (!dim) throw statisticsError('STATS_DIMENSION_UNKNOWN', '没有这个统计维度', { dimensions: Object.keys(spec.dimensions) })
-      const q = sqlOf(spec, dim, resolveScope(actor, spec, query.unit), query.state, query.drill === true, query.asOf ?? chinaDate(now()))
+      const dim = dimensionOf(spec, query.by)
+      const q = sqlOf(spec, dim, resolveScope(actor, spec, query.unit), query.state, query.drill === true, asOfOf(query))
       return { sql: q.sql, params: q.params }
     },
 

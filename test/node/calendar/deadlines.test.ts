@@ -109,3 +109,26 @@ t.test('R-19.3 R-16.1 R-17.6 the end-of-term check shows a teacher the students 
   const mine = await check(teacher)
   t.strictSame([mine.schoolId, mine.unverified, mine.unplaced, mine.openProblems], [school.id, { count: 1, studentIds: [own] }, { count: 0, studentIds: [] }, 0], 'the teacher: its class, no other class, no student without one, no problem of another class')
 })
+
+t.test('R-19.2 R-19.6 R-16.1 the deadlines show a teacher the new students and completions of its own classes only', async t => {
+  const node = await recordsNode(t)
+  const { school, klass } = await withSchool(node)
+  const other = (await node.call('POST', '/api/v1/classes', { ...fx.klass({ classCode: '2023001', name: '三年级（1）班', grade: 3 }), schoolId: school.id })).body
+  const year = Number(new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 4)) - (new Date(Date.now() + 8 * 3600_000).toISOString().slice(5, 10) < '08-01' ? 1 : 0)
+  const enter = async (seq: number, classId: string) => {
+    const r = await node.call('POST', '/api/v1/students', { ...fx.student({ idNumber: fx.idNumber('2016-03-15', '1', seq), studentNo: undefined, name: `学生${seq}`, namePinyin: null, enrolmentYm: `${year}-08` }), schoolId: school.id, classId })
+    t.equal(r.status, 201, JSON.stringify(r.body).slice(0, 200))
+    return String(r.body.id)
+  }
+  const own = await enter(1, klass.id)
+  const sibling = await enter(2, other.id)
+  await enter(3, other.id)
+  for (const id of [own, sibling]) t.equal((await node.call('POST', `/api/v1/students/${id}/completions`, fx.completion({ completionYm: `${year}-08` }))).status, 201, 'a completion of this school year')
+  node.app.storage.sqlite.prepare(`update students set first_verified_at = '${year}-09-20T02:00:00.000Z' where id = ?`).run(own)
+  const teacher = await loginAs(node.app, 'teacher', { kind: 'classes', school: school.schoolCode, classes: [klass.id] })
+  const deadlines = async (login = node.school) => (await node.call('GET', '/api/v1/calendar/deadlines', undefined, login)).body.items[0]
+  t.match(await deadlines(), { schoolId: school.id, newStudents: { entered: 3, verified: 1 }, completions: { entered: 2, verified: 0 } }, 'the school administrator counts the whole school')
+  t.match(await deadlines(node.bureau), { newStudents: { entered: 3, verified: 1 }, completions: { entered: 2 } }, 'so does the bureau')
+  const mine = await deadlines(teacher)
+  t.match(mine, { schoolId: school.id, newStudents: { entered: 1, verified: 1, state: 'done' }, completions: { entered: 1, verified: 0 } }, 'the teacher: its own class’s new student only, not the sibling class’s')
+})

@@ -49,3 +49,19 @@ t.test('R-19.1 initial entry: row-by-row refusals, all or nothing per file, idem
   const other = await node.call('POST', `/api/v1/schools/${school.id}/initial-entry`, { students: [row(6)] }, node.bureau)
   t.equal(other.status, 200, 'the bureau administrator may enter for the school too')
 })
+
+t.test('R-19.1 initial entry: a row whose name, birth date, gender or numbers are not text is refused with a stable code, not a 500, and nothing is written', async t => {
+  const node = await recordsNode(t)
+  const { school, klass } = await withSchool(node)
+  const url = `/api/v1/schools/${school.id}/initial-entry`
+  const good = { ...fx.student({ idNumber: fx.idNumber('2016-03-15', '1', 9), studentNo: undefined, name: '学生9', namePinyin: null, enrolmentYm: '2021-09' }), classId: klass.id }
+  const before = node.counts()
+  // A row without an ID number is matched against the school's students by name, birth date and gender.
+  for (const bad of [{ name: {} }, { name: {}, classId: 5 }, { birthDate: { y: 2016 } }, { gender: true }, { studentNo: ['G1'] }, { idNumber: {} }]) {
+    const res = await node.call('POST', url, { students: [good, { ...good, idNumber: null, studentNo: null, name: '学生10', ...bad }] })
+    t.equal(res.status, 400, `${JSON.stringify(bad)}: 400`)
+    t.match(res.body, { code: /^(VALIDATION_FAILED|RECORD_[A-Z_]+)$/, message: /[\u4e00-\u9fff]/, details: { field: /students/ } }, `${JSON.stringify(bad)}: a stable code, a Chinese message and the field (${res.body.code})`)
+  }
+  t.strictSame(node.counts(), before, 'nothing written')
+  t.equal((await node.call('POST', url, { students: [good] })).status, 200, 'the good row alone is entered')
+})

@@ -6,7 +6,7 @@
  * nothing, and the R-22.3 lock following the school's rollover on both sides of its day. Then the
  * routes: the dry run and the run over HTTP, their refusals and OpenAPI.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { PROVINCE_DATES } from '../../../config/calendar.ts'
 import { promotedName } from '../../../node/calendar/rollover.ts'
 import { createRolloverService } from '../../../node/calendar/rollover-service.ts'
@@ -14,13 +14,20 @@ import { createRecordsService } from '../../../node/services/records/service.ts'
 import { inScope } from '../../../node/auth/access.ts'
 import { loginAs } from '../../helper.ts'
 import * as fx from '../../records/fixtures.ts'
-import { recordsNode, withKindergarten, withSchool, type Json } from '../../records/setup.ts'
+import { recordsNode, withKindergarten, withSchool, type Json, type RecordsNode } from '../../records/setup.ts'
 import { application, serviceActor, verifyChange } from '../status-changes/lib.ts'
 
 const noon = (day: string) => new Date(Date.parse(`${day}T12:00:00+08:00`))
 const lastSecond = (day: string) => new Date(Date.parse(`${day}T23:59:59+08:00`))
 const firstSecond = (day: string) => new Date(Date.parse(`${day}T00:00:00+08:00`))
 const realToday = () => new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10)
+
+/** POSTs a record (as the school administrator unless told) and expects it created. */
+const creator = (t: Test, node: RecordsNode) => async (url: string, body: Json, login = node.school) => {
+  const r = await node.call('POST', url, body, login)
+  t.equal(r.status, 201, `${url}: ${JSON.stringify(r.body).slice(0, 300)}`)
+  return r.body
+}
 
 t.test('R-21.1 class names follow the grade where they write it', async t => {
   t.equal(promotedName('四年级（1）班', 4, 5, 'school'), '五年级（1）班')
@@ -37,11 +44,7 @@ t.test('R-21.1 R-22.3 dry run with every blocker, a blocked school left alone, t
   const db = node.app.storage.sqlite
   const { school, klass: g4 } = await withSchool(node)
   const { kg, kgClass: small } = await withKindergarten(node)
-  const created = async (url: string, body: Json, login = node.school) => {
-    const r = await node.call('POST', url, body, login)
-    t.equal(r.status, 201, `${url}: ${JSON.stringify(r.body).slice(0, 300)}`)
-    return r.body
-  }
+  const created = creator(t, node)
   const g6 = await created('/api/v1/classes', { ...fx.klass({ classCode: '2021001', name: '六年级（1）班', grade: 6 }), schoolId: school.id })
   const big = await created('/api/v1/kindergarten-classes', { ...fx.kgClass({ classCode: 'K2023001', name: '大一班', grade: 3 }), kindergartenId: kg.id })
   let seq = 10
@@ -185,4 +188,57 @@ t.test('R-21.1 R-16.1 R-17.6 the dry run shows a class-bound reader its school\'
   t.strictSame([pending(teacher).personIds, pending(teacher).recordIds], [[own.id], [ownChange.id]], 'the teacher: its own class only')
   t.match(pending(teacher).message, /^有 2 项学籍异动尚未办结.*（其中 1 项在您的管理范围内）$/, 'the message counts the school and says how many the teacher sees')
   t.notMatch(pending(node.school).message, /其中/, 'the administrator sees them all')
+})
+
+t.test('R-21.1 a school whose graduate cannot complete is blocked, named in the dry run, and the node\'s other schools still roll', async t => {
+  const node = await recordsNode(t)
+  const db = node.app.storage.sqlite
+  const { school, klass: g4 } = await withSchool(node)
+  const created = creator(t, node)
+  const g6 = await created('/api/v1/classes', { ...fx.klass({ classCode: '2021001', name: '六年级（1）班', grade: 6 }), schoolId: school.id })
+  let seq = 60
+  const student = (classId: string, schoolId = school.id, login = node.school) =>
+    created('/api/v1/students', { ...fx.student({ idNumber: fx.idNumber('2016-03-15', '1', ++seq), studentNo: undefined, name: `学生${seq}`, namePinyin: null }), schoolId, classId }, login)
+  const late = await student(g6.id)
+  const pupil = await student(g4.id)
+  const schoolB = await created('/api/v1/schools', fx.school({ schoolCode: '3301060102', name: '西湖区第二小学' }), node.bureau)
+  const b2 = await created('/api/v1/classes', { ...fx.klass({ classCode: '2025001', name: '二年级（1）班', grade: 2 }), schoolId: schoolB.id }, node.bureau)
+  const schoolC = await created('/api/v1/schools', fx.school({ schoolCode: '3301060103', name: '西湖区第三小学' }), node.bureau)
+  const c6 = await created('/api/v1/classes', { ...fx.klass({ classCode: '2021002', name: '六年级（2）班', grade: 6 }), schoolId: schoolC.id }, node.bureau)
+  const odd = await student(c6.id, schoolC.id, node.bureau)
+
+  const year = new Date(Date.now() + 8 * 3600_000).getUTCFullYear() + 1
+  // The rollover of next year, the school entered before it: a graduate of school A entered (while
+  // its run waited) with 入学年月 in August, after the completion month of July.
+  db.prepare('update students set enrolment_ym = ? where id = ?').run(`${year}-08`, late.id)
+  // School C: a graduate whose record no blocker looks at refuses its completion (in school, yet
+  // holding one already: a record put right by hand).
+  await created(`/api/v1/students/${odd.id}/completions`, fx.completion({ graduatingSchoolCode: '3301060103', completionYm: '2026-07' }), node.bureau)
+  db.prepare(`update students set state = 'in_school' where id = ?`).run(odd.id)
+  const svc = createRolloverService({ storage: node.app.storage, identity: node.app.identity, codes: node.app.records.codes, dates: PROVINCE_DATES, now: () => noon(`${year}-08-02`) })
+  const item = (report: { items: Json[] }, id: string) => report.items.find(i => i.unitId === id)!
+  const grade = (id: string) => (db.prepare('select grade from school_classes where id = ?').get(id) as Json).grade
+
+  const dry = svc.dryRun()
+  t.match(item(dry, school.id), { state: 'blocked', blockers: [{ code: 'enrolled_after_completion', personIds: [late.id], message: new RegExp(`入学年月晚于毕业年月 ${year}-07`) }] }, 'the dry run names the graduate who enrolled after the completion month')
+  t.match(item(dry, schoolB.id), { state: 'ready' })
+
+  const before = node.counts()
+  let run: { items: Json[] } = { items: [] }
+  t.doesNotThrow(() => { run = svc.run() }, 'the run does not stop at a school it cannot roll')
+  t.match(item(run, school.id), { state: 'blocked', blockers: [{ code: 'enrolled_after_completion' }] })
+  t.match(item(run, schoolB.id), { state: 'done', rolledOn: `${year}-08-02` }, 'school B rolls')
+  t.match(item(run, schoolC.id), { state: 'blocked', blockers: [{ code: 'rollover_refused', message: /学年升级未能完成.*RECORD_DUPLICATE_KEY/ }] }, 'school C: the refusal, named, blocks it')
+  t.strictSame([grade(g4.id), grade(g6.id), grade(b2.id), grade(c6.id)], [4, 6, 3, 6], 'A and C unchanged, B promoted')
+  t.equal(node.counts().student_completions, before.student_completions, 'no completion written for A or C')
+  t.equal((db.prepare('select state from students where id = ?').get(pupil.id) as Json).state, 'in_school')
+  t.match(db.prepare('select state from calendar_rollovers where unit_id = ? and school_year = ?').get(schoolC.id, year), { state: 'blocked' }, 'C is recorded as blocked: its past year stays open (R-22.3)')
+  t.ok(svc.pending(), 'the timer tries again at its next check')
+
+  // Fixed: A's graduate's 入学年月, C's birth date; the next run rolls both.
+  db.prepare('update students set enrolment_ym = ? where id = ?').run('2021-09', late.id)
+  db.prepare('delete from student_completions where student_id = ?').run(odd.id)
+  run = svc.run()
+  t.match(run.items.map(i => i.state), ['done', 'done', 'done'], 'once fixed, every school has rolled')
+  t.strictSame([grade(g4.id), grade(b2.id)], [5, 3], 'B is not rolled twice')
 })
