@@ -104,6 +104,10 @@ async function init(args: string[], io: Out, env: Record<string, string | undefi
   required(v, 'tier', 'code', 'name', 'data')
   if (!TIERS.includes(v.tier as Tier)) throw new UsageError(`--tier must be one of ${TIERS.join(', ')}`)
   if (!/^[0-9]{6}$/.test(v.code!)) throw new UsageError('--code must be a 6-digit GB/T 2260 division code, e.g. 330106')
+  // The code's shape is its tier's (a city's area is its first four digits, area.ts): a city
+  // initialised with a county's code would claim the whole city's area, and the reverse no parent enrols.
+  const { codeFitsTier } = await import('../sync/enrolment.ts')
+  if (!codeFitsTier(v.code!, v.tier as Tier)) throw new UsageError(`--code ${v.code} is not a ${v.tier}'s division code (province: ..0000, city: ....00, county: neither, e.g. 330000, 330100, 330106)`)
   if (v.tier !== 'province' && !v.parent) throw new UsageError(`--parent URL is required for a ${v.tier} node`)
   if (v.tier === 'province' && v.parent) throw new UsageError('the province node has no parent; drop --parent')
   if (v.port !== undefined && !/^[0-9]+$/.test(v.port)) throw new UsageError('--port must be a number')

@@ -18,6 +18,7 @@ import { createReplicaRules } from '../node/services/records/replica-rules.ts'
 import type { SyncStatus } from '../sync/status.ts'
 import type { SyncLog } from '../sync/upstream.ts'
 import { within } from '../config/within.ts'
+import { MAX_JOIN_TOKEN_HOURS } from '../sync/enrolment.ts'
 
 type Out = { out: (s: string) => void; err: (s: string) => void }
 type Env = Record<string, string | undefined>
@@ -30,7 +31,8 @@ export interface CliHelpers {
 
 export const SYNC_USAGE = `
   xueji join-token --data DIR --child CODE [--ttl-hours N]
-          (parent administrator) a one-time token for child node CODE to join this node
+          (parent administrator) a one-time token for child node CODE to join this node,
+          valid N hours (1 to 720, default 72)
   xueji enroll     --data DIR --token TOKEN
           (child IT staff) join the parent named by node.parentUrl with that token
   xueji sync status  --data DIR [--json]     per link: seqs sent/acknowledged/applied, lag, queues,
@@ -105,11 +107,17 @@ function printStatus(s: SyncStatus): string {
   return lines.join('\n') + '\n'
 }
 
+/** Throws unless this node has a parent to send to (the province has none; a child must be enrolled). */
+function requireParent(sync: SyncService): void {
+  if (sync.self.tier === 'province') throw new XuejiError('SYNC_NOT_ENROLLED', 'the province has no parent: it sends nothing upward (its change sets are acknowledged as they are made)', 409)
+  if (!sync.storage.sqlite.prepare('select 1 from sync_link where id = 1').get()) throw new XuejiError('SYNC_NOT_ENROLLED', 'this node is not enrolled under a parent; run xueji enroll --token TOKEN', 409)
+}
+
 /** Packs, then pushes every origin with unacknowledged change sets (and pending key records), right now. */
 async function pushAll(sync: SyncService): Promise<string[]> {
   const db = sync.storage.sqlite
   await sync.pack()
-  if (!db.prepare('select 1 from sync_link where id = 1').get()) throw new XuejiError('SYNC_NOT_ENROLLED', 'this node is not enrolled under a parent; run xueji enroll --token TOKEN', 409)
+  requireParent(sync)
   // An operator asking for "now" overrides the backoff and any halt.
   db.prepare('update sync_link set next_attempt_at = 0 where id = 1').run()
   const origins = db.prepare('select distinct origin from sync_change_sets where acked_at is null').pluck().all() as string[]
@@ -136,9 +144,11 @@ export function syncCommands(h: CliHelpers): Record<string, (args: string[], io:
       const v = h.parse(args, { data: { type: 'string' }, child: { type: 'string' }, 'ttl-hours': { type: 'string' } })
       need(v, 'data', 'child')
       if (!/^[0-9]{6}$/.test(String(v.child))) throw h.usage('--child must be a 6-digit division code')
+      const ttl = v['ttl-hours'] === undefined ? undefined : String(v['ttl-hours'])
+      if (ttl !== undefined && (!/^[1-9][0-9]{0,3}$/.test(ttl) || Number(ttl) > MAX_JOIN_TOKEN_HOURS)) throw h.usage(`--ttl-hours must be a whole number of hours from 1 to ${MAX_JOIN_TOKEN_HOURS}`)
       return withSync(String(v.data), env, async sync => {
-        const tier = (await sync.status()).node.tier === 'province' ? 'city' : 'county'
-        const { token, expiresAt } = sync.joinToken({ code: String(v.child), tier }, v['ttl-hours'] ? Number(v['ttl-hours']) : undefined)
+        const tier = sync.self.tier === 'province' ? 'city' : 'county'
+        const { token, expiresAt } = sync.joinToken({ code: String(v.child), tier }, ttl === undefined ? undefined : Number(ttl))
         io.out(`join token for ${tier} ${v.child} (valid once, until ${expiresAt}):\n${token}\non the child: xueji enroll --data DIR --token ${token}\n`)
         return 0
       })
@@ -177,10 +187,19 @@ export function syncCommands(h: CliHelpers): Record<string, (args: string[], io:
           }
           case 'resend': {
             need(v, 'from')
-            const from = Number(v.from)
-            if (!Number.isSafeInteger(from) || from < 1) throw h.usage('--from must be a seq ≥ 1')
-            const n = sync.resendFrom(from, v.origin ? String(v.origin) : undefined)
-            io.out(`${n} change set(s) marked to send again\n`)
+            // Digits only: Number() would take "0x10", "1e3", " 7 " and "" as seqs.
+            const from = /^[1-9][0-9]{0,14}$/.test(String(v.from)) ? Number(v.from) : NaN
+            if (!Number.isSafeInteger(from)) throw h.usage(`--from must be a seq (a whole number ≥ 1), not "${String(v.from)}"`)
+            // Checked before anything is marked: marking first and failing after would leave the
+            // change sets unacknowledged here (at the province, its born-acknowledged ones: the
+            // outbox would never be pruned again).
+            requireParent(sync)
+            const origin = v.origin ? String(v.origin) : sync.self.code
+            const last = sync.storage.sqlite.prepare('select max(seq) from sync_change_sets where origin = ?').pluck().get(origin) as number | null
+            if (last === null) throw h.usage(`no change set of origin ${origin} is held here${v.origin ? ' (--origin: this node\'s code or a descendant\'s it relays)' : ''}`)
+            if (from > last) throw h.usage(`--from ${from} is beyond the last change set of ${origin} held here (seq ${last})`)
+            const n = sync.resendFrom(from, origin)
+            io.out(`${n} change set(s) of ${origin} (seq ${from} … ${last}) marked to send again\n`)
             const lines = await pushAll(sync)
             io.out(lines.join('\n') + '\n')
             return lines.some(l => !/: sent/.test(l)) ? 1 : 0
@@ -199,9 +218,16 @@ export function syncCommands(h: CliHelpers): Record<string, (args: string[], io:
             return 0
           }
           case 'quarantine': {
-            if (v.release) {
-              need(v, 'by')
-              const [origin, seq] = String(v.release).split(':')
+            if (v.release !== undefined) {
+              need(v, 'release', 'by')
+              const m = /^([0-9]{6}):([1-9][0-9]{0,14})$/.exec(String(v.release))
+              if (!m) throw h.usage(`--release must be ORIGIN:SEQ as "xueji sync quarantine" lists it (e.g. 330106:12), not "${String(v.release)}"`)
+              const [, origin, seq] = m
+              const held = sync.storage.sqlite.prepare("select 1 from sync_quarantine where origin = ? and seq = ? and status = 'held'").get(origin, Number(seq))
+              if (!held) {
+                const done = sync.storage.sqlite.prepare("select decided_by, decided_at from sync_quarantine where origin = ? and seq = ? and status = 'released' order by decided_at desc limit 1").get(origin, Number(seq)) as { decided_by: string; decided_at: string } | undefined
+                throw new XuejiError('SYNC_QUARANTINE_NOT_FOUND', done ? `${origin}/${seq} was already released by ${done.decided_by} at ${done.decided_at}` : `${origin}/${seq} is not quarantined here (xueji sync quarantine lists what is)`, 404, { origin, seq: Number(seq) })
+              }
               const r = await sync.releaseQuarantine(origin, Number(seq), String(v.by))
               io.out(`released ${origin}/${seq}: applied without ${r.skipped} row(s)\n`)
               return 0
@@ -217,7 +243,17 @@ export function syncCommands(h: CliHelpers): Record<string, (args: string[], io:
           }
           case 'command': {
             need(v, 'to', 'type')
-            const payload = v.payload ? JSON.parse(String(v.payload)) : {}
+            let payload: Record<string, unknown> = {}
+            if (v.payload !== undefined) {
+              let parsed: unknown
+              try {
+                parsed = JSON.parse(String(v.payload))
+              } catch (err) {
+                throw h.usage(`--payload must be a JSON object: ${(err as Error).message}`)
+              }
+              if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw h.usage('--payload must be a JSON object, e.g. \'{"n":1}\'')
+              payload = parsed as Record<string, unknown>
+            }
             const r = await sync.downward.issue(String(v.to), String(v.type), payload)
             io.out(`command ${v.type} to ${v.to} issued as seq ${r.seq}; the destination pulls it\n`)
             return 0

@@ -69,10 +69,26 @@ export const KEY_PROOF_TYP = 'xueji-key-proof+jws'
 /** `typ` of a rotating node's endorsement of its new key, signed with its current key. */
 export const KEY_ENDORSEMENT_TYP = 'xueji-key-endorsement+jws'
 
+/** The longest a join token may stay valid (`xueji join-token --ttl-hours`): 30 days. */
+export const MAX_JOIN_TOKEN_HOURS = 720
+
+/**
+ * Whether `code` has the shape of a GB/T 2260 division code of `tier`: a province's ends in 0000,
+ * a city's in 00 (not 0000), a county's in neither. A city node coded like a county (or the
+ * reverse) would take an area that is not its own (`area.ts`: a city's is its first four digits).
+ */
+export function codeFitsTier(code: string, tier: Tier): boolean {
+  if (!/^[1-9][0-9]{5}$/.test(code)) return false
+  return tier === 'province' ? code.endsWith('0000') : tier === 'city' ? code.endsWith('00') && !code.endsWith('0000') : !code.endsWith('00')
+}
+
 /** Issues a one-time join token for child `code` of tier `tier`; returns the token (shown once). */
 export function issueJoinToken(storage: Storage, self: SelfNode, child: { code: string; tier: 'city' | 'county' }, ttlHours = 72): { token: string; expiresAt: string } {
-  if (child.tier !== childTier(self.tier) || !isBelow(self, child.code)) {
+  if (child.tier !== childTier(self.tier) || !isBelow(self, child.code) || !codeFitsTier(child.code, child.tier)) {
     throw syncError('SYNC_ENROLL_REFUSED', `a ${self.tier} node ${self.code} enrols ${childTier(self.tier) ?? 'no'} nodes of its own area, not ${child.tier} ${child.code}`, { code: child.code })
+  }
+  if (!Number.isFinite(ttlHours) || ttlHours <= 0 || ttlHours > MAX_JOIN_TOKEN_HOURS) {
+    throw syncError('SYNC_ENROLL_REFUSED', `a join token is valid for more than 0 and at most ${MAX_JOIN_TOKEN_HOURS} hours, not ${ttlHours}`, { reason: 'ttl' })
   }
   const token = `xjt_${randomBytes(24).toString('base64url')}`
   const now = new Date()
@@ -125,6 +141,10 @@ export async function acceptEnrolment(
   if (row.child_code !== req.node.code || row.child_tier !== req.node.tier || !isBelow(self, req.node.code)) {
     throw syncError('SYNC_ENROLL_REFUSED', `this token is for ${row.child_tier} ${row.child_code}, not ${req.node.tier} ${req.node.code}`, { code: req.node.code })
   }
+  // A token issued before `issueJoinToken` checked the code's shape.
+  if (!codeFitsTier(req.node.code, req.node.tier)) {
+    throw syncError('SYNC_ENROLL_REFUSED', `${req.node.code} is not a ${req.node.tier}'s division code: a ${req.node.tier} node cannot have it`, { code: req.node.code })
+  }
   await checkProof(req.proof, req.node.code, req.kid, req.publicJwk, self.code)
   const signer = await deps.signer()
   // Re-enrolment revokes every earlier key of the node from the next seq on: the new key
@@ -174,16 +194,40 @@ export async function enrolWithParent(
   const parentGuess = parentDivision(self.code)
   const proof = await signJws(proofPayload(self.code, deps.signer.kid, parentGuess), KEY_PROOF_TYP, deps.signer)
   const res = await deps.transport.enroll({ token, node: { code: self.code, tier: self.tier as 'city' | 'county', name: self.name }, kid: deps.signer.kid, publicJwk: deps.publicJwk, proof })
-  if (res.parent.code !== parentGuess || res.records.length < 2) {
-    throw syncError('SYNC_ENROLL_REFUSED', `the parent answered as ${res.parent.code}, expected ${parentGuess}`, { parent: res.parent.code })
+  const expectedTier = self.tier === 'county' ? 'city' : 'province'
+  if (!isEnrollAnswer(res)) {
+    throw syncError('SYNC_ENROLL_REFUSED', `${expectedTier} ${parentGuess} answered something that is not an enrolment answer (check node.parentUrl: is it the parent node's address?)`, { reason: 'answer' })
   }
-  const [root, ...rest] = res.records
-  await deps.registry.trustRoot(root, deps.rootKid)
-  const province = { code: `${self.code.slice(0, 2)}0000`, tier: 'province' as const }
-  const stored = await deps.registry.importRecords(rest, { scope: province, relayed: true })
-  const mine = stored.at(-1)
-  if (!mine || mine.node !== self.code || mine.kid !== deps.signer.kid || mine.parent !== res.parent.code) {
-    throw syncError('SYNC_ENROLL_REFUSED', 'the parent did not return a record of this node key', { reason: 'record' })
+  if (res.parent.code !== parentGuess || res.parent.tier !== expectedTier || res.records.length < 2) {
+    throw syncError('SYNC_ENROLL_REFUSED', `the parent answered as ${res.parent.tier} ${res.parent.code}, expected ${expectedTier} ${parentGuess}`, { parent: res.parent.code })
+  }
+  // The answer's key records are stored one by one as they verify (each is checked against the
+  // ones before it). An answer that fails part way must leave none of them: a root of trust taken
+  // from a wrong or hostile parent would otherwise stay trusted beside the real one after the next,
+  // good enrolment (the province would then have two current keys here).
+  const db = deps.storage.sqlite
+  const before = new Map((db.prepare('select * from sync_keys').all() as KeyRow[]).map(r => [`${r.node}\u0000${r.kid}`, r]))
+  try {
+    const [root, ...rest] = res.records
+    await deps.registry.trustRoot(root, deps.rootKid)
+    const province = { code: `${self.code.slice(0, 2)}0000`, tier: 'province' as const }
+    const stored = await deps.registry.importRecords(rest, { scope: province, relayed: true })
+    const mine = stored.at(-1)
+    if (!mine || mine.node !== self.code || mine.kid !== deps.signer.kid || mine.parent !== res.parent.code) {
+      throw syncError('SYNC_ENROLL_REFUSED', 'the parent did not return a record of this node key', { reason: 'record' })
+    }
+  } catch (err) {
+    const answered = new Set(res.records)
+    const restore = db.prepare(`insert or replace into sync_keys (${KEY_COLUMNS.join(', ')}) values (${KEY_COLUMNS.map(c => `@${c}`).join(', ')})`)
+    deps.storage.write(() => {
+      for (const r of db.prepare('select * from sync_keys').all() as KeyRow[]) {
+        if (!answered.has(r.record)) continue
+        const was = before.get(`${r.node}\u0000${r.kid}`)
+        if (was) restore.run(was)
+        else db.prepare('delete from sync_keys where node = ? and kid = ?').run(r.node, r.kid)
+      }
+    })
+    throw err
   }
   deps.storage.write(() =>
     deps.storage.sqlite
@@ -192,6 +236,20 @@ export async function enrolWithParent(
       .run(res.parent.code, res.parent.tier, res.parent.name, new Date().toISOString()),
   )
   return res.parent
+}
+
+/** A row of `sync_keys`, as read and written back by an enrolment that failed part way. */
+type KeyRow = { node: string; kid: string; record: string } & Record<string, unknown>
+const KEY_COLUMNS = ['node', 'kid', 'tier', 'parent', 'public_jwk', 'valid_from_seq', 'valid_until_seq', 'record', 'received_at', 'relayed_at'] as const
+
+/** Whether a parent's answer to `enroll` has the shape of one (anything else is not a xueji parent). */
+function isEnrollAnswer(res: unknown): res is EnrollResponse {
+  const r = res as { parent?: { code?: unknown; tier?: unknown; name?: unknown }; records?: unknown } | null
+  return (
+    typeof r === 'object' && r !== null && typeof r.parent === 'object' && r.parent !== null &&
+    typeof r.parent.code === 'string' && typeof r.parent.tier === 'string' && typeof r.parent.name === 'string' &&
+    Array.isArray(r.records) && r.records.every(x => typeof x === 'string')
+  )
 }
 
 /**

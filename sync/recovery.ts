@@ -7,6 +7,7 @@
 import type { Storage } from '../schema/db.ts'
 import type { Applier } from './apply.ts'
 import { inArea } from './area.ts'
+import { canonicalJson } from './canonical.ts'
 import { packBody, unpackBody, verifyChangeSet } from './changeset.ts'
 import { syncError } from './errors.ts'
 import type { KeyRegistry, SelfNode } from './registry.ts'
@@ -61,6 +62,18 @@ export async function rebuildFromParent(deps: { storage: Storage; self: SelfNode
   let rows = 0
   // This node's own stream first, then its descendants' (parents of rows before children).
   const mine = origins.filter(o => inArea(self, o.origin)).sort((a, b) => (a.origin === self.code ? -1 : b.origin === self.code ? 1 : a.origin.localeCompare(b.origin)))
+  // Outbox rows the backup holds unpacked were written before it was taken; the lost node packed
+  // them into the change sets fetched back below. Each is marked packed in the change set that
+  // carries it, in the same transaction: packed again, they would go up a second time as new
+  // change sets, an old image of a record that later changed or was deleted (resurrecting it
+  // above). Rows no fetched change set carries (the node was lost before sending them) stay
+  // unpacked and go up as new change sets at the next start.
+  const unpacked = new Map<string, number[]>()
+  for (const r of db.prepare('select id, table_name, key_json, op, version from outbox where change_set_seq is null order by id').iterate() as Iterable<{ id: number; table_name: string; key_json: string; op: string; version: number }>) {
+    const k = outboxKey(r.table_name, r.key_json, r.op, r.version)
+    unpacked.set(k, [...(unpacked.get(k) ?? []), r.id])
+  }
+  const markPacked = db.prepare('update outbox set change_set_seq = ? where id = ? and change_set_seq is null')
   for (const { origin } of mine) {
     for (;;) {
       const last = head.get(origin) as { seq: number; hash: string } | undefined
@@ -72,12 +85,15 @@ export async function rebuildFromParent(deps: { storage: Storage; self: SelfNode
         if (body.origin !== origin || body.seq !== (prev?.seq ?? 0) + 1 || body.prev !== (prev?.hash ?? null)) {
           throw syncError('SYNC_PREV_MISMATCH', `the parent's ${origin} seq ${body.seq} does not continue the chain held here`, { origin, expectedSeq: (prev?.seq ?? 0) + 1 })
         }
+        const carried = origin === self.code ? body.rows.map(r => outboxKey(r.table, canonicalJson(r.key), r.op, r.version)).filter(k => unpacked.has(k)) : []
         storage.write(() => {
           const result = deps.applier.apply(body.rows, { code: origin, tier: deps.registry.tierOf(origin) ?? 'county' })
           if (result.bad.length > 0) throw syncError(result.bad[0].code, `${origin} seq ${body.seq}: ${result.bad.length} row(s) do not apply here`, { origin, seq: body.seq, rows: result.bad.slice(0, 20) })
           const now = new Date().toISOString()
           insert.run(origin, body.seq, manifest.hash, body.prev, packBody(cs.body), cs.jws, kid, body.rows.length, manifest.bytes, body.createdAt, origin === self.code ? null : origin, now, now)
+          for (const k of carried) for (const id of unpacked.get(k) ?? []) markPacked.run(body.seq, id)
         })
+        for (const k of carried) unpacked.delete(k)
         changeSets++
         rows += body.rows.length
         prev = { seq: body.seq, hash: manifest.hash }
@@ -86,3 +102,6 @@ export async function rebuildFromParent(deps: { storage: Storage; self: SelfNode
   }
   return { origins: mine.length, changeSets, rows }
 }
+
+/** What identifies an outbox row in a change set: its table, canonical key, operation and version. */
+const outboxKey = (table: string, keyJson: string, op: string, version: number) => `${table}\u0000${keyJson}\u0000${op}\u0000${version}`

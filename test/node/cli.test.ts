@@ -1,7 +1,7 @@
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
-import { statSync, readFileSync, readdirSync } from 'node:fs'
+import { existsSync, statSync, readFileSync, readdirSync } from 'node:fs'
 import { MODULES, MODULE_OF, main } from '../../scripts/cli.ts'
 import { Writable } from 'node:stream'
 import { CLI_ENTRY, freePort } from '../../scripts/lib/processes.ts'
@@ -26,6 +26,17 @@ t.test('R-D.5 usage errors print the usage and exit 2, never a stack trace', asy
   t.equal(help.code, 0)
   t.match(help.out, /xueji init/)
   t.match(help.out, /xueji sync rebuild/, 'the help has every command module\'s part')
+})
+
+t.test('R-D.5 init refuses a division code that is not its tier\'s (a city coded like a county, a county like a city) with exit 2, and makes nothing', async t => {
+  const root = t.testdir()
+  for (const [tier, code] of [['city', '330106'], ['city', '330000'], ['county', '330100'], ['county', '330000'], ['province', '330100'], ['province', '330106'], ['county', '030106']]) {
+    const data = join(root, `${tier}-${code}`)
+    const r = await run('init', '--tier', tier, '--code', code, '--name', 'x', ...(tier === 'province' ? [] : ['--parent', 'http://127.0.0.1:1']), '--data', data)
+    t.equal(r.code, 2, `${tier} ${code}: exit 2`)
+    t.match(r.err, new RegExp(`--code ${code} is not a ${tier}'s division code`))
+    t.notOk(existsSync(data), 'nothing made')
+  }
 })
 
 t.test('every command a module defines is found by its name (the CLI loads a module only for its own commands)', async t => {
