@@ -72,7 +72,8 @@ Usage:
   status  print identity, versions, database size and Redis state
           init also creates the first bureau administrator (user "admin" unless --admin-user)
           and prints its password once; set XUEJI_INIT_ADMIN_PASSWORD to choose it instead.
-          The node's session cookie is Secure (HTTPS only: serve it behind a TLS reverse proxy);
+          The node's session cookie is Secure (HTTPS only: serve it behind a TLS reverse proxy,
+          whose X-Forwarded-For it trusts for client addresses);
           --plain-http only for a node browsers reach over plain HTTP (a trial on one machine)
 
 Audit:${u.audit}
@@ -119,7 +120,10 @@ async function init(args: string[], io: Out, env: Record<string, string | undefi
     name: v.name!,
     parentUrl: v.parent ?? null,
     // A deployed node is served over HTTPS (R-25.2): its session cookie is Secure unless told otherwise.
-    config: { ...(v.port ? { server: { port: Number(v.port) } } : {}), security: { cookieSecure: !v['plain-http'] } },
+    // Behind its TLS reverse proxy every request comes from the proxy: the client's address (the
+    // per-address login throttle, the audit log) is the proxy's X-Forwarded-For, trusted because
+    // the node listens on loopback only.
+    config: { server: { ...(v.port ? { port: Number(v.port) } : {}), trustProxy: !v['plain-http'] }, security: { cookieSecure: !v['plain-http'] } },
     adminUsername: v['admin-user'],
     // From the environment, not an argument: arguments are visible to every user in `ps`.
     adminPassword: env.XUEJI_INIT_ADMIN_PASSWORD || undefined,
@@ -127,7 +131,7 @@ async function init(args: string[], io: Out, env: Record<string, string | undefi
   const password = admin.password
     ? `  password: ${admin.password}\n  (shown only this once: write it down; TOTP enrolment follows at the first login)\n`
     : '  password: as given in XUEJI_INIT_ADMIN_PASSWORD\n'
-  const cookie = v['plain-http'] ? 'not Secure (--plain-http: only for plain HTTP on a trusted network)' : 'Secure (serve the node over HTTPS)'
+  const cookie = v['plain-http'] ? 'not Secure (--plain-http: only for plain HTTP on a trusted network)' : 'Secure (serve the node over HTTPS, behind a TLS reverse proxy that sets X-Forwarded-For)'
   io.out(`initialised ${identity.tier} node ${identity.code} ${identity.name}\n  data:   ${paths.dir}\n  key id: ${identity.kid}\n  session cookie: ${cookie}\nfirst bureau administrator (教育行政部门管理员):\n  user:     ${admin.username}\n${password}start it with: xueji start --data ${paths.dir}\n`)
   return 0
 }

@@ -137,6 +137,10 @@ export default fp<AuthPluginOptions>(
     if (!https && !isLoopbackHost(app.config.server.host)) {
       app.log.warn({ host: app.config.server.host }, 'security.cookieSecure is false on a node listening beyond loopback: the session cookie is sent without Secure. Serve the node over HTTPS and set "security": {"cookieSecure": true} in xueji.json')
     }
+    // X-Forwarded-For trusted on an address clients reach directly: any client names its own address.
+    if (app.config.server.trustProxy && !isLoopbackHost(app.config.server.host)) {
+      app.log.warn({ host: app.config.server.host }, 'server.trustProxy is true on a node listening beyond loopback: a client that reaches it directly can forge X-Forwarded-For and so its address (login throttling, audit log). Listen on 127.0.0.1 behind the reverse proxy')
+    }
     const headers = securityHeaders({ hsts: https, contentSecurityPolicy: { directives: { upgradeInsecureRequests: https ? [] : null } } })
     app.addHook('onRequest', (_req, reply, done) => {
       for (const [name, value] of headers) reply.raw.setHeader(name, value)

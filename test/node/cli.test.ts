@@ -75,29 +75,35 @@ t.test('start on an empty directory fails with a coded error and exit 1 (real pr
   t.notMatch(res.stderr, /\n\s+at /, 'no stack trace')
 })
 
-t.test('R-25.2 init makes a deployed node\'s session cookie Secure unless --plain-http; a node beyond loopback without it warns at start', async t => {
+t.test('R-25.2 init makes a deployed node\'s session cookie Secure and takes client addresses from its proxy unless --plain-http; a node beyond loopback without the one or with the other warns at start', async t => {
   const env = { XUEJI_REDIS_URL: REDIS_URL, XUEJI_INIT_ADMIN_PASSWORD: TEST_PASSWORD }
   const init = async (dir: string, ...extra: string[]) => {
     let out = ''
     const code = await main(['init', '--tier', 'province', '--code', '330000', '--name', '浙江省教育厅', '--data', dir, ...extra], env, { out: s => (out += s), err: s => (out += s) })
     t.equal(code, 0, out)
-    return { out, cookieSecure: JSON.parse(readFileSync(join(dir, 'xueji.json'), 'utf8')).security?.cookieSecure }
+    const config = JSON.parse(readFileSync(join(dir, 'xueji.json'), 'utf8'))
+    return { out, cookieSecure: config.security?.cookieSecure, trustProxy: config.server?.trustProxy }
   }
   const root = t.testdir()
   const deployed = join(root, 'deployed')
   const d = await init(deployed)
   t.equal(d.cookieSecure, true, 'xueji.json says cookieSecure: true')
+  t.equal(d.trustProxy, true, 'and trustProxy: true (it listens on loopback, behind its proxy)')
   t.match(d.out, /session cookie: Secure/)
   const trial = await init(join(root, 'trial'), '--plain-http')
   t.equal(trial.cookieSecure, false, '--plain-http: false')
+  t.equal(trial.trustProxy, false, '--plain-http: no proxy, its clients\' own addresses')
   t.match(trial.out, /session cookie: not Secure/)
 
   // The deployed node's login answers a Secure cookie.
   const node = await startNode(deployed, { XUEJI_REDIS_URL: REDIS_URL, XUEJI_REDIS_PREFIX: uniquePrefix(), XUEJI_SERVER_PORT: String(await freePort()), XUEJI_LOG_LEVEL: 'silent' })
   t.teardown(() => node.stop())
-  const login = await fetch(`${node.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: TEST_PASSWORD }) })
+  const login = await fetch(`${node.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': '203.0.113.9' }, body: JSON.stringify({ username: 'admin', password: TEST_PASSWORD }) })
   t.equal(login.status, 200)
   t.match(login.headers.getSetCookie(), [/^xueji_session=.*; Secure/])
+  // Without it every user would share the proxy's address: 50 failed logins of anyone would lock out all.
+  const ip = node.server.storage.sqlite.prepare("select ip from login_attempts order by rowid desc limit 1").pluck().get()
+  t.equal(ip, '203.0.113.9', 'the login is counted against the client address the proxy names')
 
   // A node of before, or set to false by hand, on an address others reach: a warning at start.
   const warnings = async (config: Record<string, unknown>) => {
@@ -106,9 +112,11 @@ t.test('R-25.2 init makes a deployed node\'s session cookie Secure unless --plai
     await t.test('a node', async st => {
       await buildTestApp(st, { config, logStream: new Writable({ write: (chunk, _enc, cb) => ((logs += chunk.toString()), cb()) }) })
     })
-    return logs.split('\n').filter(l => l.includes('security.cookieSecure is false'))
+    return logs.split('\n').filter(l => l.includes('security.cookieSecure is false') || l.includes('server.trustProxy is true'))
   }
   t.match(await warnings({ server: { host: '0.0.0.0' } }), [/"level":40.*"host":"0.0.0.0"/], 'cookieSecure false on 0.0.0.0: warned')
   t.strictSame(await warnings({ server: { host: '0.0.0.0' }, security: { cookieSecure: true } }), [], 'cookieSecure true: no warning')
   t.strictSame(await warnings({}), [], 'on loopback (the demo, the tests): no warning')
+  t.match(await warnings({ server: { host: '0.0.0.0', trustProxy: true }, security: { cookieSecure: true } }), [/"level":40.*server.trustProxy is true/], 'trustProxy on 0.0.0.0: warned')
+  t.strictSame(await warnings({ server: { trustProxy: true }, security: { cookieSecure: true } }), [], 'trustProxy on loopback: no warning')
 })
