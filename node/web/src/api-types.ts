@@ -23555,7 +23555,7 @@ export interface paths {
                                 /** @description 毕业的学生、离园升入小学的幼儿 */
                                 completing: number;
                                 blockers: {
-                                    /** @description pending_status_change 未办结的学籍异动 | pending_change_request 未决定的修改申请 | not_in_school 班内有休学、停学者 | schooling_mismatch 学制与年级不符 | attendance_missing 缺少入园与离园信息 */
+                                    /** @description pending_status_change 未办结的学籍异动 | pending_change_request 未决定的修改申请 | not_in_school 班内有休学、停学者 | schooling_mismatch 学制与年级不符 | attendance_missing 缺少入园与离园信息 | enrolled_after_completion 毕业班学生入学年月晚于毕业年月 | rollover_refused 升级时记录被拒绝（见 message） */
                                     code: string;
                                     message: string;
                                     classId?: string;
@@ -23661,7 +23661,7 @@ export interface paths {
                                 /** @description 毕业的学生、离园升入小学的幼儿 */
                                 completing: number;
                                 blockers: {
-                                    /** @description pending_status_change 未办结的学籍异动 | pending_change_request 未决定的修改申请 | not_in_school 班内有休学、停学者 | schooling_mismatch 学制与年级不符 | attendance_missing 缺少入园与离园信息 */
+                                    /** @description pending_status_change 未办结的学籍异动 | pending_change_request 未决定的修改申请 | not_in_school 班内有休学、停学者 | schooling_mismatch 学制与年级不符 | attendance_missing 缺少入园与离园信息 | enrolled_after_completion 毕业班学生入学年月晚于毕业年月 | rollover_refused 升级时记录被拒绝（见 message） */
                                     code: string;
                                     message: string;
                                     classId?: string;
@@ -24010,9 +24010,22 @@ export interface paths {
                 content: {
                     "application/json": {
                         /** @description 每行一名学生：学生信息字段及其子记录（guardians、enrolment 等），同新建学生接口；无需 schoolId */
-                        students: {
+                        students: ({
+                            /** @description 学籍号 */
+                            studentNo?: string | null;
+                            /** @description 身份证件类型 */
+                            idDocType?: string | null;
+                            /** @description 身份证件号 */
+                            idNumber?: string | null;
+                            /** @description 姓名 */
+                            name?: string | null;
+                            /** @description 出生日期 */
+                            birthDate?: string | null;
+                            /** @description 性别 */
+                            gender?: string | null;
+                        } & {
                             [key: string]: unknown;
-                        }[];
+                        })[];
                     };
                 };
             };
@@ -29551,7 +29564,31 @@ export interface paths {
             };
         };
         put?: never;
-        post?: never;
+        /** 核验学籍证明（公开，无需登录；核验页表单提交，证明不出现在网址中） */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        t?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
