@@ -34,7 +34,8 @@ export const SYNC_USAGE = `
           (parent administrator) a one-time token for child node CODE to join this node,
           valid N hours (1 to 720, default 72)
   xueji enroll     --data DIR --token TOKEN
-          (child IT staff) join the parent named by node.parentUrl with that token
+          (child IT staff) join the parent named by node.parentUrl with that token; or the
+          token in XUEJI_JOIN_TOKEN and no --token (arguments are visible to every user in ps)
   xueji sync status  --data DIR [--json]     per link: seqs sent/acknowledged/applied, lag, queues,
                                              quarantine, conflicts, drift, last error
   xueji sync push    --data DIR              pack the outbox and send everything pending now
@@ -155,9 +156,11 @@ export function syncCommands(h: CliHelpers): Record<string, (args: string[], io:
     },
     enroll: async (args, io, env) => {
       const v = h.parse(args, { data: { type: 'string' }, token: { type: 'string' } })
-      need(v, 'data', 'token')
+      need(v, 'data')
+      const token = v.token ?? env.XUEJI_JOIN_TOKEN
+      if (!token) throw h.usage('missing --token (or XUEJI_JOIN_TOKEN)')
       return withSync(String(v.data), env, async sync => {
-        const parent = await sync.enrol(String(v.token))
+        const parent = await sync.enrol(String(token))
         io.out(`enrolled under ${parent.tier} ${parent.code} ${parent.name}\n`)
         return 0
       })
