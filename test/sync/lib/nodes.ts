@@ -3,7 +3,7 @@
  * sync services joined by the in-memory transport, no HTTP. Queues are off unless `redis` is
  * given: tests drive packing and pushing directly.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import type { Test } from 'tap'
@@ -44,12 +44,14 @@ export async function makeNode(
     handlers?: (storage: Storage) => ReadonlyMap<string, CommandHandler>
     /** Check large received bodies on a checking thread, as a node does (node/plugins/sync.ts); default true. */
     checkThread?: boolean
+    /** An existing node directory (a restored node, `restoreNode`): not initialised, not enrolled again. */
+    dataDir?: string
   },
 ): Promise<TestSyncNode> {
   // Not t.testdir(): a second call empties the directory of the first node.
-  const dataDir = join(mkdtempSync(join(tmpdir(), 'xueji-sync-')), opts.code)
+  const dataDir = opts.dataDir ?? join(mkdtempSync(join(tmpdir(), 'xueji-sync-')), opts.code)
   const parentUrl = opts.tier === 'province' ? null : 'http://127.0.0.1:1'
-  await initNode({ dataDir, tier: opts.tier, code: opts.code, name: NAMES[opts.code] ?? opts.code, parentUrl })
+  if (!opts.dataDir) await initNode({ dataDir, tier: opts.tier, code: opts.code, name: NAMES[opts.code] ?? opts.code, parentUrl })
   const config = loadConfig({ node: { tier: opts.tier, code: opts.code, name: 'n', parentUrl }, sync: { debounceMs: 5, reconcileIntervalMs: 1000, commandPollMs: 200, retryBaseMs: 20, retryMaxMs: 200, ...opts.sync } })
   const storage = openStorage(join(dataDir, 'xueji.db'))
   const link = { up: true }
@@ -73,11 +75,40 @@ export async function makeNode(
     rmSync(dirname(dataDir), { recursive: true, force: true })
   })
   const node = { code: opts.code, tier: opts.tier, storage, sync, rules, dataDir, link }
-  if (parent) {
+  if (parent && !opts.dataDir) {
     const { token } = parent.sync.joinToken({ code: opts.code, tier: opts.tier as 'city' | 'county' })
     await sync.enrol(token)
   }
   return node
+}
+
+/**
+ * A backup of `node` as `xueji backup` takes it (node/backup/README.md): a consistent copy of its
+ * database (`VACUUM INTO`); its keys and configuration do not change, so they stay in its directory.
+ */
+export function backupNode(node: TestSyncNode): string {
+  const file = join(dirname(node.dataDir), `backup-${Date.now()}-${Math.random().toString(36).slice(2)}.db`)
+  node.storage.sqlite.prepare('vacuum into ?').run(file)
+  return file
+}
+
+/**
+ * `node` lost and restored from `backup` (`xueji restore`): its sync service and database closed,
+ * the backup's database put in their place, a new sync service started over it, not rebuilt yet
+ * (`xueji sync rebuild` is the test's next step). Use the returned node from then on.
+ */
+export async function restoreNode(
+  t: Test,
+  node: TestSyncNode,
+  backup: string,
+  opts: { parent: TestSyncNode; sync?: Record<string, unknown>; handlers?: (storage: Storage) => ReadonlyMap<string, CommandHandler> },
+): Promise<TestSyncNode> {
+  await node.sync.close()
+  node.storage.close()
+  const db = join(node.dataDir, 'xueji.db')
+  for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true })
+  copyFileSync(backup, db)
+  return makeNode(t, { tier: node.tier, code: node.code, parent: opts.parent, sync: opts.sync, handlers: opts.handlers, dataDir: node.dataDir })
 }
 
 /** province 330000 ← city 330100 ← county 330106 (+ optional second county 330108). */
