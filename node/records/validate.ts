@@ -39,7 +39,18 @@ const isMissing = (v: unknown) => v === undefined || v === null || v === ''
 const clean = (v: unknown) => (typeof v === 'string' ? (v.trim() === '' ? null : v.trim()) : v)
 
 /**
- * Normalises a full record before validation: trims text, upper-cases ID numbers and 学籍号,
+ * An ID number or 学籍号 as it is stored and compared (查重): full-width characters as an input
+ * method types them (１１０…Ｘ) made ASCII (NFKC), spaces (an ideographic one too) and invisible
+ * format characters removed, letters upper case. Otherwise one number typed two ways would be two
+ * numbers to every duplicate check.
+ */
+export function normaliseIdentifier(v: string): string {
+  return v.normalize('NFKC').replace(/[\s\p{Cf}]/gu, '').toUpperCase()
+}
+
+/**
+ * Normalises a full record before validation: trims text, writes ID numbers and 学籍号 as stored
+ * (`normaliseIdentifier`: ASCII, no spaces, upper case),
  * fills the table defaults (document type 1, country CHN), records the edition a code was chosen
  * from (the default edition when none was named, so the record always says which one it used),
  * and generates the pinyin of a person's name when it was not typed. Keeps only the fields of the
@@ -49,7 +60,7 @@ export function normaliseRecord(table: string, input: RecordInput, codes: CodeRe
   const out: RecordInput = {}
   for (const field of fieldsOf(table)) {
     let v = clean(input[field.key])
-    if (typeof v === 'string' && (field.kind === 'id_number' || field.kind === 'student_no')) v = v.toUpperCase()
+    if (typeof v === 'string' && (field.kind === 'id_number' || field.kind === 'student_no')) v = normaliseIdentifier(v) || null
     out[field.key] = v === undefined ? null : v
   }
   if (PERSON_TABLES.has(table)) {
@@ -395,7 +406,7 @@ export function derivedStudentNo(input: RecordInput): string | undefined {
   const doc = clean(input.idDocType) ?? '1'
   const id = clean(input.idNumber)
   // Only from a well-formed number: a mistyped one is refused for itself, not for the 学籍号 too.
-  const check = doc === '1' && typeof id === 'string' ? checkIdNumber(id) : undefined
+  const check = doc === '1' && typeof id === 'string' ? checkIdNumber(normaliseIdentifier(id)) : undefined
   return check?.ok ? `G${check.idNumber}` : undefined
 }
 

@@ -4,10 +4,9 @@
  * listed for the school and its bureau, resolved by evidence, correction or deletion.
  */
 import t from 'tap'
-import { randomUUID } from 'node:crypto'
 import { loginAs } from '../helper.ts'
 import * as fx from './fixtures.ts'
-import { recordsNode, withSchool, SCHOOL_CODE, type Json } from './setup.ts'
+import { rawCopy, recordsNode, withSchool, SCHOOL_CODE, type Json } from './setup.ts'
 
 t.test('R-10.1 查重: same name, gender and birth date without ID opens a problem record for the school and its bureau', async t => {
   const node = await recordsNode(t)
@@ -49,11 +48,7 @@ t.test('R-10.1 查重 scan finds duplicate ID numbers that arrived otherwise; co
   const { school, klass } = await withSchool(node)
   const a = (await node.call('POST', '/api/v1/students', { ...fx.student(), schoolId: school.id, classId: klass.id })).body
   // Old data imported before this node checked it: the same ID number on a second row.
-  const sqlite = node.app.storage.sqlite
-  const row = sqlite.prepare('select * from students where id = ?').get(a.id) as Json
-  const copyId = randomUUID()
-  const copy = { ...row, id: copyId, student_no: 'L330106201603159999', name: '曾晓明' }
-  sqlite.prepare(`insert into students (${Object.keys(copy).join(', ')}) values (${Object.keys(copy).map(() => '?').join(', ')})`).run(...Object.values(copy).map(v => (typeof v === 'boolean' ? Number(v) : v)))
+  const copyId = rawCopy(node, 'students', a.id, { student_no: 'L330106201603159999', name: '曾晓明' })
   const c1 = (await node.call('POST', '/api/v1/students', { ...fx.student({ idNumber: null, studentNo: null, name: '李雷' }), schoolId: school.id })).body
   const c2 = (await node.call('POST', '/api/v1/students', { ...fx.student({ idNumber: null, studentNo: null, name: '李雷' }), schoolId: school.id })).body
 

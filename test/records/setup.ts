@@ -4,6 +4,7 @@
  * plus helpers to call the API, count rows, and build the expected read of a record.
  */
 import type { Test } from 'tap'
+import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import { buildTestApp, loginAs, type TestLogin, type TestNodeOptions } from '../helper.ts'
 import { SENSITIVE_CLASSES, maskRecord } from '../../node/auth/sensitive.ts'
@@ -70,6 +71,32 @@ export function expectedRead(table: string, input: Json, read: Json, login: Test
   const system: Json = { id: read.id, homeNode: '330106', version: 1, epoch: 0, createdAt: read.createdAt, updatedAt: read.createdAt }
   const verify: Json = VERIFIED.has(table) ? { verifyState: 'entered', enteredBy: login.account.id, enteredAt: read.createdAt, verifiedBy: null, verifiedAt: null, returnReason: null, firstVerifiedAt: null } : {}
   return maskRecord(table, { ...system, ...verify, ...input, ...extra })
+}
+
+/**
+ * A student with its sub-records, entered this month (its lock on expiry, R-22.1,
+ * node/calendar/locks.ts, still ahead, so edits after verification pass) and verified by the
+ * grade administrator of its class (R-18.1); answers the student as created and that login.
+ */
+export async function verifiedStudent(node: RecordsNode, schoolId: string, classId: string): Promise<{ student: Json; grade: TestLogin }> {
+  const enrolmentYm = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 7)
+  const student = (await node.call('POST', '/api/v1/students', { ...fx.student({ enrolmentYm }), schoolId, classId, ...fx.subRecords })).body
+  const grade = await loginAs(node.app, 'grade_admin', { kind: 'classes', school: SCHOOL_CODE, classes: [classId] })
+  const v = await node.call('POST', `/api/v1/verification/students/${student.id}/verify`, undefined, grade)
+  if (v.status !== 200) throw new Error(`verification failed: ${v.status} ${JSON.stringify(v.body)}`)
+  return { student, grade }
+}
+
+/**
+ * Old data that reached the table without the records service (an import of before, a replica):
+ * a raw copy of the row `id` of `table` with a new id and the columns of `over`, no outbox row.
+ * Answers the copy's id.
+ */
+export function rawCopy(node: RecordsNode, table: string, id: string, over: Json): string {
+  const sqlite = node.app.storage.sqlite
+  const copy = { ...(sqlite.prepare(`select * from ${table} where id = ?`).get(id) as Json), id: randomUUID(), ...over }
+  sqlite.prepare(`insert into ${table} (${Object.keys(copy).join(', ')}) values (${Object.keys(copy).map(() => '?').join(', ')})`).run(...Object.values(copy))
+  return copy.id
 }
 
 /** The clear values of sensitive fields, through the audited reveal action. */

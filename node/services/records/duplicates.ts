@@ -18,10 +18,15 @@ export function createDuplicates(deps: { store: Store; identity: { code: string 
   const { store, identity, now } = deps
   const schoolCodeOf = (table: string, row: SqlRow) => String(table === 'students' ? row.school_code : row.kindergarten_code)
 
-  /** Opens a problem unless one is already open for the same pair (either way round). */
+  /**
+   * Opens a problem unless one is already open for the same pair (either way round), or the pair
+   * was settled by evidence (佐证: two people after all): that finding stands, so neither a later
+   * edit of either record nor a scan opens it again. A pair resolved as corrected that matches
+   * again is a new duplicate and is opened.
+   */
   function open(kind: Kind, table: string, subject: SqlRow, otherId: string, actor: string): boolean {
     const exists = store.get(
-      `select 1 from problem_records where kind = ? and status = 'open' and ((subject_id = ? and other_id = ?) or (subject_id = ? and other_id = ?))`,
+      `select 1 from problem_records where kind = ? and (status = 'open' or resolution = 'evidence') and ((subject_id = ? and other_id = ?) or (subject_id = ? and other_id = ?)) limit 1`,
       kind, subject.id, otherId, otherId, subject.id,
     )
     if (exists) return false

@@ -9,16 +9,21 @@
 import { XuejiError } from '../../../config/errors.ts'
 import type { PersonHolder, PersonQuery } from '../../../sync/messages.ts'
 import { recordError } from '../../records/errors.ts'
-import type { RecordInput } from '../../records/validate.ts'
+import { normaliseIdentifier, type RecordInput } from '../../records/validate.ts'
+import { checkIdNumber } from '../../../schema/ids.ts'
 
-
-/** The ID number and 学籍号 of an input, normalised as the validator does; undefined when none applies. */
+/**
+ * The ID number and 学籍号 of an input, normalised as the validator does (full-width, spaces,
+ * case); undefined when none applies. A resident ID number filed under another document type
+ * (其他, say) is asked about too: it is the same person's number.
+ */
 export function personQuery(table: string, input: RecordInput): PersonQuery | undefined {
   if (table !== 'students' && table !== 'children') return undefined
-  const text = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v.trim().toUpperCase() : undefined)
+  const text = (v: unknown) => (typeof v === 'string' && normaliseIdentifier(v) !== '' ? normaliseIdentifier(v) : undefined)
   const q: PersonQuery = { table }
   const docType = input.idDocType === undefined || input.idDocType === null ? '1' : input.idDocType
-  if (docType === '1') q.idNumber = text(input.idNumber)
+  const idNumber = text(input.idNumber)
+  if (docType === '1' || (idNumber !== undefined && checkIdNumber(idNumber).ok)) q.idNumber = idNumber
   if (table === 'students') q.studentNo = text(input.studentNo)
   // Only well-formed values are asked about; the validator refuses the others with its own code.
   if (q.idNumber && !/^\d{17}[\dX]$/.test(q.idNumber)) delete q.idNumber

@@ -21,7 +21,7 @@ import { authError } from '../../auth/errors.ts'
 import { targetOfRow } from '../../auth/targets.ts'
 import { compactPinyin } from '../../records/pinyin.ts'
 import { recordError, withPath, issuesError, type Issue } from '../../records/errors.ts'
-import { chinaToday, derivedStudentNo, prepareRecord, temporaryStudentNo, type RecordInput } from '../../records/validate.ts'
+import { chinaToday, derivedStudentNo, normaliseIdentifier, prepareRecord, temporaryStudentNo, type RecordInput } from '../../records/validate.ts'
 import { calendarError } from '../../calendar/errors.ts'
 import { lockOf } from '../../calendar/locks.ts'
 import { CHANGE_REQUEST_ROUTE } from '../../change-requests/rules.ts'
@@ -133,6 +133,15 @@ const NATURAL_CODE: Record<string, string> = { supervising_units: 'unitCode', sc
 const NARROW_FILTERS = ['schoolId', 'kindergartenId', 'classId', 'grade']
 
 const notFound = () => authError('NOT_FOUND', '未找到该记录')
+
+/** Columns an edit sets by itself: they say an edit happened, not what it changed. */
+const EDIT_MARKS = new Set(['version', 'updated_at', 'verify_state', 'entered_by', 'entered_at', 'verified_by', 'verified_at', 'return_reason'])
+
+/** A value about to be stored against the stored one (booleans are stored as 0/1). */
+function sameSqlValue(next: unknown, stored: unknown): boolean {
+  const v = typeof next === 'boolean' ? (next ? 1 : 0) : next ?? null
+  return v === (stored ?? null)
+}
 
 export function createRecordsService(deps: RecordsServiceDeps) {
   const { storage, identity, codes } = deps
@@ -316,14 +325,24 @@ export function createRecordsService(deps: RecordsServiceDeps) {
     return copies
   }
 
-  /** Refuses a second record with the same ID number or 学籍号 on this node (查重). */
-  function assertUnique(spec: ResourceSpec, rec: Rec, id: string): void {
-    if ((spec.table === 'students' || spec.table === 'children') && rec.idNumber && rec.idDocType === '1') {
-      if (store.get(`select 1 from ${spec.table} where id_number = ? and id <> ?`, rec.idNumber, id)) {
+  /**
+   * Refuses a second record with the same ID number or 学籍号 on this node (查重). A number is the
+   * same whatever document type it is filed under when either side is a resident ID (a resident ID
+   * number filed as 其他 is still that person's), and within one type otherwise (two passports).
+   * An edit is judged only on a number it changes (`current`: the record before the edit): a
+   * duplicate that came otherwise (old data, found by the scan) does not block every other edit
+   * of its two records, and the correction that ends it is an edit of the number.
+   */
+  function assertUnique(spec: ResourceSpec, rec: Rec, id: string, current?: Rec): void {
+    const idChanged = !current || current.idNumber !== rec.idNumber || current.idDocType !== rec.idDocType
+    if ((spec.table === 'students' || spec.table === 'children') && rec.idNumber && idChanged) {
+      const doc = String(rec.idDocType ?? '1')
+      if (store.get(`select 1 from ${spec.table} where id_number = ? and id <> ? and (id_doc_type = ? or id_doc_type = '1' or ? = '1') limit 1`, rec.idNumber, id, doc, doc)) {
         throw recordError('RECORD_DUPLICATE_ID', '该身份证号已有学籍记录（查重），不能重复建立', { field: 'idNumber', rule: 'unique_id_number' })
       }
     }
-    if (spec.table === 'students' && store.get('select 1 from students where student_no = ? and id <> ?', rec.studentNo, id)) {
+    const noChanged = !current || current.studentNo !== rec.studentNo
+    if (spec.table === 'students' && noChanged && store.get('select 1 from students where student_no = ? and id <> ?', rec.studentNo, id)) {
       throw recordError('RECORD_DUPLICATE_STUDENT_NO', '该学籍号已被其他学生使用', { field: 'studentNo', rule: 'unique_student_no' })
     }
   }
@@ -445,6 +464,25 @@ export function createRecordsService(deps: RecordsServiceDeps) {
     return stored
   }
 
+  /**
+   * A formal 学籍号 (G + the ID number, given after the national duplicate check) is the student's
+   * for good: a key change goes L → G (STANDARDS.md), never back to a temporary L or to a J number.
+   * A G number follows a corrected ID number (validate.ts: G = G + the ID number), and an approved
+   * change request (R-22.5) or a correction from above may still replace it.
+   */
+  function assertFormalNoKept(actor: RecordsActor, current: Rec, rec: Rec): void {
+    if (actor.changeRequest !== undefined || actor.unrestricted === true) return
+    if (typeof current.studentNo === 'string' && current.studentNo.startsWith('G') && rec.studentNo !== current.studentNo && !String(rec.studentNo ?? '').startsWith('G')) {
+      throw recordError('RECORD_FIELD_NOT_ALLOWED', '正式学籍号（G 字头）已确定，不能改为临时学籍号（L 字头）或 J 字头学籍号；如确需更改，请提出修改申请', { field: 'studentNo', rule: 'formal_student_no_fixed' })
+    }
+  }
+
+  /** Whether `rec` would store what `row` holds, apart from the version and the edit's own marks. */
+  function unchanged(spec: ResourceSpec, row: SqlRow, rec: Rec): boolean {
+    const next = toSqlShape(spec, rec)
+    return spec.columns.every(c => EDIT_MARKS.has(c.name) || sameSqlValue(next[c.name], row[c.name]))
+  }
+
   /** L + school region + birth date + 4 random digits, retried until free on this node. */
   function freeTemporaryStudentNo(division: string, birthDate: string): string {
     for (;;) {
@@ -526,7 +564,7 @@ export function createRecordsService(deps: RecordsServiceDeps) {
         const seen = new Set<string>()
         rows.forEach((row, i) => {
           const path = `students[${i}]`
-          const studentNo = typeof row.studentNo === 'string' && row.studentNo !== '' ? row.studentNo.trim().toUpperCase() : derivedStudentNo(row)
+          const studentNo = typeof row.studentNo === 'string' && normaliseIdentifier(row.studentNo) !== '' ? normaliseIdentifier(row.studentNo) : derivedStudentNo(row)
           const key = studentNo ?? `${String(row.name)}|${String(row.birthDate)}|${String(row.gender)}`
           const held = studentNo
             ? store.get('select id from students where school_id = ? and student_no = ?', schoolId, studentNo)
@@ -609,7 +647,11 @@ export function createRecordsService(deps: RecordsServiceDeps) {
           ...(spec.verified ? backToEntered(actor, at) : {}),
         }
         if (!reaches(actor, spec, toSqlShape(spec, rec))) throw notFound()
-        assertUnique(spec, rec, id)
+        if (spec.table === 'students') assertFormalNoKept(actor, current, rec)
+        assertUnique(spec, rec, id, current)
+        // Nothing changed (a form saved as it was read): no new version, no outbox row, and a
+        // verified record stays verified (R-18.1 puts back what was edited, and nothing was).
+        if (unchanged(spec, row, rec)) return
         const rekey = spec.table === 'students' && rec.studentNo !== current.studentNo ? { student_no: String(current.studentNo) } : undefined
         const stored = store.update(spec, rec, actor.accountId, rekey)
         duplicates.check(spec.table, stored, actor.accountId)
@@ -761,8 +803,10 @@ function pageBounds(query: ListQuery): { limit: number; offset: number } {
 function searchSql(spec: ResourceSpec, q: string, any: (cond: string, params: unknown[]) => boolean): { sql: string; params: unknown[]; order?: string; exact?: boolean } {
   const top = String.fromCodePoint(0x10ffff)
   if (spec.personSearch) {
-    if (/^\d{17}[\dXx]$|^\d{15}$/.test(q)) return { sql: 't.id_number = ?', params: [q.toUpperCase()], exact: true }
-    if (spec.table === 'students' && /^[GJLgjl][0-9Xx]{18}$/.test(q)) return { sql: 't.student_no = ?', params: [q.toUpperCase()], exact: true }
+    // As stored (validate.ts normaliseIdentifier): typed full-width or with spaces, still the number.
+    const ident = normaliseIdentifier(q)
+    if (/^\d{17}[\dX]$|^\d{15}$/.test(ident)) return { sql: 't.id_number = ?', params: [ident], exact: true }
+    if (spec.table === 'students' && /^[GJL][0-9X]{18}$/.test(ident)) return { sql: 't.student_no = ?', params: [ident], exact: true }
     const compact = compactPinyin(q)
     if (/^[a-zv]+$/.test(compact)) {
       // Initials, or the pinyin typed without spaces: a range on students_initials or on
