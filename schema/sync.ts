@@ -207,6 +207,25 @@ export const syncCommands = sqliteTable(
   t => [uniqueIndex('sync_commands_seq').on(t.issuer, t.destination, t.seq), index('sync_commands_pending').on(t.destination, t.appliedAt)],
 )
 
+/**
+ * The highest seq of an issuer's commands to `node` that `node` has applied (R-26.2, R-D.8;
+ * commands are applied in seq order per issuer, sync/downward.ts). At a parent: as each child
+ * reports it in its `commands.pull` (the highest ever reported is kept: a child restored from a
+ * backup reports less). At a node restored and rebuilt (`node` = this node): as its parent gave
+ * it back (`xueji sync rebuild`); commands at or below it, pulled again, were applied before the
+ * restore and are not run again.
+ */
+export const syncCommandsApplied = sqliteTable(
+  'sync_commands_applied',
+  {
+    node: text('node').notNull(),
+    issuer: text('issuer').notNull(),
+    seq: integer('seq').notNull(),
+    reportedAt: text('reported_at').notNull(),
+  },
+  t => [primaryKey({ columns: [t.node, t.issuer] })],
+)
+
 /** Anti-entropy: the last digest comparison per child origin, and every unit that drifted. */
 export const syncDigestChecks = sqliteTable('sync_digest_checks', {
   origin: text('origin').primaryKey(),

@@ -10,6 +10,16 @@
  * Exactly once: a command is identified by (issuer, destination, seq); it is stored once (a
  * different body under a used seq is refused) and applied in seq order per issuer, the handler's
  * writes and the `applied_at` mark in one transaction.
+ *
+ * Across a restore (R-26.2, R-D.8): a node restored from a backup holds the backup's pull cursor
+ * and `sync_commands`, so it pulls again the commands it had applied after the backup. So each
+ * pull reports, per issuer, the highest seq applied here (`appliedReport`, when every write made
+ * so far is held by the parent); the parent keeps the highest reported (`recordApplied`,
+ * `sync_commands_applied`) and gives it back to `xueji sync rebuild` (`reportedApplied`,
+ * `takeBackApplied`). A command pulled again at or below that seq is stored with the result
+ * `{ status: 'applied', beforeRestore: true }` and not run again: its writes came back with the
+ * rebuild as this node's own change sets. Except the handlers in `RERUN_AFTER_RESTORE`, whose
+ * effects are local to this node and were lost with the restore.
  */
 import { XuejiError } from '../config/errors.ts'
 import type { Storage } from '../schema/db.ts'
@@ -17,6 +27,7 @@ import { inArea, isBelow } from './area.ts'
 import { COMMAND_TYP, signCommand, verifyCommand, type Command, type SignedCommand } from './command.ts'
 import { syncError } from './errors.ts'
 import { openCompactJws, type Signer } from './keys.ts'
+import { formatApplied } from './messages.ts'
 import type { KeyRegistry, SelfNode } from './registry.ts'
 
 /**
@@ -29,6 +40,32 @@ export type CommandHandler = (command: Command, ctx: { storage: Storage; self: S
 
 /** Handlers every node has: `sync.ping` proves the channel end to end and answers `{ pong: true }`. */
 export const BUILTIN_COMMAND_HANDLERS: ReadonlyMap<string, CommandHandler> = new Map([['sync.ping', () => ({ pong: true })]])
+
+/**
+ * Command types run again when pulled again after a restore, although applied before it (see the
+ * top of this file): their effects are local to the destination, not in any change set, so the
+ * rebuild did not bring them back, and each is safe to run twice.
+ * - `sync.ping`: no effect; its answer is the result.
+ * - `sync.feedback` (feedback.ts): stores `sync_feedback` rows, local (`on conflict do nothing`).
+ * - `death.ack` (death.ts): the applied command row is the acknowledgement; it only checks that
+ *   the report is this node's.
+ * - `routed.resign` (routed.ts): clears this node's copy of its message (`sync_routed`, local) so
+ *   that it is signed again and sent; a parent holding it takes the new signature or answers duplicate.
+ * - `routed.undeliverable` (routed.ts): marks the message (`sync_routed`, local) and tells the
+ *   domain, whose handler acts only on a transfer still open (node/transfers/service.ts).
+ * Every other type, the domain's included (`records.correct`, `change_requests.decide`,
+ * `routed.deliver`), is not run again: its writes go through the outbox and came back with the
+ * rebuild, and running it on them refuses it or answers a refusal (a transfer request re-run at a
+ * restored sending node would close the receiving side's transfer). What such a handler kept only
+ * locally (a delivered routed message's `sync_routed` row, a transfer's local row) is not restored.
+ */
+export const RERUN_AFTER_RESTORE: ReadonlySet<string> = new Set(['sync.ping', 'sync.feedback', 'death.ack', 'routed.resign', 'routed.undeliverable'])
+
+/** An issuer's highest command seq applied at a node. */
+export interface AppliedSeq {
+  issuer: string
+  seq: number
+}
 
 export interface DownwardDeps {
   storage: Storage
@@ -116,6 +153,8 @@ export function createDownward(deps: DownwardDeps) {
     const lastApplied = db.prepare('select coalesce(max(seq), 0) s from sync_commands where issuer = ? and destination = ? and applied_at is not null').pluck()
     const markApplied = db.prepare('update sync_commands set applied_at = ?, result = ?, error_code = null, error_message = null where id = ? and applied_at is null')
     const markError = db.prepare('update sync_commands set error_code = ?, error_message = ? where id = ?')
+    // What this node had applied before a restore, as its parent gave it back at the rebuild.
+    const before = new Map(reportedApplied(self.code).map(a => [a.issuer, a.seq]))
     let applied = 0
     const waiting: { issuer: string; seq: number; code: string }[] = []
     const blocked = new Set<string>()
@@ -125,6 +164,12 @@ export function createDownward(deps: DownwardDeps) {
         // An earlier command of this issuer has not arrived yet: wait, in order.
         blocked.add(c.issuer)
         waiting.push({ issuer: c.issuer, seq: c.seq, code: 'SYNC_SEQ_GAP' })
+        continue
+      }
+      if (c.seq <= (before.get(c.issuer) ?? 0) && !RERUN_AFTER_RESTORE.has(c.type)) {
+        // Applied before the restore; its writes came back with the rebuild: not run again.
+        storage.write(() => markApplied.run(new Date().toISOString(), JSON.stringify({ status: 'applied', beforeRestore: true }), c.id))
+        applied++
         continue
       }
       const handler = deps.handlers.get(c.type)
@@ -169,7 +214,44 @@ export function createDownward(deps: DownwardDeps) {
     return out
   }
 
-  return { issue, accept, applyPending, listFor, resignIssued }
+  /**
+   * At a child, for its `commands.pull`: per issuer, the highest seq applied here, in the wire form
+   * (`formatApplied`). Only while nothing written here waits to reach the parent (no outbox row
+   * unpacked, no change set of this node unacknowledged): then the writes of every command applied
+   * so far are in change sets the parent holds, which a rebuild fetches back. Else undefined (the
+   * parent keeps what it was told before; the next pull reports).
+   */
+  function appliedReport(): string | undefined {
+    const waiting = db
+      .prepare('select exists (select 1 from outbox where change_set_seq is null) or exists (select 1 from sync_change_sets where origin = ? and acked_at is null)')
+      .pluck()
+      .get(self.code) as number
+    if (waiting) return undefined
+    const rows = db
+      .prepare('select issuer, max(seq) seq from sync_commands where destination = ? and applied_at is not null group by issuer order by issuer')
+      .all(self.code) as AppliedSeq[]
+    return rows.length > 0 ? formatApplied(rows) : undefined
+  }
+
+  /** At a parent: what `child` reported it applied; the highest per issuer is kept. */
+  function recordApplied(child: string, applied: readonly AppliedSeq[]): void {
+    const upsert = db.prepare(`insert into sync_commands_applied (node, issuer, seq, reported_at) values (?, ?, ?, ?)
+      on conflict (node, issuer) do update set seq = excluded.seq, reported_at = excluded.reported_at where excluded.seq > sync_commands_applied.seq`)
+    const now = new Date().toISOString()
+    storage.write(() => {
+      for (const a of applied) upsert.run(child, a.issuer, a.seq, now)
+    })
+  }
+
+  /** The highest seqs recorded for `node`: at a parent, a child's reports; here, what a rebuild took back. */
+  const reportedApplied = (node: string): AppliedSeq[] => db.prepare('select issuer, seq from sync_commands_applied where node = ? order by issuer').all(node) as AppliedSeq[]
+
+  /** At a node being rebuilt: what its parent recorded it applied before the restore (kept as this node's own). */
+  function takeBackApplied(applied: readonly AppliedSeq[]): void {
+    recordApplied(self.code, applied)
+  }
+
+  return { issue, accept, applyPending, listFor, resignIssued, appliedReport, recordApplied, reportedApplied, takeBackApplied }
 }
 
 export type Downward = ReturnType<typeof createDownward>

@@ -21,8 +21,13 @@ export type FederationRequest =
    * `validFromSeq - 1`). `proof`: signed by the new key; `endorsement`: signed by the current one.
    */
   | { type: 'key.rotate'; kid: string; publicJwk: Ed25519PublicJwk; validFromSeq: number; proof: string; endorsement: string }
-  /** Downward commands for the sender's subtree after the parent-local id `after`. */
-  | { type: 'commands.pull'; after: number; limit: number }
+  /**
+   * Downward commands for the sender's subtree after the parent-local id `after`. `applied`
+   * (optional; older children omit it, older parents ignore it): per issuer, the highest seq of
+   * the commands to the sender it has applied, `issuer:seq` pairs joined by commas
+   * (`formatApplied`), kept by the parent for the sender's rebuild after a restore (downward.ts).
+   */
+  | { type: 'commands.pull'; after: number; limit: number; applied?: string }
   /**
    * The parent's own key records below the root of trust (its chain: current keys, each node's
    * closed ones before them): how a child learns its parent's new key after a rotation, and that
@@ -69,7 +74,11 @@ export interface FederationResponses {
   'commands.pull': { commands: { id: number; command: SignedCommand }[] }
   'keys.pull': { records: string[] }
   'changesets.fetch': { changeSets: (SignedChangeSet & { seq: number })[] }
-  'origins.list': { origins: { origin: string; seq: number }[] }
+  /**
+   * `commandsApplied`: what the sender reported it applied of the commands to it, per issuer (the
+   * highest seq reported); taken back by its rebuild. Older parents omit it.
+   */
+  'origins.list': { origins: { origin: string; seq: number }[]; commandsApplied?: { issuer: string; seq: number }[] }
   'digest.push': DigestResult
   /** `scannedTo`: the last change-set seq read, to ask `after` next; null when there is no more. */
   'audit.anchors': { anchors: (AuditAnchor & { changeSetSeq: number })[]; scannedTo: number | null }
@@ -123,6 +132,24 @@ export const ENROLL_PATH = '/enroll'
 const int = (v: unknown, min: number) => Number.isSafeInteger(v) && (v as number) >= min
 const str = (v: unknown) => typeof v === 'string' && v !== ''
 
+/** The wire form of `commands.pull`'s `applied`: `issuer:seq` pairs joined by commas. */
+export const formatApplied = (applied: readonly { issuer: string; seq: number }[]): string => applied.map(a => `${a.issuer}:${a.seq}`).join(',')
+
+const APPLIED_PAIR = /^([0-9A-Za-z]{1,20}):(0|[1-9][0-9]{0,14})$/
+
+/** Reads `formatApplied`'s form; undefined when it is not that (at most 100 issuers). */
+export function parseApplied(v: string): { issuer: string; seq: number }[] | undefined {
+  const pairs = v.split(',')
+  if (pairs.length > 100) return undefined
+  const out: { issuer: string; seq: number }[] = []
+  for (const p of pairs) {
+    const m = APPLIED_PAIR.exec(p)
+    if (!m || out.some(a => a.issuer === m[1])) return undefined
+    out.push({ issuer: m[1], seq: Number(m[2]) })
+  }
+  return out
+}
+
 const isUnitDigest = (u: unknown) => isPlainObject(u) && str(u.unit) && int(u.count, 0) && typeof u.hash === 'string'
 
 /**
@@ -144,6 +171,7 @@ export function assertRequest(m: unknown): FederationRequest {
       break
     case 'commands.pull':
       if (!int(m.after, 0) || !int(m.limit, 1)) throw bad('commands.pull')
+      if (m.applied !== undefined && (typeof m.applied !== 'string' || parseApplied(m.applied) === undefined)) throw bad('commands.pull applied')
       break
     case 'changesets.fetch':
       if (!str(m.origin) || !int(m.after, 0) || !int(m.limit, 1)) throw bad('changesets.fetch')

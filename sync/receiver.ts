@@ -14,7 +14,7 @@ import { syncError } from './errors.ts'
 import type { Inbox } from './inbox.ts'
 import type { Routed } from './routed.ts'
 import { KEY_RECORD_TYP, openCompactJws, type Signer, type Tier } from './keys.ts'
-import { assertEnrollRequest, assertRequest, type EnrollRequest, type EnrollResponse, type FederationRequest, type FederationResponses, type PersonHolder, type PersonQuery, type ResponseOf } from './messages.ts'
+import { assertEnrollRequest, assertRequest, parseApplied, type EnrollRequest, type EnrollResponse, type FederationRequest, type FederationResponses, type PersonHolder, type PersonQuery, type ResponseOf } from './messages.ts'
 import { verifyNodeToken } from './node-token.ts'
 import type { KeyRegistry, SelfNode } from './registry.ts'
 import { NODE_AUTH_SCHEME, type FederationEndpoint } from './transport.ts'
@@ -89,6 +89,8 @@ export function createReceiver(deps: ReceiverDeps): Receiver {
         return out
       }
       case 'commands.pull':
+        // What the child applied of the commands to it, kept for its rebuild after a restore.
+        if (m.applied) deps.downward.recordApplied(sender.code, parseApplied(m.applied) ?? [])
         return { commands: deps.downward.listFor(sender, m.after, Math.min(m.limit, PAGE_MAX)) }
       case 'keys.pull': {
         // This node's chain without the root record, which a child takes only at enrolment; with
@@ -105,7 +107,7 @@ export function createReceiver(deps: ReceiverDeps): Receiver {
       }
       case 'origins.list': {
         const rows = db.prepare('select origin, max(seq) seq from sync_change_sets group by origin').all() as { origin: string; seq: number }[]
-        return { origins: rows.filter(r => inArea(sender, r.origin)) }
+        return { origins: rows.filter(r => inArea(sender, r.origin)), commandsApplied: deps.downward.reportedApplied(sender.code) }
       }
       case 'digest.push':
         return checkDigest(sender, m.digest)

@@ -2,7 +2,9 @@
  * Audit and disaster recovery over the stored change sets (DESIGN.md §10, R-26.1):
  * `verifyStored` re-verifies every signature and chain link (`xueji sync verify`);
  * `rebuildFromParent` fetches back from the parent the change sets of this node's subtree that
- * are missing here (a node restored from an older backup) and applies them (`xueji sync rebuild`).
+ * are missing here (a node restored from an older backup) and applies them (`xueji sync rebuild`),
+ * and takes back what the parent recorded this node applied of its downward commands, so that
+ * those pulled again are not run a second time (sync/downward.ts).
  */
 import type { Storage } from '../schema/db.ts'
 import type { Applier } from './apply.ts'
@@ -11,6 +13,7 @@ import { canonicalJson } from './canonical.ts'
 import { packBody, unpackBody, verifyChangeSet } from './changeset.ts'
 import { syncError } from './errors.ts'
 import type { KeyRegistry, SelfNode } from './registry.ts'
+import type { AppliedSeq, Downward } from './downward.ts'
 import type { ParentTransport } from './transport.ts'
 
 /** One problem `verifyStored` found. */
@@ -50,14 +53,27 @@ export async function verifyStored(storage: Storage, registry: KeyRegistry): Pro
  * Fetches from the parent every change set of this node's subtree newer than what is held here,
  * verifies it (signature and chain) and applies it with its record, as acknowledged (the parent
  * holds it). Rows homed here come back too: that is the point after a restore.
+ *
+ * Then the highest command seq per issuer this node reported applied in its pulls, as the parent
+ * recorded it (`origins.list` answers it; an older parent does not, and then every command pulled
+ * again runs again): kept here, once every change set is back, which carry those commands'
+ * writes (a node reports only when the parent holds all it wrote, downward.ts `appliedReport`).
+ * The parent's word is trusted as for the change sets it serves: it could withhold commands anyway.
  */
-export async function rebuildFromParent(deps: { storage: Storage; self: SelfNode; registry: KeyRegistry; applier: Applier; transport: ParentTransport }): Promise<{ origins: number; changeSets: number; rows: number }> {
+export async function rebuildFromParent(deps: {
+  storage: Storage
+  self: SelfNode
+  registry: KeyRegistry
+  applier: Applier
+  transport: ParentTransport
+  downward: Pick<Downward, 'takeBackApplied'>
+}): Promise<{ origins: number; changeSets: number; rows: number; commandsApplied: AppliedSeq[] }> {
   const { storage, self } = deps
   const db = storage.sqlite
   const head = db.prepare('select seq, hash from sync_change_sets where origin = ? order by seq desc limit 1')
   const insert = db.prepare(`insert into sync_change_sets (origin, seq, hash, prev, body, jws, kid, rows, bytes, created_at, received_from, stored_at, acked_at)
     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-  const { origins } = await deps.transport.request({ type: 'origins.list' })
+  const { origins, commandsApplied } = await deps.transport.request({ type: 'origins.list' })
   let changeSets = 0
   let rows = 0
   // This node's own stream first, then its descendants' (parents of rows before children).
@@ -100,7 +116,9 @@ export async function rebuildFromParent(deps: { storage: Storage; self: SelfNode
       }
     }
   }
-  return { origins: mine.length, changeSets, rows }
+  const applied = (Array.isArray(commandsApplied) ? commandsApplied : []).filter(a => typeof a?.issuer === 'string' && a.issuer !== '' && Number.isSafeInteger(a.seq) && a.seq > 0)
+  if (applied.length > 0) deps.downward.takeBackApplied(applied.map(a => ({ issuer: a.issuer, seq: a.seq })))
+  return { origins: mine.length, changeSets, rows, commandsApplied: applied }
 }
 
 /** What identifies an outbox row in a change set: its table, canonical key, operation and version. */

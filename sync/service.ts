@@ -376,7 +376,7 @@ export function createSyncService(opts: SyncServiceOptions) {
     /** Fetches back from the parent what this subtree is missing (`xueji sync rebuild`). */
     rebuild() {
       if (!transport || !parentCode()) throw syncError('SYNC_NOT_ENROLLED', 'not enrolled under a parent')
-      return rebuildFromParent({ storage, self, registry, applier, transport })
+      return rebuildFromParent({ storage, self, registry, applier, transport, downward })
     },
     /** Every audit anchor of this node the parent holds, in change-set order (`xueji audit verify`). */
     async auditAnchors(): Promise<AuditAnchor[]> {

@@ -328,11 +328,13 @@ export async function pullCommands(_data: Record<string, never>, deps: UpstreamD
       return err
     }
   }
+  // What this node applied, for its parent to keep (a rebuild after a restore takes it back).
+  const applied = deps.downward.appliedReport()
   await onLink(deps, async l => {
     let cursor = l.command_cursor
     let learned = false
     for (let more = true; more; ) {
-      const { commands } = await l.transport.request({ type: 'commands.pull', after: cursor, limit: 100 })
+      const { commands } = await l.transport.request({ type: 'commands.pull', after: cursor, limit: 100, ...(applied ? { applied } : {}) })
       more = commands.length === 100
       for (const c of commands) {
         let err = await accept(c.command, l.parent_code)

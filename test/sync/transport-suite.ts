@@ -57,6 +57,8 @@ export async function transportSuite(t: Test, make: (t: Test) => Promise<Transpo
     const fetched = await child.sync.transport!.request({ type: 'changesets.fetch', origin: child.code, after: 0, limit: 10 })
     t.equal(fetched.changeSets.length, 1)
     t.same((await child.sync.transport!.request({ type: 'commands.pull', after: 0, limit: 10 })).commands, [])
+    t.same((await child.sync.transport!.request({ type: 'commands.pull', after: 0, limit: 10, applied: `${parent.code}:3` })).commands, [], 'with what the child applied (R-26.2)')
+    t.same((await child.sync.transport!.request({ type: 'origins.list' })).commandsApplied, [{ issuer: parent.code, seq: 3 }], 'kept by the parent and answered back')
     // Tokens are signed ahead (sync/service.ts `token`): requests at once each still take their own.
     const together = await Promise.all(Array.from({ length: 6 }, () => child.sync.transport!.request({ type: 'origins.list' })))
     t.same(together.map(r => r.origins.length), [1, 1, 1, 1, 1, 1], 'six requests at once, none refused as a replayed token')
