@@ -235,11 +235,15 @@ export function createDownward(deps: DownwardDeps) {
 
   /** At a parent: what `child` reported it applied; the highest per issuer is kept. */
   function recordApplied(child: string, applied: readonly AppliedSeq[]): void {
+    // Every pull reports: a write only when a report goes beyond what is kept.
+    const kept = new Map(reportedApplied(child).map(a => [a.issuer, a.seq]))
+    const higher = applied.filter(a => a.seq > (kept.get(a.issuer) ?? 0))
+    if (higher.length === 0) return
     const upsert = db.prepare(`insert into sync_commands_applied (node, issuer, seq, reported_at) values (?, ?, ?, ?)
       on conflict (node, issuer) do update set seq = excluded.seq, reported_at = excluded.reported_at where excluded.seq > sync_commands_applied.seq`)
     const now = new Date().toISOString()
     storage.write(() => {
-      for (const a of applied) upsert.run(child, a.issuer, a.seq, now)
+      for (const a of higher) upsert.run(child, a.issuer, a.seq, now)
     })
   }
 

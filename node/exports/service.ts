@@ -142,10 +142,11 @@ export function createExportService(deps: ExportServiceDeps) {
     // not its internal id; the state by its Chinese name.
     const refTables: Record<string, string> = { schoolId: 'schools', kindergartenId: 'kindergartens', classId: table === 'children' ? 'kindergarten_classes' : 'school_classes' }
     const refNames = new Map<string, string>()
+    const nameOf = Object.fromEntries(Object.entries(refTables).map(([key, t]) => [key, sql.prepare(`select name from ${t} where id = ?`).pluck()]))
     const refName = (key: string, id: string): string => {
       let name = refNames.get(`${key}:${id}`)
       if (name === undefined) {
-        name = (sql.prepare(`select name from ${refTables[key]} where id = ?`).pluck().get(id) as string | undefined) ?? id
+        name = (nameOf[key]!.get(id) as string | undefined) ?? id
         refNames.set(`${key}:${id}`, name)
       }
       return name

@@ -11,6 +11,7 @@
  * are deleted at start and every `imports.purgeIntervalMs`.
  */
 import fp from 'fastify-plugin'
+import { housekeeping } from '../housekeeping.ts'
 import type { FastifyPluginAsync } from 'fastify'
 import { Type } from '@fastify/type-provider-typebox'
 import { actorOf, assertInScope } from '../plugins/auth.ts'
@@ -54,23 +55,7 @@ const routes: FastifyPluginAsync = async app => {
   app.decorate('imports', svc)
   // The parsed rows hold ID numbers in clear (R-27.1): expired ones go on a timer, not at the next
   // preview, which may never come.
-  const purge = () => {
-    try {
-      const n = svc.purgeExpired()
-      if (n > 0) app.log.info({ imports: n }, 'expired imports deleted')
-    } catch (err) {
-      app.log.warn({ err: (err as Error).message }, 'expired imports not deleted; retried later')
-    }
-  }
-  let purger: NodeJS.Timeout | null = null
-  app.addHook('onReady', async () => {
-    purge()
-    purger = setInterval(purge, app.config.imports.purgeIntervalMs)
-    purger.unref()
-  })
-  app.addHook('onClose', async () => {
-    if (purger) clearInterval(purger)
-  })
+  housekeeping(app, app.config.imports.purgeIntervalMs, () => svc.purgeExpired(), { key: 'imports', did: 'expired imports deleted', failed: 'expired imports not deleted; retried later' })
   app.addContentTypeParser(XLSX_TYPE, { parseAs: 'buffer', bodyLimit: IMPORT_BODY_LIMIT }, (_req, body, done) => done(null, body))
 
   for (const kind of IMPORT_KINDS) {

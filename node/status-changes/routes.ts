@@ -17,6 +17,7 @@
  * Reading and correcting one application stays with the record routes (…/status-changes/:id).
  */
 import fp from 'fastify-plugin'
+import { housekeeping } from '../housekeeping.ts'
 import type { FastifyPluginAsync } from 'fastify'
 import { Type, type TSchema } from '@fastify/type-provider-typebox'
 import { createWorkingCalendar } from '../../config/calendar.ts'
@@ -102,18 +103,7 @@ const routes: FastifyPluginAsync = async app => {
   })
   app.decorate('statusChanges', svc)
 
-  const escalate = () => {
-    try {
-      const raised = svc.escalateOverdue()
-      if (raised > 0) app.log.warn({ raised }, 'overdue status-change reviews escalated to the next tier up')
-    } catch (err) {
-      app.log.error({ err }, 'escalating overdue status-change reviews failed')
-    }
-  }
-  const timer = setInterval(escalate, app.config.calendar.escalationCheckMs)
-  timer.unref()
-  app.addHook('onReady', async () => escalate())
-  app.addHook('onClose', async () => clearInterval(timer))
+  housekeeping(app, app.config.calendar.escalationCheckMs, () => svc.escalateOverdue(), { key: 'raised', did: 'overdue status-change reviews escalated to the next tier up', failed: 'escalating overdue status-change reviews failed', level: 'warn' })
 
   const Change = changeSchema()
   const masked = (rec: Rec) => maskRecord(KINDS[rec.kind as PersonKind].table, rec)

@@ -10,6 +10,7 @@
  * - `GET /api/v1/transfers?status=&role=`: both schools read each step with its time (`student:read`).
  */
 import fp from 'fastify-plugin'
+import { housekeeping } from '../housekeeping.ts'
 import type { FastifyPluginAsync } from 'fastify'
 import { Type } from '@fastify/type-provider-typebox'
 import { inScope } from '../auth/access.ts'
@@ -56,18 +57,7 @@ const routes: FastifyPluginAsync = async app => {
   app.decorate('transfers', svc)
   for (const [type, handler] of svc.handlers) app.sync.registerRouted(type, handler)
 
-  const expire = () => {
-    try {
-      const n = svc.expire()
-      if (n > 0) app.log.info({ expired: n }, 'transfer requests abandoned after the timeout')
-    } catch (err) {
-      app.log.error({ err }, 'abandoning overdue transfer requests failed')
-    }
-  }
-  const timer = setInterval(expire, app.config.calendar.escalationCheckMs)
-  timer.unref()
-  app.addHook('onReady', async () => expire())
-  app.addHook('onClose', async () => clearInterval(timer))
+  housekeeping(app, app.config.calendar.escalationCheckMs, () => svc.expire(), { key: 'expired', did: 'transfer requests abandoned after the timeout', failed: 'abandoning overdue transfer requests failed' })
 
   const ById = Type.Object({ id: Id })
 
