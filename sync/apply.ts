@@ -281,7 +281,6 @@ export function createApplier(storage: Storage, rules: RowRules, tables: readonl
     if (!stmt) refLookups.set(k, (stmt = db.prepare(`select ${q(wanted)} from ${q(table)} where ${q(column)} = ?`).pluck()))
     return stmt.get(value)
   }
-  const homeOf = (table: string, column: string, value: unknown) => columnOf(table, column, value) as string | undefined
   for (const spec of tables) {
     const shape = tableColumns(spec)
     const columns = shape.columns
@@ -353,6 +352,20 @@ export function createApplier(storage: Storage, rules: RowRules, tables: readonl
       const result: ApplyResult = { bad: [], upserts: 0, deletes: 0, stale: 0, notices: [] }
       // Parent records (home, copied columns) seen in this change set: most students of a set share a few schools.
       const parentRow = new Map<string, Record<string, unknown> | undefined>()
+      // Referenced records' columns looked up in this change set, per table (the class of each
+      // student: a set's students share a few). A table's entries go once a row of it was handled.
+      const refCache = new Map<string, Map<string, unknown>>()
+      const refColumn = (table: string, column: string, value: unknown, wanted = 'home_node'): unknown => {
+        if (typeof value !== 'string') return columnOf(table, column, value, wanted)
+        let held = refCache.get(table)
+        if (!held) refCache.set(table, (held = new Map()))
+        const k = `${column}\0${wanted}\0${value}`
+        if (held.has(k)) return held.get(k)
+        const v = columnOf(table, column, value, wanted)
+        held.set(k, v)
+        return v
+      }
+      let lastTable: string | undefined
       const written: WrittenRow[] = []
       const bad = (index: number, row: ChangeRow, code: BadRow['code'], reason: string, issues?: RowIssue[]) =>
         result.bad.push({ index, table: row.table, key: row.key, code, reason, ...(issues ? { issues } : {}) })
@@ -360,6 +373,9 @@ export function createApplier(storage: Storage, rules: RowRules, tables: readonl
       for (let i = 0; i < rows.length; i++) {
         if (skip?.has(i)) continue
         const change = rows[i]
+        // The previous row may have written its table: its cached look-ups are stale.
+        if (lastTable !== undefined) refCache.delete(lastTable)
+        lastTable = change.table
         const p = byName.get(change.table)
         if (!p) {
           bad(i, change, 'SYNC_ROW_INVALID', 'unknown table')
@@ -374,6 +390,8 @@ export function createApplier(storage: Storage, rules: RowRules, tables: readonl
         const keyVals = keyCols.map(k => change.key[k])
 
         if (change.op === 'delete') {
+          // A delete may cascade to other tables' rows.
+          refCache.clear()
           if (p.remove.run(...keyVals, origin.code).changes === 1) {
             result.deletes++
             continue
@@ -442,7 +460,7 @@ export function createApplier(storage: Storage, rules: RowRules, tables: readonl
         const refs = p.spec.refs?.(row) ?? []
         const foreign = refs.find(ref => {
           if (ref.value === null || ref.value === undefined) return false
-          const home = homeOf(ref.table, ref.column, ref.value)
+          const home = refColumn(ref.table, ref.column, ref.value) as string | undefined
           return home !== undefined && !inArea(origin, home) && !(ref.kept && columnOf(p.spec.name, 'id', row.id, ref.from) === ref.value)
         })
         if (foreign) {
@@ -452,7 +470,7 @@ export function createApplier(storage: Storage, rules: RowRules, tables: readonl
         // … and, held here, is of the row's own owner where it must be (a student's class of its school).
         const astray = refs.find(ref => {
           if (!ref.within || ref.value === null || ref.value === undefined) return false
-          const held = columnOf(ref.table, ref.column, ref.value, ref.within.column)
+          const held = refColumn(ref.table, ref.column, ref.value, ref.within.column)
           return held !== undefined && held !== ref.within.value
         })
         if (astray) {

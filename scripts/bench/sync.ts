@@ -13,7 +13,8 @@
  *     the county runs in this process (its packer woken by the commit, BullMQ on Redis, HTTP),
  *     the city and the province are real node processes;
  * (e) 100,000 student rows county → province, rows/s against (b) (target ≥ 0.5);
- * (f) with `--large`: 1,000,000 students the same way, rows/s against (e), and each node's peak RSS;
+ * (f) with `--large`: 1,000,000 students the same way, rows/s against (e), and each node's peak RSS
+ *     (`--apply`: (a) to (c) only);
  * (g) the time per stage of a change set at each tier (sync/stages.ts, read from debug log lines),
  *     for the single changes of (d) and the bulk of (e);
  * (h) bytes on disk per student at the county and the province after (e), acknowledged and the
@@ -53,6 +54,8 @@ const ROWS = Number(process.env.BENCH_ROWS ?? 20000)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const E2E_ROWS = Number(process.env.BENCH_E2E_ROWS ?? 100000)
 const LARGE = process.argv.includes('--large')
+/** `--apply`: (a) to (c) only, to compare changes of the apply path quickly. */
+const APPLY_ONLY = process.argv.includes('--apply')
 const LARGE_ROWS = Number(process.env.BENCH_LARGE_ROWS ?? 1000000)
 const CPU_PROF = process.env.BENCH_CPU_PROF
 const quiet: SyncLog = { info() {}, warn() {}, error() {}, debug() {}, child: () => quiet }
@@ -408,7 +411,7 @@ async function run(): Promise<number> {
   }
   try {
     await applyRates()
-    await endToEnd(redis.url)
+    if (!APPLY_ONLY) await endToEnd(redis.url)
     return 0
   } finally {
     if (redis.own) await stopProcess(redis.own)

@@ -215,4 +215,13 @@ t.test('R-D.2 R-25.2 a copied school code must be its school\'s: a county cannot
   await t.resolves(pushNext(county2!, city, [upsert('schools', sibling), upsert('school_classes', siblingClass)]), 'a second school of the county with its class')
   await t.rejects(pushNext(county2!, city, [upsert('students', { ...studentRow('330108', own, 6), class_id: siblingClass.id })]), { code: 'SYNC_ROW_INVALID' }, 'a student of one school in a class of another')
   t.match(JSON.parse(badRows(city, '330108')), [{ code: 'SYNC_ROW_INVALID', reason: 'class_id is not of its school_id' }])
+
+  // The apply looks a set's classes up once; a class the same set writes is looked up again after it.
+  const ownClass = classRow('330108', own, 2)
+  await t.resolves(pushNext(county2!, city, [upsert('school_classes', ownClass)]), 'a class of its own school')
+  const moved = { ...ownClass, school_id: sibling.id, school_code: sibling.school_code, version: 2 }
+  const before = { ...studentRow('330108', own, 7), class_id: ownClass.id }
+  const after = { ...studentRow('330108', own, 8), class_id: ownClass.id }
+  await t.rejects(pushNext(county2!, city, [upsert('students', before), { ...upsert('school_classes', moved), version: 2 }, upsert('students', after)]), { code: 'SYNC_ROW_INVALID' }, 'the class moved to another school between two students of the same set')
+  t.match(JSON.parse(badRows(city, '330108')), [{ index: 2, reason: 'class_id is not of its school_id' }])
 })
