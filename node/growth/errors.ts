@@ -14,7 +14,7 @@ export const growthErrors = {
   GROWTH_REPORTED_LOCKED: { status: 409, doc: 'The student\'s growth records were reported (details.stage: bureau = by the school, province = by the bureau) and are locked (R-24.2); a change needs the school\'s application, the bureau\'s agreement and, once at the province, its approval (the change-request chain).' },
   GROWTH_NOT_VERIFIED: { status: 409, doc: 'A report was asked while growth records or evaluations of the grade are not verified (details.unverified counts them); the evaluation leading group verifies them first (R-23.1).' },
   GROWTH_ALREADY_REPORTED: { status: 409, doc: 'The grade was already reported for that school year (details.reported); nothing to report again.' },
-  GROWTH_PUBLICITY_INVALID: { status: 400, doc: 'The 公示 period is not two dates YYYY-MM-DD with from ≤ to.' },
+  GROWTH_PUBLICITY_INVALID: { status: 400, doc: 'The 公示 period is not two dates YYYY-MM-DD with from ≤ to (details.rule: dates), starts before today by the node\'s clock (not_before_today, details.today), or would end a running period sooner (not_shortened, details.publicFrom and publicTo: the period that has opened; it can only be extended).' },
   GROWTH_PUBLICITY_PENDING: { status: 409, doc: 'A report was asked before the 公示 period of every evaluation of the grade ended, or with an objection not yet answered (details.rule: publicity | objection); wait for the period\'s end and answer the objections.' },
   GROWTH_NOT_IN_PUBLICITY: { status: 409, doc: 'An objection can be raised only during the evaluation\'s 公示 period (details.publicFrom, details.publicTo).' },
   GROWTH_OBJECTION_ANSWERED: { status: 409, doc: 'The objection was already answered.' },

@@ -25,6 +25,7 @@ import { ErrorReply, authErrorReplies } from '../routes/schemas.ts'
 import { resource } from '../services/records/resources.ts'
 import type { RecordInput } from '../records/validate.ts'
 import { reportDocument } from './report.ts'
+import { TEST_CLOCK_ENV, growthClock } from './clock.ts'
 import { GENERATED_KEYS } from './rules.ts'
 import { GROWTH_KINDS, createGrowthService, type GrowthKind, type GrowthService } from './service.ts'
 import { auditedWrite } from '../auth/audit.ts'
@@ -54,7 +55,11 @@ function rowSchema(table: string): TSchema {
 }
 
 const routes: FastifyPluginAsync = async app => {
-  const svc = createGrowthService({ storage: app.storage, identity: app.identity, codes: app.records.codes })
+  // The real clock, or a test process's clock some days ahead (clock.ts; never in a production build).
+  const clock = growthClock()
+  if (clock.ignored) app.log.warn(clock.ignored)
+  else if (clock.offsetDays > 0) app.log.warn({ offsetDays: clock.offsetDays }, `TEST: growth dates run ${clock.offsetDays} days ahead (${TEST_CLOCK_ENV}); never on a real node`)
+  const svc = createGrowthService({ storage: app.storage, identity: app.identity, codes: app.records.codes, now: clock.now })
   app.decorate('growth', svc)
 
   const Source = Type.Object({ table: Type.String(), id: Type.String(), version: Type.Integer() })

@@ -20,6 +20,26 @@ import { chinaToday } from '../records/validate.ts'
 import { PROVINCE_RULES, assertNoGenerated, assertNotReported, reportDeadlines, checkCourse, checkPractice, checkQuality, evaluate, isSeniorHigh, type Evaluation, type GrowthRules } from './rules.ts'
 import { newRecordId } from '../../schema/record-ids.ts'
 
+/**
+ * R-23.1: whether `input` may become the 公示 period of a grade's evaluation rows on `today`. The
+ * period starts no earlier than today, unless every one of them has a running period (opened,
+ * not yet ended) with that start, which is then kept; a running period never ends sooner. Refused
+ * with GROWTH_PUBLICITY_INVALID naming the rule.
+ */
+function assertPublicityPeriod(evaluations: SqlRow[], input: { from: string; to: string }, today: string): void {
+  const running = evaluations.filter(e => e.public_from !== null && e.public_to !== null && String(e.public_from) <= today && today <= String(e.public_to))
+  const open = running[0] ? { publicFrom: running[0].public_from, publicTo: running[0].public_to } : {}
+  if (input.from < today && !(running.length > 0 && running.length === evaluations.length && running.every(e => e.public_from === input.from))) {
+    throw growthError('GROWTH_PUBLICITY_INVALID', `公示期不能早于今天（${today}）开始：公示须有真实的公示时间，结束后方可上报`, { field: 'from', rule: 'not_before_today', today, ...open })
+  }
+  const shortened = running.find(e => input.to < String(e.public_to))
+  if (shortened) {
+    throw growthError('GROWTH_PUBLICITY_INVALID', `公示已于 ${String(shortened.public_from)} 开始，结束日期 ${String(shortened.public_to)} 只能延后，不能提前`, {
+      field: 'to', rule: 'not_shortened', today, publicFrom: shortened.public_from, publicTo: shortened.public_to,
+    })
+  }
+}
+
 /** The three kinds of growth record and their tables. */
 export const GROWTH_KINDS = {
   courses: { table: 'growth_courses', check: (rules: GrowthRules, codes: CodeRegistry, rec: Rec) => checkCourse(rules, codes, rec) },
@@ -216,12 +236,17 @@ export function createGrowthService(deps: GrowthServiceDeps) {
 
     /**
      * R-23.1: the school opens the 公示 period of a grade's verified evaluations: from `from` to
-     * `to` (China dates) the students see their evaluation and may object. Returns how many.
+     * `to` (China dates, both included) the students see their evaluation and may object. Returns
+     * how many. The period starts no earlier than today (by the node's clock), so it is a real one
+     * before any report; a period that has opened and not yet ended is only extended: it keeps its
+     * start or starts anew today or later, and ends no sooner than it did. One not yet open may be
+     * moved; after one has ended a new one starts today or later.
      */
     publicity(actor: RecordsActor, schoolId: string, input: { grade: number; from: string; to: string }): { evaluations: number } {
       const date = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/
-      if (!date.test(input.from) || !date.test(input.to) || input.from > input.to) throw growthError('GROWTH_PUBLICITY_INVALID', '公示期应为两个日期（YYYY-MM-DD），且开始不晚于结束', { field: 'from' })
+      if (!date.test(input.from) || !date.test(input.to) || input.from > input.to) throw growthError('GROWTH_PUBLICITY_INVALID', '公示期应为两个日期（YYYY-MM-DD），且开始不晚于结束', { field: 'from', rule: 'dates' })
       const at = now().toISOString()
+      const today = chinaToday(now())
       return write(() => {
         const school = store.get('select * from schools where id = ?', schoolId)
         if (!school || (!actor.unrestricted && !actor.reach({ ...targetOfRow(storage, 'schools', school), wholeSchool: true }))) throw notFound()
@@ -230,8 +255,9 @@ export function createGrowthService(deps: GrowthServiceDeps) {
           "select e.* from growth_evaluations e join students s on s.id = e.student_id join school_classes c on c.id = s.class_id where s.school_id = ? and c.grade = ? and s.state = 'in_school'", schoolId, input.grade)
         const unverified = evaluations.filter(e => e.verify_state !== 'verified').length
         if (unverified > 0) throw growthError('GROWTH_NOT_VERIFIED', `尚有 ${unverified} 份综合素质评价未核对，不能公示`, { unverified })
+        for (const e of evaluations) assertNotReported(fromSql(EVALUATION, e))
+        assertPublicityPeriod(evaluations, input, today)
         for (const e of evaluations) {
-          assertNotReported(fromSql(EVALUATION, e))
           store.update(EVALUATION, { ...fromSql(EVALUATION, e), publicFrom: input.from, publicTo: input.to, version: Number(e.version) + 1, updatedAt: at }, actor.accountId)
         }
         return { evaluations: evaluations.length }

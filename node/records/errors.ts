@@ -8,7 +8,7 @@ import { XuejiError, errorFactory } from '../../config/errors.ts'
  */
 export const recordErrors = {
   RECORD_FIELD_REQUIRED: { status: 400, doc: 'A field the regulation requires is missing (details.field); fill it in.' },
-  RECORD_FIELD_FORMAT: { status: 400, doc: 'A value has the wrong form (date YYYY-MM-DD, year-month YYYY-MM, postcode, e-mail, number range …); details.rule says which.' },
+  RECORD_FIELD_FORMAT: { status: 400, doc: 'A value has the wrong form (date YYYY-MM-DD, year-month YYYY-MM, postcode, e-mail, number range, text holding a lone surrogate half — rule lone_surrogate, the message gives the position …); details.rule says which.' },
   RECORD_FIELD_NOT_ALLOWED: { status: 400, doc: 'A field was given where it does not apply (e.g. death details for a change type other than 51 死亡).' },
   RECORD_FIELD_DERIVED: { status: 400, doc: 'A figure the system derives from the records (class and student counts, R-8.1) was typed; leave it out.' },
   RECORD_NAME_CHARACTER: { status: 400, doc: 'A name or address holds a control character (NUL, tab, newline), an invisible format character (U+202E direction override, zero-width joiner …) or a lone surrogate (details.field; the message gives the position); delete it and type the name again. The middle dot · of minority names is allowed.' },

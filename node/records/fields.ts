@@ -7,7 +7,10 @@
  */
 
 export type FieldKind =
-  /** Free text, at most `max` characters (default 200). */
+  /**
+   * Free text, at most `max` characters (default 200). Like every text value, no lone surrogate
+   * half (validate.ts `loneSurrogate`, RECORD_FIELD_FORMAT rule lone_surrogate).
+   */
   | 'text'
   /**
    * A name of a person or place (姓名, 学校名称, 地址 …): text that is printed and compared, so

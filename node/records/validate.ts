@@ -144,13 +144,22 @@ function checkField(field: Field, record: RecordInput, ctx: ValidationContext): 
       return typeof v === 'boolean' ? undefined : issue('RECORD_FIELD_FORMAT', key, 'boolean', `${label}应为是或否`)
   }
   if (typeof v !== 'string') return issue('RECORD_FIELD_FORMAT', key, 'text', `${label}应为文本`)
+  // Text that is not well-formed UTF-16 (a lone surrogate half, e.g. "\ud800" in JSON) in any
+  // field: SQLite would store replacement bytes and the record's canonical JSON would break.
+  // A name's own check (below) refuses it with the other invisible characters.
+  if (field.kind !== 'name') {
+    const lone = loneSurrogate(v)
+    if (lone) return issue('RECORD_FIELD_FORMAT', key, 'lone_surrogate', `${label}的第 ${lone.position} 个字符（${lone.codePoint}）${LONE_SURROGATE_MESSAGE}`)
+  }
   const max = field.max ?? (field.kind === 'photo' ? Infinity : 200)
   // A string has no more characters than UTF-16 units: only a long one needs counting.
   if (v.length > max && characterCount(v) > max) return issue('RECORD_FIELD_FORMAT', key, 'max_length', `${label}不能超过 ${field.max ?? 200} 个字`)
   switch (field.kind) {
     case 'name': {
       const bad = nameCharacterProblem(v)
-      return bad ? issue('RECORD_NAME_CHARACTER', key, 'name_characters', `${label}的第 ${bad.position} 个字符（${bad.codePoint}）是控制符、换行、制表符或不可见的格式字符，请删除后重新输入`) : undefined
+      if (!bad) return undefined
+      const what = /^U\+D[89A-F]/.test(bad.codePoint) ? LONE_SURROGATE_MESSAGE : '是控制符、换行、制表符或不可见的格式字符，请删除后重新输入'
+      return issue('RECORD_NAME_CHARACTER', key, 'name_characters', `${label}的第 ${bad.position} 个字符（${bad.codePoint}）${what}`)
     }
     case 'ym':
       return YM_RE.test(v) ? undefined : issue('RECORD_FIELD_FORMAT', key, 'year_month', `${label}应为年月，格式 YYYY-MM`)
@@ -199,6 +208,25 @@ export function nameCharacterProblem(v: string): { position: number; codePoint: 
   const i = chars.findIndex(c => NAME_REFUSED.test(c))
   if (i < 0) return null
   return { position: i + 1, codePoint: `U+${chars[i].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}` }
+}
+
+const LONE_SURROGATE = /\p{Cs}/u
+const LONE_SURROGATE_MESSAGE = '是不成对的代理码元（无效字符，常见于复制粘贴时残缺的生僻字或表情符号），请删除后重新输入'
+
+/**
+ * The first lone surrogate half of `v` (a high one not followed by a low one, or a low one not
+ * after a high one): 1-based position in characters (code points) and U+XXXX; null when `v` is
+ * well-formed UTF-16. A pair (a character outside the BMP, such as 𠀀 of CJK Extension B) passes.
+ */
+export function loneSurrogate(v: string): { position: number; codePoint: string } | null {
+  // Over the whole text first (the u flag reads pairs as one code point): most text has none.
+  if (!LONE_SURROGATE.test(v)) return null
+  let position = 0
+  for (const c of v) {
+    position++
+    if (LONE_SURROGATE.test(c)) return { position, codePoint: `U+${c.charCodeAt(0).toString(16).toUpperCase()}` }
+  }
+  return null
 }
 
 const STUDENT_NO_MESSAGES: Record<string, string> = {

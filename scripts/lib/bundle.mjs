@@ -38,10 +38,14 @@ const common = {
   ],
 }
 
-/** Bundles `entry` (a path relative to the checkout) and returns the bundle's absolute path. */
-export async function bundleSources(entry, name) {
+/**
+ * Bundles `entry` (a path relative to the checkout) and returns the bundle's absolute path.
+ * `define`: esbuild's identifier replacements (node-bundle.mjs: `XUEJI_TEST_BUNDLE`).
+ */
+export async function bundleSources(entry, name, define = {}) {
   const result = await build({
     ...common,
+    define,
     entryPoints: [`${root}${entry}`],
     write: false,
     outfile: `${root}node_modules/.cache/xueji/${name}.mjs`,

@@ -4,4 +4,7 @@
 // start-up time than anything else the node does.
 import { bundleSources } from './bundle.mjs'
 
-process.stdout.write(await bundleSources('scripts/run.ts', 'node'))
+// XUEJI_TEST_BUNDLE marks this bundle as one for processes started by tests (and the demo and the
+// benchmarks): only such a process honours XUEJI_TEST_CLOCK_OFFSET_DAYS (node/growth/clock.ts).
+// Production runs dist/ (tsc) or tsx, where the constant does not exist.
+process.stdout.write(await bundleSources('scripts/run.ts', 'node', { XUEJI_TEST_BUNDLE: 'true' }))

@@ -11,6 +11,8 @@ import { TEST_PASSWORD } from '../helper.ts'
 import * as fx from '../records/fixtures.ts'
 import { course, quality } from '../node/growth/lib.ts'
 import { apiLogin, startFederation, type ApiSession } from './lib/federation.ts'
+import { TEST_CLOCK_ENV } from '../../node/growth/clock.ts'
+import { chinaToday } from '../../node/records/validate.ts'
 
 /** Polls an API answer until `check` holds (generous: the machine is shared). */
 async function until<T>(what: string, read: () => Promise<T>, check: (v: T) => boolean, ms = 90000): Promise<T> {
@@ -40,14 +42,24 @@ t.test('R-24.2 a county school\'s growth record reported to the province changes
   await ok(leader, 'POST', '/api/v1/accounts', { username: 'gao1ban', password: TEST_PASSWORD, role: 'class_admin', scope: { kind: 'classes', school: school.schoolCode, classes: [klass.id] } }, 201)
   const teacher = await apiLogin(county, 'gao1ban')
 
-  // The growth file entered, verified, shown (公示, over) and reported by the school, then by the county.
+  // The growth file entered, verified, shown (公示 from today, R-23.1) and, once the period is over,
+  // reported by the school, then by the county.
   const base = `/api/v1/students/${student.id}/growth`
   const c = await ok(teacher, 'POST', `${base}/courses`, course(), 201)
   const q = await ok(teacher, 'POST', `${base}/qualities`, quality(), 201)
   await ok(teacher, 'PUT', `${base}/evaluation`, { overallComment: '品学兼优' })
   const ev = (await ok(teacher, 'GET', base)).evaluation
   for (const [table, id] of [['growth_courses', c.id], ['growth_qualities', q.id], ['growth_evaluations', ev.id]]) await ok(leader, 'POST', `/api/v1/verification/${table}/${id}/verify`)
-  await ok(leader, 'POST', `/api/v1/schools/${school.id}/growth/publicity`, { grade: 10, from: '2026-11-01', to: '2026-11-10' })
+  const today = chinaToday(new Date())
+  const past = await leader.call('POST', `/api/v1/schools/${school.id}/growth/publicity`, { grade: 10, from: '2026-11-01', to: '2026-11-10' })
+  t.match(past, { status: 400, json: { code: 'GROWTH_PUBLICITY_INVALID', details: { rule: 'not_before_today' } } }, 'a 公示 period in the past is refused')
+  await ok(leader, 'POST', `/api/v1/schools/${school.id}/growth/publicity`, { grade: 10, from: today, to: today })
+  const early = await leader.call('POST', `/api/v1/schools/${school.id}/growth/report`, { schoolYear: 2026, grade: 10 })
+  t.match(early, { status: 409, json: { code: 'GROWTH_PUBLICITY_PENDING', details: { rule: 'publicity' } } }, 'no report on the last day of the 公示')
+  // The next day, for the county's growth service: its process restarted with the test clock a day
+  // ahead (node/growth/clock.ts; honoured only by the test bundle the federation's nodes run).
+  await county.stop()
+  await county.start({ [TEST_CLOCK_ENV]: '1' })
   await ok(leader, 'POST', `/api/v1/schools/${school.id}/growth/report`, { schoolYear: 2026, grade: 10 })
   await ok(admin, 'POST', '/api/v1/growth/report', { schoolYear: 2026, grade: 10 })
 

@@ -29,7 +29,8 @@ export interface RealNode {
   process: ChildProcess | null
   /** The test's own connection to the node's database (WAL: beside the running node). */
   storage: Storage
-  start(): Promise<void>
+  /** Starts the node's process; `env` adds to the test's environment (XUEJI_TEST_CLOCK_OFFSET_DAYS, node/growth/clock.ts). */
+  start(env?: Record<string, string>): Promise<void>
   stop(): Promise<void>
   kill(): Promise<void>
 }
@@ -81,8 +82,8 @@ export async function startFederation(t: Test, opts: FederationOptions = {}): Pr
       url: urls[i],
       process: null,
       storage: openStorage(join(dir, 'xueji.db')),
-      async start() {
-        node.process = spawnNode(dir, {}, join(root, `${s.tier}.log`))
+      async start(env = {}) {
+        node.process = spawnNode(dir, env, join(root, `${s.tier}.log`))
         await waitReady(urls[i], opts.readyMs ?? 240000, node.process)
       },
       async stop() {

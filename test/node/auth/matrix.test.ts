@@ -235,7 +235,9 @@ function casesOf(route: ApiRoute, worlds: Record<Tree, TreeWorld>, unit: Partial
   const sg = /^\/api\/v1\/schools\/:schoolId\/growth\/(report|publicity)$/.exec(route.url)
   if (sg) {
     const schools: Partial<Record<Position, string>> = { own: w.orgId.A, siblingSchool: w.orgId.B, otherCounty: w.orgId.C }
-    const payload = sg[1] === 'report' ? { schoolYear: 2026, grade: 10 } : { grade: 10, from: '2027-05-01', to: '2027-05-10' }
+    // A 公示 period a year ahead: it never starts before today.
+    const ahead = (days: number) => new Date(Date.now() + days * 86400000).toISOString().slice(0, 10)
+    const payload = sg[1] === 'report' ? { schoolYear: 2026, grade: 10 } : { grade: 10, from: ahead(365), to: ahead(375) }
     return positions(schools).map(p => one({ level: 'wholeSchool', tree: 'school', position: p, url: route.url.replace(':schoolId', schools[p]!), payload, outOfReach: 'hidden' }))
   }
   if (route.url === '/api/v1/classes/:classId/growth/report') {

@@ -7,6 +7,7 @@ import t from 'tap'
 import { scopeFilter } from '../../../node/auth/access.ts'
 import { createGrowthService } from '../../../node/growth/service.ts'
 import { recordsActor } from '../../../node/services/records/service.ts'
+import { chinaToday } from '../../../node/records/validate.ts'
 import { loginAs } from '../../helper.ts'
 import { course, growthNode, verifiedFile, type GrowthNode } from './lib.ts'
 
@@ -57,10 +58,9 @@ t.test('R-23.1 R-24.1 only verified records are reported; reported records lock,
   await verifiedFile(g)
   const unpublished = await node.call('POST', `/api/v1/schools/${g.school.id}/growth/report`, { schoolYear: 2026, grade: 10 }, g.leader)
   t.match(unpublished.body, { code: 'GROWTH_PUBLICITY_PENDING', details: { rule: 'publicity' } }, 'not before the 公示')
-  t.equal((await node.call('POST', `/api/v1/schools/${g.school.id}/growth/publicity`, { grade: 10, from: '2026-01-01', to: '2026-01-10' }, g.leader)).body.evaluations, 1)
-  const reported = await node.call('POST', `/api/v1/schools/${g.school.id}/growth/report`, { schoolYear: 2026, grade: 10 }, g.leader)
-  t.equal(reported.status, 200, JSON.stringify(reported.body))
-  t.equal(reported.body.reported, 1)
+  // A real 公示 period (it starts no earlier than today), reported the day after it ends.
+  t.same(engine(g, '2027-05-01').publicity(as(g, 'leader'), String(g.school.id), { grade: 10, from: '2027-05-01', to: '2027-05-10' }), { evaluations: 1 })
+  t.same(engine(g, '2027-05-11').schoolReport(as(g, 'leader'), String(g.school.id), { schoolYear: 2026, grade: 10 }), { reported: 1, deadline: '2027-07-31', late: false })
   t.equal((await node.call('POST', `/api/v1/schools/${g.school.id}/growth/report`, { schoolYear: 2026, grade: 10 }, g.leader)).body.code, 'GROWTH_ALREADY_REPORTED')
 
   const file = (await node.call('GET', g.base, undefined, g.teacher)).body
@@ -122,7 +122,8 @@ t.test('R-23.1 R-16.1 R-17.5 a grade is published and reported by a leader reach
   t.equal((await node.call('POST', `/api/v1/verification/growth_courses/${rec.body.id}/verify`, undefined, classLeader)).body.verifyState, 'verified', 'a record of its class')
   const ev = (await node.call('GET', g.base, undefined, g.teacher)).body.evaluation
   t.equal((await node.call('POST', `/api/v1/verification/growth_evaluations/${ev.id}/verify`, undefined, classLeader)).body.verifyState, 'verified', 'and the evaluation regenerated from it')
-  const publicity = { grade: 10, from: '2027-05-01', to: '2027-05-10' }
+  const today = chinaToday(new Date())
+  const publicity = { grade: 10, from: today, to: today }
   for (const [url, body] of [[`/api/v1/schools/${g.school.id}/growth/publicity`, publicity], [`/api/v1/schools/${g.school.id}/growth/report`, { schoolYear: 2026, grade: 10 }]] as const) {
     const r = await node.call('POST', url, body, classLeader)
     t.equal(r.status, 404, url)
@@ -131,4 +132,63 @@ t.test('R-23.1 R-16.1 R-17.5 a grade is published and reported by a leader reach
   t.equal(node.app.storage.sqlite.prepare('select count(*) from growth_evaluations where public_from is not null or reported_at is not null').pluck().get(), 0, 'nothing published or reported')
   const ok = await node.call('POST', `/api/v1/schools/${g.school.id}/growth/publicity`, publicity, g.leader)
   t.same([ok.status, ok.body], [200, { evaluations: 1 }], 'the school\'s leader publishes it')
+})
+
+t.test('R-23.1 the 公示 period starts no earlier than today and, once open, is only extended: a grade is reported only after a real period with every objection answered', async t => {
+  const g = await growthNode(t)
+  const { node } = g
+  await verifiedFile(g)
+  const leader = as(g, 'leader')
+  const school = String(g.school.id)
+  const period = () => node.app.storage.sqlite.prepare('select public_from, public_to, version from growth_evaluations').get() as { public_from: string | null; public_to: string | null; version: number }
+  const round = { schoolYear: 2026, grade: 10 }
+
+  // Through the API, on the node's own clock: a period in the past, even partly, is refused and changes nothing.
+  const today = chinaToday(new Date())
+  const yesterday = chinaToday(new Date(Date.now() - 86400000))
+  const before = node.counts()
+  for (const [what, from, to] of [['wholly in the past', '2026-01-01', '2026-01-10'], ['ending yesterday', yesterday, yesterday], ['starting yesterday', yesterday, today]] as const) {
+    const r = await node.call('POST', `/api/v1/schools/${school}/growth/publicity`, { grade: 10, from, to }, g.leader)
+    t.equal(r.status, 400, `${what}: 400`)
+    t.match(r.body, { code: 'GROWTH_PUBLICITY_INVALID', details: { field: 'from', rule: 'not_before_today', today } }, `${what}: stable code, the rule and today named`)
+    t.match(r.body.message, /公示期不能早于今天/, `${what}: Chinese message`)
+  }
+  t.strictSame(node.counts(), before, 'nothing written')
+  t.match(period(), { public_from: null, public_to: null }, 'no period set')
+  const now = await node.call('POST', `/api/v1/schools/${school}/growth/report`, round, g.leader)
+  t.match(now.body, { code: 'GROWTH_PUBLICITY_PENDING', details: { rule: 'publicity' } }, 'so the grade cannot be reported at once')
+  const same = await node.call('POST', `/api/v1/schools/${school}/growth/publicity`, { grade: 10, from: today, to: today }, g.leader)
+  t.same([same.status, same.body], [200, { evaluations: 1 }], 'a period of today alone is accepted')
+  t.match((await node.call('POST', `/api/v1/schools/${school}/growth/report`, round, g.leader)).body, { code: 'GROWTH_PUBLICITY_PENDING', details: { rule: 'publicity' } }, 'and reporting waits until it has ended')
+
+  // With a clock the test sets. Not yet open: it may still be moved, to start today or later.
+  engine(g, '2027-04-20').publicity(leader, school, { grade: 10, from: '2027-05-01', to: '2027-05-10' })
+  t.throws(() => engine(g, '2027-04-25').publicity(leader, school, { grade: 10, from: '2027-04-24', to: '2027-04-30' }), { code: 'GROWTH_PUBLICITY_INVALID', details: { rule: 'not_before_today' } }, 'not to a start before today')
+  t.same(engine(g, '2027-04-25').publicity(leader, school, { grade: 10, from: '2027-04-25', to: '2027-04-30' }), { evaluations: 1 }, 'a period not yet open moves to today')
+  t.match(period(), { public_from: '2027-04-25', public_to: '2027-04-30' })
+
+  // Open: only extended, from its own start or from today, never ended sooner.
+  const opened = period()
+  const refusals: Array<[string, string, string, 'from' | 'to']> = [
+    ['moved into the past', '2027-04-01', '2027-04-10', 'from'],
+    ['its start moved earlier, though extended', '2027-04-20', '2027-05-10', 'from'],
+    ['its end brought forward, keeping its start', '2027-04-25', '2027-04-27', 'to'],
+    ['restarted today with an earlier end', '2027-04-28', '2027-04-29', 'to'],
+  ]
+  for (const [what, from, to, field] of refusals) {
+    t.throws(() => engine(g, '2027-04-28').publicity(leader, school, { grade: 10, from, to }), { code: 'GROWTH_PUBLICITY_INVALID', details: { field } }, `${what}: refused`)
+    t.same(period(), opened, `${what}: the period unchanged`)
+  }
+  t.throws(() => engine(g, '2027-04-28').publicity(leader, school, { grade: 10, from: '2027-04-25', to: '2027-04-29' }), { code: 'GROWTH_PUBLICITY_INVALID', details: { rule: 'not_shortened', publicFrom: '2027-04-25', publicTo: '2027-04-30' } }, 'the refusal names the open period')
+  t.same(engine(g, '2027-04-28').publicity(leader, school, { grade: 10, from: '2027-04-25', to: '2027-05-06' }), { evaluations: 1 }, 'an open period is extended, keeping its start')
+  t.same(engine(g, '2027-04-28').publicity(leader, school, { grade: 10, from: '2027-04-25', to: '2027-05-06' }), { evaluations: 1 }, 'and may be sent again unchanged')
+  t.match(period(), { public_from: '2027-04-25', public_to: '2027-05-06' })
+
+  // Reporting: only after the period has ended by the clock, with every objection answered.
+  const pupil = await loginAs(node.app, 'student', { kind: 'student', school: g.school.schoolCode, studentId: g.student.id })
+  const objection = engine(g, '2027-05-06').object(recordsActor(pupil.actor, scopeFilter(pupil.actor)), String(g.student.id), '评语与事实不符')
+  t.throws(() => engine(g, '2027-05-06').schoolReport(leader, school, round), { code: 'GROWTH_PUBLICITY_PENDING', details: { rule: 'publicity' } }, 'not on the last day')
+  t.throws(() => engine(g, '2027-05-07').schoolReport(leader, school, round), { code: 'GROWTH_PUBLICITY_PENDING', details: { rule: 'objection' } }, 'not with an objection open')
+  engine(g, '2027-05-07').answer(leader, String(g.student.id), String(objection.id), '经核实，评语无误')
+  t.same(engine(g, '2027-05-07').schoolReport(leader, school, round), { reported: 1, deadline: '2027-07-31', late: false }, 'then reported')
 })
