@@ -75,6 +75,15 @@ const TABLES = {
   kindergarten: { units: 'kindergartens', code: 'kindergarten_code', classes: 'kindergarten_classes', persons: 'children', owner: 'kindergarten_id', changes: 'child_status_changes', personColumn: 'child_id' },
 } as const
 
+/** The pupils of one class in a run, as its marker keeps them. */
+type Moved = Pick<ClassMove, 'classId' | 'action'> & { pupils: number }
+
+/** Pupils promoted and completing over some classes. */
+function pupilsOf(classes: readonly Moved[]): { promoted: number; completing: number } {
+  const count = (action: ClassMove['action']) => classes.filter(c => c.action === action).reduce((n, c) => n + c.pupils, 0)
+  return { promoted: count('up'), completing: count('complete') }
+}
+
 export function createRolloverService(deps: RolloverServiceDeps) {
   const { storage, identity, dates } = deps
   const now = deps.now ?? (() => new Date())
@@ -183,20 +192,34 @@ export function createRolloverService(deps: RolloverServiceDeps) {
 
   const marker = (unitId: string, year: number) => db.prepare('select state, day, summary_json summaryJson from calendar_rollovers where unit_id = ? and school_year = ?').get(unitId, year) as { state: 'done' | 'blocked'; day: string; summaryJson: string } | undefined
 
-  /** What the rollover into `year` does to `u`; a unit already rolled reports what its run did. */
-  function report(u: UnitRow, year: number, day: string): { report: UnitReport; plan: UnitPlan } {
+  /**
+   * What the rollover into `year` does to `u`; a unit already rolled reports what its run did.
+   * `moves`: the pupils of each class, planned or (from the marker) moved; null for a marker
+   * written before markers kept them.
+   */
+  function report(u: UnitRow, year: number, day: string): { report: UnitReport; plan: UnitPlan; moves: Moved[] | null } {
     const base = { unitId: u.id, unitCode: u.code, name: u.name, kind: u.kind }
     const done = marker(u.id, year)
     if (done?.state === 'done') {
-      const summary = JSON.parse(done.summaryJson) as { promoted: number; completing: number }
-      return { plan: { classes: [], misfits: [] }, report: { ...base, state: 'done', rolledOn: done.day, classes: [], promoted: summary.promoted, completing: summary.completing, blockers: [] } }
+      const summary = JSON.parse(done.summaryJson) as { promoted: number; completing: number; moves?: Moved[] }
+      return { plan: { classes: [], misfits: [] }, moves: summary.moves ?? null, report: { ...base, state: 'done', rolledOn: done.day, classes: [], promoted: summary.promoted, completing: summary.completing, blockers: [] } }
     }
     const facts = factsOf(u, day)
     const plan = planUnit(facts)
     const blockers = blockersOf(facts, plan, year)
     const classes = plan.classes.map(c => ({ ...c, pupils: c.pupils.length }))
-    const count = (action: ClassMove['action']) => plan.classes.filter(c => c.action === action).reduce((n, c) => n + c.pupils.length, 0)
-    return { plan, report: { ...base, state: blockers.length > 0 ? 'blocked' : 'ready', rolledOn: null, classes, promoted: count('up'), completing: count('complete'), blockers } }
+    return { plan, moves: classes, report: { ...base, state: blockers.length > 0 ? 'blocked' : 'ready', rolledOn: null, classes, ...pupilsOf(classes), blockers } }
+  }
+
+  /**
+   * A report as a reader bound to classes sees it (R-16.1, R-17.5): the classes it reaches and
+   * their pupils only; a rolled unit's counts are those of its classes in the run (none from a
+   * marker that does not list the classes).
+   */
+  function narrowClasses(u: UnitRow, r: UnitReport, moves: Moved[] | null, reaches: (target: Target) => boolean): UnitReport {
+    const mine = (moves ?? []).filter(c => reaches({ homeNode: u.homeNode, school: u.code, classId: c.classId }))
+    const classes = r.classes.filter(c => mine.some(m => m.classId === c.classId))
+    return { ...r, classes, ...pupilsOf(mine) }
   }
 
   /** A unit that came onto this node on or after the rollover day starts in the new year: nothing of it rolls. */
@@ -276,8 +299,10 @@ export function createRolloverService(deps: RolloverServiceDeps) {
         .filter(u => !reaches || reaches({ homeNode: u.homeNode, school: u.code }))
         .map(u => {
           if (startedAfter(u, t.day)) return { unitId: u.id, unitCode: u.code, name: u.name, kind: u.kind, state: 'done' as const, rolledOn: null, classes: [], promoted: 0, completing: 0, blockers: [] }
-          const r = report(u, t.schoolYear, t.day).report
-          return reaches ? { ...r, blockers: r.blockers.map(b => narrowBlocker(u, b, reaches)) } : r
+          const { report: r, moves } = report(u, t.schoolYear, t.day)
+          if (!reaches) return r
+          const seen = reaches({ homeNode: u.homeNode, school: u.code, wholeSchool: true }) ? r : narrowClasses(u, r, moves, reaches)
+          return { ...seen, blockers: r.blockers.map(b => narrowBlocker(u, b, reaches)) }
         })
       return { schoolYear: t.schoolYear, day: t.day, term: t.term, items }
     },
@@ -292,7 +317,7 @@ export function createRolloverService(deps: RolloverServiceDeps) {
       const t = target()
       assertUnit(opts.unitId)
       const items: UnitReport[] = []
-      const summary = (r: UnitReport) => JSON.stringify({ promoted: r.promoted, completing: r.completing, classes: r.classes.length, blockers: r.blockers.map(b => ({ code: b.code, classId: b.classId, count: b.personIds?.length ?? b.recordIds?.length })) })
+      const summary = (r: UnitReport) => JSON.stringify({ promoted: r.promoted, completing: r.completing, classes: r.classes.length, moves: r.classes.map(c => ({ classId: c.classId, action: c.action, pupils: c.pupils })), blockers: r.blockers.map(b => ({ code: b.code, classId: b.classId, count: b.personIds?.length ?? b.recordIds?.length })) })
       for (const u of units(opts.unitId)) {
         const item = rollUnit(u, summary, () => storage.write(() => {
           const at = now().toISOString()

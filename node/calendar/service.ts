@@ -5,7 +5,7 @@
  * once per school, deadline and school year for the node's own schools, listed in scope.
  */
 import { randomUUID } from 'node:crypto'
-import type { CalendarDates } from '../../config/calendar.ts'
+import { dayOf, type CalendarDates } from '../../config/calendar.ts'
 import type { Statement } from 'better-sqlite3'
 import type { Storage } from '../../schema/db.ts'
 import type { Target } from '../auth/access.ts'
@@ -35,7 +35,10 @@ export interface Reminder {
   requirement: string
   schoolYear: number
   deadline: string
-  /** The state when it was raised: none (nothing entered), open (some unverified). */
+  /**
+   * The state when it was raised: none (nothing entered), open (some unverified); for a reader
+   * bound to classes, that of its own classes then, which may also be done (all verified).
+   */
   state: string
   entered: number
   verified: number
@@ -85,9 +88,10 @@ export function createCalendarService(deps: CalendarServiceDeps) {
   const completionsWhere = `from student_completions c join students s on s.id = c.student_id where s.school_id = ? and c.completion_ym || '-01' >= ? and c.completion_ym || '-01' < ?`
   const entrants = db.prepare(`select count(*) n, count(s.first_verified_at) v ${entrantsWhere}`)
   const completions = db.prepare(`select count(*) n, count(c.first_verified_at) v ${completionsWhere}`)
-  // The same, one row a student with the columns of its access target, for a reader bound to classes.
-  const entrantRows = db.prepare(`select s.id, s.home_node, s.school_code, s.class_id, s.first_verified_at verified ${entrantsWhere}`)
-  const completionRows = db.prepare(`select s.id, s.home_node, s.school_code, s.class_id, c.first_verified_at verified ${completionsWhere}`)
+  // The same, one row a student with the columns of its access target, for a reader bound to
+  // classes, and when the record was entered and first verified (a reminder's counts are of then).
+  const entrantRows = db.prepare(`select s.id, s.home_node, s.school_code, s.class_id, s.created_at entered, s.first_verified_at verified ${entrantsWhere}`)
+  const completionRows = db.prepare(`select s.id, s.home_node, s.school_code, s.class_id, c.created_at entered, c.first_verified_at verified ${completionsWhere}`)
 
   const inSchool = `from students s where s.school_id = ? and s.state = 'in_school'`
   // Each student with the columns of its access target (targetOfRow of 'students').
@@ -181,11 +185,26 @@ export function createCalendarService(deps: CalendarServiceDeps) {
       })
     },
 
-    /** The reminders of the schools `reaches` lets the caller see, newest first. */
+    /**
+     * The reminders of the schools `reaches` lets the caller see, newest first. A reminder holds
+     * the school's counts when it was raised; a reader bound to classes (R-16.1, R-17.5) gets the
+     * counts of its own classes' students instead, as they stood then (entered and first verified
+     * by the time it was raised), and the state they make (none, open, or done).
+     */
     reminders(reaches: (target: Target) => boolean): Reminder[] {
       const rows = db.prepare(`select r.id, r.school_id schoolId, r.school_code schoolCode, r.bureau_code bureauCode, r.requirement, r.school_year schoolYear, r.deadline, r.state, r.entered, r.verified, r.raised_at raisedAt, s.home_node homeNode
         from calendar_reminders r join schools s on s.id = r.school_id order by r.raised_at desc, r.school_code, r.requirement`).all() as Array<Reminder & { homeNode: string }>
-      return rows.filter(r => reaches({ homeNode: r.homeNode, school: r.schoolCode })).map(({ homeNode: _, ...r }) => r)
+      return rows.filter(r => reaches({ homeNode: r.homeNode, school: r.schoolCode })).map(({ homeNode, ...r }) => {
+        if (reaches({ homeNode, school: r.schoolCode, wholeSchool: true })) return r
+        const requirement = r.requirement === 'R-19.6' ? 'R-19.6' : 'R-19.2'
+        const people = requirement === 'R-19.6' ? completionRows : entrantRows
+        const then = (at: unknown) => at !== null && String(at) <= r.raisedAt
+        const mine = (people.all(r.schoolId, dayOf(r.schoolYear, dates.rollover), dayOf(r.schoolYear + 1, dates.rollover)) as Array<Record<string, unknown>>)
+          .filter(p => then(p.entered) && reaches(targetOfRow(storage, 'students', p)))
+        const entered = mine.length
+        const verified = mine.filter(p => then(p.verified)).length
+        return { ...r, entered, verified, state: judge(requirement, r.deadline, chinaToday(new Date(r.raisedAt)), entered, verified).state }
+      })
     },
   }
   return service

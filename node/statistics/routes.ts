@@ -8,6 +8,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyPluginAsync } from 'fastify'
 import { Type } from '@fastify/type-provider-typebox'
+import { datesFor } from '../../config/calendar.ts'
 import { actorOf } from '../plugins/auth.ts'
 import { ErrorReply, authErrorReplies } from '../routes/schemas.ts'
 import { SUBJECTS, type Subject } from './rules.ts'
@@ -46,7 +47,7 @@ export const StatsQuerySchema = Type.Object({
 }, { additionalProperties: false })
 
 const routes: FastifyPluginAsync = async app => {
-  const svc = createStatisticsService({ storage: app.storage, identity: app.identity, codes: app.codes })
+  const svc = createStatisticsService({ storage: app.storage, identity: app.identity, codes: app.codes, dates: datesFor(app.identity.code, app.config.calendar.dates, app.config.calendar.local) })
   app.decorate('statistics', svc)
 
   app.get('/api/v1/statistics/dimensions', {

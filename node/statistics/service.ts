@@ -4,9 +4,12 @@
  * attribute such as a class's grade is looked up once per class, after grouping), restricted to
  * what the account may see, with drill-down to the next tier's units.
  */
+import { PROVINCE_DATES, type CalendarDates } from '../../config/calendar.ts'
 import type { Storage } from '../../schema/db.ts'
 import type { CodeRegistry } from '../../schema/codes/index.ts'
 import { inSubtree, type Actor } from '../auth/access.ts'
+import { schoolYear } from '../calendar/locks.ts'
+import { SCHOOLING_SPANS } from '../calendar/rollover.ts'
 import { PROCESSING } from '../status-changes/rules.ts'
 import { statisticsError } from './errors.ts'
 import { drillUnit, homeNodeRange, periodProblem, subjectSpecs, type Dimension, type StatsScope, type Subject, type SubjectSpec } from './rules.ts'
@@ -16,6 +19,8 @@ export interface StatisticsServiceDeps {
   identity: { code: string }
   codes: CodeRegistry
   now?: () => Date
+  /** This node's dates (config/calendar.ts `datesFor`): a school year begins on `dates.rollover`. Default: the province's. */
+  dates?: CalendarDates
 }
 
 export interface StatsQuery {
@@ -63,7 +68,7 @@ export interface AnnualTables {
   scope: StatsTable['scope']
   /** 在校生 by grade (as of now). */
   inSchoolByGrade: StatsTable
-  /** 招生: students whose 入学年月 falls in the period, by grade. */
+  /** 招生: students whose 入学年月 falls in the period, by the grade they entered (`entryGradeSql`). */
   entrantsByGrade: StatsTable
   /** 毕业生: completions (R-10.9) whose 毕结业年月 falls in the period, by the student's grade. */
   graduatesByGrade: StatsTable
@@ -85,6 +90,40 @@ interface Extra {
   label?: string
 }
 
+/** The school year (its first year) a day falls in, as SQL over `day` (text YYYY-MM-DD): it begins on the rollover day `mmdd` (a parameter). */
+const schoolYearSql = (day: string) => `(cast(substr(${day}, 1, 4) as integer) - (substr(${day}, 6, 5) < ?))`
+
+/** The last grade of each 学制 span (SCHOOLING_SPANS), as `学制:grade` keys: a class there completes instead of moving up. */
+const SPAN_ENDS = Object.entries(SCHOOLING_SPANS).flatMap(([length, spans]) => spans.map(([, last]) => `'${length}:${last}'`)).join(', ')
+
+/**
+ * The grade an entrant entered, as SQL over the student (alias t) and its class (alias c, left
+ * joined): the class's grade in the school year of the student's 入学年月, that is its grade now
+ * less the school years between then and the year its grade is for (R-21.1: one grade a year).
+ * The year a class's grade is for:
+ * - a class of a school homed at this node: the later of the school year the class was entered in
+ *   and the last school year the school's rollover was done into (its marker, calendar_rollovers);
+ *   a school whose rollover is still blocked or not yet run keeps last year's grades;
+ * - a class of another node's school (a replica, which holds no markers): the school year of today;
+ * - a class at the last grade of its 学制 whose pupils completed (R-10.9): at the latest, the
+ *   school year of their last completion, for it stays at that grade once it has completed.
+ * A class whose pupils changed to a class of another grade (留级, 跳级) is not known to have done so:
+ * its grade then is counted. A result outside grades 1–12 (a class younger than the entrant's
+ * 入学年月) is counted as not given. Parameters: `params`, in order.
+ */
+function entryGradeSql(nodeCode: string, today: string, dates: CalendarDates): { sql: string; params: unknown[] } {
+  const mmdd = dates.rollover
+  const entered = schoolYearSql(`t.enrolment_ym || '-01'`)
+  const classEntered = schoolYearSql(`date(c.created_at, '+8 hours')`)
+  const rolled = `coalesce((select max(r.school_year) from calendar_rollovers r where r.unit_id = c.school_id and r.state = 'done'), 0)`
+  const completed = `(select ${schoolYearSql(`max(g.completion_ym) || '-01'`)} from student_completions g join students p on p.id = g.student_id where p.class_id = c.id)`
+  const gradeYear = `min(case when c.home_node = ? then max(${classEntered}, ${rolled}) else ? end, coalesce(case when c.schooling_length || ':' || c.grade in (${SPAN_ENDS}) then ${completed} end, 9999))`
+  return {
+    sql: `c.grade - (${gradeYear} - ${entered})`,
+    params: [nodeCode, mmdd, schoolYear(today, dates), mmdd, mmdd],
+  }
+}
+
 /** China's date (Asia/Shanghai) of an instant, YYYY-MM-DD. */
 function chinaDate(d: Date): string {
   return new Date(d.getTime() + 8 * 3600_000).toISOString().slice(0, 10)
@@ -93,6 +132,7 @@ function chinaDate(d: Date): string {
 export function createStatisticsService(deps: StatisticsServiceDeps) {
   const { storage, codes } = deps
   const now = deps.now ?? (() => new Date())
+  const dates = deps.dates ?? PROVINCE_DATES
   const specs = subjectSpecs(deps.identity.code.slice(0, 2))
   const get = (sql: string, ...params: unknown[]) => storage.sqlite.prepare(sql).get(...params) as Record<string, unknown> | undefined
 
@@ -284,10 +324,18 @@ export function createStatisticsService(deps: StatisticsServiceDeps) {
       const fromYm = input.from.slice(0, 7)
       const toYm = input.to.slice(0, 7)
       const inSchoolByGrade = table(actor, base, { label: '在校学生数（按年级）' })
+      // An entrant counts at the grade it entered, not at its class's grade now (entryGradeSql).
+      const entryGrade = entryGradeSql(deps.identity.code, chinaDate(now()), dates)
       return {
         from: input.from, to: input.to, scope: inSchoolByGrade.scope,
         inSchoolByGrade,
-        entrantsByGrade: table(actor, { ...base, state: 'all' }, { where: ['t.enrolment_ym >= ?', 't.enrolment_ym <= ?'], params: [fromYm, toYm], label: '招生数（按年级）' }),
+        entrantsByGrade: table(actor, { ...base, state: 'all' }, {
+          from: `(select e.home_node, e.school_id, e.school_code, e.class_id, e.state, case when e.g between 1 and 12 then e.g end as entry_grade
+            from (select t.home_node, t.school_id, t.school_code, t.class_id, t.state, ${entryGrade.sql} as g
+              from students t left join school_classes c on c.id = t.class_id where t.enrolment_ym >= ? and t.enrolment_ym <= ?) e) t`,
+          fromParams: [...entryGrade.params, fromYm, toYm],
+          dimension: { key: 'grade', label: '入学年级', expr: 't.entry_grade' }, label: '招生数（按入学年级）',
+        }),
         graduatesByGrade: table(actor, { ...base, state: 'all' }, {
           from: 'student_completions g join students t on t.id = g.student_id', where: ['g.completion_ym >= ?', 'g.completion_ym <= ?'], params: [fromYm, toYm],
           dimension: grade, label: '毕（结）业生数（按年级）',

@@ -190,6 +190,43 @@ t.test('R-21.1 R-16.1 R-17.6 the dry run shows a class-bound reader its school\'
   t.notMatch(pending(node.school).message, /其中/, 'the administrator sees them all')
 })
 
+t.test('R-21.1 R-16.1 R-17.5 the dry run lists a class-bound reader its own classes only, with their pupils, before and after the run', async t => {
+  const node = await recordsNode(t)
+  const { school, klass: g4 } = await withSchool(node)
+  const created = creator(t, node)
+  const g3 = await created('/api/v1/classes', { ...fx.klass({ classCode: '2023001', name: '三年级（1）班', grade: 3 }), schoolId: school.id })
+  const g6 = await created('/api/v1/classes', { ...fx.klass({ classCode: '2021001', name: '六年级（1）班', grade: 6 }), schoolId: school.id })
+  let seq = 80
+  const student = (classId: string) =>
+    created('/api/v1/students', { ...fx.student({ idNumber: fx.idNumber('2016-03-15', '1', ++seq), studentNo: undefined, name: `学生${seq}`, namePinyin: null }), schoolId: school.id, classId })
+  // Grade 4: two pupils, grade 3: one, grade 6: three.
+  for (const classId of [g4.id, g4.id, g3.id, g6.id, g6.id, g6.id]) await student(classId)
+  const gradeAdmin = await loginAs(node.app, 'grade_admin', { kind: 'classes', school: school.schoolCode, classes: [g4.id, g6.id] })
+  const classAdmin = await loginAs(node.app, 'class_admin', { kind: 'classes', school: school.schoolCode, classes: [g3.id] })
+  const next = new Date(Date.now() + 8 * 3600_000).getUTCFullYear() + (realToday().slice(5) >= '08-01' ? 1 : 0)
+  const preview = async (login: typeof gradeAdmin) => {
+    const r = await node.call('GET', `/api/v1/calendar/rollover?schoolYear=${next}`, undefined, login)
+    t.equal(r.status, 200)
+    const [item] = r.body.items
+    return { classes: item.classes.map((c: Json) => [c.classId, c.action, c.pupils]), promoted: item.promoted, completing: item.completing }
+  }
+  // Classes in class-code order: 2020001 (grade 4), 2021001 (grade 6), 2023001 (grade 3).
+  t.strictSame(await preview(node.school), { classes: [[g4.id, 'up', 2], [g6.id, 'complete', 3], [g3.id, 'up', 1]], promoted: 3, completing: 3 }, 'the school administrator sees every class: 2 + 1 promoted, 3 completing')
+  t.strictSame(await preview(gradeAdmin), { classes: [[g4.id, 'up', 2], [g6.id, 'complete', 3]], promoted: 2, completing: 3 }, 'the grade administrator of grades 4 and 6 sees those two classes and their pupils only')
+  t.strictSame(await preview(classAdmin), { classes: [[g3.id, 'up', 1]], promoted: 1, completing: 0 }, 'the class administrator of grade 3 its own class only')
+
+  // Once the school has rolled, the report of what the run did is narrowed the same way.
+  const svc = createRolloverService({ storage: node.app.storage, identity: node.app.identity, codes: node.app.records.codes, dates: PROVINCE_DATES, now: () => noon(`${next}-08-01`) })
+  t.match(svc.run().items, [{ unitId: school.id, state: 'done', promoted: 3, completing: 3 }])
+  const done = (login: typeof gradeAdmin) => {
+    const item = svc.dryRun({ reaches: tg => inScope(login.actor, tg) }).items[0]
+    return { state: item.state, classes: item.classes.length, promoted: item.promoted, completing: item.completing }
+  }
+  t.strictSame(done(node.school), { state: 'done', classes: 0, promoted: 3, completing: 3 }, 'the administrator: the whole school\'s run')
+  t.strictSame(done(gradeAdmin), { state: 'done', classes: 0, promoted: 2, completing: 3 }, 'the grade administrator: its own classes\' pupils')
+  t.strictSame(done(classAdmin), { state: 'done', classes: 0, promoted: 1, completing: 0 }, 'the class administrator: its own class\'s')
+})
+
 t.test('R-21.1 a school whose graduate cannot complete is blocked, named in the dry run, and the node\'s other schools still roll', async t => {
   const node = await recordsNode(t)
   const db = node.app.storage.sqlite
