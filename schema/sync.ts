@@ -226,6 +226,34 @@ export const syncCommandsApplied = sqliteTable(
   t => [primaryKey({ columns: [t.node, t.issuer] })],
 )
 
+/**
+ * Issuing held after a rebuild (R-26.2, R-D.8; sync/downward.ts): a node rebuilt from its parent
+ * (`xueji sync rebuild`, after a restore) holds the backup's `sync_commands`, while its children
+ * may hold commands it issued after the backup. Until `child` has told, in a pull, the highest
+ * seq it holds of this node's commands per destination (`sync_commands_held`), this node issues
+ * nothing to a destination in `child`'s subtree. `fromId`: this node's highest local command id
+ * when it was rebuilt. A child whose pull cursor is beyond it pulled commands the backup does not
+ * hold: it reports, then pulls again after `fromId` (its cursor counted ids the backup never had).
+ * The hold ends at the child's first pull after `fromId` or before.
+ */
+export const syncIssueHolds = sqliteTable('sync_issue_holds', {
+  child: text('child').primaryKey(),
+  fromId: integer('from_id').notNull(),
+  heldAt: text('held_at').notNull(),
+})
+
+/**
+ * The highest seq of this node's own commands to `destination` that a child (`reportedBy`) holds,
+ * as it reported after this node was rebuilt: the next command to `destination` takes a seq above
+ * it and above every one held here (sync/downward.ts `issue`).
+ */
+export const syncCommandsHeld = sqliteTable('sync_commands_held', {
+  destination: text('destination').primaryKey(),
+  seq: integer('seq').notNull(),
+  reportedBy: text('reported_by').notNull(),
+  reportedAt: text('reported_at').notNull(),
+})
+
 /** Anti-entropy: the last digest comparison per child origin, and every unit that drifted. */
 export const syncDigestChecks = sqliteTable('sync_digest_checks', {
   origin: text('origin').primaryKey(),

@@ -103,6 +103,7 @@ function printStatus(s: SyncStatus): string {
   if (f.refused + f.duplicate + f.unchecked) lines.push(`feedback on own records: ${f.refused} refused, ${f.duplicate} duplicate elsewhere, ${f.unchecked} entered unchecked (GET /api/v1/sync/feedback)`)
   if (s.conflicts.length) lines.push(`conflicts (forks/replays) kept: ${s.conflicts.length}`, ...s.conflicts.slice(0, 5).map(c => `  ${c.origin}/${c.seq} ${c.code} ×${c.count}, last ${c.receivedAt}`))
   lines.push(`commands: issued ${s.commands.issued}, to apply here ${s.commands.toApply}`)
+  if (s.commands.issuingHeld.length) lines.push(`  issuing held since the rebuild until each has pulled: ${s.commands.issuingHeld.map(h => `${h.child} (since ${h.since})`).join(', ')}`)
   for (const d of s.drift) lines.push(`  digest ${d.origin}: ${d.result} (${d.units} units, ${d.driftUnits} drifting) ${d.checkedAt}`)
   lines.push(`queues: ${s.queues ? Object.entries(s.queues).map(([q, c]) => `${q} ${Object.entries(c).map(([k, v]) => `${k}=${v}`).join(' ')}`).join('; ') : 'Redis not reachable'}`)
   return lines.join('\n') + '\n'
@@ -218,6 +219,8 @@ export function syncCommands(h: CliHelpers): Record<string, (args: string[], io:
             // A restored node may start now: its chain continues the parent's (node/backup/).
             rmSync(dataPaths(resolve(String(v.data))).restorePending, { force: true })
             io.out(`fetched back ${r.changeSets} change set(s), ${r.rows} row(s), of ${r.origins} origin(s)\n`)
+            // The children may hold commands this node issued after its backup (sync/downward.ts `holdIssuing`).
+            if (r.issuingHeld.length) io.out(`commands to ${r.issuingHeld.join(', ')} (and below) are issued again once each has pulled and reported what it holds\n`)
             return 0
           }
           case 'quarantine': {

@@ -20,14 +20,24 @@
  * `{ status: 'applied', beforeRestore: true }` and not run again: its writes came back with the
  * rebuild as this node's own change sets. Except the handlers in `RERUN_AFTER_RESTORE`, whose
  * effects are local to this node and were lost with the restore.
+ *
+ * A rebuilt ISSUER (R-26.2, R-D.8): its `sync_commands` are the backup's too, so it would issue
+ * again seqs its children already hold (refused below, `SYNC_COMMAND_REPLAY`) and store commands
+ * under local ids its children's pull cursors have passed (skipped). So the rebuild holds issuing
+ * to each child's subtree (`holdIssuing`, `sync_issue_holds`, `SYNC_ISSUE_HELD`) until the child
+ * has pulled again (`pullFor`): a child whose cursor is beyond the restore point is answered
+ * `restored` instead of commands, reports per destination the highest seq it holds of this node's
+ * commands (`heldReport`, kept in `sync_commands_held`; `issue` takes a seq above it) and pulls
+ * again from the restore point (`duplicate` for what it holds); a pull from there or before ends
+ * the hold.
  */
 import { XuejiError } from '../config/errors.ts'
 import type { Storage } from '../schema/db.ts'
-import { inArea, isBelow } from './area.ts'
+import { childTier, inArea, isBelow } from './area.ts'
 import { COMMAND_TYP, signCommand, verifyCommand, type Command, type SignedCommand } from './command.ts'
 import { syncError } from './errors.ts'
 import { openCompactJws, type Signer } from './keys.ts'
-import { formatApplied } from './messages.ts'
+import { formatApplied, type FederationResponses } from './messages.ts'
 import type { KeyRegistry, SelfNode } from './registry.ts'
 
 /**
@@ -67,6 +77,12 @@ export interface AppliedSeq {
   seq: number
 }
 
+/** The highest seq of this node's commands to `destination` that a child holds. */
+export interface HeldSeq {
+  destination: string
+  seq: number
+}
+
 export interface DownwardDeps {
   storage: Storage
   self: SelfNode
@@ -81,11 +97,30 @@ export function createDownward(deps: DownwardDeps) {
   const insert = db.prepare(`insert into sync_commands (issuer, destination, seq, type, hash, body, jws, received_from, received_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
   const byKey = db.prepare('select hash from sync_commands where issuer = ? and destination = ? and seq = ?')
 
-  /** Issues a command from this node to `destination` (a node below it). */
+  const holdRow = db.prepare('select from_id fromId from sync_issue_holds where child = ?')
+  const heldFloor = db.prepare('select seq from sync_commands_held where destination = ?').pluck()
+  const lastIssued = db.prepare('select coalesce(max(seq), 0) from sync_commands where issuer = ? and destination = ?').pluck()
+  const tierBelow = childTier(self.tier) ?? 'county'
+
+  /** The child whose subtree holds `destination` and to which issuing is held (a rebuild), if any. */
+  function heldBy(destination: string): string | undefined {
+    const held = db.prepare('select child from sync_issue_holds order by child').pluck().all() as string[]
+    return held.find(child => inArea({ code: child, tier: tierBelow }, destination))
+  }
+
+  /**
+   * Issues a command from this node to `destination` (a node below it): seq one above every one
+   * issued here and every one a child reported holding (`sync_commands_held`). Refused while the
+   * child whose subtree holds `destination` has not reported since a rebuild (`SYNC_ISSUE_HELD`).
+   */
   async function issue(destination: string, type: string, payload: Record<string, unknown>): Promise<{ seq: number }> {
     if (!isBelow(self, destination)) throw syncError('SYNC_COMMAND_NOT_FOR_ME', `${destination} is not below ${self.code}`, { destination })
     for (;;) {
-      const seq = ((db.prepare('select max(seq) s from sync_commands where issuer = ? and destination = ?').get(self.code, destination) as { s: number | null }).s ?? 0) + 1
+      const child = heldBy(destination)
+      if (child !== undefined) {
+        throw syncError('SYNC_ISSUE_HELD', `${self.code} was rebuilt: it issues to ${destination} once ${child} has pulled and told which of its commands it holds`, { child, destination })
+      }
+      const seq = Math.max(lastIssued.get(self.code, destination) as number, (heldFloor.get(destination) as number | undefined) ?? 0) + 1
       const cmd: Command = { format: 1, issuer: self.code, destination, seq, type, createdAt: new Date().toISOString(), payload }
       const signed = await signCommand(cmd, await deps.signer())
       const stored = storage.write(() => {
@@ -202,6 +237,66 @@ export function createDownward(deps: DownwardDeps) {
     return { applied, waiting }
   }
 
+  /**
+   * At a parent, a child's `commands.pull` (after what it applied was recorded): what it reports
+   * holding of this node's commands (`held`) is kept, then, while issuing to its subtree is held
+   * (`holdIssuing`): a cursor beyond the restore point is answered `restored` (the child reports
+   * and pulls again from there), one at it or before ends the hold (that child never pulled a
+   * command the backup does not hold, or has reported). Else the commands after `after`.
+   */
+  function pullFor(child: SelfNode, after: number, limit: number, held?: readonly HeldSeq[]): FederationResponses['commands.pull'] {
+    if (held) recordHeld(child, held)
+    const hold = holdRow.get(child.code) as { fromId: number } | undefined
+    if (hold) {
+      if (after > hold.fromId) return { commands: [], restored: { after: hold.fromId } }
+      storage.write(() => db.prepare('delete from sync_issue_holds where child = ?').run(child.code))
+    }
+    return { commands: listFor(child, after, limit) }
+  }
+
+  /** At a parent: the highest seqs `child` holds of this node's commands; kept when above what is issued or kept here. */
+  function recordHeld(child: SelfNode, held: readonly HeldSeq[]): void {
+    const outside = held.find(h => !inArea(child, h.destination))
+    if (outside) throw syncError('SYNC_COMMAND_NOT_FOR_ME', `${child.code} reports holding commands to ${outside.destination}, outside its subtree`, { destination: outside.destination })
+    const higher = held.filter(h => h.seq > Math.max(lastIssued.get(self.code, h.destination) as number, (heldFloor.get(h.destination) as number | undefined) ?? 0))
+    if (higher.length === 0) return
+    const upsert = db.prepare(`insert into sync_commands_held (destination, seq, reported_by, reported_at) values (?, ?, ?, ?)
+      on conflict (destination) do update set seq = excluded.seq, reported_by = excluded.reported_by, reported_at = excluded.reported_at where excluded.seq > sync_commands_held.seq`)
+    const now = new Date().toISOString()
+    storage.write(() => {
+      for (const h of higher) upsert.run(h.destination, h.seq, child.code, now)
+    })
+  }
+
+  /**
+   * At a node being rebuilt (`xueji sync rebuild`): holds issuing to every child's subtree until
+   * the child has pulled again (`pullFor`), from this node's highest local command id ever (the
+   * backup's). Held again by a later rebuild, the lower restore point is kept. Returns the children.
+   */
+  function holdIssuing(): string[] {
+    const children = db.prepare('select code from sync_children order by code').pluck().all() as string[]
+    const top = db
+      .prepare("select max(coalesce((select seq from sqlite_sequence where name = 'sync_commands'), 0), coalesce((select max(id) from sync_commands), 0))")
+      .pluck()
+      .get() as number
+    const hold = db.prepare(`insert into sync_issue_holds (child, from_id, held_at) values (?, ?, ?)
+      on conflict (child) do update set from_id = min(from_id, excluded.from_id)`)
+    const now = new Date().toISOString()
+    storage.write(() => {
+      for (const c of children) hold.run(c, top, now)
+    })
+    return children
+  }
+
+  /**
+   * At a child whose parent answered `restored`: per destination, the highest seq held here of
+   * the parent's own commands, in the wire form (`formatApplied`); undefined when none is held.
+   */
+  function heldReport(parent: string): string | undefined {
+    const rows = db.prepare('select destination, max(seq) seq from sync_commands where issuer = ? group by destination order by destination').all(parent) as HeldSeq[]
+    return rows.length > 0 ? formatApplied(rows.map(r => ({ issuer: r.destination, seq: r.seq }))) : undefined
+  }
+
   /** Commands held here for `child`'s subtree after the local id `after`. */
   function listFor(child: SelfNode, after: number, limit: number): { id: number; command: SignedCommand }[] {
     const rows = db.prepare('select id, destination, hash, body, jws from sync_commands where id > ? order by id').iterate(after) as Iterable<{ id: number; destination: string; hash: string; body: string; jws: string }>
@@ -255,7 +350,7 @@ export function createDownward(deps: DownwardDeps) {
     recordApplied(self.code, applied)
   }
 
-  return { issue, accept, applyPending, listFor, resignIssued, appliedReport, recordApplied, reportedApplied, takeBackApplied }
+  return { issue, accept, applyPending, listFor, pullFor, resignIssued, appliedReport, recordApplied, reportedApplied, takeBackApplied, holdIssuing, heldReport }
 }
 
 export type Downward = ReturnType<typeof createDownward>

@@ -118,6 +118,11 @@ export const syncErrors = {
     status: 409,
     doc: 'Command seq for this (issuer, destination) was already used; commands apply exactly once, a different body under an old seq is refused.',
   },
+  /** This node was rebuilt (a restore) and a child has not yet told it which of its commands it holds. */
+  SYNC_ISSUE_HELD: {
+    status: 503,
+    doc: 'This node was rebuilt from its parent (a restore) and issues no command to the subtree of the child named in details.child until that child, at its next commands.pull, has reported the highest seq it holds of this node commands; try again once the child has pulled (every sync.commandPollMs while it runs and reaches this node).',
+  },
   // ── Routed messages and ownership handoffs (sync/routed.ts, DESIGN.md §8) ────────────────
   /** A routed message id already stored here with a different body. */
   SYNC_ROUTED_REPLAY: {

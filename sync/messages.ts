@@ -26,8 +26,11 @@ export type FederationRequest =
    * (optional; older children omit it, older parents ignore it): per issuer, the highest seq of
    * the commands to the sender it has applied, `issuer:seq` pairs joined by commas
    * (`formatApplied`), kept by the parent for the sender's rebuild after a restore (downward.ts).
+   * `held` (optional, sent when the parent answered `restored`): per destination in the sender's
+   * subtree, the highest seq it holds of the parent's own commands, `destination:seq` pairs in the
+   * same form; the rebuilt parent issues after them (downward.ts `issue`).
    */
-  | { type: 'commands.pull'; after: number; limit: number; applied?: string }
+  | { type: 'commands.pull'; after: number; limit: number; applied?: string; held?: string }
   /**
    * The parent's own key records below the root of trust (its chain: current keys, each node's
    * closed ones before them): how a child learns its parent's new key after a rotation, and that
@@ -71,7 +74,12 @@ export interface FederationResponses {
   'changeset.push': { receipt: string; status: Receipt['status'] }
   'keys.push': { stored: number }
   'key.rotate': { records: string[] }
-  'commands.pull': { commands: { id: number; command: SignedCommand }[] }
+  /**
+   * `restored` (instead of commands): the parent was rebuilt after a restore and the sender's
+   * cursor is beyond the parent's restore point; the sender reports `held` and pulls again after
+   * `restored.after` (downward.ts `pullFor`).
+   */
+  'commands.pull': { commands: { id: number; command: SignedCommand }[]; restored?: { after: number } }
   'keys.pull': { records: string[] }
   'changesets.fetch': { changeSets: (SignedChangeSet & { seq: number })[] }
   /**
@@ -132,12 +140,12 @@ export const ENROLL_PATH = '/enroll'
 const int = (v: unknown, min: number) => Number.isSafeInteger(v) && (v as number) >= min
 const str = (v: unknown) => typeof v === 'string' && v !== ''
 
-/** The wire form of `commands.pull`'s `applied`: `issuer:seq` pairs joined by commas. */
+/** The wire form of `commands.pull`'s `applied` (`issuer:seq` pairs joined by commas) and `held` (`destination:seq`). */
 export const formatApplied = (applied: readonly { issuer: string; seq: number }[]): string => applied.map(a => `${a.issuer}:${a.seq}`).join(',')
 
 const APPLIED_PAIR = /^([0-9A-Za-z]{1,20}):(0|[1-9][0-9]{0,14})$/
 
-/** Reads `formatApplied`'s form; undefined when it is not that (at most 100 issuers). */
+/** Reads `formatApplied`'s form; undefined when it is not that (at most 100 codes). */
 export function parseApplied(v: string): { issuer: string; seq: number }[] | undefined {
   const pairs = v.split(',')
   if (pairs.length > 100) return undefined
@@ -172,6 +180,7 @@ export function assertRequest(m: unknown): FederationRequest {
     case 'commands.pull':
       if (!int(m.after, 0) || !int(m.limit, 1)) throw bad('commands.pull')
       if (m.applied !== undefined && (typeof m.applied !== 'string' || parseApplied(m.applied) === undefined)) throw bad('commands.pull applied')
+      if (m.held !== undefined && (typeof m.held !== 'string' || parseApplied(m.held) === undefined)) throw bad('commands.pull held')
       break
     case 'changesets.fetch':
       if (!str(m.origin) || !int(m.after, 0) || !int(m.limit, 1)) throw bad('changesets.fetch')

@@ -91,7 +91,8 @@ export function createReceiver(deps: ReceiverDeps): Receiver {
       case 'commands.pull':
         // What the child applied of the commands to it, kept for its rebuild after a restore.
         if (m.applied) deps.downward.recordApplied(sender.code, parseApplied(m.applied) ?? [])
-        return { commands: deps.downward.listFor(sender, m.after, Math.min(m.limit, PAGE_MAX)) }
+        // What it holds of this node's commands (asked after a rebuild), and the commands, unless held (downward.ts `pullFor`).
+        return deps.downward.pullFor(sender, m.after, Math.min(m.limit, PAGE_MAX), m.held === undefined ? undefined : (parseApplied(m.held) ?? []).map(h => ({ destination: h.issuer, seq: h.seq })))
       case 'keys.pull': {
         // This node's chain without the root record, which a child takes only at enrolment; with
         // the closed records of its nodes, so that a child stops taking a key retired above.

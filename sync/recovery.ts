@@ -4,7 +4,8 @@
  * `rebuildFromParent` fetches back from the parent the change sets of this node's subtree that
  * are missing here (a node restored from an older backup) and applies them (`xueji sync rebuild`),
  * and takes back what the parent recorded this node applied of its downward commands, so that
- * those pulled again are not run a second time (sync/downward.ts).
+ * those pulled again are not run a second time; and holds issuing commands to each child's subtree
+ * until the child has told which of this node's commands it holds (sync/downward.ts).
  */
 import type { Storage } from '../schema/db.ts'
 import type { Applier } from './apply.ts'
@@ -59,6 +60,9 @@ export async function verifyStored(storage: Storage, registry: KeyRegistry): Pro
  * again runs again): kept here, once every change set is back, which carry those commands'
  * writes (a node reports only when the parent holds all it wrote, downward.ts `appliedReport`).
  * The parent's word is trusted as for the change sets it serves: it could withhold commands anyway.
+ *
+ * First of all, issuing to every child's subtree is held (`issuingHeld`, downward.ts
+ * `holdIssuing`): the children may hold commands this node issued after its backup.
  */
 export async function rebuildFromParent(deps: {
   storage: Storage
@@ -66,10 +70,11 @@ export async function rebuildFromParent(deps: {
   registry: KeyRegistry
   applier: Applier
   transport: ParentTransport
-  downward: Pick<Downward, 'takeBackApplied'>
-}): Promise<{ origins: number; changeSets: number; rows: number; commandsApplied: AppliedSeq[] }> {
+  downward: Pick<Downward, 'takeBackApplied' | 'holdIssuing'>
+}): Promise<{ origins: number; changeSets: number; rows: number; commandsApplied: AppliedSeq[]; issuingHeld: string[] }> {
   const { storage, self } = deps
   const db = storage.sqlite
+  const issuingHeld = deps.downward.holdIssuing()
   const head = db.prepare('select seq, hash from sync_change_sets where origin = ? order by seq desc limit 1')
   const insert = db.prepare(`insert into sync_change_sets (origin, seq, hash, prev, body, jws, kid, rows, bytes, created_at, received_from, stored_at, acked_at)
     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
@@ -118,7 +123,7 @@ export async function rebuildFromParent(deps: {
   }
   const applied = (Array.isArray(commandsApplied) ? commandsApplied : []).filter(a => typeof a?.issuer === 'string' && a.issuer !== '' && Number.isSafeInteger(a.seq) && a.seq > 0)
   if (applied.length > 0) deps.downward.takeBackApplied(applied.map(a => ({ issuer: a.issuer, seq: a.seq })))
-  return { origins: mine.length, changeSets, rows, commandsApplied: applied }
+  return { origins: mine.length, changeSets, rows, commandsApplied: applied, issuingHeld }
 }
 
 /** What identifies an outbox row in a change set: its table, canonical key, operation and version. */

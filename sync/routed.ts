@@ -220,10 +220,22 @@ export function createRouted(deps: RoutedDeps) {
     })
   }
 
-  /** Routes every message held here that is not routed yet (after a crash, at each reconcile). */
+  /**
+   * `route`, but a message whose command cannot be issued yet (`SYNC_ISSUE_HELD`: this node was
+   * rebuilt and the child below has not pulled since, downward.ts) stays unrouted for a later round.
+   */
+  async function routeUnlessHeld(id: string): Promise<void> {
+    try {
+      await route(id)
+    } catch (err) {
+      if (!(err instanceof XuejiError && err.code === 'SYNC_ISSUE_HELD')) throw err
+    }
+  }
+
+  /** Routes every message held here that is not routed yet (after a crash, at each reconcile); one held (`routeUnlessHeld`) waits. */
   async function routePending(): Promise<number> {
     const ids = db.prepare('select id from sync_routed where routed is null order by received_at, rowid').pluck().all() as string[]
-    for (const id of ids) await route(id)
+    for (const id of ids) await routeUnlessHeld(id)
     return ids.length
   }
 
@@ -292,7 +304,7 @@ export function createRouted(deps: RoutedDeps) {
       )
       return 'stored' as const
     })
-    if (status === 'stored') await route(m.id)
+    if (status === 'stored') await routeUnlessHeld(m.id)
     return { status }
   }
 

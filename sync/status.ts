@@ -40,7 +40,8 @@ export interface SyncStatus {
   quarantine: { held: number; rows: number; items: { origin: string; seq: number; rows: number; receivedAt: string; reasons: string[] }[] }
   /** Forks and replays kept, one per distinct hash; `count`: how often it was received, `receivedAt`: last time. */
   conflicts: { origin: string; seq: number; code: string; receivedAt: string; count: number }[]
-  commands: { issued: number; toApply: number; waiting: { issuer: string; seq: number; code: string | null }[] }
+  /** `issuingHeld`: children to whose subtree this node issues again once each has pulled since a rebuild (sync/downward.ts `holdIssuing`). */
+  commands: { issued: number; toApply: number; waiting: { issuer: string; seq: number; code: string | null }[]; issuingHeld: { child: string; since: string }[] }
   drift: { origin: string; result: string; checkedAt: string; units: number; driftUnits: number }[]
   /** What upper tiers reported about this node's own records (sync/feedback.ts), by kind. */
   feedback: { refused: number; duplicate: number; unchecked: number }
@@ -103,6 +104,7 @@ export function syncStatus(storage: Storage, self: SelfNode, queues: SyncStatus[
       issued: (db.prepare('select count(*) n from sync_commands where issuer = ?').get(self.code) as { n: number }).n,
       toApply: (db.prepare('select count(*) n from sync_commands where destination = ? and applied_at is null').get(self.code) as { n: number }).n,
       waiting: all<{ issuer: string; seq: number; code: string | null }>('select issuer, seq, error_code code from sync_commands where destination = ? and applied_at is null order by issuer, seq limit 50', self.code),
+      issuingHeld: all<{ child: string; since: string }>('select child, held_at since from sync_issue_holds order by child'),
     },
     drift: all<{ origin: string; result: string; checked_at: string; units: number; drift: string }>('select * from sync_digest_checks order by origin').map(d => ({
       origin: d.origin,

@@ -315,6 +315,12 @@ function halt(deps: UpstreamDeps, origin: string, seq: number, err: XuejiError) 
  * parent's keys once (`learnParentKeys`; a record its trusted chain does not vouch for fails the
  * pull, nothing skipped) and try again; one still unknown then is not skipped: the cursor stays
  * before it and the next pull asks for it again (the key may be on its way).
+ *
+ * A parent rebuilt after a restore answers `restored` while this node's cursor is beyond its
+ * restore point (downward.ts `pullFor`): this node reports the highest seq it holds of the
+ * parent's own commands per destination (`held`), and only then moves its cursor back to the
+ * restore point and pulls on from there (what it holds comes again as `duplicate`). In that
+ * order: a cursor moved back before the parent has the report would end its hold without it.
  */
 export async function pullCommands(_data: Record<string, never>, deps: UpstreamDeps): Promise<{ pulled: number; applied: number }> {
   const db = deps.storage.sqlite
@@ -333,8 +339,22 @@ export async function pullCommands(_data: Record<string, never>, deps: UpstreamD
   await onLink(deps, async l => {
     let cursor = l.command_cursor
     let learned = false
+    let reported = false
     for (let more = true; more; ) {
-      const { commands } = await l.transport.request({ type: 'commands.pull', after: cursor, limit: 100, ...(applied ? { applied } : {}) })
+      const { commands, restored } = await l.transport.request({ type: 'commands.pull', after: cursor, limit: 100, ...(applied ? { applied } : {}) })
+      if (restored !== undefined) {
+        const from = restored?.after
+        if (reported || !Number.isSafeInteger(from) || from < 0 || from >= cursor) {
+          throw syncError('SYNC_MALFORMED', `the parent answered restored (after ${String(from)}) to a pull after ${cursor}${reported ? ' that already moved back' : ''}`, { after: cursor, restoredAfter: from ?? null })
+        }
+        const held = deps.downward.heldReport(l.parent_code)
+        if (held) await l.transport.request({ type: 'commands.pull', after: cursor, limit: 1, held })
+        deps.log.warn({ peer: l.parent_code, cursor, from, held: held ?? null }, 'the parent was rebuilt after a restore: reported the commands held of it, pulling again from its restore point')
+        cursor = from
+        deps.storage.write(() => db.prepare('update sync_link set command_cursor = ? where id = 1').run(cursor))
+        reported = true
+        continue
+      }
       more = commands.length === 100
       for (const c of commands) {
         let err = await accept(c.command, l.parent_code)

@@ -59,6 +59,11 @@ export async function transportSuite(t: Test, make: (t: Test) => Promise<Transpo
     t.same((await child.sync.transport!.request({ type: 'commands.pull', after: 0, limit: 10 })).commands, [])
     t.same((await child.sync.transport!.request({ type: 'commands.pull', after: 0, limit: 10, applied: `${parent.code}:3` })).commands, [], 'with what the child applied (R-26.2)')
     t.same((await child.sync.transport!.request({ type: 'origins.list' })).commandsApplied, [{ issuer: parent.code, seq: 3 }], 'kept by the parent and answered back')
+    t.same((await child.sync.transport!.request({ type: 'commands.pull', after: 0, limit: 10, held: `${child.code}:2` })).commands, [], 'with what the child holds of the parent\'s commands (R-26.2)')
+    t.same(parent.sync.downward.holdIssuing(), [child.code])
+    t.same(await child.sync.transport!.request({ type: 'commands.pull', after: 5, limit: 10 }), { commands: [], restored: { after: 0 } }, 'a rebuilt parent asks a child beyond its restore point to report and pull again from there')
+    t.same(await child.sync.transport!.request({ type: 'commands.pull', after: 0, limit: 10 }), { commands: [] }, 'a pull from there ends the hold')
+    t.same(await parent.sync.downward.issue(child.code, 'sync.ping', {}), { seq: 3 }, 'issued after the seq the child holds')
     // Tokens are signed ahead (sync/service.ts `token`): requests at once each still take their own.
     const together = await Promise.all(Array.from({ length: 6 }, () => child.sync.transport!.request({ type: 'origins.list' })))
     t.same(together.map(r => r.origins.length), [1, 1, 1, 1, 1, 1], 'six requests at once, none refused as a replayed token')

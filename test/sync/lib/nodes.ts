@@ -95,7 +95,8 @@ export function backupNode(node: TestSyncNode): string {
 /**
  * `node` lost and restored from `backup` (`xueji restore`): its sync service and database closed,
  * the backup's database put in their place, a new sync service started over it, not rebuilt yet
- * (`xueji sync rebuild` is the test's next step). Use the returned node from then on.
+ * (`xueji sync rebuild` is the test's next step). `node` itself is the restored node from then on
+ * (returned too), so that its children's transports reach the restored one.
  */
 export async function restoreNode(
   t: Test,
@@ -108,7 +109,9 @@ export async function restoreNode(
   const db = join(node.dataDir, 'xueji.db')
   for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true })
   copyFileSync(backup, db)
-  return makeNode(t, { tier: node.tier, code: node.code, parent: opts.parent, sync: opts.sync, handlers: opts.handlers, dataDir: node.dataDir })
+  const fresh = await makeNode(t, { tier: node.tier, code: node.code, parent: opts.parent, sync: opts.sync, handlers: opts.handlers, dataDir: node.dataDir })
+  // Its children reach it through this same object (their transports read `parent.sync`).
+  return Object.assign(node, fresh)
 }
 
 /** province 330000 ← city 330100 ← county 330106 (+ optional second county 330108). */
