@@ -52,11 +52,14 @@ export type FederationRequest =
   /** 查重 across the federation (sync/lookup.ts): is this person registered outside the sender's subtree? */
   | ({ type: 'person.lookup' } & PersonQuery)
 
-/** A person to look up among students or children: by ID number (citizen ID), 学籍号, or both. */
+/** A person to look up among students or children: by ID number, 学籍号, or both. */
 export interface PersonQuery {
   /** A kindergarten child who becomes a pupil is registered anew, so each table is asked alone. */
   table: 'students' | 'children'
+  /** As stored (ASCII, no blanks, upper case), under any document type. */
   idNumber?: string
+  /** The document type `idNumber` is filed under (CNSSMS code); absent: 1, a resident ID (lookup.ts `sameIdNumberSql`). */
+  idDocType?: string
   studentNo?: string
 }
 
@@ -202,7 +205,10 @@ export function assertRequest(m: unknown): FederationRequest {
       break
     case 'person.lookup': {
       const ok = (v: unknown) => v === undefined || (typeof v === 'string' && /^[0-9A-Za-z]{1,30}$/.test(v))
-      if (!ok(m.idNumber) || !ok(m.studentNo) || (m.idNumber === undefined && m.studentNo === undefined) || (m.table !== 'students' && m.table !== 'children')) throw bad('person.lookup')
+      // A number of another document type may hold other characters (a Hong Kong ID's brackets), never blanks or control ones.
+      const okId = (v: unknown) => v === undefined || (typeof v === 'string' && /^[^\p{C}\p{Z}]{1,30}$/u.test(v))
+      const okDoc = m.idDocType === undefined || (typeof m.idDocType === 'string' && /^[0-9A-Z]{1,2}$/.test(m.idDocType))
+      if (!okId(m.idNumber) || !okDoc || !ok(m.studentNo) || (m.idNumber === undefined && m.studentNo === undefined) || (m.table !== 'students' && m.table !== 'children')) throw bad('person.lookup')
       break
     }
     default:

@@ -126,7 +126,7 @@ export function createReceiver(deps: ReceiverDeps): Receiver {
         return out
       }
       case 'person.lookup':
-        return { holder: await deps.lookup({ table: m.table, idNumber: m.idNumber, studentNo: m.studentNo }, sender) }
+        return { holder: await deps.lookup({ table: m.table, idNumber: m.idNumber, idDocType: m.idDocType, studentNo: m.studentNo }, sender) }
     }
   }
 

@@ -47,7 +47,7 @@ const SCHEMAS: Record<FederationRequest['type'], { body?: object; querystring?: 
   'death.report': { body: { type: 'object', properties: { report: { type: 'string', minLength: 1, maxLength: 20000 } }, required: ['report'] } },
   'routed.push': { body: { type: 'object', properties: { message: { type: 'string', minLength: 1, maxLength: 8_000_000 } }, required: ['message'] } },
   'person.lookup': {
-    body: { type: 'object', properties: { table: { enum: ['students', 'children'] }, idNumber: { type: 'string', maxLength: 30 }, studentNo: { type: 'string', maxLength: 30 } }, required: ['table'], additionalProperties: false },
+    body: { type: 'object', properties: { table: { enum: ['students', 'children'] }, idNumber: { type: 'string', maxLength: 30 }, idDocType: { type: 'string', maxLength: 2 }, studentNo: { type: 'string', maxLength: 30 } }, required: ['table'], additionalProperties: false },
   },
 }
 

@@ -2,7 +2,7 @@ import t from 'tap'
 import { makeFederation, settle } from './lib/nodes.ts'
 import { schoolRow, studentRow, writeRows } from '../../scripts/lib/sync-fixtures.ts'
 
-t.test('R-10.1 (across nodes) a person lookup is answered by the lowest tier that knows, never from the asker\'s own subtree', async t => {
+t.test('R-10.1 (across nodes) a person lookup is answered by the lowest tier that knows, never from the asker\'s own subtree, for an ID number of any document type', async t => {
   const { province, city, county, county2 } = await makeFederation(t, { secondCounty: true })
   const a = schoolRow('330106', '330106', 1)
   const b = schoolRow('330108', '330108', 1)
@@ -32,4 +32,8 @@ t.test('R-10.1 (across nodes) a person lookup is answered by the lowest tier tha
   county.link.up = true
   await t.rejects(county.sync.transport!.request({ type: 'person.lookup', table: 'students' } as never), { code: 'SYNC_MALFORMED' }, 'a lookup without a number is malformed')
   await t.rejects(county.sync.transport!.request({ type: 'person.lookup', table: 'students', idNumber: "1' or '1'='1" } as never), { code: 'SYNC_MALFORMED' }, 'so is one with other characters')
+  // Any document type's number is asked about with its type (sync/lookup.ts sameIdNumberSql).
+  t.match(await county.sync.askParent({ table: 'students', idNumber: theirs.id_number as string, idDocType: 'Z' }), { homeNode: '330108' }, 'a resident ID number asked about as 其他 finds the resident ID')
+  t.equal(await county.sync.askParent({ table: 'students', idNumber: 'H123456(7)', idDocType: '6' }), null, 'a Hong Kong permit number, brackets and all, is asked about')
+  await t.rejects(county.sync.transport!.request({ type: 'person.lookup', table: 'students', idNumber: 'H123456(7)', idDocType: "6' or '1'='1" } as never), { code: 'SYNC_MALFORMED' }, 'a document type that is not a code is malformed')
 })

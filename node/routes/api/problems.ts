@@ -1,5 +1,6 @@
 /**
- * Problem records of duplicate detection (查重): listed for the school and its bureau, a node-wide
+ * Problem records of duplicate detection (查重): listed for the school of each of the two records
+ * (the one that raised it and, across schools, the one it duplicates) and their bureau, a node-wide
  * scan, and resolution by evidence or correction (deletion resolves itself when the duplicate
  * record is deleted through its own route).
  */
@@ -17,7 +18,8 @@ const Problem = Type.Object({
   subjectTable: Type.String({ description: 'students | children' }),
   subjectId: Type.String({ description: '被查出重复的记录' }),
   otherId: Type.String({ description: '与之重复的记录' }),
-  schoolCode: Type.String(),
+  schoolCode: Type.String({ description: '引起问题的记录（subjectId）所在学校（幼儿园）代码' }),
+  otherSchoolCode: Nullable(Type.String({ description: '与之重复的记录（otherId）所在学校（幼儿园）代码；该记录已不在本节点时为 null。两校的管理员都能看到并处理该问题，但只能读取本校的学生记录' })),
   status: Type.String({ description: 'open | resolved' }),
   resolution: Nullable(Type.String({ description: 'evidence | corrected | deleted' })),
   resolutionNote: Nullable(Type.String()),

@@ -268,9 +268,14 @@ const recordsRoutes: FastifyPluginAsync = async app => {
       const { id } = req.params as { id: string }
       const body = req.body as RecordInput & { version: number }
       audit(req, id, Object.keys(body).filter(k => k !== 'version'))
-      // A new ID number or 学籍号 is a new identity to check across the federation.
-      const changed = body.idNumber !== undefined || body.studentNo !== undefined
-      const federation = changed ? await checkAcrossFederation(app.sync.askParent, spec.table, body) : 'clear'
+      // A new ID number or 学籍号 is a new identity to check across the federation, and so is a
+      // number filed under another document type: the number is asked about with the type it
+      // will be filed under (the record's own when the edit leaves one of them alone).
+      const idEdited = (spec.table === 'students' || spec.table === 'children') && (body.idNumber !== undefined || body.idDocType !== undefined)
+      const changed = idEdited || body.studentNo !== undefined
+      const current = idEdited ? svc.get(actorFor(req), spec.table, id, ownerIdOf(req.params)) : undefined
+      const asked = current ? { ...body, idNumber: body.idNumber !== undefined ? body.idNumber : current.idNumber, idDocType: body.idDocType !== undefined ? body.idDocType : current.idDocType } : body
+      const federation = changed ? await checkAcrossFederation(app.sync.askParent, spec.table, asked) : 'clear'
       const rec = svc.update(actorFor(req), spec.table, id, body, ownerIdOf(req.params))
       if (federation === 'unchecked') flagUnchecked(app, spec.table, id)
       return masked(spec, rec)

@@ -1,7 +1,9 @@
 /**
  * Duplicate detection (查重) within the node (STANDARDS.md "What registrars expect"): the same ID
- * number twice, or the same name, gender and birth date among records without an ID number. Each
- * finding is a problem record (replicated, so the bureau sees it too), resolved by evidence (佐证),
+ * number twice (under any document type when either is a resident ID, else under the same type:
+ * sync/lookup.ts `sameIdNumber`, the rule of entry, the replicas and the federation lookup), or
+ * the same name, gender and birth date among records without an ID number. Each finding is a
+ * problem record (replicated, so the bureau sees it too), resolved by evidence (佐证),
  * correction or deletion. A second record with an ID number already on the node is refused at
  * entry (RECORD_DUPLICATE_ID); the scan still finds such pairs in data that arrived otherwise
  * (imports of old data, replicas of several counties at an upper tier).
@@ -10,8 +12,10 @@ import { recordError } from '../../records/errors.ts'
 import { PROBLEMS } from './resources.ts'
 import { fromSql, type SqlRow, type Store } from './store.ts'
 import { newRecordId } from '../../../schema/record-ids.ts'
+import { sameIdNumber } from '../../../sync/lookup.ts'
 
 type Kind = 'duplicate_id_number' | 'duplicate_name_gender_birth'
+const asId = (row: SqlRow) => ({ idNumber: row.id_number, idDocType: row.id_doc_type })
 const PERSON_TABLES = ['students', 'children'] as const
 
 export function createDuplicates(deps: { store: Store; identity: { code: string }; now: () => Date }) {
@@ -74,9 +78,14 @@ export function createDuplicates(deps: { store: Store; identity: { code: string 
     scan(actor: string): { created: number; open: number } {
       let created = 0
       for (const table of PERSON_TABLES) {
+        // Within a group of one number, each later record against the earliest it matches by the
+        // entry rule (sameIdNumber: either a resident ID, or the same document type).
         for (const g of store.all(`select id_number from ${table} where id_number is not null group by id_number having count(*) > 1`)) {
-          const [first, ...rest] = store.all(`select * from ${table} where id_number = ? order by rowid`, g.id_number)
-          for (const row of rest) if (open('duplicate_id_number', table, row, String(first.id), actor)) created++
+          const rows = store.all(`select * from ${table} where id_number = ? order by rowid`, g.id_number)
+          rows.forEach((row, i) => {
+            const first = rows.slice(0, i).find(earlier => sameIdNumber(asId(earlier), asId(row)))
+            if (first && open('duplicate_id_number', table, row, String(first.id), actor)) created++
+          })
         }
         for (const g of store.all(`select name, gender, birth_date from ${table} where id_number is null group by name, gender, birth_date having count(*) > 1`)) {
           const [first, ...rest] = store.all(`select * from ${table} where name = ? and gender = ? and birth_date = ? and id_number is null order by rowid`, g.name, g.gender, g.birth_date)
@@ -101,7 +110,7 @@ export function createDuplicates(deps: { store: Store; identity: { code: string 
         const a = store.get(`select * from ${table} where id = ?`, row.subject_id)
         const b = store.get(`select * from ${table} where id = ?`, row.other_id)
         const still = a && b && (row.kind === 'duplicate_id_number'
-          ? a.id_number !== null && a.id_number === b.id_number
+          ? sameIdNumber(asId(a), asId(b))
           : a.id_number === null && b.id_number === null && a.name === b.name && a.gender === b.gender && a.birth_date === b.birth_date)
         if (still) throw recordError('RECORD_PROBLEM_STATE', '两条记录仍然重复，请先更正其中一条', { field: 'resolution', rule: 'still_duplicate' })
       }

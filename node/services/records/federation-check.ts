@@ -10,24 +10,25 @@ import { XuejiError } from '../../../config/errors.ts'
 import type { PersonHolder, PersonQuery } from '../../../sync/messages.ts'
 import { recordError } from '../../records/errors.ts'
 import { normaliseIdentifier, type RecordInput } from '../../records/validate.ts'
-import { checkIdNumber } from '../../../schema/ids.ts'
 
 /**
- * The ID number and 学籍号 of an input, normalised as the validator does (full-width, spaces,
- * case); undefined when none applies. A resident ID number filed under another document type
- * (其他, say) is asked about too: it is the same person's number.
+ * The ID number (with its document type) and 学籍号 of an input, normalised as the validator does
+ * (`normaliseIdentifier`: full-width, spaces, case); undefined when none applies. A number of any
+ * document type is asked about: the tier that knows compares it as this node compares its own
+ * (sync/lookup.ts `sameIdNumberSql`: the same number when either side is a resident ID, or under
+ * the same type), so a resident ID number filed as 其他 here or there is found.
  */
 export function personQuery(table: string, input: RecordInput): PersonQuery | undefined {
   if (table !== 'students' && table !== 'children') return undefined
   const text = (v: unknown) => (typeof v === 'string' && normaliseIdentifier(v) !== '' ? normaliseIdentifier(v) : undefined)
   const q: PersonQuery = { table }
-  const docType = input.idDocType === undefined || input.idDocType === null ? '1' : input.idDocType
+  const docType = typeof input.idDocType === 'string' && input.idDocType.trim() !== '' ? input.idDocType.trim() : '1'
   const idNumber = text(input.idNumber)
-  if (docType === '1' || (idNumber !== undefined && checkIdNumber(idNumber).ok)) q.idNumber = idNumber
-  if (table === 'students') q.studentNo = text(input.studentNo)
+  const studentNo = table === 'students' ? text(input.studentNo) : undefined
   // Only well-formed values are asked about; the validator refuses the others with its own code.
-  if (q.idNumber && !/^\d{17}[\dX]$/.test(q.idNumber)) delete q.idNumber
-  if (q.studentNo && !/^[GJL][0-9A-Z]{18}$/.test(q.studentNo)) delete q.studentNo
+  const wellFormed = docType === '1' ? /^\d{17}[\dX]$/ : /^[^\p{C}\p{Z}]{1,30}$/u
+  if (idNumber !== undefined && /^[0-9A-Z]{1,2}$/.test(docType) && wellFormed.test(idNumber)) Object.assign(q, { idNumber, idDocType: docType })
+  if (studentNo !== undefined && /^[GJL][0-9A-Z]{18}$/.test(studentNo)) q.studentNo = studentNo
   return q.idNumber || q.studentNo ? q : undefined
 }
 

@@ -12,6 +12,7 @@ import type { CodeRegistry } from '../../../schema/codes/index.ts'
 import type { Storage } from '../../../schema/db.ts'
 import type { RowIssue, RowNotice, RowRules, WrittenRow } from '../../../sync/apply.ts'
 import { childTier, inArea } from '../../../sync/area.ts'
+import { sameIdNumberSql } from '../../../sync/lookup.ts'
 import type { SelfNode } from '../../../sync/registry.ts'
 import { FIELDS } from '../../records/fields.ts'
 import { validateRecord } from '../../records/validate.ts'
@@ -70,17 +71,19 @@ export function createFieldCheck(codes: CodeRegistry) {
 }
 
 /**
- * 查重 across nodes of written persons, by table: the records of other homes with the same resident
- * ID number, or (students) the same 学籍号. The first parameter is a JSON array of [index, id, ID
- * number when the document is a resident ID else null, 学籍号 or null, ID number as written], the
- * second the origin; each hit once, by index.
+ * 查重 across nodes of written persons, by table: the records of other homes with the same ID
+ * number by the node's own rule (sync/lookup.ts `sameIdNumberSql`: either side a resident ID, or
+ * the same document type), or (students) the same 学籍号. The first parameter is a JSON array of
+ * [index, id, ID number or null, 学籍号 or null, document type], the second the origin; each hit
+ * once, by index.
  */
 const PERSON_DUPLICATES = Object.fromEntries(
   (['students', 'children'] as const).map(table => {
-    const hits = (on: string) => `select w.value->>0 as i, p.id, p.home_node, p.${table === 'students' ? 'school_code' : 'kindergarten_code'} as unit, p.id_number = w.value->>4 as same_id
+    const hits = (on: string, sameId: string) => `select w.value->>0 as i, p.id, p.home_node, p.${table === 'students' ? 'school_code' : 'kindergarten_code'} as unit, ${sameId} as same_id
       from w join ${table} p on ${on} where p.id <> w.value->>1 and p.home_node <> (select code from origin)`
-    const byId = hits("p.id_number = w.value->>2 and p.id_doc_type = '1'")
-    return [table, `with w as (select value from json_each(?)), origin as (select ? as code) ${table === 'students' ? `${byId} union ${hits('p.student_no = w.value->>3')}` : byId}`]
+    const sameId = sameIdNumberSql('p', "w.value->>2", "w.value->>4")
+    const byId = hits(sameId, '1')
+    return [table, `with w as (select value from json_each(?)), origin as (select ? as code) ${table === 'students' ? `${byId} union ${hits('p.student_no = w.value->>3', `coalesce(${sameId}, 0)`)}` : byId}`]
   }),
 ) as Record<'students' | 'children', string>
 
@@ -111,13 +114,13 @@ export function createReplicaRules(deps: { storage: Storage; self: SelfNode; cod
   function applied(written: readonly WrittenRow[], origin: SelfNode): RowNotice[] {
     const found: { index: number; table: string; other: SqlRow }[] = []
     for (const table of ['students', 'children'] as const) {
-      const subjects: [number, unknown, string | null, string | null, unknown][] = []
+      const subjects: [number, unknown, string | null, string | null, string][] = []
       for (let i = 0; i < written.length; i++) {
         const { table: t, row } = written[i]
         if (t !== table) continue
-        const idNumber = row.id_doc_type === '1' && typeof row.id_number === 'string' ? row.id_number : null
+        const idNumber = typeof row.id_number === 'string' && row.id_number !== '' ? row.id_number : null
         const studentNo = table === 'students' && typeof row.student_no === 'string' ? row.student_no : null
-        if (idNumber !== null || studentNo !== null) subjects.push([i, row.id, idNumber, studentNo, row.id_number ?? null])
+        if (idNumber !== null || studentNo !== null) subjects.push([i, row.id, idNumber, studentNo, String(row.id_doc_type ?? '1')])
       }
       if (subjects.length === 0) continue
       for (const other of store.all(PERSON_DUPLICATES[table], JSON.stringify(subjects), origin.code)) {

@@ -41,8 +41,12 @@ export interface ResourceSpec {
   /** Has entry-and-verification columns (R-18.1). */
   verified: boolean
   permissions: { read: Permission; write: Permission; delete: Permission }
-  /** SQL (alias t) for the scope of a row: its school or kindergarten code, class, student. */
-  scope: { school: string; class?: string; student?: string; schoolLevel?: boolean }
+  /**
+   * SQL (alias t) for the scope of a row: its school or kindergarten code, class, student.
+   * `otherSchool`: a row that concerns a second school too (a 查重 problem across two schools),
+   * reached by that school's staff as well as by the first's.
+   */
+  scope: { school: string; class?: string; student?: string; schoolLevel?: boolean; otherSchool?: string }
   /** List filters: query parameter → SQL condition with one `?`. */
   filters: Record<string, { sql: string; type: 'string' | 'integer'; description: string }>
   /** Person tables: search by name, pinyin, ID number (and 学籍号). */
@@ -206,12 +210,23 @@ export const RESOURCES: readonly ResourceSpec[] = [
   }),
 ]
 
+/**
+ * The school (kindergarten) code of a problem's other record (alias t), as this node holds it; null
+ * when that record is not here (deleted since).
+ */
+export const PROBLEM_OTHER_SCHOOL = `(case t.subject_table when 'children' then (select o.kindergarten_code from children o where o.id = t.other_id) else (select o.school_code from students o where o.id = t.other_id) end)`
+
+/**
+ * 查重 problems: the school of the record that raised it (`school_code`) and, when the record it
+ * duplicates is another school's, that school too (R-10.1, R-16.1): each registrar sees and
+ * resolves the problem that names its own student, and reads nothing of the other's beyond it.
+ */
 export const PROBLEMS: ResourceSpec = spec({
   table: 'problem_records', drizzle: r.problemRecords, path: 'problems', label: '问题记录（查重）', requirement: 'R-10.1',
   permissions: { read: 'student:read', write: 'problem:resolve', delete: 'problem:resolve' },
-  scope: { school: 't.school_code', student: 't.subject_id' },
+  scope: { school: 't.school_code', student: 't.subject_id', otherSchool: PROBLEM_OTHER_SCHOOL },
   filters: {
-    schoolCode: { sql: 't.school_code = ?', type: 'string', description: '学校（幼儿园）代码' },
+    schoolCode: { sql: `? in (t.school_code, ${PROBLEM_OTHER_SCHOOL})`, type: 'string', description: '学校（幼儿园）代码：该校记录引起的或涉及该校记录的问题' },
     status: { sql: 't.status = ?', type: 'string', description: 'open | resolved' },
     kind: { sql: 't.kind = ?', type: 'string', description: 'duplicate_id_number | duplicate_name_gender_birth' },
   },

@@ -32,9 +32,10 @@ import { createDuplicates } from './duplicates.ts'
 import { kindergartenFigures, schoolFigures, teacherAge } from './derived.ts'
 import { finishPage, listItemsJson, listSelect, pageHead } from './list-items.ts'
 import type { ReadPool } from './read-pool.ts'
-import { cascadedBy, ownedBy, resource, PROBLEMS, type ResourceSpec } from './resources.ts'
+import { cascadedBy, ownedBy, resource, PROBLEMS, PROBLEM_OTHER_SCHOOL, type ResourceSpec } from './resources.ts'
 import { createStore, fromSql, type Rec, type SqlRow } from './store.ts'
 import { newRecordId } from '../../../schema/record-ids.ts'
+import { sameIdNumberSql } from '../../../sync/lookup.ts'
 
 /** Who is writing or reading, as the service needs it: an id to stamp and a scope to respect. */
 export interface RecordsActor {
@@ -158,8 +159,26 @@ export function createRecordsService(deps: RecordsServiceDeps) {
    * problem record is reached like the person it names.
    */
   function targetOf(spec: ResourceSpec, row: SqlRow): Target {
-    if (spec.table === 'problem_records') return { homeNode: String(row.home_node), school: String(row.school_code), studentId: String(row.subject_id) }
+    if (spec.table === 'problem_records') {
+      const subject = { homeNode: String(row.home_node), school: String(row.school_code), studentId: String(row.subject_id) }
+      // A pair across two schools is reached through either (R-16.1: each school's own student).
+      const other = otherSchoolOf(row)
+      return other === null || other === subject.school ? subject : { homeNode: subject.homeNode, schools: [subject.school, other], studentId: subject.studentId }
+    }
     return targetOfRow(storage, spec.table, row)
+  }
+
+  /** The school (kindergarten) code of a problem's other record on this node, or null. */
+  function otherSchoolOf(row: SqlRow): string | null {
+    const other = row.subject_table === 'children'
+      ? store.get('select kindergarten_code as code from children where id = ?', row.other_id)
+      : store.get('select school_code as code from students where id = ?', row.other_id)
+    return other ? String(other.code) : null
+  }
+
+  /** A problem record as the API answers it: with the other record's school (`otherSchoolCode`). */
+  function presentProblem(row: SqlRow): Rec {
+    return { ...fromSql(PROBLEMS, row), otherSchoolCode: row.other_school_code !== undefined ? (row.other_school_code as string | null) : otherSchoolOf(row) }
   }
 
   const reaches = (actor: RecordsActor, spec: ResourceSpec, row: SqlRow) => actor.unrestricted === true || actor.reach(targetOf(spec, row))
@@ -192,6 +211,10 @@ export function createRecordsService(deps: RecordsServiceDeps) {
       if (spec.table === 'supervising_units') {
         const ph = f.schools.map(() => '?').join(', ')
         where.push(f.schools.length === 0 ? '0' : `t.unit_code in (select unit_code from schools where school_code in (${ph}) union select unit_code from kindergartens where kindergarten_code in (${ph}))`)
+        params.push(...f.schools, ...f.schools)
+      } else if (spec.scope.otherSchool && f.schools.length > 0) {
+        const ph = f.schools.map(() => '?').join(', ')
+        where.push(`(${spec.scope.school} in (${ph}) or ${spec.scope.otherSchool} in (${ph}))`)
         params.push(...f.schools, ...f.schools)
       } else inList(spec.scope.school, f.schools)
     }
@@ -337,7 +360,7 @@ export function createRecordsService(deps: RecordsServiceDeps) {
     const idChanged = !current || current.idNumber !== rec.idNumber || current.idDocType !== rec.idDocType
     if ((spec.table === 'students' || spec.table === 'children') && rec.idNumber && idChanged) {
       const doc = String(rec.idDocType ?? '1')
-      if (store.get(`select 1 from ${spec.table} where id_number = ? and id <> ? and (id_doc_type = ? or id_doc_type = '1' or ? = '1') limit 1`, rec.idNumber, id, doc, doc)) {
+      if (store.get(`select 1 from ${spec.table} t where ${sameIdNumberSql('t', '?', '?')} and t.id <> ? limit 1`, rec.idNumber, doc, doc, id)) {
         throw recordError('RECORD_DUPLICATE_ID', '该身份证号已有学籍记录（查重），不能重复建立', { field: 'idNumber', rule: 'unique_id_number' })
       }
     }
@@ -737,12 +760,12 @@ export function createRecordsService(deps: RecordsServiceDeps) {
       const { limit, offset } = pageBounds(query)
       const { where, params } = listWhere(PROBLEMS, actor.filter, { ...query, q: undefined })
       const total = Number(store.get(`select count(*) as n from problem_records t where ${where}`, ...params)!.n)
-      const items = store.all(`select t.* from problem_records t where ${where} order by t.rowid limit ${limit} offset ${offset}`, ...params).map(r => fromSql(PROBLEMS, r))
+      const items = store.all(`select t.*, ${PROBLEM_OTHER_SCHOOL} as other_school_code from problem_records t where ${where} order by t.rowid limit ${limit} offset ${offset}`, ...params).map(presentProblem)
       return { items, total, limit, offset }
     },
 
     getProblem(actor: RecordsActor, id: string): Rec {
-      return fromSql(PROBLEMS, reachable(actor, PROBLEMS, id))
+      return presentProblem(reachable(actor, PROBLEMS, id))
     },
 
     /** Runs 查重 over every student and child of the node; returns how many problems were opened. */
@@ -761,7 +784,7 @@ export function createRecordsService(deps: RecordsServiceDeps) {
         if (row.version !== input.version) throw recordError('RECORD_VERSION_CONFLICT', '该问题记录已被他人处理，请刷新', { field: 'version', rule: 'version', currentVersion: row.version })
         duplicates.resolve(row, input.resolution, input.note ?? null, actor.accountId)
       })
-      return fromSql(PROBLEMS, store.row(PROBLEMS, id)!)
+      return presentProblem(store.row(PROBLEMS, id)!)
     },
   }
   return service

@@ -145,7 +145,12 @@ export default function Home() {
             <Table size="small" rowKey="id" dataSource={problems} pagination={{ pageSize: 8 }} columns={[
               { title: '类别', dataIndex: 'kind' },
               { title: '学校', dataIndex: 'schoolCode' },
-              { title: '记录', dataIndex: 'subjectId', render: (id, r) => (r.subjectTable === 'students' ? <Link to={`/students/${id}`}>查看</Link> : id) },
+              { title: '重复记录所在学校', dataIndex: 'otherSchoolCode', render: (code, r) => (code && code !== r.schoolCode ? code : '') },
+              // A school sees the problems that name its own student: the record of the other school is not its to read.
+              { title: '记录', dataIndex: 'subjectId', render: (id, r) => {
+                const own = me.scope.kind === 'schools' && !me.scope.schools.includes(r.schoolCode) ? r.otherId : id
+                return r.subjectTable === 'students' ? <Link to={`/students/${own}`}>查看</Link> : own
+              } },
             ]} />
           </Card>
         </Col>
