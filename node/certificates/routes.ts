@@ -15,6 +15,7 @@ import { loadRow, targetOfRow } from '../auth/targets.ts'
 import { actorOf, assertInScope, notFound } from '../plugins/auth.ts'
 import { ErrorReply, IdParams, authErrorReplies } from '../routes/schemas.ts'
 import { inArea } from '../../sync/area.ts'
+import { normaliseIdentifier } from '../records/validate.ts'
 import { certificateError } from './errors.ts'
 import { verifyPage } from './rules.ts'
 import { createCertificatesService } from './service.ts'
@@ -41,8 +42,11 @@ const certificateRoutes: FastifyPluginAsync = async app => {
       },
     },
   }, async req => {
-    const q = req.query as { idNumber?: string; studentNo?: string }
-    if ((q.idNumber === undefined) === (q.studentNo === undefined)) throw certificateError('CERT_LOOKUP_INVALID', '请提供身份证件号或学籍号（二者之一）')
+    const asked = req.query as { idNumber?: string; studentNo?: string }
+    if ((asked.idNumber === undefined) === (asked.studentNo === undefined)) throw certificateError('CERT_LOOKUP_INVALID', '请提供身份证件号或学籍号（二者之一）')
+    // As the records store them: typed in full-width characters, with spaces or in lower case, still the number.
+    const q = asked.idNumber !== undefined ? { idNumber: normaliseIdentifier(asked.idNumber) } : { studentNo: normaliseIdentifier(asked.studentNo!) }
+    if ((q.idNumber ?? q.studentNo) === '') throw certificateError('CERT_LOOKUP_INVALID', '身份证件号或学籍号为空：请输入完整的号码', { field: asked.idNumber !== undefined ? 'idNumber' : 'studentNo', rule: 'required' })
     const actor = actorOf(req)
     req.audit.action = 'student.history'
     req.audit.targetTable = 'students'

@@ -1,25 +1,42 @@
 /**
- * The transfer certificate (转学证明, R-19.5): a printable HTML page for a 转出 (21) the bureau
- * has approved or carried out. A transfer out of the province is this status change and its
- * certificate, with no handoff of the record. Pure: the route loads the rows and decides whether
- * the 学籍号 is shown in clear (an audited reveal) or masked.
+ * The transfer certificate (转学证明, R-19.5; a kindergarten child's, R-12.5): a printable HTML
+ * page for a 转出 (21) the bureau has approved or carried out. A transfer out of the province is
+ * this status change and its certificate, with no handoff of the record. Pure: the route loads the
+ * rows and decides whether the identifier (a student's 学籍号, a child's ID number) is shown in
+ * clear (an audited reveal) or masked.
  */
+import { chinaToday } from '../../schema/ids.ts'
 import { statusChangeError } from './errors.ts'
-import { PROCESSING } from './rules.ts'
+import { PROCESSING, type PersonKind } from './rules.ts'
 
 /** Change type of a transfer out (转出). */
 export const TRANSFER_OUT = '21'
 
 export interface CertificateInput {
+  kind: PersonKind
   change: Record<string, unknown>
   student: Record<string, unknown>
   school: { name: string; schoolCode: string } | undefined
   /** Issuing bureau (this node's name). */
   bureau: string
   gender: string | undefined
-  /** The 学籍号 as printed (clear or masked). */
-  studentNo: string
+  /** The person's identifier as printed (clear or masked): a student's 学籍号, a child's ID number. */
+  identifier: string
+  /**
+   * Code of the school (kindergarten) gone to where the change does not name it: a child's 转出
+   * has no such field, and a transfer between nodes names the receiving kindergarten.
+   */
+  destination?: string | null
 }
+
+/** The certificate's wording per kind of person (R-10.10 for students, R-12.5 for children). */
+const WORDS: Record<PersonKind, { name: string; identifier: string; from: string; to: string }> = {
+  student: { name: '学生姓名', identifier: '全国学籍号', from: '原就读学校', to: '转入学校代码' },
+  child: { name: '幼儿姓名', identifier: '身份证件号', from: '原就读幼儿园', to: '转入幼儿园代码' },
+}
+
+/** The China day (YYYY-MM-DD) of a UTC instant. */
+const chinaDay = (iso: unknown) => (typeof iso === 'string' && iso !== '' ? chinaToday(new Date(iso)) : '')
 
 const esc = (v: unknown) =>
   String(v ?? '').replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!)
@@ -38,17 +55,20 @@ export function assertCertifiable(change: { changeType: unknown; processingStatu
 export function certificateHtml(i: CertificateInput): string {
   const c = i.change
   const s = i.student
+  const w = WORDS[i.kind]
   const rows: [string, unknown][] = [
-    ['学生姓名', s.name],
+    [w.name, s.name],
     ['性别', i.gender ?? s.gender],
     ['出生日期', s.birthDate],
-    ['全国学籍号', i.studentNo],
-    ['原就读学校', i.school ? `${i.school.name}（${i.school.schoolCode}）` : ''],
-    ['转入学校代码', c.currentSchoolCode],
+    [w.identifier, i.identifier],
+    [w.from, i.school ? `${i.school.name}（${i.school.schoolCode}）` : ''],
+    [w.to, c.currentSchoolCode ?? i.destination],
     ['转学原因', c.reason],
     ['转出日期', c.changeDate],
-    ['审批日期', c.approvalDate],
-    ['审批文号', c.approvalDocNo],
+    // A child's change keeps no 审批日期 of its own: the day of its approval is the day of its review.
+    ['审批日期', c.approvalDate ?? chinaDay(c.reviewedAt)],
+    // Nor a 审批文号 (R-12.5 lists none): printed for students only.
+    ...(i.kind === 'student' ? [['审批文号', c.approvalDocNo] as [string, unknown]] : []),
     ['证明材料文号', c.documentNos],
     ['办理状态', c.processingStatus === PROCESSING.carriedOut ? '已办理' : '已批准'],
   ]

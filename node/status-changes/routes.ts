@@ -165,12 +165,15 @@ const routes: FastifyPluginAsync = async app => {
     req.audit.targetId = id
     const c = svc.certificate(actorFor(req), id)
     req.audit.targetTable = KINDS[c.kind].table
+    // The person's identifier: a student's 学籍号, a child's ID number (children have no 学籍号).
+    const field = c.kind === 'student' ? 'studentNo' : 'idNumber'
     const clear = mayReveal(actor, 'id_number')
-    req.audit.fields = clear ? ['studentNo'] : []
+    req.audit.fields = clear ? [field] : []
     const html = certificateHtml({
-      change: c.change, student: c.person, school: c.org && { name: c.org.name, schoolCode: c.org.code }, bureau: app.identity.name,
+      kind: c.kind, change: c.change, student: c.person, school: c.org && { name: c.org.name, schoolCode: c.org.code }, bureau: app.identity.name,
       gender: app.records.codes.name('gender', String(c.person.gender)),
-      studentNo: String((clear ? c.person.studentNo : maskValue('id_number', c.person.studentNo)) ?? ''),
+      identifier: String((clear ? c.person[field] : maskValue('id_number', c.person[field])) ?? ''),
+      destination: c.destination,
     })
     return reply.type('text/html; charset=utf-8').send(html)
   })

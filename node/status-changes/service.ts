@@ -285,9 +285,10 @@ export function createStatusChangeService(deps: StatusChangeServiceDeps) {
 
     /**
      * What the transfer certificate (转学证明) of an approved or carried-out 转出 prints: the
-     * change, the person and their school (kindergarten), at the home node.
+     * change, the person and their school (kindergarten), at the home node; `destination`, the
+     * receiving school's (kindergarten's) code of a transfer between nodes, null otherwise.
      */
-    certificate(actor: RecordsActor, id: string): { kind: PersonKind; change: Rec; person: Rec; org: { name: string; code: string } | undefined } {
+    certificate(actor: RecordsActor, id: string): { kind: PersonKind; change: Rec; person: Rec; org: { name: string; code: string } | undefined; destination: string | null } {
       const found = locate(id)
       if (!found || !reaches(actor, KINDS[found.kind].table, found.row)) throw notFound()
       const k = KINDS[found.kind]
@@ -296,7 +297,7 @@ export function createStatusChangeService(deps: StatusChangeServiceDeps) {
       // the sending school, whose unit is still homed here, prints its certificate. Its transfer
       // record names that school: the person's own row may sit in the receiving school by now
       // (a city holds the copy of a county below it that received the person).
-      const sent = store.get(`select sender_unit_code from transfers where status_change_id = ? and role = 'sender'`, id)
+      const sent = store.get(`select sender_unit_code, receiver_unit_code from transfers where status_change_id = ? and role = 'sender'`, id)
       const org = sent
         ? store.get(`select name, home_node, ${codeColumn} code from ${k.org} where ${codeColumn} = ?`, sent.sender_unit_code)
         : store.get(`select name, home_node, ${codeColumn} code from ${k.org} where id = (select ${k.orgColumn} from ${k.person} where id = ?)`, found.row[k.personColumn])
@@ -304,7 +305,10 @@ export function createStatusChangeService(deps: StatusChangeServiceDeps) {
       const change = fromSql(resource(k.table), found.row)
       assertCertifiable({ changeType: change.changeType, processingStatus: change.processingStatus })
       const row = personRow(found.kind, found.row[k.personColumn])!
-      return { kind: found.kind, change, person: fromSql(resource(k.person), row), org: org ? { name: String(org.name), code: String(org.code) } : undefined }
+      return {
+        kind: found.kind, change, person: fromSql(resource(k.person), row), org: org ? { name: String(org.name), code: String(org.code) } : undefined,
+        destination: typeof sent?.receiver_unit_code === 'string' ? sent.receiver_unit_code : null,
+      }
     },
 
     /** The school withdraws its application before the review (已撤回). */

@@ -9,12 +9,13 @@
 import { randomUUID } from 'node:crypto'
 import type { Storage } from '../../schema/db.ts'
 import { checkIdNumber, checkStudentNumber } from '../../schema/ids.ts'
+import { sameIdNumberSql } from '../../sync/lookup.ts'
 import { recordRouted, type RoutedHandler, type RoutedMessage } from '../../sync/routed.ts'
 import type { Target } from '../auth/access.ts'
 import { auditedWrite } from '../auth/audit.ts'
 import { authError } from '../auth/errors.ts'
 import { targetOfRow } from '../auth/targets.ts'
-import { chinaToday } from '../records/validate.ts'
+import { chinaToday, normaliseIdentifier } from '../records/validate.ts'
 import { systemActor, type RecordsActor } from '../services/records/service.ts'
 import { resource } from '../services/records/resources.ts'
 import { createStore, fromSql, type SqlRow } from '../services/records/store.ts'
@@ -159,8 +160,11 @@ export function createTransferService(deps: TransferDeps) {
    */
   function request(actor: RecordsActor, input: { kind: TransferKind; targetClassId: string; idNumber?: string | null; studentNo?: string | null; reason?: string | null }): TransferView {
     const f = FILES[input.kind]
-    let idNumber = input.idNumber || null
-    let studentNo = input.kind === 'student' ? input.studentNo || null : null
+    // As the records store them (full-width characters, spaces and case made one way), so the
+    // sending node's look-up and the checks below compare like with like.
+    const typed = (v: string | null | undefined) => (typeof v === 'string' ? normaliseIdentifier(v) || null : null)
+    let idNumber = typed(input.idNumber)
+    let studentNo = input.kind === 'student' ? typed(input.studentNo) : null
     if (!idNumber && !studentNo) throw transferError('TRANSFER_PERSON_REQUIRED', '请填写转入人员的身份证号或学籍号', { field: 'idNumber', rule: 'required' })
     return step('transfer_request', () => {
       const klass = store.get(`select * from ${f.classes} where id = ?`, input.targetClassId)
@@ -178,8 +182,9 @@ export function createTransferService(deps: TransferDeps) {
         studentNo = xjh.studentNumber
       }
       if (inPause(chinaToday(now()), deps.pause)) throw transferError('TRANSFER_PAUSED', `全国学籍系统每年 ${deps.pause.from} 至 ${deps.pause.to} 暂停办理转学，请在此后申请`, deps.pause)
+      // The number asked for is a resident ID: the same person under whatever document type it is filed here.
       const here = store.get(
-        `select id from ${f.person} where home_node = ? and ((id_number = ? and id_doc_type = '1')${input.kind === 'student' ? ' or student_no = ?' : ''})`,
+        `select p.id from ${f.person} p where p.home_node = ? and (${sameIdNumberSql('p', '?', "'1'")}${input.kind === 'student' ? ' or p.student_no = ?' : ''})`,
         identity.code, idNumber, ...(input.kind === 'student' ? [studentNo] : []),
       )
       if (here) throw transferError('TRANSFER_SAME_NODE', '该人员已在本节点建立学籍，本节点内转学请办理转出、转入异动', { id: here.id })
@@ -310,8 +315,9 @@ export function createTransferService(deps: TransferDeps) {
     const f = FILES[b.kind]
     const r = { id: b.transferId, receiver_node: m.origin }
     const find = m.find!
+    // A resident ID number (request() checks it) names the person under whatever document type it is filed here.
     const person = store.get(
-      `select * from ${f.person} where home_node = ? and (${[find.idNumber ? "(id_number = ? and id_doc_type = '1')" : '', find.studentNo && b.kind === 'student' ? 'student_no = ?' : ''].filter(Boolean).join(' or ')})`,
+      `select p.* from ${f.person} p where p.home_node = ? and (${[find.idNumber ? sameIdNumberSql('p', '?', "'1'") : '', find.studentNo && b.kind === 'student' ? 'p.student_no = ?' : ''].filter(Boolean).join(' or ')})`,
       identity.code, ...(find.idNumber ? [find.idNumber] : []), ...(find.studentNo && b.kind === 'student' ? [find.studentNo] : []),
     )
     if (!person) return void reply(r, { status: 'not_found', code: 'TRANSFER_NOT_FOUND' })

@@ -3,6 +3,8 @@ import { toString as qrSvg } from 'qrcode'
 import { buildTestApp, loginAs } from '../../helper.ts'
 import { fullRow, schoolRow, studentRow, writeRows } from '../../../scripts/lib/sync-fixtures.ts'
 import { SENSITIVE_CLASSES } from '../../../node/auth/sensitive.ts'
+import * as fx from '../../records/fixtures.ts'
+import { recordsNode, reveal, withSchool } from '../../records/setup.ts'
 
 /** A county node with two schools, a verified student at the first with a status change carried out and a completion, one at the second. */
 async function world(t: Parameters<typeof buildTestApp>[0]) {
@@ -44,6 +46,31 @@ t.test('R-26.1 a lookup by ID number or 学籍号 returns the student history (s
     t.equal(bad.json().code, 'CERT_LOOKUP_INVALID', `"${q}" refused`)
     t.equal(bad.statusCode, 400)
   }
+})
+
+t.test('R-26.1 R-10.1 the history is found by an ID number or 学籍号 typed in full-width characters, with spaces or in lower case, as the records store it; one that is only blanks is refused', async t => {
+  const node = await recordsNode(t)
+  const { school, klass } = await withSchool(node)
+  const idNumber = Array.from({ length: 80 }, (_, i) => fx.idNumber('2016-03-15', '1', i + 1)).find(v => v.endsWith('X'))!
+  const created = await node.call('POST', '/api/v1/students', { ...fx.student({ idNumber, studentNo: undefined, name: '学生五', namePinyin: null }), schoolId: school.id, classId: klass.id })
+  t.equal(created.status, 201)
+  const studentNo = String((await reveal(node, 'students', created.body.id, ['studentNo'])).studentNo)
+  const fullWidth = (v: string) => v.replace(/[0-9A-Z]/g, c => String.fromCharCode(c.charCodeAt(0) + 0xfee0))
+  const typed: [string, string][] = [
+    ['idNumber', idNumber],
+    ['idNumber', fullWidth(idNumber)],
+    ['idNumber', `${idNumber.slice(0, 6)} ${idNumber.slice(6, 14)}\u3000${idNumber.slice(14).toLowerCase()}`],
+    ['studentNo', studentNo],
+    ['studentNo', ` ${studentNo.toLowerCase()} `],
+    ['studentNo', fullWidth(studentNo)],
+  ]
+  for (const [key, value] of typed) {
+    const res = await node.call('GET', `/api/v1/student-history?${key}=${encodeURIComponent(value)}`)
+    t.equal(res.status, 200, `${key} typed as ${JSON.stringify(value)}`)
+    t.strictSame(res.body.items?.map((h: { student: { id: string } }) => h.student.id), [created.body.id])
+  }
+  const blank = await node.call('GET', `/api/v1/student-history?idNumber=${encodeURIComponent('\u3000 ')}`)
+  t.match(blank, { status: 400, body: { code: 'CERT_LOOKUP_INVALID' } }, 'a number of blanks only is no number')
 })
 
 t.test('R-26.1 a school issues a printable 学籍证明 whose QR code carries the signed token; the public page verifies it and refuses one altered byte', async t => {

@@ -365,10 +365,61 @@ t.test('R-12.5 a kindergarten child is transferred on the same path', async t =>
   s.a.transfers.approve(actor, req.id, {})
   await s.go()
   t.match(s.b.transfers.list(() => true).find(r => r.id === req.id), { kind: 'child', status: 'completed', epoch: 1 })
+  const sent = s.a.transfers.list(() => true).find(r => r.id === req.id)!
+  t.match(s.a.statusChanges.certificate(actor, String(sent.statusChangeId)), { kind: 'child', org: { code: '3301060901' }, destination: '3301080201' }, 'the sending kindergarten prints the 转学证明, naming the kindergarten gone to')
   for (const n of [s.b.node, s.province]) {
     t.match(one(n, 'select home_node, epoch, state, class_id from children where id = ?', child.id), { home_node: '330108', epoch: 1, state: 'in_kindergarten', class_id: classB.id }, `${n.code}`)
     t.equal(one(n, 'select count(*) c from child_guardians where child_id = ?', child.id)!.c, 1)
   }
+})
+
+t.test('R-19.5 R-12.5 R-10.1 an ID number or 学籍号 typed in full-width characters, with spaces or in lower case is the number as the records store it: the request finds the student (child) and counts as the same open request', async t => {
+  const fullWidth = (v: string) => v.replace(/[0-9A-Z]/g, c => String.fromCharCode(c.charCodeAt(0) + 0xfee0))
+  const byId = newStudent()
+  const byNo = newStudent()
+  const studentNo = String(one(s.a.node, 'select student_no from students where id = ?', byNo.id)!.student_no)
+  const kgA = one(s.a.node, 'select id from kindergartens') ?? s.a.records.create(actor, 'kindergartens', fx.kindergarten())
+  const kgB = one(s.b.node, 'select id from kindergartens') ?? s.b.records.create(actor, 'kindergartens', fx.kindergarten({ kindergartenCode: '3301080201', unitCode: '3301080001', divisionCode: '330108', name: '滨江区第一幼儿园' }))
+  const classA = s.a.records.create(actor, 'kindergarten_classes', { ...fx.kgClass({ classCode: 'K2025009', name: '小九班' }), kindergartenId: kgA.id })
+  const classB = s.b.records.create(actor, 'kindergarten_classes', { ...fx.kgClass({ classCode: 'K2025009', name: '小九班' }), kindergartenId: kgB.id })
+  const child = s.a.records.create(actor, 'children', { ...fx.child({ idNumber: fx.idNumber('2022-05-20', '2', 21), name: '全角童' }), kindergartenId: kgA.id, classId: classA.id })
+  await s.go()
+
+  const typed = [
+    { kind: 'student' as const, idNumber: `${fullWidth(String(byId.idNumber).slice(0, 6))}\u3000${fullWidth(String(byId.idNumber).slice(6))}`, targetClassId: String(s.classB.id), id: byId.id, table: 'students' },
+    { kind: 'student' as const, studentNo: ` ${studentNo.slice(0, 7).toLowerCase()} ${studentNo.slice(7)} `, targetClassId: String(s.classB.id), id: byNo.id, table: 'students' },
+    { kind: 'child' as const, idNumber: fullWidth(String(child.idNumber)), targetClassId: String(classB.id), id: child.id, table: 'children' },
+  ]
+  const requests = typed.map(({ id: _id, table: _table, ...input }) => s.b.transfers.request(actor, input))
+  t.match(one(s.b.node, 'select id_number, student_no from transfers where id = ?', requests[0].id), { id_number: byId.idNumber, student_no: null }, 'the ID number kept as stored')
+  t.match(one(s.b.node, 'select id_number, student_no from transfers where id = ?', requests[1].id), { id_number: null, student_no: studentNo }, 'the 学籍号 kept as stored')
+  t.match(one(s.b.node, 'select id_number from transfers where id = ?', requests[2].id), { id_number: child.idNumber })
+  t.throws(() => s.b.transfers.request(actor, { kind: 'student', idNumber: String(byId.idNumber), targetClassId: String(s.classB.id) }), { code: 'TRANSFER_OPEN_EXISTS' }, 'typed the other way, the same person\'s open request')
+  t.throws(() => s.a.transfers.request(actor, { kind: 'child', idNumber: fullWidth(String(child.idNumber)), targetClassId: String(classA.id) }), { code: 'TRANSFER_SAME_NODE' }, 'a child of this node typed in full-width characters')
+
+  for (const r of requests) s.b.transfers.send(actor, r.id)
+  await s.go()
+  for (const r of requests) s.a.transfers.approve(actor, r.id, {})
+  await s.go()
+  for (const [i, r] of requests.entries()) {
+    t.match(s.b.transfers.list(() => true).find(x => x.id === r.id), { status: 'completed', subjectId: typed[i].id }, `${typed[i].kind} ${i}: handed over`)
+    t.match(one(s.b.node, `select home_node from ${typed[i].table} where id = ?`, typed[i].id), { home_node: '330108' })
+  }
+})
+
+t.test('R-19.5 R-10.1 a resident ID number filed under another document type is the same person to a transfer: the receiving node that holds it refuses the request as its own, and the sending node finds the student', async t => {
+  const filedAsOther = newStudent({ idDocType: 'Z' })
+  t.equal(one(s.a.node, 'select id_doc_type from students where id = ?', filedAsOther.id)!.id_doc_type, 'Z')
+  await s.go()
+  t.throws(() => s.a.transfers.request(actor, { kind: 'student', idNumber: String(filedAsOther.idNumber), targetClassId: String(s.classA.id) }), { code: 'TRANSFER_SAME_NODE' }, 'the receiving node holds the student under 其他')
+  // The request as it reaches the sending node (sync/routed.ts delivers it there).
+  const transferId = crypto.randomUUID()
+  const message: RoutedMessage = {
+    format: 1, id: crypto.randomUUID(), origin: '330108', destination: '330106', find: { table: 'students', idNumber: String(filedAsOther.idNumber), studentNo: null },
+    type: 'transfer.request', handoff: null, body: { transferId, kind: 'student', receiverUnitCode: '3301080101' }, createdAt: new Date().toISOString(),
+  }
+  s.a.node.storage.write(() => s.a.transfers.handlers.get('transfer.request')!.deliver(message, { storage: s.a.node.storage, self: { code: '330106', tier: 'county' } }))
+  t.match(s.a.transfers.list(() => true).find(r => r.id === transferId), { role: 'sender', status: 'received', subjectId: filedAsOther.id }, 'the sending node found the student and applied its 转出')
 })
 
 t.test('R-19.5 the applier takes a person\'s rows from the new home only through a recorded handoff, and ignores the old home\'s late rows', async t => {
