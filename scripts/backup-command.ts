@@ -29,7 +29,9 @@ export const BACKUP_USAGE = `
   xueji restore --from TARGET [--backup NAME] --key FILE --data NEWDIR [--port N] [--identity FILE] [--host-key SHA256:…]
           check the backup (manifest MAC, every hash) and restore it into the new directory NEWDIR;
           without --backup the newest one (a target holding several nodes' backups needs --backup);
-          then, for a city or county node: xueji sync rebuild --data NEWDIR, and xueji start
+          then, for a city or county node: xueji sync rebuild --data NEWDIR, and xueji start; a
+          restored node with children issues commands to each child's subtree again once that
+          child has pulled and reported what it holds (xueji sync status, xueji sync release-hold)
 `
 
 const sftpOptions = { identity: { type: 'string' }, 'host-key': { type: 'string' } } as const
@@ -93,6 +95,8 @@ export function backupCommands(h: CliHelpers): Record<string, (args: string[], i
         const dataDir = resolve(String(v.data))
         const r = await restoreBackup({ store, name, key, dataDir, port: v.port !== undefined ? Number(v.port) : undefined })
         io.out(`restored ${r.name} (${r.node.tier} ${r.node.code}, taken ${r.createdAt}): ${r.files} file(s) checked against the manifest into ${dataDir}\n`)
+        // The children may hold commands this node issued after its backup (sync/downward.ts `holdIssuing`).
+        if (r.issuingHeld.length) io.out(`commands to ${r.issuingHeld.join(', ')} (and below) are issued again once each has pulled and reported what it holds; xueji sync status lists who has not\n`)
         io.out(r.rebuildPending ? `next: xueji sync rebuild --data ${dataDir}   (fetches back from the parent what the backup missed), then xueji start --data ${dataDir}\n` : `next: xueji start --data ${dataDir}\n`)
         return 0
       } finally {

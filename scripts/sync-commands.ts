@@ -18,6 +18,7 @@ import { createReplicaRules } from '../node/services/records/replica-rules.ts'
 import type { SyncStatus } from '../sync/status.ts'
 import type { SyncLog } from '../sync/upstream.ts'
 import { within } from '../config/within.ts'
+import { appendAudit } from '../node/auth/audit.ts'
 import { MAX_JOIN_TOKEN_HOURS } from '../sync/enrolment.ts'
 
 type Out = { out: (s: string) => void; err: (s: string) => void }
@@ -43,6 +44,8 @@ export const SYNC_USAGE = `
   xueji sync verify  --data DIR              re-verify every stored change set (signature, chain)
   xueji sync rebuild --data DIR              fetch back from the parent what this subtree is missing
   xueji sync quarantine --data DIR [--release ORIGIN:SEQ --by NOTE]   list or release held change sets
+  xueji sync release-hold --data DIR --child CODE --by NOTE   issue again to CODE's subtree without its
+                                             report after a restore (a child that will not pull again)
   xueji sync rotate-key --data DIR           new node key; the parent registers it on the next push
   xueji sync command --data DIR --to CODE --type TYPE [--payload JSON]   issue a downward command
 `
@@ -103,7 +106,7 @@ function printStatus(s: SyncStatus): string {
   if (f.refused + f.duplicate + f.unchecked) lines.push(`feedback on own records: ${f.refused} refused, ${f.duplicate} duplicate elsewhere, ${f.unchecked} entered unchecked (GET /api/v1/sync/feedback)`)
   if (s.conflicts.length) lines.push(`conflicts (forks/replays) kept: ${s.conflicts.length}`, ...s.conflicts.slice(0, 5).map(c => `  ${c.origin}/${c.seq} ${c.code} ×${c.count}, last ${c.receivedAt}`))
   lines.push(`commands: issued ${s.commands.issued}, to apply here ${s.commands.toApply}`)
-  if (s.commands.issuingHeld.length) lines.push(`  issuing held since the rebuild until each has pulled: ${s.commands.issuingHeld.map(h => `${h.child} (since ${h.since})`).join(', ')}`)
+  if (s.commands.issuingHeld.length) lines.push(`  issuing held since the restore until each has pulled: ${s.commands.issuingHeld.map(h => `${h.child} (since ${h.since})`).join(', ')} (xueji sync release-hold for one that will not)`)
   for (const d of s.drift) lines.push(`  digest ${d.origin}: ${d.result} (${d.units} units, ${d.driftUnits} drifting) ${d.checkedAt}`)
   lines.push(`queues: ${s.queues ? Object.entries(s.queues).map(([q, c]) => `${q} ${Object.entries(c).map(([k, v]) => `${k}=${v}`).join(' ')}`).join('; ') : 'Redis not reachable'}`)
   return lines.join('\n') + '\n'
@@ -169,7 +172,7 @@ export function syncCommands(h: CliHelpers): Record<string, (args: string[], io:
     sync: async (args, io, env) => {
       const [sub, ...rest] = args
       const v = h.parse(rest, {
-        data: { type: 'string' }, json: { type: 'boolean' }, from: { type: 'string' }, origin: { type: 'string' }, release: { type: 'string' }, by: { type: 'string' },
+        data: { type: 'string' }, json: { type: 'boolean' }, from: { type: 'string' }, origin: { type: 'string' }, release: { type: 'string' }, by: { type: 'string' }, child: { type: 'string' },
         to: { type: 'string' }, type: { type: 'string' }, payload: { type: 'string' },
       })
       need(v, 'data')
@@ -242,6 +245,21 @@ export function syncCommands(h: CliHelpers): Record<string, (args: string[], io:
             io.out(s.quarantine.items.map(i => `${i.origin}/${i.seq} (${i.rows} row(s)) ${i.receivedAt}: ${i.reasons.join('; ')}`).join('\n') + (s.quarantine.held ? '\n' : 'nothing quarantined\n'))
             return 0
           }
+          case 'release-hold': {
+            need(v, 'child', 'by')
+            const child = String(v.child)
+            if (!/^[0-9]{6}$/.test(child)) throw h.usage(`--child must be a child's 6-digit code as "xueji sync status" lists it, not "${child}"`)
+            const by = String(v.by).trim()
+            if (by === '') throw h.usage('missing --by')
+            // The release and its audit entry commit together (node/auth/audit.ts).
+            const r = sync.storage.write(() => {
+              const released = sync.downward.releaseHold(child)
+              appendAudit(sync.storage, { actorId: by, actorRole: 'operator', ip: null, action: 'sync.release_hold', targetTable: 'sync_issue_holds', targetId: child, fields: null, outcome: 'ok', status: null, code: null })
+              return released
+            })
+            io.out(`released the hold on ${child} (held since ${r.heldAt}, restore point: local command id ${r.fromId}) by ${by}: commands to ${child} and below are issued now without its report, so it may refuse one under a seq it already holds (SYNC_COMMAND_REPLAY) or skip one stored under a local id its cursor has passed\n`)
+            return 0
+          }
           case 'rotate-key': {
             const r = await sync.rotateKey()
             io.out(`new key ${r.kid}, valid from seq ${r.validFromSeq}; the parent registers it before the next push\n`)
@@ -265,7 +283,7 @@ export function syncCommands(h: CliHelpers): Record<string, (args: string[], io:
             return 0
           }
           default:
-            throw h.usage(`unknown sync command "${sub ?? ''}" (status, push, resend, verify, rebuild, quarantine, rotate-key, command)`)
+            throw h.usage(`unknown sync command "${sub ?? ''}" (status, push, resend, verify, rebuild, quarantine, release-hold, rotate-key, command)`)
         }
       })
     },

@@ -21,15 +21,16 @@
  * rebuild as this node's own change sets. Except the handlers in `RERUN_AFTER_RESTORE`, whose
  * effects are local to this node and were lost with the restore.
  *
- * A rebuilt ISSUER (R-26.2, R-D.8): its `sync_commands` are the backup's too, so it would issue
- * again seqs its children already hold (refused below, `SYNC_COMMAND_REPLAY`) and store commands
- * under local ids its children's pull cursors have passed (skipped). So the rebuild holds issuing
- * to each child's subtree (`holdIssuing`, `sync_issue_holds`, `SYNC_ISSUE_HELD`) until the child
- * has pulled again (`pullFor`): a child whose cursor is beyond the restore point is answered
- * `restored` instead of commands, reports per destination the highest seq it holds of this node's
- * commands (`heldReport`, kept in `sync_commands_held`; `issue` takes a seq above it) and pulls
- * again from the restore point (`duplicate` for what it holds); a pull from there or before ends
- * the hold.
+ * A restored ISSUER (R-26.2, R-D.8; a province or a city): its `sync_commands` are the backup's
+ * too, so it would issue again seqs its children already hold (refused below,
+ * `SYNC_COMMAND_REPLAY`) and store commands under local ids its children's pull cursors have
+ * passed (skipped). So the restore (and a city's rebuild after it) holds issuing to each child's
+ * subtree (`holdIssuing`, `sync_issue_holds`, `SYNC_ISSUE_HELD`) until the child has pulled again
+ * (`pullFor`): a child whose cursor is beyond the restore point is answered `restored` instead of
+ * commands, reports per destination the highest seq it holds of this node's commands
+ * (`heldReport`, kept in `sync_commands_held`; `issue` takes a seq above it) and pulls again from
+ * the restore point (`duplicate` for what it holds); a pull from there or before ends the hold.
+ * An operator may lift the hold on a child that will not pull again (`releaseHold`).
  */
 import { XuejiError } from '../config/errors.ts'
 import type { Storage } from '../schema/db.ts'
@@ -118,7 +119,7 @@ export function createDownward(deps: DownwardDeps) {
     for (;;) {
       const child = heldBy(destination)
       if (child !== undefined) {
-        throw syncError('SYNC_ISSUE_HELD', `${self.code} was rebuilt: it issues to ${destination} once ${child} has pulled and told which of its commands it holds`, { child, destination })
+        throw syncError('SYNC_ISSUE_HELD', `${self.code} was restored from a backup: it issues to ${destination} once ${child} has pulled and told which of its commands it holds`, { child, destination })
       }
       const seq = Math.max(lastIssued.get(self.code, destination) as number, (heldFloor.get(destination) as number | undefined) ?? 0) + 1
       const cmd: Command = { format: 1, issuer: self.code, destination, seq, type, createdAt: new Date().toISOString(), payload }
@@ -269,23 +270,22 @@ export function createDownward(deps: DownwardDeps) {
   }
 
   /**
-   * At a node being rebuilt (`xueji sync rebuild`): holds issuing to every child's subtree until
-   * the child has pulled again (`pullFor`), from this node's highest local command id ever (the
-   * backup's). Held again by a later rebuild, the lower restore point is kept. Returns the children.
+   * An operator's release of the hold on `child`'s subtree (`xueji sync release-hold`), for a child
+   * that will not pull again: issuing to its subtree resumes without its report, so a new command
+   * may reuse a seq it holds or be stored under a local id its cursor has passed. Returns the hold
+   * lifted. @throws SYNC_NOT_CHILD (not an enrolled child), SYNC_ISSUE_HOLD_NOT_FOUND (not held)
    */
-  function holdIssuing(): string[] {
-    const children = db.prepare('select code from sync_children order by code').pluck().all() as string[]
-    const top = db
-      .prepare("select max(coalesce((select seq from sqlite_sequence where name = 'sync_commands'), 0), coalesce((select max(id) from sync_commands), 0))")
-      .pluck()
-      .get() as number
-    const hold = db.prepare(`insert into sync_issue_holds (child, from_id, held_at) values (?, ?, ?)
-      on conflict (child) do update set from_id = min(from_id, excluded.from_id)`)
-    const now = new Date().toISOString()
-    storage.write(() => {
-      for (const c of children) hold.run(c, top, now)
+  function releaseHold(child: string): { child: string; fromId: number; heldAt: string } {
+    return storage.write(() => {
+      if (!db.prepare('select 1 from sync_children where code = ?').get(child)) {
+        const children = db.prepare('select code from sync_children order by code').pluck().all() as string[]
+        throw syncError('SYNC_NOT_CHILD', `${child} is not an enrolled child of ${self.code} (its children: ${children.join(', ') || 'none'})`, { child })
+      }
+      const hold = db.prepare('select from_id fromId, held_at heldAt from sync_issue_holds where child = ?').get(child) as { fromId: number; heldAt: string } | undefined
+      if (!hold) throw syncError('SYNC_ISSUE_HOLD_NOT_FOUND', `issuing to ${child}'s subtree is not held here (it has pulled since the restore, or the hold was released)`, { child })
+      db.prepare('delete from sync_issue_holds where child = ?').run(child)
+      return { child, ...hold }
     })
-    return children
   }
 
   /**
@@ -350,7 +350,32 @@ export function createDownward(deps: DownwardDeps) {
     recordApplied(self.code, applied)
   }
 
-  return { issue, accept, applyPending, listFor, pullFor, resignIssued, appliedReport, recordApplied, reportedApplied, takeBackApplied, holdIssuing, heldReport }
+  return {
+    issue, accept, applyPending, listFor, pullFor, resignIssued, appliedReport, recordApplied, reportedApplied, takeBackApplied,
+    holdIssuing: () => holdIssuing(storage), releaseHold, heldReport,
+  }
+}
+
+/**
+ * At a restored node (`xueji restore`, node/backup/) and again at its rebuild (`xueji sync
+ * rebuild`): holds issuing to every enrolled child's subtree until the child has pulled again
+ * (`pullFor`), from the node's highest local command id ever (the backup's). Held again, the lower
+ * restore point is kept. Returns the children.
+ */
+export function holdIssuing(storage: Storage): string[] {
+  const db = storage.sqlite
+  const children = db.prepare('select code from sync_children order by code').pluck().all() as string[]
+  const top = db
+    .prepare("select max(coalesce((select seq from sqlite_sequence where name = 'sync_commands'), 0), coalesce((select max(id) from sync_commands), 0))")
+    .pluck()
+    .get() as number
+  const hold = db.prepare(`insert into sync_issue_holds (child, from_id, held_at) values (?, ?, ?)
+    on conflict (child) do update set from_id = min(from_id, excluded.from_id)`)
+  const now = new Date().toISOString()
+  storage.write(() => {
+    for (const c of children) hold.run(c, top, now)
+  })
+  return children
 }
 
 export type Downward = ReturnType<typeof createDownward>

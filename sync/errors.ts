@@ -118,10 +118,15 @@ export const syncErrors = {
     status: 409,
     doc: 'Command seq for this (issuer, destination) was already used; commands apply exactly once, a different body under an old seq is refused.',
   },
-  /** This node was rebuilt (a restore) and a child has not yet told it which of its commands it holds. */
+  /** This node was restored from a backup and a child has not yet told it which of its commands it holds. */
   SYNC_ISSUE_HELD: {
     status: 503,
-    doc: 'This node was rebuilt from its parent (a restore) and issues no command to the subtree of the child named in details.child until that child, at its next commands.pull, has reported the highest seq it holds of this node commands; try again once the child has pulled (every sync.commandPollMs while it runs and reaches this node).',
+    doc: 'This node was restored from a backup and issues no command to the subtree of the child named in details.child until that child, at its next commands.pull, has reported the highest seq it holds of this node commands; try again once the child has pulled (every sync.commandPollMs while it runs and reaches this node), or, for a child that will not pull again, release the hold (xueji sync release-hold).',
+  },
+  /** `xueji sync release-hold` for an enrolled child to whose subtree issuing is not held. */
+  SYNC_ISSUE_HOLD_NOT_FOUND: {
+    status: 404,
+    doc: 'Issuing to the subtree of the child named in details.child is not held here: it has pulled since the restore, or the hold was released already; xueji sync status lists the held children.',
   },
   // ── Routed messages and ownership handoffs (sync/routed.ts, DESIGN.md §8) ────────────────
   /** A routed message id already stored here with a different body. */

@@ -62,7 +62,8 @@ export async function verifyStored(storage: Storage, registry: KeyRegistry): Pro
  * The parent's word is trusted as for the change sets it serves: it could withhold commands anyway.
  *
  * First of all, issuing to every child's subtree is held (`issuingHeld`, downward.ts
- * `holdIssuing`): the children may hold commands this node issued after its backup.
+ * `holdIssuing`): the children may hold commands this node issued after its backup. `xueji
+ * restore` held it already (node/backup/); holding again keeps the lower restore point.
  */
 export async function rebuildFromParent(deps: {
   storage: Storage

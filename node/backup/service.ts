@@ -22,8 +22,9 @@ import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:pat
 import { Readable, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import Database from 'better-sqlite3'
-import type { Storage } from '../../schema/db.ts'
+import { openStorage, type Storage } from '../../schema/db.ts'
 import { canonicalJson } from '../../sync/canonical.ts'
+import { holdIssuing } from '../../sync/downward.ts'
 import { dataPaths } from '../paths.ts'
 import { createKeyFile, readKeyFile } from '../auth/secrets.ts'
 import { backupError } from './errors.ts'
@@ -249,6 +250,8 @@ export interface RestoreResult {
   files: number
   /** Whether `xueji sync rebuild` must run before the node starts (every tier but the province). */
   rebuildPending: boolean
+  /** The children to whose subtree the restored node issues commands again once each has pulled (sync/downward.ts `holdIssuing`). */
+  issuingHeld: string[]
 }
 
 /**
@@ -256,7 +259,10 @@ export interface RestoreResult {
  * new or empty. Everything is checked (manifest MAC, every blob's hash, GCM tag, clear hash, the
  * database's integrity) before files take their place; on any failure the directory is left as
  * it was. A child node's directory gets `paths.restorePending`: it must fetch back from its parent
- * what the backup missed before it starts, or its next change set would fork its own chain.
+ * what the backup missed before it starts, or its next change set would fork its own chain. The
+ * restored database holds issuing downward commands to each enrolled child's subtree until the
+ * child has pulled and reported what it holds (sync/downward.ts `holdIssuing`): the children may
+ * hold commands the node issued after the backup, under seqs and local ids the backup lacks.
  */
 export async function restoreBackup(opts: { store: BackupStore; name?: string; key: Buffer; dataDir: string; port?: number }): Promise<RestoreResult> {
   const paths = dataPaths(opts.dataDir)
@@ -290,6 +296,14 @@ export async function restoreBackup(opts: { store: BackupStore; name?: string; k
     } finally {
       db.close()
     }
+    // Migrated to this version's schema here (as the node's start would), then held.
+    const restored = openStorage(join(stage, 'xueji.db'))
+    let issuingHeld: string[]
+    try {
+      issuingHeld = holdIssuing(restored)
+    } finally {
+      restored.close()
+    }
     if (opts.port !== undefined) {
       const config = JSON.parse(readFileSync(join(stage, 'xueji.json'), 'utf8')) as { server?: Record<string, unknown> }
       config.server = { ...config.server, port: opts.port }
@@ -307,7 +321,7 @@ export async function restoreBackup(opts: { store: BackupStore; name?: string; k
       renameSync(join(stage, f.path), join(paths.dir, f.path))
       placed.push(join(paths.dir, f.path))
     }
-    return { name, node: m.node, createdAt: m.createdAt, files: m.files.length, rebuildPending }
+    return { name, node: m.node, createdAt: m.createdAt, files: m.files.length, rebuildPending, issuingHeld }
   } catch (err) {
     for (const p of placed) rmSync(p, { force: true })
     if (created) rmSync(paths.dir, { recursive: true, force: true })

@@ -29,10 +29,10 @@ t.test('R-26.2 R-D.8 a city backed up, lost after issuing a command its county a
   // The city is lost, restored into a new directory on its port and rebuilt from the province.
   await city.kill()
   const restored = join(root, 'restored')
-  await cli(['restore', '--from', target, '--key', key, '--data', restored, '--port', new URL(city.url).port])
+  t.match(await cli(['restore', '--from', target, '--key', key, '--data', restored, '--port', new URL(city.url).port]), /commands to 330106 \(and below\) are issued again once each has pulled/, 'held from the restore on')
   t.match(await cli(['sync', 'rebuild', '--data', restored]), /commands to 330106 \(and below\) are issued again once each has pulled/)
   await t.rejects(command(restored, 3), /SYNC_ISSUE_HELD/, 'nothing issued before the county has pulled')
-  t.match(await cli(['sync', 'status', '--data', restored]), /issuing held since the rebuild until each has pulled: 330106/)
+  t.match(await cli(['sync', 'status', '--data', restored]), /issuing held since the restore until each has pulled: 330106/)
 
   const node = spawnNode(restored, {}, join(root, 'restored.log'))
   t.teardown(() => stopProcess(node).then(() => undefined))

@@ -1,6 +1,6 @@
 /**
  * The ops command line over real node directories (R-D.5, R-D.8): `xueji join-token`, `enroll`,
- * `sync resend|quarantine|command|push` called in-process (`main`), with what they must refuse
+ * `sync resend|quarantine|release-hold|command|push` called in-process (`main`), with what they must refuse
  * and what they must leave untouched when they do.
  */
 import t, { type Test } from 'tap'
@@ -12,6 +12,7 @@ import { Writable } from 'node:stream'
 import { main } from '../../scripts/cli.ts'
 import { initNode } from '../../node/identity.ts'
 import { openStorage } from '../../schema/db.ts'
+import { readAudit, verifyAuditLog } from '../../node/auth/audit.ts'
 import { sha256Hex } from '../../sync/canonical.ts'
 import { generateNodeKeyPair, importPrivateKey, signJws, signKeyRecord } from '../../sync/keys.ts'
 import { ENROLL_PATH, FEDERATION_PREFIX } from '../../sync/messages.ts'
@@ -232,6 +233,45 @@ t.test('R-D.8 sync quarantine --release: a malformed ORIGIN:SEQ is a usage error
   t.equal(twice.code, 1)
   t.match(twice.first, /SYNC_QUARANTINE_NOT_FOUND.*330106\/1 was already released by ticket 7 at /)
   t.equal(city.storage.sqlite.prepare("select count(*) from sync_change_sets where origin = '330106'").pluck().get(), 1, 'applied once')
+})
+
+t.test('R-D.8 R-26.2 sync release-hold: lifts the hold a restore put on a child\'s subtree, with the operator\'s note in the audit log; an unknown child, a malformed code or a child not held is refused and nothing is released', async t => {
+  const { city } = await makeFederation(t)
+  const holds = () => city.storage.sqlite.prepare('select child from sync_issue_holds order by child').pluck().all()
+  const releases = () => readAudit(city.storage).filter(e => e.action === 'sync.release_hold')
+  const notHeld = await xueji('sync', 'release-hold', '--data', city.dataDir, '--child', '330106', '--by', 'ticket 9')
+  t.equal(notHeld.code, 1)
+  t.match(notHeld.first, /SYNC_ISSUE_HOLD_NOT_FOUND.*issuing to 330106's subtree is not held here/)
+
+  // As after a restore (node/backup/ restoreBackup): issuing to the county's subtree is held.
+  t.same(city.sync.downward.holdIssuing(), ['330106'])
+  t.match((await xueji('sync', 'status', '--data', city.dataDir)).out, /issuing held since the restore until each has pulled: 330106 \(since [^)]+\) \(xueji sync release-hold/)
+  t.match((await xueji('sync', 'command', '--data', city.dataDir, '--to', '330106', '--type', 'sync.ping')).first, /SYNC_ISSUE_HELD/)
+
+  for (const argv of [['--child', '330106'], ['--by', 'ticket 9'], ['--child', '330106', '--by', ' '], ['--child', '3301', '--by', 'ticket 9'], ['--child', '330106:1', '--by', 'ticket 9']]) {
+    const r = await xueji('sync', 'release-hold', '--data', city.dataDir, ...argv)
+    t.equal(r.code, 2, `${argv.join(' ')}: exit 2`)
+    t.match(r.first, /missing --(child|by)|--child must be a child's 6-digit code/)
+  }
+  const unknown = await xueji('sync', 'release-hold', '--data', city.dataDir, '--child', '330108', '--by', 'ticket 9')
+  t.equal(unknown.code, 1)
+  t.match(unknown.first, /SYNC_NOT_CHILD.*330108 is not an enrolled child of 330100 \(its children: 330106\)/)
+  t.same(holds(), ['330106'], 'nothing released')
+  t.same(releases(), [], 'nor audited')
+
+  const ok = await xueji('sync', 'release-hold', '--data', city.dataDir, '--child', '330106', '--by', 'ticket 9: county decommissioned')
+  t.equal(ok.code, 0, ok.err)
+  t.match(ok.out, /released the hold on 330106 \(held since .+, restore point: local command id 0\) by ticket 9: county decommissioned: commands to 330106 and below are issued now without its report, so it may refuse one under a seq it already holds \(SYNC_COMMAND_REPLAY\)/)
+  t.same(holds(), [])
+  t.match(releases(), [{ actorId: 'ticket 9: county decommissioned', actorRole: 'operator', targetTable: 'sync_issue_holds', targetId: '330106', outcome: 'ok' }])
+  t.equal(releases().length, 1)
+  t.match(verifyAuditLog(city.storage), { ok: true }, 'the audit chain holds')
+  t.notMatch((await xueji('sync', 'status', '--data', city.dataDir)).out, /issuing held/)
+  t.match((await xueji('sync', 'command', '--data', city.dataDir, '--to', '330106', '--type', 'sync.ping')).out, /issued as seq 1/, 'issued again')
+  const twice = await xueji('sync', 'release-hold', '--data', city.dataDir, '--child', '330106', '--by', 'ticket 10')
+  t.equal(twice.code, 1)
+  t.match(twice.first, /SYNC_ISSUE_HOLD_NOT_FOUND/)
+  t.equal(releases().length, 1, 'audited once')
 })
 
 t.test('R-D.8 sync command --payload that is not a JSON object is a usage error (exit 2), and nothing is issued', async t => {

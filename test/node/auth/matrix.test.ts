@@ -110,7 +110,7 @@ function seedTree(app: Awaited<ReturnType<typeof buildTestApp>>, tree: Tree, ids
     const o = placement[p]
     classOf[p] = fill(app, cls.drizzle, { homeNode: home(o), [orgKey]: orgId[o], [codeKey]: orgCode[o], classCode: `C-${p}`, grade: 1 })
     put(cls.table, p, classOf[p])
-    personOf[p] = fill(app, person.drizzle, { homeNode: home(o), [orgKey]: orgId[o], [codeKey]: orgCode[o], classId: classOf[p], ...(kg ? {} : { studentNo: `L${p}`.padEnd(19, '0') }) })
+    personOf[p] = fill(app, person.drizzle, { homeNode: home(o), [orgKey]: orgId[o], [codeKey]: orgCode[o], classId: classOf[p], ...(kg ? {} : { studentNo: `L${p.toUpperCase()}`.padEnd(19, '0') }) })
     put(person.table, p, personOf[p])
     for (const sub of RESOURCES.filter(s => s.owner?.viaPath && s.owner.table === person.table)) {
       put(sub.table, p, fill(app, sub.drizzle, { homeNode: home(o), [personKey]: personOf[p] }))
@@ -223,7 +223,7 @@ function casesOf(route: ApiRoute, worlds: Record<Tree, TreeWorld>, unit: Partial
 
   // --- student history and 学籍证明 (R-26.1): about one student, by 学籍号 or by id
   if (key === 'GET /api/v1/student-history') {
-    return POSITIONS.map(p => one({ level: 'student', tree: 'school', position: p, url: `/api/v1/student-history?studentNo=${`L${p}`.padEnd(19, '0')}`, outOfReach: 'hidden' }))
+    return POSITIONS.map(p => one({ level: 'student', tree: 'school', position: p, url: `/api/v1/student-history?studentNo=${`L${p.toUpperCase()}`.padEnd(19, '0')}`, outOfReach: 'hidden' }))
   }
   if (key === 'GET /api/v1/students/:id/certificate') {
     return positions(w.personOf).map(p => one({ level: 'student', tree: 'school', position: p, url: `/api/v1/students/${w.personOf[p]}/certificate`, outOfReach: 'hidden' }))
