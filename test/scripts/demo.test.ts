@@ -18,9 +18,10 @@ t.test('R-D.5 the demo starts province, city and county, and Ctrl-C stops all th
   child.stdout.on('data', d => (out += d))
   child.stderr.on('data', d => (out += d))
   const exited = new Promise<number | null>(r => child.once('exit', code => r(code)))
-  const deadline = Date.now() + 60000
+  // Generous: on a loaded machine (the whole suite beside it) the seed and the three starts take long.
+  const deadline = Date.now() + 180000
   while (!out.includes('is running') && Date.now() < deadline && child.exitCode === null) await new Promise(r => setTimeout(r, 200))
-  t.match(out, /is running/, 'ready within 60 s')
+  t.match(out, /is running/, 'the demo is running')
   t.match(out, /enrolled city 330100 under province 330000[\s\S]*enrolled county 330106 under city 330100/, 'R-D.5 the demo enrols city and county on its first run')
   for (let i = 0; i < 3; i++) {
     const res = await fetch(`http://127.0.0.1:${base + i}/readyz`)
