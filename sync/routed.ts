@@ -33,6 +33,7 @@ import { canonicalJson } from './canonical.ts'
 import type { CommandHandler, Downward } from './downward.ts'
 import { syncError } from './errors.ts'
 import { isRefusal } from './inbox.ts'
+import { sameIdNumberSql } from './lookup.ts'
 import { XuejiError } from '../config/errors.ts'
 import { isPlainObject, signJws, verifyJws, type Signer } from './keys.ts'
 import type { KeyRegistry, SelfNode } from './registry.ts'
@@ -165,11 +166,15 @@ export function createRouted(deps: RoutedDeps) {
   const db = storage.sqlite
   const byId = db.prepare('select * from sync_routed where id = ?')
 
-  /** The home node of the person a `find` message names, outside `except`'s area (this node's replica). */
+  /**
+   * The home node of the person a `find` message names, outside `except`'s area (this node's
+   * replica). Its ID number is a resident ID (the transfer request checks it), so it names the
+   * person under whatever document type a node filed it (`sameIdNumberSql`, as 查重 compares).
+   */
   function findHome(find: RoutedFind, except: SelfNode): string | undefined {
     const byNo = find.table === 'students' && find.studentNo !== null
     const rows = db
-      .prepare(`select home_node from ${find.table} where ${[find.idNumber !== null ? "(id_number = ? and id_doc_type = '1')" : '', byNo ? 'student_no = ?' : ''].filter(Boolean).join(' or ')}`)
+      .prepare(`select p.home_node from ${find.table} p where ${[find.idNumber !== null ? sameIdNumberSql('p', '?', "'1'") : '', byNo ? 'p.student_no = ?' : ''].filter(Boolean).join(' or ')}`)
       .pluck()
       .all(...(find.idNumber !== null ? [find.idNumber] : []), ...(byNo ? [find.studentNo] : [])) as string[]
     return rows.find(home => !inArea(except, home))

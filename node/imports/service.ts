@@ -13,6 +13,7 @@ import { createHash, randomUUID } from 'node:crypto'
 import { XuejiError } from '../../config/errors.ts'
 import type { CodeRegistry } from '../../schema/codes/index.ts'
 import type { Storage } from '../../schema/db.ts'
+import { sameIdNumberSql } from '../../sync/lookup.ts'
 import type { PersonHolder, PersonQuery } from '../../sync/messages.ts'
 import { can, inScope, type Actor } from '../auth/access.ts'
 import { auditedWrite } from '../auth/audit.ts'
@@ -196,15 +197,26 @@ export function createImportService(deps: ImportServiceDeps) {
 
   // ---------------------------------------------------------------- matching and writing
 
-  /** The school's existing record a row stands for (see rules.ts `rowKey`), as its SQL row. */
+  /**
+   * The school's existing record a row stands for (see rules.ts `rowKey`), as its SQL row. A
+   * person's ID number is compared as 查重 compares it (`sameIdNumberSql`): a resident ID number
+   * names the record under whatever document type it is filed, and a row's number under another
+   * type names the record filed as a resident ID or under that type, before its 学籍号 or name.
+   */
   function match(spec: KindSpec, ownerId: string, input: RecordInput): Record<string, unknown> | undefined {
     const column = spec.ownerTable === 'schools' ? 'school_id' : 'kindergarten_id'
     const k = rowKey(spec.kind, input)
     if (!k) return undefined
     const [form, value] = [k.slice(0, k.indexOf(':')), k.slice(k.indexOf(':') + 1)]
-    const get = (where: string, ...params: unknown[]) => db.prepare(`select * from ${spec.table} where ${column} = ? and ${where} order by rowid limit 1`).get(ownerId, ...params) as Record<string, unknown> | undefined
+    const get = (where: string, ...params: unknown[]) => db.prepare(`select * from ${spec.table} p where p.${column} = ? and ${where} order by p.rowid limit 1`).get(ownerId, ...params) as Record<string, unknown> | undefined
+    if (form !== 'id' && (spec.kind === 'students' || spec.kind === 'children') && typeof input.idNumber === 'string' && input.idNumber !== '') {
+      const docType = typeof input.idDocType === 'string' && input.idDocType !== '' ? input.idDocType : '1'
+      // The document type asked about stands twice in the rule.
+      const byId = get(sameIdNumberSql('p', '?', '?'), input.idNumber, docType, docType)
+      if (byId) return byId
+    }
     switch (form) {
-      case 'id': return get(`id_doc_type = '1' and id_number = ?`, value)
+      case 'id': return get(sameIdNumberSql('p', '?', "'1'"), value)
       case 'no': return get('student_no = ?', value)
       case 'p': {
         const [name, gender, birth] = value.split('|')

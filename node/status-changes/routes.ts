@@ -5,7 +5,7 @@
  * - `POST /api/v1/students/:studentId/status-changes`, `POST /api/v1/children/:childId/status-changes`:
  *   apply (school administrator, `status_change:write`).
  * - `POST /api/v1/status-changes/:id/review` {decision approve|reject, reason, approvalDocNo}:
- *   the school's bureau (`status_change:approve`).
+ *   the school's bureau (`status_change:approve`); approvalDocNo a student's only.
  * - `POST /api/v1/status-changes/:id/carry-out`: the bureau administrator (`status_change:approve`).
  * - `POST /api/v1/status-changes/:id/withdraw`: the applicant school (`status_change:write`).
  * - `GET /api/v1/status-changes?status=…&kind=…`: the queue with ages and deadlines.
@@ -137,7 +137,7 @@ const routes: FastifyPluginAsync = async app => {
         version: Version,
         decision: Type.Union([Type.Literal('approve'), Type.Literal('reject')]),
         reason: Type.Optional(Nullable(Type.String({ maxLength: 500, description: '驳回理由（驳回时必填）或批准意见' }))),
-        approvalDocNo: Type.Optional(Nullable(Type.String({ maxLength: 100, description: '审批文号' }))),
+        approvalDocNo: Type.Optional(Nullable(Type.String({ maxLength: 100, description: '审批文号（仅学生异动；幼儿异动不登记，填写则拒绝：RECORD_FIELD_NOT_ALLOWED）' }))),
       }, { additionalProperties: false }),
       response: { 200: Change, ...Replies },
     },

@@ -198,7 +198,8 @@ export function createStatusChangeService(deps: StatusChangeServiceDeps) {
     },
 
     /**
-     * The school's bureau reviews: approve (审批日期 today, 审批文号) or reject with its reason.
+     * The school's bureau reviews: approve (审批日期 today, 审批文号) or reject with its reason. A
+     * child's change keeps no 审批文号: one given is refused (RECORD_FIELD_NOT_ALLOWED).
      * `via`: as with every step, only the transfer between nodes moves a 转出 it applied.
      */
     review(actor: RecordsActor, id: string, input: ReviewInput, via?: 'transfer'): Rec {
@@ -207,6 +208,10 @@ export function createStatusChangeService(deps: StatusChangeServiceDeps) {
         const found = reachableChange(actor, id, via)
         assertVersion(found.row, input.version)
         assertStep('review', String(found.row.processing_status))
+        // A child's change has no column for it (R-12.5: 幼儿异动 lists no approval), so one given is refused rather than dropped.
+        if (found.kind === 'child' && typeof input.approvalDocNo === 'string' && input.approvalDocNo.trim() !== '') {
+          throw recordError('RECORD_FIELD_NOT_ALLOWED', '幼儿异动不登记批准文号（办法第十二条所列幼儿异动信息不含批准文号），请清空批准文号后再审核', { field: 'approvalDocNo', rule: 'child_no_approval_doc_no' })
+        }
         // R-18.1: entered by the school administrator, verified by the school leadership, then
         // reviewed by the bureau. A transfer's own 转出 and 转入 are decided by the bureaus in it.
         if (via !== 'transfer' && found.row.verify_state !== 'verified') {

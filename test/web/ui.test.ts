@@ -535,6 +535,29 @@ t.test('R-D.6 R-25.1 schools and bureaus work in the browser on their own node',
     await browser.shot(page, '22-kindergarten-detail')
   })
 
+  await t.test('R-D.6 R-12.5 the bureau reviews a kindergarten child\'s status change in the browser: the form asks for no 批准文号 (a child\'s change keeps none) and the review sends none', async t => {
+    const kgCode = fx.kindergarten().kindergartenCode
+    ok(await bureau.call('POST', '/api/v1/accounts', { username: 'yuanwu', password: TEST_PASSWORD, role: 'school_admin', scope: { kind: 'schools', schools: [kgCode] } }), 201, 'kindergarten administrator')
+    ok(await bureau.call('POST', '/api/v1/accounts', { username: 'yuanzhang', password: TEST_PASSWORD, role: 'school_admin', scope: { kind: 'schools', schools: [kgCode] }, leader: true }), 201, 'kindergarten leader')
+    const kgAdmin = await apiLogin(county, 'yuanwu')
+    const kgLeader = await apiLogin(county, 'yuanzhang')
+    const child = (ok(await bureau.call('GET', `/api/v1/children?q=${encodeURIComponent('沈小禾')}`), 200, 'child').items as Json[])[0]
+    const day = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10)
+    const applied = ok(await kgAdmin.call('POST', `/api/v1/children/${child.id}/status-changes`, { changeType: '11', changeDate: day, reason: '因病休园' }), 201, 'apply')
+    ok(await kgLeader.call('POST', `/api/v1/verification/child_status_changes/${applied.id}/verify`), 200, 'the kindergarten leadership verifies it')
+    await admin.goto(`${county.url}/status-changes`)
+    const row = admin.locator('#status-change-table tr', { hasText: '因病休园' })
+    await row.locator('.xj-review').click()
+    await admin.locator('#review-submit').waitFor()
+    t.equal(await admin.locator('#approval-doc-no').count(), 0, 'no 批准文号 field for a child')
+    const reviewed = admin.waitForResponse(r => r.url().endsWith(`/status-changes/${applied.id}/review`))
+    await admin.click('#review-submit')
+    const answer = await reviewed
+    t.equal(answer.status(), 200, `reviewed ${answer.status() === 200 ? '' : await answer.text()}`)
+    t.notOk('approvalDocNo' in (answer.request().postDataJSON() as Json), 'the review sends no approvalDocNo')
+    t.match((ok(await bureau.call('GET', '/api/v1/status-changes?status=approved'), 200, 'queue').items as Json[]).find(c => c.id === applied.id), { kind: 'child', processingStatus: '3' }, 'approved')
+  })
+
   // The workflows of a school's registrar (a school administrator, second factor enrolled in the
   // browser) with the county's and the city's bureau administrators.
   ok(await bureau.call('POST', '/api/v1/accounts', { username: 'zhuce', password: TEST_PASSWORD, role: 'school_admin', scope: { kind: 'schools', schools: [SCHOOL] } }), 201, 'registrar')

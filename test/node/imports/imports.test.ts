@@ -200,3 +200,28 @@ t.test('classes, teachers and children import and re-import unchanged', async t 
     t.strictSame((await preview(app, node.bureau, kind, owner, file)).body.counts, { create: 0, update: 0, unchanged: 2, error: 0 }, `${kind}: again, unchanged`)
   }
 })
+
+t.test('R-19.1 R-10.1 an import finds a child by the ID number as 查重 compares it: a resident ID number filed as 其他 and a passport number re-import unchanged, and the resident ID number typed as 居民身份证 updates the record filed as 其他', async t => {
+  const residentNo = fx.idNumber('2022-05-20', '2', 41)
+  const row = (i: number, over: Record<string, Cell>): Record<string, Cell> => ({
+    班级代码: kgClass.classCode, 姓名: `证件童${i}`, 性别: L('gender', '2'), 出生日期: '2022-05-20', 民族: L('ethnicity', '01'), 入园年月: '2025-09',
+    幼儿类别: L('child_category', '00'), 监护人1姓名: `家长${i}`, 监护人1关系: L('relationship', '52'), ...over,
+  })
+  const rows = [row(1, { 身份证件类型: L('id_doc_type', 'Z'), 身份证件号: residentNo }), row(2, { 身份证件类型: L('id_doc_type', 'A'), 身份证件号: 'E12345678' })]
+  const file = await fill(await tpl('children'), rows)
+  const p = await preview(app, node.bureau, 'children', kg.id, file)
+  t.strictSame(p.body.counts, { create: 2, update: 0, unchanged: 0, error: 0 }, JSON.stringify(p.body))
+  t.strictSame((await commit(app, node.bureau, p.body.importId)).body, { created: 2, updated: 0, unchanged: 0, errorRows: 0 })
+  const filed = app.storage.sqlite.prepare('select id, id_doc_type from children where id_number = ?').get(residentNo) as Json
+  t.equal(filed.id_doc_type, 'Z', 'filed as 其他')
+
+  const again = await preview(app, node.bureau, 'children', kg.id, file)
+  t.strictSame(again.body.counts, { create: 0, update: 0, unchanged: 2, error: 0 }, `the same file again: both unchanged ${JSON.stringify(again.body.rows)}`)
+
+  const asResident = await fill(await tpl('children'), [{ ...rows[0], 身份证件类型: L('id_doc_type', '1') }])
+  const p2 = await preview(app, node.bureau, 'children', kg.id, asResident)
+  t.strictSame(p2.body.counts, { create: 0, update: 1, unchanged: 0, error: 0 }, `typed as 居民身份证: the child filed as 其他, updated ${JSON.stringify(p2.body.rows)}`)
+  t.strictSame((await commit(app, node.bureau, p2.body.importId)).body, { created: 0, updated: 1, unchanged: 0, errorRows: 0 })
+  t.match(app.storage.sqlite.prepare('select id, id_doc_type from children where id_number = ?').all(residentNo), [{ id: filed.id, id_doc_type: '1' }], 'one child, its document type corrected')
+  t.strictSame((await preview(app, node.bureau, 'children', kg.id, file)).body.counts, { create: 0, update: 1, unchanged: 1, error: 0 }, 'the first file again: 其他 is a change back for that child, not a new child')
+})

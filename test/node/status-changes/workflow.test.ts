@@ -149,6 +149,33 @@ t.test('R-12.5 kindergarten children go through the same engine over their own t
   t.equal(code(() => w.engine.apply(w.school, 'child', x, application({ changeType: '13', changeDate: '2026-02-27', previousSchoolCode: null, currentSchoolCode: null }))), 'RECORD_CODE_UNKNOWN')
 })
 
+t.test('R-12.5 a child\'s status change keeps no 批准文号: its review refuses one (RECORD_FIELD_NOT_ALLOWED) and changes nothing; without it the review passes; a student\'s review keeps it (R-10.10)', async t => {
+  const w = await workflowNode(t)
+  const { node } = w
+  const { school, classes } = await schoolWithClasses(node)
+  const { kg, kgClass } = await withKindergarten(node)
+  const child = (await node.call('POST', '/api/v1/children', { ...fx.child({ idNumber: fx.idNumber('2022-05-20', '2', 40), name: '幼儿文号' }), kindergartenId: kg.id, classId: kgClass.id })).body
+  const a = w.engine.apply(w.school, 'child', String(child.id), application({ changeType: '11', changeDate: '2026-02-27', previousSchoolCode: null, currentSchoolCode: null }))
+  const version = await verifyChange(node, a.id, 'child')
+  const review = (id: unknown, body: Json) => node.call('POST', `/api/v1/status-changes/${String(id)}/review`, body, node.bureau)
+  const before = node.counts()
+  for (const decision of ['approve', 'reject']) {
+    const refused = await review(a.id, { version, decision, reason: '家长申请', approvalDocNo: '西教〔2026〕7号' })
+    t.match(refused, { status: 400, body: { code: 'RECORD_FIELD_NOT_ALLOWED', details: { field: 'approvalDocNo', rule: 'child_no_approval_doc_no' } } }, `${decision} with a 批准文号: refused`)
+    t.match(refused.body.message, /幼儿异动.*批准文号/, 'in Chinese, naming what is refused')
+  }
+  t.strictSame(node.counts(), before, 'nothing written')
+  t.match((await node.call('GET', `/api/v1/status-changes?status=open`)).body.items.find((c: Json) => c.id === a.id), { processingStatus: '1', version }, 'still applied, its version unchanged')
+  const blank = await review(a.id, { version, decision: 'approve', approvalDocNo: null })
+  t.match(blank, { status: 200, body: { kind: 'child', processingStatus: '3' } }, 'approved without a 批准文号')
+  t.notOk('approvalDocNo' in blank.body, 'a child\'s change has no 批准文号 to show')
+
+  const student = await newStudent(node, school.id, classes[4].id)
+  const s = w.engine.apply(w.school, 'student', String(student.id), application({ changeType: '11', changeDate: '2026-02-27' }))
+  const sv = await verifyChange(node, s.id)
+  t.match(await review(s.id, { version: sv, decision: 'approve', approvalDocNo: '西教〔2026〕8号' }), { status: 200, body: { kind: 'student', processingStatus: '3', approvalDocNo: '西教〔2026〕8号' } }, 'a student\'s review keeps its 批准文号')
+})
+
 t.test('R-10.10 only the workflow sets processingStatus: the record routes refuse it, and nothing changes', async t => {
   const w = await workflowNode(t)
   const { node } = w

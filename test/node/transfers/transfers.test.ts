@@ -362,6 +362,8 @@ t.test('R-12.5 a kindergarten child is transferred on the same path', async t =>
   const req = s.b.transfers.request(actor, { kind: 'child', idNumber: String(child.idNumber), targetClassId: String(classB.id) })
   s.b.transfers.send(actor, req.id)
   await s.go()
+  t.throws(() => s.a.transfers.approve(actor, req.id, { approvalDocNo: '西教〔2026〕5号' }), { code: 'RECORD_FIELD_NOT_ALLOWED', details: { field: 'approvalDocNo' } }, 'R-12.5 a child\'s 转出 keeps no 批准文号: the approval with one is refused')
+  t.match(s.a.transfers.list(() => true).find(r => r.id === req.id), { status: 'received' }, 'and nothing moved')
   s.a.transfers.approve(actor, req.id, {})
   await s.go()
   t.match(s.b.transfers.list(() => true).find(r => r.id === req.id), { kind: 'child', status: 'completed', epoch: 1 })
@@ -420,6 +422,37 @@ t.test('R-19.5 R-10.1 a resident ID number filed under another document type is 
   }
   s.a.node.storage.write(() => s.a.transfers.handlers.get('transfer.request')!.deliver(message, { storage: s.a.node.storage, self: { code: '330106', tier: 'county' } }))
   t.match(s.a.transfers.list(() => true).find(r => r.id === transferId), { role: 'sender', status: 'received', subjectId: filedAsOther.id }, 'the sending node found the student and applied its 转出')
+})
+
+t.test('R-19.5 R-12.5 R-10.1 a resident ID number filed as 其他 at the sending county is routed to its home: the request sent from another county finds the student (child) there, is approved and completes', async t => {
+  const student = newStudent({ idDocType: 'Z' })
+  const kgA = one(s.a.node, 'select id from kindergartens') ?? s.a.records.create(actor, 'kindergartens', fx.kindergarten())
+  const kgB = one(s.b.node, 'select id from kindergartens') ?? s.b.records.create(actor, 'kindergartens', fx.kindergarten({ kindergartenCode: '3301080201', unitCode: '3301080001', divisionCode: '330108', name: '滨江区第一幼儿园' }))
+  const classA = s.a.records.create(actor, 'kindergarten_classes', { ...fx.kgClass({ classCode: 'K2025011', name: '小十一班' }), kindergartenId: kgA.id })
+  const classB = s.b.records.create(actor, 'kindergarten_classes', { ...fx.kgClass({ classCode: 'K2025011', name: '小十一班' }), kindergartenId: kgB.id })
+  const child = s.a.records.create(actor, 'children', { ...fx.child({ idDocType: 'Z', idNumber: fx.idNumber('2022-05-20', '2', 31), name: '其他童' }), kindergartenId: kgA.id, classId: classA.id })
+  await s.go()
+  for (const n of [s.city, s.province]) {
+    t.match(one(n, 'select id_doc_type from students where id = ?', student.id), { id_doc_type: 'Z' }, `${n.code} holds the student filed as 其他`)
+    t.match(one(n, 'select id_doc_type from children where id = ?', child.id), { id_doc_type: 'Z' }, `${n.code} holds the child filed as 其他`)
+  }
+  const cases = [
+    { kind: 'student' as const, person: student, table: 'students', targetClassId: String(s.classB.id) },
+    { kind: 'child' as const, person: child, table: 'children', targetClassId: String(classB.id) },
+  ]
+  const requests = cases.map(c => s.b.transfers.request(actor, { kind: c.kind, idNumber: String(c.person.idNumber), targetClassId: c.targetClassId }))
+  for (const r of requests) s.b.transfers.send(actor, r.id)
+  await s.go()
+  for (const [i, c] of cases.entries()) {
+    t.match(s.a.transfers.list(() => true).find(r => r.id === requests[i].id), { role: 'sender', status: 'received', subjectId: c.person.id }, `${c.kind}: the request reached the sending county through the city`)
+    t.match(s.b.transfers.list(() => true).find(r => r.id === requests[i].id), { status: 'received', subjectId: c.person.id }, `${c.kind}: the receiver sees it received, not not_found`)
+  }
+  for (const r of requests) s.a.transfers.approve(actor, r.id, {})
+  await s.go()
+  for (const [i, c] of cases.entries()) {
+    t.match(s.b.transfers.list(() => true).find(r => r.id === requests[i].id), { status: 'completed', epoch: 1 }, `${c.kind}: completed`)
+    for (const n of [s.b.node, s.province]) t.match(one(n, `select home_node, epoch, id_doc_type from ${c.table} where id = ?`, c.person.id), { home_node: '330108', epoch: 1, id_doc_type: 'Z' }, `${c.kind} at ${n.code}: homed at the receiving county`)
+  }
 })
 
 t.test('R-19.5 the applier takes a person\'s rows from the new home only through a recorded handoff, and ignores the old home\'s late rows', async t => {

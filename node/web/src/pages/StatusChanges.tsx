@@ -18,8 +18,8 @@ const STATUS_FILTER = [
 
 /**
  * The status-change queue with each application's age and deadlines: the school's leader verifies,
- * the bureau reviews (批准 / 不批准 with the approval document number) and carries out; the
- * school withdraws its own open applications.
+ * the bureau reviews (批准 / 不批准, a student's with the approval document number: a child's
+ * change keeps none) and carries out; the school withdraws its own open applications.
  */
 export default function StatusChanges() {
   const { me } = useSession()
@@ -29,7 +29,12 @@ export default function StatusChanges() {
 
   const review = (v: { decision: Decision; approvalDocNo?: string; reason?: string }) =>
     act(v.decision === 'approve' ? '已批准' : '已不予批准', async () => {
-      await post(`/api/v1/status-changes/${reviewing!.id}/review`, { version: reviewing!.version, decision: v.decision, approvalDocNo: v.approvalDocNo || null, reason: v.reason || null })
+      await post(`/api/v1/status-changes/${reviewing!.id}/review`, {
+        version: reviewing!.version,
+        decision: v.decision,
+        ...(reviewing!.kind === 'student' ? { approvalDocNo: v.approvalDocNo || null } : {}),
+        reason: v.reason || null,
+      })
       setReviewing(null)
     })
 
@@ -77,9 +82,11 @@ export default function StatusChanges() {
         submitId="review-submit"
         fields={() => (
           <>
-            <Form.Item name="approvalDocNo" label="批准文号">
-              <Input id="approval-doc-no" />
-            </Form.Item>
+            {reviewing?.kind === 'student' && (
+              <Form.Item name="approvalDocNo" label="批准文号">
+                <Input id="approval-doc-no" />
+              </Form.Item>
+            )}
             <Form.Item name="reason" label="理由">
               <Input.TextArea rows={2} />
             </Form.Item>

@@ -83,7 +83,7 @@ export default function Transfers() {
 
   const decide = (v: { decision: Decision; approvalDocNo?: string; reason?: string }) =>
     act(v.decision === 'approve' ? '已批准并移交学籍' : '已驳回', async () => {
-      if (v.decision === 'approve') await post(`/api/v1/transfers/${deciding!.id}/approve`, { approvalDocNo: v.approvalDocNo || null })
+      if (v.decision === 'approve') await post(`/api/v1/transfers/${deciding!.id}/approve`, deciding!.kind === 'student' ? { approvalDocNo: v.approvalDocNo || null } : {})
       else await post(`/api/v1/transfers/${deciding!.id}/reject`, { reason: v.reason })
       setDeciding(null)
     })
@@ -181,11 +181,11 @@ export default function Transfers() {
             <Form.Item label="驳回理由" name="reason" rules={[{ required: true, message: '请填写驳回理由' }]}>
               <Input.TextArea rows={3} />
             </Form.Item>
-          ) : (
+          ) : deciding?.kind === 'student' ? (
             <Form.Item label="批准文号" name="approvalDocNo">
               <Input id="transfer-doc-no" />
             </Form.Item>
-          )
+          ) : null
         }
       />
     </Card>
