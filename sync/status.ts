@@ -40,7 +40,7 @@ export interface SyncStatus {
   quarantine: { held: number; rows: number; items: { origin: string; seq: number; rows: number; receivedAt: string; reasons: string[] }[] }
   /** Forks and replays kept, one per distinct hash; `count`: how often it was received, `receivedAt`: last time. */
   conflicts: { origin: string; seq: number; code: string; receivedAt: string; count: number }[]
-  /** `issuingHeld`: children to whose subtree this node issues again once each has pulled since a rebuild (sync/downward.ts `holdIssuing`). */
+  /** `issuingHeld`: children to whose subtree this node issues again once each has pulled since a restore (sync/downward.ts `holdIssuing`). */
   commands: { issued: number; toApply: number; waiting: { issuer: string; seq: number; code: string | null }[]; issuingHeld: { child: string; since: string }[] }
   drift: { origin: string; result: string; checkedAt: string; units: number; driftUnits: number }[]
   /** What upper tiers reported about this node's own records (sync/feedback.ts), by kind. */
