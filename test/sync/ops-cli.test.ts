@@ -21,6 +21,8 @@ import { makeFederation } from './lib/nodes.ts'
 import { makeActor } from './lib/actors.ts'
 import { schoolRow, studentRow, writeRows } from '../../scripts/lib/sync-fixtures.ts'
 import { REDIS_URL, buildTestApp, uniquePrefix } from '../helper.ts'
+import { loadConfigFile } from '../../config/load.ts'
+import { deleteRedisPrefix } from '../../scripts/lib/processes.ts'
 
 const xueji = (...argv: string[]) => xuejiWith({}, ...argv)
 async function xuejiWith(env: Record<string, string>, ...argv: string[]) {
@@ -237,6 +239,9 @@ t.test('R-D.8 sync quarantine --release: a malformed ORIGIN:SEQ is a usage error
 
 t.test('R-D.8 R-26.2 sync release-hold: lifts the hold a restore put on a child\'s subtree, with the operator\'s note in the audit log; an unknown child, a malformed code or a child not held is refused and nothing is released', async t => {
   const { city } = await makeFederation(t)
+  // The commands below run against the node's own Redis prefix (its xueji.json): removed after.
+  const { prefix } = loadConfigFile(join(city.dataDir, 'xueji.json')).redis
+  t.teardown(() => deleteRedisPrefix(REDIS_URL, prefix))
   const holds = () => city.storage.sqlite.prepare('select child from sync_issue_holds order by child').pluck().all()
   const releases = () => readAudit(city.storage).filter(e => e.action === 'sync.release_hold')
   const notHeld = await xueji('sync', 'release-hold', '--data', city.dataDir, '--child', '330106', '--by', 'ticket 9')
