@@ -103,11 +103,17 @@ export function createDownward(deps: DownwardDeps) {
   const lastIssued = db.prepare('select coalesce(max(seq), 0) from sync_commands where issuer = ? and destination = ?').pluck()
   const tierBelow = childTier(self.tier) ?? 'county'
 
-  /** The child whose subtree holds `destination` and to which issuing is held (a rebuild), if any. */
+  const heldChildren = db.prepare('select child from sync_issue_holds order by child').pluck()
+  const keepHeld = db.prepare(`insert into sync_commands_held (destination, seq, reported_by, reported_at) values (?, ?, ?, ?)
+    on conflict (destination) do update set seq = excluded.seq, reported_by = excluded.reported_by, reported_at = excluded.reported_at where excluded.seq > sync_commands_held.seq`)
+
+  /** The child whose subtree holds `destination` and to which issuing is held (a restore), if any. */
   function heldBy(destination: string): string | undefined {
-    const held = db.prepare('select child from sync_issue_holds order by child').pluck().all() as string[]
-    return held.find(child => inArea({ code: child, tier: tierBelow }, destination))
+    return (heldChildren.all() as string[]).find(child => inArea({ code: child, tier: tierBelow }, destination))
   }
+
+  /** The highest seq to `destination` issued here or reported held by a child: the next goes above it. */
+  const seqFloor = (destination: string): number => Math.max(lastIssued.get(self.code, destination) as number, (heldFloor.get(destination) as number | undefined) ?? 0)
 
   /**
    * Issues a command from this node to `destination` (a node below it): seq one above every one
@@ -121,7 +127,7 @@ export function createDownward(deps: DownwardDeps) {
       if (child !== undefined) {
         throw syncError('SYNC_ISSUE_HELD', `${self.code} was restored from a backup: it issues to ${destination} once ${child} has pulled and told which of its commands it holds`, { child, destination })
       }
-      const seq = Math.max(lastIssued.get(self.code, destination) as number, (heldFloor.get(destination) as number | undefined) ?? 0) + 1
+      const seq = seqFloor(destination) + 1
       const cmd: Command = { format: 1, issuer: self.code, destination, seq, type, createdAt: new Date().toISOString(), payload }
       const signed = await signCommand(cmd, await deps.signer())
       const stored = storage.write(() => {
@@ -259,13 +265,11 @@ export function createDownward(deps: DownwardDeps) {
   function recordHeld(child: SelfNode, held: readonly HeldSeq[]): void {
     const outside = held.find(h => !inArea(child, h.destination))
     if (outside) throw syncError('SYNC_COMMAND_NOT_FOR_ME', `${child.code} reports holding commands to ${outside.destination}, outside its subtree`, { destination: outside.destination })
-    const higher = held.filter(h => h.seq > Math.max(lastIssued.get(self.code, h.destination) as number, (heldFloor.get(h.destination) as number | undefined) ?? 0))
+    const higher = held.filter(h => h.seq > seqFloor(h.destination))
     if (higher.length === 0) return
-    const upsert = db.prepare(`insert into sync_commands_held (destination, seq, reported_by, reported_at) values (?, ?, ?, ?)
-      on conflict (destination) do update set seq = excluded.seq, reported_by = excluded.reported_by, reported_at = excluded.reported_at where excluded.seq > sync_commands_held.seq`)
     const now = new Date().toISOString()
     storage.write(() => {
-      for (const h of higher) upsert.run(h.destination, h.seq, child.code, now)
+      for (const h of higher) keepHeld.run(h.destination, h.seq, child.code, now)
     })
   }
 
